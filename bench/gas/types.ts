@@ -1,0 +1,14 @@
+/** One area's contribution to the gas snapshot: operation key → gas used by its transaction. */
+export type GasMeasurements = Record<string, bigint>;
+
+/** NuCypher's figure for an operation, where one exists (../shared/reference/nucypher-contracts.md). */
+export interface GasAnchor {
+  anchor: number;
+  goal: number;
+}
+
+export interface GasScenario {
+  name: string;
+  anchors: Record<string, GasAnchor>;
+  measure(): Promise<GasMeasurements>;
+}

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @title What the other NKMS contracts need from the staking escrow.
+/// @notice A node is identified by its staker address (the cold wallet). The staker bonds one
+/// operator (hot key) that the node agent uses, and the operator registers the node's endpoint
+/// and Umbral keys. Periods are `block.timestamp / secondsPerPeriod`.
+interface IStakingEscrow {
+    /// @notice The period number at the current block.
+    function currentPeriod() external view returns (uint32);
+
+    /// @notice Length of a period in seconds (immutable).
+    function secondsPerPeriod() external view returns (uint32);
+
+    /// @notice Tokens of `staker` that stay locked at least through the end of `period`
+    /// (0 when the lock ends earlier or the staker has nothing staked).
+    function lockedThrough(address staker, uint32 period) external view returns (uint256);
+
+    /// @notice Sum over all stakers of their currently locked stake.
+    function totalLocked() external view returns (uint256);
+
+    /// @notice The operator bonded to `staker` (zero address when none).
+    function operatorOf(address staker) external view returns (address);
+
+    /// @notice The staker an operator is bonded to (zero address when none).
+    function stakerOf(address operator) external view returns (address);
+
+    /// @notice True when the node has a bonded operator and a registered endpoint and keys.
+    function isRegistered(address staker) external view returns (bool);
+
+    /// @notice The node's published endpoint and Umbral public keys (33-byte compressed each).
+    function nodeInfo(address staker)
+        external
+        view
+        returns (string memory endpoint, bytes memory encryptingKey, bytes memory verifyingKey);
+
+    /// @notice Slash up to `penalty` tokens of `staker`'s stake; `reward` of it is credited to
+    /// `investigator` for withdrawal and the rest returns to the mining reserve. Adjudicator only.
+    /// @return slashed The amount actually taken (never more than the stake).
+    function slash(address staker, uint256 penalty, address investigator, uint256 reward)
+        external
+        returns (uint256 slashed);
+
+    /// @notice Forfeit the rewards `staker` accrued and has not claimed; they return to the
+    /// reserve. Health check only.
+    /// @return forfeited The amount forfeited.
+    function forfeitRewards(address staker) external returns (uint256 forfeited);
+}

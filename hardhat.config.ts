@@ -1,0 +1,55 @@
+import path from "node:path";
+import { HardhatUserConfig, subtask, vars } from "hardhat/config";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import "@nomicfoundation/hardhat-toolbox";
+import "./tasks";
+
+// The compiler comes from the pinned npm `solc` package: the machines have no internet,
+// so Hardhat's own compiler download would fail.
+const SOLC_VERSION = "0.8.28";
+
+subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }, _hre, runSuper) => {
+  if (args.solcVersion !== SOLC_VERSION) return runSuper();
+  const solcPackageDir = path.dirname(require.resolve("solc/package.json"));
+  return {
+    compilerPath: path.join(solcPackageDir, "soljson.js"),
+    isSolcJs: true,
+    version: SOLC_VERSION,
+    longVersion: require("solc/package.json").version,
+  };
+});
+
+// Public testnets are configured without secrets in the repository:
+// `npx hardhat vars set NKMS_RPC_URL` / `NKMS_DEPLOYER_KEY`, or the same names in the environment.
+function configured(name: string): string {
+  return process.env[name] ?? vars.get(name, "");
+}
+const testnetUrl = configured("NKMS_RPC_URL");
+const deployerKey = configured("NKMS_DEPLOYER_KEY");
+
+const config: HardhatUserConfig = {
+  solidity: {
+    version: SOLC_VERSION,
+    settings: {
+      evmVersion: "cancun",
+      optimizer: { enabled: true, runs: 10_000 },
+      viaIR: false,
+    },
+  },
+  defaultNetwork: "hardhat",
+  networks: {
+    hardhat: {},
+    localhost: { url: "http://127.0.0.1:8545" },
+    ...(testnetUrl
+      ? { testnet: { url: testnetUrl, accounts: deployerKey ? [deployerKey] : [] } }
+      : {}),
+  },
+  mocha: {
+    timeout: 600_000,
+  },
+  gasReporter: {
+    enabled: process.env.REPORT_GAS === "true",
+  },
+};
+
+export default config;

@@ -1,0 +1,1 @@
+// Operator-facing Hardhat tasks; each area registers its own file here.
