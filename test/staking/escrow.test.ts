@@ -15,7 +15,8 @@ describe("staking: StakingEscrow", () => {
     it("rejects invalid parameters", async () => {
       const { tokenAddress } = await loadFixture(fixture);
       const f = await ethers.getContractFactory("StakingEscrow");
-      const ok = [tokenAddress, 604800, MIN, 10n * MIN, 4, 0, 10n ** 15n] as const;
+      type Args = Parameters<typeof f.deploy>;
+      const ok = [tokenAddress, 604800, MIN, 10n * MIN, 4, 0, 10n ** 15n];
       const bad: Array<unknown[]> = [
         [ethers.ZeroAddress, ...ok.slice(1)],
         [tokenAddress, 0, ...ok.slice(2)],
@@ -24,7 +25,7 @@ describe("staking: StakingEscrow", () => {
         [tokenAddress, 604800, MIN, 10n * MIN, 0, 0, 10n ** 15n],
         [tokenAddress, 604800, MIN, 10n * MIN, 4, 0, 10n ** 18n],
       ];
-      for (const args of bad) await expect(f.deploy(...(args as typeof ok))).to.be.revertedWithCustomError(f, "InvalidParameters");
+      for (const args of bad) await expect(f.deploy(...(args as Args))).to.be.revertedWithCustomError(f, "InvalidParameters");
     });
   });
 
