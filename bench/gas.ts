@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     }
   }
   const out = path.join(__dirname, "results", "gas.json");
+  fs.mkdirSync(path.dirname(out), { recursive: true });
   const sorted = Object.fromEntries(Object.entries(results).sort(([a], [b]) => a.localeCompare(b)));
   fs.writeFileSync(out, JSON.stringify(sorted, null, 2) + "\n");
   console.table(rows);
