@@ -130,7 +130,8 @@ export function hashToScalar(dst: Uint8Array, parts: readonly Uint8Array[]): Sca
   return reduceDigest(h.digest());
 }
 
-function reduceDigest(d: Uint8Array): Scalar {
+/** @internal exported for tests: the branch-free (x mod (n-1)) + 1 of a 32-byte digest. */
+export function reduceDigest(d: Uint8Array): Scalar {
   const diff = new Uint8Array(32);
   let borrow = 0;
   for (let i = 31; i >= 0; i--) {
