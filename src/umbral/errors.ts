@@ -20,7 +20,10 @@ export type UmbralErrorCode =
   | "DUPLICATE_CFRAGS"
   | "REENCRYPTION_VALIDATION_FAILED" // too few cfrags, wrong keys or wrong capsule
   | "DECRYPTION_FAILED" // AEAD tag mismatch: wrong key, capsule or ciphertext
-  | "ARITHMETIC_FAILURE"; // a result was zero / infinity (negligible for honest input)
+  | "ARITHMETIC_FAILURE" // a result was zero / infinity (negligible for honest input)
+  | "STREAM_HEADER_INVALID" // bulk stream: bad magic, version, chunk size or wrapped key
+  | "STREAM_TRUNCATED" // bulk stream: ended before its final chunk
+  | "STREAM_CHUNK_INVALID"; // bulk stream: a chunk failed authentication (tampered, reordered, spliced)
 
 /** Every error thrown by src/umbral is an UmbralError; switch on `code`, not on the message. */
 export class UmbralError extends Error {
