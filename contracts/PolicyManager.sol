@@ -537,7 +537,8 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
         if (!escrow.isRegistered(node)) return (NodeStatus.NotRegistered, 0, 0, active);
         stake = escrow.lockedThrough(node, endPeriod);
         if (stake == 0) return (NodeStatus.StakeNotLocked, 0, 0, active);
-        quota = g.quotaBase + (totalLocked == 0 ? 0 : stake * g.quotaPerTotal / totalLocked);
+        // An unlocking stake still counts in lockedThrough but no longer in totalLocked: cap the share at 1.
+        quota = g.quotaBase + (stake >= totalLocked ? g.quotaPerTotal : stake * g.quotaPerTotal / totalLocked);
         status = active < quota ? NodeStatus.Eligible : NodeStatus.OverQuota;
     }
 
