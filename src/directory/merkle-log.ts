@@ -1,7 +1,6 @@
 // Append-only RFC 9162 log in SQLite. Every leaf hash and every complete aligned subtree hash is
 // stored once, when it becomes complete, so appends write at most log2(n)+1 rows and roots and
 // proofs for any historical size read O(log n) rows instead of rehashing the tree.
-import type Database from "better-sqlite3";
 import {
   EMPTY_TREE_HASH,
   PerfectNodeSource,
@@ -11,6 +10,7 @@ import {
   nodeHash,
   rangeHash,
 } from "./merkle";
+import type { SqliteDatabase, SqliteStatement } from "./sqlite";
 
 export class MerkleLogError extends Error {
   constructor(
@@ -23,14 +23,14 @@ export class MerkleLogError extends Error {
 }
 
 export class MerkleLog implements PerfectNodeSource {
-  private readonly insertNode: Database.Statement<[number, number, Uint8Array]>;
-  private readonly selectNode: Database.Statement<[number, number], { hash: Buffer }>;
-  private readonly insertRoot: Database.Statement<[number, Uint8Array]>;
-  private readonly selectSizeByRoot: Database.Statement<[Uint8Array], { size: number }>;
-  private readonly selectRootBySize: Database.Statement<[number], { root: Buffer }>;
+  private readonly insertNode: SqliteStatement;
+  private readonly selectNode: SqliteStatement<{ hash: Buffer }>;
+  private readonly insertRoot: SqliteStatement;
+  private readonly selectSizeByRoot: SqliteStatement<{ size: number }>;
+  private readonly selectRootBySize: SqliteStatement<{ root: Buffer }>;
   private cachedSize: number;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(private readonly db: SqliteDatabase) {
     db.exec(`
       CREATE TABLE IF NOT EXISTS merkle_nodes (
         level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
@@ -44,13 +44,13 @@ export class MerkleLog implements PerfectNodeSource {
     this.insertRoot = db.prepare("INSERT INTO merkle_roots (size, root) VALUES (?, ?)");
     this.selectSizeByRoot = db.prepare("SELECT size FROM merkle_roots WHERE root = ? ORDER BY size DESC LIMIT 1");
     this.selectRootBySize = db.prepare("SELECT root FROM merkle_roots WHERE size = ?");
-    const row = db.prepare("SELECT COUNT(*) AS n FROM merkle_nodes WHERE level = 0").get() as { n: number };
+    const row = db.prepare("SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM merkle_nodes WHERE level = 0").get() as { n: number };
     this.cachedSize = row.n;
   }
 
   /** Re-reads the size from the database, e.g. after an enclosing transaction rolled back. */
   reload(): void {
-    const row = this.db.prepare("SELECT COUNT(*) AS n FROM merkle_nodes WHERE level = 0").get() as { n: number };
+    const row = this.db.prepare("SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM merkle_nodes WHERE level = 0").get() as { n: number };
     this.cachedSize = row.n;
   }
 

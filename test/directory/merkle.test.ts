@@ -1,11 +1,11 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import Database from "better-sqlite3";
 import { expect } from "chai";
 import fc from "fast-check";
 import { leafHash, nodeHash, splitPoint, verifyConsistency, verifyInclusion, EMPTY_TREE_HASH } from "../../src/directory/merkle";
 import { MerkleLog, MerkleLogError } from "../../src/directory/merkle-log";
+import { openDirectoryDatabase, SqliteDatabase } from "../../src/directory/sqlite";
 import { listJsonFiles, sharedVectorsDir } from "./shared-vectors";
 
 const b64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "base64"));
@@ -55,9 +55,8 @@ describe("directory: SQLite Merkle log", () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  function openLog(name = "log.db"): { db: Database.Database; log: MerkleLog } {
-    const db = new Database(path.join(dir, name));
-    db.pragma("journal_mode = WAL");
+  function openLog(name = "log.db"): { db: SqliteDatabase; log: MerkleLog } {
+    const db = openDirectoryDatabase(path.join(dir, name));
     return { db, log: new MerkleLog(db) };
   }
 
