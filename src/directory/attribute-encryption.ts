@@ -1,0 +1,139 @@
+// Fedi-E2EE PKD attribute encryption, version 1 (specification v0.8): an HMAC-authenticated
+// AES-256-CTR ciphertext plus an Argon2id commitment Q to the plaintext. Erasing the per-attribute
+// key ("crypto-shredding") leaves the ciphertext and Q in the log, so signatures over the
+// encrypted message still verify.
+import { createCipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
+import { sha512 } from "@noble/hashes/sha2.js";
+import { argon2id } from "hash-wasm";
+import { concatBytes, lengthPrefixed } from "./pae";
+
+export const ATTRIBUTE_VERSION = 0x01;
+const ENC_INFO = "FediE2EE-v1-Compliance-Encryption-Key";
+const AUTH_INFO = "FediE2EE-v1-Compliance-Message-Auth-Key";
+const KDF_SALT = "FediE2EE-v1-Compliance-KDF-Salt";
+const RANDOM_SIZE = 32;
+const COMMITMENT_SIZE = 32;
+const TAG_SIZE = 32;
+/** h ‖ r ‖ Q ‖ t */
+export const ATTRIBUTE_OVERHEAD = 1 + RANDOM_SIZE + COMMITMENT_SIZE + TAG_SIZE;
+
+/** Argon2id v1.3 parameters of the commitment: t = 3, m = 16 MiB, p = 1. */
+export const COMMITMENT_PARAMS = { iterations: 3, memoryKiB: 16 * 1024, parallelism: 1 } as const;
+
+export type AttributeErrorCode = "bad_key" | "bad_version" | "truncated" | "bad_tag" | "bad_commitment";
+
+export class AttributeDecryptionError extends Error {
+  constructor(
+    readonly code: AttributeErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "AttributeDecryptionError";
+  }
+}
+
+const utf8 = new TextEncoder();
+
+function hkdf512(ikm: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+  return new Uint8Array(hkdfSync("sha512", ikm, new Uint8Array(0), info, length));
+}
+
+function deriveKeys(ikm: Uint8Array, r: Uint8Array, name: Uint8Array): { ek: Uint8Array; iv: Uint8Array; ak: Uint8Array } {
+  const h = Uint8Array.of(ATTRIBUTE_VERSION);
+  const suffix = concatBytes(h, r, lengthPrefixed(name));
+  const encAndIv = hkdf512(ikm, concatBytes(utf8.encode(ENC_INFO), suffix), 48);
+  const ak = hkdf512(ikm, concatBytes(utf8.encode(AUTH_INFO), suffix), 32);
+  return { ek: encAndIv.subarray(0, 32), iv: encAndIv.subarray(32, 48), ak };
+}
+
+/** The Argon2id commitment Q to (root, name, plaintext) with its SHA-512-derived salt. */
+export async function plaintextCommitment(
+  r: Uint8Array,
+  root: Uint8Array,
+  name: Uint8Array,
+  plaintext: Uint8Array,
+): Promise<Uint8Array> {
+  const saltInput = concatBytes(
+    utf8.encode(KDF_SALT),
+    Uint8Array.of(ATTRIBUTE_VERSION),
+    r,
+    lengthPrefixed(root),
+    lengthPrefixed(name),
+  );
+  const salt = sha512(saltInput).subarray(48, 64);
+  const password = concatBytes(lengthPrefixed(root), lengthPrefixed(name), lengthPrefixed(plaintext));
+  return argon2id({
+    password,
+    salt,
+    iterations: COMMITMENT_PARAMS.iterations,
+    memorySize: COMMITMENT_PARAMS.memoryKiB,
+    parallelism: COMMITMENT_PARAMS.parallelism,
+    hashLength: COMMITMENT_SIZE,
+    outputType: "binary",
+  });
+}
+
+function aesCtr(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
+  const cipher = createCipheriv("aes-256-ctr", key, iv);
+  return new Uint8Array(Buffer.concat([cipher.update(data), cipher.final()]));
+}
+
+function authTag(ak: Uint8Array, r: Uint8Array, name: Uint8Array, c: Uint8Array, q: Uint8Array): Uint8Array {
+  const mac = createHmac("sha512", ak)
+    .update(Uint8Array.of(ATTRIBUTE_VERSION))
+    .update(r)
+    .update(lengthPrefixed(name))
+    .update(lengthPrefixed(c))
+    .update(lengthPrefixed(q))
+    .digest();
+  return new Uint8Array(mac.subarray(32, 64));
+}
+
+function checkKey(key: Uint8Array): void {
+  if (!(key instanceof Uint8Array) || key.length !== 32) {
+    throw new AttributeDecryptionError("bad_key", "attribute keys are 32 bytes");
+  }
+}
+
+/** Encrypts one attribute; output h ‖ r ‖ Q ‖ t ‖ c. `r` is only injectable for tests. */
+export async function encryptAttribute(
+  name: string,
+  plaintext: Uint8Array,
+  key: Uint8Array,
+  recentMerkleRoot: string,
+  r: Uint8Array = new Uint8Array(randomBytes(RANDOM_SIZE)),
+): Promise<Uint8Array> {
+  checkKey(key);
+  if (r.length !== RANDOM_SIZE) throw new RangeError("r must be 32 bytes");
+  const a = utf8.encode(name);
+  const m = utf8.encode(recentMerkleRoot);
+  const { ek, iv, ak } = deriveKeys(key, r, a);
+  const q = await plaintextCommitment(r, m, a, plaintext);
+  const c = aesCtr(ek, iv, plaintext);
+  const t = authTag(ak, r, a, c, q);
+  return concatBytes(Uint8Array.of(ATTRIBUTE_VERSION), r, q, t, c);
+}
+
+/** Decrypts and fully checks one attribute (version, MAC, then the plaintext commitment). */
+export async function decryptAttribute(
+  name: string,
+  ciphertext: Uint8Array,
+  key: Uint8Array,
+  recentMerkleRoot: string,
+): Promise<Uint8Array> {
+  checkKey(key);
+  if (ciphertext.length < ATTRIBUTE_OVERHEAD) throw new AttributeDecryptionError("truncated", "attribute ciphertext is too short");
+  if (ciphertext[0] !== ATTRIBUTE_VERSION) throw new AttributeDecryptionError("bad_version", `unsupported attribute version ${ciphertext[0]}`);
+  const r = ciphertext.subarray(1, 33);
+  const q = ciphertext.subarray(33, 65);
+  const t = ciphertext.subarray(65, 97);
+  const c = ciphertext.subarray(97);
+  const a = utf8.encode(name);
+  const m = utf8.encode(recentMerkleRoot);
+  const { ek, iv, ak } = deriveKeys(key, r, a);
+  if (!timingSafeEqual(authTag(ak, r, a, c, q), t)) throw new AttributeDecryptionError("bad_tag", "attribute MAC does not verify");
+  const plaintext = aesCtr(ek, iv, c);
+  const expected = await plaintextCommitment(r, m, a, plaintext);
+  if (!timingSafeEqual(expected, q)) throw new AttributeDecryptionError("bad_commitment", "plaintext commitment does not match");
+  return plaintext;
+}

@@ -1,0 +1,244 @@
+// Directory client: trusts nothing the directory says until it is tied to the latest on-chain
+// checkpoint. Every tree head must be signed by the key registered on chain and consistent with
+// the checkpoint (RFC 9162 consistency proof), and every key returned must be proven included.
+import { CheckpointContract, OnChainCheckpoint, readLatestCheckpoint } from "./checkpoint-contract";
+import { decryptAttribute } from "./attribute-encryption";
+import { decodeMerkleRoot, decodePublicKey, fromB64url } from "./encoding";
+import type { HistoryView, KeyRecord, SubmitResult } from "./directory";
+import { bytesEqual, leafHash, verifyConsistency, verifyInclusion } from "./merkle";
+import {
+  ErasureRequest,
+  SubmittedMessage,
+  buildAddKey,
+  buildErasureRequest,
+  buildRevokeKey,
+  leafData,
+  publicKeyOf,
+} from "./protocol";
+import { SignedTreeHead, verifyTreeHead } from "./tree-head";
+
+/** The directory answered with an error (`code` is its machine-readable error code). */
+export class DirectoryRequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "DirectoryRequestError";
+  }
+}
+
+export type VerificationFailure =
+  | "bad_tree_head_signature"
+  | "directory_behind_checkpoint"
+  | "inconsistent_with_checkpoint"
+  | "bad_inclusion_proof"
+  | "record_mismatch"
+  | "record_shredded";
+
+/** What the directory served cannot be reconciled with the chain or with itself. */
+export class DirectoryVerificationError extends Error {
+  constructor(
+    readonly code: VerificationFailure,
+    message: string,
+  ) {
+    super(message);
+    this.name = "DirectoryVerificationError";
+  }
+
+  /** True when the failure shows the directory presenting a history other than the checkpointed one. */
+  get splitView(): boolean {
+    return this.code === "directory_behind_checkpoint" || this.code === "inconsistent_with_checkpoint";
+  }
+}
+
+export interface VerifiedTreeHead {
+  head: SignedTreeHead;
+  treeSize: number;
+  root: Uint8Array;
+  checkpoint: OnChainCheckpoint;
+}
+
+export interface VerifiedKey {
+  keyId: string;
+  publicKey: Uint8Array;
+  leafIndex: number;
+}
+
+export interface LookupResult {
+  actor: string;
+  keys: VerifiedKey[];
+  treeHead: VerifiedTreeHead;
+}
+
+export interface DirectoryClientOptions {
+  /** Base URL of the directory, e.g. http://127.0.0.1:8080 */
+  url: string;
+  /** The DirectoryCheckpoint contract the directory checkpoints to (ethers v6). */
+  contract: CheckpointContract;
+}
+
+const utf8 = new TextDecoder();
+
+export class DirectoryClient {
+  private readonly base: string;
+  private directoryKey?: Uint8Array;
+
+  constructor(private readonly options: DirectoryClientOptions) {
+    this.base = options.url.replace(/\/+$/, "");
+  }
+
+  private async request<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+    const res = await fetch(this.base + path, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+    if (!res.ok) {
+      throw new DirectoryRequestError(res.status, json.error?.code ?? "http_error", json.error?.message ?? res.statusText);
+    }
+    return json as T;
+  }
+
+  private async onChainDirectoryKey(): Promise<Uint8Array> {
+    if (!this.directoryKey) {
+      const hex = await this.options.contract.directoryKey();
+      this.directoryKey = new Uint8Array(Buffer.from(hex.slice(2), "hex"));
+    }
+    return this.directoryKey;
+  }
+
+  /**
+   * The directory's current signed tree head, verified against the on-chain key and proven
+   * consistent with the latest on-chain checkpoint. A directory that forked its log, rolled it
+   * back, or serves different trees to different clients fails here.
+   */
+  async verifiedTreeHead(): Promise<VerifiedTreeHead> {
+    const [key, head, checkpoint] = await Promise.all([
+      this.onChainDirectoryKey(),
+      this.request<SignedTreeHead>("GET", "/api/tree-head"),
+      readLatestCheckpoint(this.options.contract),
+    ]);
+    if (!verifyTreeHead(head, key)) {
+      throw new DirectoryVerificationError("bad_tree_head_signature", "tree head is not signed by the on-chain directory key");
+    }
+    const root = decodeMerkleRoot(head.root) as Uint8Array;
+    const size = head["tree-size"];
+    if (size < checkpoint.treeSize) {
+      throw new DirectoryVerificationError(
+        "directory_behind_checkpoint",
+        `directory serves ${size} entries but ${checkpoint.treeSize} are checkpointed`,
+      );
+    }
+    if (checkpoint.treeSize > 0) {
+      const { proof } =
+        size === checkpoint.treeSize
+          ? { proof: [] as string[] }
+          : await this.request<{ proof: string[] }>("GET", `/api/proof/consistency/${checkpoint.treeSize}/${size}`);
+      const decoded = proof.map((p) => fromB64url(p) ?? new Uint8Array(0));
+      if (!verifyConsistency(checkpoint.treeSize, size, checkpoint.root, root, decoded)) {
+        throw new DirectoryVerificationError(
+          "inconsistent_with_checkpoint",
+          `served tree (${size}) is not an extension of the on-chain checkpoint (${checkpoint.treeSize})`,
+        );
+      }
+    }
+    return { head, treeSize: size, root, checkpoint };
+  }
+
+  /** A record of the log, proven included in the verified tree; returns its decrypted attributes. */
+  private async provenRecord(merkleLeaf: string, tree: VerifiedTreeHead): Promise<{ view: HistoryView; attrs: Record<string, string> }> {
+    const view = await this.request<HistoryView>(
+      "GET",
+      `/api/history/view/${encodeURIComponent(merkleLeaf)}?tree-size=${tree.treeSize}`,
+    );
+    const hash = leafHash(leafData(view.envelope));
+    const claimed = fromB64url(merkleLeaf);
+    if (!claimed || !bytesEqual(hash, claimed)) {
+      throw new DirectoryVerificationError("record_mismatch", "served record does not hash to its Merkle leaf");
+    }
+    const proof = view["inclusion-proof"].map((p) => fromB64url(p) ?? new Uint8Array(0));
+    if (!verifyInclusion(hash, view["leaf-index"], tree.treeSize, proof, tree.root)) {
+      throw new DirectoryVerificationError("bad_inclusion_proof", "record is not proven included in the checkpointed tree");
+    }
+    const keys = view["symmetric-keys"];
+    if (!keys) throw new DirectoryVerificationError("record_shredded", "the record's attribute keys were erased");
+    const attrs: Record<string, string> = { ...view.envelope.message };
+    for (const [name, keyText] of Object.entries(keys)) {
+      const key = fromB64url(keyText);
+      const ct = fromB64url(view.envelope.message[name] ?? "");
+      if (!key || !ct) throw new DirectoryVerificationError("record_mismatch", `attribute ${name} is malformed`);
+      const pt = await decryptAttribute(name, ct, key, view.envelope["recent-merkle-root"]).catch(() => {
+        throw new DirectoryVerificationError("record_mismatch", `attribute ${name} does not decrypt with the served key`);
+      });
+      attrs[name] = utf8.decode(pt);
+    }
+    return { view, attrs };
+  }
+
+  /**
+   * The actor's active public keys, each proven: its AddKey record is included in a tree that
+   * extends the latest on-chain checkpoint, and decrypts to this actor (following MoveIdentity
+   * records) and this key. Non-revocation is the directory's claim; auditors check it from history.
+   */
+  async lookup(actor: string): Promise<LookupResult> {
+    const tree = await this.verifiedTreeHead();
+    const listing = await this.request<{ "public-keys": KeyRecord[] }>("GET", `/api/actor/${encodeURIComponent(actor)}/keys`);
+    const keys: VerifiedKey[] = [];
+    for (const k of listing["public-keys"]) {
+      const publicKey = decodePublicKey(k["public-key"]);
+      if (!publicKey) throw new DirectoryVerificationError("record_mismatch", "served public key is malformed");
+      const { view, attrs } = await this.provenRecord(k["merkle-leaf"], tree);
+      if (view.action !== "AddKey" || attrs["public-key"] !== k["public-key"]) {
+        throw new DirectoryVerificationError("record_mismatch", "the proven record does not add this key");
+      }
+      let holder = attrs.actor;
+      for (const moveLeaf of k["moved-by"]) {
+        const move = await this.provenRecord(moveLeaf, tree);
+        if (move.view.action !== "MoveIdentity" || move.attrs["old-actor"] !== holder || move.view["leaf-index"] <= view["leaf-index"]) {
+          throw new DirectoryVerificationError("record_mismatch", "served MoveIdentity chain does not connect");
+        }
+        holder = move.attrs["new-actor"];
+      }
+      if (holder !== actor) throw new DirectoryVerificationError("record_mismatch", "the proven record is for another actor");
+      keys.push({ keyId: k["key-id"], publicKey, leafIndex: view["leaf-index"] });
+    }
+    return { actor, keys, treeHead: tree };
+  }
+
+  async submit(message: SubmittedMessage): Promise<SubmitResult> {
+    return this.request<SubmitResult>("POST", "/api/message", message);
+  }
+
+  /** AddKey: `signer` is the new key's own secret key for an actor's first key, else an existing key's. */
+  async publish(actor: string, publicKey: Uint8Array, signer: Uint8Array): Promise<SubmitResult> {
+    const tree = await this.verifiedTreeHead();
+    return this.submit(await buildAddKey(actor, publicKey, tree.head.root, signer));
+  }
+
+  /** Convenience: register `secretKey`'s own public key as the actor's first key. */
+  async publishFirstKey(actor: string, secretKey: Uint8Array): Promise<SubmitResult> {
+    return this.publish(actor, publicKeyOf(secretKey), secretKey);
+  }
+
+  /** RevokeKey, signed by another of the actor's keys. */
+  async revoke(actor: string, publicKey: Uint8Array, signer: Uint8Array): Promise<SubmitResult> {
+    const tree = await this.verifiedTreeHead();
+    return this.submit(await buildRevokeKey(actor, publicKey, tree.head.root, signer));
+  }
+
+  /** RevokeKeyThirdParty with a token made by `buildRevocationToken`. */
+  async revokeWithToken(token: string): Promise<SubmitResult> {
+    return this.request<SubmitResult>("POST", "/api/revoke", { "revocation-token": token });
+  }
+
+  /** Crypto-shreds all of the actor's records; `signer` is one of the actor's active keys. */
+  async erase(actor: string, signer: Uint8Array): Promise<{ actor: string; "records-shredded": number }> {
+    const tree = await this.verifiedTreeHead();
+    const request: ErasureRequest = buildErasureRequest(tree.head.directory, actor, signer);
+    return this.request("POST", "/api/erase", request);
+  }
+}
+

@@ -1,0 +1,704 @@
+// The directory: validates protocol messages, appends them to the Merkle log, maintains the
+// actor/key/aux index, and shreds an actor's attribute keys on an authenticated request.
+//
+// Storage split: `records` (the logged envelopes, ciphertext only) is permanent; everything that
+// can identify a person in the clear — attribute keys and plaintexts, the actor/key/aux index —
+// lives in tables that erasure deletes (with secure_delete, so the bytes are overwritten).
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { AttributeDecryptionError, decryptAttribute } from "./attribute-encryption";
+import {
+  decodeMerkleRoot,
+  decodePublicKey,
+  encodeMerkleRoot,
+  encodePublicKey,
+  fromB64url,
+  keyId,
+  toB64url,
+} from "./encoding";
+import { DirectoryError } from "./errors";
+import { bytesEqual, leafHash } from "./merkle";
+import { MerkleLog } from "./merkle-log";
+import {
+  ACTIONS,
+  Action,
+  ErasureRequest,
+  MESSAGE_FIELDS,
+  PKD_CONTEXT,
+  SignedMessage,
+  SubmittedMessage,
+  auxDataId,
+  erasurePayload,
+  leafData,
+  parseRevocationToken,
+  revocationMessage,
+  signaturePayload,
+} from "./protocol";
+import { SignedTreeHead, signTreeHead } from "./tree-head";
+import type { SqliteDatabase } from "./sqlite";
+
+export interface DirectoryOptions {
+  /** This directory's name, e.g. its base URL; bound into tree heads and erasure requests. */
+  name: string;
+  /** 32-byte Ed25519 secret key that signs tree heads. */
+  signingKey: Uint8Array;
+  /** Actor IDs allowed to send BurnDown (instance operators). */
+  operators?: readonly string[];
+  /** Public keys (`ed25519:…`) of directories whose Checkpoint messages are accepted. */
+  peers?: readonly string[];
+  /** How far (seconds) an erasure request's time may be from now. Default 300. */
+  erasureWindowSeconds?: number;
+}
+
+export interface KeyRecord {
+  "key-id": string;
+  "public-key": string;
+  "leaf-index": number;
+  "merkle-leaf": string;
+  revoked: boolean;
+  /** Merkle leaves of the MoveIdentity records (oldest first) that moved the key to this actor. */
+  "moved-by": string[];
+}
+
+export interface AuxRecord {
+  "aux-id": string;
+  "aux-type": string;
+  "aux-data": string;
+  "leaf-index": number;
+  "merkle-leaf": string;
+}
+
+export interface SubmitResult {
+  action: Action;
+  "leaf-index": number;
+  "merkle-leaf": string;
+  "merkle-root": string;
+  "tree-size": number;
+}
+
+export interface HistoryEntry {
+  "leaf-index": number;
+  "merkle-leaf": string;
+  action: Action;
+  created: string;
+  envelope: SignedMessage;
+}
+
+export interface HistoryView extends HistoryEntry {
+  "tree-size": number;
+  "inclusion-proof": string[];
+  "tree-head": SignedTreeHead;
+  /** Decrypted attributes, or null once the record's keys were shredded. */
+  message: Record<string, string> | null;
+  "symmetric-keys": Record<string, string> | null;
+}
+
+/** ⌈2·log2(N)²⌉: how many entries old a client's recent Merkle root may be. */
+export function freshnessWindow(treeSize: number): number {
+  if (treeSize <= 1) return 0;
+  return Math.ceil(2 * Math.log2(treeSize) ** 2);
+}
+
+interface KeyRow {
+  key_id: string;
+  actor: string;
+  public_key: Buffer;
+  added_leaf: number;
+  revoked_leaf: number | null;
+  /** JSON array of MoveIdentity leaf indices that carried this key to its current actor. */
+  moves: string;
+}
+
+interface Effects {
+  /** Actors this record concerns; erasure by any of them shreds its attribute keys. */
+  actors: string[];
+  apply(leafIndex: number): void;
+}
+
+const TIME_PATTERN = /^[0-9]{1,12}$/;
+const AUX_TYPE_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const MAX_FIELD_LENGTH = 16 * 1024;
+
+export class Directory {
+  readonly log: MerkleLog;
+  readonly publicKey: Uint8Array;
+  private readonly operators: ReadonlySet<string>;
+  private readonly peers: ReadonlySet<string>;
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly options: DirectoryOptions,
+  ) {
+    this.log = new MerkleLog(db);
+    this.publicKey = ed25519.getPublicKey(options.signingKey);
+    this.operators = new Set(options.operators ?? []);
+    this.peers = new Set(options.peers ?? []);
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS records (
+        leaf_index INTEGER PRIMARY KEY, leaf_hash BLOB NOT NULL UNIQUE, action TEXT NOT NULL,
+        envelope TEXT NOT NULL, created TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS record_attributes (
+        leaf_index INTEGER NOT NULL, name TEXT NOT NULL, key BLOB NOT NULL, plaintext BLOB NOT NULL,
+        PRIMARY KEY (leaf_index, name)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS record_actors (
+        actor TEXT NOT NULL, leaf_index INTEGER NOT NULL, PRIMARY KEY (actor, leaf_index)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS actors (actor TEXT PRIMARY KEY, fireproof INTEGER NOT NULL DEFAULT 0);
+      CREATE TABLE IF NOT EXISTS keys (
+        actor TEXT NOT NULL, key_id TEXT NOT NULL, public_key BLOB NOT NULL,
+        added_leaf INTEGER NOT NULL, revoked_leaf INTEGER, moves TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (actor, key_id, added_leaf));
+      CREATE INDEX IF NOT EXISTS keys_by_public_key ON keys(public_key) WHERE revoked_leaf IS NULL;
+      CREATE TABLE IF NOT EXISTS aux (
+        actor TEXT NOT NULL, aux_id TEXT NOT NULL, aux_type TEXT NOT NULL, aux_data TEXT NOT NULL,
+        added_leaf INTEGER NOT NULL, revoked_leaf INTEGER, PRIMARY KEY (actor, aux_id, added_leaf));
+      CREATE TABLE IF NOT EXISTS erasures (request_hash BLOB PRIMARY KEY, erased TEXT NOT NULL);
+    `);
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  // ---------------------------------------------------------------- tree heads and proofs
+
+  treeHead(size: number = this.log.size): SignedTreeHead {
+    return signTreeHead(this.name, size, encodeMerkleRoot(this.log.rootAt(size)), this.options.signingKey);
+  }
+
+  currentRoot(): string {
+    return encodeMerkleRoot(this.log.rootAt());
+  }
+
+  consistencyProof(size1: number, size2: number): string[] {
+    return this.withRangeErrors(() => this.log.consistencyProof(size1, size2)).map(toB64url);
+  }
+
+  inclusionProof(index: number, size: number): string[] {
+    return this.withRangeErrors(() => this.log.inclusionProof(index, size)).map(toB64url);
+  }
+
+  private withRangeErrors<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof Error && err.name === "MerkleLogError") throw new DirectoryError("invalid_range", err.message);
+      throw err;
+    }
+  }
+
+  // ---------------------------------------------------------------- submission
+
+  /** Validates and appends one protocol message; throws DirectoryError and changes nothing on rejection. */
+  async submit(input: unknown): Promise<SubmitResult> {
+    const msg = parseSubmitted(input);
+    const data = leafData(msg);
+    const hash = leafHashOf(data);
+    // Cheap checks first so stale or replayed messages cost no Argon2id work; repeated below
+    // because another submission may land while the attributes decrypt.
+    const cheapChecks = (): void => {
+      if (this.db.prepare("SELECT 1 FROM records WHERE leaf_hash = ?").get(hash)) {
+        throw new DirectoryError("duplicate_message", "this message is already in the log");
+      }
+      this.checkFreshness(msg["recent-merkle-root"]);
+    };
+    cheapChecks();
+    const plain = await this.decryptFields(msg);
+    const run = this.db.transaction(() => {
+      cheapChecks();
+      const effects = this.validate(msg, plain);
+      const { index } = this.log.append(data);
+      this.db
+        .prepare("INSERT INTO records (leaf_index, leaf_hash, action, envelope, created) VALUES (?, ?, ?, ?, ?)")
+        .run(index, hash, msg.action, new TextDecoder().decode(data), new Date().toISOString());
+      const insertAttr = this.db.prepare(
+        "INSERT INTO record_attributes (leaf_index, name, key, plaintext) VALUES (?, ?, ?, ?)",
+      );
+      for (const name of MESSAGE_FIELDS[msg.action].encrypted) {
+        if (!(name in msg.message)) continue;
+        insertAttr.run(index, name, fromB64url(msg["symmetric-keys"][name]), Buffer.from(plain[name], "utf8"));
+      }
+      const linkActor = this.db.prepare("INSERT OR IGNORE INTO record_actors (actor, leaf_index) VALUES (?, ?)");
+      for (const actor of effects.actors) linkActor.run(actor, index);
+      effects.apply(index);
+      return {
+        action: msg.action,
+        "leaf-index": index,
+        "merkle-leaf": toB64url(hash),
+        "merkle-root": encodeMerkleRoot(this.log.rootAt()),
+        "tree-size": this.log.size,
+      };
+    });
+    try {
+      return run();
+    } catch (err) {
+      this.log.reload();
+      throw err;
+    }
+  }
+
+  /** Wraps a third-party revocation token in an envelope against the current root and submits it. */
+  submitRevocationToken(token: unknown): Promise<SubmitResult> {
+    if (typeof token !== "string") throw new DirectoryError("invalid_message", "revocation-token must be a string");
+    return this.submit(revocationMessage(token, this.currentRoot()));
+  }
+
+  private async decryptFields(msg: SubmittedMessage): Promise<Record<string, string>> {
+    const plain: Record<string, string> = { ...msg.message };
+    for (const name of MESSAGE_FIELDS[msg.action].encrypted) {
+      if (!(name in msg.message)) continue;
+      const keyText = msg["symmetric-keys"][name];
+      const key = typeof keyText === "string" ? fromB64url(keyText) : undefined;
+      if (!key || key.length !== 32) {
+        throw new DirectoryError("missing_symmetric_key", `symmetric-keys.${name} must be a 32-byte base64url key`);
+      }
+      const ciphertext = fromB64url(msg.message[name]);
+      if (!ciphertext) throw new DirectoryError("invalid_message", `message.${name} is not base64url`);
+      try {
+        const bytes = await decryptAttribute(name, ciphertext, key, msg["recent-merkle-root"]);
+        plain[name] = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+      } catch (err) {
+        const why = err instanceof AttributeDecryptionError ? err.code : "not UTF-8";
+        throw new DirectoryError("attribute_decryption_failed", `message.${name} does not decrypt (${why})`);
+      }
+    }
+    return plain;
+  }
+
+  private checkFreshness(rootText: string): void {
+    const root = decodeMerkleRoot(rootText);
+    if (!root) throw new DirectoryError("invalid_message", "recent-merkle-root is not a pkd-mr-v1 root");
+    const current = this.log.size;
+    const size = bytesEqual(root, this.log.rootAt(0)) ? 0 : this.log.sizeOfRoot(root);
+    if (size === undefined) throw new DirectoryError("merkle_root_unknown", "recent-merkle-root was never this directory's root");
+    const window = freshnessWindow(current);
+    if (current - size > window) {
+      throw new DirectoryError(
+        "merkle_root_stale",
+        `recent-merkle-root is ${current - size} entries old; at most ${window} are accepted`,
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------- validation rules
+
+  private validate(msg: SubmittedMessage, plain: Record<string, string>): Effects {
+    const payload = signaturePayload(msg);
+    const signature = fromB64url(msg.signature);
+    switch (msg.action) {
+      case "AddKey": {
+        const actor = plain.actor;
+        const newKey = this.publicKeyField(plain["public-key"]);
+        if (this.db.prepare("SELECT 1 FROM keys WHERE public_key = ? AND revoked_leaf IS NULL").get(Buffer.from(newKey))) {
+          throw new DirectoryError("key_in_use", "this public key is already registered");
+        }
+        const active = this.activeKeys(actor);
+        // The first key proves possession of itself; later keys are vouched for by an existing one.
+        const verifiers = active.length === 0 ? [newKey] : active.map((k) => new Uint8Array(k.public_key));
+        this.requireSignature(verifiers, signature, payload);
+        return {
+          actors: [actor],
+          apply: (leaf) => {
+            this.db.prepare("INSERT OR IGNORE INTO actors (actor) VALUES (?)").run(actor);
+            this.db
+              .prepare("INSERT INTO keys (actor, key_id, public_key, added_leaf) VALUES (?, ?, ?, ?)")
+              .run(actor, keyId(newKey), Buffer.from(newKey), leaf);
+          },
+        };
+      }
+      case "RevokeKey": {
+        const actor = plain.actor;
+        const target = this.publicKeyField(plain["public-key"]);
+        const active = this.activeKeys(actor);
+        const targetRow = active.find((k) => bytesEqual(k.public_key, target));
+        if (!targetRow) throw new DirectoryError("key_not_found", "the key is not an active key of this actor");
+        const others = active.filter((k) => k !== targetRow);
+        if (others.length === 0) throw new DirectoryError("last_key", "the last key can only be removed by BurnDown");
+        if (!this.verifiesUnder(others.map((k) => new Uint8Array(k.public_key)), signature, payload)) {
+          if (this.verifiesUnder([target], signature, payload)) {
+            throw new DirectoryError("self_revocation", "a key may not sign its own revocation");
+          }
+          throw new DirectoryError("invalid_signature", "signature does not verify under the actor's other keys");
+        }
+        return {
+          actors: [actor],
+          apply: (leaf) => {
+            this.db
+              .prepare("UPDATE keys SET revoked_leaf = ? WHERE actor = ? AND key_id = ? AND added_leaf = ?")
+              .run(leaf, actor, targetRow.key_id, targetRow.added_leaf);
+          },
+        };
+      }
+      case "RevokeKeyThirdParty": {
+        const token = fromB64url(msg.message["revocation-token"]);
+        const pk = token ? parseRevocationToken(token) : undefined;
+        if (!pk) throw new DirectoryError("invalid_signature", "revocation token is malformed or not signed by its key");
+        const row = this.db
+          .prepare<KeyRow>("SELECT * FROM keys WHERE public_key = ? AND revoked_leaf IS NULL")
+          .get(Buffer.from(pk));
+        if (!row) throw new DirectoryError("key_not_found", "no active key matches the revocation token");
+        const remaining = this.activeKeys(row.actor).length;
+        if (remaining === 1) {
+          // Revoking the last key is a BurnDown, so Fireproof blocks it too.
+          this.requireNotFireproof(row.actor);
+          return { actors: [row.actor], apply: (leaf) => this.burnDown(row.actor, leaf) };
+        }
+        return {
+          actors: [row.actor],
+          apply: (leaf) => {
+            this.db
+              .prepare("UPDATE keys SET revoked_leaf = ? WHERE actor = ? AND key_id = ? AND added_leaf = ?")
+              .run(leaf, row.actor, row.key_id, row.added_leaf);
+          },
+        };
+      }
+      case "MoveIdentity": {
+        const from = plain["old-actor"];
+        const to = plain["new-actor"];
+        if (from === to) throw new DirectoryError("invalid_message", "old-actor and new-actor are the same");
+        const active = this.activeKeys(from);
+        if (active.length === 0) throw new DirectoryError("actor_not_found", "old-actor has no active keys");
+        if (this.activeKeys(to).length > 0) throw new DirectoryError("actor_exists", "new-actor already has keys");
+        this.requireSignature(active.map((k) => new Uint8Array(k.public_key)), signature, payload);
+        return {
+          actors: [from, to],
+          apply: (leaf) => this.moveIdentity(from, to, leaf),
+        };
+      }
+      case "BurnDown": {
+        const actor = plain.actor;
+        const operator = plain.operator;
+        if (!this.operators.has(operator)) throw new DirectoryError("not_operator", "operator is not an operator of this directory");
+        this.requireSignature(this.activeKeys(operator).map((k) => new Uint8Array(k.public_key)), signature, payload);
+        if (!this.actorRow(actor)) throw new DirectoryError("actor_not_found", "no such actor");
+        this.requireNotFireproof(actor);
+        return { actors: [actor], apply: (leaf) => this.burnDown(actor, leaf) };
+      }
+      case "Fireproof":
+      case "UndoFireproof": {
+        const actor = plain.actor;
+        this.requireActorSignature(actor, signature, payload);
+        const fireproof = this.actorRow(actor)?.fireproof === 1;
+        const want = msg.action === "Fireproof";
+        if (fireproof === want) {
+          throw new DirectoryError(want ? "already_fireproof" : "not_fireproof", `actor is ${want ? "already" : "not"} fireproof`);
+        }
+        return {
+          actors: [actor],
+          apply: () => {
+            this.db.prepare("UPDATE actors SET fireproof = ? WHERE actor = ?").run(want ? 1 : 0, actor);
+          },
+        };
+      }
+      case "AddAuxData": {
+        const actor = plain.actor;
+        const auxType = plain["aux-type"];
+        const auxData = plain["aux-data"];
+        if (!AUX_TYPE_PATTERN.test(auxType)) throw new DirectoryError("invalid_message", "aux-type is not a valid type name");
+        const id = auxDataId(auxType, auxData);
+        if (plain["aux-id"] !== undefined && plain["aux-id"] !== id) {
+          throw new DirectoryError("aux_id_mismatch", "aux-id does not match the auxiliary data");
+        }
+        this.requireActorSignature(actor, signature, payload);
+        if (this.db.prepare("SELECT 1 FROM aux WHERE actor = ? AND aux_id = ? AND revoked_leaf IS NULL").get(actor, id)) {
+          throw new DirectoryError("duplicate_aux_data", "this auxiliary data is already published");
+        }
+        return {
+          actors: [actor],
+          apply: (leaf) => {
+            this.db
+              .prepare("INSERT INTO aux (actor, aux_id, aux_type, aux_data, added_leaf) VALUES (?, ?, ?, ?, ?)")
+              .run(actor, id, auxType, auxData, leaf);
+          },
+        };
+      }
+      case "RevokeAuxData": {
+        const actor = plain.actor;
+        const auxType = plain["aux-type"];
+        const id = plain["aux-data"] !== undefined ? auxDataId(auxType, plain["aux-data"]) : plain["aux-id"];
+        if (id === undefined) throw new DirectoryError("invalid_message", "RevokeAuxData needs aux-data or aux-id");
+        if (plain["aux-id"] !== undefined && plain["aux-id"] !== id) {
+          throw new DirectoryError("aux_id_mismatch", "aux-id does not match the auxiliary data");
+        }
+        this.requireActorSignature(actor, signature, payload);
+        const row = this.db
+          .prepare<{ added_leaf: number }>(
+            "SELECT added_leaf FROM aux WHERE actor = ? AND aux_id = ? AND aux_type = ? AND revoked_leaf IS NULL",
+          )
+          .get(actor, id, auxType);
+        if (!row) throw new DirectoryError("aux_data_not_found", "no such active auxiliary data");
+        return {
+          actors: [actor],
+          apply: (leaf) => {
+            this.db
+              .prepare("UPDATE aux SET revoked_leaf = ? WHERE actor = ? AND aux_id = ? AND added_leaf = ?")
+              .run(leaf, actor, id, row.added_leaf);
+          },
+        };
+      }
+      case "Checkpoint": {
+        const m = plain;
+        if (m["to-directory"] !== this.name) throw new DirectoryError("wrong_directory", "to-directory is not this directory");
+        if (!this.peers.has(m["from-public-key"])) throw new DirectoryError("untrusted_peer", "from-public-key is not a trusted peer");
+        const peerKey = this.publicKeyField(m["from-public-key"]);
+        this.requireSignature([peerKey], signature, payload);
+        const validated = decodeMerkleRoot(m["to-validated-root"]);
+        if (!validated || !decodeMerkleRoot(m["from-root"])) throw new DirectoryError("invalid_message", "roots must be pkd-mr-v1 roots");
+        if (this.log.sizeOfRoot(validated) === undefined) {
+          throw new DirectoryError("merkle_root_unknown", "to-validated-root was never this directory's root");
+        }
+        return { actors: [], apply: () => undefined };
+      }
+    }
+  }
+
+  private publicKeyField(text: string): Uint8Array {
+    const pk = decodePublicKey(text);
+    if (!pk) throw new DirectoryError("invalid_message", "public keys are written ed25519:<base64url of 32 bytes>");
+    return pk;
+  }
+
+  private activeKeys(actor: string): KeyRow[] {
+    return this.db.prepare<KeyRow>("SELECT * FROM keys WHERE actor = ? AND revoked_leaf IS NULL ORDER BY added_leaf").all(actor);
+  }
+
+  private actorRow(actor: string): { actor: string; fireproof: number } | undefined {
+    return this.db.prepare<{ actor: string; fireproof: number }>("SELECT * FROM actors WHERE actor = ?").get(actor);
+  }
+
+  private requireNotFireproof(actor: string): void {
+    if (this.actorRow(actor)?.fireproof === 1) throw new DirectoryError("fireproof", "the actor opted out of BurnDown");
+  }
+
+  private verifiesUnder(keys: Uint8Array[], signature: Uint8Array | undefined, payload: Uint8Array): boolean {
+    if (!signature || signature.length !== 64) return false;
+    return keys.some((pk) => {
+      try {
+        return ed25519.verify(signature, payload, pk);
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  private requireSignature(keys: Uint8Array[], signature: Uint8Array | undefined, payload: Uint8Array): void {
+    if (!this.verifiesUnder(keys, signature, payload)) {
+      throw new DirectoryError("invalid_signature", "signature does not verify under an authorized key");
+    }
+  }
+
+  private requireActorSignature(actor: string, signature: Uint8Array | undefined, payload: Uint8Array): void {
+    const active = this.activeKeys(actor);
+    if (active.length === 0) throw new DirectoryError("actor_not_found", "actor has no active keys");
+    this.requireSignature(active.map((k) => new Uint8Array(k.public_key)), signature, payload);
+  }
+
+  private burnDown(actor: string, leaf: number): void {
+    this.db.prepare("UPDATE keys SET revoked_leaf = ? WHERE actor = ? AND revoked_leaf IS NULL").run(leaf, actor);
+    this.db.prepare("UPDATE aux SET revoked_leaf = ? WHERE actor = ? AND revoked_leaf IS NULL").run(leaf, actor);
+  }
+
+  private moveIdentity(from: string, to: string, leaf: number): void {
+    const fireproof = this.actorRow(from)?.fireproof ?? 0;
+    this.db.prepare("INSERT INTO actors (actor, fireproof) VALUES (?, ?) ON CONFLICT(actor) DO UPDATE SET fireproof = excluded.fireproof").run(to, fireproof);
+    // new-actor has no active keys; its stale revoked rows give way to the moved history.
+    this.db.prepare("DELETE FROM keys WHERE actor = ?").run(to);
+    this.db.prepare("DELETE FROM aux WHERE actor = ?").run(to);
+    this.db.prepare("UPDATE keys SET actor = ?, moves = json_insert(moves, '$[#]', ?) WHERE actor = ?").run(to, leaf, from);
+    this.db.prepare("UPDATE aux SET actor = ? WHERE actor = ?").run(to, from);
+    this.db.prepare("DELETE FROM actors WHERE actor = ?").run(from);
+    // The same person owns the old records, so erasure under the new name must reach them.
+    this.db.prepare("INSERT OR IGNORE INTO record_actors (actor, leaf_index) SELECT ?, leaf_index FROM record_actors WHERE actor = ?").run(to, from);
+  }
+
+  // ---------------------------------------------------------------- erasure
+
+  /**
+   * Crypto-shredding: deletes the attribute keys and plaintexts of every record that concerns
+   * the actor, and the actor's index entries. The log, its ciphertexts and all proofs are untouched.
+   */
+  erase(input: unknown): { actor: string; "records-shredded": number } {
+    const req = parseErasure(input);
+    const now = Math.floor(Date.now() / 1000);
+    const window = this.options.erasureWindowSeconds ?? 300;
+    if (Math.abs(now - Number(req.time)) > window) throw new DirectoryError("erasure_expired", "erasure request time is outside the accepted window");
+    const signature = fromB64url(req.signature);
+    const requestHash = sha256(new TextEncoder().encode(`${req.actor}\n${req.time}\n${req.signature}`));
+    const run = this.db.transaction(() => {
+      if (this.db.prepare("SELECT 1 FROM erasures WHERE request_hash = ?").get(Buffer.from(requestHash))) {
+        throw new DirectoryError("duplicate_message", "this erasure request was already processed");
+      }
+      this.requireActorSignature(req.actor, signature, erasurePayload(this.name, req.actor, req.time));
+      const leaves = this.db
+        .prepare<{ leaf_index: number }>("SELECT leaf_index FROM record_actors WHERE actor = ?")
+        .all(req.actor)
+        .map((r) => r.leaf_index);
+      const del = this.db.prepare("DELETE FROM record_attributes WHERE leaf_index = ?");
+      for (const leaf of leaves) del.run(leaf);
+      this.db.prepare("DELETE FROM record_actors WHERE leaf_index IN (SELECT leaf_index FROM record_actors WHERE actor = ?)").run(req.actor);
+      this.db.prepare("DELETE FROM keys WHERE actor = ?").run(req.actor);
+      this.db.prepare("DELETE FROM aux WHERE actor = ?").run(req.actor);
+      this.db.prepare("DELETE FROM actors WHERE actor = ?").run(req.actor);
+      this.db.prepare("INSERT INTO erasures (request_hash, erased) VALUES (?, ?)").run(Buffer.from(requestHash), new Date().toISOString());
+      return leaves.length;
+    });
+    const shredded = run();
+    // Move the overwritten pages out of the WAL too, so the old bytes leave the disk now.
+    this.db.pragma("wal_checkpoint(TRUNCATE)");
+    return { actor: req.actor, "records-shredded": shredded };
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  actorInfo(actor: string): { "actor-id": string; fireproof: boolean; "active-keys": number; "aux-data": number } {
+    const row = this.actorRow(actor);
+    if (!row) throw new DirectoryError("actor_not_found", "no such actor");
+    const keys = this.activeKeys(actor).length;
+    const aux = this.db.prepare<{ n: number }>("SELECT COUNT(*) AS n FROM aux WHERE actor = ? AND revoked_leaf IS NULL").get(actor)?.n ?? 0;
+    return { "actor-id": actor, fireproof: row.fireproof === 1, "active-keys": keys, "aux-data": aux };
+  }
+
+  keys(actor: string): KeyRecord[] {
+    if (!this.actorRow(actor)) throw new DirectoryError("actor_not_found", "no such actor");
+    return this.activeKeys(actor).map((k) => this.keyRecord(k));
+  }
+
+  key(actor: string, id: string): KeyRecord {
+    const row = this.db
+      .prepare<KeyRow>("SELECT * FROM keys WHERE actor = ? AND key_id = ? ORDER BY added_leaf DESC LIMIT 1")
+      .get(actor, id);
+    if (!row) throw new DirectoryError("key_not_found", "no such key for this actor");
+    return this.keyRecord(row);
+  }
+
+  auxiliary(actor: string): AuxRecord[] {
+    if (!this.actorRow(actor)) throw new DirectoryError("actor_not_found", "no such actor");
+    return this.db
+      .prepare<{ aux_id: string; aux_type: string; aux_data: string; added_leaf: number }>(
+        "SELECT * FROM aux WHERE actor = ? AND revoked_leaf IS NULL ORDER BY added_leaf",
+      )
+      .all(actor)
+      .map((r) => ({
+        "aux-id": r.aux_id,
+        "aux-type": r.aux_type,
+        "aux-data": r.aux_data,
+        "leaf-index": r.added_leaf,
+        "merkle-leaf": toB64url(this.log.leafHashAt(r.added_leaf)),
+      }));
+  }
+
+  private keyRecord(k: KeyRow): KeyRecord {
+    return {
+      "key-id": k.key_id,
+      "public-key": encodePublicKey(new Uint8Array(k.public_key)),
+      "leaf-index": k.added_leaf,
+      "merkle-leaf": toB64url(this.log.leafHashAt(k.added_leaf)),
+      revoked: k.revoked_leaf !== null,
+      "moved-by": (JSON.parse(k.moves) as number[]).map((leaf) => toB64url(this.log.leafHashAt(leaf))),
+    };
+  }
+
+  /** Entries with leaf index in [from, from+limit). */
+  history(from: number, limit: number): HistoryEntry[] {
+    type Row = { leaf_index: number; leaf_hash: Buffer; action: Action; envelope: string; created: string };
+    return this.db
+      .prepare<Row>("SELECT * FROM records WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?")
+      .all(from, limit)
+      .map((r) => ({
+        "leaf-index": r.leaf_index,
+        "merkle-leaf": toB64url(r.leaf_hash),
+        action: r.action,
+        created: r.created,
+        envelope: JSON.parse(r.envelope) as SignedMessage,
+      }));
+  }
+
+  leafIndexOf(merkleLeaf: string): number {
+    const hash = fromB64url(merkleLeaf);
+    const row = hash
+      ? this.db.prepare<{ leaf_index: number }>("SELECT leaf_index FROM records WHERE leaf_hash = ?").get(Buffer.from(hash))
+      : undefined;
+    if (!row) throw new DirectoryError("record_not_found", "no record has this Merkle leaf hash");
+    return row.leaf_index;
+  }
+
+  /** One record with its inclusion proof in the tree of `treeSize` (default: current) and a signed head. */
+  view(merkleLeaf: string, treeSize: number = this.log.size): HistoryView {
+    const index = this.leafIndexOf(merkleLeaf);
+    if (!Number.isSafeInteger(treeSize) || treeSize <= index || treeSize > this.log.size) {
+      throw new DirectoryError("invalid_range", `tree size must be in ${index + 1}..${this.log.size}`);
+    }
+    const [entry] = this.history(index, 1);
+    const attrs = this.db
+      .prepare<{ name: string; key: Buffer; plaintext: Buffer }>("SELECT * FROM record_attributes WHERE leaf_index = ?")
+      .all(index);
+    const expected = MESSAGE_FIELDS[entry.action].encrypted.filter((n) => n in entry.envelope.message);
+    const shredded = expected.length > 0 && attrs.length < expected.length;
+    let message: Record<string, string> | null = null;
+    let keys: Record<string, string> | null = null;
+    if (!shredded) {
+      message = { ...entry.envelope.message };
+      keys = {};
+      for (const a of attrs) {
+        message[a.name] = a.plaintext.toString("utf8");
+        keys[a.name] = toB64url(a.key);
+      }
+    }
+    return {
+      ...entry,
+      "tree-size": treeSize,
+      "inclusion-proof": this.inclusionProof(index, treeSize),
+      "tree-head": this.treeHead(treeSize),
+      message,
+      "symmetric-keys": keys,
+    };
+  }
+}
+
+function leafHashOf(data: Uint8Array): Buffer {
+  return Buffer.from(leafHash(data));
+}
+
+function isRecordOfStrings(x: unknown): x is Record<string, string> {
+  return typeof x === "object" && x !== null && !Array.isArray(x) && Object.values(x).every((v) => typeof v === "string");
+}
+
+/** Shape checks: every field a string of bounded size, exactly the action's fields, no extras. */
+export function parseSubmitted(input: unknown): SubmittedMessage {
+  const bad = (why: string): never => {
+    throw new DirectoryError("invalid_message", why);
+  };
+  if (typeof input !== "object" || input === null) return bad("message must be a JSON object");
+  const o = input as Record<string, unknown>;
+  if (o["!pkd-context"] !== PKD_CONTEXT) bad(`!pkd-context must be ${PKD_CONTEXT}`);
+  if (typeof o.action !== "string" || !(ACTIONS as readonly string[]).includes(o.action)) bad("unknown action");
+  const action = o.action as Action;
+  if (!isRecordOfStrings(o.message)) return bad("message must be an object of strings");
+  if (typeof o["recent-merkle-root"] !== "string") bad("recent-merkle-root is required");
+  if (typeof o.signature !== "string") bad("signature is required");
+  const keys = o["symmetric-keys"] ?? {};
+  if (!isRecordOfStrings(keys)) return bad("symmetric-keys must be an object of strings");
+  const rules = MESSAGE_FIELDS[action];
+  for (const f of rules.required) if (!(f in o.message)) bad(`message.${f} is required for ${action}`);
+  for (const f of Object.keys(o.message)) {
+    if (!rules.required.includes(f) && !rules.optional.includes(f)) bad(`message.${f} is not a field of ${action}`);
+    if (o.message[f].length > MAX_FIELD_LENGTH) bad(`message.${f} is too long`);
+  }
+  if (o.message.time !== undefined && !TIME_PATTERN.test(o.message.time)) bad("time must be a Unix time in seconds");
+  return {
+    "!pkd-context": PKD_CONTEXT,
+    action,
+    message: { ...o.message },
+    "recent-merkle-root": o["recent-merkle-root"] as string,
+    signature: o.signature as string,
+    "symmetric-keys": { ...keys },
+  };
+}
+
+function parseErasure(input: unknown): ErasureRequest {
+  if (!isRecordOfStrings(input)) throw new DirectoryError("invalid_message", "erasure request must be an object of strings");
+  const { actor, time, signature } = input;
+  if (!actor || !signature || !time || !TIME_PATTERN.test(time)) {
+    throw new DirectoryError("invalid_message", "erasure request needs actor, time (Unix seconds) and signature");
+  }
+  return { actor, time, signature };
+}

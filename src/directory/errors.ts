@@ -1,0 +1,67 @@
+// Typed directory errors; the HTTP layer turns them into 4xx JSON `{ error: { code, message } }`.
+export type DirectoryErrorCode =
+  | "invalid_message"
+  | "invalid_signature"
+  | "missing_symmetric_key"
+  | "attribute_decryption_failed"
+  | "merkle_root_unknown"
+  | "merkle_root_stale"
+  | "duplicate_message"
+  | "actor_not_found"
+  | "key_not_found"
+  | "record_not_found"
+  | "aux_data_not_found"
+  | "key_in_use"
+  | "last_key"
+  | "self_revocation"
+  | "actor_exists"
+  | "fireproof"
+  | "already_fireproof"
+  | "not_fireproof"
+  | "not_operator"
+  | "aux_id_mismatch"
+  | "duplicate_aux_data"
+  | "untrusted_peer"
+  | "wrong_directory"
+  | "erasure_expired"
+  | "invalid_range";
+
+const NOT_FOUND: ReadonlySet<DirectoryErrorCode> = new Set([
+  "actor_not_found",
+  "key_not_found",
+  "record_not_found",
+  "aux_data_not_found",
+]);
+const CONFLICT: ReadonlySet<DirectoryErrorCode> = new Set([
+  "duplicate_message",
+  "key_in_use",
+  "actor_exists",
+  "already_fireproof",
+  "not_fireproof",
+  "duplicate_aux_data",
+]);
+const FORBIDDEN: ReadonlySet<DirectoryErrorCode> = new Set([
+  "invalid_signature",
+  "last_key",
+  "self_revocation",
+  "fireproof",
+  "not_operator",
+  "untrusted_peer",
+]);
+
+export class DirectoryError extends Error {
+  constructor(
+    readonly code: DirectoryErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "DirectoryError";
+  }
+
+  get status(): number {
+    if (NOT_FOUND.has(this.code)) return 404;
+    if (CONFLICT.has(this.code)) return 409;
+    if (FORBIDDEN.has(this.code)) return 403;
+    return 400;
+  }
+}

@@ -1,0 +1,229 @@
+// Fedi-E2EE Public Key Directory protocol messages: shapes, which attributes are encrypted,
+// the signed bytes, the logged bytes, and builders that encrypt and sign on the client side.
+import { randomBytes } from "node:crypto";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { encryptAttribute } from "./attribute-encryption";
+import { canonicalJson, encodePublicKey, toB64url } from "./encoding";
+import { concatBytes, pae } from "./pae";
+
+export const PKD_CONTEXT = "https://github.com/fedi-e2ee/public-key-directory/v1";
+
+export const ACTIONS = [
+  "AddKey",
+  "RevokeKey",
+  "RevokeKeyThirdParty",
+  "MoveIdentity",
+  "BurnDown",
+  "Fireproof",
+  "UndoFireproof",
+  "AddAuxData",
+  "RevokeAuxData",
+  "Checkpoint",
+] as const;
+export type Action = (typeof ACTIONS)[number];
+
+interface FieldRules {
+  required: readonly string[];
+  optional: readonly string[];
+  /** Fields stored as attribute ciphertexts (base64url), decryptable with `symmetric-keys`. */
+  encrypted: readonly string[];
+}
+
+export const MESSAGE_FIELDS: Record<Action, FieldRules> = {
+  AddKey: { required: ["actor", "time", "public-key"], optional: [], encrypted: ["actor", "public-key"] },
+  RevokeKey: { required: ["actor", "time", "public-key"], optional: [], encrypted: ["actor", "public-key"] },
+  RevokeKeyThirdParty: { required: ["revocation-token"], optional: [], encrypted: [] },
+  MoveIdentity: { required: ["old-actor", "new-actor", "time"], optional: [], encrypted: ["old-actor", "new-actor"] },
+  BurnDown: { required: ["actor", "operator", "time"], optional: ["otp"], encrypted: ["actor", "operator"] },
+  Fireproof: { required: ["actor", "time"], optional: [], encrypted: ["actor"] },
+  UndoFireproof: { required: ["actor", "time"], optional: [], encrypted: ["actor"] },
+  AddAuxData: { required: ["actor", "aux-type", "aux-data", "time"], optional: ["aux-id"], encrypted: ["actor", "aux-data"] },
+  RevokeAuxData: { required: ["actor", "aux-type", "time"], optional: ["aux-data", "aux-id"], encrypted: ["actor", "aux-data"] },
+  Checkpoint: {
+    required: ["time", "from-directory", "from-root", "from-public-key", "to-directory", "to-validated-root"],
+    optional: [],
+    encrypted: [],
+  },
+};
+
+/** What goes into the log: the envelope without its symmetric keys. */
+export interface SignedMessage {
+  "!pkd-context": string;
+  action: Action;
+  message: Record<string, string>;
+  "recent-merkle-root": string;
+  signature: string;
+}
+
+/** What a client submits: the per-attribute keys travel beside the message, never into the log. */
+export interface SubmittedMessage extends SignedMessage {
+  "symmetric-keys": Record<string, string>;
+}
+
+/** The bytes an actor signs: PAE over the context, action, encrypted message and recent root. */
+export function signaturePayload(msg: Omit<SignedMessage, "signature">): Uint8Array {
+  return pae([msg["!pkd-context"], msg.action, canonicalJson(msg.message), msg["recent-merkle-root"]]);
+}
+
+/** The leaf data appended to the Merkle log. */
+export function leafData(msg: SignedMessage): Uint8Array {
+  return new TextEncoder().encode(
+    canonicalJson({
+      "!pkd-context": msg["!pkd-context"],
+      action: msg.action,
+      message: msg.message,
+      "recent-merkle-root": msg["recent-merkle-root"],
+      signature: msg.signature,
+    }),
+  );
+}
+
+export function unixTime(date: Date = new Date()): string {
+  return String(Math.floor(date.getTime() / 1000));
+}
+
+/**
+ * Encrypts the action's encrypted fields with fresh per-attribute keys, then signs the
+ * encrypted message with `signingKey` (a 32-byte Ed25519 secret key).
+ */
+export async function buildMessage(
+  action: Action,
+  fields: Record<string, string>,
+  recentMerkleRoot: string,
+  signingKey: Uint8Array,
+): Promise<SubmittedMessage> {
+  const message: Record<string, string> = {};
+  const keys: Record<string, string> = {};
+  const encode = new TextEncoder();
+  for (const [name, value] of Object.entries(fields)) {
+    if (MESSAGE_FIELDS[action].encrypted.includes(name)) {
+      const key = new Uint8Array(randomBytes(32));
+      message[name] = toB64url(await encryptAttribute(name, encode.encode(value), key, recentMerkleRoot));
+      keys[name] = toB64url(key);
+    } else {
+      message[name] = value;
+    }
+  }
+  const unsigned = { "!pkd-context": PKD_CONTEXT, action, message, "recent-merkle-root": recentMerkleRoot };
+  const signature = toB64url(ed25519.sign(signaturePayload(unsigned), signingKey));
+  return { ...unsigned, signature, "symmetric-keys": keys };
+}
+
+export function publicKeyOf(secretKey: Uint8Array): Uint8Array {
+  return ed25519.getPublicKey(secretKey);
+}
+
+export const buildAddKey = (actor: string, publicKey: Uint8Array, root: string, signer: Uint8Array) =>
+  buildMessage("AddKey", { actor, time: unixTime(), "public-key": encodePublicKey(publicKey) }, root, signer);
+
+export const buildRevokeKey = (actor: string, publicKey: Uint8Array, root: string, signer: Uint8Array) =>
+  buildMessage("RevokeKey", { actor, time: unixTime(), "public-key": encodePublicKey(publicKey) }, root, signer);
+
+export const buildMoveIdentity = (oldActor: string, newActor: string, root: string, signer: Uint8Array) =>
+  buildMessage("MoveIdentity", { "old-actor": oldActor, "new-actor": newActor, time: unixTime() }, root, signer);
+
+export const buildBurnDown = (actor: string, operator: string, root: string, operatorKey: Uint8Array) =>
+  buildMessage("BurnDown", { actor, operator, time: unixTime() }, root, operatorKey);
+
+export const buildFireproof = (actor: string, root: string, signer: Uint8Array) =>
+  buildMessage("Fireproof", { actor, time: unixTime() }, root, signer);
+
+export const buildUndoFireproof = (actor: string, root: string, signer: Uint8Array) =>
+  buildMessage("UndoFireproof", { actor, time: unixTime() }, root, signer);
+
+export function buildAddAuxData(actor: string, auxType: string, auxData: string, root: string, signer: Uint8Array) {
+  return buildMessage(
+    "AddAuxData",
+    { actor, "aux-type": auxType, "aux-data": auxData, "aux-id": auxDataId(auxType, auxData), time: unixTime() },
+    root,
+    signer,
+  );
+}
+
+export const buildRevokeAuxData = (actor: string, auxType: string, auxId: string, root: string, signer: Uint8Array) =>
+  buildMessage("RevokeAuxData", { actor, "aux-type": auxType, "aux-id": auxId, time: unixTime() }, root, signer);
+
+const AUX_ID_KEY = new TextEncoder().encode("FediPKD1-Auxiliary-Data-IDKeyGen");
+
+/** aux-id = HMAC-SHA256("FediPKD1-Auxiliary-Data-IDKeyGen", PAE(["aux_type", t, "data", d])). */
+export function auxDataId(auxType: string, auxData: string): string {
+  return toB64url(hmac(sha256, AUX_ID_KEY, pae(["aux_type", auxType, "data", auxData])));
+}
+
+const REVOCATION_PREFIX = concatBytes(
+  new TextEncoder().encode("FediPKD1"),
+  new Uint8Array(32).fill(0xfe),
+  new TextEncoder().encode("revoke-public-key"),
+);
+
+/** tmp = "FediPKD1" ‖ 0xFE×32 ‖ "revoke-public-key" ‖ pk; token = b64url(tmp ‖ Sign(tmp)). */
+export function buildRevocationToken(secretKey: Uint8Array): string {
+  const tmp = concatBytes(REVOCATION_PREFIX, ed25519.getPublicKey(secretKey));
+  return toB64url(concatBytes(tmp, ed25519.sign(tmp, secretKey)));
+}
+
+/** Returns the public key a well-formed, correctly signed revocation token revokes. */
+export function parseRevocationToken(token: Uint8Array): Uint8Array | undefined {
+  if (token.length !== REVOCATION_PREFIX.length + 32 + 64) return undefined;
+  const prefix = token.subarray(0, REVOCATION_PREFIX.length);
+  if (!prefix.every((b, i) => b === REVOCATION_PREFIX[i])) return undefined;
+  const tmp = token.subarray(0, REVOCATION_PREFIX.length + 32);
+  const pk = tmp.subarray(REVOCATION_PREFIX.length);
+  const sig = token.subarray(REVOCATION_PREFIX.length + 32);
+  try {
+    return ed25519.verify(sig, tmp, pk) ? new Uint8Array(pk) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Envelope for a third-party revocation; the token is its own authentication. */
+export function revocationMessage(token: string, recentMerkleRoot: string): SubmittedMessage {
+  return {
+    "!pkd-context": PKD_CONTEXT,
+    action: "RevokeKeyThirdParty",
+    message: { "revocation-token": token },
+    "recent-merkle-root": recentMerkleRoot,
+    signature: "",
+    "symmetric-keys": {},
+  };
+}
+
+/** Cross-directory witnessing: `from` vouches that it validated `to`'s root. */
+export function buildCheckpoint(
+  fields: { fromDirectory: string; fromRoot: string; toDirectory: string; toValidatedRoot: string },
+  recentMerkleRoot: string,
+  fromKey: Uint8Array,
+): Promise<SubmittedMessage> {
+  return buildMessage(
+    "Checkpoint",
+    {
+      time: unixTime(),
+      "from-directory": fields.fromDirectory,
+      "from-root": fields.fromRoot,
+      "from-public-key": encodePublicKey(ed25519.getPublicKey(fromKey)),
+      "to-directory": fields.toDirectory,
+      "to-validated-root": fields.toValidatedRoot,
+    },
+    recentMerkleRoot,
+    fromKey,
+  );
+}
+
+/** The bytes an actor signs to have the directory shred their attribute keys. */
+export function erasurePayload(directory: string, actor: string, time: string): Uint8Array {
+  return pae(["FediPKD1-Erase", directory, actor, time]);
+}
+
+export interface ErasureRequest {
+  actor: string;
+  time: string;
+  signature: string;
+}
+
+export function buildErasureRequest(directory: string, actor: string, signer: Uint8Array): ErasureRequest {
+  const time = unixTime();
+  return { actor, time, signature: toB64url(ed25519.sign(erasurePayload(directory, actor, time), signer)) };
+}

@@ -1,0 +1,267 @@
+// The directory as deployed: real SQLite files, real HTTP (fastify), the real DirectoryCheckpoint
+// contract on Hardhat's EVM, and a client that checks everything against the chain.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import type { DirectoryCheckpoint } from "../../typechain-types";
+import { decryptAttribute, AttributeDecryptionError } from "../../src/directory/attribute-encryption";
+import { connectCheckpointContract, CheckpointContract } from "../../src/directory/checkpoint-contract";
+import { CheckpointDivergenceError, Checkpointer } from "../../src/directory/checkpointer";
+import { DirectoryClient, DirectoryRequestError, DirectoryVerificationError } from "../../src/directory/client";
+import type { HistoryView } from "../../src/directory/directory";
+import { decodeMerkleRoot, encodePublicKey, fromB64url } from "../../src/directory/encoding";
+import { leafHash, verifyConsistency, verifyInclusion } from "../../src/directory/merkle";
+import { buildAddKey, buildErasureRequest, leafData, publicKeyOf, signaturePayload } from "../../src/directory/protocol";
+import { DirectoryServer, startDirectoryServer } from "../../src/directory/server";
+import { newSecretKey } from "./helpers";
+
+const ALICE = "https://social.example/users/alice";
+const ERIN = "https://social.example/users/erin-7Qx9";
+
+async function expectVerification(p: Promise<unknown>, code: string): Promise<DirectoryVerificationError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err, String(err)).to.be.instanceOf(DirectoryVerificationError);
+    expect((err as DirectoryVerificationError).code).to.equal(code);
+    return err as DirectoryVerificationError;
+  }
+  return expect.fail(`expected verification failure ${code}`);
+}
+
+async function expectRequestError(p: Promise<unknown>, status: number, code: string): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err, String(err)).to.be.instanceOf(DirectoryRequestError);
+    expect((err as DirectoryRequestError).status).to.equal(status);
+    expect((err as DirectoryRequestError).code).to.equal(code);
+    return;
+  }
+  expect.fail(`expected HTTP ${status} ${code}`);
+}
+
+describe("directory: HTTP service, on-chain checkpoints and split-view detection", function () {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "nkms-dir-svc-"));
+  const signingKey = newSecretKey();
+  let contract: DirectoryCheckpoint;
+  let operatorContract: CheckpointContract;
+  let readerContract: CheckpointContract;
+  let honest: DirectoryServer;
+  const servers: DirectoryServer[] = [];
+
+  async function serve(name: string, withCheckpoint: boolean): Promise<DirectoryServer> {
+    const server = await startDirectoryServer({
+      database: path.join(tmp, `${name}.db`),
+      name: "https://pkd.test",
+      signingKey,
+      // Interval far beyond the test: checkpoints are published explicitly (publish()).
+      checkpoint: withCheckpoint ? { contract: operatorContract, intervalMs: 3_600_000 } : undefined,
+    });
+    servers.push(server);
+    return server;
+  }
+
+  before(async () => {
+    const [operator] = await ethers.getSigners();
+    const factory = await ethers.getContractFactory("DirectoryCheckpoint");
+    contract = (await factory.deploy(operator.address, publicKeyOf(signingKey))) as unknown as DirectoryCheckpoint;
+    await contract.waitForDeployment();
+    const address = await contract.getAddress();
+    operatorContract = connectCheckpointContract(address, operator);
+    readerContract = connectCheckpointContract(address, ethers.provider);
+    honest = await serve("honest", true);
+  });
+
+  after(async () => {
+    for (const s of servers) await s.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("publishes and looks up keys with proofs tied to the on-chain checkpoint", async () => {
+    const client = new DirectoryClient({ url: honest.url, contract: readerContract });
+    const alice1 = newSecretKey();
+    const res = await client.publishFirstKey(ALICE, alice1);
+    expect(res["leaf-index"]).to.equal(0);
+
+    const published = await honest.checkpointer!.publish();
+    expect(published?.treeSize).to.equal(1);
+    const [size, root] = await contract.latest();
+    expect(size).to.equal(1n);
+    expect(root).to.equal("0x" + Buffer.from(honest.directory.log.rootAt(1)).toString("hex"));
+    expect(await honest.checkpointer!.publish()).to.equal(null);
+
+    const alice2 = newSecretKey();
+    await client.publish(ALICE, publicKeyOf(alice2), alice1);
+    const found = await client.lookup(ALICE);
+    expect(found.keys.map((k) => encodePublicKey(k.publicKey))).to.deep.equal([
+      encodePublicKey(publicKeyOf(alice1)),
+      encodePublicKey(publicKeyOf(alice2)),
+    ]);
+    expect(found.treeHead.treeSize).to.equal(2);
+    expect(found.treeHead.checkpoint.treeSize).to.equal(1);
+
+    // The second checkpoint carries a consistency proof the contract verifies.
+    await honest.checkpointer!.publish();
+    expect((await contract.latest())[0]).to.equal(2n);
+    await expect(contract.checkpoint(2, root, [])).to.be.revertedWithCustomError(contract, "TreeSizeNotIncreasing");
+  });
+
+  it("answers errors as 4xx JSON with machine-readable codes", async () => {
+    const client = new DirectoryClient({ url: honest.url, contract: readerContract });
+    await expectRequestError(client.lookup("https://nowhere.example/u/x"), 404, "actor_not_found");
+    const sk = newSecretKey();
+    const msg = await buildAddKey("https://social.example/users/carol", publicKeyOf(sk), honest.directory.currentRoot(), sk);
+    await client.submit(msg);
+    await expectRequestError(client.submit(msg), 409, "duplicate_message");
+    const bad = await fetch(`${honest.url}/api/message`, { method: "POST", headers: { "content-type": "application/json" }, body: "{oops" });
+    expect(bad.status).to.equal(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).to.equal("invalid_request");
+    const range = await fetch(`${honest.url}/api/proof/consistency/5/2`);
+    expect(range.status).to.equal(400);
+    expect(((await range.json()) as { error: { code: string } }).error.code).to.equal("invalid_range");
+    const unknown = await fetch(`${honest.url}/api/history/view/AAAA`);
+    expect(unknown.status).to.equal(404);
+    const history = (await (await fetch(`${honest.url}/api/history`)).json()) as { entries: Array<{ action: string }> };
+    expect(history.entries.map((e) => e.action)).to.deep.equal(["AddKey", "AddKey", "AddKey"]);
+  });
+
+  it("checkpoints periodically on its own", async () => {
+    const sk = newSecretKey();
+    await honest.directory.submit(await buildAddKey("https://social.example/users/dan", publicKeyOf(sk), honest.directory.currentRoot(), sk));
+    const auto = await startDirectoryServer({
+      database: path.join(tmp, "honest.db"), // the same log, reopened by a second process-like instance
+      name: "https://pkd.test",
+      signingKey,
+      checkpoint: { contract: operatorContract, intervalMs: 50 },
+    });
+    servers.push(auto);
+    const target = BigInt(auto.directory.log.size);
+    await new Promise<void>((resolve, reject) => {
+      const poll = setInterval(() => {
+        contract.latest().then(([size]) => {
+          if (size === target) {
+            clearInterval(poll);
+            resolve();
+          }
+        }, reject);
+      }, 50);
+    });
+    await auto.checkpointer!.stop();
+  });
+
+  it("detects a directory that forks its log (split view), rolls back, or signs with another key", async () => {
+    const honestClient = new DirectoryClient({ url: honest.url, contract: readerContract });
+    await honestClient.verifiedTreeHead();
+    const checkpointed = Number((await contract.latest())[0]);
+
+    // The liar has the same signing key and replays the honest prefix, then diverges.
+    const liar = await serve("liar", false);
+    for (const entry of honest.directory.history(0, checkpointed - 1)) {
+      const view = honest.directory.view(entry["merkle-leaf"]);
+      await liar.directory.submit({ ...entry.envelope, "symmetric-keys": view["symmetric-keys"] ?? {} });
+    }
+    expect(liar.directory.log.rootAt(checkpointed - 1)).to.deep.equal(honest.directory.log.rootAt(checkpointed - 1));
+    const liarClient = new DirectoryClient({ url: liar.url, contract: readerContract });
+    await expectVerification(liarClient.verifiedTreeHead(), "directory_behind_checkpoint");
+
+    for (let i = 0; i < 3; i++) {
+      const k = newSecretKey();
+      await liar.directory.submit(await buildAddKey(`https://evil.example/u/${i}`, publicKeyOf(k), liar.directory.currentRoot(), k));
+    }
+    const err = await expectVerification(liarClient.lookup(ALICE), "inconsistent_with_checkpoint");
+    expect(err.splitView).to.equal(true);
+    // The forked directory cannot move the on-chain checkpoint onto its fork either.
+    const liarCheckpointer = new Checkpointer({ directory: liar.directory, contract: operatorContract });
+    try {
+      await liarCheckpointer.publish();
+      expect.fail("expected divergence");
+    } catch (e) {
+      expect(e).to.be.instanceOf(CheckpointDivergenceError);
+    }
+    const size = liar.directory.log.size;
+    const forkedRoot = liar.directory.log.rootAt(size);
+    const proof = liar.directory.log.consistencyProof(checkpointed, size);
+    await expect(contract.checkpoint(size, forkedRoot, proof)).to.be.revertedWithCustomError(contract, "InconsistentCheckpoint");
+
+    // A directory signing with a key other than the one on chain is rejected outright.
+    const impostor = await startDirectoryServer({ database: path.join(tmp, "impostor.db"), name: "https://pkd.test", signingKey: newSecretKey() });
+    servers.push(impostor);
+    await expectVerification(new DirectoryClient({ url: impostor.url, contract: readerContract }).verifiedTreeHead(), "bad_tree_head_signature");
+
+    // The honest directory still verifies.
+    expect((await honestClient.lookup(ALICE)).keys).to.have.length(2);
+  });
+
+  it("crypto-shreds an actor on an authenticated request; proofs and signatures still verify", async () => {
+    const client = new DirectoryClient({ url: honest.url, contract: readerContract });
+    const erin = newSecretKey();
+    const erin2 = newSecretKey();
+    const first = await client.publishFirstKey(ERIN, erin);
+    const second = await client.publish(ERIN, publicKeyOf(erin2), erin);
+    await honest.checkpointer!.publish();
+    const before = (await (await fetch(`${honest.url}/api/history/view/${first["merkle-leaf"]}`)).json()) as HistoryView;
+    expect(before.message?.actor).to.equal(ERIN);
+    const keys = Object.values(before["symmetric-keys"]!).map((k) => Buffer.from(fromB64url(k)!));
+
+    // Only the actor's own key may ask; a stranger's signature is refused and changes nothing.
+    await expectRequestError(
+      fetch(`${honest.url}/api/erase`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(buildErasureRequest(honest.directory.name, ERIN, newSecretKey())),
+      }).then(async (r) => {
+        const body = (await r.json()) as { error: { code: string; message: string } };
+        throw new DirectoryRequestError(r.status, body.error.code, body.error.message);
+      }),
+      403,
+      "invalid_signature",
+    );
+    const sizeBefore = honest.directory.log.size;
+    const rootBefore = honest.directory.log.rootAt();
+    const erased = await client.erase(ERIN, erin2);
+    expect(erased["records-shredded"]).to.equal(2);
+
+    // No plaintext, no keys, no index entries are served any more.
+    await expectRequestError(client.lookup(ERIN), 404, "actor_not_found");
+    for (const leaf of [first["merkle-leaf"], second["merkle-leaf"]]) {
+      const view = (await (await fetch(`${honest.url}/api/history/view/${leaf}`)).json()) as HistoryView;
+      expect(view.message).to.equal(null);
+      expect(view["symmetric-keys"]).to.equal(null);
+      // The log is untouched: the leaf, its inclusion proof and the envelope signature verify.
+      const hash = leafHash(leafData(view.envelope));
+      expect(Buffer.from(hash).toString("base64url")).to.equal(leaf);
+      const root = decodeMerkleRoot(view["tree-head"].root)!;
+      expect(verifyInclusion(hash, view["leaf-index"], view["tree-size"], view["inclusion-proof"].map((p) => fromB64url(p)!), root)).to.equal(true);
+      // Both records were signed by erin's first key (self-signed AddKey, then vouching for the second).
+      expect(ed25519.verify(fromB64url(view.envelope.signature)!, signaturePayload(view.envelope), publicKeyOf(erin))).to.equal(true);
+      // Without the key the ciphertext yields nothing.
+      let refused = false;
+      await decryptAttribute("actor", fromB64url(view.envelope.message.actor)!, newSecretKey(), view.envelope["recent-merkle-root"]).catch((e) => {
+        refused = e instanceof AttributeDecryptionError;
+      });
+      expect(refused).to.equal(true);
+    }
+    expect(honest.directory.log.size).to.equal(sizeBefore);
+    expect(honest.directory.log.rootAt()).to.deep.equal(rootBefore);
+    const checkpointed = Number((await contract.latest())[0]);
+    const proof = honest.directory.log.consistencyProof(checkpointed, sizeBefore);
+    expect(verifyConsistency(checkpointed, sizeBefore, honest.directory.log.rootAt(checkpointed), rootBefore, proof)).to.equal(true);
+    await client.verifiedTreeHead();
+    // Other actors are unaffected.
+    expect((await client.lookup(ALICE)).keys).to.have.length(2);
+
+    // Nothing identifying is left on disk: not the actor ID, its keys, or the attribute keys.
+    const disk = Buffer.concat(
+      ["", "-wal"].map((suffix) => path.join(tmp, `honest.db${suffix}`)).filter(fs.existsSync).map((f) => fs.readFileSync(f)),
+    );
+    expect(disk.includes(Buffer.from(ERIN))).to.equal(false);
+    expect(disk.includes(Buffer.from(encodePublicKey(publicKeyOf(erin2))))).to.equal(false);
+    expect(disk.includes(Buffer.from(publicKeyOf(erin2)))).to.equal(false);
+    for (const k of keys) expect(disk.includes(k)).to.equal(false);
+    expect(disk.includes(Buffer.from(ALICE))).to.equal(true);
+  });
+});
