@@ -36,11 +36,13 @@ import {HammingSelection} from "./health/HammingSelection.sol";
 /// re-checks eligibility in the escrow and evicts an ineligible node on the spot (then draws
 /// again; at most 4 * sampleSize draws, so a round may check fewer nodes). Cost O(sampleSize).
 ///
-/// **Checkers.** Self-selection: a node may commit in round r when
-/// `popcount(keyHash ^ seed192) <= threshold`, where the threshold is derived at opening from the
-/// number of candidates N (enrolled nodes that are not targets) so that about
-/// `expectedCheckers` nodes are expected to qualify (see HammingSelection). A target cannot be a
-/// checker in its own round. Checking costs O(1) per commit.
+/// **Checkers.** Self-selection: a node may commit in round r when its Hamming distance
+/// `popcount(keyHash ^ seed192)` is below the round's threshold t, or equal to t and a per-node
+/// coin derived from keyHash ^ seed lands under the round's `fraction`. t and the fraction are
+/// derived at opening from the number of candidates N (enrolled nodes that are not targets) so
+/// that the expected number of checkers is `expectedCheckers` (c), overshooting by a tiny
+/// fraction of a node (see HammingSelection); when c >= N every candidate is selected. A target
+/// cannot be a checker in its own round. Checking costs O(1) per commit.
 ///
 /// **Votes.** A checker commits `commitmentOf(round, staker, verdicts, salt)` in the commit window
 /// and reveals `(verdicts, salt)` in the reveal window. Bit i of `verdicts` set means "target i
@@ -93,6 +95,7 @@ contract HealthCheck is ReentrancyGuardTransient {
         bool swept;
         uint192 seed;
         uint8 threshold;
+        uint16 fraction;
         uint8 sampleSize;
         uint32 candidates;
         uint64 revealedWeight;
@@ -110,8 +113,8 @@ contract HealthCheck is ReentrancyGuardTransient {
         uint192 seed;
         uint8 threshold;
         uint8 sampleSize; // 0 until opened
+        uint16 fraction;
         uint32 candidates;
-        bool finalized;
         // slot 1 — running tally and outcome
         uint64 revealedWeight;
         uint32 revealers;
@@ -121,6 +124,7 @@ contract HealthCheck is ReentrancyGuardTransient {
         // slot 2 — checker budget
         uint120 budget;
         uint120 claimed;
+        bool finalized;
         bool swept;
         // per-target unhealthy weight, 4 lanes of 63 bits per word; bit 255 is a marker written
         // at opening so that reveals update warm non-zero slots (5k) instead of fresh ones (22k)
@@ -183,7 +187,9 @@ contract HealthCheck is ReentrancyGuardTransient {
     /// @notice An ineligible node left the enrollment.
     event Evicted(address indexed staker);
     /// @notice A round was opened with its seed, checker threshold and targets.
-    event RoundOpened(uint32 indexed round, uint192 seed, uint8 threshold, uint32 candidates, address[] targets);
+    event RoundOpened(
+        uint32 indexed round, uint192 seed, uint8 threshold, uint16 fraction, uint32 candidates, address[] targets
+    );
     /// @notice A checker committed its hidden verdicts.
     event Committed(uint32 indexed round, address indexed staker, bytes32 commitment);
     /// @notice A checker revealed its verdicts (bit i set = target i unhealthy).
@@ -322,10 +328,11 @@ contract HealthCheck is ReentrancyGuardTransient {
         if (picked == 0) revert NoEligibleNodes();
 
         uint256 candidates = _enrolled.length - picked;
-        uint8 threshold = HammingSelection.threshold(candidates, expectedCheckers);
+        (uint8 threshold, uint16 fraction) = HammingSelection.threshold(candidates, expectedCheckers);
         uint192 seed192 = uint192(uint256(seed) >> 64);
         rd.seed = seed192;
         rd.threshold = threshold;
+        rd.fraction = fraction;
         rd.sampleSize = uint8(picked);
         rd.candidates = uint32(candidates);
         for (uint256 i = 0; i < picked; ++i) {
@@ -334,7 +341,7 @@ contract HealthCheck is ReentrancyGuardTransient {
         for (uint256 w = 0; w * LANES < picked; ++w) {
             rd.tallies[w] = TALLY_MARKER;
         }
-        emit RoundOpened(round, seed192, threshold, uint32(candidates), targets);
+        emit RoundOpened(round, seed192, threshold, fraction, uint32(candidates), targets);
     }
 
     /// @notice Commit hidden verdicts as a self-selected checker. Called by the node's operator.
@@ -350,8 +357,9 @@ contract HealthCheck is ReentrancyGuardTransient {
         if (node.keyRound == 0) revert NotEnrolled(staker);
         if (node.keyRound >= round) revert KeyTooRecent(staker, round);
         if (node.sampledRound == round) revert TargetCannotCheck(staker);
-        uint256 distance = HammingSelection.popcount192(uint256(node.keyHash ^ rd.seed));
-        if (distance > rd.threshold) revert NotSelected(staker, distance, rd.threshold);
+        (bool selected, uint256 distance) =
+            HammingSelection.isSelected(node.keyHash, rd.seed, rd.threshold, rd.fraction);
+        if (!selected) revert NotSelected(staker, distance, rd.threshold);
         uint256 stored = uint256(commitment) >> 1;
         if (stored == 0) revert EmptyCommitment();
         mapping(address => uint256) storage ballots = _ballots[round];
@@ -525,6 +533,7 @@ contract HealthCheck is ReentrancyGuardTransient {
         info.swept = rd.swept;
         info.seed = rd.seed;
         info.threshold = rd.threshold;
+        info.fraction = rd.fraction;
         info.sampleSize = rd.sampleSize;
         info.candidates = rd.candidates;
         info.revealedWeight = rd.revealedWeight;
@@ -587,8 +596,8 @@ contract HealthCheck is ReentrancyGuardTransient {
         Round storage rd = _rounds[round];
         Node memory node = _nodes[staker];
         if (rd.sampleSize == 0 || node.keyRound == 0) return (false, 0);
-        distance = HammingSelection.popcount192(uint256(node.keyHash ^ rd.seed));
-        selected = node.keyRound < round && node.sampledRound != round && distance <= rd.threshold;
+        (selected, distance) = HammingSelection.isSelected(node.keyHash, rd.seed, rd.threshold, rd.fraction);
+        selected = selected && node.keyRound < round && node.sampledRound != round;
     }
 
     /// @notice Number of enrolled nodes (N).
