@@ -51,6 +51,8 @@ export interface WorldOptions {
   core?: Partial<CoreParams>;
   fund?: bigint;
   enroll?: boolean;
+  /** Lock of every stake in periods (default 52). */
+  lockPeriods?: number;
   /** Periods to let rewards accrue after staking (default 1). */
   accruePeriods?: number;
 }
@@ -75,7 +77,8 @@ export async function buildWorld(options: WorldOptions = {}): Promise<HealthWorl
   const nodes: StakedNode[] = [];
   for (let i = 0; i < count; i++) {
     const amount = options.amounts?.[i] ?? core.params.minStake * 10n;
-    nodes.push(await stakeNode(core, core.accounts[2 * i], core.accounts[2 * i + 1], { amount }));
+    const lockPeriods = options.lockPeriods;
+    nodes.push(await stakeNode(core, core.accounts[2 * i], core.accounts[2 * i + 1], { amount, lockPeriods }));
   }
   const health = await deployHealth(core, config, funded);
   if (options.enroll ?? true) {
