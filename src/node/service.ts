@@ -59,7 +59,7 @@ export class NodeService {
     readonly keys: NodeKeys,
     /** The staker address this node acts for (its identity in policies). */
     readonly staker: string,
-    readonly endpoint: string,
+    public endpoint: string,
     private readonly store: NodeStore,
     private readonly pool: ReencryptPool,
     private readonly chain: NodeChain,
