@@ -20,14 +20,15 @@ export interface NodeChain {
   getPolicy(policyId: Uint8Array): Promise<PolicyOnChain | undefined>;
   /** True while `staker`'s arrangement in the policy is live (paid, not revoked, not expired). */
   isActiveArrangement(policyId: Uint8Array, staker: string): Promise<boolean>;
-  /** Checks `kfrag` against the policy's on-chain kfrag commitment for `staker`. */
+  /** Checks `kfrag` against the policy's on-chain kfrag commitment for `staker` (sorted-pair Merkle proof). */
   verifyKFragCommitment(
     policyId: Uint8Array,
     staker: string,
     kfrag: Uint8Array,
     proof: Uint8Array[],
-    index: number,
   ): Promise<boolean>;
+  /** Timestamp of the latest block (the chain's clock, which decides expiry on-chain). */
+  latestTimestamp(): Promise<number>;
   /** Raw eth_call for access conditions. */
   call(to: string, data: string): Promise<string>;
   /** Revocations in blocks (fromBlock, latest]; returns them and the latest block scanned. */

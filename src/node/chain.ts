@@ -1,6 +1,5 @@
-import { Contract, JsonRpcProvider, Wallet, ZeroAddress, getBytes, hexlify } from "ethers";
+import { Contract, JsonRpcProvider, Wallet, ZeroAddress, getBytes, hexlify, keccak256, type Provider } from "ethers";
 import type { NodeChain, PolicyOnChain, RevocationEvent } from "./chain-types";
-import { verifyKFragAgainstRoot } from "./commitment";
 
 /** The parts of StakingEscrow the agent calls (see contracts/interfaces/IStakingEscrow.sol). */
 export const STAKING_ABI = [
@@ -14,10 +13,12 @@ export const STAKING_ABI = [
 
 /** The parts of PolicyManager the agent calls. */
 export const POLICY_ABI = [
-  "function getPolicy(bytes32 policyId) view returns (address owner, uint64 startTime, uint64 endTime, bool revoked, bytes32 kfragRoot)",
-  "function isActiveArrangement(bytes32 policyId, address node) view returns (bool)",
-  "event PolicyRevoked(bytes32 indexed policyId, address indexed owner, uint256 refund)",
-  "event ArrangementRevoked(bytes32 indexed policyId, address indexed node, uint256 refund)",
+  "function secondsPerPeriod() view returns (uint32)",
+  "function getPolicy(bytes16 policyId) view returns (tuple(address owner, address sponsor, uint32 startPeriod, uint32 endPeriod, uint32 paidUntil, uint96 feeRate, uint8 nodeCount, uint8 activeNodes, bool revoked, bool released, bytes32 kfragRoot))",
+  "function isActiveArrangement(bytes16 policyId, address node) view returns (bool)",
+  "function verifyKfragCommitment(bytes16 policyId, address node, bytes32 kfragHash, bytes32[] proof) view returns (bool)",
+  "event PolicyRevoked(bytes16 indexed policyId, address indexed owner, uint256 refund)",
+  "event ArrangementRevoked(bytes16 indexed policyId, address indexed node, uint256 refund)",
 ];
 
 /** A JSON-RPC provider tuned for a latency-sensitive service: no request batching delay. */
@@ -31,31 +32,45 @@ export class EthersNodeChain implements NodeChain {
   readonly policies: Contract;
 
   constructor(
-    readonly provider: JsonRpcProvider,
+    readonly provider: Provider,
     addresses: { stakingEscrow: string; policyManager: string },
   ) {
     this.staking = new Contract(addresses.stakingEscrow, STAKING_ABI, provider);
     this.policies = new Contract(addresses.policyManager, POLICY_ABI, provider);
   }
 
-  private async rawPolicy(policyId: Uint8Array) {
-    const r = await this.policies.getPolicy(hexlify(policyId));
-    return { owner: r[0] as string, startTime: Number(r[1]), endTime: Number(r[2]), revoked: r[3] as boolean, root: r[4] as string };
+  private periodSeconds?: Promise<number>;
+
+  private secondsPerPeriod(): Promise<number> {
+    // Immutable in the contract: fetch once.
+    this.periodSeconds ??= this.policies.secondsPerPeriod().then((s: bigint) => Number(s));
+    return this.periodSeconds;
   }
 
   async getPolicy(policyId: Uint8Array): Promise<PolicyOnChain | undefined> {
-    const p = await this.rawPolicy(policyId);
-    if (p.owner === ZeroAddress) return undefined;
-    return { owner: p.owner, startTime: p.startTime, endTime: p.endTime, revoked: p.revoked };
+    const [info, period] = await Promise.all([this.policies.getPolicy(hexlify(policyId)), this.secondsPerPeriod()]);
+    if (info.owner === ZeroAddress) return undefined;
+    return {
+      owner: info.owner as string,
+      startTime: Number(info.startPeriod) * period,
+      // endPeriod is the last period served, inclusive.
+      endTime: (Number(info.endPeriod) + 1) * period,
+      revoked: info.revoked as boolean,
+    };
   }
 
   async isActiveArrangement(policyId: Uint8Array, staker: string): Promise<boolean> {
     return (await this.policies.isActiveArrangement(hexlify(policyId), staker)) as boolean;
   }
 
-  async verifyKFragCommitment(policyId: Uint8Array, staker: string, kfrag: Uint8Array, proof: Uint8Array[], index: number) {
-    const p = await this.rawPolicy(policyId);
-    return verifyKFragAgainstRoot(getBytes(p.root), staker, kfrag, proof, index);
+  async verifyKFragCommitment(policyId: Uint8Array, staker: string, kfrag: Uint8Array, proof: Uint8Array[]): Promise<boolean> {
+    // The contract's own view, so the node and the Adjudicator agree on leaf and tree format.
+    return (await this.policies.verifyKfragCommitment(hexlify(policyId), staker, keccak256(kfrag), proof.map((p) => hexlify(p)))) as boolean;
+  }
+
+  async latestTimestamp(): Promise<number> {
+    const block = await this.provider.getBlock("latest");
+    return block ? block.timestamp : Math.floor(Date.now() / 1000);
   }
 
   call(to: string, data: string): Promise<string> {

@@ -11,6 +11,9 @@ import type { Condition } from "./conditions";
 
 export const PROTOCOL_VERSION = "nkms-node/1";
 
+/** Policy ids are bytes16, as in PolicyManager. */
+export const POLICY_ID_BYTES = 16;
+
 export function sha256(...parts: Uint8Array[]): Uint8Array {
   const h = createHash("sha256");
   for (const p of parts) h.update(p);
@@ -40,10 +43,9 @@ export interface KFragUpload {
   publisherVerifyingKey: string;
   delegatingKey: string;
   receivingKey: string;
-  /** Merkle proof of this node's leaf in the policy's on-chain kfrag commitment. */
+  /** Sorted-pair Merkle proof of this node's leaf in the policy's on-chain kfrag commitment
+   * (leaf = PolicyManager.kfragLeaf(policyId, node, keccak256(kfrag))). */
   proof: string[];
-  /** Leaf position of this node in the commitment tree. */
-  index: number;
   conditions: Condition | null;
   /** Who may request re-encryptions; null = anyone (the cfrags only help the holder of the receiving key). */
   reader: ReaderSpec | null;
@@ -55,7 +57,7 @@ export interface KFragUpload {
 export function kfragPackageDigest(
   policyId: Uint8Array,
   node: string,
-  body: Omit<KFragUpload, "ownerSignature" | "proof" | "index">,
+  body: Omit<KFragUpload, "ownerSignature" | "proof">,
 ): Uint8Array {
   return sha256(
     utf8("NKMS-KFRAG-PACKAGE-V1"),
@@ -115,7 +117,7 @@ export interface ReencryptResponse {
 }
 
 /**
- * What the node's stamp signs for each cfrag: policyId(32) ‖ capsule.toBytesSimple()(98) ‖
+ * What the node's stamp signs for each cfrag: policyId(16) ‖ capsule.toBytesSimple()(98) ‖
  * cfrag.toBytesSimple()(359). ECDSA over SHA-256 of these bytes, so the Adjudicator can check it
  * with sha256 + ecrecover against the node's on-chain verifying key.
  */

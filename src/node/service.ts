@@ -7,6 +7,7 @@ import { NodeError, badRequest, forbidden, gone, notFound } from "./errors";
 import type { NodeKeys } from "./keys";
 import { FreshCoalescer } from "./live-check";
 import {
+  POLICY_ID_BYTES,
   PROTOCOL_VERSION,
   kfragPackageDigest,
   reencryptDigest,
@@ -67,13 +68,13 @@ export class NodeService {
     private readonly options: ServiceOptions,
   ) {
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
-    this.arrangement = new FreshCoalescer((key) => this.chain.isActiveArrangement(parseHex(key, "policyId", 32), this.staker));
+    this.arrangement = new FreshCoalescer((key) => this.chain.isActiveArrangement(parseHex(key, "policyId", POLICY_ID_BYTES), this.staker));
   }
 
   // ---- kfrag intake ----------------------------------------------------------------------
 
   async acceptKFrag(policyIdHex: string, body: KFragUpload): Promise<{ stored: boolean }> {
-    const policyId = parseHex(policyIdHex, "policyId", 32);
+    const policyId = parseHex(policyIdHex, "policyId", POLICY_ID_BYTES);
     const kfragBytes = parseHex(body.kfrag, "kfrag");
     const publisher = parseHex(body.publisherVerifyingKey, "publisherVerifyingKey", 33);
     const delegating = parseHex(body.delegatingKey, "delegatingKey", 33);
@@ -115,7 +116,7 @@ export class NodeService {
     if (!(await this.chain.isActiveArrangement(policyId, this.staker))) {
       throw forbidden("NOT_IN_POLICY", "the on-chain policy does not name this node (or its arrangement ended)");
     }
-    if (!(await this.chain.verifyKFragCommitment(policyId, this.staker, kfragBytes, proof, body.index))) {
+    if (!(await this.chain.verifyKFragCommitment(policyId, this.staker, kfragBytes, proof))) {
       throw forbidden("KFRAG_COMMITMENT_MISMATCH", "kfrag does not match the on-chain kfrag commitment");
     }
     try {
@@ -147,7 +148,7 @@ export class NodeService {
   // ---- re-encryption ---------------------------------------------------------------------
 
   async reencrypt(policyIdHex: string, body: ReencryptRequest): Promise<ReencryptResponse> {
-    const policyId = parseHex(policyIdHex, "policyId", 32);
+    const policyId = parseHex(policyIdHex, "policyId", POLICY_ID_BYTES);
     if (body.capsules.length === 0 || body.capsules.length > this.options.maxBatch) {
       throw badRequest("BAD_BATCH", `send 1 to ${this.options.maxBatch} capsules`);
     }
@@ -210,9 +211,9 @@ export class NodeService {
     const active = await this.arrangement.get(policyIdHex.toLowerCase());
     if (!active) {
       // Revoked or ended on-chain: find out which, and act on it so later requests stop early.
-      const policy = await this.chain.getPolicy(policyId);
+      const [policy, chainNow] = await Promise.all([this.chain.getPolicy(policyId), this.chain.latestTimestamp()]);
       const now = this.now();
-      if (policy && !policy.revoked && policy.endTime <= now) {
+      if (policy && !policy.revoked && policy.endTime <= Math.max(now, chainNow)) {
         this.store.purgeExpired(Math.max(now, policy.endTime));
         throw gone("POLICY_EXPIRED", "policy has expired");
       }
@@ -233,7 +234,7 @@ export class NodeService {
   // ---- revocation ------------------------------------------------------------------------
 
   async revoke(policyIdHex: string, body: RevokeRequest): Promise<{ revoked: boolean }> {
-    const policyId = parseHex(policyIdHex, "policyId", 32);
+    const policyId = parseHex(policyIdHex, "policyId", POLICY_ID_BYTES);
     const signature = parseHex(body.signature, "signature", 65);
     const signer = recoverEthSigner(revocationDigest(policyId), signature);
     if (!signer) throw forbidden("BAD_OWNER_SIGNATURE", "signature is malformed");
