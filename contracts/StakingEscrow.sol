@@ -104,16 +104,17 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         string endpoint;
     }
 
-    /// @dev One slot: the accumulator, the period it was last brought up to date, the reserve.
+    /// @dev One slot, read and written once by every reward-changing transaction: the
+    /// accumulator, the period it was last brought up to date, the sum of rolling weights.
     struct RewardState {
         uint112 rewardPerWeight;
         uint32 lastPeriod;
-        uint96 reserve;
+        uint104 totalWeight;
     }
 
-    /// @dev One slot: the sum of rolling weights and of rolling amounts.
+    /// @dev One slot: the unissued reserve and the sum of rolling amounts.
     struct Totals {
-        uint104 weight;
+        uint96 reserve;
         uint96 locked;
     }
 
@@ -209,8 +210,9 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         _rewardState = RewardState({
             rewardPerWeight: 0,
             lastPeriod: uint32(block.timestamp / secondsPerPeriod_),
-            reserve: (token_.cap() - token_.totalSupply()).toUint96()
+            totalWeight: 0
         });
+        _totals.reserve = (token_.cap() - token_.totalSupply()).toUint96();
         _grantRole(DEFAULT_ADMIN_ROLE, msg.sender);
     }
 
@@ -259,10 +261,11 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         uint256 oldWeight = _weight(st);
         uint256 newWeight = uint256(st.amount) * _kappa(newLock);
         if (newWeight != oldWeight) {
-            Totals memory t = _totals;
-            _settle(st, oldWeight, _checkpoint(t.weight));
-            t.weight = (t.weight + newWeight - oldWeight).toUint104();
-            _totals = t;
+            RewardState memory rs = _rewardState;
+            _checkpoint(rs);
+            _settle(st, oldWeight, rs.rewardPerWeight);
+            rs.totalWeight = (rs.totalWeight + newWeight - oldWeight).toUint104();
+            _rewardState = rs;
         }
         st.lockPeriods = uint16(newLock);
         _stakers[msg.sender] = st;
@@ -276,11 +279,12 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         if (st.amount == 0) revert NotStaker(msg.sender);
         if (st.unlockPeriod != 0) revert StakeUnlocking(st.unlockPeriod);
         uint256 weight = _weight(st);
-        Totals memory t = _totals;
-        _settle(st, weight, _checkpoint(t.weight));
-        t.weight -= uint104(weight);
-        t.locked -= st.amount;
-        _totals = t;
+        RewardState memory rs = _rewardState;
+        _checkpoint(rs);
+        _settle(st, weight, rs.rewardPerWeight);
+        rs.totalWeight -= uint104(weight);
+        _rewardState = rs;
+        _totals.locked -= st.amount;
         uint32 unlockPeriod = currentPeriod() + st.lockPeriods;
         st.unlockPeriod = unlockPeriod;
         _stakers[msg.sender] = st;
@@ -294,12 +298,13 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         if (st.amount == 0) revert NotStaker(msg.sender);
         if (st.unlockPeriod == 0) revert UnlockNotStarted();
         if (st.amount < minStake) revert StakeBelowMinimum(st.amount, minStake);
-        Totals memory t = _totals;
-        _settle(st, 0, _checkpoint(t.weight));
+        RewardState memory rs = _rewardState;
+        _checkpoint(rs);
+        _settle(st, 0, rs.rewardPerWeight);
         st.unlockPeriod = 0;
-        t.weight = (t.weight + _weight(st)).toUint104();
-        t.locked += st.amount;
-        _totals = t;
+        rs.totalWeight = (rs.totalWeight + _weight(st)).toUint104();
+        _rewardState = rs;
+        _totals.locked += st.amount;
         _stakers[msg.sender] = st;
         emit Relocked(msg.sender, st.lockPeriods);
     }
@@ -333,9 +338,10 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     /// @return amount The rewards claimed.
     function claimRewards(bool restake) external nonReentrant returns (uint256 amount) {
         Staker memory st = _stakers[msg.sender];
-        Totals memory t = _totals;
+        RewardState memory rs = _rewardState;
         uint256 weight = _weight(st);
-        _settle(st, weight, _checkpoint(t.weight));
+        _checkpoint(rs);
+        _settle(st, weight, rs.rewardPerWeight);
         amount = st.rewards;
         if (amount == 0) revert NothingToClaim();
         st.rewards = 0;
@@ -345,11 +351,11 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
             if (newAmount > maxStake) revert StakeAboveMaximum(newAmount, maxStake);
             st.amount = uint96(newAmount);
             if (st.unlockPeriod == 0) {
-                t.weight = (t.weight + _weight(st) - weight).toUint104();
-                t.locked += uint96(amount);
-                _totals = t;
+                rs.totalWeight = (rs.totalWeight + _weight(st) - weight).toUint104();
+                _totals.locked += uint96(amount);
             }
         }
+        _rewardState = rs;
         _stakers[msg.sender] = st;
         emit RewardsClaimed(msg.sender, amount, restake);
         if (!restake) _transferOut(msg.sender, amount);
@@ -427,15 +433,16 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         if (slashed == 0) return 0;
         reward = Math.min(reward, slashed);
         if (reward != 0 && investigator == address(0)) revert ZeroAddress();
-        Totals memory t = _totals;
+        RewardState memory rs = _rewardState;
         uint256 oldWeight = _weight(st);
-        _settle(st, oldWeight, _checkpoint(t.weight));
+        _checkpoint(rs);
+        _settle(st, oldWeight, rs.rewardPerWeight);
         st.amount -= uint96(slashed);
         if (st.unlockPeriod == 0) {
-            t.weight = (t.weight + _weight(st) - oldWeight).toUint104();
-            t.locked -= uint96(slashed);
-            _totals = t;
+            rs.totalWeight = (rs.totalWeight + _weight(st) - oldWeight).toUint104();
+            _totals.locked -= uint96(slashed);
         }
+        _rewardState = rs;
         _stakers[staker] = st;
         if (reward != 0) investigatorRewards[investigator] += reward;
         emit Slashed(staker, slashed, investigator, reward);
@@ -450,7 +457,10 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         returns (uint256 forfeited)
     {
         Staker memory st = _stakers[staker];
-        _settle(st, _weight(st), _checkpoint(_totals.weight));
+        RewardState memory rs = _rewardState;
+        _checkpoint(rs);
+        _rewardState = rs;
+        _settle(st, _weight(st), rs.rewardPerWeight);
         forfeited = st.rewards;
         st.rewards = 0;
         _stakers[staker] = st;
@@ -485,12 +495,12 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
 
     /// @notice Sum of the reward weights of all rolling stakes.
     function totalWeight() external view returns (uint256) {
-        return _totals.weight;
+        return _rewardState.totalWeight;
     }
 
     /// @notice Unissued reserve as of the last update (token cap = total supply + reserve).
     function reserve() external view returns (uint256) {
-        return _rewardState.reserve;
+        return _totals.reserve;
     }
 
     /// @notice The last period for which the reserve's issuance has been distributed.
@@ -572,14 +582,15 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         if (amount > maxStake) revert StakeAboveMaximum(amount, maxStake);
         if (lockPeriods < minLockPeriods) revert LockTooShort(lockPeriods, minLockPeriods);
         if (lockPeriods > MAX_LOCK_PERIODS) revert LockTooLong(lockPeriods, MAX_LOCK_PERIODS);
-        Totals memory t = _totals;
-        _settle(st, 0, _checkpoint(t.weight));
+        RewardState memory rs = _rewardState;
+        _checkpoint(rs);
+        _settle(st, 0, rs.rewardPerWeight);
         st.amount = uint96(amount);
         st.lockPeriods = uint16(lockPeriods);
         st.unlockPeriod = 0;
-        t.weight = (t.weight + _weight(st)).toUint104();
-        t.locked += uint96(amount);
-        _totals = t;
+        rs.totalWeight = (rs.totalWeight + _weight(st)).toUint104();
+        _rewardState = rs;
+        _totals.locked += uint96(amount);
         _stakers[msg.sender] = st;
         emit Deposited(msg.sender, amount, lockPeriods);
         _transferIn(amount);
@@ -592,13 +603,14 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         uint256 newAmount = uint256(st.amount) + amount;
         if (newAmount > maxStake) revert StakeAboveMaximum(newAmount, maxStake);
         if (st.unlockPeriod == 0) {
-            Totals memory t = _totals;
+            RewardState memory rs = _rewardState;
             uint256 oldWeight = _weight(st);
-            _settle(st, oldWeight, _checkpoint(t.weight));
+            _checkpoint(rs);
+            _settle(st, oldWeight, rs.rewardPerWeight);
             st.amount = uint96(newAmount);
-            t.weight = (t.weight + _weight(st) - oldWeight).toUint104();
-            t.locked += uint96(amount);
-            _totals = t;
+            rs.totalWeight = (rs.totalWeight + _weight(st) - oldWeight).toUint104();
+            _rewardState = rs;
+            _totals.locked += uint96(amount);
         } else {
             st.amount = uint96(newAmount);
         }
@@ -607,28 +619,30 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         _transferIn(amount);
     }
 
-    /// @dev Distribute the issuance of the periods elapsed since the last update among
-    /// `totalWeight_` (the weight that held during them) and return the accumulator.
-    function _checkpoint(uint256 totalWeight_) private returns (uint256) {
-        RewardState memory rs = _rewardState;
+    /// @dev Bring `rs` (in memory; the caller stores it) up to the current period: distribute
+    /// the issuance of the periods elapsed since the last update among `rs.totalWeight`, the
+    /// weight that held during them, and mint it into the escrow.
+    function _checkpoint(RewardState memory rs) private {
         uint32 period = currentPeriod();
-        if (period == rs.lastPeriod) return rs.rewardPerWeight;
-        uint256 issued;
-        if (totalWeight_ >= MIN_ISSUANCE_WEIGHT && rs.reserve != 0) {
-            uint256 decay = DecayMath.wadPow(WAD - issuanceRate, period - rs.lastPeriod);
-            // Rounding the remainder up keeps every issuance ≤ the exact schedule.
-            uint256 remaining = Math.mulDiv(rs.reserve, decay, WAD, Math.Rounding.Ceil);
-            issued = rs.reserve - remaining;
-            rs.reserve = uint96(remaining);
-            rs.rewardPerWeight = (rs.rewardPerWeight + (issued * ACC_SCALE) / totalWeight_).toUint112();
-        }
+        if (period == rs.lastPeriod) return;
+        uint256 elapsed = period - rs.lastPeriod;
         rs.lastPeriod = period;
-        _rewardState = rs;
-        if (issued != 0) {
-            emit RewardsIssued(period, issued);
-            token.mint(address(this), issued);
-        }
-        return rs.rewardPerWeight;
+        if (rs.totalWeight < MIN_ISSUANCE_WEIGHT) return;
+        uint256 reserve_ = _totals.reserve;
+        uint256 issued = _issuance(reserve_, elapsed);
+        if (issued == 0) return;
+        _totals.reserve = uint96(reserve_ - issued);
+        rs.rewardPerWeight = (rs.rewardPerWeight + (issued * ACC_SCALE) / rs.totalWeight).toUint112();
+        emit RewardsIssued(period, issued);
+        token.mint(address(this), issued);
+    }
+
+    /// @dev reserve·(1 − (1 − r)^elapsed); rounding the remainder up keeps every issuance at or
+    /// below the exact schedule.
+    function _issuance(uint256 reserve_, uint256 elapsed) private view returns (uint256) {
+        if (reserve_ == 0) return 0;
+        uint256 decay = DecayMath.wadPow(WAD - issuanceRate, elapsed);
+        return reserve_ - Math.mulDiv(reserve_, decay, WAD, Math.Rounding.Ceil);
     }
 
     /// @dev Credit `st` with what `weight` earned since its last settlement (in memory).
@@ -644,11 +658,9 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         RewardState memory rs = _rewardState;
         uint256 acc = rs.rewardPerWeight;
         uint32 period = currentPeriod();
-        uint256 total = _totals.weight;
-        if (period != rs.lastPeriod && total >= MIN_ISSUANCE_WEIGHT && rs.reserve != 0) {
-            uint256 decay = DecayMath.wadPow(WAD - issuanceRate, period - rs.lastPeriod);
-            uint256 issued = rs.reserve - Math.mulDiv(rs.reserve, decay, WAD, Math.Rounding.Ceil);
-            acc += (issued * ACC_SCALE) / total;
+        if (period != rs.lastPeriod && rs.totalWeight >= MIN_ISSUANCE_WEIGHT) {
+            uint256 issued = _issuance(_totals.reserve, period - rs.lastPeriod);
+            acc += (issued * ACC_SCALE) / rs.totalWeight;
         }
         return st.rewards + (weight * (acc - st.rewardPerWeightPaid)) / ACC_SCALE;
     }
@@ -678,7 +690,7 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
 
     function _returnToReserve(uint256 amount) private {
         if (amount == 0) return;
-        _rewardState.reserve += uint96(amount);
+        _totals.reserve += uint96(amount);
         token.burn(amount);
     }
 
