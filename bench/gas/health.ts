@@ -1,0 +1,171 @@
+// Gas of the health-check round: commit, reveal of 10 verdicts, and finalize at N = 10, 100 and
+// 1000 enrolled nodes (finalize must not grow with N).
+//
+// Population: every node is really staked (deposit, bond operator, register keys) and enrolled,
+// through the same escrow and HealthCheck calls as production. To avoid signing 6000
+// transactions, stakers and operators are impersonated accounts (hardhat_impersonateAccount),
+// which changes who signs, not what runs. No storage is written by hand.
+//
+// Two HealthCheck instances share the population: A (sampleSize 5) measures finalize at each N
+// with the same scenario (5 targets, 2 judged unhealthy and forfeiting, 3 healthy) — a sample of
+// 10 cannot be used at N = 10 because targets cannot check themselves; B (sampleSize 10)
+// measures commit, the reveal of 10 verdicts (worst case: all 10 marked unhealthy, first reveal
+// of the round) and finalize of 10 targets at N = 1000.
+import { ethers, network } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import type { ContractTransactionResponse } from "ethers";
+import { deployCore, randomCompressedKey, type Core } from "../../test/shared/core-fixture";
+import type { HealthCheck } from "../../typechain-types";
+import type { GasMeasurements, GasScenario } from "./types";
+
+const TOKEN = 10n ** 18n;
+
+interface BenchNode {
+  staker: string;
+  operator: HardhatEthersSigner;
+}
+
+async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<bigint> {
+  const receipt = await (await tx).wait();
+  if (!receipt) throw new Error("no receipt");
+  return receipt.gasUsed;
+}
+
+async function impersonate(address: string): Promise<HardhatEthersSigner> {
+  await network.provider.send("hardhat_setBalance", [address, "0x56BC75E2D63100000"]);
+  return ethers.getImpersonatedSigner(address);
+}
+
+async function stakeNodes(core: Core, count: number, instances: HealthCheck[]): Promise<BenchNode[]> {
+  const amount = core.params.minStake * 10n;
+  const nodes: BenchNode[] = [];
+  for (let i = 0; i < count; i++) {
+    const staker = await impersonate(ethers.Wallet.createRandom().address);
+    const operator = await impersonate(ethers.Wallet.createRandom().address);
+    await core.token.transfer(staker.address, amount);
+    await core.token.connect(staker).approve(core.escrowAddress, amount);
+    await core.escrow.connect(staker).deposit(amount, 52);
+    await core.escrow.connect(staker).bondOperator(operator.address);
+    await core.escrow
+      .connect(operator)
+      .registerNode(`http://127.0.0.1:9151/n${i}`, randomCompressedKey(), randomCompressedKey());
+    for (const health of instances) await health.enroll(staker.address);
+    nodes.push({ staker: staker.address, operator });
+  }
+  return nodes;
+}
+
+/** Let rewards accrue for a period, then make one escrow transaction so that the period's
+ * issuance is already distributed before the measured finalize (as it would be in practice). */
+async function nextPeriod(core: Core): Promise<void> {
+  const period = BigInt(await core.escrow.currentPeriod());
+  await time.increaseTo((period + 1n) * BigInt(core.params.secondsPerPeriod) + 1n);
+  const poker = await impersonate(ethers.Wallet.createRandom().address);
+  await core.token.transfer(poker.address, core.params.minStake);
+  await core.token.connect(poker).approve(core.escrowAddress, core.params.minStake);
+  await core.escrow.connect(poker).deposit(core.params.minStake, 4);
+}
+
+interface RoundGas {
+  open: bigint;
+  commit: bigint;
+  reveal: bigint;
+  finalize: bigint;
+  claim: bigint;
+}
+
+/** One full round on `health`: checkers mark `unhealthyMask` targets unhealthy. */
+async function runRound(health: HealthCheck, nodes: BenchNode[], unhealthy: (k: number) => bigint): Promise<RoundGas> {
+  for (;;) {
+    const round = (await health.currentRound()) + 1n;
+    const start = (await health.roundInfo(round)).start;
+    await time.increaseTo(start);
+    const open = await gasOf(health.openRound());
+    const info = await health.roundInfo(round);
+    const checkers: BenchNode[] = [];
+    for (const node of nodes) {
+      if ((await health.isChecker(round, node.staker)).selected) checkers.push(node);
+    }
+    if (checkers.length === 0) continue; // no self-selected checker this round (rare): try the next
+    const verdicts = unhealthy(Number(info.sampleSize));
+    const salts = checkers.map(() => ethers.hexlify(ethers.randomBytes(32)));
+    let commit = 0n;
+    for (const [i, node] of checkers.entries()) {
+      const c = await health.commitmentOf(round, node.staker, verdicts, salts[i]);
+      const gas = await gasOf(health.connect(node.operator).commit(round, c));
+      if (i === 0) commit = gas;
+    }
+    await time.increaseTo(info.commitEnd);
+    let reveal = 0n;
+    for (const [i, node] of checkers.entries()) {
+      const gas = await gasOf(health.connect(node.operator).reveal(round, verdicts, salts[i]));
+      if (i === 0) reveal = gas;
+    }
+    await time.increaseTo(info.revealEnd);
+    const finalize = await gasOf(health.finalize(round));
+    const claim = await gasOf(health.claimReward(round, checkers[0].staker));
+    return { open, commit, reveal, finalize, claim };
+  }
+}
+
+async function deployInstance(core: Core, sampleSize: number): Promise<HealthCheck> {
+  const config = {
+    commitDuration: 3600,
+    revealDuration: 3600,
+    openWindow: 600,
+    claimWindow: 86_400,
+    sampleSize,
+    expectedCheckers: 10,
+    quorum: 1,
+    rewardPerRound: 1_000n * TOKEN,
+  };
+  const health = await ethers.deployContract("HealthCheck", [core.escrowAddress, core.tokenAddress, config]);
+  const address = await health.getAddress();
+  await core.escrow.grantRole(await core.escrow.REWARD_FORFEITER_ROLE(), address);
+  await core.token.approve(address, 1_000_000n * TOKEN);
+  await health.fund(1_000_000n * TOKEN);
+  return health;
+}
+
+async function measure(): Promise<GasMeasurements> {
+  const core = await deployCore();
+  const a = await deployInstance(core, 5);
+  const b = await deployInstance(core, 10);
+  const twoUnhealthy = () => 0b11n; // targets 0 and 1 unhealthy, the rest healthy
+  const out: GasMeasurements = {};
+  const nodes: BenchNode[] = [];
+  const rows: Array<Record<string, string | number>> = [];
+  let baseline = 0n;
+  for (const n of [10, 100, 1000]) {
+    nodes.push(...(await stakeNodes(core, n - nodes.length, [a, b])));
+    await nextPeriod(core);
+    const gas = await runRound(a, nodes, twoUnhealthy);
+    out[`health.finalize.N${n}`] = gas.finalize;
+    if (n === 10) baseline = gas.finalize;
+    rows.push({
+      operation: `health.finalize.N${n}`,
+      gas: Number(gas.finalize),
+      "vs N10": (Number(gas.finalize) / Number(baseline)).toFixed(3),
+      goal: "≤ 1.10 × N10",
+    });
+    out[`health.open.N${n}`] = gas.open;
+  }
+  const big = await runRound(b, nodes, (k) => (1n << BigInt(k)) - 1n);
+  out["health.commit"] = big.commit;
+  out["health.reveal"] = big.reveal;
+  out["health.finalize.k10.N1000"] = big.finalize;
+  out["health.open.k10.N1000"] = big.open;
+  out["health.claim"] = big.claim;
+  rows.push({ operation: "health.commit", gas: Number(big.commit), "vs N10": "-", goal: "≤ 60000" });
+  rows.push({ operation: "health.reveal (10 verdicts)", gas: Number(big.reveal), "vs N10": "-", goal: "≤ 120000" });
+  console.table(rows);
+  return out;
+}
+
+export const scenario: GasScenario = {
+  name: "health",
+  // NuCypher never built health checks: no anchor exists. Goals are checked in the table above.
+  anchors: {},
+  measure,
+};

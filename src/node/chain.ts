@@ -1,0 +1,120 @@
+import { Contract, JsonRpcProvider, Wallet, ZeroAddress, getBytes, hexlify, keccak256, type Provider } from "ethers";
+import type { NodeChain, PolicyOnChain, RevocationEvent } from "./chain-types";
+
+/** The parts of StakingEscrow the agent calls (see contracts/interfaces/IStakingEscrow.sol). */
+export const STAKING_ABI = [
+  "function currentPeriod() view returns (uint32)",
+  "function lockedThrough(address staker, uint32 period) view returns (uint256)",
+  "function stakerOf(address operator) view returns (address)",
+  "function isRegistered(address staker) view returns (bool)",
+  "function nodeInfo(address staker) view returns (string endpoint, bytes encryptingKey, bytes verifyingKey)",
+  "function registerNode(string endpoint, bytes encryptingKey, bytes verifyingKey)",
+];
+
+/** The parts of PolicyManager the agent calls. */
+export const POLICY_ABI = [
+  "function secondsPerPeriod() view returns (uint32)",
+  "function getPolicy(bytes16 policyId) view returns (tuple(address owner, address sponsor, uint32 startPeriod, uint32 endPeriod, uint32 paidUntil, uint96 feeRate, uint8 nodeCount, uint8 activeNodes, bool revoked, bool released, bytes32 kfragRoot))",
+  "function isActiveArrangement(bytes16 policyId, address node) view returns (bool)",
+  "function verifyKfragCommitment(bytes16 policyId, address node, bytes32 kfragHash, bytes32[] proof) view returns (bool)",
+  "event PolicyRevoked(bytes16 indexed policyId, address indexed owner, uint256 refund)",
+  "event ArrangementRevoked(bytes16 indexed policyId, address indexed node, uint256 refund)",
+];
+
+/** A JSON-RPC provider tuned for a latency-sensitive service: no request batching delay. */
+export function makeProvider(rpcUrl: string): JsonRpcProvider {
+  return new JsonRpcProvider(rpcUrl, undefined, { batchMaxCount: 1, cacheTimeout: -1 });
+}
+
+/** NodeChain over ethers v6 and the deployed StakingEscrow / PolicyManager. */
+export class EthersNodeChain implements NodeChain {
+  readonly staking: Contract;
+  readonly policies: Contract;
+
+  constructor(
+    readonly provider: Provider,
+    addresses: { stakingEscrow: string; policyManager: string },
+  ) {
+    this.staking = new Contract(addresses.stakingEscrow, STAKING_ABI, provider);
+    this.policies = new Contract(addresses.policyManager, POLICY_ABI, provider);
+  }
+
+  private periodSeconds?: Promise<number>;
+
+  private secondsPerPeriod(): Promise<number> {
+    // Immutable in the contract: fetch once.
+    this.periodSeconds ??= this.policies.secondsPerPeriod().then((s: bigint) => Number(s));
+    return this.periodSeconds;
+  }
+
+  async getPolicy(policyId: Uint8Array): Promise<PolicyOnChain | undefined> {
+    const [info, period] = await Promise.all([this.policies.getPolicy(hexlify(policyId)), this.secondsPerPeriod()]);
+    if (info.owner === ZeroAddress) return undefined;
+    return {
+      owner: info.owner as string,
+      startTime: Number(info.startPeriod) * period,
+      // endPeriod is the last period served, inclusive.
+      endTime: (Number(info.endPeriod) + 1) * period,
+      revoked: info.revoked as boolean,
+    };
+  }
+
+  async isActiveArrangement(policyId: Uint8Array, staker: string): Promise<boolean> {
+    return (await this.policies.isActiveArrangement(hexlify(policyId), staker)) as boolean;
+  }
+
+  async verifyKFragCommitment(policyId: Uint8Array, staker: string, kfrag: Uint8Array, proof: Uint8Array[]): Promise<boolean> {
+    // The contract's own view, so the node and the Adjudicator agree on leaf and tree format.
+    return (await this.policies.verifyKfragCommitment(hexlify(policyId), staker, keccak256(kfrag), proof.map((p) => hexlify(p)))) as boolean;
+  }
+
+  async latestTimestamp(): Promise<number> {
+    const block = await this.provider.getBlock("latest");
+    return block ? block.timestamp : Math.floor(Date.now() / 1000);
+  }
+
+  call(to: string, data: string): Promise<string> {
+    return this.provider.call({ to, data });
+  }
+
+  async revocationsSince(fromBlock: number): Promise<{ events: RevocationEvent[]; toBlock: number }> {
+    const toBlock = await this.provider.getBlockNumber();
+    if (toBlock <= fromBlock) return { events: [], toBlock: fromBlock };
+    const [whole, single] = await Promise.all([
+      this.policies.queryFilter(this.policies.filters.PolicyRevoked(), fromBlock + 1, toBlock),
+      this.policies.queryFilter(this.policies.filters.ArrangementRevoked(), fromBlock + 1, toBlock),
+    ]);
+    const events: RevocationEvent[] = [];
+    for (const e of whole) {
+      if ("args" in e) events.push({ policyId: getBytes(e.args[0] as string), blockNumber: e.blockNumber });
+    }
+    for (const e of single) {
+      if ("args" in e) events.push({ policyId: getBytes(e.args[0] as string), node: e.args[1] as string, blockNumber: e.blockNumber });
+    }
+    return { events, toBlock };
+  }
+
+  // ---- staking -----------------------------------------------------------------------------
+
+  async stakerOf(operator: string): Promise<string | undefined> {
+    const s = (await this.staking.stakerOf(operator)) as string;
+    return s === ZeroAddress ? undefined : s;
+  }
+
+  async lockedNow(staker: string): Promise<bigint> {
+    const period = (await this.staking.currentPeriod()) as bigint;
+    return (await this.staking.lockedThrough(staker, period)) as bigint;
+  }
+
+  async nodeInfo(staker: string): Promise<{ endpoint: string; encryptingKey: string; verifyingKey: string }> {
+    const r = await this.staking.nodeInfo(staker);
+    return { endpoint: r[0] as string, encryptingKey: (r[1] as string).toLowerCase(), verifyingKey: (r[2] as string).toLowerCase() };
+  }
+
+  async registerNode(operator: Wallet, endpoint: string, encryptingKey: string, verifyingKey: string): Promise<string> {
+    const staking = this.staking.connect(operator.connect(this.provider)) as Contract;
+    const tx = await staking.registerNode(endpoint, encryptingKey, verifyingKey);
+    await tx.wait();
+    return tx.hash as string;
+  }
+}

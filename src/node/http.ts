@@ -1,0 +1,100 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { NodeError } from "./errors";
+import openapi from "./openapi.json";
+import type { KFragUpload, ReencryptRequest, RevokeRequest } from "./protocol";
+import type { NodeService } from "./service";
+import { renderStatusPage } from "./status-page";
+
+export interface HttpOptions {
+  /** Largest accepted request body, bytes. */
+  bodyLimit: number;
+  logger: Logger;
+}
+
+const schemas = openapi.components.schemas;
+const policyParams = {
+  type: "object",
+  required: ["policyId"],
+  properties: { policyId: openapi.components.parameters.PolicyId.schema },
+};
+
+/** Fastify's own 4xx codes, renamed to the API's vocabulary. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: "BODY_TOO_LARGE",
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: "UNSUPPORTED_MEDIA_TYPE",
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: "BAD_CONTENT_LENGTH",
+  FST_ERR_CTP_EMPTY_JSON_BODY: "EMPTY_BODY",
+  FST_ERR_CTP_INVALID_JSON_BODY: "BAD_JSON",
+  FST_ERR_VALIDATION: "BAD_REQUEST",
+};
+
+function errorBody(code: string, message: string) {
+  return { error: { code, message } };
+}
+
+/** Builds the node's HTTP API on top of a NodeService. */
+export function buildHttpServer(service: NodeService, options: HttpOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    bodyLimit: options.bodyLimit,
+    onProtoPoisoning: "error",
+    onConstructorPoisoning: "error",
+    return503OnClosing: true,
+    disableRequestLogging: true,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+
+  app.setErrorHandler((err: FastifyError | NodeError | Error, request, reply) => {
+    if (err instanceof NodeError) {
+      if (err.retryAfterSeconds !== undefined) reply.header("Retry-After", String(err.retryAfterSeconds));
+      if (err.status >= 500) request.log.warn({ code: err.code }, err.message);
+      return reply.status(err.status).send(errorBody(err.code, err.message));
+    }
+    const fe = err as FastifyError;
+    if (fe.validation) return reply.status(400).send(errorBody("BAD_REQUEST", fe.message));
+    const status = fe.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const code = FASTIFY_CODES[fe.code] ?? (fe.code ? fe.code.replace(/^FST_ERR_(CTP_)?/, "") : "BAD_REQUEST");
+      // JSON.parse failures surface as SyntaxError with status 400.
+      return reply.status(status).send(errorBody(err instanceof SyntaxError ? "BAD_JSON" : code, fe.message));
+    }
+    request.log.error({ err }, "internal error");
+    return reply.status(500).send(errorBody("INTERNAL", "internal error"));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send(errorBody("NOT_FOUND", `no route ${request.method} ${request.url.slice(0, 200)}`));
+  });
+
+  app.get("/openapi.json", async () => openapi);
+  app.get("/v1/ping", async () => ({ ok: true, node: service.staker, time: Math.floor(Date.now() / 1000) }));
+  app.get("/v1/status", async () => service.status());
+  app.get("/status", async (_req, reply) => {
+    reply.type("text/html; charset=utf-8");
+    return renderStatusPage(service.status());
+  });
+
+  app.post<{ Params: { policyId: string }; Body: KFragUpload }>(
+    "/v1/policies/:policyId/kfrag",
+    { schema: { params: policyParams, body: schemas.KFragUpload } },
+    async (request, reply) => {
+      const result = await service.acceptKFrag(request.params.policyId, request.body);
+      return reply.status(result.stored ? 201 : 200).send(result);
+    },
+  );
+
+  app.post<{ Params: { policyId: string }; Body: ReencryptRequest }>(
+    "/v1/policies/:policyId/reencrypt",
+    { schema: { params: policyParams, body: schemas.ReencryptRequest } },
+    async (request) => service.reencrypt(request.params.policyId, request.body),
+  );
+
+  app.post<{ Params: { policyId: string }; Body: RevokeRequest }>(
+    "/v1/policies/:policyId/revoke",
+    { schema: { params: policyParams, body: schemas.RevokeRequest } },
+    async (request) => service.revoke(request.params.policyId, request.body),
+  );
+
+  return app;
+}

@@ -1,0 +1,152 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import pino, { type Logger } from "pino";
+import type { FastifyInstance } from "fastify";
+import { addressBytes, toHex } from "./bytes";
+import { EthersNodeChain, makeProvider } from "./chain";
+import type { NodeConfig } from "./config";
+import { buildHttpServer } from "./http";
+import { deriveNodeKeys, loadKeystore, promptPassword } from "./keys";
+import { NodeService } from "./service";
+import { NodeStore } from "./store";
+import { ReencryptPool } from "./worker-pool";
+
+export class StartupError extends Error {
+  constructor(
+    readonly code: "NOT_BONDED" | "NOT_STAKED" | "KEYSTORE" | "RPC",
+    message: string,
+  ) {
+    super(message);
+    this.name = "StartupError";
+  }
+}
+
+export interface RunningNode {
+  /** Where the HTTP API listens. */
+  url: string;
+  /** The endpoint registered on-chain. */
+  endpoint: string;
+  staker: string;
+  operator: string;
+  service: NodeService;
+  store: NodeStore;
+  http: FastifyInstance;
+  close(): Promise<void>;
+}
+
+async function resolvePassword(config: NodeConfig): Promise<string> {
+  if (config.password !== undefined) return config.password;
+  if (process.env.NKMS_KEYSTORE_PASSWORD !== undefined) return process.env.NKMS_KEYSTORE_PASSWORD;
+  return promptPassword("Operator keystore password: ");
+}
+
+/**
+ * Starts a node agent: unlocks the operator keystore, checks on-chain that the operator is bonded
+ * and its staker has stake locked, opens the store, starts the worker pool and HTTP API, then
+ * registers (or updates) the endpoint and Umbral keys on-chain when they changed.
+ */
+export async function runNode(config: NodeConfig, opts: { logger?: Logger } = {}): Promise<RunningNode> {
+  const log = opts.logger ?? pino({ level: config.logLevel, base: { svc: "nkms-node" } });
+  let operator;
+  try {
+    operator = await loadKeystore(config.keystorePath, await resolvePassword(config));
+  } catch (e) {
+    throw new StartupError("KEYSTORE", `cannot unlock ${config.keystorePath}: ${(e as Error).message}`);
+  }
+  const keys = deriveNodeKeys(operator);
+  const provider = makeProvider(config.rpcUrl);
+  const chain = new EthersNodeChain(provider, config);
+  const cleanup: (() => Promise<void> | void)[] = [() => provider.destroy()];
+  const closeAll = async () => {
+    for (const c of cleanup.reverse()) await c();
+  };
+
+  try {
+    let staker: string | undefined;
+    try {
+      staker = await chain.stakerOf(operator.address);
+    } catch (e) {
+      throw new StartupError("RPC", `cannot reach StakingEscrow at ${config.stakingEscrow} via ${config.rpcUrl}: ${(e as Error).message}`);
+    }
+    if (!staker) throw new StartupError("NOT_BONDED", `operator ${operator.address} is not bonded to a staker`);
+    const locked = await chain.lockedNow(staker);
+    if (locked === 0n) throw new StartupError("NOT_STAKED", `staker ${staker} has no stake locked`);
+
+    mkdirSync(config.dataDir, { recursive: true });
+    const store = NodeStore.open(join(config.dataDir, "node.sqlite"), keys.atRestKey, addressBytes(operator.address));
+    cleanup.push(() => store.close());
+    const pool = new ReencryptPool({ stampSecret: keys.stampSecret.toBEBytes() }, {
+      size: config.workers,
+      maxQueuedCapsules: config.maxQueuedCapsules,
+    });
+    cleanup.push(() => pool.close());
+
+    // The endpoint is only known once listening (port 0), and the service needs it for status.
+    let endpoint = config.publicUrl ?? "";
+    const service = new NodeService(keys, staker, endpoint, store, pool, chain, log, {
+      maxClockSkewSeconds: config.maxClockSkewSeconds,
+      maxBatch: config.maxBatch,
+    });
+    service.stake = locked.toString();
+    const http = buildHttpServer(service, { bodyLimit: config.bodyLimit, logger: log });
+    const url = await http.listen({ host: config.host, port: config.port });
+    cleanup.push(() => http.close());
+    endpoint = config.publicUrl ?? url;
+    service.endpoint = endpoint;
+
+    if (config.register) {
+      const encryptingKey = toHex(keys.encryptingKey.toCompressedBytes());
+      const verifyingKey = toHex(keys.stampKey.toCompressedBytes());
+      const current = await chain.nodeInfo(staker);
+      if (current.endpoint !== endpoint || current.encryptingKey !== encryptingKey || current.verifyingKey !== verifyingKey) {
+        const tx = await chain.registerNode(operator, endpoint, encryptingKey, verifyingKey);
+        log.info({ endpoint, tx }, "registered endpoint and keys on-chain");
+      } else log.info({ endpoint }, "on-chain registration is current");
+    }
+
+    // Start watching revocations from now when the store has never scanned a block.
+    if (store.getSetting("revocations.lastBlock") === undefined) {
+      store.setSetting("revocations.lastBlock", String(await provider.getBlockNumber()));
+    }
+    let polling = false;
+    const poll = async () => {
+      if (polling) return;
+      polling = true;
+      try {
+        await service.pollRevocations();
+        service.stake = (await chain.lockedNow(staker!)).toString();
+      } catch (e) {
+        log.warn({ err: (e as Error).message }, "revocation poll failed");
+      } finally {
+        polling = false;
+      }
+    };
+    const pollTimer = setInterval(poll, config.revocationPollMs);
+    const sweepTimer = setInterval(() => service.sweep(), config.sweepIntervalMs);
+    cleanup.push(() => {
+      clearInterval(pollTimer);
+      clearInterval(sweepTimer);
+    });
+    service.sweep();
+    log.info({ url, endpoint, staker, operator: operator.address, workers: pool.size }, "node agent running");
+
+    let closed = false;
+    return {
+      url,
+      endpoint,
+      staker,
+      operator: operator.address,
+      service,
+      store,
+      http,
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await closeAll();
+      },
+    };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}

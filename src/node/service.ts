@@ -1,0 +1,305 @@
+import type { Logger } from "pino";
+import { KeyFrag, PublicKey } from "../umbral";
+import { bytesEqual, parseHex, toHex } from "./bytes";
+import type { NodeChain } from "./chain-types";
+import { evaluateCondition, parseCondition, type Condition } from "./conditions";
+import { NodeError, badRequest, forbidden, gone, notFound } from "./errors";
+import type { NodeKeys } from "./keys";
+import { FreshCoalescer } from "./live-check";
+import {
+  POLICY_ID_BYTES,
+  PROTOCOL_VERSION,
+  kfragPackageDigest,
+  reencryptDigest,
+  revocationDigest,
+  type KFragUpload,
+  type ReaderSpec,
+  type ReencryptRequest,
+  type ReencryptResponse,
+  type RevokeRequest,
+} from "./protocol";
+import { recoverEthSigner, verifyUmbralSignature } from "./signatures";
+import type { HealthResult, NodeStore, PolicyMeta } from "./store";
+import type { ReencryptPool } from "./worker-pool";
+
+export const NODE_VERSION = "0.1.0";
+
+export interface ServiceOptions {
+  /** Accepted distance between a request's timestamp and the node's clock, seconds. */
+  maxClockSkewSeconds: number;
+  maxBatch: number;
+  now?: () => number;
+}
+
+export interface NodeStatus {
+  version: string;
+  protocol: string;
+  operator: string;
+  staker: string;
+  endpoint: string;
+  encryptingKey: string;
+  verifyingKey: string;
+  stake: string;
+  uptimeSeconds: number;
+  policies: { active: number; revoked: number; expired: number };
+  reencryptions: number;
+  workers: number;
+  queueDepth: number;
+  healthChecks: HealthResult[];
+}
+
+/** Everything the HTTP layer delegates to: kfrag intake, re-encryption, revocation, status. */
+export class NodeService {
+  private readonly startedAt = Date.now();
+  private readonly seenNonces = new Map<string, number>();
+  private readonly arrangement: FreshCoalescer<boolean>;
+  private readonly now: () => number;
+  stake = "0";
+
+  constructor(
+    readonly keys: NodeKeys,
+    /** The staker address this node acts for (its identity in policies). */
+    readonly staker: string,
+    public endpoint: string,
+    private readonly store: NodeStore,
+    private readonly pool: ReencryptPool,
+    private readonly chain: NodeChain,
+    private readonly log: Logger,
+    private readonly options: ServiceOptions,
+  ) {
+    this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
+    this.arrangement = new FreshCoalescer((key) => this.chain.isActiveArrangement(parseHex(key, "policyId", POLICY_ID_BYTES), this.staker));
+  }
+
+  // ---- kfrag intake ----------------------------------------------------------------------
+
+  async acceptKFrag(policyIdHex: string, body: KFragUpload): Promise<{ stored: boolean }> {
+    const policyId = parseHex(policyIdHex, "policyId", POLICY_ID_BYTES);
+    const kfragBytes = parseHex(body.kfrag, "kfrag");
+    const publisher = parseHex(body.publisherVerifyingKey, "publisherVerifyingKey", 33);
+    const delegating = parseHex(body.delegatingKey, "delegatingKey", 33);
+    const receiving = parseHex(body.receivingKey, "receivingKey", 33);
+    const proof = body.proof.map((p, i) => parseHex(p, `proof[${i}]`, 32));
+    const conditions = body.conditions === null ? null : parseCondition(body.conditions);
+    const reader = parseReader(body.reader);
+    const ownerSig = parseHex(body.ownerSignature, "ownerSignature", 65);
+
+    const held = this.store.get(policyId);
+    if (held?.state === "revoked") throw gone("POLICY_REVOKED", "policy was revoked");
+    if (held?.state === "expired") throw gone("POLICY_EXPIRED", "policy has expired");
+
+    const signer = recoverEthSigner(kfragPackageDigest(policyId, this.staker, body), ownerSig);
+    if (!signer) throw forbidden("BAD_OWNER_SIGNATURE", "ownerSignature is malformed");
+
+    let kfrag: KeyFrag;
+    try {
+      kfrag = KeyFrag.fromBytes(kfragBytes);
+    } catch (e) {
+      throw badRequest("BAD_KFRAG", `kfrag does not parse: ${(e as Error).message}`);
+    }
+    const keys = [publisher, delegating, receiving].map((k, i) => {
+      try {
+        return PublicKey.fromCompressedBytes(k);
+      } catch {
+        throw badRequest("BAD_KEY", `${["publisherVerifyingKey", "delegatingKey", "receivingKey"][i]} is not a curve point`);
+      }
+    });
+
+    const policy = await this.chain.getPolicy(policyId);
+    if (!policy) throw notFound("UNKNOWN_POLICY", "no paid policy with this id on-chain");
+    if (signer !== policy.owner.toLowerCase()) throw forbidden("BAD_OWNER_SIGNATURE", "kfrag package is not signed by the policy owner");
+    if (policy.revoked) {
+      this.store.markRevoked(policyId, this.now());
+      throw gone("POLICY_REVOKED", "policy was revoked");
+    }
+    if (policy.endTime <= this.now()) throw gone("POLICY_EXPIRED", "policy has expired");
+    if (!(await this.chain.isActiveArrangement(policyId, this.staker))) {
+      throw forbidden("NOT_IN_POLICY", "the on-chain policy does not name this node (or its arrangement ended)");
+    }
+    if (!(await this.chain.verifyKFragCommitment(policyId, this.staker, kfragBytes, proof))) {
+      throw forbidden("KFRAG_COMMITMENT_MISMATCH", "kfrag does not match the on-chain kfrag commitment");
+    }
+    try {
+      kfrag.verify(keys[0], keys[1], keys[2]);
+    } catch {
+      throw badRequest("KFRAG_VERIFICATION_FAILED", "kfrag signature does not verify with the given keys");
+    }
+
+    const meta: PolicyMeta = {
+      publisherVerifyingKey: body.publisherVerifyingKey.toLowerCase(),
+      delegatingKey: body.delegatingKey.toLowerCase(),
+      receivingKey: body.receivingKey.toLowerCase(),
+      conditions,
+      reader,
+      ownerSignature: body.ownerSignature,
+    };
+    const outcome = this.store.putKFrag({
+      policyId,
+      owner: policy.owner,
+      endTime: policy.endTime,
+      kfrag: kfragBytes,
+      meta,
+      receivedAt: this.now(),
+    });
+    this.log.info({ policyId: policyIdHex, outcome }, "kfrag accepted");
+    return { stored: outcome === "stored" };
+  }
+
+  // ---- re-encryption ---------------------------------------------------------------------
+
+  async reencrypt(policyIdHex: string, body: ReencryptRequest): Promise<ReencryptResponse> {
+    const policyId = parseHex(policyIdHex, "policyId", POLICY_ID_BYTES);
+    if (body.capsules.length === 0 || body.capsules.length > this.options.maxBatch) {
+      throw badRequest("BAD_BATCH", `send 1 to ${this.options.maxBatch} capsules`);
+    }
+    const capsules = body.capsules.map((c, i) => parseHex(c, `capsules[${i}]`));
+    const nonce = parseHex(body.nonce, "nonce", 16);
+    const now = this.now();
+    if (Math.abs(now - body.timestamp) > this.options.maxClockSkewSeconds) {
+      throw new NodeError(401, "STALE_REQUEST", `timestamp is more than ${this.options.maxClockSkewSeconds}s from the node's clock`);
+    }
+
+    const policy = this.store.get(policyId);
+    if (!policy) throw notFound("UNKNOWN_POLICY", "this node holds no kfrag for the policy");
+    if (policy.state === "revoked") throw gone("POLICY_REVOKED", "policy was revoked");
+    if (policy.state === "expired" || policy.endTime <= now) {
+      this.store.purgeExpired(now);
+      throw gone("POLICY_EXPIRED", "policy has expired");
+    }
+    const meta = policy.meta!;
+    const kfrag = policy.kfrag!;
+
+    const digest = reencryptDigest(this.staker, policyId, body.timestamp, nonce, capsules);
+    const requester = this.authenticate(body, digest, meta.reader);
+    const replayKey = requester + ":" + body.nonce.toLowerCase();
+    if (this.seenNonces.has(replayKey)) throw new NodeError(409, "REPLAYED_REQUEST", "this nonce was already used");
+    this.seenNonces.set(replayKey, body.timestamp + this.options.maxClockSkewSeconds);
+
+    // Chain checks run alongside the re-encryption; cfrags leave only if every check passed.
+    const work = this.pool.run({ policyId, kfrag, capsules });
+    work.catch(() => undefined);
+    await this.checkLive(policyId, policyIdHex, meta.conditions as Condition | null, body.requester.scheme === "eth" ? requester : undefined);
+    const { cfrags, signatures } = await work;
+    return {
+      node: this.staker,
+      policyId: policyIdHex.toLowerCase(),
+      cfrags: cfrags.map((c, i) => ({ cfrag: toHex(c), signature: toHex(signatures[i]) })),
+    };
+  }
+
+  private authenticate(body: ReencryptRequest, digest: Uint8Array, reader: ReaderSpec | null): string {
+    const signature = parseHex(body.signature, "signature");
+    const r = body.requester;
+    if (r.scheme === "umbral") {
+      const vk = parseHex(r.verifyingKey, "requester.verifyingKey", 33);
+      if (reader && (!reader.verifyingKey || !bytesEqual(parseHex(reader.verifyingKey, "reader"), vk))) {
+        throw forbidden("READER_NOT_ALLOWED", "this key may not read the policy");
+      }
+      if (!verifyUmbralSignature(vk, digest, signature)) throw new NodeError(401, "BAD_SIGNATURE", "request signature does not verify");
+      return r.verifyingKey.toLowerCase();
+    }
+    const claimed = parseHex(r.address, "requester.address", 20);
+    const address = toHex(claimed);
+    if (reader && (!reader.address || reader.address.toLowerCase() !== address)) {
+      throw forbidden("READER_NOT_ALLOWED", "this address may not read the policy");
+    }
+    if (recoverEthSigner(digest, signature) !== address) throw new NodeError(401, "BAD_SIGNATURE", "request signature does not verify");
+    return address;
+  }
+
+  private async checkLive(policyId: Uint8Array, policyIdHex: string, conditions: Condition | null, requester?: string): Promise<void> {
+    const active = await this.arrangement.get(policyIdHex.toLowerCase());
+    if (!active) {
+      // Revoked or ended on-chain: find out which, and act on it so later requests stop early.
+      const [policy, chainNow] = await Promise.all([this.chain.getPolicy(policyId), this.chain.latestTimestamp()]);
+      const now = this.now();
+      if (policy && !policy.revoked && policy.endTime <= Math.max(now, chainNow)) {
+        this.store.purgeExpired(Math.max(now, policy.endTime));
+        throw gone("POLICY_EXPIRED", "policy has expired");
+      }
+      this.store.markRevoked(policyId, now);
+      this.log.info({ policyId: policyIdHex }, "arrangement no longer active on-chain; kfrag purged");
+      throw gone("POLICY_REVOKED", "policy was revoked on-chain");
+    }
+    if (conditions) {
+      const ok = await evaluateCondition(conditions, {
+        now: this.now(),
+        requester,
+        call: (to, data) => this.chain.call(to, data),
+      });
+      if (!ok) throw forbidden("CONDITIONS_NOT_MET", "the policy's access conditions are not satisfied");
+    }
+  }
+
+  // ---- revocation ------------------------------------------------------------------------
+
+  async revoke(policyIdHex: string, body: RevokeRequest): Promise<{ revoked: boolean }> {
+    const policyId = parseHex(policyIdHex, "policyId", POLICY_ID_BYTES);
+    const signature = parseHex(body.signature, "signature", 65);
+    const signer = recoverEthSigner(revocationDigest(policyId), signature);
+    if (!signer) throw forbidden("BAD_OWNER_SIGNATURE", "signature is malformed");
+    const held = this.store.get(policyId);
+    let owner = held?.state === "active" ? held.owner : undefined;
+    if (!owner) {
+      if (held) return { revoked: true };
+      const policy = await this.chain.getPolicy(policyId);
+      if (!policy) throw notFound("UNKNOWN_POLICY", "no such policy");
+      owner = policy.owner.toLowerCase();
+    }
+    if (signer !== owner) throw forbidden("BAD_OWNER_SIGNATURE", "revocation is not signed by the policy owner");
+    this.store.markRevoked(policyId, this.now());
+    this.log.info({ policyId: policyIdHex }, "policy revoked by owner signature");
+    return { revoked: true };
+  }
+
+  /** Applies on-chain revocations seen since the last poll. */
+  async pollRevocations(): Promise<number> {
+    const from = Number(this.store.getSetting("revocations.lastBlock") ?? "0");
+    const { events, toBlock } = await this.chain.revocationsSince(from);
+    let applied = 0;
+    for (const ev of events) {
+      if (ev.node && ev.node.toLowerCase() !== this.staker.toLowerCase()) continue;
+      if (this.store.markRevoked(ev.policyId, this.now())) applied++;
+    }
+    this.store.setSetting("revocations.lastBlock", String(toBlock));
+    if (applied) this.log.info({ applied, toBlock }, "applied on-chain revocations");
+    return applied;
+  }
+
+  /** Periodic housekeeping: purge expired kfrags, forget old nonces. */
+  sweep(): number {
+    const now = this.now();
+    for (const [k, expiry] of this.seenNonces) if (expiry < now) this.seenNonces.delete(k);
+    const purged = this.store.purgeExpired(now);
+    if (purged) this.log.info({ purged }, "purged expired policies");
+    return purged;
+  }
+
+  status(): NodeStatus {
+    return {
+      version: NODE_VERSION,
+      protocol: PROTOCOL_VERSION,
+      operator: this.keys.operatorAddress,
+      staker: this.staker,
+      endpoint: this.endpoint,
+      encryptingKey: toHex(this.keys.encryptingKey.toCompressedBytes()),
+      verifyingKey: toHex(this.keys.stampKey.toCompressedBytes()),
+      stake: this.stake,
+      uptimeSeconds: Math.floor((Date.now() - this.startedAt) / 1000),
+      policies: this.store.counts(),
+      reencryptions: this.pool.completed,
+      workers: this.pool.size,
+      queueDepth: this.pool.queueDepth,
+      healthChecks: this.store.recentHealthResults(20),
+    };
+  }
+}
+
+function parseReader(reader: ReaderSpec | null): ReaderSpec | null {
+  if (reader === null) return null;
+  const out: ReaderSpec = {};
+  if (reader.verifyingKey !== undefined) out.verifyingKey = toHex(parseHex(reader.verifyingKey, "reader.verifyingKey", 33));
+  if (reader.address !== undefined) out.address = toHex(parseHex(reader.address, "reader.address", 20));
+  if (!out.verifyingKey && !out.address) throw badRequest("BAD_READER", "reader needs a verifyingKey or an address");
+  return out;
+}

@@ -1,0 +1,165 @@
+import { Worker } from "node:worker_threads";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { NodeError } from "./errors";
+
+export interface WorkerInit {
+  stampSecret: Uint8Array;
+}
+
+export interface WorkerTask {
+  id: number;
+  policyKey: string;
+  policyId: Uint8Array;
+  kfrag: Uint8Array;
+  capsules: Uint8Array[];
+  /** Index of capsules[0] within the request, for error messages. */
+  offset: number;
+}
+
+export type WorkerResult =
+  | { id: number; ok: true; cfrags: Uint8Array[]; signatures: Uint8Array[] }
+  | { id: number; ok: false; code: string; message: string };
+
+export interface ReencryptJob {
+  policyId: Uint8Array;
+  kfrag: Uint8Array;
+  capsules: Uint8Array[];
+}
+
+export interface PoolOptions {
+  size?: number;
+  /** Capsules waiting (not yet running) beyond which new jobs are refused with 503. */
+  maxQueuedCapsules?: number;
+}
+
+interface Slot {
+  worker: Worker;
+  busy: boolean;
+  pending?: { resolve: (r: WorkerResult) => void; reject: (e: Error) => void };
+}
+
+interface Queued {
+  task: WorkerTask;
+  resolve: (r: WorkerResult) => void;
+  reject: (e: Error) => void;
+}
+
+/** Starts a worker for the TypeScript source (dev, tests, tsx) or the compiled JavaScript. */
+function spawn(init: WorkerInit): Worker {
+  if (__filename.endsWith(".ts")) {
+    const entry = join(__dirname, "reencrypt-worker.ts");
+    const bootstrap = `require("tsx/cjs/api").register(); require(${JSON.stringify(entry)});`;
+    return new Worker(bootstrap, { eval: true, workerData: init });
+  }
+  return new Worker(join(__dirname, "reencrypt-worker.js"), { workerData: init });
+}
+
+/**
+ * A fixed pool of re-encryption workers (one per core by default) with a bounded queue. A job's
+ * capsules are split across idle workers so a single large batch still uses every core.
+ */
+export class ReencryptPool {
+  readonly size: number;
+  private readonly maxQueuedCapsules: number;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Queued[] = [];
+  private queuedCapsules = 0;
+  private nextId = 1;
+  private closed = false;
+  completed = 0;
+
+  constructor(init: WorkerInit, options: PoolOptions = {}) {
+    this.size = Math.max(1, options.size ?? availableParallelism());
+    this.maxQueuedCapsules = options.maxQueuedCapsules ?? 2048;
+    for (let i = 0; i < this.size; i++) this.slots.push(this.startSlot(init));
+  }
+
+  private startSlot(init: WorkerInit): Slot {
+    const slot: Slot = { worker: spawn(init), busy: false };
+    slot.worker.on("message", (result: WorkerResult) => {
+      const pending = slot.pending;
+      slot.pending = undefined;
+      slot.busy = false;
+      pending?.resolve(result);
+      this.pump();
+    });
+    slot.worker.on("error", (err) => {
+      const pending = slot.pending;
+      slot.pending = undefined;
+      pending?.reject(err);
+      if (!this.closed) {
+        // Replace a crashed worker so the pool keeps its size.
+        const fresh = this.startSlot(init);
+        this.slots[this.slots.indexOf(slot)] = fresh;
+        this.pump();
+      }
+    });
+    slot.worker.unref();
+    return slot;
+  }
+
+  get queueDepth(): number {
+    return this.queuedCapsules;
+  }
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (slot.busy) continue;
+      const next = this.queue.shift();
+      if (!next) return;
+      this.queuedCapsules -= next.task.capsules.length;
+      slot.busy = true;
+      slot.pending = { resolve: next.resolve, reject: next.reject };
+      slot.worker.ref();
+      slot.worker.postMessage(next.task);
+    }
+    if (this.slots.every((s) => !s.busy)) for (const s of this.slots) s.worker.unref();
+  }
+
+  /** Re-encrypts every capsule; resolves to cfrag bytes and stamp signatures in request order. */
+  async run(job: ReencryptJob): Promise<{ cfrags: Uint8Array[]; signatures: Uint8Array[] }> {
+    if (this.closed) throw new NodeError(503, "SHUTTING_DOWN", "node is shutting down", 1);
+    if (this.queuedCapsules + job.capsules.length > this.maxQueuedCapsules) {
+      throw new NodeError(503, "OVERLOADED", "re-encryption queue is full", 1);
+    }
+    const idle = this.slots.filter((s) => !s.busy).length;
+    const parts = Math.max(1, Math.min(job.capsules.length, idle));
+    const chunk = Math.ceil(job.capsules.length / parts);
+    const policyKey = Buffer.from(job.policyId).toString("hex");
+    const promises: Promise<WorkerResult>[] = [];
+    for (let offset = 0; offset < job.capsules.length; offset += chunk) {
+      const task: WorkerTask = {
+        id: this.nextId++,
+        policyKey,
+        policyId: job.policyId,
+        kfrag: job.kfrag,
+        capsules: job.capsules.slice(offset, offset + chunk),
+        offset,
+      };
+      promises.push(
+        new Promise<WorkerResult>((resolve, reject) => {
+          this.queue.push({ task, resolve, reject });
+          this.queuedCapsules += task.capsules.length;
+        }),
+      );
+    }
+    this.pump();
+    const results = await Promise.all(promises);
+    const cfrags: Uint8Array[] = [];
+    const signatures: Uint8Array[] = [];
+    for (const r of results) {
+      if (!r.ok) throw new NodeError(r.code === "BAD_CAPSULE" ? 400 : 500, r.code, r.message);
+      cfrags.push(...r.cfrags);
+      signatures.push(...r.signatures);
+    }
+    this.completed += cfrags.length;
+    return { cfrags, signatures };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const q of this.queue.splice(0)) q.reject(new NodeError(503, "SHUTTING_DOWN", "node is shutting down", 1));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}

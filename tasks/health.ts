@@ -1,0 +1,202 @@
+// Health-check tasks: `npx hardhat health:<task> [--network localhost] [--health 0x…] [--from 0x…]`.
+// The HealthCheck address comes from the Ignition deployment of module "NKMSHealth" on the
+// network (ignition/deployments/chain-<id>/deployed_addresses.json) unless --health is given.
+import fs from "node:fs";
+import path from "node:path";
+import { task, types } from "hardhat/config";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import type { Signer } from "ethers";
+import type { HealthCheck, NKMSToken } from "../typechain-types";
+
+/** An operator-facing failure: printed as is, without a stack trace. */
+export class HealthTaskError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "HealthTaskError";
+  }
+}
+
+interface Common {
+  health?: string;
+  from?: string;
+}
+
+interface Ctx {
+  health: HealthCheck;
+  token: NKMSToken;
+  signer: Signer;
+  address: string;
+}
+
+async function resolveHealthAddress(hre: HardhatRuntimeEnvironment, flag?: string): Promise<string> {
+  if (flag) return flag;
+  const { chainId } = await hre.ethers.provider.getNetwork();
+  const file = path.join(hre.config.paths.root, "ignition", "deployments", `chain-${chainId}`, "deployed_addresses.json");
+  const addresses = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, string>) : {};
+  const address = addresses["NKMSHealth#HealthCheck"];
+  if (!address) {
+    throw new HealthTaskError(
+      "NO_DEPLOYMENT",
+      `No NKMSHealth deployment found for chain ${chainId} (${file}). Deploy with ` +
+        "`npx hardhat ignition deploy deploy/health.ts --network <network>` or pass --health <address>.",
+    );
+  }
+  return address;
+}
+
+async function context(hre: HardhatRuntimeEnvironment, args: Common): Promise<Ctx> {
+  const signer = args.from ? await hre.ethers.getSigner(args.from) : (await hre.ethers.getSigners())[0];
+  if (!signer) throw new HealthTaskError("NO_SIGNER", "No account configured for this network.");
+  const address = await resolveHealthAddress(hre, args.health);
+  if ((await hre.ethers.provider.getCode(address)) === "0x") {
+    throw new HealthTaskError("NO_CONTRACT", `No contract at ${address} on this network.`);
+  }
+  const health = (await hre.ethers.getContractAt("HealthCheck", address, signer)) as unknown as HealthCheck;
+  const token = (await hre.ethers.getContractAt("NKMSToken", await health.token(), signer)) as unknown as NKMSToken;
+  return { health, token, signer, address: await signer.getAddress() };
+}
+
+/** Send a transaction; turn a revert into a HealthTaskError naming the contract's custom error. */
+async function send(ctx: Ctx, what: string, tx: () => Promise<{ wait(): Promise<unknown> }>): Promise<void> {
+  try {
+    await (await tx()).wait();
+  } catch (e) {
+    const data = (e as { data?: string }).data ?? (e as { error?: { data?: string } }).error?.data;
+    for (const iface of [ctx.health.interface, ctx.token.interface]) {
+      const parsed = data ? iface.parseError(data) : null;
+      if (parsed) throw new HealthTaskError(parsed.name, `${what} rejected: ${parsed.name}(${parsed.args.join(", ")})`);
+    }
+    throw new HealthTaskError("TX_FAILED", `${what} failed: ${(e as Error).message}`);
+  }
+  console.log(`${what}: ok`);
+}
+
+function requireAddress(hre: HardhatRuntimeEnvironment, value: string, name: string): string {
+  if (!hre.ethers.isAddress(value)) throw new HealthTaskError("BAD_ADDRESS", `--${name} must be an address, got "${value}".`);
+  return hre.ethers.getAddress(value);
+}
+
+async function roundArg(ctx: Ctx, round: number | undefined): Promise<bigint> {
+  if (round === undefined) return ctx.health.currentRound();
+  if (!Number.isInteger(round) || round < 1) throw new HealthTaskError("BAD_ROUND", `--round must be a round number >= 1.`);
+  return BigInt(round);
+}
+
+function withCommon(t: ReturnType<typeof task>) {
+  return t
+    .addOptionalParam("health", "HealthCheck address (default: the network's Ignition deployment)")
+    .addOptionalParam("from", "Account to send from (default: the first configured account)");
+}
+
+withCommon(task("health:enroll", "Enroll a staked, registered node in health checks"))
+  .addParam("staker", "The node's staker address")
+  .setAction(async (args: Common & { staker: string }, hre) => {
+    const ctx = await context(hre, args);
+    const staker = requireAddress(hre, args.staker, "staker");
+    await send(ctx, `enroll ${staker}`, () => ctx.health.enroll(staker));
+  });
+
+withCommon(task("health:evict", "Remove a node that is no longer staked or registered"))
+  .addParam("staker", "The node's staker address")
+  .setAction(async (args: Common & { staker: string }, hre) => {
+    const ctx = await context(hre, args);
+    const staker = requireAddress(hre, args.staker, "staker");
+    await send(ctx, `evict ${staker}`, () => ctx.health.evict(staker));
+  });
+
+withCommon(task("health:open", "Open the current round (draw seed, targets and checker threshold)")).setAction(
+  async (args: Common, hre) => {
+    const ctx = await context(hre, args);
+    const round = await ctx.health.currentRound();
+    await send(ctx, `open round ${round}`, () => ctx.health.openRound());
+  },
+);
+
+withCommon(task("health:status", "Show a round (default: the current one) as JSON"))
+  .addOptionalParam("round", "Round number", undefined, types.int)
+  .setAction(async (args: Common & { round?: number }, hre) => {
+    const ctx = await context(hre, args);
+    const round = await roundArg(ctx, args.round);
+    const info = await ctx.health.roundInfo(round);
+    const targets = [...info.targets].map((target, i) => ({
+      target,
+      judged: ((info.decidedMask >> BigInt(i)) & 1n) === 1n,
+      healthy: ((info.unhealthyMask >> BigInt(i)) & 1n) === 0n,
+    }));
+    const out = {
+      round: round.toString(),
+      start: Number(info.start),
+      commitEnd: Number(info.commitEnd),
+      revealEnd: Number(info.revealEnd),
+      claimEnd: Number(info.claimEnd),
+      opened: info.opened,
+      finalized: info.finalized,
+      threshold: Number(info.threshold),
+      candidates: Number(info.candidates),
+      revealers: Number(info.revealers),
+      revealedWeight: info.revealedWeight.toString(),
+      budget: hre.ethers.formatUnits(info.budget, 18),
+      claimed: hre.ethers.formatUnits(info.claimed, 18),
+      pool: hre.ethers.formatUnits(await ctx.health.pool(), 18),
+      enrolled: Number(await ctx.health.enrolledCount()),
+      targets,
+    };
+    console.log(JSON.stringify(out, null, 2));
+  });
+
+withCommon(task("health:finalize", "Judge a round's targets after its reveal window"))
+  .addParam("round", "Round number", undefined, types.int)
+  .setAction(async (args: Common & { round: number }, hre) => {
+    const ctx = await context(hre, args);
+    const round = await roundArg(ctx, args.round);
+    await send(ctx, `finalize round ${round}`, () => ctx.health.finalize(round));
+  });
+
+withCommon(task("health:claim", "Pay a checker's reward for a round to its staker address"))
+  .addParam("round", "Round number", undefined, types.int)
+  .addParam("staker", "The checker's staker address")
+  .setAction(async (args: Common & { round: number; staker: string }, hre) => {
+    const ctx = await context(hre, args);
+    const round = await roundArg(ctx, args.round);
+    const staker = requireAddress(hre, args.staker, "staker");
+    const amount = await ctx.health.claimable(round, staker);
+    await send(ctx, `claim ${hre.ethers.formatUnits(amount, 18)} NKMS for ${staker} (round ${round})`, () =>
+      ctx.health.claimReward(round, staker),
+    );
+  });
+
+withCommon(task("health:sweep", "Return a round's unclaimed checker budget to the pool"))
+  .addParam("round", "Round number", undefined, types.int)
+  .setAction(async (args: Common & { round: number }, hre) => {
+    const ctx = await context(hre, args);
+    const round = await roundArg(ctx, args.round);
+    await send(ctx, `sweep round ${round}`, () => ctx.health.sweep(round));
+  });
+
+withCommon(task("health:fund", "Add tokens to the checker reward pool"))
+  .addParam("amount", "Tokens (whole, decimals allowed)")
+  .setAction(async (args: Common & { amount: string }, hre) => {
+    const ctx = await context(hre, args);
+    let amount: bigint;
+    try {
+      amount = hre.ethers.parseUnits(args.amount, 18);
+    } catch {
+      throw new HealthTaskError("BAD_AMOUNT", `--amount must be a token amount, got "${args.amount}".`);
+    }
+    if (amount <= 0n) throw new HealthTaskError("BAD_AMOUNT", "--amount must be positive.");
+    const balance = await ctx.token.balanceOf(ctx.address);
+    if (balance < amount) {
+      throw new HealthTaskError(
+        "INSUFFICIENT_BALANCE",
+        `Insufficient balance: ${ctx.address} holds ${hre.ethers.formatUnits(balance, 18)} NKMS.`,
+      );
+    }
+    const healthAddress = await ctx.health.getAddress();
+    if ((await ctx.token.allowance(ctx.address, healthAddress)) < amount) {
+      await send(ctx, "approve", () => ctx.token.approve(healthAddress, amount));
+    }
+    await send(ctx, `fund ${args.amount} NKMS`, () => ctx.health.fund(amount));
+  });

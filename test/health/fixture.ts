@@ -1,0 +1,227 @@
+/**
+ * Health-check test world: the real NKMS core (token + escrow), a HealthCheck wired to it
+ * (forfeiter role granted, reward pool funded), and real staked, registered, enrolled nodes.
+ */
+import { ethers } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { deployCore, stakeNode, type Core, type CoreParams, type StakedNode } from "../shared/core-fixture";
+import type { HealthCheck } from "../../typechain-types";
+
+export const TOKEN = 10n ** 18n;
+
+export interface HealthConfig {
+  commitDuration: number;
+  revealDuration: number;
+  openWindow: number;
+  claimWindow: number;
+  sampleSize: number;
+  expectedCheckers: number;
+  quorum: number;
+  rewardPerRound: bigint;
+}
+
+/** Short windows; `expectedCheckers` above N so every non-target enrolled node is a checker. */
+export const TEST_CONFIG: HealthConfig = {
+  commitDuration: 3600,
+  revealDuration: 3600,
+  openWindow: 600,
+  claimWindow: 86_400,
+  sampleSize: 3,
+  expectedCheckers: 1000,
+  quorum: 1,
+  rewardPerRound: 1_000n * TOKEN,
+};
+
+export interface HealthWorld {
+  core: Core;
+  health: HealthCheck;
+  healthAddress: string;
+  nodes: StakedNode[];
+  /** A signer that is neither staker nor operator. */
+  outsider: HardhatEthersSigner;
+  config: HealthConfig;
+  funded: bigint;
+}
+
+export interface WorldOptions {
+  nodes?: number; // at most 9 (two signers per node, one outsider)
+  amounts?: bigint[]; // stake per node, tokens with decimals
+  config?: Partial<HealthConfig>;
+  core?: Partial<CoreParams>;
+  fund?: bigint;
+  enroll?: boolean;
+  /** Lock of every stake in periods (default 52). */
+  lockPeriods?: number;
+  /** Periods to let rewards accrue after staking (default 1). */
+  accruePeriods?: number;
+}
+
+/** Deploy a HealthCheck on `core`, grant it the forfeiter role and fund its pool. */
+export async function deployHealth(core: Core, config: HealthConfig, fund: bigint): Promise<HealthCheck> {
+  const health = await ethers.deployContract("HealthCheck", [core.escrowAddress, core.tokenAddress, config]);
+  const address = await health.getAddress();
+  await (await core.escrow.grantRole(await core.escrow.REWARD_FORFEITER_ROLE(), address)).wait();
+  if (fund > 0n) {
+    await (await core.token.approve(address, fund)).wait();
+    await (await health.fund(fund)).wait();
+  }
+  return health;
+}
+
+export async function buildWorld(options: WorldOptions = {}): Promise<HealthWorld> {
+  const count = options.nodes ?? 6;
+  const core = await deployCore(options.core);
+  const config = { ...TEST_CONFIG, ...options.config };
+  const funded = options.fund ?? 100_000n * TOKEN;
+  const nodes: StakedNode[] = [];
+  for (let i = 0; i < count; i++) {
+    const amount = options.amounts?.[i] ?? core.params.minStake * 10n;
+    const lockPeriods = options.lockPeriods;
+    nodes.push(await stakeNode(core, core.accounts[2 * i], core.accounts[2 * i + 1], { amount, lockPeriods }));
+  }
+  const health = await deployHealth(core, config, funded);
+  if (options.enroll ?? true) {
+    for (const node of nodes) await (await health.enroll(node.staker.address)).wait();
+  }
+  // Let mining rewards accrue so forfeiture has something to take.
+  const periods = options.accruePeriods ?? 1;
+  if (periods > 0) {
+    const period = BigInt(await core.escrow.currentPeriod());
+    await time.increaseTo((period + BigInt(periods)) * BigInt(core.params.secondsPerPeriod) + 1n);
+  }
+  return {
+    core,
+    health,
+    healthAddress: await health.getAddress(),
+    nodes,
+    outsider: core.accounts[18],
+    config,
+    funded,
+  };
+}
+
+export function nodeByStaker(world: HealthWorld, staker: string): StakedNode {
+  const node = world.nodes.find((n) => n.staker.address === staker);
+  if (!node) throw new Error(`no node with staker ${staker}`);
+  return node;
+}
+
+/** Move to the start of the next round (plus `offset` seconds) and return its number. */
+export async function toNextRound(health: HealthCheck, offset = 0): Promise<bigint> {
+  const round = (await health.currentRound()) + 1n;
+  const info = await health.roundInfo(round);
+  await time.increaseTo(info.start + BigInt(offset));
+  return round;
+}
+
+/** Move to the next round, open it and return its number and targets. */
+export async function openNextRound(health: HealthCheck): Promise<{ round: bigint; targets: string[] }> {
+  const round = await toNextRound(health);
+  await (await health.openRound()).wait();
+  const info = await health.roundInfo(round);
+  return { round, targets: [...info.targets] };
+}
+
+export async function toReveal(health: HealthCheck, round: bigint): Promise<void> {
+  await time.increaseTo((await health.roundInfo(round)).commitEnd);
+}
+
+export async function toRevealEnd(health: HealthCheck, round: bigint): Promise<void> {
+  await time.increaseTo((await health.roundInfo(round)).revealEnd);
+}
+
+export async function toClaimEnd(health: HealthCheck, round: bigint): Promise<void> {
+  await time.increaseTo((await health.roundInfo(round)).claimEnd);
+}
+
+export function randomSalt(): string {
+  return ethers.hexlify(ethers.randomBytes(32));
+}
+
+/** Off-chain computation of `commitmentOf` (must match the contract). */
+export function commitmentOf(health: string, round: bigint, staker: string, verdicts: bigint, salt: string): string {
+  return ethers.keccak256(
+    ethers.AbiCoder.defaultAbiCoder().encode(
+      ["address", "uint32", "address", "uint256", "bytes32"],
+      [health, round, staker, verdicts, salt],
+    ),
+  );
+}
+
+/** The nodes of the world that are not targets of `targets`. */
+export function checkersOf(world: HealthWorld, targets: string[]): StakedNode[] {
+  return world.nodes.filter((n) => !targets.includes(n.staker.address));
+}
+
+export interface Vote {
+  node: StakedNode;
+  verdicts: bigint;
+  salt: string;
+}
+
+export async function commitVote(world: HealthWorld, round: bigint, vote: Vote): Promise<void> {
+  const c = commitmentOf(world.healthAddress, round, vote.node.staker.address, vote.verdicts, vote.salt);
+  await (await world.health.connect(vote.node.operator).commit(round, c)).wait();
+}
+
+export async function revealVote(world: HealthWorld, round: bigint, vote: Vote): Promise<void> {
+  await (await world.health.connect(vote.node.operator).reveal(round, vote.verdicts, vote.salt)).wait();
+}
+
+/** Vote weight the contract gives a stake: whole tokens. */
+export function weightOf(amount: bigint): bigint {
+  return amount / TOKEN;
+}
+
+/** Top 192 bits of keccak256(key), as the contract caches it. */
+export function keyHash192(key: Uint8Array): bigint {
+  return BigInt(ethers.keccak256(key)) >> 64n;
+}
+
+export function popcount(x: bigint): number {
+  let n = 0;
+  for (let v = x; v > 0n; v >>= 1n) n += Number(v & 1n);
+  return n;
+}
+
+/** Reference implementation of HammingSelection.threshold in exact integer arithmetic. */
+export function expectedThreshold(candidates: bigint, expected: bigint): { t: number; fraction: number } {
+  if (expected >= candidates) return { t: 192, fraction: 0xffff };
+  const target = expected << 192n;
+  let term = 1n;
+  let below = 0n;
+  for (let i = 0n; i <= 192n; i++) {
+    const sum = below + term;
+    if (candidates * sum >= target) {
+      const num = target - candidates * below;
+      const den = candidates * term;
+      const f = (num * 65536n + den - 1n) / den;
+      return { t: Number(i), fraction: Number(f - 1n) };
+    }
+    below = sum;
+    term = (term * (192n - i)) / (i + 1n);
+  }
+  throw new Error("unreachable");
+}
+
+/** Expected number of selected candidates at (t, fraction), as a float. */
+export function expectedCount(candidates: bigint, t: number, fraction: number): number {
+  let below = 0n;
+  let term = 1n;
+  for (let i = 0n; i < BigInt(t); i++) {
+    below += term;
+    term = (term * (192n - i)) / (i + 1n);
+  }
+  const scaled = candidates * (below * 65536n + term * BigInt(fraction + 1));
+  return Number((scaled * 1_000_000n) >> 208n) / 1_000_000;
+}
+
+/** Reference implementation of HammingSelection.isSelected. */
+export function isSelectedRef(keyHash: bigint, seed: bigint, t: number, fraction: number): boolean {
+  const mixed = keyHash ^ seed;
+  const d = popcount(mixed);
+  if (d !== t) return d < t;
+  const coin = BigInt(ethers.keccak256(ethers.toBeHex(mixed, 32))) & 0xffffn;
+  return coin <= BigInt(fraction);
+}

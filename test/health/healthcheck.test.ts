@@ -1,0 +1,722 @@
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { deployCore, randomCompressedKey } from "../shared/core-fixture";
+import {
+  TEST_CONFIG,
+  TOKEN,
+  buildWorld,
+  checkersOf,
+  commitVote,
+  commitmentOf,
+  expectedThreshold,
+  isSelectedRef,
+  keyHash192,
+  nodeByStaker,
+  openNextRound,
+  randomSalt,
+  revealVote,
+  toClaimEnd,
+  toNextRound,
+  toReveal,
+  toRevealEnd,
+  weightOf,
+  type HealthWorld,
+  type Vote,
+} from "./fixture";
+
+const world6 = () => buildWorld({ nodes: 6 });
+const world8Quorum2 = () => buildWorld({ nodes: 8, config: { quorum: 2 } });
+// One node outweighs any four others together.
+const weighted = () =>
+  buildWorld({
+    nodes: 6,
+    amounts: [150_000n, 150_000n, 300_000n, 150_000n, 150_000n, 900_000n].map((a) => a * TOKEN),
+    config: { sampleSize: 1 },
+  });
+const emptyWorld = () => buildWorld({ nodes: 3, enroll: false });
+const world7 = () => buildWorld({ nodes: 7 });
+const world3 = () => buildWorld({ nodes: 3 });
+const world2 = () => buildWorld({ nodes: 2 });
+const world6Sample2 = () => buildWorld({ nodes: 6, config: { sampleSize: 2 } });
+const smallPool = () => buildWorld({ nodes: 6, fund: 10n * TOKEN });
+const shortLocks = () =>
+  buildWorld({
+    nodes: 5,
+    core: { minLockPeriods: 1 },
+    lockPeriods: 1,
+    config: { sampleSize: 1, commitDuration: 3000, revealDuration: 3000 },
+  });
+const fewChecker = () => buildWorld({ nodes: 9, config: { expectedCheckers: 1, sampleSize: 1 } });
+
+/** Open a round and build one vote per non-target node with the given verdicts. */
+async function openWithVotes(w: HealthWorld, verdicts: (i: number) => bigint) {
+  const { round, targets } = await openNextRound(w.health);
+  const votes: Vote[] = checkersOf(w, targets).map((node, i) => ({ node, verdicts: verdicts(i), salt: randomSalt() }));
+  return { round, targets, votes };
+}
+
+describe("health: HealthCheck", () => {
+  describe("constructor", () => {
+    it("rejects every invalid parameter", async () => {
+      const core = await deployCore();
+      const factory = await ethers.getContractFactory("HealthCheck");
+      const bad: Array<[string, Partial<typeof TEST_CONFIG>]> = [
+        ["commitDuration", { commitDuration: 0 }],
+        ["revealDuration", { revealDuration: 0 }],
+        ["openWindow", { openWindow: 0 }],
+        ["openWindow", { openWindow: TEST_CONFIG.commitDuration + 1 }],
+        ["claimWindow", { claimWindow: 0 }],
+        ["sampleSize", { sampleSize: 0 }],
+        ["sampleSize", { sampleSize: 33 }],
+        ["expectedCheckers", { expectedCheckers: 0 }],
+        ["quorum", { quorum: 0 }],
+      ];
+      for (const [name, override] of bad) {
+        await expect(factory.deploy(core.escrowAddress, core.tokenAddress, { ...TEST_CONFIG, ...override }))
+          .to.be.revertedWithCustomError(factory, "InvalidParameter")
+          .withArgs(name);
+      }
+      await expect(factory.deploy(ethers.ZeroAddress, core.tokenAddress, TEST_CONFIG))
+        .to.be.revertedWithCustomError(factory, "InvalidParameter")
+        .withArgs("escrow");
+      await expect(factory.deploy(core.escrowAddress, ethers.ZeroAddress, TEST_CONFIG))
+        .to.be.revertedWithCustomError(factory, "InvalidParameter")
+        .withArgs("token");
+    });
+
+    it("stores its configuration and starts at round 1", async () => {
+      const core = await deployCore();
+      const health = await ethers.deployContract("HealthCheck", [core.escrowAddress, core.tokenAddress, TEST_CONFIG]);
+      expect(await health.escrow()).to.equal(core.escrowAddress);
+      expect(await health.token()).to.equal(core.tokenAddress);
+      expect(await health.commitDuration()).to.equal(3600n);
+      expect(await health.revealDuration()).to.equal(3600n);
+      expect(await health.openWindow()).to.equal(600n);
+      expect(await health.claimWindow()).to.equal(86_400n);
+      expect(await health.sampleSize()).to.equal(3n);
+      expect(await health.expectedCheckers()).to.equal(1000n);
+      expect(await health.quorum()).to.equal(1n);
+      expect(await health.rewardPerRound()).to.equal(1000n * TOKEN);
+      expect(await health.currentRound()).to.equal(1n);
+      const info = await health.roundInfo(1);
+      expect(info.start).to.equal(await health.genesis());
+      expect(info.commitEnd - info.start).to.equal(3600n);
+      expect(info.revealEnd - info.commitEnd).to.equal(3600n);
+      expect(info.claimEnd - info.revealEnd).to.equal(86_400n);
+    });
+  });
+
+  describe("enrollment", () => {
+    it("enrolls an eligible node with its cached key hash, anyone may call", async () => {
+      const w = await loadFixture(emptyWorld);
+      const node = w.nodes[0];
+      const round = await w.health.currentRound();
+      await expect(w.health.connect(w.outsider).enroll(node.staker.address))
+        .to.emit(w.health, "Enrolled")
+        .withArgs(node.staker.address, keyHash192(node.verifyingKey), round);
+      expect(await w.health.enrolledCount()).to.equal(1n);
+      expect(await w.health.enrolledAt(0)).to.equal(node.staker.address);
+      const record = await w.health.nodeOf(node.staker.address);
+      expect(record.keyHash).to.equal(keyHash192(node.verifyingKey));
+      expect(record.keyRound).to.equal(round);
+      expect(record.sampledRound).to.equal(0n);
+    });
+
+    it("rejects a second enrollment and ineligible nodes", async () => {
+      const w = await loadFixture(emptyWorld);
+      await w.health.enroll(w.nodes[0].staker.address);
+      await expect(w.health.enroll(w.nodes[0].staker.address))
+        .to.be.revertedWithCustomError(w.health, "AlreadyEnrolled")
+        .withArgs(w.nodes[0].staker.address);
+      await expect(w.health.enroll(w.outsider.address))
+        .to.be.revertedWithCustomError(w.health, "NotEligible")
+        .withArgs(w.outsider.address);
+      // Staked and bonded but not registered.
+      const [staker, operator] = [w.core.accounts[14], w.core.accounts[15]];
+      const amount = w.core.params.minStake;
+      await w.core.token.transfer(staker.address, amount);
+      await w.core.token.connect(staker).approve(w.core.escrowAddress, amount);
+      await w.core.escrow.connect(staker).deposit(amount, 52);
+      await w.core.escrow.connect(staker).bondOperator(operator.address);
+      await expect(w.health.enroll(staker.address)).to.be.revertedWithCustomError(w.health, "NotEligible");
+    });
+
+    it("refreshes a changed key and bars the node from checking in the refresh round", async () => {
+      const w = await loadFixture(world6);
+      const node = w.nodes[0];
+      await expect(w.health.refreshKey(node.staker.address))
+        .to.be.revertedWithCustomError(w.health, "KeyUnchanged")
+        .withArgs(node.staker.address);
+      await expect(w.health.refreshKey(w.outsider.address))
+        .to.be.revertedWithCustomError(w.health, "NotEnrolled")
+        .withArgs(w.outsider.address);
+
+      const { round, targets } = await openNextRound(w.health);
+      const checker = checkersOf(w, targets)[0];
+      const newKey = randomCompressedKey();
+      await w.core.escrow.connect(checker.operator).registerNode(checker.endpoint, checker.encryptingKey, newKey);
+      await expect(w.health.refreshKey(checker.staker.address))
+        .to.emit(w.health, "KeyRefreshed")
+        .withArgs(checker.staker.address, keyHash192(newKey), round);
+      const salt = randomSalt();
+      await expect(
+        w.health.connect(checker.operator).commit(round, commitmentOf(w.healthAddress, round, checker.staker.address, 0n, salt)),
+      )
+        .to.be.revertedWithCustomError(w.health, "KeyTooRecent")
+        .withArgs(checker.staker.address, round);
+      expect((await w.health.isChecker(round, checker.staker.address)).selected).to.equal(false);
+    });
+
+    it("evicts only ineligible nodes, by swap-and-pop", async () => {
+      const w = await loadFixture(world6);
+      const [a, b] = [w.nodes[0], w.nodes[1]];
+      await expect(w.health.evict(a.staker.address))
+        .to.be.revertedWithCustomError(w.health, "StillEligible")
+        .withArgs(a.staker.address);
+      await expect(w.health.evict(w.outsider.address))
+        .to.be.revertedWithCustomError(w.health, "NotEnrolled")
+        .withArgs(w.outsider.address);
+      // Unbonding the operator unregisters the node (after the minimum bond time).
+      await time.increase(w.core.params.minBondSeconds);
+      await w.core.escrow.connect(b.staker).bondOperator(ethers.ZeroAddress);
+      await expect(w.health.connect(w.outsider).evict(b.staker.address))
+        .to.emit(w.health, "Evicted")
+        .withArgs(b.staker.address);
+      expect(await w.health.enrolledCount()).to.equal(5n);
+      // The last node moved into b's slot.
+      expect(await w.health.enrolledAt(1)).to.equal(w.nodes[5].staker.address);
+      expect((await w.health.nodeOf(b.staker.address)).keyRound).to.equal(0n);
+      await expect(w.health.evict(b.staker.address)).to.be.revertedWithCustomError(w.health, "NotEnrolled");
+      // Evicting the last element.
+      await w.core.escrow.connect(w.nodes[4].staker).bondOperator(ethers.ZeroAddress);
+      await w.health.evict(w.nodes[4].staker.address);
+      expect(await w.health.enrolledCount()).to.equal(4n);
+      const left = [];
+      for (let i = 0; i < 4; i++) left.push(await w.health.enrolledAt(i));
+      expect(left).to.deep.equal([0, 5, 2, 3].map((i) => w.nodes[i].staker.address));
+    });
+  });
+
+  describe("openRound", () => {
+    it("draws distinct eligible targets, a chained seed and the checker threshold", async () => {
+      const w = await loadFixture(world6);
+      const round = await toNextRound(w.health);
+      const before = await w.health.lastSeed();
+      const tx = await w.health.connect(w.outsider).openRound();
+      const receipt = await tx.wait();
+      // PREVRANDAO is the block header's mixHash field.
+      const block = await ethers.provider.send("eth_getBlockByNumber", [ethers.toQuantity(receipt!.blockNumber), false]);
+      const seed = ethers.keccak256(
+        ethers.AbiCoder.defaultAbiCoder().encode(["bytes32", "uint256", "uint32"], [before, block.mixHash, round]),
+      );
+      expect(await w.health.lastSeed()).to.equal(seed);
+      const info = await w.health.roundInfo(round);
+      expect(info.opened).to.equal(true);
+      expect(info.seed).to.equal(BigInt(seed) >> 64n);
+      expect(info.sampleSize).to.equal(3n);
+      expect(new Set(info.targets).size).to.equal(3);
+      expect(info.candidates).to.equal(3n);
+      const { t, fraction } = expectedThreshold(3n, 1000n);
+      expect([Number(info.threshold), Number(info.fraction)]).to.deep.equal([t, fraction]);
+      await expect(tx)
+        .to.emit(w.health, "RoundOpened")
+        .withArgs(round, info.seed, info.threshold, info.fraction, 3n, [...info.targets]);
+      for (const target of info.targets) {
+        expect((await w.health.nodeOf(target)).sampledRound).to.equal(round);
+      }
+      for (let i = 0; i < 3; i++) expect(await w.health.tallyOf(round, i)).to.deep.equal([0n, 0n]);
+      expect(await w.health.tallyOf(round, 3)).to.deep.equal([0n, 0n]);
+    });
+
+    it("takes every eligible node of a small network and evicts ineligible ones on the way", async () => {
+      const w = await loadFixture(world3);
+      await time.increase(w.core.params.minBondSeconds);
+      await w.core.escrow.connect(w.nodes[0].staker).bondOperator(ethers.ZeroAddress);
+      const round = await toNextRound(w.health);
+      await expect(w.health.openRound()).to.emit(w.health, "Evicted").withArgs(w.nodes[0].staker.address);
+      const info = await w.health.roundInfo(round);
+      expect([...info.targets].sort()).to.deep.equal([w.nodes[1].staker.address, w.nodes[2].staker.address].sort());
+      expect(info.candidates).to.equal(0n);
+      expect(await w.health.enrolledCount()).to.equal(2n);
+    });
+
+    it("evicts ineligible nodes drawn from a large network and draws again", async () => {
+      const w = await loadFixture(world6Sample2);
+      await time.increase(w.core.params.minBondSeconds);
+      for (const node of w.nodes.slice(0, 4)) await w.core.escrow.connect(node.staker).bondOperator(ethers.ZeroAddress);
+      const eligible = [w.nodes[4].staker.address, w.nodes[5].staker.address];
+      let evicted = 0;
+      // Each opening draws from the seed; one almost surely hits an ineligible node.
+      for (let attempt = 0; attempt < 4 && evicted === 0; attempt++) {
+        const round = await toNextRound(w.health);
+        const receipt = await (await w.health.openRound()).wait();
+        evicted += receipt!.logs.filter((l) => w.health.interface.parseLog(l)?.name === "Evicted").length;
+        const info = await w.health.roundInfo(round);
+        expect(info.targets.length).to.be.greaterThan(0);
+        for (const target of info.targets) expect(eligible).to.include(target);
+        expect(new Set(info.targets).size).to.equal(info.targets.length);
+      }
+      expect(evicted).to.be.greaterThan(0);
+      expect(await w.health.enrolledCount()).to.equal(6n - BigInt(evicted));
+    });
+
+    it("rejects a second opening, a late opening, an empty enrollment, and no eligible node", async () => {
+      const w = await loadFixture(world6);
+      const round = await toNextRound(w.health);
+      await w.health.openRound();
+      await expect(w.health.openRound()).to.be.revertedWithCustomError(w.health, "RoundAlreadyOpen").withArgs(round);
+      const next = await toNextRound(w.health, TEST_CONFIG.openWindow);
+      await expect(w.health.openRound()).to.be.revertedWithCustomError(w.health, "OpenWindowClosed").withArgs(next);
+
+      const e = await loadFixture(emptyWorld);
+      await toNextRound(e.health);
+      await expect(e.health.openRound()).to.be.revertedWithCustomError(e.health, "NoEnrolledNodes");
+
+      const s = await loadFixture(world2);
+      await time.increase(s.core.params.minBondSeconds);
+      for (const node of s.nodes) await s.core.escrow.connect(node.staker).bondOperator(ethers.ZeroAddress);
+      await toNextRound(s.health);
+      await expect(s.health.openRound()).to.be.revertedWithCustomError(s.health, "NoEligibleNodes");
+    });
+  });
+
+  describe("commit", () => {
+    it("records a selected checker's commitment", async () => {
+      const w = await loadFixture(world6);
+      const { round, votes } = await openWithVotes(w, () => 0n);
+      const v = votes[0];
+      const c = commitmentOf(w.healthAddress, round, v.node.staker.address, v.verdicts, v.salt);
+      expect(await w.health.commitmentOf(round, v.node.staker.address, v.verdicts, v.salt)).to.equal(c);
+      await expect(w.health.connect(v.node.operator).commit(round, c))
+        .to.emit(w.health, "Committed")
+        .withArgs(round, v.node.staker.address, c);
+      const ballot = await w.health.ballotOf(round, v.node.staker.address);
+      expect([ballot.committed, ballot.revealed, ballot.claimed]).to.deep.equal([true, false, false]);
+      await expect(w.health.connect(v.node.operator).commit(round, c))
+        .to.be.revertedWithCustomError(w.health, "AlreadyCommitted")
+        .withArgs(v.node.staker.address);
+    });
+
+    it("rejects commits outside the commit window or before the round is opened", async () => {
+      const w = await loadFixture(world6);
+      const checker = w.nodes[0];
+      const c = ethers.id("c");
+      const round = await toNextRound(w.health);
+      await expect(w.health.connect(checker.operator).commit(round, c))
+        .to.be.revertedWithCustomError(w.health, "RoundNotOpen")
+        .withArgs(round);
+      await expect(w.health.connect(checker.operator).commit(round + 1n, c))
+        .to.be.revertedWithCustomError(w.health, "NotInCommitWindow")
+        .withArgs(round + 1n);
+      await expect(w.health.connect(checker.operator).commit(0, c))
+        .to.be.revertedWithCustomError(w.health, "NotInCommitWindow")
+        .withArgs(0);
+      await w.health.openRound();
+      await toReveal(w.health, round);
+      await expect(w.health.connect(checker.operator).commit(round, c))
+        .to.be.revertedWithCustomError(w.health, "NotInCommitWindow")
+        .withArgs(round);
+    });
+
+    it("rejects non-operators, unenrolled nodes, targets and empty commitments", async () => {
+      const w = await loadFixture(emptyWorld);
+      for (const node of w.nodes.slice(0, 2)) await w.health.enroll(node.staker.address);
+      await time.increase(2 * (TEST_CONFIG.commitDuration + TEST_CONFIG.revealDuration));
+      const { round, targets } = await openNextRound(w.health); // both enrolled nodes are targets
+      const c = ethers.id("c");
+      await expect(w.health.connect(w.outsider).commit(round, c))
+        .to.be.revertedWithCustomError(w.health, "NotAnOperator")
+        .withArgs(w.outsider.address);
+      // A staker's own (cold) address is not an operator either.
+      await expect(w.health.connect(w.nodes[0].staker).commit(round, c)).to.be.revertedWithCustomError(
+        w.health,
+        "NotAnOperator",
+      );
+      await expect(w.health.connect(w.nodes[2].operator).commit(round, c))
+        .to.be.revertedWithCustomError(w.health, "NotEnrolled")
+        .withArgs(w.nodes[2].staker.address);
+      const target = nodeByStaker(w, targets[0]);
+      await expect(w.health.connect(target.operator).commit(round, c))
+        .to.be.revertedWithCustomError(w.health, "TargetCannotCheck")
+        .withArgs(target.staker.address);
+      expect((await w.health.isChecker(round, target.staker.address)).selected).to.equal(false);
+
+      const w6 = await loadFixture(world6);
+      const opened = await openWithVotes(w6, () => 0n);
+      const op = opened.votes[0].node.operator;
+      await expect(w6.health.connect(op).commit(opened.round, ethers.ZeroHash)).to.be.revertedWithCustomError(
+        w6.health,
+        "EmptyCommitment",
+      );
+      await expect(w6.health.connect(op).commit(opened.round, ethers.toBeHex(1, 32))).to.be.revertedWithCustomError(
+        w6.health,
+        "EmptyCommitment",
+      );
+    });
+
+    it("bars a node enrolled in the current round", async () => {
+      const w = await loadFixture(emptyWorld);
+      await w.health.enroll(w.nodes[0].staker.address);
+      await w.health.enroll(w.nodes[1].staker.address);
+      const round = await toNextRound(w.health);
+      await w.health.openRound();
+      await w.health.enroll(w.nodes[2].staker.address);
+      await expect(w.health.connect(w.nodes[2].operator).commit(round, ethers.id("c")))
+        .to.be.revertedWithCustomError(w.health, "KeyTooRecent")
+        .withArgs(w.nodes[2].staker.address, round);
+    });
+
+    it("lets exactly the self-selected nodes commit when few checkers are wanted", async () => {
+      const w = await loadFixture(fewChecker);
+      let sawRejected = false;
+      let sawAccepted = false;
+      for (let attempt = 0; attempt < 12 && !(sawRejected && sawAccepted); attempt++) {
+        const { round, targets } = await openNextRound(w.health);
+        const info = await w.health.roundInfo(round);
+        const { t, fraction } = expectedThreshold(8n, 1n);
+        expect([Number(info.threshold), Number(info.fraction)]).to.deep.equal([t, fraction]);
+        for (const node of checkersOf(w, targets)) {
+          const expected = isSelectedRef(keyHash192(node.verifyingKey), info.seed, t, fraction);
+          const view = await w.health.isChecker(round, node.staker.address);
+          expect(view.selected).to.equal(expected);
+          const c = commitmentOf(w.healthAddress, round, node.staker.address, 0n, randomSalt());
+          if (expected) {
+            await w.health.connect(node.operator).commit(round, c);
+            sawAccepted = true;
+          } else {
+            await expect(w.health.connect(node.operator).commit(round, c))
+              .to.be.revertedWithCustomError(w.health, "NotSelected")
+              .withArgs(node.staker.address, view.distance, info.threshold);
+            sawRejected = true;
+          }
+        }
+      }
+      expect(sawRejected).to.equal(true);
+      expect(sawAccepted).to.equal(true);
+    });
+  });
+
+  describe("reveal", () => {
+    it("tallies stake-weighted verdicts", async () => {
+      const w = await loadFixture(world6);
+      const { round, votes } = await openWithVotes(w, (i) => [0b101n, 0b001n, 0b000n][i]);
+      for (const v of votes) await commitVote(w, round, v);
+      await toReveal(w.health, round);
+      const weight = weightOf(votes[0].node.amount);
+      await expect(w.health.connect(votes[0].node.operator).reveal(round, votes[0].verdicts, votes[0].salt))
+        .to.emit(w.health, "Revealed")
+        .withArgs(round, votes[0].node.staker.address, 0b101n, weight);
+      await revealVote(w, round, votes[1]);
+      const info = await w.health.roundInfo(round);
+      expect(info.revealers).to.equal(2n);
+      expect(info.revealedWeight).to.equal(2n * weight);
+      expect(await w.health.tallyOf(round, 0)).to.deep.equal([2n * weight, 0n]);
+      expect(await w.health.tallyOf(round, 1)).to.deep.equal([0n, 2n * weight]);
+      expect(await w.health.tallyOf(round, 2)).to.deep.equal([weight, weight]);
+      const ballot = await w.health.ballotOf(round, votes[0].node.staker.address);
+      expect([ballot.revealed, ballot.verdicts, ballot.weight]).to.deep.equal([true, 0b101n, weight]);
+    });
+
+    it("rejects reveals outside the window, without or with a wrong commitment, twice, or with bad verdicts", async () => {
+      const w = await loadFixture(world6);
+      const { round, votes } = await openWithVotes(w, () => 0b010n);
+      const [v, other, bad] = votes;
+      await commitVote(w, round, v);
+      await expect(w.health.connect(v.node.operator).reveal(round, v.verdicts, v.salt))
+        .to.be.revertedWithCustomError(w.health, "NotInRevealWindow")
+        .withArgs(round);
+      const badVerdicts = 1n << 3n; // target index 3 does not exist (sample of 3)
+      await commitVote(w, round, { ...bad, verdicts: badVerdicts });
+      await toReveal(w.health, round);
+      await expect(w.health.connect(w.outsider).reveal(round, 0n, v.salt)).to.be.revertedWithCustomError(
+        w.health,
+        "NotAnOperator",
+      );
+      await expect(w.health.connect(other.node.operator).reveal(round, other.verdicts, other.salt))
+        .to.be.revertedWithCustomError(w.health, "NoCommitment")
+        .withArgs(other.node.staker.address);
+      await expect(w.health.connect(v.node.operator).reveal(round, v.verdicts, randomSalt()))
+        .to.be.revertedWithCustomError(w.health, "CommitmentMismatch")
+        .withArgs(v.node.staker.address);
+      await expect(w.health.connect(v.node.operator).reveal(round, 0b011n, v.salt)).to.be.revertedWithCustomError(
+        w.health,
+        "CommitmentMismatch",
+      );
+      await expect(w.health.connect(bad.node.operator).reveal(round, badVerdicts, bad.salt))
+        .to.be.revertedWithCustomError(w.health, "InvalidVerdicts")
+        .withArgs(badVerdicts);
+      await revealVote(w, round, v);
+      await expect(w.health.connect(v.node.operator).reveal(round, v.verdicts, v.salt))
+        .to.be.revertedWithCustomError(w.health, "AlreadyRevealed")
+        .withArgs(v.node.staker.address);
+      await toRevealEnd(w.health, round);
+      await expect(w.health.connect(v.node.operator).reveal(round, v.verdicts, v.salt)).to.be.revertedWithCustomError(
+        w.health,
+        "NotInRevealWindow",
+      );
+    });
+
+    it("rejects a checker whose stake unlocked between commit and reveal", async () => {
+      // Rounds of 6000 s do not divide a week, so successive period boundaries fall at
+      // different offsets within a round; pick one well inside a round.
+      const w = await loadFixture(shortLocks);
+      const period = BigInt(w.core.params.secondsPerPeriod);
+      const genesis = await w.health.genesis();
+      const length = 6000n;
+      let boundary = (BigInt(await w.core.escrow.currentPeriod()) + 1n) * period;
+      let round = (boundary - genesis) / length + 1n;
+      let info = await w.health.roundInfo(round);
+      while (boundary - info.start < 60n || info.revealEnd - boundary < 60n) {
+        boundary += period;
+        round = (boundary - genesis) / length + 1n;
+        info = await w.health.roundInfo(round);
+      }
+      const nextBoundary = boundary;
+      await time.increaseTo(info.start);
+      await w.health.openRound();
+      const targets = [...(await w.health.roundInfo(round)).targets];
+      const checker = checkersOf(w, targets)[0];
+      // Unlock with lock 1: locked through the current period only.
+      await w.core.escrow.connect(checker.staker).startUnlock();
+      const vote = { node: checker, verdicts: 0n, salt: randomSalt() };
+      await commitVote(w, round, vote);
+      await time.increaseTo(info.commitEnd > nextBoundary ? info.commitEnd : nextBoundary);
+      await expect(w.health.connect(checker.operator).reveal(round, 0n, vote.salt))
+        .to.be.revertedWithCustomError(w.health, "NoStake")
+        .withArgs(checker.staker.address);
+    });
+  });
+
+  describe("finalize", () => {
+    it("forfeits an unhealthy target's accrued rewards and leaves healthy ones untouched", async () => {
+      const w = await loadFixture(world6);
+      // Target 0 judged unhealthy by all; target 1 by one of three; target 2 healthy.
+      const { round, targets, votes } = await openWithVotes(w, (i) => (i === 0 ? 0b011n : 0b001n));
+      for (const v of votes) await commitVote(w, round, v);
+      await toReveal(w.health, round);
+      for (const v of votes) await revealVote(w, round, v);
+      await toRevealEnd(w.health, round);
+      const pending = await Promise.all(targets.map((t) => w.core.escrow.pendingRewards(t)));
+      expect(pending[0]).to.be.greaterThan(0n);
+      const tx = w.health.connect(w.outsider).finalize(round);
+      const weight = weightOf(votes[0].node.amount);
+      await expect(tx)
+        .to.emit(w.health, "TargetJudged")
+        .withArgs(round, targets[0], false, pending[0])
+        .and.to.emit(w.health, "TargetJudged")
+        .withArgs(round, targets[1], true, 0n)
+        .and.to.emit(w.health, "TargetJudged")
+        .withArgs(round, targets[2], true, 0n)
+        .and.to.emit(w.core.escrow, "RewardsForfeited")
+        .withArgs(targets[0], pending[0]);
+      // Majorities: target 0 unhealthy (3w), target 1 healthy (2w), target 2 healthy (3w).
+      await expect(tx)
+        .to.emit(w.health, "RoundFinalized")
+        .withArgs(round, 0b111n, 0b001n, 8n * weight, TEST_CONFIG.rewardPerRound);
+      expect(await w.core.escrow.pendingRewards(targets[0])).to.equal(0n);
+      expect(await w.core.escrow.pendingRewards(targets[1])).to.equal(pending[1]);
+      expect(await w.core.escrow.pendingRewards(targets[2])).to.equal(pending[2]);
+      const info = await w.health.roundInfo(round);
+      expect([info.finalized, info.decidedMask, info.unhealthyMask, info.majorityWeight, info.budget]).to.deep.equal([
+        true,
+        0b111n,
+        0b001n,
+        8n * weight,
+        TEST_CONFIG.rewardPerRound,
+      ]);
+      expect(await w.health.pool()).to.equal(w.funded - TEST_CONFIG.rewardPerRound);
+      await expect(w.health.finalize(round)).to.be.revertedWithCustomError(w.health, "AlreadyFinalized").withArgs(round);
+    });
+
+    it("keeps a target with tied weights healthy", async () => {
+      const w = await loadFixture(world7);
+      // Four equal-stake checkers: two say target 0 is unhealthy, two say it is healthy.
+      const { round, targets, votes } = await openWithVotes(w, (i) => (i < 2 ? 0b001n : 0b000n));
+      expect(votes.length).to.equal(4);
+      for (const v of votes) await commitVote(w, round, v);
+      await toReveal(w.health, round);
+      for (const v of votes) await revealVote(w, round, v);
+      const weight = weightOf(votes[0].node.amount);
+      expect(await w.health.tallyOf(round, 0)).to.deep.equal([2n * weight, 2n * weight]);
+      await toRevealEnd(w.health, round);
+      await expect(w.health.finalize(round)).to.emit(w.health, "TargetJudged").withArgs(round, targets[0], true, 0n);
+      expect((await w.health.roundInfo(round)).unhealthyMask).to.equal(0n);
+    });
+
+    it("weighs votes by stake, not by head count", async () => {
+      const w = await loadFixture(weighted);
+      const big = w.nodes[5]; // 900k tokens, more than any four others together
+      for (const bigSaysUnhealthy of [true, false]) {
+        let opened = await openWithVotes(w, () => 0n);
+        while (opened.targets.includes(big.staker.address)) opened = await openWithVotes(w, () => 0n);
+        const { round, votes } = opened;
+        expect(votes.length).to.equal(5);
+        for (const v of votes) v.verdicts = (v.node === big) === bigSaysUnhealthy ? 1n : 0n;
+        for (const v of votes) await commitVote(w, round, v);
+        await toReveal(w.health, round);
+        for (const v of votes) await revealVote(w, round, v);
+        await toRevealEnd(w.health, round);
+        await w.health.finalize(round);
+        // One voter against four, and the one wins.
+        expect((await w.health.roundInfo(round)).unhealthyMask).to.equal(bigSaysUnhealthy ? 1n : 0n);
+      }
+    });
+
+    it("judges nobody without quorum, and nobody is paid", async () => {
+      const w = await loadFixture(world8Quorum2);
+      const { round, targets, votes } = await openWithVotes(w, () => 0b111n);
+      for (const v of votes.slice(0, 2)) await commitVote(w, round, v);
+      await toReveal(w.health, round);
+      await revealVote(w, round, votes[0]); // the second committer never reveals
+      await toRevealEnd(w.health, round);
+      const pending = await w.core.escrow.pendingRewards(targets[0]);
+      await expect(w.health.finalize(round))
+        .to.emit(w.health, "RoundFinalized")
+        .withArgs(round, 0n, 0n, 0n, 0n)
+        .and.not.to.emit(w.health, "TargetJudged");
+      expect(await w.core.escrow.pendingRewards(targets[0])).to.equal(pending);
+      expect(await w.health.pool()).to.equal(w.funded);
+      await expect(w.health.claimReward(round, votes[0].node.staker.address))
+        .to.be.revertedWithCustomError(w.health, "NothingToClaim")
+        .withArgs(votes[0].node.staker.address);
+      expect(await w.health.claimable(round, votes[0].node.staker.address)).to.equal(0n);
+    });
+
+    it("rejects finalizing an unopened round or before the reveal window ends", async () => {
+      const w = await loadFixture(world6);
+      await expect(w.health.finalize(1)).to.be.revertedWithCustomError(w.health, "RoundNotOpen").withArgs(1);
+      const { round } = await openNextRound(w.health);
+      await toReveal(w.health, round);
+      await expect(w.health.finalize(round)).to.be.revertedWithCustomError(w.health, "RevealNotOver").withArgs(round);
+    });
+
+    it("cannot forfeit without the escrow's forfeiter role", async () => {
+      const w = await loadFixture(world6);
+      const { round, votes } = await openWithVotes(w, () => 0b001n);
+      for (const v of votes) await commitVote(w, round, v);
+      await toReveal(w.health, round);
+      for (const v of votes) await revealVote(w, round, v);
+      await toRevealEnd(w.health, round);
+      await w.core.escrow.revokeRole(await w.core.escrow.REWARD_FORFEITER_ROLE(), w.healthAddress);
+      await expect(w.health.finalize(round)).to.be.revertedWithCustomError(
+        w.core.escrow,
+        "AccessControlUnauthorizedAccount",
+      );
+    });
+
+    it("caps the checker budget by the pool", async () => {
+      const w = await loadFixture(smallPool);
+      const { round, votes } = await openWithVotes(w, () => 0n);
+      for (const v of votes) await commitVote(w, round, v);
+      await toReveal(w.health, round);
+      for (const v of votes) await revealVote(w, round, v);
+      await toRevealEnd(w.health, round);
+      await w.health.finalize(round);
+      expect((await w.health.roundInfo(round)).budget).to.equal(10n * TOKEN);
+      expect(await w.health.pool()).to.equal(0n);
+    });
+  });
+
+  describe("rewards", () => {
+    async function finalizedRound(w: HealthWorld, verdicts: (i: number) => bigint, reveal = (_: number) => true) {
+      const opened = await openWithVotes(w, verdicts);
+      for (const v of opened.votes) await commitVote(w, opened.round, v);
+      await toReveal(w.health, opened.round);
+      for (const [i, v] of opened.votes.entries()) if (reveal(i)) await revealVote(w, opened.round, v);
+      await toRevealEnd(w.health, opened.round);
+      await w.health.finalize(opened.round);
+      return opened;
+    }
+
+    it("pays majority checkers by weight × agreements; minority and non-revealers earn nothing", async () => {
+      const w = await loadFixture(world8Quorum2);
+      // 5 checkers: #0,#1,#2 say target 0 unhealthy; #3 says all healthy; #4 commits but never reveals.
+      const { round, votes } = await finalizedRound(w, (i) => (i < 3 ? 0b001n : 0n), (i) => i !== 4);
+      const weight = weightOf(votes[0].node.amount);
+      // Majority weight per target: 3w + 4w + 4w = 11w; agreements: #0..#2 → 3 targets, #3 → 2.
+      const budget = TEST_CONFIG.rewardPerRound;
+      const share = (agreements: bigint) => (budget * weight * agreements) / (11n * weight);
+      for (const [i, v] of votes.entries()) {
+        const expected = i < 3 ? share(3n) : i === 3 ? share(2n) : 0n;
+        expect(await w.health.claimable(round, v.node.staker.address)).to.equal(expected);
+      }
+      const staker = votes[0].node.staker.address;
+      const before = await w.core.token.balanceOf(staker);
+      await expect(w.health.connect(w.outsider).claimReward(round, staker))
+        .to.emit(w.health, "RewardClaimed")
+        .withArgs(round, staker, share(3n));
+      expect((await w.core.token.balanceOf(staker)) - before).to.equal(share(3n));
+      expect((await w.health.ballotOf(round, staker)).claimed).to.equal(true);
+      expect(await w.health.claimable(round, staker)).to.equal(0n);
+      await expect(w.health.claimReward(round, staker))
+        .to.be.revertedWithCustomError(w.health, "AlreadyClaimed")
+        .withArgs(staker);
+      await expect(w.health.claimReward(round, votes[4].node.staker.address))
+        .to.be.revertedWithCustomError(w.health, "NotRevealed")
+        .withArgs(votes[4].node.staker.address);
+      await expect(w.health.claimReward(round, w.outsider.address)).to.be.revertedWithCustomError(
+        w.health,
+        "NotRevealed",
+      );
+      await w.health.claimReward(round, votes[3].node.staker.address);
+      expect((await w.health.roundInfo(round)).claimed).to.equal(share(3n) + share(2n));
+    });
+
+    it("a checker in the minority on every target gets nothing", async () => {
+      const w = await loadFixture(world6);
+      const { round, votes } = await finalizedRound(w, (i) => (i === 0 ? 0b111n : 0n));
+      await expect(w.health.claimReward(round, votes[0].node.staker.address))
+        .to.be.revertedWithCustomError(w.health, "NothingToClaim")
+        .withArgs(votes[0].node.staker.address);
+    });
+
+    it("claims close with the claim window; sweep returns the rest to the pool once", async () => {
+      const w = await loadFixture(world6);
+      const { round, votes } = await finalizedRound(w, () => 0n);
+      await expect(w.health.sweep(round)).to.be.revertedWithCustomError(w.health, "ClaimWindowOpen").withArgs(round);
+      await w.health.claimReward(round, votes[0].node.staker.address);
+      const claimed = (await w.health.roundInfo(round)).claimed;
+      await toClaimEnd(w.health, round);
+      expect(await w.health.claimable(round, votes[1].node.staker.address)).to.equal(0n);
+      await expect(w.health.claimReward(round, votes[1].node.staker.address))
+        .to.be.revertedWithCustomError(w.health, "ClaimWindowClosed")
+        .withArgs(round);
+      const poolBefore = await w.health.pool();
+      await expect(w.health.connect(w.outsider).sweep(round))
+        .to.emit(w.health, "RoundSwept")
+        .withArgs(round, TEST_CONFIG.rewardPerRound - claimed);
+      expect(await w.health.pool()).to.equal(poolBefore + TEST_CONFIG.rewardPerRound - claimed);
+      expect((await w.health.roundInfo(round)).swept).to.equal(true);
+      await expect(w.health.sweep(round)).to.be.revertedWithCustomError(w.health, "AlreadySwept").withArgs(round);
+      await expect(w.health.claimReward(round, votes[1].node.staker.address)).to.be.revertedWithCustomError(
+        w.health,
+        "ClaimWindowClosed",
+      );
+    });
+
+    it("rejects claims and sweeps of unfinalized rounds", async () => {
+      const w = await loadFixture(world6);
+      const { round } = await openNextRound(w.health);
+      await expect(w.health.claimReward(round, w.nodes[0].staker.address))
+        .to.be.revertedWithCustomError(w.health, "NotFinalized")
+        .withArgs(round);
+      await expect(w.health.sweep(round)).to.be.revertedWithCustomError(w.health, "NotFinalized").withArgs(round);
+    });
+
+    it("fund moves tokens into the pool; zero is rejected", async () => {
+      const w = await loadFixture(world6);
+      await expect(w.health.fund(0)).to.be.revertedWithCustomError(w.health, "ZeroAmount");
+      await w.core.token.approve(w.healthAddress, 5n * TOKEN);
+      await expect(w.health.fund(5n * TOKEN))
+        .to.emit(w.health, "PoolFunded")
+        .withArgs(w.core.deployer.address, 5n * TOKEN);
+      expect(await w.health.pool()).to.equal(w.funded + 5n * TOKEN);
+      expect(await w.core.token.balanceOf(w.healthAddress)).to.equal(w.funded + 5n * TOKEN);
+      await expect(w.health.connect(w.outsider).fund(1n)).to.be.revertedWithCustomError(
+        w.core.token,
+        "ERC20InsufficientAllowance",
+      );
+    });
+  });
+});
