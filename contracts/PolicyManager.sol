@@ -110,12 +110,17 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
         bytes32 kfragRoot;
     }
 
+    /// @notice The staking escrow nodes are checked against.
     IStakingEscrow public immutable escrow;
+    /// @notice The NKMS token fees are paid in.
     IERC20 public immutable token;
+    /// @notice Period length, copied from the escrow (immutable there too).
     uint32 public immutable secondsPerPeriod;
 
     Params private _params;
+    /// @notice Number of enrolled nodes; ids run from 1 to this.
     uint32 public enrolledNodes;
+    /// @notice The staker enrolled under an id.
     mapping(uint32 id => address staker) public nodeById;
     mapping(address staker => Node) private _nodes;
     mapping(bytes16 policyId => Policy) private _policies;
