@@ -110,12 +110,17 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
         bytes32 kfragRoot;
     }
 
+    /// @notice The staking escrow nodes are checked against.
     IStakingEscrow public immutable escrow;
+    /// @notice The NKMS token fees are paid in.
     IERC20 public immutable token;
+    /// @notice Period length, copied from the escrow (immutable there too).
     uint32 public immutable secondsPerPeriod;
 
     Params private _params;
+    /// @notice Number of enrolled nodes; ids run from 1 to this.
     uint32 public enrolledNodes;
+    /// @notice The staker enrolled under an id.
     mapping(uint32 id => address staker) public nodeById;
     mapping(address staker => Node) private _nodes;
     mapping(bytes16 policyId => Policy) private _policies;
@@ -299,11 +304,12 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
     /// @return perNode The amount credited to each active node.
     function settle(bytes16 policyId) external returns (uint256 perNode) {
         Policy storage p = _existing(policyId);
+        if (p.activeNodes == 0) return 0;
         uint32 period = _currentPeriod();
         uint32 end = p.endPeriod;
         uint32 through = period < end ? period : end;
         uint32 from = p.paidUntil;
-        bool release = period > end && !p.released && p.activeNodes != 0;
+        bool release = period > end && !p.released;
         uint256 periods = through >= from ? through + 1 - from : 0;
         perNode = periods * p.feeRate;
         if (periods == 0 && !release) return 0;
@@ -552,8 +558,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
         uint256 credit = rate * (period + 1 - p.paidUntil);
         _creditActiveNodes(p, policyId, credit, true);
         p.revokedMask = uint32((uint256(1) << p.nodeCount) - 1);
-        p.activeNodes = 0;
-        p.paidUntil = period + 1;
+        p.activeNodes = 0; // paidUntil stays: with no active node nothing is credited any more
         refund = rate * active * (end - period);
         address owner = p.owner;
         emit PolicyRevoked(policyId, owner, refund);

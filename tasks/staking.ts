@@ -40,7 +40,7 @@ async function resolveEscrowAddress(hre: HardhatRuntimeEnvironment, flag?: strin
     throw new StakingTaskError(
       "NO_DEPLOYMENT",
       `No NKMS deployment found for chain ${chainId} (${file}). Deploy with ` +
-        "`npx hardhat ignition deploy deploy/nkms.ts --network <network>` or pass --escrow <address>.",
+        "`npx hardhat ignition deploy ignition/modules/NKMS.ts --network <network>` or pass --escrow <address>.",
     );
   }
   const addresses = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, string>;
