@@ -228,6 +228,13 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
       403,
       "invalid_signature",
     );
+    const readDisk = (): Buffer =>
+      Buffer.concat(
+        ["", "-wal"].map((suffix) => path.join(tmp, `honest.db${suffix}`)).filter(fs.existsSync).map((f) => fs.readFileSync(f)),
+      );
+    // Sanity for the scan below: before erasure the identifying bytes are on disk.
+    expect(readDisk().includes(Buffer.from(ERIN))).to.equal(true);
+    for (const k of keys) expect(readDisk().includes(k)).to.equal(true);
     const sizeBefore = honest.directory.log.size;
     const rootBefore = honest.directory.log.rootAt();
     const erased = await client.erase(ERIN, erin2);
@@ -263,9 +270,7 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
     expect((await client.lookup(ALICE)).keys).to.have.length(2);
 
     // Nothing identifying is left on disk: not the actor ID, its keys, or the attribute keys.
-    const disk = Buffer.concat(
-      ["", "-wal"].map((suffix) => path.join(tmp, `honest.db${suffix}`)).filter(fs.existsSync).map((f) => fs.readFileSync(f)),
-    );
+    const disk = readDisk();
     expect(disk.includes(Buffer.from(ERIN))).to.equal(false);
     expect(disk.includes(Buffer.from(encodePublicKey(publicKeyOf(erin2))))).to.equal(false);
     expect(disk.includes(Buffer.from(publicKeyOf(erin2)))).to.equal(false);
