@@ -14,7 +14,15 @@ import { DirectoryClient, DirectoryRequestError, DirectoryVerificationError } fr
 import type { HistoryView } from "../../src/directory/directory";
 import { decodeMerkleRoot, encodePublicKey, fromB64url } from "../../src/directory/encoding";
 import { leafHash, verifyConsistency, verifyInclusion } from "../../src/directory/merkle";
-import { buildAddKey, buildErasureRequest, leafData, publicKeyOf, signaturePayload } from "../../src/directory/protocol";
+import {
+  buildAddKey,
+  buildErasureRequest,
+  buildMoveIdentity,
+  buildRevocationToken,
+  leafData,
+  publicKeyOf,
+  signaturePayload,
+} from "../../src/directory/protocol";
 import { DirectoryServer, startDirectoryServer } from "../../src/directory/server";
 import { newSecretKey } from "./helpers";
 
@@ -220,6 +228,13 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
       403,
       "invalid_signature",
     );
+    const readDisk = (): Buffer =>
+      Buffer.concat(
+        ["", "-wal"].map((suffix) => path.join(tmp, `honest.db${suffix}`)).filter(fs.existsSync).map((f) => fs.readFileSync(f)),
+      );
+    // Sanity for the scan below: before erasure the identifying bytes are on disk.
+    expect(readDisk().includes(Buffer.from(ERIN))).to.equal(true);
+    for (const k of keys) expect(readDisk().includes(k)).to.equal(true);
     const sizeBefore = honest.directory.log.size;
     const rootBefore = honest.directory.log.rootAt();
     const erased = await client.erase(ERIN, erin2);
@@ -255,13 +270,50 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
     expect((await client.lookup(ALICE)).keys).to.have.length(2);
 
     // Nothing identifying is left on disk: not the actor ID, its keys, or the attribute keys.
-    const disk = Buffer.concat(
-      ["", "-wal"].map((suffix) => path.join(tmp, `honest.db${suffix}`)).filter(fs.existsSync).map((f) => fs.readFileSync(f)),
-    );
+    const disk = readDisk();
     expect(disk.includes(Buffer.from(ERIN))).to.equal(false);
     expect(disk.includes(Buffer.from(encodePublicKey(publicKeyOf(erin2))))).to.equal(false);
     expect(disk.includes(Buffer.from(publicKeyOf(erin2)))).to.equal(false);
     for (const k of keys) expect(disk.includes(k)).to.equal(false);
     expect(disk.includes(Buffer.from(ALICE))).to.equal(true);
+  });
+
+  it("serves the read endpoints, token revocation, and proven lookups across MoveIdentity", async () => {
+    const client = new DirectoryClient({ url: honest.url, contract: readerContract });
+    const get = async <T>(p: string): Promise<{ status: number; body: T }> => {
+      const r = await fetch(honest.url + p);
+      return { status: r.status, body: (await r.json()) as T };
+    };
+    const frank = newSecretKey();
+    const frank2 = newSecretKey();
+    const FRANK = "https://social.example/users/frank";
+    const added = await client.publishFirstKey(FRANK, frank);
+    await client.publish(FRANK, publicKeyOf(frank2), frank);
+    const info = await get<{ "active-keys": number; fireproof: boolean }>(`/api/actor/${encodeURIComponent(FRANK)}`);
+    expect(info.body).to.include({ "active-keys": 2, fireproof: false });
+    const keys = await get<{ "public-keys": Array<{ "key-id": string; "public-key": string }> }>(`/api/actor/${encodeURIComponent(FRANK)}/keys`);
+    const id = keys.body["public-keys"][1]["key-id"];
+    const one = await get<{ "public-key": string }>(`/api/actor/${encodeURIComponent(FRANK)}/key/${id}`);
+    expect(one.body["public-key"]).to.equal(encodePublicKey(publicKeyOf(frank2)));
+    expect((await get(`/api/actor/${encodeURIComponent(FRANK)}/key/nope`)).status).to.equal(404);
+    expect((await get<{ auxiliary: unknown[] }>(`/api/actor/${encodeURIComponent(FRANK)}/auxiliary`)).body.auxiliary).to.deep.equal([]);
+    const since = await get<{ entries: Array<{ "merkle-leaf": string }> }>(`/api/history/since/${added["merkle-leaf"]}`);
+    expect(since.body.entries).to.have.length(1);
+    const info2 = await get<{ "public-key": string }>("/api/server-public-key");
+    expect(info2.body["public-key"]).to.equal(encodePublicKey(publicKeyOf(signingKey)));
+
+    // Third-party revocation by token over HTTP; BurnDown endpoint only takes BurnDown.
+    await client.revokeWithToken(buildRevocationToken(frank2));
+    expect((await client.lookup(FRANK)).keys).to.have.length(1);
+    const wrong = await fetch(`${honest.url}/api/burndown`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(wrong.status).to.equal(400);
+
+    // After a move, lookup proves the AddKey record and the MoveIdentity chain to the new name.
+    const NEW = "https://other.example/users/frank";
+    const tree = await client.verifiedTreeHead();
+    await client.submit(await buildMoveIdentity(FRANK, NEW, tree.head.root, frank));
+    const moved = await client.lookup(NEW);
+    expect(moved.keys.map((k) => encodePublicKey(k.publicKey))).to.deep.equal([encodePublicKey(publicKeyOf(frank))]);
+    await expectRequestError(client.lookup(FRANK), 404, "actor_not_found");
   });
 });
