@@ -1,0 +1,702 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {IStakingEscrow} from "./interfaces/IStakingEscrow.sol";
+import {NKMSToken} from "./NKMSToken.sol";
+import {DecayMath} from "./lib/DecayMath.sol";
+
+/// @title NKMS staking escrow: stakes, operators, node registry and mining rewards
+/// @notice
+/// Stakes. Each staker (cold wallet) holds one stake: an amount and a lock of D periods.
+/// A stake is either *rolling* (the default): it stays locked D periods ahead of "now" for as
+/// long as the staker wants, earns rewards and counts in `totalLocked`; or *unlocking*: after
+/// `startUnlock()` the unlock period is fixed at (period of the call + D), the stake earns
+/// nothing and is left out of `totalLocked`, but stays locked (and slashable) until then.
+/// `relock()` turns an unlocking stake back into a rolling one; `withdraw` takes unlocked
+/// tokens once the unlock period has begun. Top-ups (`increase`, restaked rewards) are unlimited
+/// up to `maxStake` and never split the stake.
+///
+/// Rewards. The unissued reserve R decays geometrically: each period, a fraction r
+/// (`issuanceRate`, 18-decimal) of what remains is issued, so after k periods
+/// issued(k) = R·(1 − (1 − r)^k) < R and inflation tends to zero; the token's supply can never
+/// pass its cap. (1 − r)^k is computed by repeated squaring in O(log k) when the escrow is
+/// touched, with no loop over periods. Periods in which the total weight is below
+/// `MIN_ISSUANCE_WEIGHT` (practically: no rolling stake) issue nothing and do not decay the
+/// reserve. Slashed stake and forfeited rewards are burned back into the reserve.
+/// Each period's issuance is shared among rolling stakes in proportion to their weight
+/// amount·(52 + min(W, 52)), i.e. amount·104·κ with κ = 0.5·(1 + min(W, 52)/52), W the lock
+/// duration D in whole weeks. Weights only change in the staker's own transactions (and in
+/// slashing), so a reward-per-weight accumulator makes every operation O(1) and exact.
+/// Issuance for elapsed periods is credited to the weights present during them, at the first
+/// transaction of a new period. No per-period transaction is needed from anyone.
+///
+/// Operators and nodes. A staker bonds one operator (the node's hot key); re-bonding is
+/// possible `minBondSeconds` after the last bond. An address cannot be both staker and
+/// operator. The operator registers the node's HTTP endpoint and its two Umbral public keys.
+///
+/// Roles (OpenZeppelin AccessControl; the deployer holds DEFAULT_ADMIN_ROLE). Later contracts
+/// need this escrow's address in their constructors, so the admin grants their roles after
+/// deploying them: SLASHER_ROLE to the adjudicator (`slash`), REWARD_FORFEITER_ROLE to the
+/// health check (`forfeitRewards`).
+contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransient {
+    using SafeCast for uint256;
+
+    /// @notice Role allowed to call `slash` (the adjudicator).
+    bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
+    /// @notice Role allowed to call `forfeitRewards` (the health check).
+    bytes32 public constant REWARD_FORFEITER_ROLE = keccak256("REWARD_FORFEITER_ROLE");
+
+    /// @notice Longest lock in periods (storage packs D in 16 bits).
+    uint256 public constant MAX_LOCK_PERIODS = type(uint16).max;
+    /// @notice No issuance while the total weight is below this (keeps the accumulator's
+    /// growth per issued token bounded, so it fits its packed 112 bits).
+    uint256 public constant MIN_ISSUANCE_WEIGHT = 1e20;
+    /// @notice Lock-duration coefficient floor: weight = amount·(KAPPA_FLOOR + min(weeks, 52)).
+    uint256 public constant KAPPA_FLOOR = 52;
+    /// @notice Maximum length in bytes of a node's endpoint.
+    uint256 public constant MAX_ENDPOINT_LENGTH = 256;
+
+    uint256 private constant WAD = 1e18;
+    uint256 private constant ACC_SCALE = 1e22;
+    uint256 private constant WEEK = 7 days;
+
+    /// @notice The staked token (also the reward token).
+    NKMSToken public immutable token;
+    /// @inheritdoc IStakingEscrow
+    uint32 public immutable secondsPerPeriod;
+    /// @notice Smallest stake a deposit (or relock) may leave.
+    uint96 public immutable minStake;
+    /// @notice Largest stake.
+    uint96 public immutable maxStake;
+    /// @notice Shortest lock, in periods.
+    uint16 public immutable minLockPeriods;
+    /// @notice Seconds that must pass after a bond before the staker may bond another operator.
+    uint32 public immutable minBondSeconds;
+    /// @notice Fraction of the remaining reserve issued per period (18 decimals).
+    uint256 public immutable issuanceRate;
+
+    /// @dev Two slots per staker. `rewardPerWeightPaid` is the accumulator value up to which
+    /// `rewards` has been credited.
+    struct Staker {
+        uint96 amount;
+        address operator;
+        uint16 lockPeriods;
+        uint32 unlockPeriod; // 0 while rolling
+        uint112 rewardPerWeightPaid;
+        uint96 rewards;
+    }
+
+    struct OperatorBond {
+        address staker;
+        uint32 bondedAt;
+    }
+
+    struct Node {
+        bytes32 encryptingKeyX;
+        bytes32 verifyingKeyX;
+        uint8 encryptingKeyPrefix; // 0 until registered
+        uint8 verifyingKeyPrefix;
+        string endpoint;
+    }
+
+    /// @dev One slot, read and written once by every reward-changing transaction: the
+    /// accumulator, the period it was last brought up to date, the sum of rolling weights.
+    struct RewardState {
+        uint112 rewardPerWeight;
+        uint32 lastPeriod;
+        uint104 totalWeight;
+    }
+
+    /// @dev One slot: the unissued reserve and the sum of rolling amounts.
+    struct Totals {
+        uint96 reserve;
+        uint96 locked;
+    }
+
+    /// @notice Staker view returned by `stakeOf`.
+    struct StakeInfo {
+        uint256 amount;
+        uint32 lockPeriods;
+        uint32 unlockPeriod;
+        address operator;
+        uint256 weight;
+        uint256 rewards;
+    }
+
+    mapping(address staker => Staker) private _stakers;
+    mapping(address operator => OperatorBond) private _bonds;
+    mapping(address operator => Node) private _nodes;
+    /// @notice Investigator rewards from slashing, withdrawable with `withdrawInvestigatorReward`.
+    mapping(address investigator => uint256) public investigatorRewards;
+
+    RewardState private _rewardState;
+    Totals private _totals;
+
+    /// @notice Reserve tokens issued for the periods up to `period`.
+    event RewardsIssued(uint32 indexed period, uint256 amount);
+    event Deposited(address indexed staker, uint256 amount, uint32 lockPeriods);
+    event Increased(address indexed staker, uint256 amount, uint256 newAmount);
+    event Prolonged(address indexed staker, uint32 lockPeriods);
+    event UnlockStarted(address indexed staker, uint32 unlockPeriod);
+    event Relocked(address indexed staker, uint32 lockPeriods);
+    event Withdrawn(address indexed staker, uint256 amount, uint256 remaining);
+    event OperatorBonded(address indexed staker, address indexed operator, address previousOperator);
+    event NodeRegistered(
+        address indexed staker, address indexed operator, string endpoint, bytes encryptingKey, bytes verifyingKey
+    );
+    event RewardsClaimed(address indexed staker, uint256 amount, bool restaked);
+    event Slashed(address indexed staker, uint256 amount, address indexed investigator, uint256 reward);
+    event RewardsForfeited(address indexed staker, uint256 amount);
+    event InvestigatorRewardWithdrawn(address indexed investigator, uint256 amount);
+
+    error InvalidParameters();
+    error ZeroAmount();
+    error ZeroAddress();
+    error StakeBelowMinimum(uint256 amount, uint256 minimum);
+    error StakeAboveMaximum(uint256 amount, uint256 maximum);
+    error LockTooShort(uint256 lockPeriods, uint256 minimum);
+    error LockTooLong(uint256 lockPeriods, uint256 maximum);
+    error AlreadyStaking(address staker);
+    error NotStaker(address account);
+    error OperatorCannotStake(address operator);
+    error StakeUnlocking(uint32 unlockPeriod);
+    error UnlockNotStarted();
+    error LockNotOver(uint32 unlockPeriod, uint32 currentPeriod);
+    error InsufficientUnlocked(uint256 requested, uint256 available);
+    error SameOperator(address operator);
+    error OperatorAlreadyBonded(address operator, address staker);
+    error OperatorIsStaker(address operator);
+    error BondTooRecent(uint256 earliestTimestamp);
+    error NotBonded(address operator);
+    error InvalidEndpoint();
+    error InvalidPublicKey(bytes key);
+    error NothingToClaim();
+    error NothingToWithdraw();
+
+    /// @param token_ The NKMS token; this escrow must then be made its minter (`setMinter`).
+    /// @param secondsPerPeriod_ Period length (7 days in production).
+    /// @param minStake_ Minimum stake; at least MIN_ISSUANCE_WEIGHT / 52.
+    /// @param maxStake_ Maximum stake.
+    /// @param minLockPeriods_ Minimum lock in periods (≥ 1).
+    /// @param minBondSeconds_ Minimum time between a bond and the next re-bond.
+    /// @param issuanceRate_ Fraction of the remaining reserve issued per period (18 decimals, < 1).
+    constructor(
+        NKMSToken token_,
+        uint32 secondsPerPeriod_,
+        uint96 minStake_,
+        uint96 maxStake_,
+        uint16 minLockPeriods_,
+        uint32 minBondSeconds_,
+        uint256 issuanceRate_
+    ) {
+        if (
+            address(token_) == address(0) || secondsPerPeriod_ == 0 || minLockPeriods_ == 0
+                || uint256(minStake_) * KAPPA_FLOOR < MIN_ISSUANCE_WEIGHT || maxStake_ < minStake_
+                || issuanceRate_ >= WAD
+        ) revert InvalidParameters();
+        token = token_;
+        secondsPerPeriod = secondsPerPeriod_;
+        minStake = minStake_;
+        maxStake = maxStake_;
+        minLockPeriods = minLockPeriods_;
+        minBondSeconds = minBondSeconds_;
+        issuanceRate = issuanceRate_;
+        // Nobody can mint before this escrow becomes the minter, so cap − supply is the reserve.
+        _rewardState = RewardState({
+            rewardPerWeight: 0,
+            lastPeriod: uint32(block.timestamp / secondsPerPeriod_),
+            totalWeight: 0
+        });
+        _totals.reserve = (token_.cap() - token_.totalSupply()).toUint96();
+        _grantRole(DEFAULT_ADMIN_ROLE, msg.sender);
+    }
+
+    // ---------------------------------------------------------------- staking
+
+    /// @notice Open a stake of `amount` tokens locked for `lockPeriods` (rolling). Needs an
+    /// allowance; see `depositWithPermit` for one transaction without `approve`.
+    function deposit(uint256 amount, uint32 lockPeriods) external nonReentrant {
+        _deposit(amount, lockPeriods);
+    }
+
+    /// @notice `deposit` authorised by an EIP-2612 permit signature for `amount`.
+    /// @dev A permit already consumed (e.g. front-run) is ignored; the transfer then needs the
+    /// allowance it granted.
+    function depositWithPermit(uint256 amount, uint32 lockPeriods, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
+        external
+        nonReentrant
+    {
+        _permit(amount, deadline, v, r, s);
+        _deposit(amount, lockPeriods);
+    }
+
+    /// @notice Add `amount` tokens to the caller's stake (rolling or unlocking; same lock).
+    function increase(uint256 amount) external nonReentrant {
+        _increase(amount);
+    }
+
+    /// @notice `increase` authorised by an EIP-2612 permit signature for `amount`.
+    function increaseWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
+        external
+        nonReentrant
+    {
+        _permit(amount, deadline, v, r, s);
+        _increase(amount);
+    }
+
+    /// @notice Lengthen the caller's rolling lock by `extraPeriods` (raises its reward weight
+    /// while the lock is under 52 weeks).
+    function prolong(uint32 extraPeriods) external {
+        if (extraPeriods == 0) revert ZeroAmount();
+        Staker memory st = _stakers[msg.sender];
+        if (st.amount == 0) revert NotStaker(msg.sender);
+        if (st.unlockPeriod != 0) revert StakeUnlocking(st.unlockPeriod);
+        uint256 newLock = uint256(st.lockPeriods) + extraPeriods;
+        if (newLock > MAX_LOCK_PERIODS) revert LockTooLong(newLock, MAX_LOCK_PERIODS);
+        uint256 oldWeight = _weight(st);
+        uint256 newWeight = uint256(st.amount) * _kappa(newLock);
+        if (newWeight != oldWeight) {
+            RewardState memory rs = _rewardState;
+            _checkpoint(rs);
+            _settle(st, oldWeight, rs.rewardPerWeight);
+            rs.totalWeight = (rs.totalWeight + newWeight - oldWeight).toUint104();
+            _rewardState = rs;
+        }
+        st.lockPeriods = uint16(newLock);
+        _stakers[msg.sender] = st;
+        emit Prolonged(msg.sender, uint32(newLock));
+    }
+
+    /// @notice Start unlocking: the whole stake becomes withdrawable at period
+    /// `currentPeriod() + lockPeriods`. From now on it earns no rewards and is not in `totalLocked`.
+    function startUnlock() external {
+        Staker memory st = _stakers[msg.sender];
+        if (st.amount == 0) revert NotStaker(msg.sender);
+        if (st.unlockPeriod != 0) revert StakeUnlocking(st.unlockPeriod);
+        uint256 weight = _weight(st);
+        RewardState memory rs = _rewardState;
+        _checkpoint(rs);
+        _settle(st, weight, rs.rewardPerWeight);
+        rs.totalWeight -= uint104(weight);
+        _rewardState = rs;
+        _totals.locked -= st.amount;
+        uint32 unlockPeriod = currentPeriod() + st.lockPeriods;
+        st.unlockPeriod = unlockPeriod;
+        _stakers[msg.sender] = st;
+        emit UnlockStarted(msg.sender, unlockPeriod);
+    }
+
+    /// @notice Cancel unlocking (even after the unlock period): the stake rolls again with its
+    /// lock of `lockPeriods` and earns rewards again. Needs at least `minStake`.
+    function relock() external {
+        Staker memory st = _stakers[msg.sender];
+        if (st.amount == 0) revert NotStaker(msg.sender);
+        if (st.unlockPeriod == 0) revert UnlockNotStarted();
+        if (st.amount < minStake) revert StakeBelowMinimum(st.amount, minStake);
+        RewardState memory rs = _rewardState;
+        _checkpoint(rs);
+        _settle(st, 0, rs.rewardPerWeight);
+        st.unlockPeriod = 0;
+        rs.totalWeight = (rs.totalWeight + _weight(st)).toUint104();
+        _rewardState = rs;
+        _totals.locked += st.amount;
+        _stakers[msg.sender] = st;
+        emit Relocked(msg.sender, st.lockPeriods);
+    }
+
+    /// @notice Withdraw `amount` unlocked tokens (the unlock period must have begun).
+    /// Withdrawing everything closes the stake; rewards not yet claimed stay claimable.
+    function withdraw(uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        Staker storage st = _stakers[msg.sender];
+        uint96 staked = st.amount;
+        uint32 unlockPeriod = st.unlockPeriod;
+        if (staked == 0) revert NotStaker(msg.sender);
+        if (unlockPeriod == 0) revert UnlockNotStarted();
+        uint32 period = currentPeriod();
+        if (period < unlockPeriod) revert LockNotOver(unlockPeriod, period);
+        if (amount > staked) revert InsufficientUnlocked(amount, staked);
+        // An unlocking stake has zero weight, so neither the accumulator nor its rewards move.
+        uint96 remaining = staked - uint96(amount);
+        st.amount = remaining;
+        if (remaining == 0) {
+            st.lockPeriods = 0;
+            st.unlockPeriod = 0;
+        }
+        emit Withdrawn(msg.sender, amount, remaining);
+        _transferOut(msg.sender, amount);
+    }
+
+    // ---------------------------------------------------------------- rewards
+
+    /// @notice Claim the caller's accrued rewards: to the wallet, or (`restake`) added to the stake.
+    /// @return amount The rewards claimed.
+    function claimRewards(bool restake) external nonReentrant returns (uint256 amount) {
+        Staker memory st = _stakers[msg.sender];
+        RewardState memory rs = _rewardState;
+        uint256 weight = _weight(st);
+        _checkpoint(rs);
+        _settle(st, weight, rs.rewardPerWeight);
+        amount = st.rewards;
+        if (amount == 0) revert NothingToClaim();
+        st.rewards = 0;
+        if (restake) {
+            if (st.amount == 0) revert NotStaker(msg.sender);
+            uint256 newAmount = uint256(st.amount) + amount;
+            if (newAmount > maxStake) revert StakeAboveMaximum(newAmount, maxStake);
+            st.amount = uint96(newAmount);
+            if (st.unlockPeriod == 0) {
+                rs.totalWeight = (rs.totalWeight + _weight(st) - weight).toUint104();
+                _totals.locked += uint96(amount);
+            }
+        }
+        _rewardState = rs;
+        _stakers[msg.sender] = st;
+        emit RewardsClaimed(msg.sender, amount, restake);
+        if (!restake) _transferOut(msg.sender, amount);
+    }
+
+    /// @notice Withdraw the investigator rewards credited to the caller by slashing.
+    function withdrawInvestigatorReward() external nonReentrant returns (uint256 amount) {
+        amount = investigatorRewards[msg.sender];
+        if (amount == 0) revert NothingToWithdraw();
+        investigatorRewards[msg.sender] = 0;
+        emit InvestigatorRewardWithdrawn(msg.sender, amount);
+        _transferOut(msg.sender, amount);
+    }
+
+    // ---------------------------------------------------------------- operators and nodes
+
+    /// @notice Bond `operator` as the caller's node key (zero address: unbond). Replacing or
+    /// removing a bonded operator is possible `minBondSeconds` after its bond. The operator
+    /// must not be a staker nor bonded to another staker.
+    function bondOperator(address operator) external {
+        Staker storage st = _stakers[msg.sender];
+        address previous = st.operator;
+        if (operator == previous) revert SameOperator(operator);
+        if (operator != address(0) && st.amount == 0) revert NotStaker(msg.sender);
+        if (previous != address(0)) {
+            uint256 earliest = uint256(_bonds[previous].bondedAt) + minBondSeconds;
+            if (block.timestamp < earliest) revert BondTooRecent(earliest);
+            delete _bonds[previous];
+        }
+        if (operator != address(0)) {
+            address bondedTo = _bonds[operator].staker;
+            if (bondedTo != address(0)) revert OperatorAlreadyBonded(operator, bondedTo);
+            Staker storage other = _stakers[operator];
+            if (other.amount != 0 || other.operator != address(0)) revert OperatorIsStaker(operator);
+            _bonds[operator] = OperatorBond({staker: msg.sender, bondedAt: uint32(block.timestamp)});
+        }
+        st.operator = operator;
+        emit OperatorBonded(msg.sender, operator, previous);
+    }
+
+    /// @notice Publish (or update) the caller's node: its HTTP endpoint and its Umbral public
+    /// keys, each a 33-byte compressed secp256k1 point (prefix 0x02/0x03). Bonded operators only.
+    /// @dev Only the encoding is checked, not that the point lies on the curve.
+    function registerNode(string calldata endpoint, bytes calldata encryptingKey, bytes calldata verifyingKey)
+        external
+    {
+        address staker = _bonds[msg.sender].staker;
+        if (staker == address(0)) revert NotBonded(msg.sender);
+        uint256 length = bytes(endpoint).length;
+        if (length == 0 || length > MAX_ENDPOINT_LENGTH) revert InvalidEndpoint();
+        (uint8 encPrefix, bytes32 encX) = _splitKey(encryptingKey);
+        (uint8 verPrefix, bytes32 verX) = _splitKey(verifyingKey);
+        _nodes[msg.sender] = Node({
+            encryptingKeyX: encX,
+            verifyingKeyX: verX,
+            encryptingKeyPrefix: encPrefix,
+            verifyingKeyPrefix: verPrefix,
+            endpoint: endpoint
+        });
+        emit NodeRegistered(staker, msg.sender, endpoint, encryptingKey, verifyingKey);
+    }
+
+    // ---------------------------------------------------------------- hooks
+
+    /// @inheritdoc IStakingEscrow
+    /// @dev A reward above the slashed amount is cut to it; a non-zero reward needs an investigator.
+    function slash(address staker, uint256 penalty, address investigator, uint256 reward)
+        external
+        onlyRole(SLASHER_ROLE)
+        nonReentrant
+        returns (uint256 slashed)
+    {
+        Staker memory st = _stakers[staker];
+        slashed = Math.min(penalty, st.amount);
+        if (slashed == 0) return 0;
+        reward = Math.min(reward, slashed);
+        if (reward != 0 && investigator == address(0)) revert ZeroAddress();
+        RewardState memory rs = _rewardState;
+        uint256 oldWeight = _weight(st);
+        _checkpoint(rs);
+        _settle(st, oldWeight, rs.rewardPerWeight);
+        st.amount -= uint96(slashed);
+        if (st.unlockPeriod == 0) {
+            rs.totalWeight = (rs.totalWeight + _weight(st) - oldWeight).toUint104();
+            _totals.locked -= uint96(slashed);
+        }
+        _rewardState = rs;
+        _stakers[staker] = st;
+        if (reward != 0) investigatorRewards[investigator] += reward;
+        emit Slashed(staker, slashed, investigator, reward);
+        _returnToReserve(slashed - reward);
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function forfeitRewards(address staker)
+        external
+        onlyRole(REWARD_FORFEITER_ROLE)
+        nonReentrant
+        returns (uint256 forfeited)
+    {
+        Staker memory st = _stakers[staker];
+        RewardState memory rs = _rewardState;
+        _checkpoint(rs);
+        _rewardState = rs;
+        _settle(st, _weight(st), rs.rewardPerWeight);
+        forfeited = st.rewards;
+        st.rewards = 0;
+        _stakers[staker] = st;
+        if (forfeited != 0) {
+            emit RewardsForfeited(staker, forfeited);
+            _returnToReserve(forfeited);
+        }
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IStakingEscrow
+    function currentPeriod() public view returns (uint32) {
+        return uint32(block.timestamp / secondsPerPeriod);
+    }
+
+    /// @inheritdoc IStakingEscrow
+    /// @dev A rolling stake is guaranteed locked through `currentPeriod() + lockPeriods − 1`
+    /// (the staker could start unlocking right now); an unlocking one through `unlockPeriod − 1`.
+    function lockedThrough(address staker, uint32 period) external view returns (uint256) {
+        Staker storage st = _stakers[staker];
+        uint256 end = st.unlockPeriod == 0 ? uint256(currentPeriod()) + st.lockPeriods : st.unlockPeriod;
+        return period < end ? st.amount : 0;
+    }
+
+    /// @inheritdoc IStakingEscrow
+    /// @dev The sum of rolling stakes. Stakes that have started unlocking are left out even
+    /// though `lockedThrough` still reports them until their unlock period.
+    function totalLocked() external view returns (uint256) {
+        return _totals.locked;
+    }
+
+    /// @notice Sum of the reward weights of all rolling stakes.
+    function totalWeight() external view returns (uint256) {
+        return _rewardState.totalWeight;
+    }
+
+    /// @notice Unissued reserve as of the last update (token cap = total supply + reserve).
+    function reserve() external view returns (uint256) {
+        return _totals.reserve;
+    }
+
+    /// @notice The last period for which the reserve's issuance has been distributed.
+    function lastRewardPeriod() external view returns (uint32) {
+        return _rewardState.lastPeriod;
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function operatorOf(address staker) external view returns (address) {
+        return _stakers[staker].operator;
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function stakerOf(address operator) external view returns (address) {
+        return _bonds[operator].staker;
+    }
+
+    /// @notice When `operator` was bonded (unix seconds; 0 if not bonded).
+    function bondedAt(address operator) external view returns (uint256) {
+        return _bonds[operator].bondedAt;
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function isRegistered(address staker) external view returns (bool) {
+        address operator = _stakers[staker].operator;
+        return operator != address(0) && _nodes[operator].encryptingKeyPrefix != 0;
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function nodeInfo(address staker)
+        external
+        view
+        returns (string memory endpoint, bytes memory encryptingKey, bytes memory verifyingKey)
+    {
+        address operator = _stakers[staker].operator;
+        if (operator == address(0)) return ("", "", "");
+        Node storage node = _nodes[operator];
+        if (node.encryptingKeyPrefix == 0) return ("", "", "");
+        return (
+            node.endpoint,
+            abi.encodePacked(node.encryptingKeyPrefix, node.encryptingKeyX),
+            abi.encodePacked(node.verifyingKeyPrefix, node.verifyingKeyX)
+        );
+    }
+
+    /// @notice The stake of `staker`, its current reward weight and its claimable rewards
+    /// (including issuance not yet distributed).
+    function stakeOf(address staker) external view returns (StakeInfo memory info) {
+        Staker memory st = _stakers[staker];
+        uint256 weight = _weight(st);
+        info = StakeInfo({
+            amount: st.amount,
+            lockPeriods: st.lockPeriods,
+            unlockPeriod: st.unlockPeriod,
+            operator: st.operator,
+            weight: weight,
+            rewards: _pending(st, weight)
+        });
+    }
+
+    /// @notice Rewards `staker` could claim now (including issuance not yet distributed).
+    function pendingRewards(address staker) external view returns (uint256) {
+        Staker memory st = _stakers[staker];
+        return _pending(st, _weight(st));
+    }
+
+    /// @notice Reward weight of a rolling stake of `amount` locked `lockPeriods`.
+    function weightOf(uint256 amount, uint256 lockPeriods) external view returns (uint256) {
+        return amount * _kappa(lockPeriods);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _deposit(uint256 amount, uint32 lockPeriods) private {
+        Staker memory st = _stakers[msg.sender];
+        if (st.amount != 0) revert AlreadyStaking(msg.sender);
+        if (_bonds[msg.sender].staker != address(0)) revert OperatorCannotStake(msg.sender);
+        if (amount < minStake) revert StakeBelowMinimum(amount, minStake);
+        if (amount > maxStake) revert StakeAboveMaximum(amount, maxStake);
+        if (lockPeriods < minLockPeriods) revert LockTooShort(lockPeriods, minLockPeriods);
+        if (lockPeriods > MAX_LOCK_PERIODS) revert LockTooLong(lockPeriods, MAX_LOCK_PERIODS);
+        RewardState memory rs = _rewardState;
+        _checkpoint(rs);
+        _settle(st, 0, rs.rewardPerWeight);
+        st.amount = uint96(amount);
+        st.lockPeriods = uint16(lockPeriods);
+        st.unlockPeriod = 0;
+        rs.totalWeight = (rs.totalWeight + _weight(st)).toUint104();
+        _rewardState = rs;
+        _totals.locked += uint96(amount);
+        _stakers[msg.sender] = st;
+        emit Deposited(msg.sender, amount, lockPeriods);
+        _transferIn(amount);
+    }
+
+    function _increase(uint256 amount) private {
+        if (amount == 0) revert ZeroAmount();
+        Staker memory st = _stakers[msg.sender];
+        if (st.amount == 0) revert NotStaker(msg.sender);
+        uint256 newAmount = uint256(st.amount) + amount;
+        if (newAmount > maxStake) revert StakeAboveMaximum(newAmount, maxStake);
+        if (st.unlockPeriod == 0) {
+            RewardState memory rs = _rewardState;
+            uint256 oldWeight = _weight(st);
+            _checkpoint(rs);
+            _settle(st, oldWeight, rs.rewardPerWeight);
+            st.amount = uint96(newAmount);
+            rs.totalWeight = (rs.totalWeight + _weight(st) - oldWeight).toUint104();
+            _rewardState = rs;
+            _totals.locked += uint96(amount);
+        } else {
+            st.amount = uint96(newAmount);
+        }
+        _stakers[msg.sender] = st;
+        emit Increased(msg.sender, amount, newAmount);
+        _transferIn(amount);
+    }
+
+    /// @dev Bring `rs` (in memory; the caller stores it) up to the current period: distribute
+    /// the issuance of the periods elapsed since the last update among `rs.totalWeight`, the
+    /// weight that held during them, and mint it into the escrow.
+    function _checkpoint(RewardState memory rs) private {
+        uint32 period = currentPeriod();
+        if (period == rs.lastPeriod) return;
+        uint256 elapsed = period - rs.lastPeriod;
+        rs.lastPeriod = period;
+        if (rs.totalWeight < MIN_ISSUANCE_WEIGHT) return;
+        uint256 reserve_ = _totals.reserve;
+        uint256 issued = _issuance(reserve_, elapsed);
+        if (issued == 0) return;
+        _totals.reserve = uint96(reserve_ - issued);
+        rs.rewardPerWeight = (rs.rewardPerWeight + (issued * ACC_SCALE) / rs.totalWeight).toUint112();
+        emit RewardsIssued(period, issued);
+        token.mint(address(this), issued);
+    }
+
+    /// @dev reserve·(1 − (1 − r)^elapsed); rounding the remainder up keeps every issuance at or
+    /// below the exact schedule.
+    function _issuance(uint256 reserve_, uint256 elapsed) private view returns (uint256) {
+        if (reserve_ == 0) return 0;
+        uint256 decay = DecayMath.wadPow(WAD - issuanceRate, elapsed);
+        return reserve_ - Math.mulDiv(reserve_, decay, WAD, Math.Rounding.Ceil);
+    }
+
+    /// @dev Credit `st` with what `weight` earned since its last settlement (in memory).
+    function _settle(Staker memory st, uint256 weight, uint256 acc) private pure {
+        if (weight != 0) {
+            st.rewards = (st.rewards + (weight * (acc - st.rewardPerWeightPaid)) / ACC_SCALE).toUint96();
+        }
+        st.rewardPerWeightPaid = uint112(acc);
+    }
+
+    function _pending(Staker memory st, uint256 weight) private view returns (uint256) {
+        if (weight == 0) return st.rewards;
+        RewardState memory rs = _rewardState;
+        uint256 acc = rs.rewardPerWeight;
+        uint32 period = currentPeriod();
+        if (period != rs.lastPeriod && rs.totalWeight >= MIN_ISSUANCE_WEIGHT) {
+            uint256 issued = _issuance(_totals.reserve, period - rs.lastPeriod);
+            acc += (issued * ACC_SCALE) / rs.totalWeight;
+        }
+        return st.rewards + (weight * (acc - st.rewardPerWeightPaid)) / ACC_SCALE;
+    }
+
+    function _weight(Staker memory st) private view returns (uint256) {
+        return st.unlockPeriod == 0 ? uint256(st.amount) * _kappa(st.lockPeriods) : 0;
+    }
+
+    /// @dev 104·κ = 52 + min(weeks, 52), weeks = whole weeks in `lockPeriods` periods.
+    function _kappa(uint256 lockPeriods) private view returns (uint256) {
+        uint256 weeks_ = (lockPeriods * secondsPerPeriod) / WEEK;
+        return KAPPA_FLOOR + (weeks_ < 52 ? weeks_ : 52);
+    }
+
+    function _permit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) private {
+        try IERC20Permit(address(token)).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
+    }
+
+    /// @dev Our own token: reverts on failure and has no transfer hooks.
+    function _transferIn(uint256 amount) private {
+        token.transferFrom(msg.sender, address(this), amount);
+    }
+
+    function _transferOut(address to, uint256 amount) private {
+        token.transfer(to, amount);
+    }
+
+    function _returnToReserve(uint256 amount) private {
+        if (amount == 0) return;
+        _totals.reserve += uint96(amount);
+        token.burn(amount);
+    }
+
+    function _splitKey(bytes calldata key) private pure returns (uint8 prefix, bytes32 x) {
+        if (key.length != 33 || (key[0] != 0x02 && key[0] != 0x03)) revert InvalidPublicKey(key);
+        prefix = uint8(key[0]);
+        x = bytes32(key[1:33]);
+    }
+}

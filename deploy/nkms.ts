@@ -1,0 +1,34 @@
+// Ignition module "NKMS": the token and the staking escrow, wired (escrow = token minter).
+// Other modules `m.useModule(NKMSModule)` and then grant their roles on the escrow, e.g.
+//   m.call(escrow, "grantRole", [m.staticCall(escrow, "SLASHER_ROLE"), adjudicator]).
+// Deploy: `npx hardhat ignition deploy deploy/nkms.ts [--network localhost] [--parameters p.json]`.
+import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+
+const TOKEN = 10n ** 18n;
+const WEEK = 7 * 24 * 3600;
+
+const NKMSModule = buildModule("NKMS", (m) => {
+  const initialSupply = m.getParameter("initialSupply", 1_000_000_000n * TOKEN);
+  const cap = m.getParameter("cap", 3_800_000_000n * TOKEN);
+  const secondsPerPeriod = m.getParameter("secondsPerPeriod", WEEK);
+  const minStake = m.getParameter("minStake", 15_000n * TOKEN);
+  const maxStake = m.getParameter("maxStake", 30_000_000n * TOKEN);
+  const minLockPeriods = m.getParameter("minLockPeriods", 4);
+  const minBondSeconds = m.getParameter("minBondSeconds", 2 * WEEK);
+  const issuanceRate = m.getParameter("issuanceRate", 25n * 10n ** 14n);
+
+  const token = m.contract("NKMSToken", [initialSupply, cap]);
+  const escrow = m.contract("StakingEscrow", [
+    token,
+    secondsPerPeriod,
+    minStake,
+    maxStake,
+    minLockPeriods,
+    minBondSeconds,
+    issuanceRate,
+  ]);
+  m.call(token, "setMinter", [escrow]);
+  return { token, escrow };
+});
+
+export default NKMSModule;
