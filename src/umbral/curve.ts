@@ -1,0 +1,269 @@
+// secp256k1 arithmetic for Umbral on top of the native libsecp256k1 binding (`secp256k1` npm package).
+//
+// Side channels — which operation runs in constant time and why:
+//  * Scalars (secret or not) are 32-byte big-endian arrays and every arithmetic op on them goes through
+//    libsecp256k1's scalar code (privateKeyTweakMul / privateKeyTweakAdd / privateKeyNegate), which is
+//    constant-time. Inversion is Fermat's a^(n-2) with a fixed 4-bit window schedule over those ops: the
+//    exponent is the public constant n-2, so the sequence of operations never depends on `a`.
+//  * secret scalar × G uses publicKeyCreate (ecmult_gen: constant-time, blinded by contextRandomize).
+//  * secret scalar × arbitrary point uses `ecdh` with a pass-through hash function: libsecp256k1
+//    computes it with ecmult_const (constant-time). NOTE: publicKeyTweakMul is NOT constant-time — it
+//    calls the variable-time Strauss/wNAF `secp256k1_ecmult` (see eckey_impl.h) — so it is used only
+//    in `mulPublic`, where both the scalar and the point are public (verification equations with the
+//    public proof scalars h and z, or the capsule check with its public s). That is ~1.5x faster.
+//  * Point additions (publicKeyCombine) and encodings do not depend on secret scalars in any
+//    data-dependent branch that matters (branches only for the negligible doubling/infinity cases).
+//  * hash-to-scalar reduces mod (n-1) with a branch-free byte-wise subtract/select, since the hashed
+//    input can be secret (SHARED_SECRET, POLYNOMIAL_ARG).
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import secp from "secp256k1";
+import { secp256k1_hasher } from "@noble/curves/secp256k1.js";
+import { UmbralError } from "./errors";
+
+// Blinds ecmult_gen against side channels (libsecp256k1 recommends it once per context).
+secp.contextRandomize(randomBytes(32));
+
+export const SCALAR_SIZE = 32;
+export const POINT_SIZE = 33;
+
+const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+export function bigintToBytes32(x: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  for (let i = 31; i >= 0; i--) {
+    out[i] = Number(x & 0xffn);
+    x >>= 8n;
+  }
+  return out;
+}
+
+const N_MINUS_1 = bigintToBytes32(N - 1n);
+const ONE = bigintToBytes32(1n);
+
+/** A scalar in [1, n-1], 32 bytes big-endian. Treat as immutable. */
+export type Scalar = Uint8Array;
+
+export function isValidScalar(bytes: Uint8Array): boolean {
+  return bytes.length === SCALAR_SIZE && secp.privateKeyVerify(bytes);
+}
+
+export function scalarFromBytes(bytes: Uint8Array, what = "scalar"): Scalar {
+  if (!(bytes instanceof Uint8Array)) throw new UmbralError("INVALID_ARGUMENT", `${what} must be a Uint8Array`);
+  if (bytes.length !== SCALAR_SIZE) {
+    throw new UmbralError("INVALID_LENGTH", `${what} must be ${SCALAR_SIZE} bytes, got ${bytes.length}`);
+  }
+  if (!secp.privateKeyVerify(bytes)) throw new UmbralError("INVALID_SCALAR", `${what} is zero or not below the group order`);
+  return Uint8Array.from(bytes);
+}
+
+export function randomScalar(): Scalar {
+  for (;;) {
+    const candidate = new Uint8Array(randomBytes(SCALAR_SIZE));
+    if (secp.privateKeyVerify(candidate)) return candidate;
+  }
+}
+
+export function scalarOne(): Scalar {
+  return Uint8Array.from(ONE);
+}
+
+function arithmetic<T>(what: string, op: () => T): T {
+  try {
+    return op();
+  } catch {
+    throw new UmbralError("ARITHMETIC_FAILURE", `${what} produced zero`);
+  }
+}
+
+/** a·b mod n, constant-time. */
+export function scalarMul(a: Scalar, b: Scalar): Scalar {
+  return arithmetic("scalar multiplication", () => secp.privateKeyTweakMul(Uint8Array.from(a), b));
+}
+
+/** a+b mod n, constant-time. Fails only if the sum is zero. */
+export function scalarAdd(a: Scalar, b: Scalar): Scalar {
+  return arithmetic("scalar addition", () => secp.privateKeyTweakAdd(Uint8Array.from(a), b));
+}
+
+/** -a mod n, constant-time. */
+export function scalarNeg(a: Scalar): Scalar {
+  return secp.privateKeyNegate(Uint8Array.from(a));
+}
+
+/** a-b mod n, constant-time. Fails only if a == b. */
+export function scalarSub(a: Scalar, b: Scalar): Scalar {
+  return scalarAdd(a, scalarNeg(b));
+}
+
+// Fixed window schedule for the public exponent n-2: nibbles, most significant first.
+const INVERSION_NIBBLES: number[] = (() => {
+  const e = N - 2n;
+  const nibbles: number[] = [];
+  for (let shift = 252n; shift >= 0n; shift -= 4n) nibbles.push(Number((e >> shift) & 0xfn));
+  return nibbles;
+})();
+
+/** a^-1 mod n by Fermat (a^(n-2)); ~330 constant-time scalar ops in an order fixed by n. */
+export function scalarInvert(a: Scalar): Scalar {
+  const table: Uint8Array[] = [scalarOne(), Uint8Array.from(a)];
+  for (let i = 2; i < 16; i++) table.push(secp.privateKeyTweakMul(Uint8Array.from(table[i - 1]), a));
+  const acc = Uint8Array.from(table[INVERSION_NIBBLES[0]]);
+  for (let i = 1; i < INVERSION_NIBBLES.length; i++) {
+    for (let k = 0; k < 4; k++) secp.privateKeyTweakMul(acc, acc);
+    // Multiplying by table[0] = 1 for zero nibbles keeps the schedule uniform.
+    secp.privateKeyTweakMul(acc, table[INVERSION_NIBBLES[i]]);
+  }
+  return acc;
+}
+
+/**
+ * rust-umbral's hash-to-scalar: SHA-256(u32_be(len(dst)) || dst || parts...), read big-endian,
+ * reduced as (x mod (n-1)) + 1. Since x < 2^256 < 2(n-1), the reduction is one conditional
+ * subtraction, done here branch-free because the input may be secret.
+ */
+export function hashToScalar(dst: Uint8Array, parts: readonly Uint8Array[]): Scalar {
+  const h = createHash("sha256");
+  const len = new Uint8Array(4);
+  new DataView(len.buffer).setUint32(0, dst.length, false);
+  h.update(len).update(dst);
+  for (const p of parts) h.update(p);
+  return reduceDigest(h.digest());
+}
+
+/** @internal exported for tests: the branch-free (x mod (n-1)) + 1 of a 32-byte digest. */
+export function reduceDigest(d: Uint8Array): Scalar {
+  const diff = new Uint8Array(32);
+  let borrow = 0;
+  for (let i = 31; i >= 0; i--) {
+    const v = d[i] - N_MINUS_1[i] - borrow;
+    diff[i] = v & 0xff;
+    borrow = (v >> 8) & 1;
+  }
+  const mask = (borrow - 1) & 0xff; // 0xff when d >= n-1
+  const out = new Uint8Array(32);
+  let carry = 1;
+  for (let i = 31; i >= 0; i--) {
+    const base = (diff[i] & mask) | (d[i] & ~mask & 0xff);
+    const v = base + carry;
+    out[i] = v & 0xff;
+    carry = v >> 8;
+  }
+  return out;
+}
+
+const UTF8 = new TextEncoder();
+export function utf8(s: string): Uint8Array {
+  return UTF8.encode(s);
+}
+
+/** A non-identity point of secp256k1, kept uncompressed (65 bytes) so native calls skip the sqrt. */
+export class Point {
+  private compressedCache: Uint8Array | undefined;
+
+  private constructor(readonly raw: Uint8Array) {}
+
+  /** Wraps a 65-byte uncompressed encoding produced by libsecp256k1 itself. */
+  static fromTrustedRaw(raw: Uint8Array): Point {
+    return new Point(raw);
+  }
+
+  static fromCompressed(bytes: Uint8Array, what = "point"): Point {
+    if (!(bytes instanceof Uint8Array)) throw new UmbralError("INVALID_ARGUMENT", `${what} must be a Uint8Array`);
+    if (bytes.length !== POINT_SIZE) {
+      throw new UmbralError("INVALID_LENGTH", `${what} must be ${POINT_SIZE} bytes, got ${bytes.length}`);
+    }
+    if (bytes[0] !== 2 && bytes[0] !== 3) throw new UmbralError("INVALID_POINT", `${what} is not a compressed point`);
+    let raw: Uint8Array;
+    try {
+      raw = secp.publicKeyConvert(bytes, false);
+    } catch {
+      throw new UmbralError("INVALID_POINT", `${what} is not on secp256k1`);
+    }
+    const p = new Point(raw);
+    p.compressedCache = Uint8Array.from(bytes);
+    return p;
+  }
+
+  /** 33-byte SEC1 compressed encoding (shared, do not mutate). */
+  get compressed(): Uint8Array {
+    if (this.compressedCache === undefined) {
+      const c = new Uint8Array(POINT_SIZE);
+      c[0] = 2 | (this.raw[64] & 1);
+      c.set(this.raw.subarray(1, 33), 1);
+      this.compressedCache = c;
+    }
+    return this.compressedCache;
+  }
+
+  equals(other: Point): boolean {
+    return timingSafeEqual(this.raw, other.raw);
+  }
+}
+
+/** k·G, constant-time. */
+export function mulG(k: Scalar): Point {
+  return Point.fromTrustedRaw(secp.publicKeyCreate(k, false));
+}
+
+const ecdhX = new Uint8Array(32);
+const ecdhY = new Uint8Array(32);
+const ecdhOut = new Uint8Array(65);
+function uncompressedHash(x: Uint8Array, y: Uint8Array): Uint8Array {
+  ecdhOut[0] = 4;
+  ecdhOut.set(x, 1);
+  ecdhOut.set(y, 33);
+  return ecdhOut;
+}
+
+/** k·P for a secret k (or secret P), constant-time via libsecp256k1's ecmult_const (the ECDH path). */
+export function mulSecret(p: Point, k: Scalar): Point {
+  const out = new Uint8Array(65);
+  secp.ecdh(p.raw, k, { hashfn: uncompressedHash, xbuf: ecdhX, ybuf: ecdhY }, out);
+  return Point.fromTrustedRaw(out);
+}
+
+/** k·P where both k and P are public: variable-time wNAF, never call with secret data. */
+export function mulPublic(p: Point, k: Scalar): Point {
+  return Point.fromTrustedRaw(secp.publicKeyTweakMul(p.raw, k, false));
+}
+
+/** Sum of points; the point at infinity is not representable and raises ARITHMETIC_FAILURE. */
+export function addPoints(...points: Point[]): Point {
+  return arithmetic("point addition", () => Point.fromTrustedRaw(secp.publicKeyCombine(points.map((p) => p.raw), false)));
+}
+
+export function sha256(...parts: Uint8Array[]): Uint8Array {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(p);
+  return new Uint8Array(h.digest());
+}
+
+let paramU: Point | undefined;
+/** Umbral parameter U = hash_to_curve("POINT_U", DST "PARAMETERS"), secp256k1_XMD:SHA-256_SSWU_RO_. */
+export function parameterU(): Point {
+  if (paramU === undefined) {
+    const p = secp256k1_hasher.hashToCurve(utf8("POINT_U"), { DST: "PARAMETERS" });
+    paramU = Point.fromCompressed(p.toBytes(true), "U");
+  }
+  return paramU;
+}
+
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let len = 0;
+  for (const p of parts) len += p.length;
+  const out = new Uint8Array(len);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+export function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
