@@ -121,8 +121,8 @@ contract Adjudicator is ReentrancyGuardTransient {
         returns (bool correct)
     {
         UmbralCFrag.checkFraming(evidence.capsule, evidence.cfrag);
-        _checkKFragSignature(evidence, hints);
         _checkStamp(evidence, hints);
+        _checkKFragSignature(evidence, hints);
 
         bytes32 evidenceHash = keccak256(abi.encodePacked(evidence.capsule, evidence.cfrag));
         correct = UmbralCFrag.isCorrect(evidence.capsule, evidence.cfrag, hints.products);
@@ -171,10 +171,10 @@ contract Adjudicator is ReentrancyGuardTransient {
         if (_recover(digest, hints.stampSignatureParity, r, s) != node) revert InvalidStampSignature();
     }
 
-    function _recover(bytes32 digest, uint8 parity, bytes32 r, bytes32 s) private pure returns (address signer) {
+    /// @dev address(0) for an unrecoverable signature, which matches no key address.
+    function _recover(bytes32 digest, uint8 parity, bytes32 r, bytes32 s) private pure returns (address) {
         if (parity > 1) revert MalformedSignature();
-        signer = ecrecover(digest, 27 + parity, r, s);
-        if (signer == address(0)) revert MalformedSignature();
+        return ecrecover(digest, 27 + parity, r, s);
     }
 
     /// @dev Address of a compressed key given with its y coordinate (checked against x and parity).

@@ -1,6 +1,7 @@
 // Real cfrags for the adjudicator tests: from @nucypher/umbral-pre (the reference), and crafted
 // with @noble/curves where a test needs control over the points (e.g. x ≥ group order).
 import * as umbral from "@nucypher/umbral-pre";
+import * as ours from "../../src/umbral";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { CFRAG_OFFSETS, cfragChallengeScalar } from "../../src/client/evidence";
@@ -171,4 +172,21 @@ export function concat(...parts: (Uint8Array | number[])[]): Uint8Array {
     at += p.length;
   }
   return out;
+}
+
+/** A genuine cfrag made by our own TypeScript Umbral (src/umbral). */
+export function ourReencryption(): Reencryption {
+  const alice = ours.SecretKey.random();
+  const bob = ours.SecretKey.random();
+  const signer = new ours.Signer(ours.SecretKey.random());
+  const [capsule] = ours.encrypt(alice.publicKey(), new TextEncoder().encode("adjudicator test"));
+  const kfrags = ours.generateKFrags(alice, bob.publicKey(), signer, 2, 3, true, true);
+  const cfrag = ours.reencrypt(capsule, kfrags[2]);
+  return {
+    capsule: capsule.toBytes(),
+    cfrag: cfrag.toBytes(),
+    delegatingKey: alice.publicKey().toCompressedBytes(),
+    receivingKey: bob.publicKey().toCompressedBytes(),
+    verifyingKey: signer.verifyingKey().toCompressedBytes(),
+  };
 }
