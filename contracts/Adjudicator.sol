@@ -8,14 +8,15 @@ import {UmbralCFrag} from "./adjudicator/UmbralCFrag.sol";
 import {SlashingPolicy} from "./adjudicator/SlashingPolicy.sol";
 
 /// @title Adjudicator: on-chain proof of incorrect re-encryption and slashing.
-/// @notice Anyone may submit evidence that a node returned an incorrect cfrag. The evidence is
-/// accepted only when
-///  1. the node's stamp signature covers it: ECDSA (secp256k1) by the node's registered Umbral
-///     verifying key over SHA-256(cfrag.toBytes() ‖ capsule.toBytes()), and
-///  2. the kfrag signature inside the cfrag (`signature_for_receiver`) is valid for the supplied
-///     delegator-side verifying key, delegating key and receiving key.
-/// The cfrag is then judged with rust-umbral 0.10's re-encryption proof (see UmbralCFrag). A
-/// correct cfrag is never slashed. An incorrect one slashes the node by
+/// @notice Anyone may submit evidence that a node returned an incorrect cfrag.
+///  1. The kfrag signature inside the cfrag (`signature_for_receiver`) must be valid for the
+///     supplied delegator-side verifying key, delegating key and receiving key, or the evidence
+///     is rejected (a wrong key guess must never count against a node).
+///  2. The cfrag is judged with rust-umbral 0.10's re-encryption proof (see UmbralCFrag); with
+///     (1) the verdict equals the reference's `CapsuleFrag.verify`. A correct cfrag is never
+///     slashed and needs nothing more.
+///  3. An incorrect cfrag must carry the node's stamp: ECDSA (secp256k1) by the node's
+///     registered Umbral verifying key over SHA-256(cfrag.toBytes() ‖ capsule.toBytes()). An incorrect one slashes the node by
 ///   penalty = min(basePenalty + penaltyHistoryCoefficient · priorViolations, stake · maxPenaltyBps / 10⁴)
 /// of which investigatorShareBps / 10⁴ is credited to the investigator (pulled from the escrow)
 /// and the rest returns to the reserve. Each (capsule, cfrag) pair slashes at most once.
@@ -65,9 +66,10 @@ contract Adjudicator is ReentrancyGuardTransient {
     /// @notice How many times each node has been slashed here.
     mapping(address staker => uint256) public violations;
 
-    /// @notice A cfrag was judged; `correct` is the verdict.
-    event CFragEvaluated(bytes32 indexed evidenceHash, address indexed staker, address indexed investigator, bool correct);
-    /// @notice A node was slashed for an incorrect cfrag.
+    /// @notice A cfrag was judged correct (nothing happens). `staker` is the caller's claim,
+    /// unchecked since nothing happens to the node.
+    event CFragJudgedCorrect(bytes32 indexed evidenceHash, address indexed staker, address indexed investigator);
+    /// @notice A cfrag was judged incorrect and its node slashed (the verdict event for incorrect cfrags).
     event IncorrectCFragSlashed(
         bytes32 indexed evidenceHash,
         address indexed staker,
@@ -121,13 +123,16 @@ contract Adjudicator is ReentrancyGuardTransient {
         returns (bool correct)
     {
         UmbralCFrag.checkFraming(evidence.capsule, evidence.cfrag);
-        _checkStamp(evidence, hints);
         _checkKFragSignature(evidence, hints);
-
-        bytes32 evidenceHash = keccak256(abi.encodePacked(evidence.capsule, evidence.cfrag));
         correct = UmbralCFrag.isCorrect(evidence.capsule, evidence.cfrag, hints.products);
-        emit CFragEvaluated(evidenceHash, evidence.staker, msg.sender, correct);
-        if (!correct) _slash(evidence.staker, evidenceHash);
+        bytes32 evidenceHash = keccak256(abi.encodePacked(evidence.capsule, evidence.cfrag));
+        if (correct) {
+            // Nothing happens to anyone, so the node's stamp is not needed (nor looked up).
+            emit CFragJudgedCorrect(evidenceHash, evidence.staker, msg.sender);
+            return true;
+        }
+        _checkStamp(evidence, hints);
+        _slash(evidence.staker, evidenceHash);
     }
 
     /// @notice The penalty an incorrect cfrag would cost `staker` now.

@@ -57,8 +57,7 @@ library Secp256k1 {
     {
         address recovered;
         if (px != 0 && px < N) {
-            uint256 s = mulmod(k, px, N);
-            recovered = ecrecover(bytes32(0), uint8(27 + parity), bytes32(px), bytes32(s));
+            recovered = _ecrecover(0, 27 + parity, px, mulmod(k, px, N));
             if (recovered == address(0)) {
                 // The precompile rejects an R it cannot decompress; confirm before judging.
                 (bool onCurve,) = liftX(px, parity);
@@ -74,6 +73,20 @@ library Secp256k1 {
         return true;
     }
 
+    /// @dev The ecrecover precompile on scratch memory; address(0) when it recovers nothing.
+    function _ecrecover(uint256 hash, uint256 v, uint256 r, uint256 s) private view returns (address signer) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, hash)
+            mstore(add(ptr, 0x20), v)
+            mstore(add(ptr, 0x40), r)
+            mstore(add(ptr, 0x60), s)
+            mstore(0x00, 0)
+            pop(staticcall(gas(), 0x01, ptr, 0x80, 0x00, 0x20))
+            signer := mload(0x00)
+        }
+    }
+
     /// @dev k·P for a base P with x ≥ N (or x = 0), through P' = P + G.
     function _recoverShifted(uint256 px, uint256 parity, uint256 k)
         private
@@ -87,7 +100,7 @@ library Secp256k1 {
         (uint256 sx, uint256 sy) = addDistinct(px, py, GX, GY, inverse(addmod(GX, P - px, P)));
         if (sx >= N) revert UnsupportedBasePoint();
         uint256 m = mulmod(k, sx, N);
-        recovered = ecrecover(bytes32(m), uint8(27 + (sy & 1)), bytes32(sx), bytes32(m));
+        recovered = _ecrecover(m, 27 + (sy & 1), sx, m);
         return (true, recovered);
     }
 

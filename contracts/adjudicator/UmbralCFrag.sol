@@ -49,18 +49,26 @@ library UmbralCFrag {
     /// @notice Reverts unless `capsule` and `cfrag` have the fixed MessagePack framing.
     function checkFraming(bytes calldata capsule, bytes calldata cfrag) internal pure {
         if (capsule.length != CAPSULE_LENGTH || cfrag.length != CFRAG_LENGTH) revert MalformedEncoding();
-        // Capsule: fixarray(3), bin8(33) E, bin8(33) V, bin8(32) s.
-        if (
-            capsule[0] != 0x93 || _bin8(capsule, 1) != 33 || _bin8(capsule, 36) != 33
-                || _bin8(capsule, 71) != 32
-        ) revert MalformedEncoding();
-        // CFrag: fixarray(5) [E1, V1, id, precursor, fixarray(6) [E2, V2, U1, U2, z, sig]].
-        if (
-            cfrag[0] != 0x95 || _bin8(cfrag, 1) != 33 || _bin8(cfrag, 36) != 33 || _bin8(cfrag, 71) != 32
-                || _bin8(cfrag, 105) != 33 || cfrag[140] != 0x96 || _bin8(cfrag, 141) != 33
-                || _bin8(cfrag, 176) != 33 || _bin8(cfrag, 211) != 33 || _bin8(cfrag, 246) != 33
-                || _bin8(cfrag, 281) != 32 || _bin8(cfrag, 315) != 64
-        ) revert MalformedEncoding();
+        bool ok;
+        assembly ("memory-safe") {
+            let c := capsule.offset
+            let f := cfrag.offset
+            // Capsule: fixarray(3) [bin8(33) E, bin8(33) V, bin8(32) s].
+            ok := and(eq(shr(232, calldataload(c)), 0x93c421), eq(shr(240, calldataload(add(c, 36))), 0xc421))
+            ok := and(ok, eq(shr(240, calldataload(add(c, 71))), 0xc420))
+            // CFrag: fixarray(5) [E1, V1, id, precursor, fixarray(6) [E2, V2, U1, U2, z, sig]].
+            ok := and(ok, eq(shr(232, calldataload(f)), 0x95c421))
+            ok := and(ok, eq(shr(240, calldataload(add(f, 36))), 0xc421))
+            ok := and(ok, eq(shr(240, calldataload(add(f, 71))), 0xc420))
+            ok := and(ok, eq(shr(240, calldataload(add(f, 105))), 0xc421))
+            ok := and(ok, eq(shr(232, calldataload(add(f, 140))), 0x96c421))
+            ok := and(ok, eq(shr(240, calldataload(add(f, 176))), 0xc421))
+            ok := and(ok, eq(shr(240, calldataload(add(f, 211))), 0xc421))
+            ok := and(ok, eq(shr(240, calldataload(add(f, 246))), 0xc421))
+            ok := and(ok, eq(shr(240, calldataload(add(f, 281))), 0xc420))
+            ok := and(ok, eq(shr(240, calldataload(add(f, 315))), 0xc440))
+        }
+        if (!ok) revert MalformedEncoding();
     }
 
     /// @notice SHA-256 digest of the kfrag's `signature_for_receiver` message:
@@ -88,8 +96,10 @@ library UmbralCFrag {
 
     /// @notice The kfrag signature (r, s) carried in the cfrag.
     function kfragSignature(bytes calldata cfrag) internal pure returns (bytes32 r, bytes32 s) {
-        r = bytes32(cfrag[CFRAG_KFRAG_SIG:CFRAG_KFRAG_SIG + 32]);
-        s = bytes32(cfrag[CFRAG_KFRAG_SIG + 32:CFRAG_KFRAG_SIG + 64]);
+        assembly ("memory-safe") {
+            r := calldataload(add(cfrag.offset, 317))
+            s := calldataload(add(cfrag.offset, 349))
+        }
     }
 
     /// @notice h = hash_to_scalar(CFRAG_VERIFICATION; E, E1, E2, V, V1, V2, U, U1, U2):
@@ -129,7 +139,10 @@ library UmbralCFrag {
         returns (bool)
     {
         checkFraming(capsule, cfrag);
-        uint256 z = uint256(bytes32(cfrag[CFRAG_Z:CFRAG_Z + 32]));
+        uint256 z;
+        assembly ("memory-safe") {
+            z := calldataload(add(cfrag.offset, 283))
+        }
         if (z >= Secp256k1.N) return false;
         uint256 h = challengeScalar(capsule, cfrag);
 
@@ -193,21 +206,19 @@ library UmbralCFrag {
         return x2Ok && rx == x2x && (ry & 1) == x2Parity;
     }
 
-    /// @dev A compressed point's x and parity, without curve validation (prefix must be 2 or 3).
+    /// @dev A compressed point's x and parity, without curve validation (prefix must be 2 or 3,
+    /// x < P). Offsets are within the lengths checked by checkFraming.
     function _decodePrefix(bytes calldata data, uint256 offset)
         private
         pure
         returns (bool ok, uint256 x, uint256 parity)
     {
-        uint8 prefix = uint8(data[offset]);
-        if (prefix != 2 && prefix != 3) return (false, 0, 0);
-        x = uint256(bytes32(data[offset + 1:offset + 33]));
-        if (x >= Secp256k1.P) return (false, 0, 0);
-        return (true, x, prefix - 2);
-    }
-
-    function _bin8(bytes calldata data, uint256 offset) private pure returns (uint256 len) {
-        if (data[offset] != 0xc4) return type(uint256).max;
-        return uint8(data[offset + 1]);
+        assembly ("memory-safe") {
+            let at := add(data.offset, offset)
+            let prefix := byte(0, calldataload(at))
+            x := calldataload(add(at, 1))
+            ok := and(or(eq(prefix, 2), eq(prefix, 3)), lt(x, 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F))
+            parity := and(prefix, 1)
+        }
     }
 }

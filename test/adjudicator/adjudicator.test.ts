@@ -52,8 +52,8 @@ describe("adjudicator: Adjudicator.evaluateCFrag with the real staking escrow", 
       const hints = evaluationHints(evidence);
       expect(await s.adjudicator.evaluateCFrag.staticCall(toContractEvidence(evidence), hints)).to.equal(true);
       await expect(evaluate(s, evidence))
-        .to.emit(s.adjudicator, "CFragEvaluated")
-        .withArgs(evidenceHash(evidence), s.node.staker.address, s.investigator.address, true)
+        .to.emit(s.adjudicator, "CFragJudgedCorrect")
+        .withArgs(evidenceHash(evidence), s.node.staker.address, s.investigator.address)
         .and.not.to.emit(s.adjudicator, "IncorrectCFragSlashed");
     }
     expect((await s.core.escrow.stakeOf(s.node.staker.address)).amount).to.equal(s.node.amount);
@@ -103,7 +103,7 @@ describe("adjudicator: Adjudicator.evaluateCFrag with the real staking escrow", 
     expect(await big.adjudicator.penaltyFor(big.node.staker.address)).to.equal(cap(big.node.amount));
   });
 
-  it("every single-field tampering of the evidence without the node's stamp is rejected", async function () {
+  it("every single-field tampering of the evidence without the node's stamp is rejected (or still correct)", async function () {
     const s = await loadFixture(fixture);
     const good = stamped(s, referenceReencryption());
     const flip = (data: Uint8Array, offset: number) => {
@@ -112,25 +112,36 @@ describe("adjudicator: Adjudicator.evaluateCFrag with the real staking escrow", 
       return out;
     };
     const cases: [string, CFragEvidence, string][] = [];
+    // Fields under the kfrag signature fail it; proof fields make the cfrag incorrect, and then
+    // the missing stamp rejects it.
+    const kfragSigned = new Set(["id", "precursor", "u1", "kfragSignature"]);
     for (const [field, offset] of Object.entries(O)) {
-      cases.push([`cfrag.${field}`, { ...good, cfrag: flip(good.cfrag, offset + 5) }, "InvalidStampSignature"]);
+      const error = kfragSigned.has(field) ? "InvalidKFragSignature" : "InvalidStampSignature";
+      cases.push([`cfrag.${field}`, { ...good, cfrag: flip(good.cfrag, offset + 5) }, error]);
     }
     for (const [field, offset] of Object.entries(CAPSULE_OFFSETS)) {
-      cases.push([`capsule.${field}`, { ...good, capsule: flip(good.capsule, offset + 5) }, "InvalidStampSignature"]);
+      if (field === "s") continue; // s is not part of the proof; see the next assertion
+      const capsule = withField(good.capsule, offset, randomPoint().toBytes(true));
+      cases.push([`capsule.${field}`, { ...good, capsule }, "InvalidStampSignature"]);
     }
-    cases.push(["stampSignature", { ...good, stampSignature: flip(good.stampSignature, 40) }, "InvalidStampSignature"]);
+    // The stamp only matters for an incorrect cfrag: tamper it on one.
+    const bad = stamped(s, { ...good, cfrag: withField(good.cfrag, O.e2, randomPoint().toBytes(true)) });
+    cases.push(["stampSignature", { ...bad, stampSignature: flip(bad.stampSignature, 40) }, "InvalidStampSignature"]);
     cases.push(["delegatingKey", { ...good, delegatingKey: randomCompressedKey() }, "InvalidKFragSignature"]);
     cases.push(["receivingKey", { ...good, receivingKey: randomCompressedKey() }, "InvalidKFragSignature"]);
     cases.push(["verifyingKey", { ...good, verifyingKey: randomCompressedKey() }, "InvalidKFragSignature"]);
     for (const [name, evidence, error] of cases) {
       await expect(evaluate(s, evidence, true), name).to.be.revertedWithCustomError(s.adjudicator, error);
     }
+    // The capsule's s does not enter the proof: still correct, nobody is slashed.
+    const sFlipped = { ...good, capsule: flip(good.capsule, CAPSULE_OFFSETS.s + 5) };
+    await expect(evaluate(s, sFlipped, true)).to.emit(s.adjudicator, "CFragJudgedCorrect");
     // Accusing another node with this node's stamp:
     const other = await stakeNode(s.core, s.core.accounts[2], s.core.accounts[3]);
     await expect(
-      evaluate(s, { ...good, staker: other.staker.address, nodeVerifyingKey: other.verifyingKey }, true),
+      evaluate(s, { ...bad, staker: other.staker.address, nodeVerifyingKey: other.verifyingKey }, true),
     ).to.be.revertedWithCustomError(s.adjudicator, "InvalidStampSignature");
-    await expect(evaluate(s, { ...good, staker: s.core.accounts[9].address }, true))
+    await expect(evaluate(s, { ...bad, staker: s.core.accounts[9].address }, true))
       .to.be.revertedWithCustomError(s.adjudicator, "UnknownNodeKey")
       .withArgs(s.core.accounts[9].address);
   });
