@@ -1,7 +1,8 @@
 // Ignition module "NKMS": the token and the staking escrow, wired (escrow = token minter).
 // Other modules `m.useModule(NKMSModule)` and then grant their roles on the escrow, e.g.
 //   m.call(escrow, "grantRole", [m.staticCall(escrow, "SLASHER_ROLE"), adjudicator]).
-// Deploy: `npx hardhat ignition deploy deploy/nkms.ts [--network localhost] [--parameters p.json]`.
+// Deploy: `npx hardhat ignition deploy ignition/modules/NKMS.ts [--network localhost] [--parameters p.json]`
+// (Ignition only loads modules under ignition/modules; that file re-exports this one).
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 
 const TOKEN = 10n ** 18n;

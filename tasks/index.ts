@@ -1,1 +1,2 @@
 // Operator-facing Hardhat tasks; each area registers its own file here.
+import "./staking";

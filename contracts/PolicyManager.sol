@@ -1,0 +1,658 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {IStakingEscrow} from "./interfaces/IStakingEscrow.sol";
+
+/// @title PolicyManager: prepaid re-encryption policies, their fees, revocation and kfrag commitments.
+/// @notice A policy hires `nodes` (staker addresses) from the policy's creation period through
+/// `endPeriod` (inclusive) at `feeRate` NKMS per node per period, paid up front by the sponsor
+/// (`msg.sender`). A period is earned by a node as soon as it begins, so creating a policy pays for
+/// the current period too, and revoking refunds only the periods after the current one.
+///
+/// Fee accrual is per policy: `paidUntil` is the first period not yet credited to the policy's
+/// nodes, shared by all of them because they share start, end and rate. `settle` credits every
+/// still-active node of one policy with the periods elapsed since (O(nodes) ≤ 32, never a loop over
+/// policies or periods); revocation credits the revoked nodes up to the current period at once.
+/// Credited fees sit in a per-node balance that `withdrawFees` pays out in O(1).
+///
+/// Quota rule (kfrags held proportional to stake), O(1) per node:
+///   activeArrangements[node] < quotaBase + lockedThrough(node, endPeriod) · quotaPerTotal / totalLocked
+/// An arrangement counts from creation until it is revoked or, after the policy expired, until the
+/// policy is settled (anyone may call `settle`; the node agent does it to free its quota).
+///
+/// Kfrag commitment: a Merkle root over leaves
+///   leaf_i = keccak256(policyId (16 bytes) ‖ nodes[i] (20 bytes) ‖ keccak256(kfragBytes_i) (32 bytes))
+/// taken in the order of `nodes[]`; a parent is keccak256 of its two children sorted ascending
+/// (OpenZeppelin's commutative hashing, so proofs carry no positions); an unpaired last element of a
+/// level moves up unchanged; the root of one leaf is the leaf. Leaves hash 68 bytes and inner nodes
+/// 64, so an inner node can never pass as a leaf. See src/client/kfrag-commitment.ts.
+contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonces {
+    using SafeERC20 for IERC20;
+
+    /// @notice Role allowed to set the fee-rate range and the quota parameters.
+    bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
+
+    /// @notice EIP-712 type of an owner's revocation; `node` zero revokes the whole policy.
+    bytes32 public constant REVOCATION_TYPEHASH =
+        keccak256("Revocation(bytes16 policyId,address node,uint256 nonce,uint256 deadline)");
+
+    /// @notice Most nodes one policy may hire (one bit each in the revocation mask).
+    uint256 public constant MAX_NODES = 32;
+
+    /// @dev Node ids held in the policy's second slot; the rest go 8 per word in `_extraIds`.
+    uint256 private constant INLINE_IDS = 3;
+    uint256 private constant IDS_PER_WORD = 8;
+
+    /// @notice Why a node cannot take an arrangement (see `checkNode`).
+    enum NodeStatus {
+        Eligible,
+        NotEnrolled, // never called setMinFeeRate on this contract
+        FeeRateTooLow, // the offered rate is below the node's effective minimum
+        NotRegistered, // no bonded operator or no published endpoint/keys in the escrow
+        StakeNotLocked, // nothing staked and locked through the policy's last period
+        OverQuota // holds as many arrangements as its stake allows
+    }
+
+    struct Policy {
+        // slot 0
+        address owner;
+        uint32 startPeriod;
+        uint32 endPeriod; // last period served, inclusive
+        uint32 paidUntil; // first period not yet credited to the active nodes
+        // slot 1
+        uint96 feeRate; // per node per period
+        uint8 nodeCount;
+        uint8 activeNodes; // not revoked
+        uint32 revokedMask; // bit i: nodes[i]'s arrangement was revoked
+        uint32 id0;
+        uint32 id1;
+        uint32 id2;
+        bool released; // expired and settled: the active nodes' quota was freed
+        // slot 2
+        bytes32 kfragRoot;
+    }
+
+    struct Node {
+        uint96 feeBalance; // credited, not yet withdrawn
+        uint80 minFeeRate;
+        uint24 activeArrangements;
+        uint32 id; // 0 until the node enrolls by setting its fee rate
+    }
+
+    struct Params {
+        uint80 minFeeRate;
+        uint80 maxFeeRate;
+        uint24 quotaBase;
+        uint64 quotaPerTotal;
+    }
+
+    /// @notice Everything known about a policy.
+    struct PolicyInfo {
+        address owner;
+        address sponsor;
+        uint32 startPeriod;
+        uint32 endPeriod;
+        uint32 paidUntil;
+        uint96 feeRate;
+        uint8 nodeCount;
+        uint8 activeNodes;
+        bool revoked; // every arrangement revoked
+        bool released;
+        bytes32 kfragRoot;
+    }
+
+    IStakingEscrow public immutable escrow;
+    IERC20 public immutable token;
+    uint32 public immutable secondsPerPeriod;
+
+    Params private _params;
+    uint32 public enrolledNodes;
+    mapping(uint32 id => address staker) public nodeById;
+    mapping(address staker => Node) private _nodes;
+    mapping(bytes16 policyId => Policy) private _policies;
+    mapping(bytes16 policyId => address sponsor) private _sponsors; // only when sponsor != owner
+    mapping(bytes16 policyId => mapping(uint256 word => uint256 ids)) private _extraIds;
+
+    event NodeEnrolled(address indexed node, uint32 id);
+    event MinFeeRateSet(address indexed node, uint256 minFeeRate);
+    event FeeRateRangeSet(uint256 minFeeRate, uint256 maxFeeRate);
+    event QuotaParamsSet(uint256 quotaBase, uint256 quotaPerTotal);
+    event PolicyCreated(
+        bytes16 indexed policyId,
+        address indexed owner,
+        address indexed sponsor,
+        uint32 startPeriod,
+        uint32 endPeriod,
+        uint96 feeRate,
+        address[] nodes,
+        bytes32 kfragRoot,
+        uint256 paid
+    );
+    event PolicyExtended(bytes16 indexed policyId, address indexed sponsor, uint32 newEndPeriod, uint256 paid);
+    event PolicySettled(bytes16 indexed policyId, uint32 fromPeriod, uint32 throughPeriod, uint256 perNode, bool released);
+    event PolicyRevoked(bytes16 indexed policyId, address indexed owner, uint256 refund);
+    event ArrangementRevoked(bytes16 indexed policyId, address indexed node, uint256 refund);
+    event FeesWithdrawn(address indexed node, uint256 amount);
+
+    error InvalidPolicyId();
+    error InvalidOwner();
+    error InvalidKfragRoot();
+    error InvalidEndPeriod(uint32 endPeriod, uint32 currentPeriod);
+    error InvalidNodeCount(uint256 count);
+    error NodesNotAscending(uint256 index);
+    error NodeIneligible(address node, NodeStatus status);
+    error PolicyAlreadyExists(bytes16 policyId);
+    error PolicyNotFound(bytes16 policyId);
+    error PolicyExpired(bytes16 policyId);
+    error PolicyFullyRevoked(bytes16 policyId);
+    error NotArrangement(bytes16 policyId, address node);
+    error ArrangementAlreadyRevoked(bytes16 policyId, address node);
+    error NotPolicyOwner(address caller);
+    error SignatureExpired(uint256 deadline);
+    error InvalidSignature();
+    error NothingToWithdraw(address node);
+    error FeeRateOutOfRange(uint256 rate, uint256 minFeeRate, uint256 maxFeeRate);
+    error InvalidFeeRateRange(uint256 minFeeRate, uint256 maxFeeRate);
+    error InvalidQuotaParams(uint256 quotaBase, uint256 quotaPerTotal);
+    error AmountTooLarge(uint256 amount);
+    error ZeroAddress();
+
+    /// @param escrow_ The staking escrow (periods, stakes, operators, registration).
+    /// @param token_ The NKMS token fees are paid in (ERC-20 with EIP-2612 permit).
+    /// @param admin Receives DEFAULT_ADMIN_ROLE and GOVERNOR_ROLE.
+    /// @param params Initial fee-rate range and quota parameters.
+    constructor(IStakingEscrow escrow_, IERC20 token_, address admin, Params memory params)
+        EIP712("NKMS PolicyManager", "1")
+    {
+        if (address(escrow_) == address(0) || address(token_) == address(0) || admin == address(0)) {
+            revert ZeroAddress();
+        }
+        escrow = escrow_;
+        token = token_;
+        secondsPerPeriod = escrow_.secondsPerPeriod();
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(GOVERNOR_ROLE, admin);
+        _setFeeRateRange(params.minFeeRate, params.maxFeeRate);
+        _setQuotaParams(params.quotaBase, params.quotaPerTotal);
+    }
+
+    // ------------------------------------------------------------------ governance
+
+    /// @notice Set the range every node's minimum fee rate must lie in. Governor only.
+    /// Rates already set outside a new range are clamped into it when used.
+    function setFeeRateRange(uint80 minFeeRate, uint80 maxFeeRate) external onlyRole(GOVERNOR_ROLE) {
+        _setFeeRateRange(minFeeRate, maxFeeRate);
+    }
+
+    /// @notice Set the quota rule's base and stake coefficient. Governor only.
+    function setQuotaParams(uint24 quotaBase, uint64 quotaPerTotal) external onlyRole(GOVERNOR_ROLE) {
+        _setQuotaParams(quotaBase, quotaPerTotal);
+    }
+
+    // ------------------------------------------------------------------ nodes
+
+    /// @notice Set the caller's (a staker's) minimum fee rate per period; the first call enrolls the
+    /// node, which a policy requires.
+    function setMinFeeRate(uint80 rate) external {
+        Params memory g = _params;
+        if (rate < g.minFeeRate || rate > g.maxFeeRate) revert FeeRateOutOfRange(rate, g.minFeeRate, g.maxFeeRate);
+        Node storage node = _nodes[msg.sender];
+        if (node.id == 0) {
+            uint32 id = ++enrolledNodes;
+            node.id = id;
+            nodeById[id] = msg.sender;
+            emit NodeEnrolled(msg.sender, id);
+        }
+        node.minFeeRate = rate;
+        emit MinFeeRateSet(msg.sender, rate);
+    }
+
+    /// @notice Pay `node`'s credited fees to `node`. Anyone may trigger it (the staker or its
+    /// operator's agent); the tokens always go to the staker.
+    /// @return amount The amount paid.
+    function withdrawFees(address node) external nonReentrant returns (uint256 amount) {
+        Node storage n = _nodes[node];
+        amount = n.feeBalance;
+        if (amount == 0) revert NothingToWithdraw(node);
+        n.feeBalance = 0;
+        token.safeTransfer(node, amount);
+        emit FeesWithdrawn(node, amount);
+    }
+
+    // ------------------------------------------------------------------ policies
+
+    /// @notice Create a policy paid by the caller with a prior `approve` of `policyCost(...)`.
+    /// @param policyId Nonzero, never used before.
+    /// @param owner Who may revoke and receives refunds.
+    /// @param endPeriod Last period served (inclusive), not before the current period.
+    /// @param feeRate Fee per node per period, at least every node's minimum and the range minimum.
+    /// @param nodes Staker addresses, strictly ascending, 1..MAX_NODES.
+    /// @param kfragRoot Merkle root of the kfrag commitment (see contract notice).
+    /// @return paid The amount taken from the caller.
+    function createPolicy(
+        bytes16 policyId,
+        address owner,
+        uint32 endPeriod,
+        uint96 feeRate,
+        address[] calldata nodes,
+        bytes32 kfragRoot
+    ) external nonReentrant returns (uint256 paid) {
+        paid = _createPolicy(policyId, owner, endPeriod, feeRate, nodes, kfragRoot);
+        token.safeTransferFrom(msg.sender, address(this), paid);
+    }
+
+    /// @notice `createPolicy` paid through an EIP-2612 permit for exactly `policyCost(...)`,
+    /// signed by the caller. A permit already used (e.g. front-run) is tolerated when the allowance
+    /// suffices anyway.
+    function createPolicyWithPermit(
+        bytes16 policyId,
+        address owner,
+        uint32 endPeriod,
+        uint96 feeRate,
+        address[] calldata nodes,
+        bytes32 kfragRoot,
+        uint256 permitDeadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external nonReentrant returns (uint256 paid) {
+        paid = _createPolicy(policyId, owner, endPeriod, feeRate, nodes, kfragRoot);
+        _permit(paid, permitDeadline, v, r, s);
+        token.safeTransferFrom(msg.sender, address(this), paid);
+    }
+
+    /// @notice Extend a live policy to `newEndPeriod`, paid by the caller (approve first) for the
+    /// extra periods of every still-active node; each must stay registered and locked through it.
+    /// @return paid The amount taken from the caller.
+    function extendPolicy(bytes16 policyId, uint32 newEndPeriod) external nonReentrant returns (uint256 paid) {
+        Policy storage p = _existing(policyId);
+        uint32 oldEnd = p.endPeriod;
+        if (_currentPeriod() > oldEnd) revert PolicyExpired(policyId);
+        uint256 active = p.activeNodes;
+        if (active == 0) revert PolicyFullyRevoked(policyId);
+        if (newEndPeriod <= oldEnd) revert InvalidEndPeriod(newEndPeriod, oldEnd);
+        uint256 count = p.nodeCount;
+        uint32 mask = p.revokedMask;
+        for (uint256 i; i < count; ++i) {
+            if ((uint256(mask) >> i) & 1 != 0) continue;
+            address node = nodeById[_idAt(p, policyId, i)];
+            if (!escrow.isRegistered(node)) revert NodeIneligible(node, NodeStatus.NotRegistered);
+            if (escrow.lockedThrough(node, newEndPeriod) == 0) revert NodeIneligible(node, NodeStatus.StakeNotLocked);
+        }
+        paid = uint256(p.feeRate) * active * (newEndPeriod - oldEnd);
+        p.endPeriod = newEndPeriod;
+        emit PolicyExtended(policyId, msg.sender, newEndPeriod, paid);
+        token.safeTransferFrom(msg.sender, address(this), paid);
+    }
+
+    /// @notice Credit the policy's active nodes with the periods served since the last settlement;
+    /// once the policy has expired this also frees their quota. Anyone may call.
+    /// @return perNode The amount credited to each active node.
+    function settle(bytes16 policyId) external returns (uint256 perNode) {
+        Policy storage p = _existing(policyId);
+        if (p.activeNodes == 0) return 0;
+        uint32 period = _currentPeriod();
+        uint32 end = p.endPeriod;
+        uint32 through = period < end ? period : end;
+        uint32 from = p.paidUntil;
+        bool release = period > end && !p.released;
+        uint256 periods = through >= from ? through + 1 - from : 0;
+        perNode = periods * p.feeRate;
+        if (periods == 0 && !release) return 0;
+        _creditActiveNodes(p, policyId, perNode, release);
+        if (periods != 0) p.paidUntil = through + 1;
+        if (release) p.released = true;
+        emit PolicySettled(policyId, from, through, perNode, release);
+    }
+
+    /// @notice Revoke the whole policy: the active nodes are credited through the current period
+    /// and the owner is refunded the later periods. Owner only.
+    /// @return refund The amount sent to the owner.
+    function revokePolicy(bytes16 policyId) external nonReentrant returns (uint256 refund) {
+        Policy storage p = _existing(policyId);
+        if (msg.sender != p.owner) revert NotPolicyOwner(msg.sender);
+        return _revokePolicy(p, policyId);
+    }
+
+    /// @notice Revoke one node's arrangement: the node is credited through the current period and
+    /// the owner is refunded its later periods. Owner only.
+    /// @return refund The amount sent to the owner.
+    function revokeArrangement(bytes16 policyId, address node) external nonReentrant returns (uint256 refund) {
+        Policy storage p = _existing(policyId);
+        if (msg.sender != p.owner) revert NotPolicyOwner(msg.sender);
+        return _revokeArrangement(p, policyId, node);
+    }
+
+    /// @notice Execute the owner's EIP-712 signed `Revocation` (gasless for the owner). `node` zero
+    /// revokes the whole policy. `nonce` must be the owner's next nonce (`nonces(owner)`); EIP-1271
+    /// contract owners are supported.
+    /// @return refund The amount sent to the owner.
+    function revokeWithSignature(
+        bytes16 policyId,
+        address node,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature
+    ) external nonReentrant returns (uint256 refund) {
+        if (block.timestamp > deadline) revert SignatureExpired(deadline);
+        Policy storage p = _existing(policyId);
+        address owner = p.owner;
+        _useCheckedNonce(owner, nonce);
+        bytes32 digest =
+            _hashTypedDataV4(keccak256(abi.encode(REVOCATION_TYPEHASH, policyId, node, nonce, deadline)));
+        if (!SignatureChecker.isValidSignatureNowCalldata(owner, digest, signature)) revert InvalidSignature();
+        return node == address(0) ? _revokePolicy(p, policyId) : _revokeArrangement(p, policyId, node);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice The current period (same clock as the escrow's).
+    function currentPeriod() external view returns (uint32) {
+        return _currentPeriod();
+    }
+
+    /// @notice Tokens needed to create a policy now with `nodeCount` nodes at `feeRate` until
+    /// `endPeriod` inclusive (0 if `endPeriod` has passed).
+    function policyCost(uint256 nodeCount, uint96 feeRate, uint32 endPeriod) external view returns (uint256) {
+        uint32 period = _currentPeriod();
+        if (endPeriod < period) return 0;
+        return uint256(feeRate) * nodeCount * (endPeriod + 1 - period);
+    }
+
+    /// @notice The current fee-rate range and quota parameters.
+    function params() external view returns (Params memory) {
+        return _params;
+    }
+
+    /// @notice A node's fee state: credited balance, minimum fee rate as set and as effective
+    /// (clamped into the range), arrangements counted against its quota, enrollment id.
+    function nodeFees(address node)
+        external
+        view
+        returns (uint256 feeBalance, uint256 minFeeRate, uint256 effectiveMinFeeRate, uint256 activeArrangements, uint32 id)
+    {
+        Node memory n = _nodes[node];
+        return (n.feeBalance, n.minFeeRate, _effectiveMinFeeRate(n.minFeeRate, _params), n.activeArrangements, n.id);
+    }
+
+    /// @notice Whether `node` could take an arrangement of a policy ending at `endPeriod` at
+    /// `feeRate` right now, exactly as `createPolicy` checks it; also its locked stake and quota.
+    function checkNode(address node, uint32 endPeriod, uint96 feeRate)
+        external
+        view
+        returns (NodeStatus status, uint256 stake, uint256 quota, uint256 activeArrangements)
+    {
+        return _nodeStatus(node, endPeriod, feeRate, _params, escrow.totalLocked());
+    }
+
+    /// @notice Everything stored about a policy (zero owner when it does not exist).
+    function getPolicy(bytes16 policyId) external view returns (PolicyInfo memory info) {
+        Policy storage p = _policies[policyId];
+        address sponsor = _sponsors[policyId];
+        info = PolicyInfo({
+            owner: p.owner,
+            sponsor: sponsor == address(0) ? p.owner : sponsor,
+            startPeriod: p.startPeriod,
+            endPeriod: p.endPeriod,
+            paidUntil: p.paidUntil,
+            feeRate: p.feeRate,
+            nodeCount: p.nodeCount,
+            activeNodes: p.activeNodes,
+            revoked: p.owner != address(0) && p.activeNodes == 0,
+            released: p.released,
+            kfragRoot: p.kfragRoot
+        });
+    }
+
+    /// @notice The policy's nodes in creation order (the kfrag commitment's leaf order).
+    function policyNodes(bytes16 policyId) external view returns (address[] memory nodes) {
+        Policy storage p = _policies[policyId];
+        nodes = new address[](p.nodeCount);
+        for (uint256 i; i < nodes.length; ++i) nodes[i] = nodeById[_idAt(p, policyId, i)];
+    }
+
+    /// @notice Whether `node` was hired by the policy, whatever happened since.
+    function isArrangement(bytes16 policyId, address node) public view returns (bool) {
+        (bool found,) = _indexOf(_policies[policyId], policyId, node);
+        return found;
+    }
+
+    /// @notice Whether `node` currently holds a live arrangement of the policy: hired, not revoked,
+    /// and the policy's last period not yet passed.
+    function isActiveArrangement(bytes16 policyId, address node) external view returns (bool) {
+        Policy storage p = _policies[policyId];
+        if (_currentPeriod() > p.endPeriod) return false;
+        (bool found, uint256 i) = _indexOf(p, policyId, node);
+        return found && (uint256(p.revokedMask) >> i) & 1 == 0;
+    }
+
+    /// @notice The commitment leaf of `node`'s kfrag in a policy (`kfragHash` = keccak256 of the
+    /// 310-byte KeyFrag bytes).
+    function kfragLeaf(bytes16 policyId, address node, bytes32 kfragHash) public pure returns (bytes32) {
+        return keccak256(abi.encodePacked(policyId, node, kfragHash));
+    }
+
+    /// @notice True when `node` was hired by the policy and `proof` shows that the policy's
+    /// commitment binds it to the kfrag hashing to `kfragHash`.
+    function verifyKfragCommitment(bytes16 policyId, address node, bytes32 kfragHash, bytes32[] calldata proof)
+        external
+        view
+        returns (bool)
+    {
+        bytes32 root = _policies[policyId].kfragRoot;
+        if (root == bytes32(0) || !isArrangement(policyId, node)) return false;
+        return MerkleProof.verifyCalldata(proof, root, kfragLeaf(policyId, node, kfragHash));
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _createPolicy(
+        bytes16 policyId,
+        address owner,
+        uint32 endPeriod,
+        uint96 feeRate,
+        address[] calldata nodes,
+        bytes32 kfragRoot
+    ) private returns (uint256 paid) {
+        uint32 period = _currentPeriod();
+        if (policyId == bytes16(0)) revert InvalidPolicyId();
+        if (owner == address(0)) revert InvalidOwner();
+        if (kfragRoot == bytes32(0)) revert InvalidKfragRoot();
+        if (endPeriod < period) revert InvalidEndPeriod(endPeriod, period);
+        uint256 count = nodes.length;
+        if (count == 0 || count > MAX_NODES) revert InvalidNodeCount(count);
+        Policy storage p = _policies[policyId];
+        if (p.owner != address(0)) revert PolicyAlreadyExists(policyId);
+        uint32[] memory ids = _admitNodes(nodes, endPeriod, feeRate, _params);
+
+        p.owner = owner;
+        p.startPeriod = period;
+        p.endPeriod = endPeriod;
+        p.paidUntil = period;
+        p.feeRate = feeRate;
+        p.nodeCount = uint8(count);
+        p.activeNodes = uint8(count);
+        p.id0 = ids[0];
+        if (count > 1) p.id1 = ids[1];
+        if (count > 2) p.id2 = ids[2];
+        if (count > INLINE_IDS) _storeExtraIds(policyId, ids);
+        p.kfragRoot = kfragRoot;
+        if (msg.sender != owner) _sponsors[policyId] = msg.sender;
+
+        paid = uint256(feeRate) * count * (endPeriod + 1 - period);
+        emit PolicyCreated(policyId, owner, msg.sender, period, endPeriod, feeRate, nodes, kfragRoot, paid);
+    }
+
+    /// Checks every node and counts the arrangement against its quota; returns the nodes' ids.
+    function _admitNodes(address[] calldata nodes, uint32 endPeriod, uint96 feeRate, Params memory g)
+        private
+        returns (uint32[] memory ids)
+    {
+        uint256 totalLocked = escrow.totalLocked();
+        ids = new uint32[](nodes.length);
+        address prev;
+        for (uint256 i; i < ids.length; ++i) {
+            address node = nodes[i];
+            // Ascending order makes duplicates impossible without an O(n²) check.
+            if (node <= prev) revert NodesNotAscending(i);
+            prev = node;
+            (NodeStatus status,,,) = _nodeStatus(node, endPeriod, feeRate, g, totalLocked);
+            if (status != NodeStatus.Eligible) revert NodeIneligible(node, status);
+            Node storage n = _nodes[node];
+            n.activeArrangements += 1;
+            ids[i] = n.id;
+        }
+    }
+
+    /// Stores the ids past the three inline ones, eight per word.
+    function _storeExtraIds(bytes16 policyId, uint32[] memory ids) private {
+        uint256 word;
+        for (uint256 i = INLINE_IDS; i < ids.length; ++i) {
+            uint256 slot = (i - INLINE_IDS) % IDS_PER_WORD;
+            word |= uint256(ids[i]) << (32 * slot);
+            if (slot == IDS_PER_WORD - 1 || i == ids.length - 1) {
+                _extraIds[policyId][(i - INLINE_IDS) / IDS_PER_WORD] = word;
+                word = 0;
+            }
+        }
+    }
+
+    function _nodeStatus(address node, uint32 endPeriod, uint96 feeRate, Params memory g, uint256 totalLocked)
+        private
+        view
+        returns (NodeStatus status, uint256 stake, uint256 quota, uint256 active)
+    {
+        Node memory n = _nodes[node];
+        active = n.activeArrangements;
+        if (n.id == 0) return (NodeStatus.NotEnrolled, 0, 0, active);
+        if (feeRate < _effectiveMinFeeRate(n.minFeeRate, g)) return (NodeStatus.FeeRateTooLow, 0, 0, active);
+        if (!escrow.isRegistered(node)) return (NodeStatus.NotRegistered, 0, 0, active);
+        stake = escrow.lockedThrough(node, endPeriod);
+        if (stake == 0) return (NodeStatus.StakeNotLocked, 0, 0, active);
+        // An unlocking stake still counts in lockedThrough but no longer in totalLocked: cap the share at 1.
+        quota = g.quotaBase + (stake >= totalLocked ? g.quotaPerTotal : stake * g.quotaPerTotal / totalLocked);
+        status = active < quota ? NodeStatus.Eligible : NodeStatus.OverQuota;
+    }
+
+    function _revokePolicy(Policy storage p, bytes16 policyId) private returns (uint256 refund) {
+        uint32 period = _currentPeriod();
+        uint32 end = p.endPeriod;
+        if (period > end) revert PolicyExpired(policyId);
+        uint256 active = p.activeNodes;
+        if (active == 0) revert PolicyFullyRevoked(policyId);
+        uint256 rate = p.feeRate;
+        uint256 credit = rate * (period + 1 - p.paidUntil);
+        _creditActiveNodes(p, policyId, credit, true);
+        p.revokedMask = uint32((uint256(1) << p.nodeCount) - 1);
+        p.activeNodes = 0; // paidUntil stays: with no active node nothing is credited any more
+        refund = rate * active * (end - period);
+        address owner = p.owner;
+        emit PolicyRevoked(policyId, owner, refund);
+        if (refund != 0) token.safeTransfer(owner, refund);
+    }
+
+    function _revokeArrangement(Policy storage p, bytes16 policyId, address node) private returns (uint256 refund) {
+        uint32 period = _currentPeriod();
+        uint32 end = p.endPeriod;
+        if (period > end) revert PolicyExpired(policyId);
+        (bool found, uint256 i) = _indexOf(p, policyId, node);
+        if (!found) revert NotArrangement(policyId, node);
+        uint32 bit = uint32(1 << i);
+        if (p.revokedMask & bit != 0) revert ArrangementAlreadyRevoked(policyId, node);
+        uint256 rate = p.feeRate;
+        Node storage n = _nodes[node];
+        n.feeBalance = _add96(n.feeBalance, rate * (period + 1 - p.paidUntil));
+        --n.activeArrangements;
+        p.revokedMask |= bit;
+        p.activeNodes -= 1;
+        refund = rate * (end - period);
+        address owner = p.owner;
+        emit ArrangementRevoked(policyId, node, refund);
+        if (refund != 0) token.safeTransfer(owner, refund);
+    }
+
+    /// Credits `amount` to every non-revoked node of the policy and, if `release`, frees one unit
+    /// of its quota.
+    function _creditActiveNodes(Policy storage p, bytes16 policyId, uint256 amount, bool release) private {
+        uint256 count = p.nodeCount;
+        uint32 mask = p.revokedMask;
+        for (uint256 i; i < count; ++i) {
+            if ((uint256(mask) >> i) & 1 != 0) continue;
+            Node storage n = _nodes[nodeById[_idAt(p, policyId, i)]];
+            if (amount != 0) n.feeBalance = _add96(n.feeBalance, amount);
+            if (release) --n.activeArrangements;
+        }
+    }
+
+    function _permit(uint256 value, uint256 deadline, uint8 v, bytes32 r, bytes32 s) private {
+        try IERC20Permit(address(token)).permit(msg.sender, address(this), value, deadline, v, r, s) {}
+        catch {
+            // Someone may have submitted the permit first; transferFrom below fails if it truly failed.
+        }
+    }
+
+    function _existing(bytes16 policyId) private view returns (Policy storage p) {
+        p = _policies[policyId];
+        if (p.owner == address(0)) revert PolicyNotFound(policyId);
+    }
+
+    function _idAt(Policy storage p, bytes16 policyId, uint256 i) private view returns (uint32) {
+        if (i == 0) return p.id0;
+        if (i == 1) return p.id1;
+        if (i == 2) return p.id2;
+        uint256 j = i - INLINE_IDS;
+        return uint32(_extraIds[policyId][j / IDS_PER_WORD] >> (32 * (j % IDS_PER_WORD)));
+    }
+
+    function _indexOf(Policy storage p, bytes16 policyId, address node) private view returns (bool, uint256) {
+        uint32 id = _nodes[node].id;
+        if (id == 0) return (false, 0);
+        uint256 count = p.nodeCount;
+        for (uint256 i; i < count; ++i) {
+            if (_idAt(p, policyId, i) == id) return (true, i);
+        }
+        return (false, 0);
+    }
+
+    function _currentPeriod() private view returns (uint32) {
+        return uint32(block.timestamp / secondsPerPeriod);
+    }
+
+    function _effectiveMinFeeRate(uint256 rate, Params memory g) private pure returns (uint256) {
+        if (rate < g.minFeeRate) return g.minFeeRate;
+        if (rate > g.maxFeeRate) return g.maxFeeRate;
+        return rate;
+    }
+
+    function _add96(uint96 a, uint256 b) private pure returns (uint96) {
+        uint256 sum = a + b;
+        if (sum > type(uint96).max) revert AmountTooLarge(sum);
+        return uint96(sum);
+    }
+
+    function _setFeeRateRange(uint80 minFeeRate, uint80 maxFeeRate) private {
+        if (minFeeRate > maxFeeRate) revert InvalidFeeRateRange(minFeeRate, maxFeeRate);
+        _params.minFeeRate = minFeeRate;
+        _params.maxFeeRate = maxFeeRate;
+        emit FeeRateRangeSet(minFeeRate, maxFeeRate);
+    }
+
+    function _setQuotaParams(uint24 quotaBase, uint64 quotaPerTotal) private {
+        // Quota must fit the 24-bit arrangement counter.
+        if (quotaBase == 0 || uint256(quotaBase) + quotaPerTotal > type(uint24).max) {
+            revert InvalidQuotaParams(quotaBase, quotaPerTotal);
+        }
+        _params.quotaBase = quotaBase;
+        _params.quotaPerTotal = quotaPerTotal;
+        emit QuotaParamsSet(quotaBase, quotaPerTotal);
+    }
+}

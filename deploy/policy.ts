@@ -1,0 +1,34 @@
+// Ignition module "Policy": the PolicyManager wired to the NKMS core module's escrow and token.
+// Deploy: `npx hardhat ignition deploy deploy/policy.ts [--network localhost] [--parameters p.json]`
+// (parameters under "Policy": admin, minFeeRate, maxFeeRate, quotaBase, quotaPerTotal).
+import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import NKMSModule from "./nkms";
+
+const TOKEN = 10n ** 18n;
+
+/** Defaults: fee rates between 0.001 and 1000 NKMS per node per period; a node may hold
+ * 16 arrangements plus 10,000 × its share of the total locked stake. */
+export const POLICY_DEFAULTS = {
+  minFeeRate: TOKEN / 1000n,
+  maxFeeRate: 1000n * TOKEN,
+  quotaBase: 16,
+  quotaPerTotal: 10_000n,
+} as const;
+
+const PolicyModule = buildModule("Policy", (m) => {
+  const { token, escrow } = m.useModule(NKMSModule);
+  const admin = m.getParameter("admin", m.getAccount(0));
+  const minFeeRate = m.getParameter("minFeeRate", POLICY_DEFAULTS.minFeeRate);
+  const maxFeeRate = m.getParameter("maxFeeRate", POLICY_DEFAULTS.maxFeeRate);
+  const quotaBase = m.getParameter("quotaBase", POLICY_DEFAULTS.quotaBase);
+  const quotaPerTotal = m.getParameter("quotaPerTotal", POLICY_DEFAULTS.quotaPerTotal);
+  const policyManager = m.contract("PolicyManager", [
+    escrow,
+    token,
+    admin,
+    { minFeeRate, maxFeeRate, quotaBase, quotaPerTotal },
+  ]);
+  return { policyManager, token, escrow };
+});
+
+export default PolicyModule;

@@ -1,0 +1,264 @@
+// Operator tasks for staking: `npx hardhat nkms:<task> [--network localhost] [--escrow 0x…] [--from 0x…]`.
+// Contract addresses come from the Ignition deployment of module "NKMS" on the network
+// (ignition/deployments/chain-<id>/deployed_addresses.json) unless --escrow is given.
+// Amounts are in whole tokens (decimals allowed, e.g. 15000 or 0.5).
+import fs from "node:fs";
+import path from "node:path";
+import { task, types } from "hardhat/config";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import type { Signer } from "ethers";
+import type { NKMSToken, StakingEscrow } from "../typechain-types";
+
+/** An operator-facing failure: printed as is, without a stack trace. */
+export class StakingTaskError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "StakingTaskError";
+  }
+}
+
+interface Common {
+  escrow?: string;
+  from?: string;
+}
+
+interface Ctx {
+  escrow: StakingEscrow;
+  token: NKMSToken;
+  signer: Signer;
+  address: string;
+}
+
+async function resolveEscrowAddress(hre: HardhatRuntimeEnvironment, flag?: string): Promise<string> {
+  if (flag) return flag;
+  const { chainId } = await hre.ethers.provider.getNetwork();
+  const file = path.join(hre.config.paths.root, "ignition", "deployments", `chain-${chainId}`, "deployed_addresses.json");
+  if (!fs.existsSync(file)) {
+    throw new StakingTaskError(
+      "NO_DEPLOYMENT",
+      `No NKMS deployment found for chain ${chainId} (${file}). Deploy with ` +
+        "`npx hardhat ignition deploy ignition/modules/NKMS.ts --network <network>` or pass --escrow <address>.",
+    );
+  }
+  const addresses = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, string>;
+  const address = addresses["NKMS#StakingEscrow"];
+  if (!address) throw new StakingTaskError("NO_DEPLOYMENT", `${file} has no NKMS#StakingEscrow entry; pass --escrow.`);
+  return address;
+}
+
+async function context(hre: HardhatRuntimeEnvironment, args: Common): Promise<Ctx> {
+  const signer = args.from ? await hre.ethers.getSigner(args.from) : (await hre.ethers.getSigners())[0];
+  if (!signer) throw new StakingTaskError("NO_SIGNER", "No account configured for this network.");
+  const escrowAddress = await resolveEscrowAddress(hre, args.escrow);
+  if ((await hre.ethers.provider.getCode(escrowAddress)) === "0x") {
+    throw new StakingTaskError("NO_CONTRACT", `No contract at ${escrowAddress} on this network.`);
+  }
+  const escrow = (await hre.ethers.getContractAt("StakingEscrow", escrowAddress, signer)) as unknown as StakingEscrow;
+  const token = (await hre.ethers.getContractAt("NKMSToken", await escrow.token(), signer)) as unknown as NKMSToken;
+  return { escrow, token, signer, address: await signer.getAddress() };
+}
+
+function parseTokens(hre: HardhatRuntimeEnvironment, value: string, name = "amount"): bigint {
+  try {
+    const amount = hre.ethers.parseUnits(value, 18);
+    if (amount <= 0n) throw new Error();
+    return amount;
+  } catch {
+    throw new StakingTaskError("BAD_AMOUNT", `--${name} must be a positive token amount, got "${value}".`);
+  }
+}
+
+const fmt = (hre: HardhatRuntimeEnvironment, v: bigint): string => `${hre.ethers.formatUnits(v, 18)} NKMS`;
+
+/** Send a transaction; turn a revert into a StakingTaskError naming the contract's custom error. */
+async function send(ctx: Ctx, what: string, tx: () => Promise<{ wait(): Promise<unknown> }>): Promise<void> {
+  try {
+    await (await tx()).wait();
+  } catch (e) {
+    const data = (e as { data?: string }).data ?? (e as { error?: { data?: string } }).error?.data;
+    for (const iface of [ctx.escrow.interface, ctx.token.interface]) {
+      const parsed = data ? iface.parseError(data) : null;
+      if (parsed) throw new StakingTaskError(parsed.name, `${what} rejected: ${parsed.name}(${parsed.args.join(", ")})`);
+    }
+    throw new StakingTaskError("TX_FAILED", `${what} failed: ${(e as Error).message}`);
+  }
+  console.log(`${what}: ok`);
+}
+
+async function requireBalance(hre: HardhatRuntimeEnvironment, ctx: Ctx, amount: bigint): Promise<void> {
+  const balance = await ctx.token.balanceOf(ctx.address);
+  if (balance < amount) {
+    throw new StakingTaskError("INSUFFICIENT_BALANCE", `Insufficient balance: ${ctx.address} holds ${fmt(hre, balance)}, needs ${fmt(hre, amount)}.`);
+  }
+}
+
+async function permitArgs(hre: HardhatRuntimeEnvironment, ctx: Ctx, amount: bigint) {
+  const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600) + 10n ** 9n; // chain time may run ahead in tests
+  const [nonce, name, network, tokenAddress, spender] = await Promise.all([
+    ctx.token.nonces(ctx.address),
+    ctx.token.name(),
+    hre.ethers.provider.getNetwork(),
+    ctx.token.getAddress(),
+    ctx.escrow.getAddress(),
+  ]);
+  const signature = await ctx.signer.signTypedData(
+    { name, version: "1", chainId: network.chainId, verifyingContract: tokenAddress },
+    {
+      Permit: [
+        { name: "owner", type: "address" },
+        { name: "spender", type: "address" },
+        { name: "value", type: "uint256" },
+        { name: "nonce", type: "uint256" },
+        { name: "deadline", type: "uint256" },
+      ],
+    },
+    { owner: ctx.address, spender, value: amount, nonce, deadline },
+  );
+  const { v, r, s } = hre.ethers.Signature.from(signature);
+  return { deadline, v, r, s };
+}
+
+function withCommon(t: ReturnType<typeof task>) {
+  return t
+    .addOptionalParam("escrow", "StakingEscrow address (default: the network's Ignition deployment)")
+    .addOptionalParam("from", "Account to send from (default: the first configured account)");
+}
+
+withCommon(task("nkms:stake", "Open a stake (one transaction, EIP-2612 permit)"))
+  .addParam("amount", "Tokens to stake")
+  .addParam("lock", "Lock duration in periods", undefined, types.int)
+  .setAction(async (args: Common & { amount: string; lock: number }, hre) => {
+    const ctx = await context(hre, args);
+    const amount = parseTokens(hre, args.amount);
+    const [minStake, maxStake, minLock, current] = await Promise.all([
+      ctx.escrow.minStake(), ctx.escrow.maxStake(), ctx.escrow.minLockPeriods(), ctx.escrow.stakeOf(ctx.address),
+    ]);
+    if (current.amount > 0n) throw new StakingTaskError("ALREADY_STAKING", `${ctx.address} already stakes ${fmt(hre, current.amount)}; use nkms:increase.`);
+    if (amount < minStake) throw new StakingTaskError("BELOW_MINIMUM", `Stake below the minimum of ${fmt(hre, minStake)}.`);
+    if (amount > maxStake) throw new StakingTaskError("ABOVE_MAXIMUM", `Stake above the maximum of ${fmt(hre, maxStake)}.`);
+    if (args.lock < Number(minLock)) throw new StakingTaskError("LOCK_TOO_SHORT", `Lock of ${args.lock} periods is below the minimum of ${minLock}.`);
+    await requireBalance(hre, ctx, amount);
+    const p = await permitArgs(hre, ctx, amount);
+    await send(ctx, `stake ${fmt(hre, amount)} for ${args.lock} periods`, () =>
+      ctx.escrow.depositWithPermit(amount, args.lock, p.deadline, p.v, p.r, p.s),
+    );
+  });
+
+withCommon(task("nkms:increase", "Add tokens to your stake (permit)"))
+  .addParam("amount", "Tokens to add")
+  .setAction(async (args: Common & { amount: string }, hre) => {
+    const ctx = await context(hre, args);
+    const amount = parseTokens(hre, args.amount);
+    if ((await ctx.escrow.stakeOf(ctx.address)).amount === 0n) throw new StakingTaskError("NOT_STAKER", `${ctx.address} has no stake; use nkms:stake.`);
+    await requireBalance(hre, ctx, amount);
+    const p = await permitArgs(hre, ctx, amount);
+    await send(ctx, `increase by ${fmt(hre, amount)}`, () => ctx.escrow.increaseWithPermit(amount, p.deadline, p.v, p.r, p.s));
+  });
+
+withCommon(task("nkms:prolong", "Lengthen your rolling lock"))
+  .addParam("periods", "Extra periods", undefined, types.int)
+  .setAction(async (args: Common & { periods: number }, hre) => {
+    const ctx = await context(hre, args);
+    const st = await ctx.escrow.stakeOf(ctx.address);
+    if (st.amount === 0n) throw new StakingTaskError("NOT_STAKER", `${ctx.address} has no stake.`);
+    if (st.unlockPeriod !== 0n) throw new StakingTaskError("UNLOCKING", `The stake is unlocking (period ${st.unlockPeriod}); run nkms:relock first.`);
+    await send(ctx, `prolong by ${args.periods} periods`, () => ctx.escrow.prolong(args.periods));
+  });
+
+withCommon(task("nkms:unlock", "Start unlocking your stake (it stops earning rewards)")).setAction(async (args: Common, hre) => {
+  const ctx = await context(hre, args);
+  const st = await ctx.escrow.stakeOf(ctx.address);
+  if (st.amount === 0n) throw new StakingTaskError("NOT_STAKER", `${ctx.address} has no stake.`);
+  if (st.unlockPeriod !== 0n) throw new StakingTaskError("UNLOCKING", `Already unlocking; withdrawable from period ${st.unlockPeriod}.`);
+  await send(ctx, "start unlocking", () => ctx.escrow.startUnlock());
+  console.log(`withdrawable from period ${(await ctx.escrow.stakeOf(ctx.address)).unlockPeriod}`);
+});
+
+withCommon(task("nkms:relock", "Cancel unlocking: the stake rolls and earns again")).setAction(async (args: Common, hre) => {
+  const ctx = await context(hre, args);
+  await send(ctx, "relock", () => ctx.escrow.relock());
+});
+
+withCommon(task("nkms:withdraw", "Withdraw unlocked tokens"))
+  .addOptionalParam("amount", "Tokens to withdraw (default: everything)")
+  .setAction(async (args: Common & { amount?: string }, hre) => {
+    const ctx = await context(hre, args);
+    const [st, period] = await Promise.all([ctx.escrow.stakeOf(ctx.address), ctx.escrow.currentPeriod()]);
+    if (st.amount === 0n) throw new StakingTaskError("NOT_STAKER", `${ctx.address} has nothing staked.`);
+    if (st.unlockPeriod === 0n) throw new StakingTaskError("LOCKED", "The stake is locked (rolling); run nkms:unlock and wait for the unlock period.");
+    if (period < st.unlockPeriod) {
+      throw new StakingTaskError("LOCK_NOT_OVER", `Lock not over: withdrawable from period ${st.unlockPeriod}, now ${period}.`);
+    }
+    const amount = args.amount === undefined ? st.amount : parseTokens(hre, args.amount);
+    if (amount > st.amount) throw new StakingTaskError("INSUFFICIENT_STAKE", `Only ${fmt(hre, st.amount)} can be withdrawn.`);
+    await send(ctx, `withdraw ${fmt(hre, amount)}`, () => ctx.escrow.withdraw(amount));
+  });
+
+withCommon(task("nkms:bond", "Bond an operator (the node's hot key); zero address unbonds"))
+  .addParam("operator", "Operator address")
+  .setAction(async (args: Common & { operator: string }, hre) => {
+    const ctx = await context(hre, args);
+    if (!hre.ethers.isAddress(args.operator)) throw new StakingTaskError("BAD_ADDRESS", `Not an address: ${args.operator}`);
+    const [current, minBond] = await Promise.all([ctx.escrow.operatorOf(ctx.address), ctx.escrow.minBondSeconds()]);
+    if (current !== hre.ethers.ZeroAddress) {
+      const earliest = (await ctx.escrow.bondedAt(current)) + minBond;
+      const now = BigInt((await hre.ethers.provider.getBlock("latest"))!.timestamp);
+      if (now < earliest) throw new StakingTaskError("BOND_TOO_RECENT", `Re-bond possible from ${new Date(Number(earliest) * 1000).toISOString()}.`);
+    }
+    await send(ctx, `bond operator ${args.operator}`, () => ctx.escrow.bondOperator(args.operator));
+  });
+
+withCommon(task("nkms:register", "Register the node (send from the operator account)"))
+  .addParam("endpoint", "Node HTTP endpoint, e.g. https://node.example:9151")
+  .addParam("encryptingKey", "Umbral encrypting public key, 33-byte compressed hex")
+  .addParam("verifyingKey", "Umbral verifying public key, 33-byte compressed hex")
+  .setAction(async (args: Common & { endpoint: string; encryptingKey: string; verifyingKey: string }, hre) => {
+    const ctx = await context(hre, args);
+    if ((await ctx.escrow.stakerOf(ctx.address)) === hre.ethers.ZeroAddress) {
+      throw new StakingTaskError("NOT_BONDED", `${ctx.address} is not bonded to any staker; the staker must run nkms:bond first.`);
+    }
+    for (const [name, key] of [["encrypting-key", args.encryptingKey], ["verifying-key", args.verifyingKey]] as const) {
+      if (!/^(0x)?0[23][0-9a-fA-F]{64}$/.test(key)) throw new StakingTaskError("BAD_KEY", `--${name} must be a 33-byte compressed point (02/03 prefix).`);
+    }
+    const hex = (k: string) => (k.startsWith("0x") ? k : `0x${k}`);
+    await send(ctx, `register node ${args.endpoint}`, () =>
+      ctx.escrow.registerNode(args.endpoint, hex(args.encryptingKey), hex(args.verifyingKey)),
+    );
+  });
+
+withCommon(task("nkms:stake-info", "Show a stake, its operator/node and its rewards"))
+  .addOptionalParam("staker", "Staker address (default: the sending account)")
+  .setAction(async (args: Common & { staker?: string }, hre) => {
+    const ctx = await context(hre, args);
+    const staker = args.staker ?? ctx.address;
+    const [st, period, registered, node, balance] = await Promise.all([
+      ctx.escrow.stakeOf(staker), ctx.escrow.currentPeriod(), ctx.escrow.isRegistered(staker),
+      ctx.escrow.nodeInfo(staker), ctx.token.balanceOf(staker),
+    ]);
+    const info = {
+      staker,
+      wallet: fmt(hre, balance),
+      staked: fmt(hre, st.amount),
+      lockPeriods: Number(st.lockPeriods),
+      state: st.amount === 0n ? "none" : st.unlockPeriod === 0n ? "rolling" : period >= st.unlockPeriod ? "unlocked" : `unlocking until period ${st.unlockPeriod}`,
+      currentPeriod: Number(period),
+      rewards: fmt(hre, st.rewards),
+      operator: st.operator,
+      registered,
+      endpoint: node.endpoint,
+    };
+    console.log(JSON.stringify(info, null, 2));
+    return info;
+  });
+
+withCommon(task("nkms:claim", "Claim rewards to the wallet, or restake them"))
+  .addFlag("restake", "Add the rewards to the stake instead")
+  .setAction(async (args: Common & { restake: boolean }, hre) => {
+    const ctx = await context(hre, args);
+    const pending = await ctx.escrow.pendingRewards(ctx.address);
+    if (pending === 0n) throw new StakingTaskError("NOTHING_TO_CLAIM", "No rewards to claim.");
+    await send(ctx, `claim ${fmt(hre, pending)}${args.restake ? " (restake)" : ""}`, () => ctx.escrow.claimRewards(args.restake));
+  });
