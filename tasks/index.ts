@@ -1,2 +1,3 @@
 // Operator-facing Hardhat tasks; each area registers its own file here.
 import "./staking";
+import "./adjudicator";

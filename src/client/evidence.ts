@@ -73,8 +73,12 @@ export interface CFragEvidenceJson {
 }
 
 /** The Adjudicator's `EvaluationHints` struct (bigint-valued, ready for ethers). */
+export type AffinePair = [bigint, bigint];
+/** z·E, h·E1, z·V, h·V1, z·U, h·U1 (affine; (0, 0) where a product is not needed). */
+export type ProductHints = [AffinePair, AffinePair, AffinePair, AffinePair, AffinePair, AffinePair];
+
 export interface EvaluationHints {
-  products: { products: [bigint, bigint][]; lambdas: bigint[] };
+  products: { products: ProductHints; lambdas: [bigint, bigint, bigint] };
   verifyingKeyY: bigint;
   stampKeyY: bigint;
   kfragSignatureParity: number;
@@ -294,7 +298,7 @@ export function evaluationHints(evidence: CFragEvidence, options: HintOptions = 
     [slice(capsule, CAPSULE_OFFSETS.v, 33), o.v1],
     [U_COMPRESSED, o.u1],
   ];
-  const products: [bigint, bigint][] = [];
+  const products: AffinePair[] = [];
   const lambdas: bigint[] = [];
   for (const [baseBytes, x1Offset] of bases) {
     const base = decodePoint(baseBytes);
@@ -310,7 +314,7 @@ export function evaluationHints(evidence: CFragEvidence, options: HintOptions = 
   const kfragSig = slice(cfrag, o.kfragSignature, 64);
   const stampDigest = sha256(stampMessage(cfrag, capsule));
   return {
-    products: { products, lambdas },
+    products: { products: products as ProductHints, lambdas: lambdas as [bigint, bigint, bigint] },
     verifyingKeyY: keyY(evidence.verifyingKey),
     stampKeyY: keyY(evidence.nodeVerifyingKey),
     kfragSignatureParity: recoveryParity(kfragSig, kfragDigest, evidence.verifyingKey, "INVALID_KFRAG_SIGNATURE", options),

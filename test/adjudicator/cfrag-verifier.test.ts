@@ -249,7 +249,13 @@ function randomBytes(n: number): Uint8Array {
 
 /** Hints for a capsule whose point is invalid: products by E cannot be computed, use zeros. */
 function placeholderHints() {
-  return { products: Array.from({ length: 6 }, () => [1n, 2n] as [bigint, bigint]), lambdas: [0n, 0n, 0n] };
+  const pair = (): [bigint, bigint] => [1n, 2n];
+  return {
+    products: [pair(), pair(), pair(), pair(), pair(), pair()] as [
+      [bigint, bigint], [bigint, bigint], [bigint, bigint], [bigint, bigint], [bigint, bigint], [bigint, bigint],
+    ],
+    lambdas: [0n, 0n, 0n] as [bigint, bigint, bigint],
+  };
 }
 
 function evaluationHintsForPoints(a: InstanceType<typeof Point>, b: InstanceType<typeof Point>) {
