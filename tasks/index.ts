@@ -2,3 +2,4 @@
 import "./staking";
 import "./policy";
 import "./health";
+import "./adjudicator";

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IStakingEscrow} from "./interfaces/IStakingEscrow.sol";
+import {Secp256k1} from "./adjudicator/Secp256k1.sol";
+import {UmbralCFrag} from "./adjudicator/UmbralCFrag.sol";
+import {SlashingPolicy} from "./adjudicator/SlashingPolicy.sol";
+
+/// @title Adjudicator: on-chain proof of incorrect re-encryption and slashing.
+/// @notice Anyone may submit evidence that a node returned an incorrect cfrag.
+///  1. The kfrag signature inside the cfrag (`signature_for_receiver`) must be valid for the
+///     supplied delegator-side verifying key, delegating key and receiving key, or the evidence
+///     is rejected (a wrong key guess must never count against a node).
+///  2. The cfrag is judged with rust-umbral 0.10's re-encryption proof (see UmbralCFrag); with
+///     (1) the verdict equals the reference's `CapsuleFrag.verify`. A correct cfrag is never
+///     slashed and needs nothing more.
+///  3. An incorrect cfrag must carry the node's stamp: ECDSA (secp256k1) by the node's
+///     registered Umbral verifying key over SHA-256(cfrag.toBytes() ‖ capsule.toBytes()). An incorrect one slashes the node by
+///   penalty = min(basePenalty + penaltyHistoryCoefficient · priorViolations, stake · maxPenaltyBps / 10⁴)
+/// of which investigatorShareBps / 10⁴ is credited to the investigator (pulled from the escrow)
+/// and the rest returns to the reserve. Each (capsule, cfrag) pair slashes at most once.
+contract Adjudicator is ReentrancyGuardTransient {
+    /// @notice Evidence against one node, in the encodings the client saves (src/client/evidence.ts).
+    struct CFragEvidence {
+        /// @dev Capsule.toBytes(): 105 bytes.
+        bytes capsule;
+        /// @dev CapsuleFrag.toBytes(): 381 bytes.
+        bytes cfrag;
+        /// @dev Compressed 33-byte public keys: pk_A, pk_B and the kfrags' signer.
+        bytes delegatingKey;
+        bytes receivingKey;
+        bytes verifyingKey;
+        /// @dev 64-byte r‖s of the node's stamp over SHA-256(cfrag ‖ capsule).
+        bytes stampSignature;
+        /// @dev The accused node (its staker address).
+        address staker;
+    }
+
+    /// @notice Values computed off-chain and checked on-chain (src/client/evidence.ts computes them).
+    struct EvaluationHints {
+        UmbralCFrag.Hints products;
+        /// @dev y coordinates of the kfrag signer's key and of the node's stamp key.
+        uint256 verifyingKeyY;
+        uint256 stampKeyY;
+        /// @dev Recovery parities (0 or 1) of the kfrag signature and of the stamp signature.
+        uint8 kfragSignatureParity;
+        uint8 stampSignatureParity;
+    }
+
+    uint256 private constant BPS = 10_000;
+
+    /// @notice The staking escrow whose `slash` this contract may call.
+    IStakingEscrow public immutable escrow;
+    /// @notice Fixed part of every penalty, in token units.
+    uint256 public immutable basePenalty;
+    /// @notice Added to the penalty once per earlier violation of the same node.
+    uint256 public immutable penaltyHistoryCoefficient;
+    /// @notice Cap on a single penalty as a fraction of the node's locked stake, basis points.
+    uint256 public immutable maxPenaltyBps;
+    /// @notice The investigator's share of the penalty, basis points.
+    uint256 public immutable investigatorShareBps;
+
+    /// @notice Evidence hashes (keccak256(capsule ‖ cfrag)) that already slashed a node.
+    mapping(bytes32 evidenceHash => bool) public evidenceUsed;
+    /// @notice How many times each node has been slashed here.
+    mapping(address staker => uint256) public violations;
+
+    /// @notice A cfrag was judged correct (nothing happens). `staker` is the caller's claim,
+    /// unchecked since nothing happens to the node.
+    event CFragJudgedCorrect(bytes32 indexed evidenceHash, address indexed staker, address indexed investigator);
+    /// @notice A cfrag was judged incorrect and its node slashed (the verdict event for incorrect cfrags).
+    event IncorrectCFragSlashed(
+        bytes32 indexed evidenceHash,
+        address indexed staker,
+        address indexed investigator,
+        uint256 penalty,
+        uint256 slashed,
+        uint256 reward,
+        uint256 violationCount
+    );
+
+    error ZeroAddress();
+    error InvalidParameters();
+    error MalformedKey();
+    error MalformedSignature();
+    error InvalidKFragSignature();
+    error InvalidStampSignature();
+    error UnknownNodeKey(address staker);
+    error EvidenceAlreadyUsed(bytes32 evidenceHash);
+    error NothingToSlash(address staker);
+
+    /// @param escrow_ Staking escrow; this contract must hold its slasher role.
+    /// @param basePenalty_ Fixed part of a penalty (token units).
+    /// @param penaltyHistoryCoefficient_ Extra penalty per earlier violation (token units).
+    /// @param maxPenaltyBps_ Penalty cap as a fraction of the locked stake, 1..10000.
+    /// @param investigatorShareBps_ Investigator's share of the penalty, 0..10000.
+    constructor(
+        IStakingEscrow escrow_,
+        uint256 basePenalty_,
+        uint256 penaltyHistoryCoefficient_,
+        uint256 maxPenaltyBps_,
+        uint256 investigatorShareBps_
+    ) {
+        if (address(escrow_) == address(0)) revert ZeroAddress();
+        if (maxPenaltyBps_ == 0 || maxPenaltyBps_ > BPS || investigatorShareBps_ > BPS) revert InvalidParameters();
+        escrow = escrow_;
+        basePenalty = basePenalty_;
+        penaltyHistoryCoefficient = penaltyHistoryCoefficient_;
+        maxPenaltyBps = maxPenaltyBps_;
+        investigatorShareBps = investigatorShareBps_;
+    }
+
+    /// @notice Judge a cfrag and slash its node if it is incorrect.
+    /// @dev Reverts when the evidence is malformed, a signature does not verify, a hint is wrong,
+    /// the evidence already slashed, or the node has no stake; none of these loses anything.
+    /// @param evidence The capsule, cfrag, keys, stamp signature and accused node.
+    /// @param hints Caller-computed curve values (see src/client/evidence.ts `evaluationHints`).
+    /// @return correct The verdict; false means the node was slashed in this transaction.
+    function evaluateCFrag(CFragEvidence calldata evidence, EvaluationHints calldata hints)
+        external
+        nonReentrant
+        returns (bool correct)
+    {
+        UmbralCFrag.checkFraming(evidence.capsule, evidence.cfrag);
+        _checkKFragSignature(evidence, hints);
+        correct = UmbralCFrag.isCorrect(evidence.capsule, evidence.cfrag, hints.products);
+        bytes32 evidenceHash = keccak256(abi.encodePacked(evidence.capsule, evidence.cfrag));
+        if (correct) {
+            // Nothing happens to anyone, so the node's stamp is not needed (nor looked up).
+            emit CFragJudgedCorrect(evidenceHash, evidence.staker, msg.sender);
+            return true;
+        }
+        _checkStamp(evidence, hints);
+        _slash(evidence.staker, evidenceHash);
+    }
+
+    /// @notice The penalty an incorrect cfrag would cost `staker` now.
+    /// @param staker The node.
+    /// @return penalty Token units; the investigator would get `penalty · investigatorShareBps / 10⁴`.
+    function penaltyFor(address staker) public view returns (uint256 penalty) {
+        uint256 stake = escrow.lockedThrough(staker, escrow.currentPeriod());
+        return SlashingPolicy.penalty(basePenalty, penaltyHistoryCoefficient, violations[staker], stake, maxPenaltyBps);
+    }
+
+    function _slash(address staker, bytes32 evidenceHash) private {
+        if (evidenceUsed[evidenceHash]) revert EvidenceAlreadyUsed(evidenceHash);
+        uint256 penalty = penaltyFor(staker);
+        if (penalty == 0) revert NothingToSlash(staker);
+        uint256 reward = (penalty * investigatorShareBps) / BPS;
+        uint256 count = violations[staker] + 1;
+        evidenceUsed[evidenceHash] = true;
+        violations[staker] = count;
+        uint256 slashed = escrow.slash(staker, penalty, msg.sender, reward);
+        emit IncorrectCFragSlashed(evidenceHash, staker, msg.sender, penalty, slashed, reward, count);
+    }
+
+    /// @dev signature_for_receiver must verify for the supplied keys, or the evidence proves nothing.
+    function _checkKFragSignature(CFragEvidence calldata evidence, EvaluationHints calldata hints) private view {
+        if (evidence.delegatingKey.length != 33 || evidence.receivingKey.length != 33) revert MalformedKey();
+        address signer = _keyAddress(evidence.verifyingKey, hints.verifyingKeyY);
+        bytes32 digest = UmbralCFrag.kfragSignatureDigest(evidence.cfrag, evidence.delegatingKey, evidence.receivingKey);
+        (bytes32 r, bytes32 s) = UmbralCFrag.kfragSignature(evidence.cfrag);
+        if (_recover(digest, hints.kfragSignatureParity, r, s) != signer) revert InvalidKFragSignature();
+    }
+
+    /// @dev The node's registered verifying key must have signed SHA-256(cfrag ‖ capsule).
+    function _checkStamp(CFragEvidence calldata evidence, EvaluationHints calldata hints) private view {
+        if (evidence.stampSignature.length != 64) revert MalformedSignature();
+        (,, bytes memory nodeKey) = escrow.nodeInfo(evidence.staker);
+        if (nodeKey.length != 33) revert UnknownNodeKey(evidence.staker);
+        address node = _memoryKeyAddress(nodeKey, hints.stampKeyY);
+        bytes32 digest = sha256(abi.encodePacked(evidence.cfrag, evidence.capsule));
+        bytes32 r = bytes32(evidence.stampSignature[0:32]);
+        bytes32 s = bytes32(evidence.stampSignature[32:64]);
+        if (_recover(digest, hints.stampSignatureParity, r, s) != node) revert InvalidStampSignature();
+    }
+
+    /// @dev address(0) for an unrecoverable signature, which matches no key address.
+    function _recover(bytes32 digest, uint8 parity, bytes32 r, bytes32 s) private pure returns (address) {
+        if (parity > 1) revert MalformedSignature();
+        return ecrecover(digest, 27 + parity, r, s);
+    }
+
+    /// @dev Address of a compressed key given with its y coordinate (checked against x and parity).
+    function _keyAddress(bytes calldata key, uint256 y) private pure returns (address) {
+        if (key.length != 33) revert MalformedKey();
+        return _pointAddress(uint8(key[0]), uint256(bytes32(key[1:33])), y);
+    }
+
+    function _memoryKeyAddress(bytes memory key, uint256 y) private pure returns (address) {
+        uint8 prefix = uint8(key[0]);
+        uint256 x;
+        assembly ("memory-safe") {
+            x := mload(add(key, 0x21))
+        }
+        return _pointAddress(prefix, x, y);
+    }
+
+    function _pointAddress(uint8 prefix, uint256 x, uint256 y) private pure returns (address) {
+        if ((prefix != 2 && prefix != 3) || (y & 1) != prefix - 2 || !Secp256k1.isOnCurve(x, y)) revert MalformedKey();
+        return Secp256k1.toAddress(x, y);
+    }
+}

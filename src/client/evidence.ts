@@ -1,0 +1,468 @@
+// Evidence that a node returned an incorrect cfrag, in the form the client saves when it
+// discards a cfrag, and the curve values (hints) the on-chain Adjudicator checks instead of
+// computing. Only public data is handled here except in `signStamp` (the node's side).
+//
+// The node's stamp: ECDSA over secp256k1 by the node's registered Umbral verifying key, over
+// SHA-256(cfrag.toBytes() ‖ capsule.toBytes()) (381 + 105 bytes, MessagePack forms), 64-byte r‖s.
+// This is exactly `new Signer(stampSecretKey).sign(stampMessage(cfrag, capsule))` in Umbral.
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { keccak_256 } from "@noble/hashes/sha3.js";
+
+export const CAPSULE_LENGTH = 105;
+export const CFRAG_LENGTH = 381;
+export const EVIDENCE_FORMAT = "nkms.cfrag-evidence";
+export const EVIDENCE_VERSION = 1;
+
+const P = secp256k1.Point.CURVE().p;
+const N = secp256k1.Point.CURVE().n;
+const Point = secp256k1.Point;
+type CurvePoint = InstanceType<typeof secp256k1.Point>;
+
+/** Why evidence could not be built, parsed or turned into a call. */
+export type EvidenceErrorCode =
+  | "BAD_JSON"
+  | "BAD_FIELD"
+  | "MALFORMED_CAPSULE"
+  | "MALFORMED_CFRAG"
+  | "INVALID_KEY"
+  | "INVALID_KFRAG_SIGNATURE"
+  | "INVALID_STAMP_SIGNATURE"
+  | "INVALID_CAPSULE_POINT";
+
+export class EvidenceError extends Error {
+  constructor(
+    readonly code: EvidenceErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "EvidenceError";
+  }
+}
+
+/** Everything needed to prove on-chain that `staker`'s node returned `cfrag` for `capsule`. */
+export interface CFragEvidence {
+  /** Capsule.toBytes(), 105 bytes. */
+  capsule: Uint8Array;
+  /** CapsuleFrag.toBytes(), 381 bytes, exactly as the node returned it. */
+  cfrag: Uint8Array;
+  /** Compressed public keys: delegating (pk_A), receiving (pk_B), and the kfrags' signer. */
+  delegatingKey: Uint8Array;
+  receivingKey: Uint8Array;
+  verifyingKey: Uint8Array;
+  /** The node's stamp key (its registered Umbral verifying key), compressed. */
+  nodeVerifyingKey: Uint8Array;
+  /** 64-byte r‖s stamp over SHA-256(cfrag ‖ capsule). */
+  stampSignature: Uint8Array;
+  /** The node's staker address (0x-prefixed). */
+  staker: string;
+}
+
+/** The JSON file form (all byte fields 0x-hex). */
+export interface CFragEvidenceJson {
+  format: typeof EVIDENCE_FORMAT;
+  version: typeof EVIDENCE_VERSION;
+  staker: string;
+  capsule: string;
+  cfrag: string;
+  delegatingKey: string;
+  receivingKey: string;
+  verifyingKey: string;
+  nodeVerifyingKey: string;
+  stampSignature: string;
+}
+
+/** The Adjudicator's `EvaluationHints` struct (bigint-valued, ready for ethers). */
+export type AffinePair = [bigint, bigint];
+/** z·E, h·E1, z·V, h·V1, z·U, h·U1 (affine; (0, 0) where a product is not needed). */
+export type ProductHints = [AffinePair, AffinePair, AffinePair, AffinePair, AffinePair, AffinePair];
+
+export interface EvaluationHints {
+  products: { products: ProductHints; lambdas: [bigint, bigint, bigint] };
+  verifyingKeyY: bigint;
+  stampKeyY: bigint;
+  kfragSignatureParity: number;
+  stampSignatureParity: number;
+}
+
+/** The Adjudicator's `CFragEvidence` struct as ethers arguments. */
+export interface ContractEvidence {
+  capsule: string;
+  cfrag: string;
+  delegatingKey: string;
+  receivingKey: string;
+  verifyingKey: string;
+  stampSignature: string;
+  staker: string;
+}
+
+/** Field offsets inside the MessagePack encodings (see contracts/adjudicator/UmbralCFrag.sol). */
+export const CFRAG_OFFSETS = {
+  e1: 3,
+  v1: 38,
+  id: 73,
+  precursor: 107,
+  e2: 143,
+  v2: 178,
+  u1: 213,
+  u2: 248,
+  z: 283,
+  kfragSignature: 317,
+} as const;
+export const CAPSULE_OFFSETS = { e: 3, v: 38, s: 73 } as const;
+
+const U_COMPRESSED = hexToBytes("03079390d0fbe220fc34aab8ecbf49098098036820fadb98c03143e55db8ec73cd");
+const CFRAG_VERIFICATION = new TextEncoder().encode("CFRAG_VERIFICATION");
+
+// ---------------------------------------------------------------------------------------------
+// Building, signing and (de)serializing
+
+/** The bytes a node signs with its stamp key for one cfrag. */
+export function stampMessage(cfrag: Uint8Array, capsule: Uint8Array): Uint8Array {
+  return concat(cfrag, capsule);
+}
+
+/** The node side: sign a cfrag for `capsule` with the stamp secret key (32 bytes). Low-S, 64 bytes. */
+export function signStamp(stampSecretKey: Uint8Array, cfrag: Uint8Array, capsule: Uint8Array): Uint8Array {
+  return secp256k1.sign(stampMessage(cfrag, capsule), stampSecretKey, { prehash: true, lowS: true });
+}
+
+/** Whether `stampSignature` is the node's stamp over (cfrag, capsule). Accepts high-S like Umbral. */
+export function verifyStamp(
+  nodeVerifyingKey: Uint8Array,
+  stampSignature: Uint8Array,
+  cfrag: Uint8Array,
+  capsule: Uint8Array,
+): boolean {
+  try {
+    return secp256k1.verify(stampSignature, stampMessage(cfrag, capsule), nodeVerifyingKey, {
+      prehash: true,
+      lowS: false,
+    });
+  } catch {
+    return false;
+  }
+}
+
+/** Assemble evidence from the objects' `toBytes()` forms; checks lengths, framing and the stamp. */
+export function buildEvidence(parts: CFragEvidence): CFragEvidence {
+  const evidence = { ...parts };
+  validateShape(evidence);
+  if (!verifyStamp(evidence.nodeVerifyingKey, evidence.stampSignature, evidence.cfrag, evidence.capsule)) {
+    throw new EvidenceError("INVALID_STAMP_SIGNATURE", "the stamp signature is not the node's over this cfrag");
+  }
+  return evidence;
+}
+
+export function evidenceToJson(evidence: CFragEvidence): CFragEvidenceJson {
+  return {
+    format: EVIDENCE_FORMAT,
+    version: EVIDENCE_VERSION,
+    staker: evidence.staker,
+    capsule: toHex(evidence.capsule),
+    cfrag: toHex(evidence.cfrag),
+    delegatingKey: toHex(evidence.delegatingKey),
+    receivingKey: toHex(evidence.receivingKey),
+    verifyingKey: toHex(evidence.verifyingKey),
+    nodeVerifyingKey: toHex(evidence.nodeVerifyingKey),
+    stampSignature: toHex(evidence.stampSignature),
+  };
+}
+
+export function serializeEvidence(evidence: CFragEvidence): string {
+  return JSON.stringify(evidenceToJson(evidence), null, 2) + "\n";
+}
+
+/** Parse an evidence file's text; validates shapes (not the signatures). */
+export function parseEvidence(text: string): CFragEvidence {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new EvidenceError("BAD_JSON", "evidence is not valid JSON");
+  }
+  return evidenceFromJson(raw);
+}
+
+export function evidenceFromJson(raw: unknown): CFragEvidence {
+  if (typeof raw !== "object" || raw === null) throw new EvidenceError("BAD_JSON", "evidence must be an object");
+  const obj = raw as Record<string, unknown>;
+  if (obj.format !== EVIDENCE_FORMAT || obj.version !== EVIDENCE_VERSION) {
+    throw new EvidenceError("BAD_FIELD", `expected format ${EVIDENCE_FORMAT} version ${EVIDENCE_VERSION}`);
+  }
+  const bytesField = (name: string): Uint8Array => {
+    const v = obj[name];
+    if (typeof v !== "string" || !/^0x([0-9a-fA-F]{2})*$/.test(v)) {
+      throw new EvidenceError("BAD_FIELD", `${name} must be 0x-prefixed hex`);
+    }
+    return hexToBytes(v.slice(2));
+  };
+  const staker = obj.staker;
+  if (typeof staker !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(staker)) {
+    throw new EvidenceError("BAD_FIELD", "staker must be an address");
+  }
+  const evidence: CFragEvidence = {
+    staker,
+    capsule: bytesField("capsule"),
+    cfrag: bytesField("cfrag"),
+    delegatingKey: bytesField("delegatingKey"),
+    receivingKey: bytesField("receivingKey"),
+    verifyingKey: bytesField("verifyingKey"),
+    nodeVerifyingKey: bytesField("nodeVerifyingKey"),
+    stampSignature: bytesField("stampSignature"),
+  };
+  validateShape(evidence);
+  return evidence;
+}
+
+/** keccak256(capsule ‖ cfrag): the Adjudicator's replay-guard key for this evidence. */
+export function evidenceHash(evidence: Pick<CFragEvidence, "capsule" | "cfrag">): string {
+  return toHex(keccak_256(concat(evidence.capsule, evidence.cfrag)));
+}
+
+export function toContractEvidence(evidence: CFragEvidence): ContractEvidence {
+  return {
+    capsule: toHex(evidence.capsule),
+    cfrag: toHex(evidence.cfrag),
+    delegatingKey: toHex(evidence.delegatingKey),
+    receivingKey: toHex(evidence.receivingKey),
+    verifyingKey: toHex(evidence.verifyingKey),
+    stampSignature: toHex(evidence.stampSignature),
+    staker: evidence.staker,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hints
+
+export interface HintOptions {
+  /**
+   * Produce hints even when a signature does not verify (parity 0 is used), so that the
+   * contract's own rejection can be exercised. Default false: such evidence throws.
+   */
+  allowInvalidSignatures?: boolean;
+}
+
+/** The challenge scalar h = hash_to_scalar(CFRAG_VERIFICATION; E, E1, E2, V, V1, V2, U, U1, U2). */
+export function cfragChallengeScalar(capsule: Uint8Array, cfrag: Uint8Array): bigint {
+  const o = CFRAG_OFFSETS;
+  const c = CAPSULE_OFFSETS;
+  const len = new Uint8Array([0, 0, 0, CFRAG_VERIFICATION.length]);
+  const digest = sha256(
+    concat(
+      len,
+      CFRAG_VERIFICATION,
+      slice(capsule, c.e, 33),
+      slice(cfrag, o.e1, 33),
+      slice(cfrag, o.e2, 33),
+      slice(capsule, c.v, 33),
+      slice(cfrag, o.v1, 33),
+      slice(cfrag, o.v2, 33),
+      U_COMPRESSED,
+      slice(cfrag, o.u1, 33),
+      slice(cfrag, o.u2, 33),
+    ),
+  );
+  return (bytesToBigInt(digest) % (N - 1n)) + 1n;
+}
+
+/** SHA-256 of the kfrag's signature_for_receiver message (id ‖ U1 ‖ precursor ‖ 01 ‖ pk_A ‖ 01 ‖ pk_B). */
+export function kfragSignatureDigest(cfrag: Uint8Array, delegatingKey: Uint8Array, receivingKey: Uint8Array): Uint8Array {
+  const o = CFRAG_OFFSETS;
+  return sha256(
+    concat(
+      slice(cfrag, o.id, 32),
+      slice(cfrag, o.u1, 33),
+      slice(cfrag, o.precursor, 33),
+      new Uint8Array([1]),
+      delegatingKey,
+      new Uint8Array([1]),
+      receivingKey,
+    ),
+  );
+}
+
+/**
+ * Compute every value the Adjudicator checks instead of computing: the six products
+ * z·E, h·E1, z·V, h·V1, z·U, h·U1, the three slopes, the keys' y coordinates and the
+ * signatures' recovery parities. Public data only, so plain (variable-time) arithmetic is fine.
+ */
+export function evaluationHints(evidence: CFragEvidence, options: HintOptions = {}): EvaluationHints {
+  validateShape(evidence);
+  const { capsule, cfrag } = evidence;
+  const o = CFRAG_OFFSETS;
+  const z = bytesToBigInt(slice(cfrag, o.z, 32));
+  const h = cfragChallengeScalar(capsule, cfrag);
+  const bases: [Uint8Array, number][] = [
+    [slice(capsule, CAPSULE_OFFSETS.e, 33), o.e1],
+    [slice(capsule, CAPSULE_OFFSETS.v, 33), o.v1],
+    [U_COMPRESSED, o.u1],
+  ];
+  const products: AffinePair[] = [];
+  const lambdas: bigint[] = [];
+  for (const [baseBytes, x1Offset] of bases) {
+    const base = decodePoint(baseBytes);
+    if (!base) throw new EvidenceError("INVALID_CAPSULE_POINT", "a capsule point is not on the curve");
+    // z ≥ N makes the cfrag incorrect before any product is looked at.
+    const zX = z > 0n && z < N ? base.multiplyUnsafe(z) : null;
+    const x1 = decodePoint(slice(cfrag, x1Offset, 33));
+    const hX1 = x1 ? x1.multiplyUnsafe(h) : null;
+    products.push(affine(zX), affine(hX1));
+    lambdas.push(zX && hX1 ? differenceSlope(zX, hX1) : 0n);
+  }
+  const kfragDigest = kfragSignatureDigest(cfrag, evidence.delegatingKey, evidence.receivingKey);
+  const kfragSig = slice(cfrag, o.kfragSignature, 64);
+  const stampDigest = sha256(stampMessage(cfrag, capsule));
+  return {
+    products: { products: products as ProductHints, lambdas: lambdas as [bigint, bigint, bigint] },
+    verifyingKeyY: keyY(evidence.verifyingKey),
+    stampKeyY: keyY(evidence.nodeVerifyingKey),
+    kfragSignatureParity: recoveryParity(kfragSig, kfragDigest, evidence.verifyingKey, "INVALID_KFRAG_SIGNATURE", options),
+    stampSignatureParity: recoveryParity(
+      evidence.stampSignature,
+      stampDigest,
+      evidence.nodeVerifyingKey,
+      "INVALID_STAMP_SIGNATURE",
+      options,
+    ),
+  };
+}
+
+/** Slope λ such that the contract forms A − B from A = z·X and B = h·X1 (see Secp256k1.subtract). */
+function differenceSlope(a: CurvePoint, b: CurvePoint): bigint {
+  const A = a.toAffine();
+  const B = b.toAffine();
+  const cy = mod(-B.y);
+  if (A.x !== B.x) return mod((cy - A.y) * invert(B.x - A.x));
+  if (A.y === cy) return mod(3n * A.x * A.x * invert(2n * A.y)); // A = −B: doubling
+  return 0n; // A = B: the difference is infinity, no slope needed
+}
+
+function recoveryParity(
+  signature: Uint8Array,
+  digest: Uint8Array,
+  key: Uint8Array,
+  code: EvidenceErrorCode,
+  options: HintOptions,
+): number {
+  const expected = decodePoint(key);
+  for (const bit of [0, 1]) {
+    try {
+      const sig = secp256k1.Signature.fromBytes(signature, "compact").addRecoveryBit(bit);
+      if (expected && sig.recoverPublicKey(digest).equals(expected)) return bit;
+    } catch {
+      // an out-of-range r or s recovers nothing
+    }
+  }
+  if (options.allowInvalidSignatures) return 0;
+  throw new EvidenceError(code, code === "INVALID_KFRAG_SIGNATURE" ? "the kfrag signature does not verify" : "the stamp signature does not verify");
+}
+
+function keyY(key: Uint8Array): bigint {
+  const point = decodePoint(key);
+  if (!point) throw new EvidenceError("INVALID_KEY", "a public key is not a valid compressed point");
+  return point.toAffine().y;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shape checks and byte helpers
+
+function validateShape(e: CFragEvidence): void {
+  if (e.capsule.length !== CAPSULE_LENGTH || !capsuleFramed(e.capsule)) {
+    throw new EvidenceError("MALFORMED_CAPSULE", `capsule must be the ${CAPSULE_LENGTH}-byte MessagePack encoding`);
+  }
+  if (e.cfrag.length !== CFRAG_LENGTH || !cfragFramed(e.cfrag)) {
+    throw new EvidenceError("MALFORMED_CFRAG", `cfrag must be the ${CFRAG_LENGTH}-byte MessagePack encoding`);
+  }
+  for (const [name, key] of [
+    ["delegatingKey", e.delegatingKey],
+    ["receivingKey", e.receivingKey],
+    ["verifyingKey", e.verifyingKey],
+    ["nodeVerifyingKey", e.nodeVerifyingKey],
+  ] as const) {
+    if (key.length !== 33) throw new EvidenceError("INVALID_KEY", `${name} must be a 33-byte compressed key`);
+  }
+  if (e.stampSignature.length !== 64) throw new EvidenceError("BAD_FIELD", "stampSignature must be 64 bytes");
+  if (!/^0x[0-9a-fA-F]{40}$/.test(e.staker)) throw new EvidenceError("BAD_FIELD", "staker must be an address");
+}
+
+function bin8(data: Uint8Array, offset: number, length: number): boolean {
+  return data[offset] === 0xc4 && data[offset + 1] === length;
+}
+
+function capsuleFramed(c: Uint8Array): boolean {
+  return c[0] === 0x93 && bin8(c, 1, 33) && bin8(c, 36, 33) && bin8(c, 71, 32);
+}
+
+function cfragFramed(f: Uint8Array): boolean {
+  return (
+    f[0] === 0x95 &&
+    bin8(f, 1, 33) &&
+    bin8(f, 36, 33) &&
+    bin8(f, 71, 32) &&
+    bin8(f, 105, 33) &&
+    f[140] === 0x96 &&
+    bin8(f, 141, 33) &&
+    bin8(f, 176, 33) &&
+    bin8(f, 211, 33) &&
+    bin8(f, 246, 33) &&
+    bin8(f, 281, 32) &&
+    bin8(f, 315, 64)
+  );
+}
+
+function decodePoint(bytes: Uint8Array): CurvePoint | null {
+  try {
+    const point = Point.fromBytes(bytes);
+    return bytes.length === 33 ? point : null;
+  } catch {
+    return null;
+  }
+}
+
+function affine(point: CurvePoint | null): [bigint, bigint] {
+  if (!point || point.is0()) return [0n, 0n];
+  const { x, y } = point.toAffine();
+  return [x, y];
+}
+
+function mod(a: bigint): bigint {
+  const r = a % P;
+  return r >= 0n ? r : r + P;
+}
+
+function invert(a: bigint): bigint {
+  let [x, base, e] = [1n, mod(a), P - 2n];
+  while (e > 0n) {
+    if (e & 1n) x = (x * base) % P;
+    base = (base * base) % P;
+    e >>= 1n;
+  }
+  return x;
+}
+
+function slice(data: Uint8Array, offset: number, length: number): Uint8Array {
+  return data.subarray(offset, offset + length);
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function bytesToBigInt(bytes: Uint8Array): bigint {
+  return bytes.length === 0 ? 0n : BigInt("0x" + Buffer.from(bytes).toString("hex"));
+}
+
+function toHex(bytes: Uint8Array): string {
+  return "0x" + Buffer.from(bytes).toString("hex");
+}
+
+function hexToBytes(hex: string): Uint8Array {
+  return new Uint8Array(Buffer.from(hex, "hex"));
+}

@@ -1,0 +1,266 @@
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import fc from "fast-check";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import {
+  CFragEvidence,
+  CFRAG_OFFSETS as O,
+  CAPSULE_OFFSETS,
+  EvaluationHints,
+  EvidenceError,
+  evaluationHints,
+  evidenceHash,
+  signStamp,
+  parseEvidence,
+  serializeEvidence,
+  toContractEvidence,
+} from "../../src/client/evidence";
+import { advancePeriods, randomCompressedKey, stakeNode } from "../shared/core-fixture";
+import {
+  Reencryption,
+  ourReencryption,
+  randomPoint,
+  referenceReencryption,
+  referenceVerifies,
+  scalarBytes,
+  withField,
+} from "./fixtures";
+import { ADJUDICATOR_PARAMS, AdjudicatorSetup, deployAdjudicatorSetup, stamped } from "./setup";
+
+const { basePenalty, penaltyHistoryCoefficient, maxPenaltyBps, investigatorShareBps } = ADJUDICATOR_PARAMS;
+
+describe("adjudicator: Adjudicator.evaluateCFrag with the real staking escrow", function () {
+  async function fixture(): Promise<AdjudicatorSetup> {
+    return deployAdjudicatorSetup();
+  }
+
+  function evaluate(s: AdjudicatorSetup, evidence: CFragEvidence, allowInvalid = false) {
+    const hints = evaluationHints(evidence, { allowInvalidSignatures: allowInvalid });
+    return s.adjudicator.connect(s.investigator).evaluateCFrag(toContractEvidence(evidence), hints);
+  }
+
+  /** A malicious node's incorrect cfrag: E2 replaced, then stamped by the node. */
+  function incorrect(s: AdjudicatorSetup, r = referenceReencryption()): CFragEvidence {
+    return stamped(s, { ...r, cfrag: withField(r.cfrag, O.e2, randomPoint().toBytes(true)) });
+  }
+
+  it("a correct cfrag (reference and src/umbral) is judged correct and slashes nothing", async function () {
+    const s = await loadFixture(fixture);
+    for (const r of [referenceReencryption(), ourReencryption()]) {
+      const evidence = stamped(s, r);
+      const hints = evaluationHints(evidence);
+      expect(await s.adjudicator.evaluateCFrag.staticCall(toContractEvidence(evidence), hints)).to.equal(true);
+      await expect(evaluate(s, evidence))
+        .to.emit(s.adjudicator, "CFragJudgedCorrect")
+        .withArgs(evidenceHash(evidence), s.node.staker.address, s.investigator.address)
+        .and.not.to.emit(s.adjudicator, "IncorrectCFragSlashed");
+    }
+    expect((await s.core.escrow.stakeOf(s.node.staker.address)).amount).to.equal(s.node.amount);
+    expect(await s.adjudicator.violations(s.node.staker.address)).to.equal(0n);
+  });
+
+  it("an incorrect cfrag slashes by the formula, credits the investigator (pull) and works once", async function () {
+    const s = await loadFixture(fixture);
+    const evidence = incorrect(s);
+    const stake = s.node.amount;
+    const penalty = basePenalty < (stake * maxPenaltyBps) / 10_000n ? basePenalty : (stake * maxPenaltyBps) / 10_000n;
+    const reward = (penalty * investigatorShareBps) / 10_000n;
+    expect(await s.adjudicator.penaltyFor(s.node.staker.address)).to.equal(penalty);
+
+    await expect(evaluate(s, evidence))
+      .to.emit(s.adjudicator, "IncorrectCFragSlashed")
+      .withArgs(evidenceHash(evidence), s.node.staker.address, s.investigator.address, penalty, penalty, reward, 1n)
+      .and.to.emit(s.core.escrow, "Slashed");
+    expect((await s.core.escrow.stakeOf(s.node.staker.address)).amount).to.equal(stake - penalty);
+    expect(await s.core.escrow.investigatorRewards(s.investigator.address)).to.equal(reward);
+    expect(await s.adjudicator.evidenceUsed(evidenceHash(evidence))).to.equal(true);
+
+    const before = await s.core.token.balanceOf(s.investigator.address);
+    await (await s.core.escrow.connect(s.investigator).withdrawInvestigatorReward()).wait();
+    expect(await s.core.token.balanceOf(s.investigator.address)).to.equal(before + reward);
+
+    await expect(evaluate(s, evidence))
+      .to.be.revertedWithCustomError(s.adjudicator, "EvidenceAlreadyUsed")
+      .withArgs(evidenceHash(evidence));
+  });
+
+  it("repeat offences cost base + history·violations until the cap of maxPenaltyBps of the stake", async function () {
+    const s = await loadFixture(fixture);
+    const cap = (stake: bigint) => (stake * maxPenaltyBps) / 10_000n;
+    let stake = s.node.amount;
+    for (let violations = 0n; violations < 4n; violations++) {
+      const uncapped = basePenalty + penaltyHistoryCoefficient * violations;
+      const expected = uncapped < cap(stake) ? uncapped : cap(stake);
+      expect(await s.adjudicator.penaltyFor(s.node.staker.address)).to.equal(expected);
+      await (await evaluate(s, incorrect(s))).wait();
+      stake -= expected;
+      expect((await s.core.escrow.stakeOf(s.node.staker.address)).amount).to.equal(stake);
+      expect(await s.adjudicator.violations(s.node.staker.address)).to.equal(violations + 1n);
+    }
+    // By now the history term exceeds the cap (10 % of 150k = 15k > 1k + 500·3, so raise the stakes):
+    const big = await deployAdjudicatorSetup({ ...ADJUDICATOR_PARAMS, basePenalty: 10n ** 30n });
+    expect(await big.adjudicator.penaltyFor(big.node.staker.address)).to.equal(cap(big.node.amount));
+  });
+
+  it("every single-field tampering of the evidence without the node's stamp is rejected (or still correct)", async function () {
+    const s = await loadFixture(fixture);
+    const good = stamped(s, referenceReencryption());
+    const flip = (data: Uint8Array, offset: number) => {
+      const out = new Uint8Array(data);
+      out[offset] ^= 0x01;
+      return out;
+    };
+    const cases: [string, CFragEvidence, string][] = [];
+    // Fields under the kfrag signature fail it; proof fields make the cfrag incorrect, and then
+    // the missing stamp rejects it.
+    const kfragSigned = new Set(["id", "precursor", "u1", "kfragSignature"]);
+    for (const [field, offset] of Object.entries(O)) {
+      const error = kfragSigned.has(field) ? "InvalidKFragSignature" : "InvalidStampSignature";
+      cases.push([`cfrag.${field}`, { ...good, cfrag: flip(good.cfrag, offset + 5) }, error]);
+    }
+    for (const [field, offset] of Object.entries(CAPSULE_OFFSETS)) {
+      if (field === "s") continue; // s is not part of the proof; see the next assertion
+      const capsule = withField(good.capsule, offset, randomPoint().toBytes(true));
+      cases.push([`capsule.${field}`, { ...good, capsule }, "InvalidStampSignature"]);
+    }
+    // The stamp only matters for an incorrect cfrag: tamper it on one.
+    const bad = stamped(s, { ...good, cfrag: withField(good.cfrag, O.e2, randomPoint().toBytes(true)) });
+    cases.push(["stampSignature", { ...bad, stampSignature: flip(bad.stampSignature, 40) }, "InvalidStampSignature"]);
+    cases.push(["delegatingKey", { ...good, delegatingKey: randomCompressedKey() }, "InvalidKFragSignature"]);
+    cases.push(["receivingKey", { ...good, receivingKey: randomCompressedKey() }, "InvalidKFragSignature"]);
+    cases.push(["verifyingKey", { ...good, verifyingKey: randomCompressedKey() }, "InvalidKFragSignature"]);
+    for (const [name, evidence, error] of cases) {
+      await expect(evaluate(s, evidence, true), name).to.be.revertedWithCustomError(s.adjudicator, error);
+    }
+    // The capsule's s does not enter the proof: still correct, nobody is slashed.
+    const sFlipped = { ...good, capsule: flip(good.capsule, CAPSULE_OFFSETS.s + 5) };
+    await expect(evaluate(s, sFlipped, true)).to.emit(s.adjudicator, "CFragJudgedCorrect");
+    // Accusing another node with this node's stamp:
+    const other = await stakeNode(s.core, s.core.accounts[2], s.core.accounts[3]);
+    await expect(
+      evaluate(s, { ...bad, staker: other.staker.address, nodeVerifyingKey: other.verifyingKey }, true),
+    ).to.be.revertedWithCustomError(s.adjudicator, "InvalidStampSignature");
+    await expect(evaluate(s, { ...bad, staker: s.core.accounts[9].address }, true))
+      .to.be.revertedWithCustomError(s.adjudicator, "UnknownNodeKey")
+      .withArgs(s.core.accounts[9].address);
+  });
+
+  it("a node stamping a tampered cfrag: proof fields slash, kfrag-signed fields are rejected", async function () {
+    const s = await loadFixture(fixture);
+    const r = referenceReencryption();
+    const slashes: [string, Uint8Array][] = [
+      ["e1", withField(r.cfrag, O.e1, randomPoint().toBytes(true))],
+      ["v1", withField(r.cfrag, O.v1, randomPoint().toBytes(true))],
+      ["e2", withField(r.cfrag, O.e2, randomPoint().toBytes(true))],
+      ["v2", withField(r.cfrag, O.v2, randomPoint().toBytes(true))],
+      ["u2", withField(r.cfrag, O.u2, randomPoint().toBytes(true))],
+      ["z", withField(r.cfrag, O.z, scalarBytes(12345n))],
+    ];
+    for (const [name, cfrag] of slashes) {
+      await expect(evaluate(s, stamped(s, { ...r, cfrag })), name).to.emit(s.adjudicator, "IncorrectCFragSlashed");
+    }
+    const rejected: [string, Uint8Array][] = [
+      ["id", withField(r.cfrag, O.id, secp256k1.utils.randomSecretKey())],
+      ["precursor", withField(r.cfrag, O.precursor, randomPoint().toBytes(true))],
+      ["u1", withField(r.cfrag, O.u1, randomPoint().toBytes(true))],
+      ["kfragSignature", withField(r.cfrag, O.kfragSignature + 10, new Uint8Array([7, 7, 7]))],
+    ];
+    for (const [name, cfrag] of rejected) {
+      await expect(evaluate(s, stamped(s, { ...r, cfrag }), true), name).to.be.revertedWithCustomError(
+        s.adjudicator,
+        "InvalidKFragSignature",
+      );
+    }
+  });
+
+  it("property: a stamped cfrag with one random byte changed is judged correct iff the reference accepts it, else slashed or rejected", async function () {
+    const s = await loadFixture(fixture);
+    const r = referenceReencryption();
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 380 }), fc.integer({ min: 1, max: 255 }), async (offset, xor) => {
+        const cfrag = new Uint8Array(r.cfrag);
+        cfrag[offset] ^= xor;
+        const tampered: Reencryption = { ...r, cfrag };
+        const accepted = referenceVerifies(tampered);
+        const evidence: CFragEvidence = {
+          ...tampered,
+          nodeVerifyingKey: s.node.verifyingKey,
+          stampSignature: signStamp(s.stampSecretKey, cfrag, r.capsule),
+          staker: s.node.staker.address,
+        };
+        let outcome: "correct" | "slashed" | "rejected";
+        let hints: EvaluationHints | null = null;
+        try {
+          hints = evaluationHints(evidence, { allowInvalidSignatures: true });
+        } catch (err) {
+          // The client refuses what does not even parse; so does the contract.
+          expect((err as EvidenceError).code).to.equal("MALFORMED_CFRAG");
+        }
+        if (!hints) {
+          await expect(
+            s.adjudicator.evaluateCFrag(toContractEvidence(evidence), evaluationHints(stamped(s, r))),
+          ).to.be.revertedWithCustomError(s.adjudicator, "MalformedEncoding");
+          outcome = "rejected";
+        } else {
+          try {
+            const tx = await s.adjudicator.connect(s.investigator).evaluateCFrag(toContractEvidence(evidence), hints);
+            const receipt = await tx.wait();
+            const topic = s.adjudicator.interface.getEvent("IncorrectCFragSlashed").topicHash;
+            outcome = receipt!.logs.some((l) => l.topics[0] === topic) ? "slashed" : "correct";
+          } catch (err) {
+            expect(String(err)).to.match(/InvalidKFragSignature|EvidenceAlreadyUsed/);
+            outcome = "rejected";
+          }
+        }
+        if (accepted) expect(outcome).to.equal("correct");
+        else expect(outcome).to.not.equal("correct");
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("evidence round-trips through its JSON file form", async function () {
+    const s = await loadFixture(fixture);
+    const evidence = incorrect(s);
+    const parsed = parseEvidence(serializeEvidence(evidence));
+    expect(parsed).to.deep.equal(evidence);
+    await expect(evaluate(s, parsed)).to.emit(s.adjudicator, "IncorrectCFragSlashed");
+  });
+
+  it("rejects a node without locked stake (the evidence stays usable) and bad hints", async function () {
+    const s = await loadFixture(fixture);
+    const evidence = incorrect(s);
+    const hints = evaluationHints(evidence);
+    const args = toContractEvidence(evidence);
+    await expect(
+      s.adjudicator.evaluateCFrag(args, { ...hints, stampKeyY: secp256k1.Point.CURVE().p - hints.stampKeyY }),
+    ).to.be.revertedWithCustomError(s.adjudicator, "MalformedKey");
+    await expect(
+      s.adjudicator.evaluateCFrag(args, { ...hints, kfragSignatureParity: 1 - hints.kfragSignatureParity }),
+    ).to.be.revertedWithCustomError(s.adjudicator, "InvalidKFragSignature");
+    await expect(s.adjudicator.evaluateCFrag(args, { ...hints, stampSignatureParity: 2 })).to.be.revertedWithCustomError(
+      s.adjudicator,
+      "MalformedSignature",
+    );
+
+    // A node whose stake is no longer locked cannot be slashed; the evidence is not consumed.
+    await (await s.core.escrow.connect(s.node.staker).startUnlock()).wait();
+    await advancePeriods(s.core, s.node.lockPeriods + 1);
+    expect(await s.adjudicator.penaltyFor(s.node.staker.address)).to.equal(0n);
+    await expect(s.adjudicator.evaluateCFrag(args, hints))
+      .to.be.revertedWithCustomError(s.adjudicator, "NothingToSlash")
+      .withArgs(s.node.staker.address);
+    expect(await s.adjudicator.evidenceUsed(evidenceHash(evidence))).to.equal(false);
+  });
+
+  it("constructor validates its wiring and parameters", async function () {
+    const s = await loadFixture(fixture);
+    const F = await ethers.getContractFactory("Adjudicator");
+    await expect(F.deploy(ethers.ZeroAddress, 1, 1, 1, 1)).to.be.revertedWithCustomError(F, "ZeroAddress");
+    await expect(F.deploy(s.core.escrowAddress, 1, 1, 0, 1)).to.be.revertedWithCustomError(F, "InvalidParameters");
+    await expect(F.deploy(s.core.escrowAddress, 1, 1, 10_001, 1)).to.be.revertedWithCustomError(F, "InvalidParameters");
+    await expect(F.deploy(s.core.escrowAddress, 1, 1, 1, 10_001)).to.be.revertedWithCustomError(F, "InvalidParameters");
+  });
+});
+

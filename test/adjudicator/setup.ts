@@ -1,0 +1,53 @@
+// Deploys the real core (token + staking escrow) and the Adjudicator, and stakes a node whose
+// stamp key the test controls, so tests can play an honest or a malicious node.
+import { ethers } from "hardhat";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import type { Adjudicator } from "../../typechain-types";
+import { Core, StakedNode, deployCore, stakeNode } from "../shared/core-fixture";
+import { CFragEvidence, buildEvidence, signStamp } from "../../src/client/evidence";
+import type { Reencryption } from "./fixtures";
+
+const TOKEN = 10n ** 18n;
+
+export const ADJUDICATOR_PARAMS = {
+  basePenalty: 1_000n * TOKEN,
+  penaltyHistoryCoefficient: 500n * TOKEN,
+  maxPenaltyBps: 1_000n, // 10 % of the locked stake
+  investigatorShareBps: 2_500n, // a quarter of the penalty
+};
+
+export interface AdjudicatorSetup {
+  core: Core;
+  adjudicator: Adjudicator;
+  node: StakedNode;
+  stampSecretKey: Uint8Array;
+  investigator: HardhatEthersSigner;
+}
+
+export async function deployAdjudicatorSetup(params = ADJUDICATOR_PARAMS): Promise<AdjudicatorSetup> {
+  const core = await deployCore();
+  const adjudicator = await ethers.deployContract("Adjudicator", [
+    core.escrowAddress,
+    params.basePenalty,
+    params.penaltyHistoryCoefficient,
+    params.maxPenaltyBps,
+    params.investigatorShareBps,
+  ]);
+  await (await core.escrow.grantRole(await core.escrow.SLASHER_ROLE(), await adjudicator.getAddress())).wait();
+  const stampSecretKey = secp256k1.utils.randomSecretKey();
+  const node = await stakeNode(core, core.accounts[0], core.accounts[1], {
+    verifyingKey: secp256k1.getPublicKey(stampSecretKey, true),
+  });
+  return { core, adjudicator, node, stampSecretKey, investigator: core.accounts[5] };
+}
+
+/** Evidence for `r` as the node would stamp it (a malicious node stamps a tampered cfrag too). */
+export function stamped(setup: AdjudicatorSetup, r: Reencryption): CFragEvidence {
+  return buildEvidence({
+    ...r,
+    nodeVerifyingKey: setup.node.verifyingKey,
+    stampSignature: signStamp(setup.stampSecretKey, r.cfrag, r.capsule),
+    staker: setup.node.staker.address,
+  });
+}

@@ -1,0 +1,50 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import hre from "hardhat";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import AdjudicatorModule from "../../deploy/adjudicator";
+import { CFRAG_OFFSETS, buildEvidence, serializeEvidence, signStamp } from "../../src/client/evidence";
+import { deployCore, stakeNode } from "../shared/core-fixture";
+import { randomPoint, referenceReencryption, withField } from "./fixtures";
+
+describe("adjudicator: Ignition module and the nkms:challenge-cfrag task", function () {
+  it("deploys with the slasher role and files a challenge from an evidence file", async function () {
+    const { adjudicator, escrow, token } = await hre.ignition.deploy(AdjudicatorModule);
+    expect(await escrow.hasRole(await escrow.SLASHER_ROLE(), await adjudicator.getAddress())).to.equal(true);
+
+    // Stake a node on the Ignition-deployed core, through the shared fixture's helper.
+    const core = await deployCore();
+    const stampSecretKey = secp256k1.utils.randomSecretKey();
+    const wired = { ...core, escrow, token, escrowAddress: await escrow.getAddress(), tokenAddress: await token.getAddress() };
+    const node = await stakeNode(wired as typeof core, core.accounts[10], core.accounts[11], {
+      verifyingKey: secp256k1.getPublicKey(stampSecretKey, true),
+    });
+
+    const r = referenceReencryption();
+    const cfrag = withField(r.cfrag, CFRAG_OFFSETS.v2, randomPoint().toBytes(true));
+    const evidence = buildEvidence({
+      ...r,
+      cfrag,
+      nodeVerifyingKey: node.verifyingKey,
+      stampSignature: signStamp(stampSecretKey, cfrag, r.capsule),
+      staker: node.staker.address,
+    });
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "nkms-adj-")), "evidence.json");
+    fs.writeFileSync(file, serializeEvidence(evidence));
+
+    const adjudicatorAddress = await adjudicator.getAddress();
+    const dry = await hre.run("nkms:challenge-cfrag", { evidence: file, adjudicator: adjudicatorAddress, dryRun: true });
+    expect(dry.correct).to.equal(false);
+    const before = (await escrow.stakeOf(node.staker.address)).amount;
+    const filed = await hre.run("nkms:challenge-cfrag", { evidence: file, adjudicator: adjudicatorAddress });
+    expect(filed.txHash).to.be.a("string");
+    expect((await escrow.stakeOf(node.staker.address)).amount).to.be.lessThan(before);
+
+    fs.writeFileSync(file, "{ not json");
+    await expect(hre.run("nkms:challenge-cfrag", { evidence: file, adjudicator: adjudicatorAddress })).to.be.rejectedWith(
+      /not valid JSON/,
+    );
+  });
+});
