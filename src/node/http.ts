@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { NodeError } from "./errors";
 import openapi from "./openapi.json";
@@ -41,7 +41,8 @@ export function buildHttpServer(service: NodeService, options: HttpOptions): Fas
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",
     return503OnClosing: true,
-    disableRequestLogging: true,
+    // Per-request access logs would dominate the log volume under load; errors are logged.
+    logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
 

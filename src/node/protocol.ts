@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { Wallet, getBytes, hashMessage } from "ethers";
+import { getBytes, hashMessage } from "ethers";
 import { addressBytes, concatBytes, parseHex, toHex, u64be, utf8 } from "./bytes";
 import type { Condition } from "./conditions";
 
@@ -139,7 +139,7 @@ export function revocationDigest(policyId: Uint8Array): Uint8Array {
 
 /** Owner side: signs a kfrag package for `node`. */
 export async function signKFragUpload(
-  owner: Wallet,
+  owner: EthSigning,
   policyId: Uint8Array,
   node: string,
   body: Omit<KFragUpload, "ownerSignature">,
@@ -148,7 +148,7 @@ export async function signKFragUpload(
   return { ...body, ownerSignature };
 }
 
-export async function signRevocation(owner: Wallet, policyId: Uint8Array): Promise<RevokeRequest> {
+export async function signRevocation(owner: EthSigning, policyId: Uint8Array): Promise<RevokeRequest> {
   return { signature: await owner.signMessage(revocationDigest(policyId)) };
 }
 
@@ -158,9 +158,15 @@ export interface UmbralSigning {
   verifyingKey(): { toCompressedBytes(): Uint8Array };
 }
 
-/** Reader side: builds a signed re-encryption request, with an Umbral signer or an Ethereum wallet. */
+/** Anything that signs like an ethers signer (Wallet, HDNodeWallet, HardhatEthersSigner...). */
+export interface EthSigning {
+  address: string;
+  signMessage(message: Uint8Array): Promise<string>;
+}
+
+/** Reader side: builds a signed re-encryption request, with an Umbral signer or an Ethereum signer. */
 export async function buildReencryptRequest(
-  signer: UmbralSigning | Wallet,
+  signer: UmbralSigning | EthSigning,
   node: string,
   policyId: Uint8Array,
   capsules: Uint8Array[],
@@ -170,7 +176,7 @@ export async function buildReencryptRequest(
   const nonce = opts.nonce ?? new Uint8Array(randomBytes(16));
   const digest = reencryptDigest(node, policyId, timestamp, nonce, capsules);
   const base = { capsules: capsules.map(toHex), timestamp, nonce: toHex(nonce) };
-  if (signer instanceof Wallet) {
+  if ("signMessage" in signer) {
     return { ...base, requester: { scheme: "eth", address: signer.address }, signature: await signer.signMessage(digest) };
   }
   return {

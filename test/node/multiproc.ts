@@ -1,0 +1,141 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ethers } from "hardhat";
+import { JsonRpcProvider, type Wallet } from "ethers";
+import { createKeystore } from "../../src/node/keys";
+import { DEFAULT_CORE_PARAMS, type Core } from "../shared/core-fixture";
+import type { NKMSToken, PolicyManager, StakingEscrow } from "../../typechain-types";
+import { TOKEN, accountWallet, type Network } from "./helpers";
+
+const ROOT = join(__dirname, "..", "..");
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+export interface Child {
+  proc: ChildProcess;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+function stopper(proc: ChildProcess): Child["stop"] {
+  return (signal = "SIGTERM") =>
+    new Promise((resolve) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+      proc.once("exit", () => resolve());
+      proc.kill(signal);
+    });
+}
+
+/** `npx hardhat node` on a free port, as a child process; resolves once it answers JSON-RPC. */
+export async function startHardhatNode(): Promise<Child & { url: string; provider: JsonRpcProvider }> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [require.resolve("hardhat/internal/cli/cli"), "node", "--port", String(port), "--hostname", "127.0.0.1"], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  proc.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+  proc.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  while (!output.includes("Started HTTP")) {
+    if (proc.exitCode !== null) throw new Error(`hardhat node exited: ${output}`);
+    if (Date.now() > deadline) throw new Error(`hardhat node did not start: ${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const provider = new JsonRpcProvider(url, undefined, { batchMaxCount: 1, cacheTimeout: -1, pollingInterval: 50 });
+  return { proc, url, provider, stop: stopper(proc) };
+}
+
+/** Token, escrow and PolicyManager deployed on an external chain, shaped like the in-process Network. */
+export async function deployExternal(provider: JsonRpcProvider): Promise<Network & { wallets: Wallet[] }> {
+  const wallets = Array.from({ length: 20 }, (_, i) => accountWallet(i).connect(provider));
+  const deployer = wallets[0];
+  const params = DEFAULT_CORE_PARAMS;
+  const token = (await (await ethers.getContractFactory("NKMSToken", deployer)).deploy(params.initialSupply, params.cap)) as unknown as NKMSToken;
+  await token.waitForDeployment();
+  const tokenAddress = await token.getAddress();
+  const escrow = (await (await ethers.getContractFactory("StakingEscrow", deployer)).deploy(
+    tokenAddress, params.secondsPerPeriod, params.minStake, params.maxStake, params.minLockPeriods, params.minBondSeconds, params.issuanceRate,
+  )) as unknown as StakingEscrow;
+  await escrow.waitForDeployment();
+  const escrowAddress = await escrow.getAddress();
+  await (await token.setMinter(escrowAddress)).wait();
+  const policyManager = (await (await ethers.getContractFactory("PolicyManager", deployer)).deploy(
+    escrowAddress, tokenAddress, deployer.address,
+    { minFeeRate: TOKEN / 1000n, maxFeeRate: 1000n * TOKEN, quotaBase: 16, quotaPerTotal: 10_000n },
+  )) as unknown as PolicyManager;
+  await policyManager.waitForDeployment();
+  const core = { token, escrow, tokenAddress, escrowAddress, deployer, accounts: wallets.slice(1), params } as unknown as Core;
+  return { core, policyManager, policyManagerAddress: await policyManager.getAddress(), wallets };
+}
+
+export interface AgentProcess extends Child {
+  url: string;
+}
+
+export interface AgentFiles {
+  dir: string;
+  keystore: string;
+  password: string;
+}
+
+/** Writes the operator keystore (cheap scrypt: tests only). */
+export async function writeOperatorKeystore(dir: string, operatorIndex: number): Promise<AgentFiles> {
+  const keystore = join(dir, "operator.json");
+  const password = "correct horse battery staple";
+  await createKeystore(keystore, password, accountWallet(operatorIndex).privateKey, { scryptN: 1024 });
+  return { dir, keystore, password };
+}
+
+/** Starts `src/node/main.ts run` as a separate process and waits for its "listening" line. */
+export async function spawnAgent(files: AgentFiles, rpcUrl: string, net: Network, extraEnv: Record<string, string> = {}): Promise<AgentProcess> {
+  const config = join(files.dir, "node-config.json");
+  writeFileSync(
+    config,
+    JSON.stringify({
+      keystorePath: files.keystore,
+      dataDir: join(files.dir, "data"),
+      port: 0,
+      rpcUrl,
+      stakingEscrow: net.core.escrowAddress,
+      policyManager: net.policyManagerAddress,
+      logLevel: "warn",
+      revocationPollMs: 500,
+    }),
+  );
+  const proc = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/node/main.ts"), "run", "--config", config], {
+    cwd: ROOT,
+    env: { ...process.env, NKMS_KEYSTORE_PASSWORD: files.password, ...extraEnv },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`agent did not start: ${err}`)), 120_000);
+    proc.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const line = out.split("\n").find((l) => l.includes('"listening"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line).url as string);
+      }
+    });
+    proc.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`agent exited ${code}: ${err}`));
+    });
+  });
+  return { proc, url, stop: stopper(proc) };
+}
