@@ -1,0 +1,177 @@
+/**
+ * A local NKMS network for the demo and the end-to-end tests: the Hardhat chain served over
+ * JSON-RPC on loopback (or an external `hardhat node`), every contract deployed with Ignition,
+ * stakers staked and enrolled, and node agents (separate processes, or in-process via runNode).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { HDNodeWallet, Wallet, type Signer } from "ethers";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import { TASK_NODE_CREATE_SERVER } from "hardhat/builtin-tasks/task-names";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import PolicyModule from "../deploy/policy";
+import AdjudicatorModule from "../deploy/adjudicator";
+import HealthModule from "../deploy/health";
+import DirectoryModule from "../deploy/directory";
+import { createKeystore } from "../src/node/keys";
+import { connectContracts, makeProvider, send, type Contracts } from "../src/client/chain";
+import type { NetworkAddresses } from "../src/client/deployment";
+import { bondOperator, setMinFeeRate, stake } from "../src/client/staking";
+
+export const ROOT = path.join(__dirname, "..");
+export const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
+export const TOKEN = 10n ** 18n;
+
+/** Hardhat's default account `i` (the same keys in-process and under `hardhat node`). */
+export function account(i: number): Wallet {
+  return new Wallet(HDNodeWallet.fromPhrase(HARDHAT_MNEMONIC, undefined, `m/44'/60'/0'/0/${i}`).privateKey);
+}
+
+export interface RpcServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serves the in-process Hardhat chain over JSON-RPC on 127.0.0.1 (a free port). */
+export async function serveHardhatChain(hre: HardhatRuntimeEnvironment): Promise<RpcServer> {
+  const server = (await hre.run(TASK_NODE_CREATE_SERVER, { hostname: "127.0.0.1", port: 0, provider: hre.network.provider })) as {
+    listen(): Promise<{ address: string; port: number }>;
+    close(): Promise<void>;
+  };
+  const { port } = await server.listen();
+  return { url: `http://127.0.0.1:${port}`, close: () => server.close() };
+}
+
+/** Ignition's deployed_addresses.json content for what we deployed. */
+export type DeployedAddresses = Record<string, string>;
+
+/**
+ * Deploys every module (NKMS core, Policy, Adjudicator, HealthCheck, DirectoryCheckpoint) with
+ * Ignition and writes a deployed_addresses.json to `outFile`. A unique deployment id keeps a rerun
+ * against a restarted `hardhat node` from resuming a stale journal; that journal is removed after.
+ */
+export async function deployAll(hre: HardhatRuntimeEnvironment, outFile: string): Promise<NetworkAddresses> {
+  const deploymentId = `nkms-demo-${Date.now()}-${randomBytes(3).toString("hex")}`;
+  const directoryKey = "0x" + Buffer.from(ed25519.getPublicKey(ed25519.utils.randomSecretKey())).toString("hex");
+  const options = { deploymentId, displayUi: false, parameters: { DirectoryCheckpoint: { directoryKey } } };
+  try {
+    const policy = await hre.ignition.deploy(PolicyModule, options);
+    const adjudicator = await hre.ignition.deploy(AdjudicatorModule, options);
+    const health = await hre.ignition.deploy(HealthModule, options);
+    const directory = await hre.ignition.deploy(DirectoryModule, options);
+    const addresses: DeployedAddresses = {
+      "NKMS#NKMSToken": await policy.token.getAddress(),
+      "NKMS#StakingEscrow": await policy.escrow.getAddress(),
+      "Policy#PolicyManager": await policy.policyManager.getAddress(),
+      "Adjudicator#Adjudicator": await adjudicator.adjudicator.getAddress(),
+      "NKMSHealth#HealthCheck": await health.health.getAddress(),
+      "DirectoryCheckpoint#DirectoryCheckpoint": await directory.checkpoint.getAddress(),
+    };
+    fs.mkdirSync(path.dirname(outFile), { recursive: true });
+    fs.writeFileSync(outFile, JSON.stringify(addresses, null, 2) + "\n");
+    return {
+      token: addresses["NKMS#NKMSToken"],
+      stakingEscrow: addresses["NKMS#StakingEscrow"],
+      policyManager: addresses["Policy#PolicyManager"],
+      adjudicator: addresses["Adjudicator#Adjudicator"],
+      directoryCheckpoint: addresses["DirectoryCheckpoint#DirectoryCheckpoint"],
+    };
+  } finally {
+    fs.rmSync(path.join(hre.config.paths.root, "ignition", "deployments", deploymentId), { recursive: true, force: true });
+  }
+}
+
+export interface StakedNode {
+  staker: Wallet;
+  operator: Wallet;
+}
+
+/** Funds each staker from the deployer, stakes (permit), bonds its operator and enrolls it at `feeRate`. */
+export async function stakeNodes(
+  contracts: Contracts,
+  deployer: Signer,
+  nodes: StakedNode[],
+  options: { amount?: bigint; lockPeriods?: number; feeRate?: bigint } = {},
+): Promise<void> {
+  const amount = options.amount ?? 150_000n * TOKEN;
+  for (const n of nodes) {
+    await send("fund staker", () => contracts.token.connect(deployer).transfer(n.staker.address, amount));
+  }
+  // Different stakers send from different accounts: their transactions can go in parallel.
+  await Promise.all(
+    nodes.map(async (n) => {
+      await stake(contracts, n.staker, amount, options.lockPeriods ?? 52);
+      await bondOperator(contracts, n.staker, n.operator.address);
+      await setMinFeeRate(contracts, n.staker, options.feeRate ?? TOKEN / 100n);
+    }),
+  );
+}
+
+export function connectAt(rpcUrl: string, addresses: NetworkAddresses): { contracts: Contracts; provider: ReturnType<typeof makeProvider> } {
+  const provider = makeProvider(rpcUrl);
+  return { contracts: connectContracts(addresses, provider), provider };
+}
+
+export const TEST_PASSWORD = "correct horse battery staple";
+
+/** Writes an operator keystore (cheap scrypt: demo/tests only) and a node config in `dir`. */
+export async function writeNodeFiles(dir: string, operator: Wallet, rpcUrl: string, deploymentFile: string): Promise<string> {
+  fs.mkdirSync(dir, { recursive: true });
+  const keystore = path.join(dir, "operator.json");
+  if (!fs.existsSync(keystore)) await createKeystore(keystore, TEST_PASSWORD, operator.privateKey, { scryptN: 1024 });
+  const config = path.join(dir, "node-config.json");
+  fs.writeFileSync(
+    config,
+    JSON.stringify({ keystorePath: keystore, dataDir: path.join(dir, "data"), port: 0, rpcUrl, workers: 1, logLevel: "warn", revocationPollMs: 500 }),
+  );
+  return config;
+}
+
+export interface NodeProcess {
+  proc: ChildProcess;
+  url: string;
+  staker: string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `src/node/main.ts run` as its own process and waits for its "listening" line. */
+export async function spawnNode(config: string, deploymentFile: string, timeoutMs = 120_000): Promise<NodeProcess> {
+  const proc = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/node/main.ts"), "run", "--config", config, "--deployment", deploymentFile], {
+    cwd: ROOT,
+    env: { ...process.env, NKMS_KEYSTORE_PASSWORD: TEST_PASSWORD },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  proc.stderr!.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  const line = await new Promise<{ url: string; staker: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node agent did not start: ${err}`)), timeoutMs);
+    const onExit = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`node agent exited ${code}: ${err}`));
+    };
+    proc.once("exit", onExit);
+    proc.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const hit = out.split("\n").find((l) => l.includes('"listening"'));
+      if (hit) {
+        clearTimeout(timer);
+        proc.off("exit", onExit);
+        resolve(JSON.parse(hit) as { url: string; staker: string });
+      }
+    });
+  });
+  return {
+    proc,
+    url: line.url,
+    staker: line.staker,
+    stop: (signal = "SIGTERM") =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+        proc.once("exit", () => resolve());
+        proc.kill(signal);
+      }),
+  };
+}

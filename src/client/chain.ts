@@ -1,0 +1,122 @@
+/**
+ * The SDK's view of the contracts: typed handles, transactions that turn reverts into
+ * ClientError("CHAIN") naming the contract's custom error, and EIP-2612 permits.
+ */
+import { JsonRpcProvider, Signature, type Interface, type Provider, type Signer } from "ethers";
+import {
+  NKMSToken__factory,
+  PolicyManager__factory,
+  StakingEscrow__factory,
+  type NKMSToken,
+  type PolicyManager,
+  type StakingEscrow,
+} from "../../typechain-types";
+import type { NetworkAddresses } from "./deployment";
+import { ClientError } from "./errors";
+
+export interface Contracts {
+  token: NKMSToken;
+  escrow: StakingEscrow;
+  policyManager: PolicyManager;
+}
+
+export function makeProvider(rpcUrl: string): JsonRpcProvider {
+  return new JsonRpcProvider(rpcUrl, undefined, { batchMaxCount: 1, cacheTimeout: -1, pollingInterval: 100 });
+}
+
+export function connectContracts(addresses: NetworkAddresses, runner: Provider | Signer): Contracts {
+  return {
+    token: NKMSToken__factory.connect(addresses.token, runner),
+    escrow: StakingEscrow__factory.connect(addresses.stakingEscrow, runner),
+    policyManager: PolicyManager__factory.connect(addresses.policyManager, runner),
+  };
+}
+
+/** Everything that may decode a revert. */
+function interfaces(): Interface[] {
+  return [PolicyManager__factory.createInterface(), StakingEscrow__factory.createInterface(), NKMSToken__factory.createInterface()];
+}
+
+/** The custom error (name and args) inside an ethers error, if any. */
+export function decodeRevert(e: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  const stack: unknown[] = [e];
+  while (stack.length) {
+    const cur = stack.pop() as Record<string, unknown> | undefined;
+    if (!cur || typeof cur !== "object" || seen.has(cur)) continue;
+    seen.add(cur);
+    const data = cur.data;
+    if (typeof data === "string" && data.startsWith("0x") && data.length >= 10) {
+      for (const iface of interfaces()) {
+        try {
+          const parsed = iface.parseError(data);
+          if (parsed) return `${parsed.name}(${parsed.args.map(String).join(", ")})`;
+        } catch {
+          // not this interface
+        }
+      }
+    }
+    stack.push(cur.error, cur.info, cur.cause);
+  }
+  return undefined;
+}
+
+/** Sends a transaction and waits for it; reverts and RPC failures become ClientError. */
+export async function send<T extends { wait(): Promise<unknown>; hash: string }>(what: string, tx: () => Promise<T>): Promise<string> {
+  try {
+    const sent = await tx();
+    await sent.wait();
+    return sent.hash;
+  } catch (e) {
+    throw chainError(what, e);
+  }
+}
+
+export function chainError(what: string, e: unknown): ClientError {
+  if (e instanceof ClientError) return e;
+  const reason = decodeRevert(e);
+  if (reason) return new ClientError("CHAIN", `${what} rejected: ${reason}`);
+  const code = (e as { code?: string }).code;
+  if (code === "ECONNREFUSED" || code === "NETWORK_ERROR" || /ECONNREFUSED|fetch failed/.test(String((e as Error).message))) {
+    return new ClientError("UNREACHABLE", `${what}: cannot reach the chain RPC`);
+  }
+  return new ClientError("CHAIN", `${what} failed: ${(e as { shortMessage?: string }).shortMessage ?? (e as Error).message}`);
+}
+
+/** An EIP-2612 permit from `owner` for `spender` to take `value` tokens. */
+export async function signPermit(
+  token: NKMSToken,
+  owner: Signer,
+  spender: string,
+  value: bigint,
+  deadline: bigint,
+): Promise<{ deadline: bigint; v: number; r: string; s: string }> {
+  const address = await owner.getAddress();
+  const [nonce, name, network, tokenAddress] = await Promise.all([
+    token.nonces(address),
+    token.name(),
+    owner.provider!.getNetwork(),
+    token.getAddress(),
+  ]);
+  const signature = await owner.signTypedData(
+    { name, version: "1", chainId: network.chainId, verifyingContract: tokenAddress },
+    {
+      Permit: [
+        { name: "owner", type: "address" },
+        { name: "spender", type: "address" },
+        { name: "value", type: "uint256" },
+        { name: "nonce", type: "uint256" },
+        { name: "deadline", type: "uint256" },
+      ],
+    },
+    { owner: address, spender, value, nonce, deadline },
+  );
+  const { v, r, s } = Signature.from(signature);
+  return { deadline, v, r, s };
+}
+
+/** A permit deadline an hour past the chain's clock (which may run ahead of the wall clock in tests). */
+export async function permitDeadline(provider: Provider): Promise<bigint> {
+  const block = await provider.getBlock("latest");
+  return BigInt((block?.timestamp ?? Math.floor(Date.now() / 1000)) + 3600);
+}

@@ -1,0 +1,616 @@
+/**
+ * The NKMS client SDK: Alice (owner) writes, shares, renews and revokes; Bob (reader) reads;
+ * Enrico (a data source) encrypts to a label's public key without any of Alice's secrets.
+ *
+ *   const client = await connect({ rpcUrl, deploymentFile, home, keys: await loadUserKeys(file, pw) });
+ *   const { id } = await client.write(bytes, { label: "medical" });
+ *   const { grant } = await client.share({ label: "medical", reader: bobKeys, threshold: 3, shares: 5, periods: 4 });
+ *   const plaintext = await bob.read(id, grant);
+ */
+import os from "node:os";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import { Readable, Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { getBytes, hexlify, type Provider, type Wallet } from "ethers";
+import { Capsule, PublicKey, generateKFrags } from "../umbral";
+import { StreamDecryptor, StreamEncryptor, StreamHeader, createOriginalDecryptor, readStreamHeader, splitHeader } from "../umbral/stream";
+import { signKFragUpload, signRevocation, type ReaderSpec } from "../node/protocol";
+import type { Condition } from "../node/conditions";
+import { buildKfragTree, kfragHash } from "./kfrag-commitment";
+import { orderForPolicy, readCandidates, selectNodes, NodeSelectionError } from "./node-selection";
+import { LocalDirectoryStorage, StorageError, type ObjectStorage } from "./storage";
+import { ClientError } from "./errors";
+import { chainError, connectContracts, makeProvider, permitDeadline, send, signPermit, type Contracts } from "./chain";
+import { deploymentFile, loadDeployment, requireAddresses, type NetworkAddresses } from "./deployment";
+import { GRANT_FORMAT, GRANT_VERSION, type Grant } from "./grant";
+import { hex, parseReaderKeys, type ReaderKeys, type UserKeys } from "./identity";
+import { PolicyStore, type PolicyRecord, type PolicyUpdate } from "./policy-store";
+import { DEFAULT_NODE_TIMEOUT_MS, retrieveCFrags, type RetrievalNode, type RetrievalResult } from "./retrieval";
+
+export interface ConnectOptions {
+  /** JSON-RPC endpoint (used unless `provider` is given). */
+  rpcUrl?: string;
+  /** An already connected provider (e.g. a test's). */
+  provider?: Provider;
+  /** Explicit addresses; override the deployment file's. */
+  addresses?: Partial<NetworkAddresses>;
+  /** An Ignition deployed_addresses.json; by default `<deploymentRoot>/ignition/deployments/chain-<id>/…`. */
+  deploymentFile?: string;
+  /** Where to look for ignition/deployments (default: the current directory). */
+  deploymentRoot?: string;
+  /** Encrypted objects: a backend, or a directory for LocalDirectoryStorage (default `<home>/objects`). */
+  storage?: ObjectStorage | string;
+  /** Local state: policy records, evidence (default NKMS_HOME or ~/.nkms). */
+  home?: string;
+  /** The user's identity; owner and reader operations need it. */
+  keys?: UserKeys;
+  /** Per-node deadline during retrieval and kfrag delivery, ms. */
+  nodeTimeoutMs?: number;
+}
+
+export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.NKMS_HOME ?? path.join(os.homedir(), ".nkms");
+}
+
+export async function connect(options: ConnectOptions): Promise<NkmsClient> {
+  const provider = options.provider ?? (options.rpcUrl ? makeProvider(options.rpcUrl) : undefined);
+  if (!provider) throw new ClientError("BAD_INPUT", "give an RPC URL (--rpc-url or NKMS_RPC_URL)");
+  let chainId: bigint;
+  try {
+    chainId = (await provider.getNetwork()).chainId;
+  } catch (e) {
+    if (!options.provider) (provider as { destroy?: () => void }).destroy?.();
+    throw new ClientError("UNREACHABLE", `cannot reach the chain at ${options.rpcUrl}: ${(e as Error).message}`);
+  }
+  const file = options.deploymentFile ?? deploymentFile(options.deploymentRoot ?? process.cwd(), chainId);
+  let fromFile: Partial<NetworkAddresses> = {};
+  const explicit = options.addresses ?? {};
+  const needFile = !(explicit.token && explicit.stakingEscrow && explicit.policyManager);
+  if (needFile || options.deploymentFile) fromFile = loadDeployment(file);
+  const addresses = requireAddresses({ ...fromFile, ...stripUndefined(explicit) });
+  const home = options.home ?? defaultHome();
+  const storage =
+    typeof options.storage === "object" ? options.storage : new LocalDirectoryStorage(options.storage ?? path.join(home, "objects"));
+  return new NkmsClient(provider, addresses, storage, home, options.keys, options.nodeTimeoutMs ?? DEFAULT_NODE_TIMEOUT_MS, !options.provider);
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export interface WriteResult {
+  /** Content id (hex SHA-256 of the stored ciphertext). */
+  id: string;
+  label: string;
+  /** The key the data is encrypted to (0x-hex). */
+  policyPublicKey: string;
+}
+
+export interface ShareOptions {
+  label: string;
+  /** The reader's public keys, or a directory actor whose keys are resolved and verified. */
+  reader: ReaderKeys;
+  threshold: number;
+  shares: number;
+  /** Periods of service after the current one (the policy ends at current + periods, inclusive). */
+  periods: number;
+  /** Fee per node per period, token units (default: the highest minimum among enrolled nodes). */
+  feeRate?: bigint;
+  /** Only these stakers may be chosen (default: every enrolled node). */
+  candidates?: string[];
+  conditions?: Condition | null;
+  readerName?: string;
+  directoryActor?: string;
+}
+
+export interface DeliveryResult {
+  staker: string;
+  endpoint: string;
+  ok: boolean;
+  message?: string;
+}
+
+export interface ShareResult {
+  record: PolicyRecord;
+  grant: Grant;
+  delivery: DeliveryResult[];
+  txHash: string;
+}
+
+export interface RevokeOptions {
+  /** Revoke on-chain (refund of the unused periods). Default true. */
+  onChain?: boolean;
+  /** Send the owner-signed revocation to every node. Default true. */
+  notifyNodes?: boolean;
+}
+
+export interface RevokeResult {
+  policyId: string;
+  txHash?: string;
+  nodes: DeliveryResult[];
+}
+
+export interface ReadOptions {
+  /** Where to save challenge evidence (default `<home>/evidence`). */
+  evidenceDir?: string;
+  onRetrieval?: (r: RetrievalResult) => void;
+}
+
+export class NkmsClient {
+  readonly contracts: Contracts;
+  readonly policies: PolicyStore;
+
+  constructor(
+    readonly provider: Provider,
+    readonly addresses: NetworkAddresses,
+    readonly storage: ObjectStorage,
+    readonly home: string,
+    readonly keys: UserKeys | undefined,
+    readonly nodeTimeoutMs: number,
+    private readonly ownsProvider: boolean,
+  ) {
+    this.contracts = connectContracts(addresses, provider);
+    this.policies = new PolicyStore(home);
+  }
+
+  /** Releases the RPC connection (when the client created it). */
+  close(): void {
+    if (this.ownsProvider) (this.provider as { destroy?: () => void }).destroy?.();
+  }
+
+  private requireKeys(): UserKeys {
+    if (!this.keys) throw new ClientError("KEYSTORE", "this operation needs a keystore (--keystore or NKMS_KEYSTORE)");
+    return this.keys;
+  }
+
+  private wallet(): Wallet {
+    return this.requireKeys().wallet.connect(this.provider);
+  }
+
+  // ---- data ---------------------------------------------------------------------------------
+
+  /** Encrypts `data` (bytes or a byte stream) to `label`'s public key and stores it. */
+  async write(data: Uint8Array | AsyncIterable<Uint8Array>, options: { label: string; chunkSize?: number }): Promise<WriteResult> {
+    const policyKey = this.requireKeys().labelPublicKey(options.label);
+    const id = await new Enrico(policyKey, this.storage).write(data, { chunkSize: options.chunkSize });
+    return { id, label: options.label, policyPublicKey: hex(policyKey.toCompressedBytes()) };
+  }
+
+  /** An Enrico for one of this user's labels (the label's public key is all it holds). */
+  enrico(label: string): Enrico {
+    return new Enrico(this.requireKeys().labelPublicKey(label), this.storage);
+  }
+
+  /** The owner decrypts their own object with the label's key (no network involved). */
+  async decrypt(id: string, label: string, out: Writable): Promise<void> {
+    const sk = this.requireKeys().labelSecret(label);
+    await pipeline(this.openObject(id), createOriginalDecryptor(sk), out).catch((e: unknown) => {
+      throw dataError(e);
+    });
+  }
+
+  /** The header (capsule + wrapped data key) of a stored object, read without fetching the payload. */
+  async header(id: string): Promise<StreamHeader> {
+    const { header, payload } = await readStreamHeader(this.openObject(id)).catch((e: unknown) => {
+      throw dataError(e);
+    });
+    (payload as AsyncGenerator<Uint8Array>).return?.(undefined);
+    return header;
+  }
+
+  /** Deletes an object; with `revokePolicies` (default true) also revokes the label's active policies. */
+  async delete(id: string, options: { label?: string; revokePolicies?: boolean } = {}): Promise<{ deleted: boolean; revoked: RevokeResult[] }> {
+    let deleted: boolean;
+    try {
+      deleted = await this.storage.delete(id);
+    } catch (e) {
+      throw dataError(e);
+    }
+    const revoked: RevokeResult[] = [];
+    if (options.label !== undefined && options.revokePolicies !== false) {
+      const owner = this.requireKeys().address;
+      for (const p of this.policies.list({ owner, label: options.label, status: "active" })) {
+        revoked.push(await this.revoke(p.policyId));
+        this.policies.remove(p.policyId);
+      }
+    }
+    return { deleted, revoked };
+  }
+
+  private openObject(id: string): Readable {
+    try {
+      return this.storage.get(id);
+    } catch (e) {
+      throw dataError(e);
+    }
+  }
+
+  // ---- sharing ------------------------------------------------------------------------------
+
+  /**
+   * Grants `reader` m-of-n access to `label`: picks n nodes (stake-weighted, on-chain eligible),
+   * makes kfrags, commits their hashes, pays the policy with one permit transaction, then hands
+   * each node its kfrag. The record and the grant are saved locally; send the grant to the reader.
+   */
+  async share(options: ShareOptions): Promise<ShareResult> {
+    const keys = this.requireKeys();
+    const wallet = this.wallet();
+    const reader = parseReaderKeys(options.reader);
+    const { threshold, shares, periods } = options;
+    if (!Number.isInteger(shares) || shares < 1 || shares > 32) throw new ClientError("BAD_INPUT", "shares must be 1..32");
+    if (!Number.isInteger(threshold) || threshold < 1 || threshold > shares) throw new ClientError("BAD_INPUT", "threshold must be 1..shares");
+    if (!Number.isInteger(periods) || periods < 0) throw new ClientError("BAD_INPUT", "periods must be a non-negative integer");
+    const { policyManager: pm, escrow, token } = this.contracts;
+
+    const policyId = new Uint8Array(randomBytes(16));
+    const policyIdHex = hexlify(policyId);
+    const current = Number(await pm.currentPeriod().catch((e: unknown) => Promise.reject(chainError("reading the period", e))));
+    const endPeriod = current + periods;
+    const feeRate = options.feeRate ?? (await this.defaultFeeRate());
+
+    const candidates = await readCandidates(pm, escrow, { endPeriod: BigInt(endPeriod), feeRate, stakers: options.candidates });
+    let nodes: string[];
+    try {
+      nodes = orderForPolicy(selectNodes(candidates, { count: shares, policyId, seed: new Uint8Array(randomBytes(32)) }));
+    } catch (e) {
+      if (e instanceof NodeSelectionError) throw new ClientError("NOT_ENOUGH_NODES", e.message);
+      throw e;
+    }
+
+    const delegatingSecret = keys.labelSecret(options.label);
+    const delegatingKey = delegatingSecret.publicKey();
+    const receivingKey = PublicKey.fromCompressedBytes(getBytes(reader.encryptingKey));
+    const kfrags = generateKFrags(delegatingSecret, receivingKey, keys.signer, threshold, shares, true, true);
+    const entries = nodes.map((node, i) => ({ node, kfragHash: kfragHash(kfrags[i].toBytes()) }));
+    const tree = buildKfragTree(policyId, entries);
+
+    const cost = await pm.policyCost(shares, feeRate, endPeriod);
+    const balance = await token.balanceOf(wallet.address);
+    if (balance < cost) throw new ClientError("CHAIN", `policy costs ${cost} token units, ${wallet.address} holds ${balance}`);
+    const permit = await signPermit(token.connect(wallet), wallet, this.addresses.policyManager, cost, await permitDeadline(this.provider));
+    const txHash = await send("createPolicy", () =>
+      pm
+        .connect(wallet)
+        .createPolicyWithPermit(policyIdHex, wallet.address, endPeriod, feeRate, nodes, hexlify(tree.root), permit.deadline, permit.v, permit.r, permit.s),
+    );
+
+    const publisherVerifyingKey = hex(keys.verifyingKey.toCompressedBytes());
+    const readerSpec: ReaderSpec = { verifyingKey: reader.verifyingKey };
+    const infos = await this.nodeInfos(nodes);
+    const delivery = await Promise.all(
+      nodes.map(async (staker, i): Promise<DeliveryResult> => {
+        const endpoint = infos[i].endpoint;
+        if (!endpoint) return { staker, endpoint, ok: false, message: "no endpoint registered" };
+        const body = await signKFragUpload(wallet, policyId, staker, {
+          kfrag: hexlify(kfrags[i].toBytes()),
+          publisherVerifyingKey,
+          delegatingKey: hex(delegatingKey.toCompressedBytes()),
+          receivingKey: reader.encryptingKey,
+          proof: tree.proofs[i].map((p) => hexlify(p)),
+          conditions: options.conditions ?? null,
+          reader: readerSpec,
+        });
+        return this.postToNode(staker, endpoint, `/v1/policies/${policyIdHex}/kfrag`, body);
+      }),
+    );
+
+    const record: PolicyRecord = {
+      policyId: policyIdHex,
+      label: options.label,
+      owner: wallet.address,
+      reader: { ...reader, name: options.readerName, directoryActor: options.directoryActor },
+      threshold,
+      shares,
+      nodes,
+      delegatingKey: hex(delegatingKey.toCompressedBytes()),
+      publisherVerifyingKey,
+      endPeriod,
+      feeRate: feeRate.toString(),
+      paid: cost.toString(),
+      createdAt: Math.floor(Date.now() / 1000),
+      status: "active",
+      undelivered: delivery.filter((d) => !d.ok).map((d) => d.staker),
+    };
+    this.policies.put(record);
+    const grant = grantOf(record);
+    const delivered = delivery.filter((d) => d.ok).length;
+    if (delivered < threshold) {
+      throw new ClientError(
+        "UNREACHABLE",
+        `policy ${policyIdHex} is paid but only ${delivered} of ${shares} nodes took their kfrag (need ${threshold}): ` +
+          delivery.filter((d) => !d.ok).map((d) => `${d.staker}: ${d.message}`).join("; ") +
+          ` — revoke it for a refund`,
+      );
+    }
+    return { record, grant, delivery, txHash };
+  }
+
+  /** The highest minimum fee rate among enrolled nodes, so every node is eligible on price. */
+  async defaultFeeRate(): Promise<bigint> {
+    const pm = this.contracts.policyManager;
+    const [params, count] = await Promise.all([pm.params(), pm.enrolledNodes()]);
+    let rate = params.minFeeRate;
+    const ids = Array.from({ length: Number(count) }, (_, i) => BigInt(i + 1));
+    const fees = await Promise.all(ids.map(async (id) => (await pm.nodeFees(await pm.nodeById(id))).effectiveMinFeeRate));
+    for (const f of fees) if (f > rate) rate = f;
+    return rate;
+  }
+
+  /** Pays for `periods` more periods of an active policy (approve + extendPolicy). */
+  async renew(policyId: string, periods: number): Promise<{ endPeriod: number; paid: bigint; txHash: string }> {
+    if (!Number.isInteger(periods) || periods < 1) throw new ClientError("BAD_INPUT", "periods must be a positive integer");
+    const wallet = this.wallet();
+    const { policyManager: pm, token } = this.contracts;
+    const info = await pm.getPolicy(policyId).catch((e: unknown) => Promise.reject(chainError("reading the policy", e)));
+    if (info.owner === "0x0000000000000000000000000000000000000000") throw new ClientError("NOT_FOUND", `no policy ${policyId} on-chain`);
+    const endPeriod = Number(info.endPeriod) + periods;
+    const cost = info.feeRate * BigInt(info.activeNodes) * BigInt(periods);
+    await send("approve", () => token.connect(wallet).approve(this.addresses.policyManager, cost));
+    const txHash = await send("extendPolicy", () => pm.connect(wallet).extendPolicy(policyId, endPeriod));
+    try {
+      this.policies.update(policyId, (r) => {
+        r.endPeriod = endPeriod;
+        r.paid = (BigInt(r.paid) + cost).toString();
+      });
+    } catch (e) {
+      if (!(e instanceof ClientError && e.code === "NOT_FOUND")) throw e;
+    }
+    return { endPeriod, paid: cost, txHash };
+  }
+
+  /** Revokes on-chain (refund) and/or with an owner-signed message to every node. */
+  async revoke(policyId: string, options: RevokeOptions = {}): Promise<RevokeResult> {
+    const wallet = this.wallet();
+    const id = normalizePolicyId(policyId);
+    const pm = this.contracts.policyManager;
+    let nodes: string[];
+    try {
+      nodes = [...(await pm.policyNodes(id))];
+    } catch (e) {
+      throw chainError("reading the policy", e);
+    }
+    if (nodes.length === 0) throw new ClientError("NOT_FOUND", `no policy ${id} on-chain`);
+    let txHash: string | undefined;
+    if (options.onChain !== false) {
+      const info = await pm.getPolicy(id);
+      if (info.owner.toLowerCase() !== wallet.address.toLowerCase()) throw new ClientError("DENIED", `${wallet.address} does not own policy ${id}`);
+      if (!info.revoked) txHash = await send("revokePolicy", () => pm.connect(wallet).revokePolicy(id));
+    }
+    let results: DeliveryResult[] = [];
+    if (options.notifyNodes !== false) {
+      const body = await signRevocation(wallet, getBytes(id));
+      const infos = await this.nodeInfos(nodes);
+      results = await Promise.all(
+        nodes.map((staker, i) =>
+          infos[i].endpoint
+            ? this.postToNode(staker, infos[i].endpoint, `/v1/policies/${id}/revoke`, body)
+            : Promise.resolve({ staker, endpoint: "", ok: false, message: "no endpoint registered" }),
+        ),
+      );
+    }
+    try {
+      this.policies.update(id, (r) => {
+        r.status = "revoked";
+      });
+    } catch (e) {
+      if (!(e instanceof ClientError && e.code === "NOT_FOUND")) throw e;
+    }
+    return { policyId: id, txHash, nodes: results };
+  }
+
+  // ---- policy records -----------------------------------------------------------------------
+
+  listPolicies(filter: { status?: "active" | "revoked"; label?: string } = {}): PolicyRecord[] {
+    return this.policies.list({ ...filter, owner: this.keys?.address });
+  }
+
+  /** The local record refreshed from the chain (revoked / end period). */
+  async getPolicy(policyId: string): Promise<PolicyRecord & { onChain: { revoked: boolean; endPeriod: number; activeNodes: number } }> {
+    const record = this.policies.get(policyId);
+    const info = await this.contracts.policyManager.getPolicy(record.policyId).catch((e: unknown) => Promise.reject(chainError("reading the policy", e)));
+    const onChain = { revoked: info.revoked, endPeriod: Number(info.endPeriod), activeNodes: Number(info.activeNodes) };
+    if (onChain.revoked && record.status !== "revoked") this.policies.update(record.policyId, (r) => void (r.status = "revoked"));
+    return { ...record, status: onChain.revoked ? "revoked" : record.status, onChain };
+  }
+
+  updatePolicy(policyId: string, change: PolicyUpdate): PolicyRecord {
+    return this.policies.update(policyId, change);
+  }
+
+  /** Revokes the policy if still active, then forgets the record. */
+  async deletePolicy(policyId: string): Promise<{ revoked?: RevokeResult; removed: boolean }> {
+    const record = this.policies.get(policyId);
+    const revoked = record.status === "active" ? await this.revoke(record.policyId) : undefined;
+    return { revoked, removed: this.policies.remove(record.policyId) };
+  }
+
+  grantFor(policyId: string): Grant {
+    return grantOf(this.policies.get(policyId));
+  }
+
+  // ---- reading ------------------------------------------------------------------------------
+
+  /** Bob: fetches object `id`, gathers `threshold` verified cfrags from the grant's nodes, decrypts into `out`. */
+  async readTo(id: string, grant: Grant, out: Writable, options: ReadOptions = {}): Promise<RetrievalResult> {
+    const { header, payload } = await readStreamHeader(this.openObject(id)).catch((e: unknown) => {
+      throw dataError(e);
+    });
+    let retrieval: RetrievalResult;
+    try {
+      retrieval = await this.retrieve(grant, [header.capsule], options);
+    } catch (e) {
+      (payload as AsyncGenerator<Uint8Array>).return?.(undefined);
+      throw e;
+    }
+    const dataKey = this.unwrap(header, grant, retrieval);
+    await pipeline(Readable.from(payload), new StreamDecryptor(dataKey, header), out).catch((e: unknown) => {
+      throw dataError(e);
+    });
+    return retrieval;
+  }
+
+  /** Bob: read a whole (small) object into memory. */
+  async read(id: string, grant: Grant, options: ReadOptions = {}): Promise<Uint8Array> {
+    const chunks: Buffer[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        chunks.push(chunk);
+        done();
+      },
+    });
+    await this.readTo(id, grant, sink, options);
+    return new Uint8Array(Buffer.concat(chunks));
+  }
+
+  /** Bob: decrypt ciphertext bytes held in memory (header ‖ payload) through the grant's nodes. */
+  async decryptWithGrant(ciphertext: Uint8Array, grant: Grant, options: ReadOptions = {}): Promise<Uint8Array> {
+    const { header } = splitEdek(ciphertext);
+    const retrieval = await this.retrieve(grant, [header.capsule], options);
+    const dataKey = this.unwrap(header, grant, retrieval);
+    const chunks: Buffer[] = [];
+    await pipeline(Readable.from([Buffer.from(ciphertext)]), new StreamDecryptor(dataKey), new Writable({
+      write(chunk: Buffer, _enc, done) {
+        chunks.push(chunk);
+        done();
+      },
+    })).catch((e: unknown) => {
+      throw dataError(e);
+    });
+    return new Uint8Array(Buffer.concat(chunks));
+  }
+
+  /** Threshold retrieval of cfrags for `capsules` from the grant's nodes (endpoints and stamp keys read on-chain). */
+  async retrieve(grant: Grant, capsules: Capsule[], options: ReadOptions = {}): Promise<RetrievalResult> {
+    const keys = this.requireKeys();
+    if (hex(keys.encryptingKey.toCompressedBytes()) !== grant.receivingKey.toLowerCase()) {
+      throw new ClientError("DENIED", "this grant is for another reader's key");
+    }
+    const infos = await this.nodeInfos(grant.nodes);
+    const nodes: RetrievalNode[] = grant.nodes.map((staker, i) => ({
+      staker,
+      endpoint: infos[i].endpoint,
+      stampKey: getBytes(infos[i].verifyingKey || "0x"),
+    }));
+    const result = await retrieveCFrags({
+      policyId: getBytes(grant.policyId),
+      threshold: grant.threshold,
+      capsules,
+      delegatingKey: PublicKey.fromCompressedBytes(getBytes(grant.delegatingKey)),
+      publisherVerifyingKey: PublicKey.fromCompressedBytes(getBytes(grant.publisherVerifyingKey)),
+      receivingKey: keys.encryptingKey,
+      signer: keys.signer,
+      nodes,
+      timeoutMs: this.nodeTimeoutMs,
+      evidenceDir: options.evidenceDir ?? path.join(this.home, "evidence"),
+    });
+    options.onRetrieval?.(result);
+    return result;
+  }
+
+  private unwrap(header: StreamHeader, grant: Grant, retrieval: RetrievalResult): Uint8Array {
+    try {
+      return header.unwrapKeyReencrypted(
+        this.requireKeys().encryptingSecret,
+        PublicKey.fromCompressedBytes(getBytes(grant.delegatingKey)),
+        retrieval.cfrags[0],
+      );
+    } catch (e) {
+      throw new ClientError("INTEGRITY", `cannot unwrap the data key: ${(e as Error).message}`);
+    }
+  }
+
+  // ---- nodes --------------------------------------------------------------------------------
+
+  async nodeInfos(stakers: string[]): Promise<{ endpoint: string; encryptingKey: string; verifyingKey: string }[]> {
+    try {
+      return await Promise.all(
+        stakers.map(async (s) => {
+          const [endpoint, encryptingKey, verifyingKey] = await this.contracts.escrow.nodeInfo(s);
+          return { endpoint, encryptingKey, verifyingKey };
+        }),
+      );
+    } catch (e) {
+      throw chainError("reading node registrations", e);
+    }
+  }
+
+  private async postToNode(staker: string, endpoint: string, route: string, body: unknown): Promise<DeliveryResult> {
+    try {
+      const res = await fetch(endpoint.replace(/\/+$/, "") + route, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.nodeTimeoutMs),
+      });
+      if (res.ok) return { staker, endpoint, ok: true };
+      const json = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+      return { staker, endpoint, ok: false, message: `${json.error?.code ?? res.status}: ${json.error?.message ?? res.statusText}` };
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string } }).cause;
+      return { staker, endpoint, ok: false, message: (e as Error).name === "TimeoutError" ? "timeout" : cause?.code ?? (e as Error).message };
+    }
+  }
+}
+
+/** Enrico: encrypts to a policy (label) public key and stores the result. Holds no secret. */
+export class Enrico {
+  constructor(
+    readonly policyPublicKey: PublicKey,
+    readonly storage?: ObjectStorage,
+  ) {}
+
+  /** A Transform: plaintext in, header ‖ chunks out. */
+  encryptor(options: { chunkSize?: number } = {}): StreamEncryptor {
+    return new StreamEncryptor(this.policyPublicKey, options);
+  }
+
+  /** Encrypts and stores; returns the content id. */
+  async write(data: Uint8Array | AsyncIterable<Uint8Array>, options: { chunkSize?: number } = {}): Promise<string> {
+    if (!this.storage) throw new ClientError("BAD_INPUT", "this Enrico has no storage");
+    const encryptor = this.encryptor(options);
+    const source = data instanceof Uint8Array ? Readable.from([Buffer.from(data.buffer, data.byteOffset, data.byteLength)]) : Readable.from(data);
+    source.on("error", (e) => encryptor.destroy(e));
+    return this.storage.put(source.pipe(encryptor));
+  }
+}
+
+/** Separates the header (capsule + wrapped data key, the "EDEK") from the chunked payload. */
+export function splitEdek(ciphertext: Uint8Array): { header: StreamHeader; capsule: Capsule; encryptedKey: Uint8Array; payload: Uint8Array } {
+  try {
+    const { header, payload } = splitHeader(ciphertext);
+    return { header, capsule: header.capsule, encryptedKey: header.encryptedKey, payload };
+  } catch (e) {
+    throw new ClientError("INTEGRITY", `not an NKMS ciphertext: ${(e as Error).message}`);
+  }
+}
+
+export function grantOf(record: PolicyRecord): Grant {
+  return {
+    format: GRANT_FORMAT,
+    version: GRANT_VERSION,
+    policyId: record.policyId,
+    label: record.label,
+    owner: record.owner,
+    threshold: record.threshold,
+    nodes: record.nodes,
+    delegatingKey: record.delegatingKey,
+    publisherVerifyingKey: record.publisherVerifyingKey,
+    receivingKey: record.reader.encryptingKey,
+    endPeriod: record.endPeriod,
+  };
+}
+
+function normalizePolicyId(id: string): string {
+  if (!/^0x[0-9a-fA-F]{32}$/.test(id)) throw new ClientError("BAD_INPUT", `policy id must be 16 bytes of 0x-hex, got ${id}`);
+  return id.toLowerCase();
+}
+
+function dataError(e: unknown): ClientError {
+  if (e instanceof ClientError) return e;
+  if (e instanceof StorageError) return new ClientError(e.code === "not_found" ? "NOT_FOUND" : e.code === "corrupt" ? "INTEGRITY" : "BAD_INPUT", e.message);
+  const code = (e as { code?: string }).code;
+  if (typeof code === "string" && code.startsWith("STREAM_")) return new ClientError("INTEGRITY", (e as Error).message);
+  if (typeof code === "string" && /DECRYPTION|CAPSULE|INVALID/.test(code)) return new ClientError("INTEGRITY", (e as Error).message);
+  return new ClientError("INTEGRITY", (e as Error).message);
+}

@@ -1,0 +1,191 @@
+/**
+ * Threshold retrieval: ask every node of a policy for cfrags at once, verify each answer (the
+ * node's stamp, then the cfrag's own proof), and finish as soon as `threshold` nodes have given a
+ * full set of valid cfrags. Dead, slow, refusing or lying nodes are recorded with the reason; a
+ * correctly stamped but invalid cfrag is proof of misbehaviour and is saved as challenge evidence.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { getBytes, hexlify } from "ethers";
+import { Capsule, CapsuleFrag, PublicKey, VerifiedCapsuleFrag } from "../umbral";
+import { buildReencryptRequest, cfragStampMessage, type ReencryptResponse, type UmbralSigning } from "../node/protocol";
+import { verifyUmbralSignature } from "../node/signatures";
+import { evidenceHash, evidenceToJson, type CFragEvidence } from "./evidence";
+import { RetrievalError, type NodeFailure } from "./errors";
+
+export interface RetrievalNode {
+  staker: string;
+  /** Registered endpoint; empty when the node has none. */
+  endpoint: string;
+  /** The node's registered stamp key (compressed, 33 bytes). */
+  stampKey: Uint8Array;
+}
+
+export interface RetrievalRequest {
+  policyId: Uint8Array;
+  threshold: number;
+  capsules: Capsule[];
+  delegatingKey: PublicKey;
+  publisherVerifyingKey: PublicKey;
+  receivingKey: PublicKey;
+  /** Signs the requests (the reader's Umbral signer). */
+  signer: UmbralSigning;
+  nodes: RetrievalNode[];
+  /** Per-node deadline for the whole request, ms (default 10 s). */
+  timeoutMs?: number;
+  /** Where challenge evidence files go (default: not saved, still returned). */
+  evidenceDir?: string;
+}
+
+export interface RetrievalResult {
+  /** cfrags[i] holds `threshold` verified cfrags of capsules[i]. */
+  cfrags: VerifiedCapsuleFrag[][];
+  /** The nodes whose cfrags were used. */
+  usedNodes: string[];
+  /** Nodes that failed before the threshold was reached (others may still have been pending). */
+  failures: NodeFailure[];
+  evidence: CFragEvidence[];
+}
+
+type NodeOutcome = { ok: true; staker: string; cfrags: VerifiedCapsuleFrag[] } | { ok: false; failure: NodeFailure };
+
+export const DEFAULT_NODE_TIMEOUT_MS = 10_000;
+
+export async function retrieveCFrags(req: RetrievalRequest): Promise<RetrievalResult> {
+  const timeoutMs = req.timeoutMs ?? DEFAULT_NODE_TIMEOUT_MS;
+  const controllers = req.nodes.map(() => new AbortController());
+  const failures: NodeFailure[] = [];
+  const evidence: CFragEvidence[] = [];
+  const successes: { staker: string; cfrags: VerifiedCapsuleFrag[] }[] = [];
+
+  await new Promise<void>((resolve) => {
+    let pending = req.nodes.length;
+    if (pending === 0) resolve();
+    req.nodes.forEach((node, i) => {
+      askNode(req, node, controllers[i].signal, timeoutMs, evidence)
+        .catch((e: unknown): NodeOutcome => ({ ok: false, failure: { staker: node.staker, endpoint: node.endpoint, kind: "malformed", message: (e as Error).message } }))
+        .then((outcome) => {
+          pending--;
+          if (successes.length < req.threshold) {
+            if (outcome.ok) successes.push(outcome);
+            else failures.push(outcome.failure);
+          }
+          if (successes.length >= req.threshold || pending === 0) resolve();
+        });
+    });
+  });
+  // The threshold is met (or cannot be): stop waiting on the others.
+  for (const c of controllers) c.abort();
+
+  if (successes.length < req.threshold) {
+    if (req.evidenceDir) {
+      for (const e of evidence) {
+        const failure = failures.find((f) => f.kind === "invalid_cfrag" && f.staker === e.staker && !f.evidenceFile);
+        if (failure) failure.evidenceFile = saveEvidence(req.evidenceDir, e, req.policyId);
+      }
+    }
+    throw new RetrievalError(req.threshold, successes.length, failures);
+  }
+  const used = successes.slice(0, req.threshold);
+  if (req.evidenceDir) {
+    for (const e of evidence) {
+      const file = saveEvidence(req.evidenceDir, e, req.policyId);
+      const failure = failures.find((f) => f.kind === "invalid_cfrag" && f.staker === e.staker && !f.evidenceFile);
+      if (failure) failure.evidenceFile = file;
+    }
+  }
+  return {
+    cfrags: req.capsules.map((_, c) => used.map((s) => s.cfrags[c])),
+    usedNodes: used.map((s) => s.staker),
+    failures,
+    evidence,
+  };
+}
+
+/** Writes one evidence file (the adjudicator's `nkms.cfrag-evidence` v1 JSON) and returns its path. */
+export function saveEvidence(dir: string, e: CFragEvidence, policyId: Uint8Array): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `cfrag-${e.staker.toLowerCase()}-${evidenceHash(e).slice(2, 18)}.json`);
+  // policyId and the stamp message scheme travel along: the node's stamp covers
+  // policyId ‖ capsule(simple) ‖ cfrag(simple) (src/node/protocol.ts cfragStampMessage).
+  const json = { ...evidenceToJson(e), policyId: hexlify(policyId), stampScheme: "nkms-node/1" };
+  fs.writeFileSync(file, JSON.stringify(json, null, 2) + "\n");
+  return file;
+}
+
+async function askNode(
+  req: RetrievalRequest,
+  node: RetrievalNode,
+  signal: AbortSignal,
+  timeoutMs: number,
+  evidence: CFragEvidence[],
+): Promise<NodeOutcome> {
+  const fail = (kind: NodeFailure["kind"], message: string, extra: Partial<NodeFailure> = {}): NodeOutcome => ({
+    ok: false,
+    failure: { staker: node.staker, endpoint: node.endpoint || undefined, kind, message, ...extra },
+  });
+  if (!node.endpoint) return fail("unregistered", "no endpoint registered on-chain");
+  const policyIdHex = hexlify(req.policyId);
+  const body = await buildReencryptRequest(req.signer, node.staker, req.policyId, req.capsules.map((c) => c.toBytes()));
+  const timeout = AbortSignal.timeout(timeoutMs);
+  let json: unknown;
+  let status: number;
+  try {
+    const res = await fetch(`${node.endpoint.replace(/\/+$/, "")}/v1/policies/${policyIdHex}/reencrypt`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+      signal: AbortSignal.any([signal, timeout]),
+    });
+    status = res.status;
+    json = await res.json().catch(() => undefined);
+  } catch (e) {
+    if (timeout.aborted) return fail("timeout", `no answer within ${timeoutMs} ms`);
+    if (signal.aborted) return fail("timeout", "not needed: threshold already met");
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    return fail("unreachable", cause?.code ?? cause?.message ?? (e as Error).message);
+  }
+  if (status < 200 || status >= 300) {
+    const err = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
+    return fail("refused", err?.message ?? `HTTP ${status}`, { status, code: err?.code });
+  }
+  const items = (json as Partial<ReencryptResponse> | undefined)?.cfrags;
+  if (!Array.isArray(items) || items.length !== req.capsules.length) {
+    return fail("malformed", `expected ${req.capsules.length} cfrag(s)`, { status });
+  }
+  const verified: VerifiedCapsuleFrag[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const capsule = req.capsules[i];
+    let cfrag: CapsuleFrag;
+    let cfragBytes: Uint8Array;
+    let signature: Uint8Array;
+    try {
+      cfragBytes = getBytes(items[i].cfrag);
+      signature = getBytes(items[i].signature);
+      cfrag = CapsuleFrag.fromBytes(cfragBytes);
+    } catch (e) {
+      return fail("malformed", `cfrag ${i} does not parse: ${(e as Error).message}`, { status });
+    }
+    const stamped = cfragStampMessage(req.policyId, capsule.toBytesSimple(), cfrag.toBytesSimple());
+    if (!verifyUmbralSignature(node.stampKey, stamped, signature)) {
+      // Without the node's stamp the cfrag proves nothing against it: discard, no evidence.
+      return fail("bad_stamp", `cfrag ${i} is not stamped by the node's registered key`, { status });
+    }
+    try {
+      verified.push(cfrag.verify(capsule, req.publisherVerifyingKey, req.delegatingKey, req.receivingKey));
+    } catch {
+      evidence.push({
+        staker: node.staker,
+        capsule: capsule.toBytes(),
+        cfrag: cfragBytes,
+        delegatingKey: req.delegatingKey.toCompressedBytes(),
+        receivingKey: req.receivingKey.toCompressedBytes(),
+        verifyingKey: req.publisherVerifyingKey.toCompressedBytes(),
+        nodeVerifyingKey: node.stampKey,
+        stampSignature: signature,
+      });
+      return fail("invalid_cfrag", `cfrag ${i} fails verification (correctly stamped: evidence kept)`, { status });
+    }
+  }
+  return { ok: true, staker: node.staker, cfrags: verified };
+}

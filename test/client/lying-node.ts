@@ -1,0 +1,58 @@
+// A Byzantine node for tests: an HTTP front that forwards to a real agent and replaces every cfrag
+// with a well-formed cfrag of the same capsule made from an unrelated kfrag, stamped with the
+// node's real stamp key — exactly what a cheating node could send, and what a challenge punishes.
+import http from "node:http";
+import { getBytes, hexlify, type Wallet } from "ethers";
+import { Capsule, SecretKey, Signer, generateKFrags, reencrypt } from "../../src/umbral";
+import { deriveNodeKeys } from "../../src/node/keys";
+import { cfragStampMessage, type ReencryptRequest, type ReencryptResponse } from "../../src/node/protocol";
+
+export interface LyingProxy {
+  url: string;
+  target: string;
+  lies: number;
+  close(): Promise<void>;
+}
+
+export async function startLyingProxy(operator: Wallet): Promise<LyingProxy> {
+  const stamp = deriveNodeKeys(operator).stamp;
+  const stranger = SecretKey.random();
+  const [kfrag] = generateKFrags(stranger, SecretKey.random().publicKey(), new Signer(SecretKey.random()), 1, 1, true, true);
+  const state = { target: "", lies: 0 };
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks).toString();
+    const upstream = await fetch(state.target + req.url, { method: req.method, headers: { "content-type": "application/json" }, body: req.method === "POST" ? body : undefined });
+    let text = await upstream.text();
+    const m = /^\/v1\/policies\/(0x[0-9a-fA-F]{32})\/reencrypt$/.exec(req.url ?? "");
+    if (m && upstream.ok) {
+      const request = JSON.parse(body) as ReencryptRequest;
+      const response = JSON.parse(text) as ReencryptResponse;
+      response.cfrags = request.capsules.map((c) => {
+        const capsule = Capsule.fromBytes(getBytes(c));
+        const cfrag = reencrypt(capsule, kfrag);
+        const signature = stamp.sign(cfragStampMessage(getBytes(m[1]), capsule.toBytesSimple(), cfrag.toBytesSimple())).toBEBytes();
+        return { cfrag: hexlify(cfrag.toBytes()), signature: hexlify(signature) };
+      });
+      state.lies++;
+      text = JSON.stringify(response);
+    }
+    res.writeHead(upstream.status, { "content-type": "application/json" }).end(text);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get target() {
+      return state.target;
+    },
+    set target(v: string) {
+      state.target = v;
+    },
+    get lies() {
+      return state.lies;
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
