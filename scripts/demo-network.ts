@@ -52,9 +52,11 @@ export type DeployedAddresses = Record<string, string>;
  * Ignition and writes a deployed_addresses.json to `outFile`. A unique deployment id keeps a rerun
  * against a restarted `hardhat node` from resuming a stale journal; that journal is removed after.
  */
-export async function deployAll(hre: HardhatRuntimeEnvironment, outFile: string): Promise<NetworkAddresses> {
+export async function deployAll(hre: HardhatRuntimeEnvironment, outFile: string): Promise<NetworkAddresses & { directorySecret: Uint8Array }> {
   const deploymentId = `nkms-demo-${Date.now()}-${randomBytes(3).toString("hex")}`;
-  const directoryKey = "0x" + Buffer.from(ed25519.getPublicKey(ed25519.utils.randomSecretKey())).toString("hex");
+  // The directory's tree-head key; its operator (who checkpoints) is the deployer, account 0.
+  const directorySecret = ed25519.utils.randomSecretKey();
+  const directoryKey = "0x" + Buffer.from(ed25519.getPublicKey(directorySecret)).toString("hex");
   const options = { deploymentId, displayUi: false, parameters: { DirectoryCheckpoint: { directoryKey } } };
   try {
     const policy = await hre.ignition.deploy(PolicyModule, options);
@@ -77,6 +79,7 @@ export async function deployAll(hre: HardhatRuntimeEnvironment, outFile: string)
       policyManager: addresses["Policy#PolicyManager"],
       adjudicator: addresses["Adjudicator#Adjudicator"],
       directoryCheckpoint: addresses["DirectoryCheckpoint#DirectoryCheckpoint"],
+      directorySecret,
     };
   } finally {
     fs.rmSync(path.join(hre.config.paths.root, "ignition", "deployments", deploymentId), { recursive: true, force: true });

@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   const aliceWallet = account(1);
   await send("fund Alice", () => contracts.token.connect(deployer).transfer(aliceWallet.address, 100n * TOKEN));
   const alice: NkmsClient = await connect({ rpcUrl, deploymentFile, home: path.join(dir, "alice"), storage, keys: deriveUserKeys(aliceWallet) });
-  const bob: NkmsClient = await connect({ rpcUrl, deploymentFile, home: path.join(dir, "bob"), storage, keys: deriveUserKeys(Wallet.createRandom()), nodeTimeoutMs: 5000 });
+  const bob: NkmsClient = await connect({ rpcUrl, deploymentFile, home: path.join(dir, "bob"), storage, keys: deriveUserKeys(new Wallet(Wallet.createRandom().privateKey)), nodeTimeoutMs: 5000 });
   cleanups.push(() => alice.close(), () => bob.close());
 
   const plaintext = new Uint8Array(randomBytes(FILE_BYTES));

@@ -25,6 +25,8 @@ import { chainError, connectContracts, makeProvider, permitDeadline, send, signP
 import { deploymentFile, loadDeployment, requireAddresses, type NetworkAddresses } from "./deployment";
 import { GRANT_FORMAT, GRANT_VERSION, type Grant } from "./grant";
 import { hex, parseReaderKeys, type ReaderKeys, type UserKeys } from "./identity";
+import { ReaderDirectory } from "./directory";
+import { connectCheckpointContract } from "../directory/checkpoint-contract";
 import { PolicyStore, type PolicyRecord, type PolicyUpdate } from "./policy-store";
 import { DEFAULT_NODE_TIMEOUT_MS, retrieveCFrags, type RetrievalNode, type RetrievalResult } from "./retrieval";
 
@@ -423,6 +425,18 @@ export class NkmsClient {
     const record = this.policies.get(policyId);
     const revoked = record.status === "active" ? await this.revoke(record.policyId) : undefined;
     return { revoked, removed: this.policies.remove(record.policyId) };
+  }
+
+  /** The key directory at `url`, verified against this network's DirectoryCheckpoint contract. */
+  readerDirectory(url: string): ReaderDirectory {
+    if (!this.addresses.directoryCheckpoint) throw new ClientError("BAD_INPUT", "no DirectoryCheckpoint address in the deployment");
+    return new ReaderDirectory(url, connectCheckpointContract(this.addresses.directoryCheckpoint, this.provider));
+  }
+
+  /** Shares with a reader named by their directory actor: their keys are resolved and verified first. */
+  async shareWithActor(directoryUrl: string, actor: string, options: Omit<ShareOptions, "reader" | "directoryActor">): Promise<ShareResult> {
+    const resolved = await this.readerDirectory(directoryUrl).resolve(actor);
+    return this.share({ ...options, reader: resolved.keys, directoryActor: actor, readerName: options.readerName ?? actor });
   }
 
   grantFor(policyId: string): Grant {

@@ -18,7 +18,7 @@ export interface Harness {
   dir: string;
   rpc: RpcServer;
   deploymentFile: string;
-  addresses: NetworkAddresses;
+  addresses: NetworkAddresses & { directorySecret: Uint8Array };
   contracts: Contracts;
   provider: JsonRpcProvider;
   nodes: RunningNode[];

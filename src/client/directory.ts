@@ -1,0 +1,174 @@
+/**
+ * Readers' Umbral keys through the key-transparency directory. A reader publishes, under their
+ * directory actor, an Ed25519 key (derived from their wallet, see identity.ts) and an AddAuxData
+ * record of type `nkms-umbral-v1` whose data is their ReaderKeys JSON. An owner resolves a
+ * reader by actor name and trusts the result only when:
+ *   - the directory's tree head is signed by the on-chain directory key and extends the latest
+ *     on-chain checkpoint (DirectoryClient.verifiedTreeHead / lookup),
+ *   - the AddAuxData record is proven included in that tree and decrypts to this actor and data,
+ *   - the record is signed by one of the actor's keys that DirectoryClient.lookup proved.
+ */
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { DirectoryClient, DirectoryRequestError, DirectoryVerificationError, type VerifiedTreeHead } from "../directory/client";
+import type { CheckpointContract } from "../directory/checkpoint-contract";
+import type { AuxRecord, HistoryView } from "../directory/directory";
+import { fromB64url } from "../directory/encoding";
+import { decryptAttribute } from "../directory/attribute-encryption";
+import { bytesEqual, leafHash, verifyInclusion } from "../directory/merkle";
+import { buildAddAuxData, buildRevokeAuxData, auxDataId, leafData, publicKeyOf, signaturePayload } from "../directory/protocol";
+import { ClientError } from "./errors";
+import { parseReaderKeys, type ReaderKeys, type UserKeys } from "./identity";
+
+export const READER_KEYS_AUX_TYPE = "nkms-umbral-v1";
+
+export interface ResolvedReader {
+  actor: string;
+  keys: ReaderKeys;
+  /** Leaf index of the AddAuxData record and the verified tree it is included in. */
+  leafIndex: number;
+  treeSize: number;
+}
+
+function directoryError(e: unknown): ClientError {
+  if (e instanceof ClientError) return e;
+  if (e instanceof DirectoryVerificationError) return new ClientError("INTEGRITY", `directory verification failed (${e.code}): ${e.message}`);
+  if (e instanceof DirectoryRequestError) {
+    const code = e.status === 404 ? "NOT_FOUND" : e.status === 403 || e.status === 401 ? "DENIED" : "DIRECTORY";
+    return new ClientError(code, `directory: ${e.code}: ${e.message}`);
+  }
+  const cause = (e as { cause?: { code?: string } }).cause;
+  if (cause?.code === "ECONNREFUSED" || (e as Error).message === "fetch failed") return new ClientError("UNREACHABLE", "cannot reach the directory");
+  return new ClientError("DIRECTORY", (e as Error).message);
+}
+
+export class ReaderDirectory {
+  readonly client: DirectoryClient;
+  private readonly base: string;
+
+  constructor(url: string, contract: CheckpointContract) {
+    this.client = new DirectoryClient({ url, contract });
+    this.base = url.replace(/\/+$/, "");
+  }
+
+  private async get<T>(route: string): Promise<T> {
+    const res = await fetch(this.base + route);
+    const json = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+    if (!res.ok) throw new DirectoryRequestError(res.status, json.error?.code ?? "http_error", json.error?.message ?? res.statusText);
+    return json as T;
+  }
+
+  /** Publishes `keys`' directory key (first key of the actor) and its ReaderKeys record. */
+  async publish(actor: string, keys: UserKeys): Promise<{ addedKey: boolean; addedReaderKeys: boolean }> {
+    try {
+      const myKey = publicKeyOf(keys.directorySecret);
+      const existing = await this.client.lookup(actor).catch((e: unknown) => {
+        if (e instanceof DirectoryRequestError && e.status === 404) return { keys: [] };
+        throw e;
+      });
+      let addedKey = false;
+      if (!existing.keys.some((k) => bytesEqual(k.publicKey, myKey))) {
+        if (existing.keys.length > 0) throw new ClientError("DENIED", `actor ${actor} already has other keys; this keystore's directory key is not one of them`);
+        await this.client.publishFirstKey(actor, keys.directorySecret);
+        addedKey = true;
+      }
+      const data = JSON.stringify(keys.readerKeys());
+      const tree = await this.client.verifiedTreeHead();
+      let addedReaderKeys = true;
+      await this.client.submit(await buildAddAuxData(actor, READER_KEYS_AUX_TYPE, data, tree.head.root, keys.directorySecret)).catch((e: unknown) => {
+        if (e instanceof DirectoryRequestError && e.code === "duplicate_aux_data") addedReaderKeys = false;
+        else throw e;
+      });
+      return { addedKey, addedReaderKeys };
+    } catch (e) {
+      throw directoryError(e);
+    }
+  }
+
+  /** The actor's reader keys, verified as described above (the most recent record wins). */
+  async resolve(actor: string): Promise<ResolvedReader> {
+    try {
+      const lookup = await this.client.lookup(actor);
+      const actorKeys = lookup.keys.map((k) => k.publicKey);
+      const tree = lookup.treeHead;
+      const listing = await this.get<{ auxiliary: AuxRecord[] }>(`/api/actor/${encodeURIComponent(actor)}/auxiliary`);
+      const records = listing.auxiliary.filter((a) => a["aux-type"] === READER_KEYS_AUX_TYPE).sort((a, b) => b["leaf-index"] - a["leaf-index"]);
+      if (records.length === 0) throw new ClientError("NOT_FOUND", `actor ${actor} has published no NKMS reader keys`);
+      const record = records[0];
+      const { view, attrs } = await this.provenRecord(record["merkle-leaf"], tree);
+      if (view.action !== "AddAuxData" || attrs.actor !== actor || attrs["aux-type"] !== READER_KEYS_AUX_TYPE || attrs["aux-data"] !== record["aux-data"]) {
+        throw new ClientError("INTEGRITY", "the proven record does not publish these reader keys for this actor");
+      }
+      const { signature, ...unsigned } = view.envelope;
+      const sig = fromB64url(signature);
+      const payload = signaturePayload(unsigned);
+      if (!sig || !actorKeys.some((k) => verifyEd25519(sig, payload, k))) {
+        throw new ClientError("INTEGRITY", "the reader-keys record is not signed by any of the actor's proven keys");
+      }
+      let keys: ReaderKeys;
+      try {
+        keys = parseReaderKeys(JSON.parse(attrs["aux-data"]));
+      } catch {
+        throw new ClientError("INTEGRITY", "the published reader keys are malformed");
+      }
+      return { actor, keys, leafIndex: view["leaf-index"], treeSize: tree.treeSize };
+    } catch (e) {
+      throw directoryError(e);
+    }
+  }
+
+  /** Withdraws the reader-keys record (RevokeAuxData signed with the directory key). */
+  async revoke(actor: string, keys: UserKeys): Promise<void> {
+    try {
+      const tree = await this.client.verifiedTreeHead();
+      const id = auxDataId(READER_KEYS_AUX_TYPE, JSON.stringify(keys.readerKeys()));
+      await this.client.submit(await buildRevokeAuxData(actor, READER_KEYS_AUX_TYPE, id, tree.head.root, keys.directorySecret));
+    } catch (e) {
+      throw directoryError(e);
+    }
+  }
+
+  /** Crypto-shreds the actor's records (their attributes become unreadable; proofs still verify). */
+  async erase(actor: string, keys: UserKeys): Promise<number> {
+    try {
+      return (await this.client.erase(actor, keys.directorySecret))["records-shredded"];
+    } catch (e) {
+      throw directoryError(e);
+    }
+  }
+
+  /**
+   * A record proven included in `tree`, with its attributes decrypted.
+   * (Same checks as DirectoryClient's private provenRecord, which is not exported.)
+   */
+  private async provenRecord(merkleLeaf: string, tree: VerifiedTreeHead): Promise<{ view: HistoryView; attrs: Record<string, string> }> {
+    const view = await this.get<HistoryView>(`/api/history/view/${encodeURIComponent(merkleLeaf)}?tree-size=${tree.treeSize}`);
+    const hash = leafHash(leafData(view.envelope));
+    const claimed = fromB64url(merkleLeaf);
+    if (!claimed || !bytesEqual(hash, claimed)) throw new ClientError("INTEGRITY", "served record does not hash to its Merkle leaf");
+    const proof = view["inclusion-proof"].map((p) => fromB64url(p) ?? new Uint8Array(0));
+    if (!verifyInclusion(hash, view["leaf-index"], tree.treeSize, proof, tree.root)) {
+      throw new ClientError("INTEGRITY", "record is not proven included in the checkpointed tree");
+    }
+    const symmetric = view["symmetric-keys"];
+    if (!symmetric) throw new ClientError("NOT_FOUND", "the record's attributes were erased");
+    const attrs: Record<string, string> = { ...view.envelope.message };
+    for (const [name, keyText] of Object.entries(symmetric)) {
+      const key = fromB64url(keyText);
+      const ct = fromB64url(view.envelope.message[name] ?? "");
+      if (!key || !ct) throw new ClientError("INTEGRITY", `attribute ${name} is malformed`);
+      const pt = await decryptAttribute(name, ct, key, view.envelope["recent-merkle-root"]).catch(() => {
+        throw new ClientError("INTEGRITY", `attribute ${name} does not decrypt with the served key`);
+      });
+      attrs[name] = new TextDecoder().decode(pt);
+    }
+    return { view, attrs };
+  }
+}
+
+function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  try {
+    return ed25519.verify(signature, message, publicKey);
+  } catch {
+    return false;
+  }
+}
