@@ -1,0 +1,101 @@
+import fs from "node:fs";
+import { randomBytes } from "node:crypto";
+import { Command } from "commander";
+import { Wallet } from "ethers";
+import { startDirectoryServer } from "../../directory/server";
+import { connectCheckpointContract } from "../../directory/checkpoint-contract";
+import { encodePublicKey } from "../../directory/encoding";
+import { publicKeyOf } from "../../directory/protocol";
+import { makeProvider } from "../../client/chain";
+import { Context, lifecycle } from "../context";
+import { CliError } from "../errors";
+
+function loadOrCreateKey(file: string): Uint8Array {
+  if (!fs.existsSync(file)) fs.writeFileSync(file, Buffer.from(randomBytes(32)).toString("hex") + "\n", { mode: 0o600 });
+  const text = fs.readFileSync(file, "utf8").trim();
+  if (!/^[0-9a-f]{64}$/i.test(text)) throw new CliError("keystore", `${file} must hold a 32-byte hex Ed25519 secret key`);
+  return new Uint8Array(Buffer.from(text, "hex"));
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function directoryCommand(): Command {
+  const dir = new Command("directory").description("the key-transparency directory: serve it, publish/resolve reader keys");
+
+  dir
+    .command("serve")
+    .description("serve the directory over HTTP, checkpointing to the DirectoryCheckpoint contract with --contract")
+    .requiredOption("--database <path>", "SQLite file")
+    .requiredOption("--key-file <path>", "Ed25519 secret key file (hex), created if missing")
+    .option("--name <url>", "directory name bound into tree heads", "http://127.0.0.1:8080")
+    .option("--host <host>", "listen address", "127.0.0.1")
+    .option("--port <port>", "listen port", "8080")
+    .option("--operator <actor>", "actor allowed to BurnDown (repeatable)", collect, [] as string[])
+    .option("--contract <address>", "DirectoryCheckpoint address (checkpoints sent via --rpc-url)")
+    .option("--wallet-key-env <name>", "environment variable holding the checkpoint wallet's private key", "NKMS_DIRECTORY_WALLET_KEY")
+    .option("--checkpoint-interval <seconds>", "seconds between checkpoints", "60")
+    .action(async (opts: { database: string; keyFile: string; name: string; host: string; port: string; operator: string[]; contract?: string; walletKeyEnv: string; checkpointInterval: string }, c: Command) => {
+      const ctx = new Context(c);
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError("usage", "--port must be 0..65535");
+      let checkpoint;
+      if (opts.contract) {
+        const walletKey = ctx.env[opts.walletKeyEnv];
+        if (!walletKey) throw new CliError("keystore", `set ${opts.walletKeyEnv} to the checkpoint wallet's private key`);
+        const wallet = new Wallet(walletKey, makeProvider(ctx.rpcUrl));
+        checkpoint = {
+          contract: connectCheckpointContract(opts.contract, wallet),
+          intervalMs: Number(opts.checkpointInterval) * 1000,
+          onError: (err: unknown) => process.stderr.write(`checkpoint failed: ${(err as Error).message}\n`),
+        };
+      }
+      const signingKey = loadOrCreateKey(opts.keyFile);
+      lifecycle.keepAlive = true;
+      const server = await startDirectoryServer({ database: opts.database, name: opts.name, signingKey, operators: opts.operator, host: opts.host, port, checkpoint });
+      process.stdout.write(JSON.stringify({ event: "listening", url: server.url, publicKey: encodePublicKey(publicKeyOf(signingKey)) }) + "\n");
+      const shutdown = (): void => void server.close().then(() => process.exit(0));
+      process.once("SIGINT", shutdown);
+      process.once("SIGTERM", shutdown);
+    });
+
+  const withDirectory = (c: Command) => c.requiredOption("--directory <url>", "directory URL").requiredOption("--actor <actor>", "your directory identity, e.g. bob@example.org");
+
+  withDirectory(dir.command("publish").description("publish your reader keys under your actor (first key self-signed)")).action(
+    async (opts: { directory: string; actor: string }, c: Command) => {
+      const ctx = new Context(c);
+      const client = await ctx.client();
+      const r = await client.readerDirectory(opts.directory).publish(opts.actor, client.keys!);
+      ctx.print({ actor: opts.actor, ...r, ...client.keys!.readerKeys() });
+    },
+  );
+
+  dir
+    .command("lookup")
+    .description("resolve an actor's reader keys, verified against the on-chain checkpoint")
+    .argument("<actor>")
+    .requiredOption("--directory <url>", "directory URL")
+    .option("--out <file>", "write the reader keys JSON (usable as `nkms share --reader <file>`)")
+    .action(async (actor: string, opts: { directory: string; out?: string }, c: Command) => {
+      const ctx = new Context(c);
+      const client = await ctx.client({ keys: false });
+      const r = await client.readerDirectory(opts.directory).resolve(actor);
+      if (opts.out) fs.writeFileSync(opts.out, JSON.stringify(r.keys, null, 2) + "\n");
+      ctx.print({ actor, ...r.keys, leafIndex: r.leafIndex, treeSize: r.treeSize });
+    });
+
+  withDirectory(dir.command("revoke").description("withdraw your published reader keys")).action(async (opts: { directory: string; actor: string }, c: Command) => {
+    const ctx = new Context(c);
+    const client = await ctx.client();
+    await client.readerDirectory(opts.directory).revoke(opts.actor, client.keys!);
+    ctx.print({ actor: opts.actor, revoked: true });
+  });
+
+  withDirectory(dir.command("erase").description("crypto-shred all of your actor's records")).action(async (opts: { directory: string; actor: string }, c: Command) => {
+    const ctx = new Context(c);
+    const client = await ctx.client();
+    const shredded = await client.readerDirectory(opts.directory).erase(opts.actor, client.keys!);
+    ctx.print({ actor: opts.actor, recordsShredded: shredded });
+  });
+
+  return dir;
+}

@@ -1,0 +1,177 @@
+import fs from "node:fs";
+import { Command } from "commander";
+import { parseUnits } from "ethers";
+import { serializeGrant } from "../../client/grant";
+import { parseReaderKeys, type ReaderKeys } from "../../client/identity";
+import { PolicyStore, type PolicyRecord } from "../../client/policy-store";
+import { grantOf } from "../../client/client";
+import { Context } from "../context";
+import { CliError } from "../errors";
+import { readGrantFile } from "./data";
+
+function positiveInt(v: string | undefined, name: string, min = 1): number {
+  const n = Number(v);
+  if (v === undefined || !Number.isInteger(n) || n < min) throw new CliError("usage", `--${name} must be an integer ≥ ${min}`);
+  return n;
+}
+
+export function parseTokenAmount(v: string, name: string): bigint {
+  try {
+    const amount = parseUnits(v, 18);
+    if (amount < 0n) throw new Error("negative");
+    return amount;
+  } catch {
+    throw new CliError("usage", `--${name} must be a token amount (e.g. 0.01), got "${v}"`);
+  }
+}
+
+function readerFrom(value: string): ReaderKeys {
+  const text = fs.existsSync(value) ? fs.readFileSync(value, "utf8") : value;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new CliError("usage", "--reader must be a file or JSON with encryptingKey and verifyingKey (from `nkms keys export`)");
+  }
+  return parseReaderKeys(json);
+}
+
+function policyLine(p: PolicyRecord): string {
+  return `${p.policyId}  ${p.status.padEnd(7)}  ${p.threshold}-of-${p.shares}  label=${p.label}  reader=${p.reader.name ?? p.reader.encryptingKey.slice(0, 12) + "…"}  end=${p.endPeriod}`;
+}
+
+export function policyCommands(): Command[] {
+  const share = new Command("share")
+    .description("grant a reader m-of-n access to a label: choose nodes, pay the policy (permit), deliver kfrags")
+    .requiredOption("--label <label>", "the label to share")
+    .option("--reader <file|json>", "the reader's public keys (output of `nkms keys export`)")
+    .option("--reader-actor <actor>", "resolve the reader's keys through the key directory instead")
+    .option("--directory <url>", "key directory URL (with --reader-actor)")
+    .requiredOption("-m, --threshold <m>", "cfrags needed to read")
+    .requiredOption("-n, --shares <n>", "nodes holding a kfrag")
+    .requiredOption("--periods <p>", "periods of service after the current one")
+    .option("--fee-rate <tokens>", "fee per node per period (default: the highest node minimum)")
+    .option("--reader-name <name>", "a name for the reader in your records")
+    .option("--grant-out <file>", "write the grant (send it to the reader)")
+    .action(async (opts: Record<string, string | undefined>, cmd: Command) => {
+      const ctx = new Context(cmd);
+      const threshold = positiveInt(opts.threshold, "threshold");
+      const shares = positiveInt(opts.shares, "shares");
+      const periods = positiveInt(opts.periods, "periods", 0);
+      const feeRate = opts.feeRate === undefined ? undefined : parseTokenAmount(opts.feeRate, "fee-rate");
+      if (!opts.reader === !opts.readerActor) throw new CliError("usage", "give exactly one of --reader or --reader-actor");
+      if (opts.readerActor && !opts.directory) throw new CliError("usage", "--reader-actor needs --directory <url>");
+      const client = await ctx.client();
+      const common = { label: opts.label!, threshold, shares, periods, feeRate, readerName: opts.readerName };
+      const r = opts.readerActor
+        ? await client.shareWithActor(opts.directory!, opts.readerActor, common)
+        : await client.share({ ...common, reader: readerFrom(opts.reader!) });
+      if (opts.grantOut) fs.writeFileSync(opts.grantOut, serializeGrant(r.grant));
+      ctx.print(
+        { policyId: r.grant.policyId, nodes: r.record.nodes, endPeriod: r.record.endPeriod, paid: r.record.paid, tx: r.txHash, delivery: r.delivery, grant: opts.grantOut ?? r.grant },
+        (x) =>
+          [
+            `policy ${x.policyId}: ${threshold}-of-${shares}, paid ${x.paid} token units through period ${x.endPeriod}`,
+            ...x.delivery.map((d) => `  ${d.staker} ${d.ok ? "kfrag delivered" : `NOT delivered: ${d.message}`}`),
+            opts.grantOut ? `grant written to ${opts.grantOut}` : `grant: ${JSON.stringify(r.grant)}`,
+          ].join("\n"),
+      );
+    });
+
+  const revoke = new Command("revoke")
+    .description("revoke a policy on-chain (refund) and with a signed notice to its nodes")
+    .argument("<policyId>", "0x + 32 hex digits")
+    .option("--no-chain", "skip the on-chain revocation")
+    .option("--no-notify", "do not notify the nodes directly")
+    .action(async (policyId: string, opts: { chain: boolean; notify: boolean }, cmd: Command) => {
+      const ctx = new Context(cmd);
+      const client = await ctx.client();
+      const r = await client.revoke(policyId, { onChain: opts.chain, notifyNodes: opts.notify });
+      ctx.print(r, (x) => [`revoked ${x.policyId}${x.txHash ? ` (tx ${x.txHash})` : ""}`, ...x.nodes.map((n) => `  ${n.staker} ${n.ok ? "acknowledged" : n.message}`)].join("\n"));
+    });
+
+  const policies = new Command("policies").description("your policies (local records, refreshed from the chain)");
+  policies
+    .command("list")
+    .description("list the policies you own")
+    .option("--status <status>", "active or revoked")
+    .option("--label <label>", "only this label")
+    .action(async (opts: { status?: string; label?: string }, cmd: Command) => {
+      const ctx = new Context(cmd);
+      if (opts.status && opts.status !== "active" && opts.status !== "revoked") throw new CliError("usage", "--status must be active or revoked");
+      const list = new PolicyStore(ctx.home).list({ status: opts.status as "active" | "revoked" | undefined, label: opts.label });
+      ctx.print({ policies: list }, (x) => (x.policies.length ? x.policies.map(policyLine).join("\n") : "no policies"));
+    });
+  policies
+    .command("show")
+    .description("one policy, with its on-chain state")
+    .argument("<policyId>")
+    .action(async (policyId: string, _o: unknown, cmd: Command) => {
+      const ctx = new Context(cmd);
+      const client = await ctx.client({ keys: false });
+      ctx.print(await client.getPolicy(policyId));
+    });
+  policies
+    .command("update")
+    .description("change a policy's local note, label or reader name")
+    .argument("<policyId>")
+    .option("--note <text>")
+    .option("--reader-name <name>")
+    .action(async (policyId: string, opts: { note?: string; readerName?: string }, cmd: Command) => {
+      const ctx = new Context(cmd);
+      if (opts.note === undefined && opts.readerName === undefined) throw new CliError("usage", "nothing to update (give --note or --reader-name)");
+      ctx.print(new PolicyStore(ctx.home).update(policyId, { note: opts.note, readerName: opts.readerName }));
+    });
+  policies
+    .command("renew")
+    .description("pay for more periods (approve + extendPolicy)")
+    .argument("<policyId>")
+    .requiredOption("--periods <p>", "periods to add")
+    .action(async (policyId: string, opts: { periods: string }, cmd: Command) => {
+      const ctx = new Context(cmd);
+      const client = await ctx.client();
+      ctx.print(await client.renew(policyId, positiveInt(opts.periods, "periods")));
+    });
+  policies
+    .command("delete")
+    .description("revoke (if active) and forget a policy")
+    .argument("<policyId>")
+    .action(async (policyId: string, _o: unknown, cmd: Command) => {
+      const ctx = new Context(cmd);
+      const client = await ctx.client();
+      const r = await client.deletePolicy(policyId);
+      ctx.print({ policyId, removed: r.removed, revokedTx: r.revoked?.txHash });
+    });
+  policies
+    .command("grant")
+    .description("print (or write) the grant of one of your policies")
+    .argument("<policyId>")
+    .option("--out <file>")
+    .action(async (policyId: string, opts: { out?: string }, cmd: Command) => {
+      const ctx = new Context(cmd);
+      const grant = grantOf(new PolicyStore(ctx.home).get(policyId));
+      if (opts.out) fs.writeFileSync(opts.out, serializeGrant(grant));
+      ctx.print(grant);
+    });
+
+  const grants = new Command("grants").description("grants you received (as a reader)");
+  grants
+    .command("import")
+    .description("keep a grant so `nkms read --policy <id>` can use it")
+    .argument("<file>")
+    .action(async (file: string, _o: unknown, cmd: Command) => {
+      const ctx = new Context(cmd);
+      const grant = readGrantFile(file);
+      new PolicyStore(ctx.home).putGrant(grant);
+      ctx.print({ imported: grant.policyId, label: grant.label, owner: grant.owner });
+    });
+  grants
+    .command("list")
+    .action(async (_o: unknown, cmd: Command) => {
+      const ctx = new Context(cmd);
+      const list = new PolicyStore(ctx.home).grants();
+      ctx.print({ grants: list }, (x) => x.grants.map((g) => `${g.policyId}  ${g.threshold}-of-${g.nodes.length}  label=${g.label}  owner=${g.owner}`).join("\n") || "no grants");
+    });
+
+  return [share, revoke, policies, grants];
+}
