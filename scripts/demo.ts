@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   const external = hre.network.name !== "hardhat";
   console.log(`NKMS demo — chain: ${external ? `${hre.network.name} (${(hre.network.config as { url: string }).url})` : "in-process Hardhat"}, work dir ${dir}\n`);
 
-  const rpcUrl = await timed("serve the chain over JSON-RPC on loopback", async () => {
+  const rpcUrl = await timed(external ? "connect to the running chain" : "serve the chain over JSON-RPC on loopback", async () => {
     if (external) return (hre.network.config as { url: string }).url;
     const server = await serveHardhatChain(hre);
     cleanups.push(() => server.close());
