@@ -14,7 +14,9 @@ export interface LyingProxy {
   close(): Promise<void>;
 }
 
-export async function startLyingProxy(operator: Wallet): Promise<LyingProxy> {
+/** `mode: "lie"` replaces cfrags; `mode: "stall"` holds every re-encryption answer for `stallMs`. */
+export async function startLyingProxy(operator: Wallet, options: { mode?: "lie" | "stall"; stallMs?: number } = {}): Promise<LyingProxy> {
+  const mode = options.mode ?? "lie";
   const stamp = deriveNodeKeys(operator).stamp;
   const stranger = SecretKey.random();
   const [kfrag] = generateKFrags(stranger, SecretKey.random().publicKey(), new Signer(SecretKey.random()), 1, 1, true, true);
@@ -26,7 +28,8 @@ export async function startLyingProxy(operator: Wallet): Promise<LyingProxy> {
     const upstream = await fetch(state.target + req.url, { method: req.method, headers: { "content-type": "application/json" }, body: req.method === "POST" ? body : undefined });
     let text = await upstream.text();
     const m = /^\/v1\/policies\/(0x[0-9a-fA-F]{32})\/reencrypt$/.exec(req.url ?? "");
-    if (m && upstream.ok) {
+    if (m && mode === "stall") await new Promise((r) => setTimeout(r, options.stallMs ?? 30_000).unref());
+    else if (m && upstream.ok) {
       const request = JSON.parse(body) as ReencryptRequest;
       const response = JSON.parse(text) as ReencryptResponse;
       response.cfrags = request.capsules.map((c) => {

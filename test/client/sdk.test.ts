@@ -177,6 +177,29 @@ describe("client SDK against real node agents (Hardhat chain over JSON-RPC)", fu
     }
   });
 
+  it("does not wait for a slow node past its timeout, and reports it as timed out", async () => {
+    const k = 1;
+    const proxy = await startLyingProxy(account(10 + k), { mode: "stall", stallMs: 20_000 });
+    const slow = await h.restart(k, proxy.url);
+    proxy.target = slow.url;
+    try {
+      const quick = await connect({ rpcUrl: h.rpc.url, deploymentFile: h.deploymentFile, home: bob.home, storage: alice.storage, keys: bob.keys, nodeTimeoutMs: 1500 });
+      const { id } = await alice.write(new TextEncoder().encode("slow nodes"), { label: "slow" });
+      // 4-of-5: the stalled node cannot be waited for, the other four suffice
+      const four = await alice.share({ label: "slow", reader: bob.keys!.readerKeys(), threshold: 4, shares: 5, periods: 1 });
+      expect(new TextDecoder().decode(await quick.read(id, four.grant))).to.equal("slow nodes");
+      // 5-of-5: the timeout is reported for that node only
+      const five = await alice.share({ label: "slow", reader: bob.keys!.readerKeys(), threshold: 5, shares: 5, periods: 1 });
+      const err = (await quick.read(id, five.grant).catch((e: unknown) => e)) as RetrievalError;
+      expect(err).to.be.instanceOf(RetrievalError);
+      expect(err.failures.map((f) => [f.staker, f.kind])).to.deep.equal([[slow.staker, "timeout"]]);
+      quick.close();
+    } finally {
+      await h.restart(k);
+      await proxy.close();
+    }
+  });
+
   it("rejects bad input with typed errors and loses nothing", async () => {
     const reader = bob.keys!.readerKeys();
     const cases: [() => Promise<unknown>, string][] = [

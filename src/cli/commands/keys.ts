@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Command } from "commander";
-import { createUserKeystore, deriveUserKeys, hex } from "../../client/identity";
+import { createUserKeystore, deriveUserKeys, hex, loadUserKeys } from "../../client/identity";
 import { Wallet } from "ethers";
 import { Context } from "../context";
 import { CliError } from "../errors";
@@ -27,9 +27,8 @@ export function keysCommand(): Command {
       if (password.length === 0) throw new CliError("keystore", "refusing an empty keystore password");
       const privateKey = opts.privateKey ? (opts.privateKey.startsWith("0x") ? opts.privateKey : "0x" + opts.privateKey) : undefined;
       const address = await createUserKeystore(file, password, privateKey, { scryptN });
-      const wallet = privateKey ? new Wallet(privateKey) : undefined;
-      const reader = wallet ? deriveUserKeys(wallet).readerKeys() : (await ctx.keys().catch(() => undefined))?.readerKeys();
-      ctx.print({ address, keystore: file, ...(reader ?? {}) });
+      const reader = (privateKey ? deriveUserKeys(new Wallet(privateKey)) : await loadUserKeys(file, password)).readerKeys();
+      ctx.print({ address, keystore: file, ...reader });
     });
 
   keys
