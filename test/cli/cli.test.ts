@@ -4,7 +4,7 @@ import path from "node:path";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { ExitCode } from "../../src/cli/errors";
-import { TOKEN, account } from "../../scripts/demo-network";
+import { TOKEN, account, stakeNodes } from "../../scripts/demo-network";
 import { send } from "../../src/client/chain";
 import { startHarness, type Harness } from "../client/harness";
 
@@ -126,6 +126,44 @@ describe("nkms CLI (the real bin, against a chain and node agents)", function ()
     expect(back.stdout).to.equal("reading 42");
   });
 
+  it("node init / keys / run: a staked operator's agent starts from the CLI, registers and stops on SIGTERM", async () => {
+    const staker = account(7).connect(h.provider);
+    const operator = account(16);
+    await stakeNodes(h.contracts, account(0).connect(h.provider), [{ staker, operator: operator.connect(h.provider) }]);
+    const keystore = path.join(dir, "operator.json");
+    const env = { ...aliceEnv, NKMS_KEYSTORE_PASSWORD: "op" };
+    expect((await nkms(["node", "init", "--keystore-path", keystore, "--private-key", operator.privateKey], env)).code).to.equal(0);
+    const keys = await nkms(["node", "keys", "--keystore-path", keystore, "--json"], env);
+    expect(JSON.parse(keys.stdout).operator).to.equal(operator.address);
+    const proc = spawn(process.execPath, [BIN, "node", "run", "--keystore-path", keystore, "--data-dir", path.join(dir, "op-data"), "--port", "0", "--log-level", "warn"], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    try {
+      const line = await new Promise<{ url: string; staker: string }>((resolve, reject) => {
+        let out = "";
+        let err = "";
+        proc.stderr.on("data", (d: Buffer) => (err += d.toString()));
+        proc.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+          const hit = out.split("\n").find((l) => l.includes('"listening"'));
+          if (hit) resolve(JSON.parse(hit));
+        });
+        proc.once("exit", (code) => reject(new Error(`exited ${code}: ${err}`)));
+      });
+      expect(line.staker).to.equal(staker.address);
+      expect((await h.contracts.escrow.nodeInfo(staker.address))[0]).to.equal(line.url);
+      expect((await fetch(line.url + "/v1/ping")).status).to.equal(200);
+    } finally {
+      const exited = new Promise((resolve) => proc.once("exit", resolve));
+      proc.kill("SIGTERM");
+      expect(await exited).to.equal(0);
+    }
+    const unbonded = await nkms(["node", "run", "--keystore-path", path.join(dir, "bob", "keys", "default.json"), "--port", "0"], { ...env, NKMS_KEYSTORE_PASSWORD: "pw" });
+    expect(unbonded.code).to.equal(ExitCode.chain);
+    expect(unbonded.stderr).to.match(/^nkms: .*not bonded/);
+  });
+
   it("stake info and the distinct exit codes", async () => {
     const info = await nkms(["stake", "info", h.nodes[0].staker, "--json"], aliceEnv);
     expect(info.code, info.stderr).to.equal(0);
@@ -146,6 +184,8 @@ describe("nkms CLI (the real bin, against a chain and node agents)", function ()
       [["share", "--label", "x", "--reader", path.join(dir, "bob.json"), "-m", "1", "-n", "9", "--periods", "1"], aliceEnv, ExitCode.chain],
       [["share", "--help"], aliceEnv, ExitCode.ok],
       [["directory", "lookup", "--help"], aliceEnv, ExitCode.ok],
+      [["node", "run", "--config", path.join(dir, "missing-config.json")], aliceEnv, ExitCode.usage],
+      [["node", "keys", "--keystore-path", path.join(dir, "operator.json")], { ...aliceEnv, NKMS_KEYSTORE_PASSWORD: "nope" }, ExitCode.keystore],
     ];
     for (const [args, env, code] of cases) {
       const r = await nkms(args, env);
