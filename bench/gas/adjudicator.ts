@@ -2,7 +2,7 @@
 // transaction including the 21k base and calldata. Evidence: real cfrags from the reference
 // (@nucypher/umbral-pre); the "incorrect" one is a node's cfrag with a wrong E2, stamped by it.
 // Steady state: the investigator already holds a reward balance in the escrow, and the node
-// has been slashed once before (a first-ever slash would add fresh storage slots).
+// has been slashed once before; `.first` is the first-ever slash (fresh storage slots).
 import type { ContractTransactionResponse } from "ethers";
 import { evaluationHints, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
 import { randomPoint, referenceReencryption, withField } from "../../test/adjudicator/fixtures";
@@ -28,7 +28,8 @@ function incorrect(s: AdjudicatorSetup): CFragEvidence {
 async function measure(): Promise<GasMeasurements> {
   const s = await deployAdjudicatorSetup();
   const out: GasMeasurements = {};
-  await (await evaluate(s, incorrect(s))).wait(); // warm-up: prior violation and reward balance
+  // The node's first-ever slash, by an investigator without a reward balance: fresh slots.
+  out["adjudicator.evaluate.incorrectAndSlash.first"] = await gasOf(evaluate(s, incorrect(s)));
   const correct: bigint[] = [];
   const slash: bigint[] = [];
   for (let i = 0; i < 5; i++) {
@@ -46,6 +47,7 @@ export const scenario: GasScenario = {
   anchors: {
     "adjudicator.evaluate.correct": { anchor: 179_000, goal: 120_000 },
     "adjudicator.evaluate.incorrectAndSlash": { anchor: 329_000, goal: 180_000 },
+    "adjudicator.evaluate.incorrectAndSlash.first": { anchor: 329_000, goal: 180_000 },
   },
   measure,
 };
