@@ -9,6 +9,7 @@ import { randomPoint, referenceReencryption, withField } from "../../test/adjudi
 import { deployAdjudicatorSetup, stamped, type AdjudicatorSetup } from "../../test/adjudicator/setup";
 import { CFRAG_OFFSETS } from "../../src/client/evidence";
 import type { GasMeasurements, GasScenario } from "./types";
+import { commit, deployLeakWorld, leakNode, leakPolicy, reveal } from "../../test/adjudicator/leak-setup";
 
 async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<bigint> {
   const receipt = await (await tx).wait();
@@ -39,7 +40,22 @@ async function measure(): Promise<GasMeasurements> {
   // Gas varies by a few hundred with the calldata's zero bytes; report the worst case seen.
   out["adjudicator.evaluate.correct"] = correct.reduce((a, b) => (a > b ? a : b));
   out["adjudicator.evaluate.incorrectAndSlash"] = slash.reduce((a, b) => (a > b ? a : b));
+  Object.assign(out, await measureLeak());
   return out;
+}
+
+/** Key-leak challenge on a 3-node policy with real kfrags: the reveal of the node's first leak
+ * (fresh leak counter; bounty and owner refund both paid), and the commit before it. */
+async function measureLeak(): Promise<GasMeasurements> {
+  const w = await deployLeakWorld();
+  const nodes = [await leakNode(w, 0), await leakNode(w, 1), await leakNode(w, 2)];
+  const p = await leakPolicy(w, nodes.map((n) => n.staker.address), 6);
+  const evidence = p.evidenceFor(1);
+  const salt = await commit(w, w.challenger, evidence);
+  const commitGas = await gasOf(
+    w.leak.connect(w.stranger).commitLeak("0x" + "11".repeat(32)), // same shape as a real commit
+  );
+  return { "adjudicator.leak.commit": commitGas, "adjudicator.leak": await gasOf(reveal(w, w.challenger, evidence, salt)) };
 }
 
 export const scenario: GasScenario = {

@@ -8,6 +8,9 @@ import AdjudicatorModule from "../../deploy/adjudicator";
 import { CFRAG_OFFSETS, buildEvidence, serializeEvidence, signStamp } from "../../src/client/evidence";
 import { deployCore, stakeNode } from "../shared/core-fixture";
 import { randomPoint, referenceReencryption, withField } from "./fixtures";
+import { serializeLeakEvidence } from "../../src/client/leak-evidence";
+import { NODE_RATE } from "../policy/fixture";
+import { leakPolicy, type LeakWorld } from "./leak-setup";
 
 describe("adjudicator: Ignition module and the nkms:challenge-cfrag task", function () {
   it("deploys with the slasher role and files a challenge from an evidence file", async function () {
@@ -47,5 +50,41 @@ describe("adjudicator: Ignition module and the nkms:challenge-cfrag task", funct
       (err: Error) => err,
     );
     expect(failure?.message).to.match(/not valid JSON/);
+  });
+
+  it("deploys the LeakAdjudicator with both roles and files a leak challenge (commit, then reveal) from a file", async function () {
+    const { escrow, token, policyManager, leakAdjudicator } = await hre.ignition.deploy(AdjudicatorModule);
+    const leakAddress = await leakAdjudicator.getAddress();
+    expect(await escrow.hasRole(await escrow.SLASHER_ROLE(), leakAddress)).to.equal(true);
+    expect(await policyManager.hasRole(await policyManager.LEAK_ADJUDICATOR_ROLE(), leakAddress)).to.equal(true);
+
+    const core = await deployCore();
+    const wired = { ...core, escrow, token, escrowAddress: await escrow.getAddress(), tokenAddress: await token.getAddress() };
+    const node = await stakeNode(wired as unknown as typeof core, core.accounts[12], core.accounts[13]);
+    await (await policyManager.connect(node.staker).setMinFeeRate(NODE_RATE)).wait();
+    const alice = core.accounts[16];
+    await (await token.connect(core.deployer).transfer(alice.address, 10n ** 24n)).wait();
+    await (await token.connect(alice).approve(await policyManager.getAddress(), hre.ethers.MaxUint256)).wait();
+    const w = { core: wired, pm: policyManager, leak: leakAdjudicator, alice } as unknown as LeakWorld;
+    const p = await leakPolicy(w, [node.staker.address], 5);
+
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "nkms-leak-")), "leak.json");
+    fs.writeFileSync(file, serializeLeakEvidence(p.evidenceFor(0)));
+    const challenger = core.accounts[17];
+    const dry = await hre.run("nkms:challenge-leak", { evidence: file, leakAdjudicator: leakAddress, dryRun: true });
+    expect(dry.committed).to.equal(true);
+    const before = await token.balanceOf(challenger.address);
+    const filed = await hre.run("nkms:challenge-leak", { evidence: file, leakAdjudicator: leakAddress, from: challenger.address });
+    expect(filed.bounty).to.be.greaterThan(0n);
+    expect(await token.balanceOf(challenger.address)).to.equal(before + filed.bounty);
+    expect((await escrow.stakeOf(node.staker.address)).amount).to.equal(node.amount - filed.penalty);
+    expect(await policyManager.isActiveArrangement(p.policyId, node.staker.address)).to.equal(false);
+
+    fs.writeFileSync(file, serializeLeakEvidence({ ...p.evidenceFor(0), kfrag: new Uint8Array(310).fill(1) }));
+    const failure = await hre.run("nkms:challenge-leak", { evidence: file, leakAdjudicator: leakAddress }).then(
+      () => null,
+      (err: Error) => err,
+    );
+    expect(failure?.message).to.match(/does not bind this kfrag/);
   });
 });
