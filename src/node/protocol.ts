@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { getBytes, hashMessage } from "ethers";
-import { addressBytes, concatBytes, parseHex, toHex, u64be, utf8 } from "./bytes";
+import { addressBytes, parseHex, toHex, u64be, utf8 } from "./bytes";
 import type { Condition } from "./conditions";
 
 /**
