@@ -13,3 +13,5 @@ export type { KeyFragFields } from "./kfrag";
 export { CapsuleFrag, VerifiedCapsuleFrag, reencrypt } from "./cfrag";
 export type { CapsuleFragFields } from "./cfrag";
 export { encrypt, decryptOriginal, decryptReencrypted } from "./pre";
+export { RecoverableSignature } from "./keys";
+export { CurvePoint, Parameters, ReencryptionEvidence } from "./evidence";
