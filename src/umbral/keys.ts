@@ -61,6 +61,8 @@ export class PublicKey {
 }
 
 export class SecretKey {
+  private cachedPublicKey: PublicKey | undefined;
+
   /** @internal */
   constructor(readonly scalar: Scalar) {}
 
@@ -77,7 +79,8 @@ export class SecretKey {
   }
 
   publicKey(): PublicKey {
-    return new PublicKey(mulG(this.scalar));
+    this.cachedPublicKey ??= new PublicKey(mulG(this.scalar));
+    return this.cachedPublicKey;
   }
 
   equals(other: SecretKey): boolean {
@@ -206,11 +209,11 @@ export class RecoverableSignature {
 }
 
 export class Signer {
-  private readonly secret: Scalar;
+  private readonly secretKey: SecretKey;
 
   constructor(secretKey: SecretKey) {
     if (!(secretKey instanceof SecretKey)) throw new UmbralError("INVALID_ARGUMENT", "Signer needs a SecretKey");
-    this.secret = secretKey.scalar;
+    this.secretKey = secretKey;
   }
 
   /** ECDSA over SHA-256(message); libsecp256k1 (RFC 6979 nonce, low-S, constant-time). */
@@ -220,11 +223,11 @@ export class Signer {
 
   /** @internal */
   signDigest(digest: Uint8Array): Signature {
-    return Signature.fromTrusted(new Uint8Array(secp.ecdsaSign(digest, this.secret).signature));
+    return Signature.fromTrusted(new Uint8Array(secp.ecdsaSign(digest, this.secretKey.scalar).signature));
   }
 
   verifyingKey(): PublicKey {
-    return new PublicKey(mulG(this.secret));
+    return this.secretKey.publicKey();
   }
 
   toString(): string {
