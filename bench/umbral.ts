@@ -9,7 +9,7 @@ import * as ours from "../src/umbral";
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { StreamEncryptor, createOriginalDecryptor } from "../src/umbral/stream";
+import { DEFAULT_CHUNK_SIZE, StreamEncryptor, createOriginalDecryptor } from "../src/umbral/stream";
 
 interface OpResult {
   ours_us: number;
@@ -62,14 +62,9 @@ async function drain(source: Iterable<Buffer>, transform: NodeJS.ReadWriteStream
   await pipeline(Readable.from(source), transform, new Writable({ write: (c: Buffer, _e, cb) => (keep?.push(c), cb()) }));
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
 const mbPerS = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
 
-async function benchStreamThroughput(dataMib = 128, rounds = 3): Promise<StreamBench> {
+async function benchStreamThroughput(dataMib = 64, rounds = 11): Promise<StreamBench> {
   const blocks = Array.from({ length: dataMib }, () => randomBytes(MIB));
   const bytes = dataMib * MIB;
   const alice = ours.SecretKey.random();
@@ -111,13 +106,14 @@ async function benchStreamThroughput(dataMib = 128, rounds = 3): Promise<StreamB
     rssGrowth = Math.max(rssGrowth, process.memoryUsage().rss - before);
   }
   const r2 = (x: number) => Math.round(x * 100) / 100;
-  const rawEnc = mbPerS(bytes, median(t.rawEnc));
-  const enc = mbPerS(bytes, median(t.enc));
-  const rawDec = mbPerS(bytes, median(t.rawDec));
-  const dec = mbPerS(bytes, median(t.dec));
+  // fastest of the alternating rounds, as for the operations above
+  const rawEnc = mbPerS(bytes, Math.min(...t.rawEnc));
+  const enc = mbPerS(bytes, Math.min(...t.enc));
+  const rawDec = mbPerS(bytes, Math.min(...t.rawDec));
+  const dec = mbPerS(bytes, Math.min(...t.dec));
   return {
     data_mib: dataMib,
-    chunk_kib: 256,
+    chunk_kib: DEFAULT_CHUNK_SIZE / 1024,
     raw_aes_gcm_encrypt_mb_s: r2(rawEnc),
     stream_encrypt_mb_s: r2(enc),
     encrypt_ratio: r2(enc / rawEnc),
