@@ -9,6 +9,7 @@ import { CFRAG_OFFSETS, buildEvidence, serializeEvidence, signStamp } from "../.
 import { deployCore, stakeNode } from "../shared/core-fixture";
 import { randomPoint, referenceReencryption, withField } from "./fixtures";
 import { serializeLeakEvidence } from "../../src/client/leak-evidence";
+import type { LeakAdjudicator, NKMSToken, PolicyManager, StakingEscrow } from "../../typechain-types";
 import { NODE_RATE } from "../policy/fixture";
 import { leakPolicy, type LeakWorld } from "./leak-setup";
 
@@ -53,7 +54,11 @@ describe("adjudicator: Ignition module and the nkms:challenge-cfrag task", funct
   });
 
   it("deploys the LeakAdjudicator with both roles and files a leak challenge (commit, then reveal) from a file", async function () {
-    const { escrow, token, policyManager, leakAdjudicator } = await hre.ignition.deploy(AdjudicatorModule);
+    const deployed = await hre.ignition.deploy(AdjudicatorModule);
+    const escrow = deployed.escrow as unknown as StakingEscrow;
+    const token = deployed.token as unknown as NKMSToken;
+    const policyManager = deployed.policyManager as unknown as PolicyManager;
+    const leakAdjudicator = deployed.leakAdjudicator as unknown as LeakAdjudicator;
     const leakAddress = await leakAdjudicator.getAddress();
     expect(await escrow.hasRole(await escrow.SLASHER_ROLE(), leakAddress)).to.equal(true);
     expect(await policyManager.hasRole(await policyManager.LEAK_ADJUDICATOR_ROLE(), leakAddress)).to.equal(true);
