@@ -6,8 +6,9 @@ import HealthModule from "./health";
 /**
  * The whole network: token, escrow, policy manager, adjudicator and health check, wired.
  * Once the adjudicator and the health check hold their escrow roles, the deployer renounces
- * the escrow's admin role: nobody can then grant itself the power to slash stakes or forfeit
- * rewards. (The policy manager's GOVERNOR_ROLE, which only bounds fee rates and quotas, stays.)
+ * the escrow's and the policy manager's admin roles: nobody can then grant itself the power to
+ * slash stakes, forfeit rewards or divert policy refunds. (The policy manager's GOVERNOR_ROLE,
+ * which only bounds fee rates and quotas, stays with the deployer.)
  */
 const NetworkModule = buildModule("NKMSNetwork", (m) => {
   const policy = m.useModule(PolicyModule);
@@ -15,16 +16,20 @@ const NetworkModule = buildModule("NKMSNetwork", (m) => {
   const health = m.useModule(HealthModule);
   const { escrow, token } = policy;
 
-  const adminRole = m.staticCall(escrow, "DEFAULT_ADMIN_ROLE", [], 0, { id: "escrowAdminRole" });
-  m.call(escrow, "renounceRole", [adminRole, m.getAccount(0)], {
-    id: "renounceEscrowAdmin",
-    after: [AdjudicatorModule, HealthModule, PolicyModule],
+  const wired = [AdjudicatorModule, HealthModule, PolicyModule];
+  const escrowAdmin = m.staticCall(escrow, "DEFAULT_ADMIN_ROLE", [], 0, { id: "escrowAdminRole" });
+  m.call(escrow, "renounceRole", [escrowAdmin, m.getAccount(0)], { id: "renounceEscrowAdmin", after: wired });
+  const managerAdmin = m.staticCall(policy.policyManager, "DEFAULT_ADMIN_ROLE", [], 0, { id: "managerAdminRole" });
+  m.call(policy.policyManager, "renounceRole", [managerAdmin, m.getAccount(0)], {
+    id: "renounceManagerAdmin",
+    after: wired,
   });
   return {
     token,
     escrow,
     policyManager: policy.policyManager,
     adjudicator: adjudicator.adjudicator,
+    leakAdjudicator: adjudicator.leakAdjudicator,
     health: health.health,
   };
 });
