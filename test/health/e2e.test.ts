@@ -117,27 +117,34 @@ describe("health: end to end with real agents on a hardhat node", function () {
     await provider.send("evm_increaseTime", [7 * 24 * 3600 + 60]);
     await provider.send("evm_mine", []);
 
-    // Open the next round ourselves in a block whose PREVRANDAO draws both faulty nodes.
-    const round = (await health.currentRound()) + 1n;
-    const start = (await health.roundInfo(round)).start;
-    const enrolled = await Promise.all(stakers.map((_, i) => health.enrolledAt(i)));
-    const lastSeed = await health.lastSeed();
     const faulty = [stakers[BAD_CFRAG].address, stakers[SILENT].address];
-    let prevrandao = 1n;
-    while (!faulty.every((f) => drawTargets(lastSeed, prevrandao, round, enrolled, CONFIG.sampleSize).includes(f))) prevrandao++;
-    const expectedTargets = drawTargets(lastSeed, prevrandao, round, enrolled, CONFIG.sampleSize);
-    await provider.send("evm_setAutomine", [false]);
-    try {
-      await provider.send("evm_setNextBlockTimestamp", [Number(start)]);
-      const openTx = await health.connect(deployer).openRound({ gasLimit: 2_000_000 });
-      await provider.send("hardhat_setPrevRandao", [toBeHex(prevrandao, 32)]);
-      await provider.send("evm_mine", []);
-      await openTx.wait();
-    } finally {
-      await provider.send("evm_setAutomine", [true]);
+    const enrolled = await Promise.all(stakers.map((_, i) => health.enrolledAt(i)));
+    /** Open the next round ourselves, in a block whose PREVRANDAO draws `wanted` (and whatever else fills the sample). */
+    async function openSteered(wanted: (targets: string[]) => boolean): Promise<{ round: bigint; targets: string[] }> {
+      const round = (await health.currentRound()) + 1n;
+      const start = (await health.roundInfo(round)).start;
+      await provider.send("evm_setAutomine", [false]);
+      try {
+        await provider.send("evm_setNextBlockTimestamp", [Number(start)]);
+        // Agents may open in the same block: the seed only depends on the block, so it is the same.
+        const lastSeed = await health.lastSeed();
+        let prevrandao = 1n;
+        while (!wanted(drawTargets(lastSeed, prevrandao, round, enrolled, CONFIG.sampleSize))) prevrandao++;
+        const openTx = await health.connect(deployer).openRound({ gasLimit: 2_000_000 });
+        await provider.send("hardhat_setPrevRandao", [toBeHex(prevrandao, 32)]);
+        await provider.send("evm_mine", []);
+        await openTx.wait().catch(() => undefined); // an agent's openRound may have come first
+        const targets = [...(await health.roundInfo(round)).targets];
+        expect(targets).to.deep.equal(drawTargets(lastSeed, prevrandao, round, enrolled, CONFIG.sampleSize));
+        return { round, targets };
+      } finally {
+        await provider.send("evm_setAutomine", [true]);
+      }
     }
+
+    // Round 1 of the test: both faulty nodes and one honest node are checked.
+    const { round, targets: expectedTargets } = await openSteered((t) => faulty.every((f) => t.includes(f)));
     const info = await health.roundInfo(round);
-    expect([...info.targets]).to.deep.equal(expectedTargets);
     const honestTarget = expectedTargets.find((t) => !faulty.includes(t))!;
     const checkerIdx = stakers.map((s, i) => i).filter((i) => !expectedTargets.includes(stakers[i].address));
     expect(checkerIdx).to.have.length(3);
@@ -201,5 +208,25 @@ describe("health: end to end with real agents on a hardhat node", function () {
     expect(page).to.include("judged healthy");
     expect(page).to.include("cfrag correctness proof does not verify");
     expect(page).to.include("timed out");
+
+    // A later round with the same targets: the checkers now hold old check policies, which the
+    // honest target still serves correctly and the bad-cfrag node does not.
+    const again = await openSteered((t) => t.every((x, i) => x === expectedTargets[i]));
+    const againInfo = await health.roundInfo(again.round);
+    await waitFor("commits of the second round", async () => {
+      const b = await Promise.all(checkerIdx.map((i) => health.ballotOf(again.round, stakers[i].address)));
+      return b.every((x) => x.committed);
+    });
+    await provider.send("evm_setNextBlockTimestamp", [Number(againInfo.commitEnd)]);
+    await provider.send("evm_mine", []);
+    await waitFor("reveals of the second round", async () => {
+      const b = await Promise.all(checkerIdx.map((i) => health.ballotOf(again.round, stakers[i].address)));
+      return b.every((x) => x.revealed);
+    });
+    for (const i of checkerIdx) expect((await health.ballotOf(again.round, stakers[i].address)).verdicts).to.equal(faultyMask);
+    const html = await (await fetch(`${agents[checkerIdx[1]]!.url}/status`)).text();
+    const row = (target: string) => html.split("<tr>").filter((r) => r.includes(`<td>${again.round}</td><td>${target}</td>`));
+    expect(row(honestTarget).join(" ")).to.match(/old-policy: ok/);
+    expect(row(stakers[BAD_CFRAG].address).join(" ")).to.match(/old-policy: FAIL/);
   });
 });
