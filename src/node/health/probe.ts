@@ -260,7 +260,14 @@ export class TargetProber {
       throw new ProbeFailure("cfrag correctness proof does not verify");
     }
     const stamp = parseHex(body.cfrags[0].signature, "signature");
-    if (!verifyUmbralSignature(stampKey, cfragStampMessage(policyIdBytes, capsule.toBytesSimple(), cfrag.toBytesSimple()), stamp)) {
+    const stampContext = {
+      staker: p.target,
+      policyId: policyIdBytes,
+      delegatingKey: alice.publicKey().toCompressedBytes(),
+      receivingKey: bob.publicKey().toCompressedBytes(),
+      verifyingKey: publisher.toCompressedBytes(),
+    };
+    if (!verifyUmbralSignature(stampKey, cfragStampMessage(stampContext, capsule.toBytes(), cfrag.toBytes()), stamp)) {
       throw new ProbeFailure("cfrag stamp does not verify with the on-chain verifying key");
     }
     const decrypted = umbral.decryptReencrypted(bob, alice.publicKey(), capsule, [verified], ciphertext);
