@@ -9,17 +9,23 @@ import {SlashingPolicy} from "./adjudicator/SlashingPolicy.sol";
 
 /// @title Adjudicator: on-chain proof of incorrect re-encryption and slashing.
 /// @notice Anyone may submit evidence that a node returned an incorrect cfrag.
-///  1. The kfrag signature inside the cfrag (`signature_for_receiver`) must be valid for the
-///     supplied delegator-side verifying key, delegating key and receiving key, or the evidence
-///     is rejected (a wrong key guess must never count against a node).
-///  2. The cfrag is judged with rust-umbral 0.10's re-encryption proof (see UmbralCFrag); with
-///     (1) the verdict equals the reference's `CapsuleFrag.verify`. A correct cfrag is never
-///     slashed and needs nothing more.
-///  3. An incorrect cfrag must carry the node's stamp: ECDSA (secp256k1) by the node's
-///     registered Umbral verifying key over SHA-256(cfrag.toBytes() ‖ capsule.toBytes()). An incorrect one slashes the node by
+///  1. Verdict, exactly the reference's `CapsuleFrag.verify(capsule, verifyingKey, delegatingKey,
+///     receivingKey)`: the cfrag is correct iff its kfrag signature (`signature_for_receiver`)
+///     verifies for the three keys AND its re-encryption proof holds (see UmbralCFrag). The
+///     verdict never depends on the caller's hints: a wrong hint reverts or is retried.
+///  2. A correct cfrag is never slashed and needs nothing more (no stamp is looked at).
+///  3. An incorrect cfrag slashes only with the node's stamp: ECDSA (secp256k1) by the node's
+///     registered Umbral verifying key over SHA-256 of the 640-byte message
+///       "NKMS-CFRAG-STAMP-V1" ‖ staker ‖ policyId ‖ delegatingKey ‖ receivingKey ‖ verifyingKey
+///       ‖ capsule.toBytes() ‖ cfrag.toBytes()
+///     (src/protocol/stamp.ts, which the node agent signs). The keys are stamped, so they are
+///     the keys the node verified the kfrag with: a cfrag whose kfrag signature fails under them
+///     is the node's fault, and a caller cannot change them to make a correct cfrag look bad.
+/// An incorrect cfrag slashes the node by
 ///   penalty = min(basePenalty + penaltyHistoryCoefficient · priorViolations, stake · maxPenaltyBps / 10⁴)
 /// of which investigatorShareBps / 10⁴ is credited to the investigator (pulled from the escrow)
-/// and the rest returns to the reserve. Each (capsule, cfrag) pair slashes at most once.
+/// and the rest returns to the reserve. Each stamped message (its SHA-256, the evidence hash)
+/// slashes at most once.
 contract Adjudicator is ReentrancyGuardTransient {
     /// @notice Evidence against one node, in the encodings the client saves (src/client/evidence.ts).
     struct CFragEvidence {
@@ -31,10 +37,12 @@ contract Adjudicator is ReentrancyGuardTransient {
         bytes delegatingKey;
         bytes receivingKey;
         bytes verifyingKey;
-        /// @dev 64-byte r‖s of the node's stamp over SHA-256(cfrag ‖ capsule).
+        /// @dev 64-byte r‖s of the node's stamp (see the contract notice).
         bytes stampSignature;
         /// @dev The accused node (its staker address).
         address staker;
+        /// @dev The policy the cfrag was produced for (stamped; not otherwise checked).
+        bytes16 policyId;
     }
 
     /// @notice Values computed off-chain and checked on-chain (src/client/evidence.ts computes them).
@@ -43,12 +51,15 @@ contract Adjudicator is ReentrancyGuardTransient {
         /// @dev y coordinates of the kfrag signer's key and of the node's stamp key.
         uint256 verifyingKeyY;
         uint256 stampKeyY;
-        /// @dev Recovery parities (0 or 1) of the kfrag signature and of the stamp signature.
+        /// @dev Recovery parities (0 or 1) of the kfrag signature (a wrong one costs a retry,
+        /// never the verdict) and of the stamp signature.
         uint8 kfragSignatureParity;
         uint8 stampSignatureParity;
     }
 
     uint256 private constant BPS = 10_000;
+    /// @dev The stamp message's domain tag (19 bytes, left-aligned).
+    bytes32 private constant STAMP_TAG = "NKMS-CFRAG-STAMP-V1";
 
     /// @notice The staking escrow whose `slash` this contract may call.
     IStakingEscrow public immutable escrow;
@@ -61,7 +72,7 @@ contract Adjudicator is ReentrancyGuardTransient {
     /// @notice The investigator's share of the penalty, basis points.
     uint256 public immutable investigatorShareBps;
 
-    /// @notice Evidence hashes (keccak256(capsule ‖ cfrag)) that already slashed a node.
+    /// @notice Evidence hashes (SHA-256 of the stamp message) that already slashed a node.
     mapping(bytes32 evidenceHash => bool) public evidenceUsed;
     /// @notice How many times each node has been slashed here.
     mapping(address staker => uint256) public violations;
@@ -84,7 +95,6 @@ contract Adjudicator is ReentrancyGuardTransient {
     error InvalidParameters();
     error MalformedKey();
     error MalformedSignature();
-    error InvalidKFragSignature();
     error InvalidStampSignature();
     error UnknownNodeKey(address staker);
     error EvidenceAlreadyUsed(bytes32 evidenceHash);
@@ -112,9 +122,10 @@ contract Adjudicator is ReentrancyGuardTransient {
     }
 
     /// @notice Judge a cfrag and slash its node if it is incorrect.
-    /// @dev Reverts when the evidence is malformed, a signature does not verify, a hint is wrong,
-    /// the evidence already slashed, or the node has no stake; none of these loses anything.
-    /// @param evidence The capsule, cfrag, keys, stamp signature and accused node.
+    /// @dev Reverts when the evidence is malformed, a hint is wrong, an incorrect cfrag's stamp
+    /// does not verify, the evidence already slashed, or the node has no stake; none of these
+    /// loses anything.
+    /// @param evidence The capsule, cfrag, keys, stamp signature, accused node and policy id.
     /// @param hints Caller-computed curve values (see src/client/evidence.ts `evaluationHints`).
     /// @return correct The verdict; false means the node was slashed in this transaction.
     function evaluateCFrag(CFragEvidence calldata evidence, EvaluationHints calldata hints)
@@ -122,17 +133,27 @@ contract Adjudicator is ReentrancyGuardTransient {
         nonReentrant
         returns (bool correct)
     {
-        UmbralCFrag.checkFraming(evidence.capsule, evidence.cfrag);
-        _checkKFragSignature(evidence, hints);
-        correct = UmbralCFrag.isCorrect(evidence.capsule, evidence.cfrag, hints.products);
-        bytes32 evidenceHash = keccak256(abi.encodePacked(evidence.capsule, evidence.cfrag));
+        _checkLengths(evidence);
+        // The kfrag signature first: when it fails, the proof need not be looked at.
+        correct = _kfragSignatureValid(evidence, hints)
+            && UmbralCFrag.isCorrect(evidence.capsule, evidence.cfrag, hints.products);
+        bytes32 evidenceHash = _stampDigest(evidence);
         if (correct) {
             // Nothing happens to anyone, so the node's stamp is not needed (nor looked up).
             emit CFragJudgedCorrect(evidenceHash, evidence.staker, msg.sender);
             return true;
         }
-        _checkStamp(evidence, hints);
+        _checkStamp(evidence, hints, evidenceHash);
         _slash(evidence.staker, evidenceHash);
+    }
+
+    /// @notice SHA-256 of the stamp message for `evidence`: what the node's stamp signs, and the
+    /// evidence's replay-guard key.
+    /// @param evidence Evidence with a framed capsule and cfrag and 33-byte keys.
+    /// @return The stamp digest.
+    function stampDigest(CFragEvidence calldata evidence) external view returns (bytes32) {
+        _checkLengths(evidence);
+        return _stampDigest(evidence);
     }
 
     /// @notice The penalty an incorrect cfrag would cost `staker` now.
@@ -155,22 +176,65 @@ contract Adjudicator is ReentrancyGuardTransient {
         emit IncorrectCFragSlashed(evidenceHash, staker, msg.sender, penalty, slashed, reward, count);
     }
 
-    /// @dev signature_for_receiver must verify for the supplied keys, or the evidence proves nothing.
-    function _checkKFragSignature(CFragEvidence calldata evidence, EvaluationHints calldata hints) private view {
-        if (evidence.delegatingKey.length != 33 || evidence.receivingKey.length != 33) revert MalformedKey();
+    /// @dev Framing of capsule and cfrag, and the key lengths every later step relies on.
+    function _checkLengths(CFragEvidence calldata evidence) private pure {
+        UmbralCFrag.checkFraming(evidence.capsule, evidence.cfrag);
+        if (
+            evidence.delegatingKey.length != 33 || evidence.receivingKey.length != 33
+                || evidence.verifyingKey.length != 33
+        ) revert MalformedKey();
+    }
+
+    /// @dev Whether signature_for_receiver verifies for the supplied keys. Both recovery
+    /// parities are tried (the hinted one first), so a wrong hint cannot turn a valid signature
+    /// into an "incorrect" verdict.
+    function _kfragSignatureValid(CFragEvidence calldata evidence, EvaluationHints calldata hints)
+        private
+        view
+        returns (bool)
+    {
         address signer = _keyAddress(evidence.verifyingKey, hints.verifyingKeyY);
         bytes32 digest = UmbralCFrag.kfragSignatureDigest(evidence.cfrag, evidence.delegatingKey, evidence.receivingKey);
         (bytes32 r, bytes32 s) = UmbralCFrag.kfragSignature(evidence.cfrag);
-        if (_recover(digest, hints.kfragSignatureParity, r, s) != signer) revert InvalidKFragSignature();
+        uint8 parity = hints.kfragSignatureParity;
+        if (_recover(digest, parity, r, s) == signer) return true;
+        return _recover(digest, 1 - parity, r, s) == signer;
     }
 
-    /// @dev The node's registered verifying key must have signed SHA-256(cfrag ‖ capsule).
-    function _checkStamp(CFragEvidence calldata evidence, EvaluationHints calldata hints) private view {
+    /// @dev SHA-256 of the 640-byte stamp message (lengths checked by `_checkLengths`).
+    function _stampDigest(CFragEvidence calldata evidence) private view returns (bytes32 digest) {
+        bytes calldata keyA = evidence.delegatingKey;
+        bytes calldata keyB = evidence.receivingKey;
+        bytes calldata keyV = evidence.verifyingKey;
+        bytes calldata capsule = evidence.capsule;
+        bytes calldata cfrag = evidence.cfrag;
+        address staker = evidence.staker;
+        bytes16 policyId = evidence.policyId;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            // Each mstore spills past its field; the next write overwrites the spill.
+            mstore(ptr, STAMP_TAG)
+            mstore(add(ptr, 19), shl(96, staker))
+            mstore(add(ptr, 39), policyId)
+            calldatacopy(add(ptr, 55), keyA.offset, 33)
+            calldatacopy(add(ptr, 88), keyB.offset, 33)
+            calldatacopy(add(ptr, 121), keyV.offset, 33)
+            calldatacopy(add(ptr, 154), capsule.offset, 105)
+            calldatacopy(add(ptr, 259), cfrag.offset, 381)
+            if iszero(staticcall(gas(), 0x02, ptr, 640, 0x00, 0x20)) { revert(0, 0) }
+            digest := mload(0x00)
+        }
+    }
+
+    /// @dev The node's registered verifying key must have signed the stamp digest.
+    function _checkStamp(CFragEvidence calldata evidence, EvaluationHints calldata hints, bytes32 digest)
+        private
+        view
+    {
         if (evidence.stampSignature.length != 64) revert MalformedSignature();
         (,, bytes memory nodeKey) = escrow.nodeInfo(evidence.staker);
         if (nodeKey.length != 33) revert UnknownNodeKey(evidence.staker);
         address node = _memoryKeyAddress(nodeKey, hints.stampKeyY);
-        bytes32 digest = sha256(abi.encodePacked(evidence.cfrag, evidence.capsule));
         bytes32 r = bytes32(evidence.stampSignature[0:32]);
         bytes32 s = bytes32(evidence.stampSignature[32:64]);
         if (_recover(digest, hints.stampSignatureParity, r, s) != node) revert InvalidStampSignature();

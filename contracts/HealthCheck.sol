@@ -5,7 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {IStakingEscrow} from "./interfaces/IStakingEscrow.sol";
+import {IHealthEscrow} from "./health/IHealthEscrow.sol";
 import {HammingSelection} from "./health/HammingSelection.sol";
 
 /// @title Health-check voting among staked nodes (whitepaper section VI).
@@ -52,7 +52,10 @@ import {HammingSelection} from "./health/HammingSelection.sol";
 /// Without quorum, no target is judged and nobody is affected.
 ///
 /// **Consequences.** An unhealthy target forfeits, through `escrow.forfeitRewards`, the rewards it
-/// has accrued and not claimed (they return to the escrow's reserve). The checker reward of a
+/// earned since its last check or enrollment, including any it claimed or restaked meanwhile
+/// (the escrow takes those out of its stake); they return to the escrow's reserve. A healthy
+/// target's checkpoint moves forward (`escrow.markChecked`), so a later failure cannot reach
+/// back past a check it passed. The checker reward of a
 /// finalized round is `min(rewardPerRound, pool)` taken from a pool of tokens funded through
 /// `fund`. A revealed checker earns, for every judged target on which it voted with the majority,
 /// a share proportional to its weight: `budget * weight * agreements / sum_i majorityWeight_i`
@@ -147,7 +150,7 @@ contract HealthCheck is ReentrancyGuardTransient {
     uint256 private constant CLAIMED = uint256(1) << 254;
 
     /// @notice The staking escrow that defines nodes, stake and operators.
-    IStakingEscrow public immutable escrow;
+    IHealthEscrow public immutable escrow;
     /// @notice The token in which checker rewards are paid.
     IERC20 public immutable token;
     /// @notice Timestamp at which round 1 starts.
@@ -247,7 +250,7 @@ contract HealthCheck is ReentrancyGuardTransient {
     /// @param escrow_ The staking escrow (must grant this contract its forfeit role).
     /// @param token_ The reward token.
     /// @param config Round timing, sample size, expected checkers, quorum and reward.
-    constructor(IStakingEscrow escrow_, IERC20 token_, Config memory config) {
+    constructor(IHealthEscrow escrow_, IERC20 token_, Config memory config) {
         if (address(escrow_) == address(0)) revert InvalidParameter("escrow");
         if (address(token_) == address(0)) revert InvalidParameter("token");
         if (config.commitDuration == 0) revert InvalidParameter("commitDuration");
@@ -273,7 +276,8 @@ contract HealthCheck is ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- enrollment
 
-    /// @notice Enroll an eligible node (registered, with locked stake). Callable by anyone.
+    /// @notice Enroll an eligible node (registered, with locked stake). Callable by anyone. Starts
+    /// the escrow's tracking of the node's claims, so this contract needs its forfeiter role first.
     /// @param staker The node's staker address.
     function enroll(address staker) external {
         if (_nodes[staker].keyRound != 0) revert AlreadyEnrolled(staker);
@@ -285,6 +289,9 @@ contract HealthCheck is ReentrancyGuardTransient {
         _enrolled.push(staker);
         _position[staker] = _enrolled.length;
         emit Enrolled(staker, keyHash, round);
+        // First enrollment ever: failed checks may reach back to here, not further.
+        (bool tracked,,) = escrow.checkStateOf(staker);
+        if (!tracked) escrow.markChecked(staker);
     }
 
     /// @notice Re-read a node's verifying key from the escrow after it re-registered. The node may
@@ -448,6 +455,7 @@ contract HealthCheck is ReentrancyGuardTransient {
             if ((decided >> i) & 1 == 0) break; // decided is all-or-nothing
             address target = rd.targets[i];
             if ((unhealthy >> i) & 1 == 0) {
+                escrow.markChecked(target);
                 emit TargetJudged(round, target, true, 0);
             } else {
                 uint256 forfeited = escrow.forfeitRewards(target);

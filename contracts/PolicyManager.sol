@@ -41,6 +41,9 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
     /// @notice Role allowed to set the fee-rate range and the quota parameters.
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
 
+    /// @notice Role of the leak adjudicator, the only caller of `revokeForLeak` (admin grants it).
+    bytes32 public constant LEAK_ADJUDICATOR_ROLE = keccak256("LEAK_ADJUDICATOR_ROLE");
+
     /// @notice EIP-712 type of an owner's revocation; `node` zero revokes the whole policy.
     bytes32 public constant REVOCATION_TYPEHASH =
         keccak256("Revocation(bytes16 policyId,address node,uint256 nonce,uint256 deadline)");
@@ -146,6 +149,11 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
     event PolicySettled(bytes16 indexed policyId, uint32 fromPeriod, uint32 throughPeriod, uint256 perNode, bool released);
     event PolicyRevoked(bytes16 indexed policyId, address indexed owner, uint256 refund);
     event ArrangementRevoked(bytes16 indexed policyId, address indexed node, uint256 refund);
+    /// @notice `node`'s kfrag was proven leaked; its arrangement ended (ArrangementRevoked is
+    /// emitted too) and the refund was split between `challenger` (`bounty`) and the owner (`refund`).
+    event ArrangementRevokedForLeak(
+        bytes16 indexed policyId, address indexed node, address indexed challenger, uint256 bounty, uint256 refund
+    );
     event FeesWithdrawn(address indexed node, uint256 amount);
 
     error InvalidPolicyId();
@@ -335,6 +343,40 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
         Policy storage p = _existing(policyId);
         if (msg.sender != p.owner) revert NotPolicyOwner(msg.sender);
         return _revokeArrangement(p, policyId, node);
+    }
+
+    /// @notice End `node`'s arrangement because the caller (the leak adjudicator) proved that
+    /// its kfrag leaked. The node is credited through the current period exactly as in
+    /// `revokeArrangement`, and the refund R that `revokeArrangement` would pay the owner right now,
+    /// feeRate · (endPeriod − currentPeriod), is split: `bounty = min(maxBounty, R)` goes to
+    /// `challenger` and `R − bounty` to the owner. The owner knows every kfrag and can "challenge"
+    /// her own node, so this split is what makes self-challenge never pay the owner more than
+    /// revoking at the same moment: she gets bounty + (R − bounty) = R at most, while the node's
+    /// forfeited stake (taken by the adjudicator) goes to the reserve, never to her.
+    /// Leak adjudicator only; reverts like `revokeArrangement` (unknown policy, expired, not an
+    /// arrangement, already revoked).
+    /// @param policyId The policy.
+    /// @param node The node whose kfrag leaked.
+    /// @param challenger Who proved the leak; receives the bounty.
+    /// @param maxBounty Upper bound of the bounty (the adjudicator's share of the forfeit).
+    /// @return bounty The amount sent to `challenger`.
+    /// @return refund The amount sent to the owner.
+    function revokeForLeak(bytes16 policyId, address node, address challenger, uint256 maxBounty)
+        external
+        onlyRole(LEAK_ADJUDICATOR_ROLE)
+        nonReentrant
+        returns (uint256 bounty, uint256 refund)
+    {
+        if (challenger == address(0)) revert ZeroAddress();
+        Policy storage p = _existing(policyId);
+        uint256 refundable = _endArrangement(p, policyId, node);
+        bounty = refundable < maxBounty ? refundable : maxBounty;
+        refund = refundable - bounty;
+        address owner = p.owner;
+        emit ArrangementRevoked(policyId, node, refund);
+        emit ArrangementRevokedForLeak(policyId, node, challenger, bounty, refund);
+        if (bounty != 0) token.safeTransfer(challenger, bounty);
+        if (refund != 0) token.safeTransfer(owner, refund);
     }
 
     /// @notice Execute the owner's EIP-712 signed `Revocation` (gasless for the owner). `node` zero
@@ -566,6 +608,15 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
     }
 
     function _revokeArrangement(Policy storage p, bytes16 policyId, address node) private returns (uint256 refund) {
+        refund = _endArrangement(p, policyId, node);
+        address owner = p.owner;
+        emit ArrangementRevoked(policyId, node, refund);
+        if (refund != 0) token.safeTransfer(owner, refund);
+    }
+
+    /// Ends one live arrangement: credits the node through the current period, frees its quota;
+    /// returns the unserved periods' fees (the caller pays them out).
+    function _endArrangement(Policy storage p, bytes16 policyId, address node) private returns (uint256 refundable) {
         uint32 period = _currentPeriod();
         uint32 end = p.endPeriod;
         if (period > end) revert PolicyExpired(policyId);
@@ -579,10 +630,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
         --n.activeArrangements;
         p.revokedMask |= bit;
         p.activeNodes -= 1;
-        refund = rate * (end - period);
-        address owner = p.owner;
-        emit ArrangementRevoked(policyId, node, refund);
-        if (refund != 0) token.safeTransfer(owner, refund);
+        refundable = rate * (end - period);
     }
 
     /// Credits `amount` to every non-revoked node of the policy and, if `release`, frees one unit

@@ -39,6 +39,15 @@ import {DecayMath} from "./lib/DecayMath.sol";
 /// possible `minBondSeconds` after the last bond. An address cannot be both staker and
 /// operator. The operator registers the node's HTTP endpoint and its two Umbral public keys.
 ///
+/// Health checks. A node judged unhealthy loses what it earned since its last check, even
+/// if it already claimed it: the escrow tracks, per tracked staker, `claimed` (all rewards ever
+/// claimed, to the wallet or restaked) and `checkpoint` (the value of `claimed + unclaimed` at
+/// the last check). `forfeitRewards` takes `claimed + unclaimed − checkpoint` from the unclaimed
+/// rewards first and the rest from the stake (as a slash would), so claiming or restaking
+/// between being drawn as a target and the verdict saves nothing. Tracking starts when the
+/// health check first enrolls the node (`markChecked`), so only enrolled nodes pay the
+/// extra storage write when they claim; `markChecked` moves the checkpoint after a healthy verdict.
+///
 /// Roles (OpenZeppelin AccessControl; the deployer holds DEFAULT_ADMIN_ROLE). Later contracts
 /// need this escrow's address in their constructors, so the admin grants their roles after
 /// deploying them: SLASHER_ROLE to the adjudicator (`slash`), REWARD_FORFEITER_ROLE to the
@@ -91,6 +100,14 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         uint96 rewards;
     }
 
+    /// @dev Health-check bookkeeping of one staker (one slot). `tracked` makes the slot non-zero
+    /// from the start, so a claim updates it for 5k gas instead of 22k.
+    struct CheckState {
+        uint128 claimed; // rewards claimed since tracking started
+        uint120 checkpoint; // claimed + unclaimed rewards at the last check
+        bool tracked;
+    }
+
     struct OperatorBond {
         address staker;
         uint32 bondedAt;
@@ -131,6 +148,7 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     mapping(address staker => Staker) private _stakers;
     mapping(address operator => OperatorBond) private _bonds;
     mapping(address operator => Node) private _nodes;
+    mapping(address staker => CheckState) private _checks;
     /// @notice Investigator rewards from slashing, withdrawable with `withdrawInvestigatorReward`.
     mapping(address investigator => uint256) public investigatorRewards;
 
@@ -151,7 +169,12 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     );
     event RewardsClaimed(address indexed staker, uint256 amount, bool restaked);
     event Slashed(address indexed staker, uint256 amount, address indexed investigator, uint256 reward);
+    /// @notice A health check took `amount` (earned since the staker's last check) back to the
+    /// reserve; `fromStake` of it came out of the stake because it had already been claimed.
     event RewardsForfeited(address indexed staker, uint256 amount);
+    event ForfeitedFromStake(address indexed staker, uint256 fromStake);
+    /// @notice The staker passed a health check; rewards earned up to `earned` are safe now.
+    event HealthCheckpoint(address indexed staker, uint256 earned);
     event InvestigatorRewardWithdrawn(address indexed investigator, uint256 amount);
 
     error InvalidParameters();
@@ -345,6 +368,8 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         amount = st.rewards;
         if (amount == 0) revert NothingToClaim();
         st.rewards = 0;
+        CheckState storage cs = _checks[msg.sender];
+        if (cs.tracked) cs.claimed += uint128(amount);
         if (restake) {
             if (st.amount == 0) revert NotStaker(msg.sender);
             uint256 newAmount = uint256(st.amount) + amount;
@@ -437,11 +462,7 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         uint256 oldWeight = _weight(st);
         _checkpoint(rs);
         _settle(st, oldWeight, rs.rewardPerWeight);
-        st.amount -= uint96(slashed);
-        if (st.unlockPeriod == 0) {
-            rs.totalWeight = (rs.totalWeight + _weight(st) - oldWeight).toUint104();
-            _totals.locked -= uint96(slashed);
-        }
+        _reduceStake(st, rs, oldWeight, slashed);
         _rewardState = rs;
         _stakers[staker] = st;
         if (reward != 0) investigatorRewards[investigator] += reward;
@@ -449,7 +470,11 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         _returnToReserve(slashed - reward);
     }
 
-    /// @inheritdoc IStakingEscrow
+    /// @notice Take back to the reserve what `staker` earned since its last health check: from
+    /// its unclaimed rewards first, then (for what it already claimed or restaked) from its stake,
+    /// never more than the stake. An untracked staker loses its unclaimed rewards only. Resets the
+    /// checkpoint. Health check only (REWARD_FORFEITER_ROLE).
+    /// @return forfeited The amount taken (rewards and stake together).
     function forfeitRewards(address staker)
         external
         onlyRole(REWARD_FORFEITER_ROLE)
@@ -458,16 +483,39 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     {
         Staker memory st = _stakers[staker];
         RewardState memory rs = _rewardState;
+        uint256 oldWeight = _weight(st);
         _checkpoint(rs);
+        _settle(st, oldWeight, rs.rewardPerWeight);
+        CheckState memory cs = _checks[staker];
+        uint256 due = _sinceCheck(cs, st.rewards);
+        uint256 fromRewards = Math.min(due, st.rewards);
+        uint256 fromStake = Math.min(due - fromRewards, st.amount);
+        st.rewards -= uint96(fromRewards);
+        if (fromStake != 0) _reduceStake(st, rs, oldWeight, fromStake);
         _rewardState = rs;
-        _settle(st, _weight(st), rs.rewardPerWeight);
-        forfeited = st.rewards;
-        st.rewards = 0;
         _stakers[staker] = st;
+        cs.checkpoint = (uint256(cs.claimed) + st.rewards).toUint120();
+        cs.tracked = true;
+        _checks[staker] = cs;
+        forfeited = fromRewards + fromStake;
         if (forfeited != 0) {
             emit RewardsForfeited(staker, forfeited);
+            if (fromStake != 0) emit ForfeitedFromStake(staker, fromStake);
             _returnToReserve(forfeited);
         }
+    }
+
+    /// @notice Record that `staker` passed a health check, or (first call) start tracking its
+    /// claims: what it earned so far can no longer be forfeited. Health check only
+    /// (REWARD_FORFEITER_ROLE).
+    /// @return earned The staker's claimed + unclaimed rewards recorded as the new checkpoint.
+    function markChecked(address staker) external onlyRole(REWARD_FORFEITER_ROLE) returns (uint256 earned) {
+        CheckState memory cs = _checks[staker];
+        earned = _earned(staker, cs);
+        cs.checkpoint = earned.toUint120();
+        cs.tracked = true;
+        _checks[staker] = cs;
+        emit HealthCheckpoint(staker, earned);
     }
 
     // ---------------------------------------------------------------- views
@@ -567,6 +615,13 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         return _pending(st, _weight(st));
     }
 
+    /// @notice The staker's health-check bookkeeping: whether its claims are tracked, rewards
+    /// claimed since tracking started, and the claimed + unclaimed total at its last check.
+    function checkStateOf(address staker) external view returns (bool tracked, uint256 claimed, uint256 checkpoint) {
+        CheckState memory cs = _checks[staker];
+        return (cs.tracked, cs.claimed, cs.checkpoint);
+    }
+
     /// @notice Reward weight of a rolling stake of `amount` locked `lockPeriods`.
     function weightOf(uint256 amount, uint256 lockPeriods) external view returns (uint256) {
         return amount * _kappa(lockPeriods);
@@ -663,6 +718,29 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
             acc += (issued * ACC_SCALE) / rs.totalWeight;
         }
         return st.rewards + (weight * (acc - st.rewardPerWeightPaid)) / ACC_SCALE;
+    }
+
+    /// @dev Take `amount` out of a settled stake (in memory), keeping totals consistent.
+    function _reduceStake(Staker memory st, RewardState memory rs, uint256 oldWeight, uint256 amount) private {
+        st.amount -= uint96(amount);
+        if (st.unlockPeriod == 0) {
+            rs.totalWeight = (rs.totalWeight + _weight(st) - oldWeight).toUint104();
+            _totals.locked -= uint96(amount);
+        }
+    }
+
+    /// @dev Claimed + unclaimed rewards (including issuance not yet distributed), for checkpoints.
+    function _earned(address staker, CheckState memory cs) private view returns (uint256) {
+        Staker memory st = _stakers[staker];
+        return uint256(cs.claimed) + _pending(st, _weight(st));
+    }
+
+    /// @dev Earned since the checkpoint. Claims keep claimed + unclaimed constant and issuance only
+    /// raises it, so it never falls below the checkpoint; saturate anyway. Untracked: unclaimed only.
+    function _sinceCheck(CheckState memory cs, uint256 rewards) private pure returns (uint256) {
+        if (!cs.tracked) return rewards;
+        uint256 earned = uint256(cs.claimed) + rewards;
+        return earned > cs.checkpoint ? earned - cs.checkpoint : 0;
     }
 
     function _weight(Staker memory st) private view returns (uint256) {

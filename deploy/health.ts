@@ -2,7 +2,9 @@
 // (token + staking escrow), with the escrow's REWARD_FORFEITER_ROLE granted to it.
 // Deploy: `npx hardhat ignition deploy deploy/health.ts [--network localhost] [--parameters p.json]`
 // (parameters under "NKMSHealth"; the core's under "NKMS"). The checker reward pool starts empty:
-// fund it with `npx hardhat health:fund`.
+// fund it with `npx hardhat health:fund`. Node agents run the checker duty when given the address
+// (NKMS_HEALTH_CHECK, `healthCheck` in the config file, or --deployment with this module's
+// deployed_addresses.json); their operator key then needs a few NKMS to pay for check policies.
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import NKMSModule from "./nkms";
 

@@ -6,6 +6,15 @@ import fs from "node:fs";
 import path from "node:path";
 import { task, types } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import { randomBytes } from "node:crypto";
+import {
+  LeakEvidenceError,
+  leakCommitment,
+  leakKfragHash,
+  parseLeakEvidence,
+  revealArgs,
+  type LeakEvidence,
+} from "../src/client/leak-evidence";
 import {
   EvidenceError,
   evaluationHints,
@@ -27,7 +36,7 @@ export class AdjudicatorTaskError extends Error {
   }
 }
 
-async function adjudicatorAddress(hre: HardhatRuntimeEnvironment, flag?: string): Promise<string> {
+async function adjudicatorAddress(hre: HardhatRuntimeEnvironment, flag?: string, future = "Adjudicator#Adjudicator"): Promise<string> {
   if (flag) return flag;
   const { chainId } = await hre.ethers.provider.getNetwork();
   const file = path.join(hre.config.paths.root, "ignition", "deployments", `chain-${chainId}`, "deployed_addresses.json");
@@ -35,8 +44,8 @@ async function adjudicatorAddress(hre: HardhatRuntimeEnvironment, flag?: string)
     throw new AdjudicatorTaskError("NO_DEPLOYMENT", `no Ignition deployment for chain ${chainId}; pass --adjudicator`);
   }
   const addresses = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, string>;
-  const address = addresses["Adjudicator#Adjudicator"];
-  if (!address) throw new AdjudicatorTaskError("NO_DEPLOYMENT", "module Adjudicator is not deployed; pass --adjudicator");
+  const address = addresses[future];
+  if (!address) throw new AdjudicatorTaskError("NO_DEPLOYMENT", `${future} is not deployed; pass its address`);
   return address;
 }
 
@@ -79,3 +88,57 @@ task("nkms:challenge-cfrag", "Prove on-chain that a node returned an incorrect c
     console.log("withdraw your investigator reward from the staking escrow (withdrawInvestigatorReward)");
     return { correct, txHash: receipt?.hash };
   });
+
+// File a key-leak challenge from a leak evidence file (src/client/leak-evidence.ts):
+//   npx hardhat nkms:challenge-leak --evidence leak.json [--leak-adjudicator 0x…] [--from 0x…] [--salt 0x…] [--dry-run]
+// Commit–reveal: commits keccak256(challenger, policyId, node, keccak256(kfrag), salt), waits for
+// it to be mined, then reveals in a later block. The salt is printed; pass it back with --salt to
+// finish a challenge whose reveal did not go through (the commit is then skipped).
+task("nkms:challenge-leak", "Prove on-chain that a node leaked its kfrag (commit, then reveal)")
+  .addParam("evidence", "Path of the leak evidence JSON file", undefined, types.string)
+  .addOptionalParam("leakAdjudicator", "LeakAdjudicator address", undefined, types.string)
+  .addOptionalParam("from", "Challenger account, receives the bounty (default: first signer)", undefined, types.string)
+  .addOptionalParam("salt", "32-byte hex salt of an earlier commitment to reveal", undefined, types.string)
+  .addFlag("dryRun", "Only check the evidence against the on-chain commitment, send nothing")
+  .setAction(
+    async (args: { evidence: string; leakAdjudicator?: string; from?: string; salt?: string; dryRun: boolean }, hre) => {
+      let evidence: LeakEvidence;
+      try {
+        evidence = parseLeakEvidence(fs.readFileSync(args.evidence, "utf8"));
+      } catch (err) {
+        if (err instanceof LeakEvidenceError) throw new AdjudicatorTaskError(err.code, err.message);
+        throw new AdjudicatorTaskError("NO_FILE", `cannot read ${args.evidence}`);
+      }
+      const signer = args.from ? await hre.ethers.getSigner(args.from) : (await hre.ethers.getSigners())[0];
+      const address = await adjudicatorAddress(hre, args.leakAdjudicator, "Adjudicator#LeakAdjudicator");
+      const leak = (await hre.ethers.getContractAt("LeakAdjudicator", address)).connect(signer);
+      const pm = await hre.ethers.getContractAt("ILeakPolicyManager", await leak.policyManager());
+      const [policyId, staker, , proof] = revealArgs(evidence, new Uint8Array(32));
+      const committed = await pm.verifyKfragCommitment(policyId, staker, leakKfragHash(evidence), proof);
+      if (!committed) throw new AdjudicatorTaskError("NOT_COMMITTED", "the policy's kfrag commitment does not bind this kfrag to this node");
+      const penalty = await leak.penaltyFor(staker);
+      console.log(`kfrag of node ${staker} in policy ${policyId} matches the on-chain commitment; forfeit ${hre.ethers.formatEther(penalty)} NKMS`);
+      if (args.dryRun) return { committed, penalty };
+
+      const salt = args.salt ? new Uint8Array(Buffer.from(args.salt.replace(/^0x/, ""), "hex")) : new Uint8Array(randomBytes(32));
+      if (salt.length !== 32) throw new AdjudicatorTaskError("BAD_FIELD", "salt must be 32 bytes");
+      const commitment = leakCommitment(signer.address, evidence, salt);
+      if ((await leak.commitments(commitment)) === 0n) {
+        const receipt = await (await leak.commitLeak(commitment)).wait();
+        console.log(`committed ${commitment} in block ${receipt?.blockNumber} (salt 0x${Buffer.from(salt).toString("hex")})`);
+      }
+      const receipt = await (await leak.revealLeak(...revealArgs(evidence, salt))).wait();
+      const proven = receipt?.logs
+        .map((log) => {
+          try {
+            return leak.interface.parseLog(log);
+          } catch {
+            return null;
+          }
+        })
+        .find((parsed) => parsed?.name === "LeakProven");
+      const bounty = proven ? (proven.args.bounty as bigint) : 0n;
+      console.log(`leak proven (tx ${receipt?.hash}, gas ${receipt?.gasUsed}): bounty ${hre.ethers.formatEther(bounty)} NKMS paid to ${signer.address}`);
+      return { committed, penalty, bounty, txHash: receipt?.hash };
+    },
+  );

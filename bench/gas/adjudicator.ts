@@ -2,13 +2,14 @@
 // transaction including the 21k base and calldata. Evidence: real cfrags from the reference
 // (@nucypher/umbral-pre); the "incorrect" one is a node's cfrag with a wrong E2, stamped by it.
 // Steady state: the investigator already holds a reward balance in the escrow, and the node
-// has been slashed once before (a first-ever slash would add fresh storage slots).
+// has been slashed once before; `.first` is the first-ever slash (fresh storage slots).
 import type { ContractTransactionResponse } from "ethers";
 import { evaluationHints, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
 import { randomPoint, referenceReencryption, withField } from "../../test/adjudicator/fixtures";
 import { deployAdjudicatorSetup, stamped, type AdjudicatorSetup } from "../../test/adjudicator/setup";
 import { CFRAG_OFFSETS } from "../../src/client/evidence";
 import type { GasMeasurements, GasScenario } from "./types";
+import { commit, deployLeakWorld, leakNode, leakPolicy, reveal } from "../../test/adjudicator/leak-setup";
 
 async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<bigint> {
   const receipt = await (await tx).wait();
@@ -28,7 +29,8 @@ function incorrect(s: AdjudicatorSetup): CFragEvidence {
 async function measure(): Promise<GasMeasurements> {
   const s = await deployAdjudicatorSetup();
   const out: GasMeasurements = {};
-  await (await evaluate(s, incorrect(s))).wait(); // warm-up: prior violation and reward balance
+  // The node's first-ever slash, by an investigator without a reward balance: fresh slots.
+  out["adjudicator.evaluate.incorrectAndSlash.first"] = await gasOf(evaluate(s, incorrect(s)));
   const correct: bigint[] = [];
   const slash: bigint[] = [];
   for (let i = 0; i < 5; i++) {
@@ -38,7 +40,22 @@ async function measure(): Promise<GasMeasurements> {
   // Gas varies by a few hundred with the calldata's zero bytes; report the worst case seen.
   out["adjudicator.evaluate.correct"] = correct.reduce((a, b) => (a > b ? a : b));
   out["adjudicator.evaluate.incorrectAndSlash"] = slash.reduce((a, b) => (a > b ? a : b));
+  Object.assign(out, await measureLeak());
   return out;
+}
+
+/** Key-leak challenge on a 3-node policy with real kfrags: the reveal of the node's first leak
+ * (fresh leak counter; bounty and owner refund both paid), and the commit before it. */
+async function measureLeak(): Promise<GasMeasurements> {
+  const w = await deployLeakWorld();
+  const nodes = [await leakNode(w, 0), await leakNode(w, 1), await leakNode(w, 2)];
+  const p = await leakPolicy(w, nodes.map((n) => n.staker.address), 6);
+  const evidence = p.evidenceFor(1);
+  const salt = await commit(w, w.challenger, evidence);
+  const commitGas = await gasOf(
+    w.leak.connect(w.stranger).commitLeak("0x" + "11".repeat(32)), // same shape as a real commit
+  );
+  return { "adjudicator.leak.commit": commitGas, "adjudicator.leak": await gasOf(reveal(w, w.challenger, evidence, salt)) };
 }
 
 export const scenario: GasScenario = {
@@ -46,6 +63,7 @@ export const scenario: GasScenario = {
   anchors: {
     "adjudicator.evaluate.correct": { anchor: 179_000, goal: 120_000 },
     "adjudicator.evaluate.incorrectAndSlash": { anchor: 329_000, goal: 180_000 },
+    "adjudicator.evaluate.incorrectAndSlash.first": { anchor: 329_000, goal: 180_000 },
   },
   measure,
 };

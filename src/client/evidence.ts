@@ -2,17 +2,19 @@
 // discards a cfrag, and the curve values (hints) the on-chain Adjudicator checks instead of
 // computing. Only public data is handled here except in `signStamp` (the node's side).
 //
-// The node's stamp: ECDSA over secp256k1 by the node's registered Umbral verifying key, over
-// SHA-256(cfrag.toBytes() ‖ capsule.toBytes()) (381 + 105 bytes, MessagePack forms), 64-byte r‖s.
-// This is exactly `new Signer(stampSecretKey).sign(stampMessage(cfrag, capsule))` in Umbral.
+// The node's stamp is defined once in src/protocol/stamp.ts (the node agent signs exactly that
+// message): ECDSA/secp256k1 by the node's registered Umbral verifying key over SHA-256 of
+// tag ‖ staker ‖ policyId ‖ pk_A ‖ pk_B ‖ publisher key ‖ capsule ‖ cfrag, 64-byte r‖s.
+// It equals `new Signer(stampSecretKey).sign(cfragStampMessage(...))` in Umbral.
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { keccak_256 } from "@noble/hashes/sha3.js";
+import { cfragStampMessage, type CFragStampContext } from "../protocol/stamp";
 
 export const CAPSULE_LENGTH = 105;
 export const CFRAG_LENGTH = 381;
 export const EVIDENCE_FORMAT = "nkms.cfrag-evidence";
-export const EVIDENCE_VERSION = 1;
+/** Version 2: the stamp covers the policy id, the staker and the kfrag's keys (src/protocol/stamp.ts). */
+export const EVIDENCE_VERSION = 2;
 
 const P = secp256k1.Point.CURVE().p;
 const N = secp256k1.Point.CURVE().n;
@@ -26,7 +28,6 @@ export type EvidenceErrorCode =
   | "MALFORMED_CAPSULE"
   | "MALFORMED_CFRAG"
   | "INVALID_KEY"
-  | "INVALID_KFRAG_SIGNATURE"
   | "INVALID_STAMP_SIGNATURE"
   | "INVALID_CAPSULE_POINT";
 
@@ -41,21 +42,15 @@ export class EvidenceError extends Error {
 }
 
 /** Everything needed to prove on-chain that `staker`'s node returned `cfrag` for `capsule`. */
-export interface CFragEvidence {
+export interface CFragEvidence extends CFragStampContext {
   /** Capsule.toBytes(), 105 bytes. */
   capsule: Uint8Array;
   /** CapsuleFrag.toBytes(), 381 bytes, exactly as the node returned it. */
   cfrag: Uint8Array;
-  /** Compressed public keys: delegating (pk_A), receiving (pk_B), and the kfrags' signer. */
-  delegatingKey: Uint8Array;
-  receivingKey: Uint8Array;
-  verifyingKey: Uint8Array;
   /** The node's stamp key (its registered Umbral verifying key), compressed. */
   nodeVerifyingKey: Uint8Array;
-  /** 64-byte r‖s stamp over SHA-256(cfrag ‖ capsule). */
+  /** 64-byte r‖s stamp over SHA-256(cfragStampMessage(this, capsule, cfrag)). */
   stampSignature: Uint8Array;
-  /** The node's staker address (0x-prefixed). */
-  staker: string;
 }
 
 /** The JSON file form (all byte fields 0x-hex). */
@@ -63,6 +58,7 @@ export interface CFragEvidenceJson {
   format: typeof EVIDENCE_FORMAT;
   version: typeof EVIDENCE_VERSION;
   staker: string;
+  policyId: string;
   capsule: string;
   cfrag: string;
   delegatingKey: string;
@@ -94,6 +90,7 @@ export interface ContractEvidence {
   verifyingKey: string;
   stampSignature: string;
   staker: string;
+  policyId: string;
 }
 
 /** Field offsets inside the MessagePack encodings (see contracts/adjudicator/UmbralCFrag.sol). */
@@ -117,25 +114,35 @@ const CFRAG_VERIFICATION = new TextEncoder().encode("CFRAG_VERIFICATION");
 // ---------------------------------------------------------------------------------------------
 // Building, signing and (de)serializing
 
-/** The bytes a node signs with its stamp key for one cfrag. */
-export function stampMessage(cfrag: Uint8Array, capsule: Uint8Array): Uint8Array {
-  return concat(cfrag, capsule);
+/** The bytes the node's stamp signs for this evidence (src/protocol/stamp.ts). */
+export function stampMessage(evidence: Pick<CFragEvidence, keyof CFragStampContext | "capsule" | "cfrag">): Uint8Array {
+  try {
+    return cfragStampMessage(evidence, evidence.capsule, evidence.cfrag);
+  } catch (err) {
+    throw new EvidenceError("BAD_FIELD", (err as Error).message);
+  }
 }
 
-/** The node side: sign a cfrag for `capsule` with the stamp secret key (32 bytes). Low-S, 64 bytes. */
-export function signStamp(stampSecretKey: Uint8Array, cfrag: Uint8Array, capsule: Uint8Array): Uint8Array {
-  return secp256k1.sign(stampMessage(cfrag, capsule), stampSecretKey, { prehash: true, lowS: true });
+/** A stamp as a node signs it (the node agent uses Umbral's Signer; same bytes). Low-S, 64 bytes. */
+export function signStamp(
+  stampSecretKey: Uint8Array,
+  context: CFragStampContext,
+  capsule: Uint8Array,
+  cfrag: Uint8Array,
+): Uint8Array {
+  return secp256k1.sign(stampMessage({ ...context, capsule, cfrag }), stampSecretKey, { prehash: true, lowS: true });
 }
 
-/** Whether `stampSignature` is the node's stamp over (cfrag, capsule). Accepts high-S like Umbral. */
+/** Whether `stampSignature` is the node's stamp over (context, capsule, cfrag). Accepts high-S like Umbral. */
 export function verifyStamp(
   nodeVerifyingKey: Uint8Array,
   stampSignature: Uint8Array,
-  cfrag: Uint8Array,
+  context: CFragStampContext,
   capsule: Uint8Array,
+  cfrag: Uint8Array,
 ): boolean {
   try {
-    return secp256k1.verify(stampSignature, stampMessage(cfrag, capsule), nodeVerifyingKey, {
+    return secp256k1.verify(stampSignature, stampMessage({ ...context, capsule, cfrag }), nodeVerifyingKey, {
       prehash: true,
       lowS: false,
     });
@@ -148,7 +155,7 @@ export function verifyStamp(
 export function buildEvidence(parts: CFragEvidence): CFragEvidence {
   const evidence = { ...parts };
   validateShape(evidence);
-  if (!verifyStamp(evidence.nodeVerifyingKey, evidence.stampSignature, evidence.cfrag, evidence.capsule)) {
+  if (!verifyStamp(evidence.nodeVerifyingKey, evidence.stampSignature, evidence, evidence.capsule, evidence.cfrag)) {
     throw new EvidenceError("INVALID_STAMP_SIGNATURE", "the stamp signature is not the node's over this cfrag");
   }
   return evidence;
@@ -159,6 +166,7 @@ export function evidenceToJson(evidence: CFragEvidence): CFragEvidenceJson {
     format: EVIDENCE_FORMAT,
     version: EVIDENCE_VERSION,
     staker: evidence.staker,
+    policyId: toHex(evidence.policyId),
     capsule: toHex(evidence.capsule),
     cfrag: toHex(evidence.cfrag),
     delegatingKey: toHex(evidence.delegatingKey),
@@ -203,6 +211,7 @@ export function evidenceFromJson(raw: unknown): CFragEvidence {
   }
   const evidence: CFragEvidence = {
     staker,
+    policyId: bytesField("policyId"),
     capsule: bytesField("capsule"),
     cfrag: bytesField("cfrag"),
     delegatingKey: bytesField("delegatingKey"),
@@ -215,9 +224,9 @@ export function evidenceFromJson(raw: unknown): CFragEvidence {
   return evidence;
 }
 
-/** keccak256(capsule ‖ cfrag): the Adjudicator's replay-guard key for this evidence. */
-export function evidenceHash(evidence: Pick<CFragEvidence, "capsule" | "cfrag">): string {
-  return toHex(keccak_256(concat(evidence.capsule, evidence.cfrag)));
+/** SHA-256 of the stamp message (the stamp's digest): the Adjudicator's replay-guard key. */
+export function evidenceHash(evidence: Pick<CFragEvidence, keyof CFragStampContext | "capsule" | "cfrag">): string {
+  return toHex(sha256(stampMessage(evidence)));
 }
 
 export function toContractEvidence(evidence: CFragEvidence): ContractEvidence {
@@ -229,6 +238,7 @@ export function toContractEvidence(evidence: CFragEvidence): ContractEvidence {
     verifyingKey: toHex(evidence.verifyingKey),
     stampSignature: toHex(evidence.stampSignature),
     staker: evidence.staker,
+    policyId: toHex(evidence.policyId),
   };
 }
 
@@ -237,8 +247,9 @@ export function toContractEvidence(evidence: CFragEvidence): ContractEvidence {
 
 export interface HintOptions {
   /**
-   * Produce hints even when a signature does not verify (parity 0 is used), so that the
-   * contract's own rejection can be exercised. Default false: such evidence throws.
+   * Produce hints even when the stamp does not verify (parity 0 is used), so that the
+   * contract's own rejection can be exercised. Default false: such evidence throws. (A kfrag
+   * signature that does not verify never throws: it makes the cfrag incorrect.)
    */
   allowInvalidSignatures?: boolean;
 }
@@ -312,19 +323,14 @@ export function evaluationHints(evidence: CFragEvidence, options: HintOptions = 
   }
   const kfragDigest = kfragSignatureDigest(cfrag, evidence.delegatingKey, evidence.receivingKey);
   const kfragSig = slice(cfrag, o.kfragSignature, 64);
-  const stampDigest = sha256(stampMessage(cfrag, capsule));
+  const stampDigest = sha256(stampMessage(evidence));
   return {
     products: { products: products as ProductHints, lambdas: lambdas as [bigint, bigint, bigint] },
     verifyingKeyY: keyY(evidence.verifyingKey),
     stampKeyY: keyY(evidence.nodeVerifyingKey),
-    kfragSignatureParity: recoveryParity(kfragSig, kfragDigest, evidence.verifyingKey, "INVALID_KFRAG_SIGNATURE", options),
-    stampSignatureParity: recoveryParity(
-      evidence.stampSignature,
-      stampDigest,
-      evidence.nodeVerifyingKey,
-      "INVALID_STAMP_SIGNATURE",
-      options,
-    ),
+    // An invalid kfrag signature is a verdict (incorrect), not an error: any parity will do.
+    kfragSignatureParity: recoveryParity(kfragSig, kfragDigest, evidence.verifyingKey) ?? 0,
+    stampSignatureParity: stampParity(evidence, stampDigest, options),
   };
 }
 
@@ -338,13 +344,21 @@ function differenceSlope(a: CurvePoint, b: CurvePoint): bigint {
   return 0n; // A = B: the difference is infinity, no slope needed
 }
 
-function recoveryParity(
-  signature: Uint8Array,
-  digest: Uint8Array,
-  key: Uint8Array,
-  code: EvidenceErrorCode,
-  options: HintOptions,
-): number {
+/** Whether the kfrag's signature_for_receiver verifies for the evidence's keys. */
+export function kfragSignatureValid(evidence: Pick<CFragEvidence, "cfrag" | "delegatingKey" | "receivingKey" | "verifyingKey">): boolean {
+  const digest = kfragSignatureDigest(evidence.cfrag, evidence.delegatingKey, evidence.receivingKey);
+  return recoveryParity(slice(evidence.cfrag, CFRAG_OFFSETS.kfragSignature, 64), digest, evidence.verifyingKey) !== null;
+}
+
+function stampParity(evidence: CFragEvidence, digest: Uint8Array, options: HintOptions): number {
+  const parity = recoveryParity(evidence.stampSignature, digest, evidence.nodeVerifyingKey);
+  if (parity !== null) return parity;
+  if (options.allowInvalidSignatures) return 0;
+  throw new EvidenceError("INVALID_STAMP_SIGNATURE", "the stamp signature does not verify");
+}
+
+/** The recovery bit that yields `key` from (signature, digest), or null when none does. */
+function recoveryParity(signature: Uint8Array, digest: Uint8Array, key: Uint8Array): number | null {
   const expected = decodePoint(key);
   for (const bit of [0, 1]) {
     try {
@@ -354,8 +368,7 @@ function recoveryParity(
       // an out-of-range r or s recovers nothing
     }
   }
-  if (options.allowInvalidSignatures) return 0;
-  throw new EvidenceError(code, code === "INVALID_KFRAG_SIGNATURE" ? "the kfrag signature does not verify" : "the stamp signature does not verify");
+  return null;
 }
 
 function keyY(key: Uint8Array): bigint {
@@ -383,6 +396,7 @@ function validateShape(e: CFragEvidence): void {
     if (key.length !== 33) throw new EvidenceError("INVALID_KEY", `${name} must be a 33-byte compressed key`);
   }
   if (e.stampSignature.length !== 64) throw new EvidenceError("BAD_FIELD", "stampSignature must be 64 bytes");
+  if (e.policyId.length !== 16) throw new EvidenceError("BAD_FIELD", "policyId must be 16 bytes");
   if (!/^0x[0-9a-fA-F]{40}$/.test(e.staker)) throw new EvidenceError("BAD_FIELD", "staker must be an address");
 }
 

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism, homedir } from "node:os";
 import { join } from "node:path";
+import { isTestFault } from "./health/fault";
 
 /** Everything runNode needs. Addresses of the deployed contracts are required. */
 export interface NodeConfig {
@@ -26,6 +27,15 @@ export interface NodeConfig {
   /** Register or update the endpoint and keys on-chain when they differ. */
   register: boolean;
   logLevel: string;
+  /** HealthCheck contract; when set the agent runs the health-check duty (src/node/health/duty.ts). */
+  healthCheck?: string;
+  healthPollMs: number;
+  /** Per-request timeout of the health probes (a target slower than this fails reachability). */
+  healthProbeTimeoutMs: number;
+  /** TEST ONLY: make this agent misbehave (see src/node/health/fault.ts); needs unsafeTestMode. */
+  testFault?: string;
+  /** TEST ONLY: must be set explicitly for testFault to be honoured. */
+  unsafeTestMode: boolean;
 }
 
 export const DEFAULTS: Omit<NodeConfig, "stakingEscrow" | "policyManager"> = {
@@ -43,6 +53,9 @@ export const DEFAULTS: Omit<NodeConfig, "stakingEscrow" | "policyManager"> = {
   sweepIntervalMs: 60_000,
   register: true,
   logLevel: "info",
+  healthPollMs: 5000,
+  healthProbeTimeoutMs: 5000,
+  unsafeTestMode: false,
 };
 
 /** Environment variable for each setting (NKMS_NODE_*), plus the shared ones. */
@@ -65,11 +78,18 @@ const ENV: Record<keyof NodeConfig, string> = {
   sweepIntervalMs: "NKMS_NODE_SWEEP_MS",
   register: "NKMS_NODE_REGISTER",
   logLevel: "NKMS_LOG_LEVEL",
+  healthCheck: "NKMS_HEALTH_CHECK",
+  healthPollMs: "NKMS_HEALTH_POLL_MS",
+  healthProbeTimeoutMs: "NKMS_HEALTH_PROBE_TIMEOUT_MS",
+  testFault: "NKMS_TEST_FAULT",
+  unsafeTestMode: "NKMS_UNSAFE_TEST_MODE",
 };
 
 const NUMERIC = new Set<keyof NodeConfig>([
   "port", "workers", "maxQueuedCapsules", "maxBatch", "bodyLimit", "maxClockSkewSeconds", "revocationPollMs", "sweepIntervalMs",
+  "healthPollMs", "healthProbeTimeoutMs",
 ]);
+const BOOLEAN = new Set<keyof NodeConfig>(["register", "unsafeTestMode"]);
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -85,11 +105,11 @@ function coerce(key: keyof NodeConfig, value: unknown, source: string): unknown 
     if (!Number.isSafeInteger(n) || n < 0) throw new ConfigError(`${key} from ${source} must be a non-negative integer`);
     return n;
   }
-  if (key === "register") {
+  if (BOOLEAN.has(key)) {
     if (typeof value === "boolean") return value;
     if (value === "true" || value === "1") return true;
     if (value === "false" || value === "0") return false;
-    throw new ConfigError(`register from ${source} must be true or false`);
+    throw new ConfigError(`${key} from ${source} must be true or false`);
   }
   if (typeof value !== "string") throw new ConfigError(`${key} from ${source} must be a string`);
   return value;
@@ -99,7 +119,7 @@ function coerce(key: keyof NodeConfig, value: unknown, source: string): unknown 
 export function addressesFromIgnition(file: string): Partial<NodeConfig> {
   const json = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
   const find = (name: string) => Object.entries(json).find(([k]) => k.endsWith(`#${name}`))?.[1];
-  return { stakingEscrow: find("StakingEscrow"), policyManager: find("PolicyManager") };
+  return { stakingEscrow: find("StakingEscrow"), policyManager: find("PolicyManager"), healthCheck: find("HealthCheck") };
 }
 
 /**
@@ -138,6 +158,15 @@ export function loadNodeConfig(
     if (typeof merged[k] !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(merged[k] as string)) {
       throw new ConfigError(`${k} address is required (flag, ${ENV[k]}, config file or --deployment)`);
     }
+  }
+  if (merged.healthCheck !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(String(merged.healthCheck))) {
+    throw new ConfigError(`healthCheck must be an address (${ENV.healthCheck})`);
+  }
+  if (merged.testFault !== undefined) {
+    if (merged.unsafeTestMode !== true) {
+      throw new ConfigError(`testFault (${ENV.testFault}) is honoured only with ${ENV.unsafeTestMode}=1: it makes the node misbehave`);
+    }
+    if (!isTestFault(String(merged.testFault))) throw new ConfigError(`unknown testFault "${String(merged.testFault)}"`);
   }
   return merged as unknown as NodeConfig;
 }

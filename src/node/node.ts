@@ -10,6 +10,8 @@ import { deriveNodeKeys, loadKeystore, promptPassword } from "./keys";
 import { NodeService } from "./service";
 import { NodeStore } from "./store";
 import { ReencryptPool } from "./worker-pool";
+import { startHealthDuty } from "./health/duty";
+import { installTestFault, type TestFault } from "./health/fault";
 
 export class StartupError extends Error {
   constructor(
@@ -89,6 +91,8 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger } = {}
     });
     service.stake = locked.toString();
     const http = buildHttpServer(service, { bodyLimit: config.bodyLimit, logger: log });
+    // loadNodeConfig only lets a fault through with unsafeTestMode; checked again here.
+    if (config.testFault && config.unsafeTestMode) installTestFault(http, config.testFault as TestFault, log);
     const url = await http.listen({ host: config.host, port: config.port });
     cleanup.push(() => http.close());
     endpoint = config.publicUrl ?? url;
@@ -128,6 +132,21 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger } = {}
       clearInterval(sweepTimer);
     });
     service.sweep();
+    if (config.healthCheck) {
+      const duty = startHealthDuty({
+        provider,
+        operator,
+        staker,
+        store,
+        log,
+        healthCheck: config.healthCheck,
+        policyManager: config.policyManager,
+        stakingEscrow: config.stakingEscrow,
+        pollMs: config.healthPollMs,
+        probeTimeoutMs: config.healthProbeTimeoutMs,
+      });
+      cleanup.push(() => duty.stop());
+    }
     log.info({ url, endpoint, staker, operator: operator.address, workers: pool.size }, "node agent running");
 
     let closed = false;

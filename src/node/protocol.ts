@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { getBytes, hashMessage } from "ethers";
-import { addressBytes, concatBytes, parseHex, toHex, u64be, utf8 } from "./bytes";
+import { addressBytes, parseHex, toHex, u64be, utf8 } from "./bytes";
 import type { Condition } from "./conditions";
 
 /**
@@ -106,7 +106,7 @@ export function reencryptDigest(
 /** One cfrag of a response and the node's stamp signature over it. */
 export interface SignedCFrag {
   cfrag: string;
-  /** Umbral Signature (64 bytes r‖s) by the node's stamp key over cfragStampMessage. */
+  /** Umbral Signature (64 bytes r‖s) by the node's stamp key over cfragStampMessage (src/protocol/stamp.ts). */
   signature: string;
 }
 
@@ -116,14 +116,9 @@ export interface ReencryptResponse {
   cfrags: SignedCFrag[];
 }
 
-/**
- * What the node's stamp signs for each cfrag: policyId(16) ‖ capsule.toBytesSimple()(98) ‖
- * cfrag.toBytesSimple()(359). ECDSA over SHA-256 of these bytes, so the Adjudicator can check it
- * with sha256 + ecrecover against the node's on-chain verifying key.
- */
-export function cfragStampMessage(policyId: Uint8Array, capsuleSimple: Uint8Array, cfragSimple: Uint8Array): Uint8Array {
-  return concatBytes(policyId, capsuleSimple, cfragSimple);
-}
+// What the node's stamp signs for each cfrag is defined once, in src/protocol/stamp.ts (shared
+// with the client's evidence and the on-chain Adjudicator); re-exported for API clients.
+export { cfragStampMessage, type CFragStampContext } from "../protocol/stamp";
 
 /** POST /v1/policies/{policyId}/revoke body: the owner's EIP-191 signature over revocationDigest. */
 export interface RevokeRequest {

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { Capsule, KeyFrag, SecretKey, Signer, VerifiedKeyFrag, reencrypt } from "../umbral";
-import { cfragStampMessage } from "./protocol";
+import { cfragStampMessage } from "../protocol/stamp";
 import type { WorkerInit, WorkerResult, WorkerTask } from "./worker-pool";
 
 // Runs in a worker thread: parses capsules, re-encrypts them under a kfrag the node verified at
@@ -26,6 +26,7 @@ function verifiedKFrag(policyKey: string, bytes: Uint8Array): VerifiedKeyFrag {
 
 function run(task: WorkerTask): WorkerResult {
   const kfrag = verifiedKFrag(task.policyKey, task.kfrag);
+  const context = { ...task.stampKeys, policyId: task.policyId };
   const cfrags: Uint8Array[] = [];
   const signatures: Uint8Array[] = [];
   for (let i = 0; i < task.capsules.length; i++) {
@@ -35,10 +36,10 @@ function run(task: WorkerTask): WorkerResult {
     } catch (e) {
       return { id: task.id, ok: false, code: "BAD_CAPSULE", message: `capsule ${task.offset + i}: ${(e as Error).message}` };
     }
-    const cfrag = reencrypt(capsule, kfrag);
-    const cfragSimple = cfrag.toBytesSimple();
-    cfrags.push(cfrag.toBytes());
-    signatures.push(stamp.sign(cfragStampMessage(task.policyId, capsule.toBytesSimple(), cfragSimple)).toBEBytes());
+    const cfragBytes = reencrypt(capsule, kfrag).toBytes();
+    cfrags.push(cfragBytes);
+    // The stamp makes this node answerable on-chain for the cfrag (src/protocol/stamp.ts).
+    signatures.push(stamp.sign(cfragStampMessage(context, capsule.toBytes(), cfragBytes)).toBEBytes());
   }
   return { id: task.id, ok: true, cfrags, signatures };
 }

@@ -176,7 +176,13 @@ export class NodeService {
     this.seenNonces.set(replayKey, body.timestamp + this.options.maxClockSkewSeconds);
 
     // Chain checks run alongside the re-encryption; cfrags leave only if every check passed.
-    const work = this.pool.run({ policyId, kfrag, capsules });
+    const stampKeys = {
+      staker: this.staker,
+      delegatingKey: parseHex(meta.delegatingKey, "delegatingKey", 33),
+      receivingKey: parseHex(meta.receivingKey, "receivingKey", 33),
+      verifyingKey: parseHex(meta.publisherVerifyingKey, "publisherVerifyingKey", 33),
+    };
+    const work = this.pool.run({ policyId, kfrag, stampKeys, capsules });
     work.catch(() => undefined);
     await this.checkLive(policyId, policyIdHex, meta.conditions as Condition | null, body.requester.scheme === "eth" ? requester : undefined);
     const { cfrags, signatures } = await work;

@@ -26,8 +26,17 @@ export function renderStatusPage(s: NodeStatus): string {
     ["Encrypting key", s.encryptingKey],
     ["Verifying (stamp) key", s.verifyingKey],
   ];
-  const health = s.healthChecks.length
-    ? s.healthChecks
+  // Round outcomes (what the contract decided) are stored beside this node's own probe results.
+  const isOutcome = (verdict: string) => verdict.startsWith("judged") || verdict === "round undecided";
+  const probes = s.healthChecks.filter((h) => !isOutcome(h.verdict));
+  const outcomes = s.healthChecks.filter((h) => isOutcome(h.verdict));
+  const outcomeRows = outcomes.length
+    ? outcomes
+        .map((h) => `<tr><td>${esc(h.round)}</td><td>${esc(h.target)}</td><td>${esc(h.verdict)}</td><td>${esc(h.detail)}</td></tr>`)
+        .join("")
+    : `<tr><td colspan="4">no finalized round seen yet</td></tr>`;
+  const health = probes.length
+    ? probes
         .map(
           (h) =>
             `<tr><td>${esc(new Date(h.at * 1000).toISOString())}</td><td>${esc(h.round)}</td><td>${esc(h.target)}</td><td>${esc(h.verdict)}</td><td>${esc(h.detail)}</td></tr>`,
@@ -40,6 +49,8 @@ export function renderStatusPage(s: NodeStatus): string {
 td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;font-family:ui-monospace,monospace;font-size:.9em}th{background:#f4f4f4}</style>
 </head><body><h1>NKMS node</h1>
 <table>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</table>
+<h2>Health-check round outcomes</h2>
+<table><tr><th>Round</th><th>Target</th><th>Outcome</th><th>Detail</th></tr>${outcomeRows}</table>
 <h2>Recent health checks</h2>
 <table><tr><th>Time</th><th>Round</th><th>Target</th><th>Verdict</th><th>Detail</th></tr>${health}</table>
 </body></html>

@@ -2,6 +2,10 @@ import { Worker } from "node:worker_threads";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { NodeError } from "./errors";
+import type { CFragStampContext } from "../protocol/stamp";
+
+/** What a stamp binds besides the policy id, capsule and cfrag (see src/protocol/stamp.ts). */
+export type StampKeys = Omit<CFragStampContext, "policyId">;
 
 export interface WorkerInit {
   stampSecret: Uint8Array;
@@ -12,6 +16,7 @@ export interface WorkerTask {
   policyKey: string;
   policyId: Uint8Array;
   kfrag: Uint8Array;
+  stampKeys: StampKeys;
   capsules: Uint8Array[];
   /** Index of capsules[0] within the request, for error messages. */
   offset: number;
@@ -24,6 +29,8 @@ export type WorkerResult =
 export interface ReencryptJob {
   policyId: Uint8Array;
   kfrag: Uint8Array;
+  /** The staker and the keys the kfrag was verified with at upload; every stamp covers them. */
+  stampKeys: StampKeys;
   capsules: Uint8Array[];
 }
 
@@ -134,6 +141,7 @@ export class ReencryptPool {
         policyKey,
         policyId: job.policyId,
         kfrag: job.kfrag,
+        stampKeys: job.stampKeys,
         capsules: job.capsules.slice(offset, offset + chunk),
         offset,
       };

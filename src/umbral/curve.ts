@@ -11,8 +11,9 @@
 //    calls the variable-time Strauss/wNAF `secp256k1_ecmult` (see eckey_impl.h) — so it is used only
 //    in `mulPublic`, where both the scalar and the point are public (verification equations with the
 //    public proof scalars h and z, or the capsule check with its public s). That is ~1.5x faster.
-//  * Point additions (publicKeyCombine) and encodings do not depend on secret scalars in any
-//    data-dependent branch that matters (branches only for the negligible doubling/infinity cases).
+//  * Point additions (publicKeyCombine) use libsecp256k1's `_var` addition; its only data-dependent
+//    branches detect exceptional inputs (equal, opposite or infinite points), which secret-derived
+//    points of honest runs hit with negligible probability. No secret scalar ever reaches it.
 //  * hash-to-scalar reduces mod (n-1) with a branch-free byte-wise subtract/select, since the hashed
 //    input can be secret (SHARED_SECRET, POLYNOMIAL_ARG).
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";

@@ -43,11 +43,26 @@ export class PublicKey {
     return "PublicKey";
   }
 
+  /** The key that produced `signature` over a 32-byte prehash (ECDSA public key recovery). */
+  static recoverFromPrehash(prehash: Uint8Array, signature: RecoverableSignature): PublicKey {
+    if (!(prehash instanceof Uint8Array) || prehash.length !== 32) throw new UmbralError("INVALID_LENGTH", "prehash must be 32 bytes");
+    if (!(signature instanceof RecoverableSignature)) throw new UmbralError("INVALID_ARGUMENT", "expected a RecoverableSignature");
+    const bytes = signature.toBEBytes();
+    try {
+      const raw = secp.ecdsaRecover(bytes.subarray(0, 64), bytes[64], prehash, false);
+      return new PublicKey(Point.fromTrustedRaw(raw));
+    } catch {
+      throw new UmbralError("INVALID_SIGNATURE", "no public key can be recovered from this signature");
+    }
+  }
+
   /** No-op: kept so code written for the WASM reference (which needs manual freeing) runs unchanged. */
   free(): void {}
 }
 
 export class SecretKey {
+  private cachedPublicKey: PublicKey | undefined;
+
   /** @internal */
   constructor(readonly scalar: Scalar) {}
 
@@ -64,7 +79,8 @@ export class SecretKey {
   }
 
   publicKey(): PublicKey {
-    return new PublicKey(mulG(this.scalar));
+    this.cachedPublicKey ??= new PublicKey(mulG(this.scalar));
+    return this.cachedPublicKey;
   }
 
   equals(other: SecretKey): boolean {
@@ -125,6 +141,23 @@ export class Signature {
     return verifyDigest(this.rs, sha256(message), verifyingPk);
   }
 
+  /**
+   * Addition: the recovery byte v (0 or 1) with which the low-S form of this signature over `digest`
+   * recovers `verifyingPk`, or undefined if it does not verify.
+   */
+  recoveryByte(verifyingPk: PublicKey, digest: Uint8Array): number | undefined {
+    const normalized = secp.signatureNormalize(Uint8Array.from(this.rs));
+    for (const v of [0, 1]) {
+      try {
+        const raw = secp.ecdsaRecover(normalized, v, digest, false);
+        if (bytesEqual(raw, verifyingPk.point.raw)) return v;
+      } catch {
+        /* try the other parity */
+      }
+    }
+    return undefined;
+  }
+
   /** @internal Verifies over a precomputed SHA-256 digest. */
   verifyDigest(verifyingPk: PublicKey, digest: Uint8Array): boolean {
     return verifyDigest(this.rs, digest, verifyingPk);
@@ -148,12 +181,39 @@ function verifyDigest(rs: Uint8Array, digest: Uint8Array, pk: PublicKey): boolea
   return secp.ecdsaVerify(normalized, digest, pk.point.raw);
 }
 
+/** ECDSA signature with recovery byte: r‖s‖v, 65 bytes, v in 0..3 (Ethereum's ecrecover takes v + 27). */
+export class RecoverableSignature {
+  private constructor(private readonly bytes: Uint8Array) {}
+
+  static fromBEBytes(data: Uint8Array): RecoverableSignature {
+    if (!(data instanceof Uint8Array)) throw new UmbralError("INVALID_ARGUMENT", "signature must be a Uint8Array");
+    if (data.length !== 65) throw new UmbralError("INVALID_LENGTH", `recoverable signature must be 65 bytes, got ${data.length}`);
+    Signature.fromBEBytes(data.subarray(0, 64));
+    if (data[64] > 3) throw new UmbralError("INVALID_SIGNATURE", "recovery byte must be 0..3");
+    return new RecoverableSignature(Uint8Array.from(data));
+  }
+
+  toBEBytes(): Uint8Array {
+    return Uint8Array.from(this.bytes);
+  }
+
+  equals(other: RecoverableSignature): boolean {
+    return other instanceof RecoverableSignature && bytesEqual(this.bytes, other.bytes);
+  }
+
+  toString(): string {
+    return `RecoverableSignature:${toHex(this.bytes.subarray(0, 8))}`;
+  }
+
+  free(): void {}
+}
+
 export class Signer {
-  private readonly secret: Scalar;
+  private readonly secretKey: SecretKey;
 
   constructor(secretKey: SecretKey) {
     if (!(secretKey instanceof SecretKey)) throw new UmbralError("INVALID_ARGUMENT", "Signer needs a SecretKey");
-    this.secret = secretKey.scalar;
+    this.secretKey = secretKey;
   }
 
   /** ECDSA over SHA-256(message); libsecp256k1 (RFC 6979 nonce, low-S, constant-time). */
@@ -163,11 +223,11 @@ export class Signer {
 
   /** @internal */
   signDigest(digest: Uint8Array): Signature {
-    return Signature.fromTrusted(new Uint8Array(secp.ecdsaSign(digest, this.secret).signature));
+    return Signature.fromTrusted(new Uint8Array(secp.ecdsaSign(digest, this.secretKey.scalar).signature));
   }
 
   verifyingKey(): PublicKey {
-    return new PublicKey(mulG(this.secret));
+    return this.secretKey.publicKey();
   }
 
   toString(): string {

@@ -131,7 +131,8 @@ export class KeyFrag {
     if (!this.signatureForProxy.verify(verifyingPk, proxyMessage)) {
       throw new UmbralError("KFRAG_SIGNATURE_INVALID", "kfrag signature for the proxy is invalid");
     }
-    if (delegating !== null && receiving !== null) {
+    const sameSignature = this.delegatingKeySigned && this.receivingKeySigned && this.signatureForProxy.equals(this.signatureForReceiver);
+    if (delegating !== null && receiving !== null && !sameSignature) {
       const receiverMessage = kfragValidityMessage(this.id, this.commitment, this.precursor, delegating, receiving);
       if (!this.signatureForReceiver.verify(verifyingPk, receiverMessage)) {
         throw new UmbralError("KFRAG_SIGNATURE_INVALID", "kfrag signature for the receiver is invalid");

@@ -29,7 +29,7 @@ const ENCRYPTED_KEY_SIZE = 24 + DATA_KEY_SIZE + 16;
 const TAG_SIZE = 16;
 /** Total header length in bytes. */
 export const STREAM_HEADER_SIZE = MAGIC.length + 1 + 4 + CAPSULE_SIZE + 2 + ENCRYPTED_KEY_SIZE;
-export const DEFAULT_CHUNK_SIZE = 256 * 1024;
+export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
 const MIN_CHUNK_SIZE = 1;
 const MAX_CHUNK_SIZE = 16 * 1024 * 1024;
 
@@ -121,25 +121,57 @@ function chunkNonce(index: bigint, final: boolean): Buffer {
   return nonce;
 }
 
-function sealChunk(key: Uint8Array, aad: Uint8Array, index: bigint, final: boolean, plaintext: Uint8Array): Buffer {
+/**
+ * Seals one chunk given as a list of slices (so streams never copy plaintext into a staging buffer).
+ * Returns the ciphertext pieces followed by the tag.
+ */
+function sealChunk(key: Uint8Array, aad: Uint8Array, index: bigint, final: boolean, plaintext: readonly Uint8Array[]): Buffer[] {
   const cipher = createCipheriv("aes-256-gcm", key, chunkNonce(index, final));
   cipher.setAAD(aad);
-  const body = cipher.update(plaintext);
+  const out: Buffer[] = [];
+  for (const part of plaintext) {
+    const body = cipher.update(part);
+    if (body.length > 0) out.push(body);
+  }
   cipher.final();
-  return Buffer.concat([body, cipher.getAuthTag()]);
+  out.push(cipher.getAuthTag());
+  return out;
 }
 
-function tryOpen(key: Uint8Array, aad: Uint8Array, index: bigint, final: boolean, sealed: Uint8Array): Buffer | undefined {
+/** Splits a sealed chunk held as slices into its ciphertext slices and its 16-byte tag. */
+function splitSealed(sealed: readonly Uint8Array[]): { body: Uint8Array[]; tag: Buffer } {
+  let total = 0;
+  for (const part of sealed) total += part.length;
+  let bodyLeft = total - TAG_SIZE;
+  const body: Uint8Array[] = [];
+  const tag = Buffer.alloc(TAG_SIZE);
+  let tagFilled = 0;
+  for (const part of sealed) {
+    const n = Math.min(Math.max(bodyLeft, 0), part.length);
+    if (n > 0) body.push(part.subarray(0, n));
+    bodyLeft -= n;
+    tag.set(part.subarray(n), tagFilled);
+    tagFilled += part.length - n;
+  }
+  return { body, tag };
+}
+
+function tryOpen(key: Uint8Array, aad: Uint8Array, index: bigint, final: boolean, sealed: readonly Uint8Array[]): Buffer[] | undefined {
+  const { body, tag } = splitSealed(sealed);
   const decipher = createDecipheriv("aes-256-gcm", key, chunkNonce(index, final));
   decipher.setAAD(aad);
-  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_SIZE));
-  const body = decipher.update(sealed.subarray(0, sealed.length - TAG_SIZE));
+  decipher.setAuthTag(tag);
+  const out: Buffer[] = [];
+  for (const part of body) {
+    const plain = decipher.update(part);
+    if (plain.length > 0) out.push(plain);
+  }
   try {
     decipher.final();
   } catch {
     return undefined;
   }
-  return body;
+  return out;
 }
 
 /** Opens consecutive chunks of one stream; plaintext is returned only after its tag verifies. */
@@ -154,9 +186,10 @@ class ChunkOpener {
     this.aad = header.digest();
   }
 
-  open(sealed: Uint8Array, final: boolean): Buffer {
-    const body = tryOpen(this.key, this.aad, this.index, final, sealed);
-    if (body === undefined) {
+  /** `sealed`: the slices of one chunk (ciphertext ‖ tag), at least TAG_SIZE bytes in total. */
+  open(sealed: readonly Uint8Array[], final: boolean): Buffer[] {
+    const plain = tryOpen(this.key, this.aad, this.index, final, sealed);
+    if (plain === undefined) {
       // A chunk that authenticates as non-final but sits at the end means the stream was cut short.
       if (final && tryOpen(this.key, this.aad, this.index, false, sealed) !== undefined) {
         throw new UmbralError("STREAM_TRUNCATED", `stream ends after chunk ${this.index}, which is not the final one`);
@@ -164,7 +197,37 @@ class ChunkOpener {
       throw new UmbralError("STREAM_CHUNK_INVALID", `chunk ${this.index} failed authentication (tampered, reordered or spliced)`);
     }
     this.index++;
-    return body;
+    return plain;
+  }
+}
+
+/**
+ * Collects the input slices of the current chunk by reference (no copy; like any Node consumer we
+ * rely on upstream not mutating a buffer after handing it over). Holds at most one chunk.
+ */
+class ChunkCollector {
+  parts: Buffer[] = [];
+  length = 0;
+
+  constructor(readonly size: number) {}
+
+  /** Takes up to the rest of the current chunk from data[off..]; returns the new offset. */
+  take(data: Buffer, off: number): number {
+    const n = Math.min(this.size - this.length, data.length - off);
+    this.parts.push(off === 0 && n === data.length ? data : data.subarray(off, off + n));
+    this.length += n;
+    return off + n;
+  }
+
+  get full(): boolean {
+    return this.length === this.size;
+  }
+
+  drain(): Buffer[] {
+    const parts = this.parts;
+    this.parts = [];
+    this.length = 0;
+    return parts;
   }
 }
 
@@ -181,8 +244,7 @@ export class StreamEncryptor extends Transform {
   readonly header: StreamHeader;
   private readonly key: Buffer;
   private readonly aad: Buffer;
-  private readonly pending: Buffer;
-  private filled = 0;
+  private readonly chunk: ChunkCollector;
   private index = 0n;
 
   constructor(delegatingPk: PublicKey, options: { chunkSize?: number } = {}) {
@@ -193,24 +255,20 @@ export class StreamEncryptor extends Transform {
     const [capsule, encryptedKey] = encrypt(delegatingPk, this.key);
     this.header = StreamHeader.create(capsule, encryptedKey, chunkSize);
     this.aad = this.header.digest();
-    this.pending = Buffer.alloc(chunkSize);
+    this.chunk = new ChunkCollector(chunkSize);
     this.push(Buffer.from(this.header.toBytes()));
   }
 
   private seal(final: boolean): void {
-    this.push(sealChunk(this.key, this.aad, this.index++, final, this.pending.subarray(0, this.filled)));
-    this.filled = 0;
+    for (const piece of sealChunk(this.key, this.aad, this.index++, final, this.chunk.drain())) this.push(piece);
   }
 
   override _transform(data: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     let off = 0;
     while (off < data.length) {
       // A full chunk is sealed only once more data shows it is not the last one.
-      if (this.filled === this.pending.length) this.seal(false);
-      const n = Math.min(this.pending.length - this.filled, data.length - off);
-      data.copy(this.pending, this.filled, off, off + n);
-      this.filled += n;
-      off += n;
+      if (this.chunk.full) this.seal(false);
+      off = this.chunk.take(data, off);
     }
     callback();
   }
@@ -230,50 +288,44 @@ export type DataKeySource = Uint8Array | ((header: StreamHeader) => Uint8Array);
  * Plaintext is released only chunk by chunk after each chunk authenticates.
  */
 export class StreamDecryptor extends Transform {
-  private header: StreamHeader | undefined;
+  private readonly headerBytes = Buffer.alloc(STREAM_HEADER_SIZE);
+  private headerFilled = 0;
   private opener: ChunkOpener | undefined;
-  private pending: Buffer;
-  private filled = 0;
+  private chunk: ChunkCollector | undefined;
 
   constructor(
     private readonly keySource: DataKeySource,
     header?: StreamHeader,
   ) {
     super();
-    this.pending = Buffer.alloc(STREAM_HEADER_SIZE);
     if (header !== undefined) this.start(header);
   }
 
   private start(header: StreamHeader): void {
     this.opener = new ChunkOpener(header, resolveKey(this.keySource, header));
-    this.header = header;
-    this.pending = Buffer.alloc(header.chunkSize + TAG_SIZE);
-    this.filled = 0;
+    this.chunk = new ChunkCollector(header.chunkSize + TAG_SIZE);
   }
 
-  private openChunk(final: boolean): void {
-    const body = (this.opener as ChunkOpener).open(this.pending.subarray(0, this.filled), final);
-    this.filled = 0;
-    if (body.length > 0) this.push(body);
+  private open(final: boolean): void {
+    const chunk = this.chunk as ChunkCollector;
+    for (const piece of (this.opener as ChunkOpener).open(chunk.drain(), final)) this.push(piece);
   }
 
   override _transform(data: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
       let off = 0;
       while (off < data.length) {
-        if (this.header === undefined) {
-          const n = Math.min(STREAM_HEADER_SIZE - this.filled, data.length - off);
-          data.copy(this.pending, this.filled, off, off + n);
-          this.filled += n;
+        if (this.chunk === undefined) {
+          const n = Math.min(STREAM_HEADER_SIZE - this.headerFilled, data.length - off);
+          data.copy(this.headerBytes, this.headerFilled, off, off + n);
+          this.headerFilled += n;
           off += n;
-          if (this.filled === STREAM_HEADER_SIZE) this.start(StreamHeader.fromBytes(new Uint8Array(this.pending)));
+          if (this.headerFilled === STREAM_HEADER_SIZE) this.start(StreamHeader.fromBytes(new Uint8Array(this.headerBytes)));
           continue;
         }
-        if (this.filled === this.pending.length) this.openChunk(false);
-        const n = Math.min(this.pending.length - this.filled, data.length - off);
-        data.copy(this.pending, this.filled, off, off + n);
-        this.filled += n;
-        off += n;
+        // A full chunk is opened as non-final only once more data shows it is not the last one.
+        if (this.chunk.full) this.open(false);
+        off = this.chunk.take(data, off);
       }
       callback();
     } catch (err) {
@@ -283,9 +335,9 @@ export class StreamDecryptor extends Transform {
 
   override _flush(callback: TransformCallback): void {
     try {
-      if (this.header === undefined) throw new UmbralError("STREAM_TRUNCATED", "stream ends inside its header");
-      if (this.filled < TAG_SIZE) throw new UmbralError("STREAM_TRUNCATED", "stream ends without its final chunk");
-      this.openChunk(true);
+      if (this.chunk === undefined) throw new UmbralError("STREAM_TRUNCATED", "stream ends inside its header");
+      if (this.chunk.length < TAG_SIZE) throw new UmbralError("STREAM_TRUNCATED", "stream ends without its final chunk");
+      this.open(true);
       callback();
     } catch (err) {
       callback(err as Error);
@@ -354,7 +406,7 @@ export function encryptBytes(delegatingPk: PublicKey, plaintext: Uint8Array, opt
   const parts: Uint8Array[] = [header.toBytes()];
   const chunks = Math.max(1, Math.ceil(plaintext.length / chunkSize));
   for (let i = 0; i < chunks; i++) {
-    parts.push(sealChunk(key, aad, BigInt(i), i === chunks - 1, plaintext.subarray(i * chunkSize, (i + 1) * chunkSize)));
+    parts.push(...sealChunk(key, aad, BigInt(i), i === chunks - 1, [plaintext.subarray(i * chunkSize, (i + 1) * chunkSize)]));
   }
   key.fill(0);
   return new Uint8Array(Buffer.concat(parts));
@@ -369,10 +421,10 @@ export function decryptBytes(data: Uint8Array, keySource: DataKeySource): Uint8A
   let off = 0;
   // every chunk but the last is exactly `sealed` bytes; the last is 16..sealed bytes
   while (payload.length - off > sealed) {
-    parts.push(decryptor.open(payload.subarray(off, off + sealed), false));
+    parts.push(...decryptor.open([payload.subarray(off, off + sealed)], false));
     off += sealed;
   }
   if (payload.length - off < TAG_SIZE) throw new UmbralError("STREAM_TRUNCATED", "stream ends without its final chunk");
-  parts.push(decryptor.open(payload.subarray(off), true));
+  parts.push(...decryptor.open([payload.subarray(off)], true));
   return new Uint8Array(Buffer.concat(parts));
 }

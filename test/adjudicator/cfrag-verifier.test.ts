@@ -30,11 +30,11 @@ import {
 const stampKey = secp256k1.utils.randomSecretKey();
 
 function asEvidence(r: Reencryption): CFragEvidence {
+  const context = { ...r, staker: ethers.ZeroAddress, policyId: new Uint8Array(16) };
   return {
-    ...r,
+    ...context,
     nodeVerifyingKey: secp256k1.getPublicKey(stampKey, true),
-    stampSignature: signStamp(stampKey, r.cfrag, r.capsule),
-    staker: ethers.ZeroAddress,
+    stampSignature: signStamp(stampKey, context, r.capsule, r.cfrag),
   };
 }
 

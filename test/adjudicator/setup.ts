@@ -42,12 +42,15 @@ export async function deployAdjudicatorSetup(params = ADJUDICATOR_PARAMS): Promi
   return { core, adjudicator, node, stampSecretKey, investigator: core.accounts[5] };
 }
 
+/** A fixed policy id for evidence that does not care which policy it came from. */
+export const TEST_POLICY_ID = new Uint8Array(16).fill(0x5a);
+
 /** Evidence for `r` as the node would stamp it (a malicious node stamps a tampered cfrag too). */
-export function stamped(setup: AdjudicatorSetup, r: Reencryption): CFragEvidence {
+export function stamped(setup: AdjudicatorSetup, r: Reencryption, policyId: Uint8Array = TEST_POLICY_ID): CFragEvidence {
+  const context = { ...r, staker: setup.node.staker.address, policyId };
   return buildEvidence({
-    ...r,
+    ...context,
     nodeVerifyingKey: setup.node.verifyingKey,
-    stampSignature: signStamp(setup.stampSecretKey, r.cfrag, r.capsule),
-    staker: setup.node.staker.address,
+    stampSignature: signStamp(setup.stampSecretKey, context, r.capsule, r.cfrag),
   });
 }

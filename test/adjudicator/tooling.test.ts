@@ -8,6 +8,10 @@ import AdjudicatorModule from "../../deploy/adjudicator";
 import { CFRAG_OFFSETS, buildEvidence, serializeEvidence, signStamp } from "../../src/client/evidence";
 import { deployCore, stakeNode } from "../shared/core-fixture";
 import { randomPoint, referenceReencryption, withField } from "./fixtures";
+import { serializeLeakEvidence } from "../../src/client/leak-evidence";
+import type { LeakAdjudicator, NKMSToken, PolicyManager, StakingEscrow } from "../../typechain-types";
+import { NODE_RATE } from "../policy/fixture";
+import { leakPolicy, type LeakWorld } from "./leak-setup";
 
 describe("adjudicator: Ignition module and the nkms:challenge-cfrag task", function () {
   it("deploys with the slasher role and files a challenge from an evidence file", async function () {
@@ -18,18 +22,17 @@ describe("adjudicator: Ignition module and the nkms:challenge-cfrag task", funct
     const core = await deployCore();
     const stampSecretKey = secp256k1.utils.randomSecretKey();
     const wired = { ...core, escrow, token, escrowAddress: await escrow.getAddress(), tokenAddress: await token.getAddress() };
-    const node = await stakeNode(wired as typeof core, core.accounts[10], core.accounts[11], {
+    const node = await stakeNode(wired as unknown as typeof core, core.accounts[10], core.accounts[11], {
       verifyingKey: secp256k1.getPublicKey(stampSecretKey, true),
     });
 
     const r = referenceReencryption();
     const cfrag = withField(r.cfrag, CFRAG_OFFSETS.v2, randomPoint().toBytes(true));
+    const context = { ...r, cfrag, staker: node.staker.address, policyId: new Uint8Array(16).fill(7) };
     const evidence = buildEvidence({
-      ...r,
-      cfrag,
+      ...context,
       nodeVerifyingKey: node.verifyingKey,
-      stampSignature: signStamp(stampSecretKey, cfrag, r.capsule),
-      staker: node.staker.address,
+      stampSignature: signStamp(stampSecretKey, context, r.capsule, cfrag),
     });
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "nkms-adj-")), "evidence.json");
     fs.writeFileSync(file, serializeEvidence(evidence));
@@ -43,8 +46,50 @@ describe("adjudicator: Ignition module and the nkms:challenge-cfrag task", funct
     expect((await escrow.stakeOf(node.staker.address)).amount).to.be.lessThan(before);
 
     fs.writeFileSync(file, "{ not json");
-    await expect(hre.run("nkms:challenge-cfrag", { evidence: file, adjudicator: adjudicatorAddress })).to.be.rejectedWith(
-      /not valid JSON/,
+    const failure = await hre.run("nkms:challenge-cfrag", { evidence: file, adjudicator: adjudicatorAddress }).then(
+      () => null,
+      (err: Error) => err,
     );
+    expect(failure?.message).to.match(/not valid JSON/);
+  });
+
+  it("deploys the LeakAdjudicator with both roles and files a leak challenge (commit, then reveal) from a file", async function () {
+    const deployed = await hre.ignition.deploy(AdjudicatorModule);
+    const escrow = deployed.escrow as unknown as StakingEscrow;
+    const token = deployed.token as unknown as NKMSToken;
+    const policyManager = deployed.policyManager as unknown as PolicyManager;
+    const leakAdjudicator = deployed.leakAdjudicator as unknown as LeakAdjudicator;
+    const leakAddress = await leakAdjudicator.getAddress();
+    expect(await escrow.hasRole(await escrow.SLASHER_ROLE(), leakAddress)).to.equal(true);
+    expect(await policyManager.hasRole(await policyManager.LEAK_ADJUDICATOR_ROLE(), leakAddress)).to.equal(true);
+
+    const core = await deployCore();
+    const wired = { ...core, escrow, token, escrowAddress: await escrow.getAddress(), tokenAddress: await token.getAddress() };
+    const node = await stakeNode(wired as unknown as typeof core, core.accounts[12], core.accounts[13]);
+    await (await policyManager.connect(node.staker).setMinFeeRate(NODE_RATE)).wait();
+    const alice = core.accounts[16];
+    await (await token.connect(core.deployer).transfer(alice.address, 10n ** 24n)).wait();
+    await (await token.connect(alice).approve(await policyManager.getAddress(), hre.ethers.MaxUint256)).wait();
+    const w = { core: wired, pm: policyManager, leak: leakAdjudicator, alice } as unknown as LeakWorld;
+    const p = await leakPolicy(w, [node.staker.address], 5);
+
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "nkms-leak-")), "leak.json");
+    fs.writeFileSync(file, serializeLeakEvidence(p.evidenceFor(0)));
+    const challenger = core.accounts[17];
+    const dry = await hre.run("nkms:challenge-leak", { evidence: file, leakAdjudicator: leakAddress, dryRun: true });
+    expect(dry.committed).to.equal(true);
+    const before = await token.balanceOf(challenger.address);
+    const filed = await hre.run("nkms:challenge-leak", { evidence: file, leakAdjudicator: leakAddress, from: challenger.address });
+    expect(filed.bounty).to.be.greaterThan(0n);
+    expect(await token.balanceOf(challenger.address)).to.equal(before + filed.bounty);
+    expect((await escrow.stakeOf(node.staker.address)).amount).to.equal(node.amount - filed.penalty);
+    expect(await policyManager.isActiveArrangement(p.policyId, node.staker.address)).to.equal(false);
+
+    fs.writeFileSync(file, serializeLeakEvidence({ ...p.evidenceFor(0), kfrag: new Uint8Array(310).fill(1) }));
+    const failure = await hre.run("nkms:challenge-leak", { evidence: file, leakAdjudicator: leakAddress }).then(
+      () => null,
+      (err: Error) => err,
+    );
+    expect(failure?.message).to.match(/does not bind this kfrag/);
   });
 });

@@ -108,7 +108,15 @@ describe("node agent (in-process, Hardhat chain)", function () {
         const item = a.cfrags[c];
         const cfrag = umbral.CapsuleFrag.fromBytes(getBytes(item.cfrag));
         const stampKey = [nodeA, nodeB][n].keys.stampKey.toCompressedBytes();
-        const msg = cfragStampMessage(p.policyIdBytes, capsules[c].toBytesSimple(), cfrag.toBytesSimple());
+        // The stamp covers the staker, policy and the keys the kfrag was verified with (src/protocol/stamp.ts).
+        const context = {
+          staker: [nodeA, nodeB][n].staker.address,
+          policyId: p.policyIdBytes,
+          delegatingKey: p.alice.publicKey().toCompressedBytes(),
+          receivingKey: p.bob.publicKey().toCompressedBytes(),
+          verifyingKey: p.aliceSigner.verifyingKey().toCompressedBytes(),
+        };
+        const msg = cfragStampMessage(context, capsules[c].toBytes(), getBytes(item.cfrag));
         expect(verifyUmbralSignature(stampKey, msg, getBytes(item.signature))).to.equal(true);
         return cfrag.verify(capsules[c], p.aliceSigner.verifyingKey(), p.alice.publicKey(), p.bob.publicKey());
       });

@@ -1,6 +1,8 @@
 // Property: over random sequences of deposits, increases, prolongs, unlocks, relocks,
-// withdrawals, claims (to wallet or restaked), slashes and period advances across several
-// stakers, tokens are conserved and no staker ever withdraws locked tokens.
+// withdrawals, claims (to wallet or restaked), slashes, health-check verdicts (markChecked /
+// forfeitRewards) and period advances across several stakers, tokens are conserved, no staker
+// ever withdraws locked tokens, and a forfeit takes exactly what was earned since the last check
+// (claimed or not), capped by unclaimed rewards plus stake.
 import { expect } from "chai";
 import fc from "fast-check";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
@@ -19,6 +21,7 @@ type Action =
   | { kind: "withdraw"; who: number; fraction: number }
   | { kind: "claim"; who: number; restake: boolean }
   | { kind: "slash"; who: number; amount: bigint }
+  | { kind: "check"; who: number; healthy: boolean }
   | { kind: "advance"; periods: number };
 
 const who = fc.integer({ min: 0, max: STAKERS - 1 });
@@ -32,6 +35,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   fc.record({ kind: fc.constant("withdraw" as const), who, fraction: fc.integer({ min: 1, max: 110 }) }),
   fc.record({ kind: fc.constant("claim" as const), who, restake: fc.boolean() }),
   fc.record({ kind: fc.constant("slash" as const), who, amount }),
+  fc.record({ kind: fc.constant("check" as const), who, healthy: fc.boolean() }),
   fc.record({ kind: fc.constant("advance" as const), periods: fc.integer({ min: 1, max: 8 }) }),
 );
 
@@ -39,6 +43,7 @@ async function setup(): Promise<Core> {
   const core = await deployCoreFixture();
   const slasher = core.accounts[STAKERS];
   await core.escrow.grantRole(await core.escrow.SLASHER_ROLE(), slasher.address);
+  await core.escrow.grantRole(await core.escrow.REWARD_FORFEITER_ROLE(), slasher.address);
   for (const s of core.accounts.slice(0, STAKERS)) {
     await core.token.transfer(s.address, MIN * 200n);
     await core.token.connect(s).approve(core.escrowAddress, 2n ** 256n - 1n);
@@ -114,6 +119,22 @@ async function run(core: Core, a: Action): Promise<void> {
     case "slash":
       await attempt(escrow.connect(core.accounts[STAKERS]).slash(signer.address, a.amount, core.accounts[STAKERS].address, a.amount / 10n));
       return;
+    case "check": {
+      const judge = escrow.connect(core.accounts[STAKERS]);
+      if (a.healthy) {
+        await attempt(judge.markChecked(signer.address));
+        return;
+      }
+      const [tracked, claimed, checkpoint] = await escrow.checkStateOf(signer.address);
+      const pending = await escrow.pendingRewards(signer.address);
+      const since = tracked ? (claimed + pending > checkpoint ? claimed + pending - checkpoint : 0n) : pending;
+      const cap = pending + before.amount;
+      const expected = since < cap ? since : cap;
+      expect(await judge.forfeitRewards.staticCall(signer.address)).to.equal(expected, "forfeit = earned since check");
+      await attempt(judge.forfeitRewards(signer.address));
+      expect(await judge.forfeitRewards.staticCall(signer.address)).to.equal(0n, "checkpoint reset");
+      return;
+    }
     case "withdraw": {
       const requested = (before.amount * BigInt(a.fraction)) / 100n;
       const balanceBefore = await core.token.balanceOf(signer.address);

@@ -64,6 +64,10 @@ describe("umbral bulk stream", function () {
       expect(streamed.length).to.equal(sealed.length);
       expect(hex(await collect(pieces(streamed), createOriginalDecryptor(alice)))).to.equal(hex(plain));
       expect(hex(decryptBytes(streamed, (h) => h.unwrapKeyOriginal(alice)))).to.equal(hex(plain));
+      // whole input in one piece: exercises the no-copy paths of both transforms
+      const whole = await collect(Readable.from([Buffer.from(plain)]), new StreamEncryptor(alice.publicKey(), { chunkSize: CHUNK }));
+      expect(hex(decryptBytes(whole, (h) => h.unwrapKeyOriginal(alice)))).to.equal(hex(plain));
+      expect(hex(await collect(Readable.from([Buffer.from(whole)]), createOriginalDecryptor(alice)))).to.equal(hex(plain));
 
       // reader: split the header off, get cfrags for its capsule, decrypt the payload
       const { header, payload } = splitHeader(streamed);

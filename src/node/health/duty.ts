@@ -1,0 +1,258 @@
+/**
+ * The node agent's health-check duty. Every `pollMs` it looks at the current round of the
+ * HealthCheck contract (by the chain's clock) and does whatever is due:
+ *
+ *   open window     open the round if nobody has (racing agents: the loser's revert is ignored);
+ *   commit window   if this node is a self-selected checker, probe every target (probe.ts),
+ *                   record the results, persist the ballot (salt + verdicts) and only then commit;
+ *   reveal window   reveal the persisted ballot;
+ *   afterwards      finalize the previous round if nobody has, record its outcome for the
+ *                   status page, and claim the checker reward.
+ *
+ * Every step reads the chain first, so a restart at any point resumes where it stopped: a ballot
+ * prepared but not committed is committed (never re-drawn), one committed but not marked is
+ * recognised from `ballotOf`, and the reveal uses the stored salt.
+ */
+import { Wallet, type Contract, type Provider } from "ethers";
+import type { Logger } from "pino";
+import type { HealthResult } from "../store";
+import { BallotBook, encodeVerdicts, type SettingsStore } from "./ballot";
+import { healthContract, roundAt, roundWindows, type RoundTiming } from "./contracts";
+import { TargetProber, type ProbeReport } from "./probe";
+import { TxQueue } from "./tx-queue";
+
+export interface HealthDutyStore extends SettingsStore {
+  addHealthResult(result: HealthResult): void;
+}
+
+export interface HealthDutyContext {
+  provider: Provider;
+  /** The operator key (signs commits, reveals and check-policy payments). */
+  operator: Wallet;
+  staker: string;
+  store: HealthDutyStore;
+  log: Logger;
+  healthCheck: string;
+  policyManager: string;
+  stakingEscrow: string;
+  pollMs: number;
+  probeTimeoutMs: number;
+}
+
+export interface HealthDuty {
+  /** Run one pass now (the timer keeps running). */
+  tick(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface RoundInfo {
+  opened: boolean;
+  finalized: boolean;
+  targets: string[];
+  decidedMask: bigint;
+  unhealthyMask: bigint;
+  revealers: bigint;
+}
+
+function revertName(e: unknown): string {
+  const err = e as { revert?: { name?: string }; shortMessage?: string; message?: string };
+  return err?.revert?.name ?? err?.shortMessage ?? err?.message ?? String(e);
+}
+
+export function summarize(report: ProbeReport): string {
+  return report.checks.map((c) => `${c.name}: ${c.ok === null ? "n/a" : c.ok ? "ok" : "FAIL"} (${c.detail})`).join("; ");
+}
+
+export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
+  const signer = ctx.operator.connect(ctx.provider);
+  const hc: Contract = healthContract(ctx.healthCheck, signer);
+  const book = new BallotBook(ctx.store, ctx.healthCheck);
+  const txs = new TxQueue();
+  const prober = new TargetProber({
+    provider: ctx.provider,
+    payer: signer,
+    txs,
+    policyManager: ctx.policyManager,
+    stakingEscrow: ctx.stakingEscrow,
+    settings: ctx.store,
+    timeoutMs: ctx.probeTimeoutMs,
+  });
+  const log = ctx.log.child({ duty: "health" });
+  const outcomeKey = (round: bigint) => `health.outcome.${ctx.healthCheck.toLowerCase()}.${round}`;
+  let timing: RoundTiming | undefined;
+  let stopped = false;
+  let running: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  async function loadTiming(): Promise<RoundTiming> {
+    timing ??= {
+      genesis: (await hc.genesis()) as bigint,
+      commitDuration: (await hc.commitDuration()) as bigint,
+      revealDuration: (await hc.revealDuration()) as bigint,
+      openWindow: (await hc.openWindow()) as bigint,
+    };
+    return timing;
+  }
+
+  /** The timestamp the next block will carry at least (the chain's clock, not ours). */
+  async function chainNow(): Promise<bigint> {
+    const pending = await ctx.provider.getBlock("pending").catch(() => null);
+    const latest = pending ?? (await ctx.provider.getBlock("latest"));
+    return BigInt(latest?.timestamp ?? Math.floor(Date.now() / 1000));
+  }
+
+  async function roundInfo(round: bigint): Promise<RoundInfo> {
+    const i = await hc.roundInfo(round);
+    return {
+      opened: i.opened as boolean,
+      finalized: i.finalized as boolean,
+      targets: [...(i.targets as string[])],
+      decidedMask: BigInt(i.decidedMask),
+      unhealthyMask: BigInt(i.unhealthyMask),
+      revealers: BigInt(i.revealers),
+    };
+  }
+
+  /** Send a state-changing call; a revert (someone else did it first, window passed) is logged, not thrown. */
+  async function attempt(what: string, build: () => Promise<import("ethers").ContractTransactionResponse>): Promise<boolean> {
+    try {
+      const hash = await txs.send(build);
+      log.info({ what, tx: hash }, "health transaction mined");
+      return true;
+    } catch (e) {
+      log.debug({ what, err: revertName(e) }, "health transaction not sent");
+      return false;
+    }
+  }
+
+  async function checkAndCommit(round: bigint, info: RoundInfo, commitEnd: bigint): Promise<void> {
+    let ballot = book.get(round);
+    if (!ballot) {
+      const [selected] = (await hc.isChecker(round, ctx.staker)) as [boolean, bigint];
+      if (!selected) return;
+      log.info({ round: round.toString(), targets: info.targets }, "selected as checker; probing targets");
+      const reports = await Promise.all(
+        info.targets.map((t) =>
+          prober.probe(t).catch((e: unknown): ProbeReport => ({
+            target: t,
+            // An error on our side (RPC, payment) says nothing about the target.
+            healthy: true,
+            checks: [{ name: "reachability", ok: null, detail: `checker error: ${(e as Error).message}` }],
+          })),
+        ),
+      );
+      const at = Number(await chainNow());
+      for (const r of reports) {
+        ctx.store.addHealthResult({ at, round: round.toString(), target: r.target, verdict: r.healthy ? "healthy" : "unhealthy", detail: summarize(r) });
+      }
+      if ((await chainNow()) >= commitEnd) {
+        log.warn({ round: round.toString() }, "probes finished after the commit window; not voting");
+        return;
+      }
+      // Persist before sending: a crash after the commit must still be able to reveal.
+      ballot = book.prepare(round, ctx.staker, encodeVerdicts(reports.map((r) => r.healthy)));
+    }
+    if (ballot.committed) return;
+    const onChain = await hc.ballotOf(round, ctx.staker);
+    if (!onChain.committed) {
+      const sent = await attempt(`commit ${round}`, () => hc.commit(round, ballot!.commitment));
+      if (!sent) return;
+    }
+    book.markCommitted(round);
+  }
+
+  async function reveal(round: bigint): Promise<void> {
+    const ballot = book.get(round);
+    if (!ballot || !ballot.committed || ballot.revealed) return;
+    const onChain = await hc.ballotOf(round, ctx.staker);
+    if (!onChain.revealed) {
+      const sent = await attempt(`reveal ${round}`, () => hc.reveal(round, ballot.verdicts, ballot.salt));
+      if (!sent) return;
+    }
+    book.markRevealed(round);
+  }
+
+  async function recordOutcome(round: bigint, info: RoundInfo): Promise<void> {
+    if (ctx.store.getSetting(outcomeKey(round)) !== undefined) return;
+    const at = Number(await chainNow());
+    if (info.decidedMask === 0n) {
+      ctx.store.addHealthResult({ at, round: round.toString(), target: "-", verdict: "round undecided", detail: `${info.revealers} reveal(s): below quorum, nobody judged` });
+    } else {
+      const events = await hc.queryFilter(hc.filters.TargetJudged(round));
+      const forfeited = new Map<string, bigint>();
+      for (const ev of events) if ("args" in ev) forfeited.set((ev.args[1] as string).toLowerCase(), ev.args[3] as bigint);
+      info.targets.forEach((target, i) => {
+        const unhealthy = ((info.unhealthyMask >> BigInt(i)) & 1n) === 1n;
+        const lost = forfeited.get(target.toLowerCase()) ?? 0n;
+        ctx.store.addHealthResult({
+          at,
+          round: round.toString(),
+          target,
+          verdict: unhealthy ? "judged unhealthy" : "judged healthy",
+          detail: `${info.revealers} checker(s) revealed; ${unhealthy ? `forfeited ${lost} wei of rewards` : "rewards kept"}${target.toLowerCase() === ctx.staker.toLowerCase() ? " (this node)" : ""}`,
+        });
+      });
+    }
+    ctx.store.setSetting(outcomeKey(round), "1");
+  }
+
+  async function settle(round: bigint, now: bigint, t: RoundTiming): Promise<void> {
+    if (round < 1n) return;
+    let info = await roundInfo(round);
+    if (!info.opened) return;
+    if (!info.finalized) {
+      if (now < roundWindows(t, round).revealEnd) return;
+      await attempt(`finalize ${round}`, () => hc.finalize(round));
+      info = await roundInfo(round);
+      if (!info.finalized) return;
+    }
+    await recordOutcome(round, info);
+    const ballot = book.get(round);
+    if (ballot?.revealed && ((await hc.claimable(round, ctx.staker)) as bigint) > 0n) {
+      await attempt(`claim ${round}`, () => hc.claimReward(round, ctx.staker));
+    }
+  }
+
+  async function pass(): Promise<void> {
+    const t = await loadTiming();
+    const now = await chainNow();
+    const round = roundAt(t, now);
+    if (round < 1n) return;
+    const w = roundWindows(t, round);
+    await settle(round - 1n, now, t);
+    let info = await roundInfo(round);
+    if (!info.opened && now < w.openEnd) {
+      await attempt(`open ${round}`, () => hc.openRound());
+      info = await roundInfo(round);
+    }
+    if (!info.opened) return;
+    if (now < w.commitEnd) await checkAndCommit(round, info, w.commitEnd);
+    else if (now < w.revealEnd) await reveal(round);
+  }
+
+  async function tick(): Promise<void> {
+    if (running) return running;
+    running = pass()
+      .catch((e: unknown) => log.warn({ err: (e as Error).message }, "health duty pass failed"))
+      .finally(() => {
+        running = undefined;
+      });
+    return running;
+  }
+
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => void tick().finally(schedule), ctx.pollMs);
+  };
+  schedule();
+  log.info({ healthCheck: ctx.healthCheck }, "health-check duty started");
+
+  return {
+    tick,
+    stop: async () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}
