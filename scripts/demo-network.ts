@@ -11,9 +11,7 @@ import { HDNodeWallet, Wallet, type Signer } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { TASK_NODE_CREATE_SERVER } from "hardhat/builtin-tasks/task-names";
 import { ed25519 } from "@noble/curves/ed25519.js";
-import PolicyModule from "../deploy/policy";
-import AdjudicatorModule from "../deploy/adjudicator";
-import HealthModule from "../deploy/health";
+import NetworkModule from "../deploy/network";
 import DirectoryModule from "../deploy/directory";
 import { createKeystore } from "../src/node/keys";
 import { connectContracts, makeProvider, send, type Contracts } from "../src/client/chain";
@@ -48,9 +46,12 @@ export async function serveHardhatChain(hre: HardhatRuntimeEnvironment): Promise
 export type DeployedAddresses = Record<string, string>;
 
 /**
- * Deploys every module (NKMS core, Policy, Adjudicator, HealthCheck, DirectoryCheckpoint) with
- * Ignition and writes a deployed_addresses.json to `outFile`. A unique deployment id keeps a rerun
- * against a restarted `hardhat node` from resuming a stale journal; that journal is removed after.
+ * Deploys the whole network in one Ignition module (NKMSNetwork: token, escrow, policy manager,
+ * adjudicators and health check sharing ONE escrow, wired, admin roles renounced) plus the
+ * directory checkpoint, and writes a deployed_addresses.json to `outFile`. (Deploying the modules
+ * one by one would give each its own copy of the core contracts on an in-process chain.) A unique
+ * deployment id keeps a rerun against a restarted `hardhat node` from resuming a stale journal;
+ * that journal is removed after.
  */
 export async function deployAll(hre: HardhatRuntimeEnvironment, outFile: string): Promise<NetworkAddresses & { directorySecret: Uint8Array }> {
   const deploymentId = `nkms-demo-${Date.now()}-${randomBytes(3).toString("hex")}`;
@@ -59,16 +60,15 @@ export async function deployAll(hre: HardhatRuntimeEnvironment, outFile: string)
   const directoryKey = "0x" + Buffer.from(ed25519.getPublicKey(directorySecret)).toString("hex");
   const options = { deploymentId, displayUi: false, parameters: { DirectoryCheckpoint: { directoryKey } } };
   try {
-    const policy = await hre.ignition.deploy(PolicyModule, options);
-    const adjudicator = await hre.ignition.deploy(AdjudicatorModule, options);
-    const health = await hre.ignition.deploy(HealthModule, options);
+    const network = await hre.ignition.deploy(NetworkModule, options);
     const directory = await hre.ignition.deploy(DirectoryModule, options);
     const addresses: DeployedAddresses = {
-      "NKMS#NKMSToken": await policy.token.getAddress(),
-      "NKMS#StakingEscrow": await policy.escrow.getAddress(),
-      "Policy#PolicyManager": await policy.policyManager.getAddress(),
-      "Adjudicator#Adjudicator": await adjudicator.adjudicator.getAddress(),
-      "NKMSHealth#HealthCheck": await health.health.getAddress(),
+      "NKMS#NKMSToken": await network.token.getAddress(),
+      "NKMS#StakingEscrow": await network.escrow.getAddress(),
+      "Policy#PolicyManager": await network.policyManager.getAddress(),
+      "Adjudicator#Adjudicator": await network.adjudicator.getAddress(),
+      "Adjudicator#LeakAdjudicator": await network.leakAdjudicator.getAddress(),
+      "NKMSHealth#HealthCheck": await network.health.getAddress(),
       "DirectoryCheckpoint#DirectoryCheckpoint": await directory.checkpoint.getAddress(),
     };
     fs.mkdirSync(path.dirname(outFile), { recursive: true });

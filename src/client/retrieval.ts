@@ -10,7 +10,7 @@ import { getBytes, hexlify } from "ethers";
 import { Capsule, CapsuleFrag, PublicKey, VerifiedCapsuleFrag } from "../umbral";
 import { buildReencryptRequest, cfragStampMessage, type ReencryptResponse, type UmbralSigning } from "../node/protocol";
 import { verifyUmbralSignature } from "../node/signatures";
-import { evidenceHash, evidenceToJson, type CFragEvidence } from "./evidence";
+import { evidenceHash, serializeEvidence, type CFragEvidence } from "./evidence";
 import { RetrievalError, type NodeFailure } from "./errors";
 
 export interface RetrievalNode {
@@ -81,7 +81,7 @@ export async function retrieveCFrags(req: RetrievalRequest): Promise<RetrievalRe
     if (req.evidenceDir) {
       for (const e of evidence) {
         const failure = failures.find((f) => f.kind === "invalid_cfrag" && f.staker === e.staker && !f.evidenceFile);
-        if (failure) failure.evidenceFile = saveEvidence(req.evidenceDir, e, req.policyId);
+        if (failure) failure.evidenceFile = saveEvidence(req.evidenceDir, e);
       }
     }
     throw new RetrievalError(req.threshold, successes.length, failures);
@@ -89,7 +89,7 @@ export async function retrieveCFrags(req: RetrievalRequest): Promise<RetrievalRe
   const used = successes.slice(0, req.threshold);
   if (req.evidenceDir) {
     for (const e of evidence) {
-      const file = saveEvidence(req.evidenceDir, e, req.policyId);
+      const file = saveEvidence(req.evidenceDir, e);
       const failure = failures.find((f) => f.kind === "invalid_cfrag" && f.staker === e.staker && !f.evidenceFile);
       if (failure) failure.evidenceFile = file;
     }
@@ -102,14 +102,11 @@ export async function retrieveCFrags(req: RetrievalRequest): Promise<RetrievalRe
   };
 }
 
-/** Writes one evidence file (the adjudicator's `nkms.cfrag-evidence` v1 JSON) and returns its path. */
-export function saveEvidence(dir: string, e: CFragEvidence, policyId: Uint8Array): string {
+/** Writes one evidence file (the adjudicator's `nkms.cfrag-evidence` JSON) and returns its path. */
+export function saveEvidence(dir: string, e: CFragEvidence): string {
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `cfrag-${e.staker.toLowerCase()}-${evidenceHash(e).slice(2, 18)}.json`);
-  // policyId and the stamp message scheme travel along: the node's stamp covers
-  // policyId ‖ capsule(simple) ‖ cfrag(simple) (src/node/protocol.ts cfragStampMessage).
-  const json = { ...evidenceToJson(e), policyId: hexlify(policyId), stampScheme: "nkms-node/1" };
-  fs.writeFileSync(file, JSON.stringify(json, null, 2) + "\n");
+  fs.writeFileSync(file, serializeEvidence(e));
   return file;
 }
 
@@ -166,7 +163,14 @@ async function askNode(
     } catch (e) {
       return fail("malformed", `cfrag ${i} does not parse: ${(e as Error).message}`, { status });
     }
-    const stamped = cfragStampMessage(req.policyId, capsule.toBytesSimple(), cfrag.toBytesSimple());
+    const stampContext = {
+      staker: node.staker,
+      policyId: req.policyId,
+      delegatingKey: req.delegatingKey.toCompressedBytes(),
+      receivingKey: req.receivingKey.toCompressedBytes(),
+      verifyingKey: req.publisherVerifyingKey.toCompressedBytes(),
+    };
+    const stamped = cfragStampMessage(stampContext, capsule.toBytes(), cfragBytes);
     if (!verifyUmbralSignature(node.stampKey, stamped, signature)) {
       // Without the node's stamp the cfrag proves nothing against it: discard, no evidence.
       return fail("bad_stamp", `cfrag ${i} is not stamped by the node's registered key`, { status });
@@ -175,12 +179,9 @@ async function askNode(
       verified.push(cfrag.verify(capsule, req.publisherVerifyingKey, req.delegatingKey, req.receivingKey));
     } catch {
       evidence.push({
-        staker: node.staker,
+        ...stampContext,
         capsule: capsule.toBytes(),
         cfrag: cfragBytes,
-        delegatingKey: req.delegatingKey.toCompressedBytes(),
-        receivingKey: req.receivingKey.toCompressedBytes(),
-        verifyingKey: req.publisherVerifyingKey.toCompressedBytes(),
         nodeVerifyingKey: node.stampKey,
         stampSignature: signature,
       });

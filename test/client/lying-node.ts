@@ -5,7 +5,7 @@ import http from "node:http";
 import { getBytes, hexlify, type Wallet } from "ethers";
 import { Capsule, SecretKey, Signer, generateKFrags, reencrypt } from "../../src/umbral";
 import { deriveNodeKeys } from "../../src/node/keys";
-import { cfragStampMessage, type ReencryptRequest, type ReencryptResponse } from "../../src/node/protocol";
+import { cfragStampMessage, type KFragUpload, type ReencryptRequest, type ReencryptResponse } from "../../src/node/protocol";
 
 export interface LyingProxy {
   url: string;
@@ -15,18 +15,33 @@ export interface LyingProxy {
 }
 
 /** `mode: "lie"` replaces cfrags; `mode: "stall"` holds every re-encryption answer for `stallMs`. */
-export async function startLyingProxy(operator: Wallet, options: { mode?: "lie" | "stall"; stallMs?: number } = {}): Promise<LyingProxy> {
+export async function startLyingProxy(
+  operator: Wallet,
+  staker: string,
+  options: { mode?: "lie" | "stall"; stallMs?: number } = {},
+): Promise<LyingProxy> {
   const mode = options.mode ?? "lie";
   const stamp = deriveNodeKeys(operator).stamp;
   const stranger = SecretKey.random();
   const [kfrag] = generateKFrags(stranger, SecretKey.random().publicKey(), new Signer(SecretKey.random()), 1, 1, true, true);
   const state = { target: "", lies: 0 };
+  // The keys each policy's kfrag was uploaded with: a real node stamps its cfrags with them.
+  const uploadedKeys = new Map<string, { delegatingKey: Uint8Array; receivingKey: Uint8Array; verifyingKey: Uint8Array }>();
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks).toString();
     const upstream = await fetch(state.target + req.url, { method: req.method, headers: { "content-type": "application/json" }, body: req.method === "POST" ? body : undefined });
     let text = await upstream.text();
+    const upload = /^\/v1\/policies\/(0x[0-9a-fA-F]{32})\/kfrag$/.exec(req.url ?? "");
+    if (upload && upstream.ok) {
+      const u = JSON.parse(body) as KFragUpload;
+      uploadedKeys.set(upload[1].toLowerCase(), {
+        delegatingKey: getBytes(u.delegatingKey),
+        receivingKey: getBytes(u.receivingKey),
+        verifyingKey: getBytes(u.publisherVerifyingKey),
+      });
+    }
     const m = /^\/v1\/policies\/(0x[0-9a-fA-F]{32})\/reencrypt$/.exec(req.url ?? "");
     if (m && mode === "stall") await new Promise((r) => setTimeout(r, options.stallMs ?? 30_000).unref());
     else if (m && upstream.ok) {
@@ -35,7 +50,10 @@ export async function startLyingProxy(operator: Wallet, options: { mode?: "lie" 
       response.cfrags = request.capsules.map((c) => {
         const capsule = Capsule.fromBytes(getBytes(c));
         const cfrag = reencrypt(capsule, kfrag);
-        const signature = stamp.sign(cfragStampMessage(getBytes(m[1]), capsule.toBytesSimple(), cfrag.toBytesSimple())).toBEBytes();
+        const keys = uploadedKeys.get(m[1].toLowerCase());
+        if (!keys) throw new Error(`lying proxy saw no kfrag upload for ${m[1]}`);
+        const context = { staker, policyId: getBytes(m[1]), ...keys };
+        const signature = stamp.sign(cfragStampMessage(context, capsule.toBytes(), cfrag.toBytes())).toBEBytes();
         return { cfrag: hexlify(cfrag.toBytes()), signature: hexlify(signature) };
       });
       state.lies++;

@@ -10,7 +10,9 @@ import { getBytes } from "ethers";
 import { startHarness, type Harness } from "./harness";
 import { startLyingProxy } from "./lying-node";
 import { account } from "../../scripts/demo-network";
-import { parseEvidence } from "../../src/client/evidence";
+import hre from "hardhat";
+import { evaluationHints, parseEvidence, toContractEvidence } from "../../src/client/evidence";
+import type { Adjudicator } from "../../typechain-types";
 import { deriveNodeKeys } from "../../src/node/keys";
 
 describe("client SDK against real node agents (Hardhat chain over JSON-RPC)", function () {
@@ -145,7 +147,7 @@ describe("client SDK against real node agents (Hardhat chain over JSON-RPC)", fu
 
   it("discards a correctly stamped but invalid cfrag and saves it as challenge evidence", async () => {
     const k = 2;
-    const proxy = await startLyingProxy(account(10 + k));
+    const proxy = await startLyingProxy(account(10 + k), h.nodes[k].staker);
     const liar = await h.restart(k, proxy.url);
     proxy.target = liar.url;
     try {
@@ -171,6 +173,18 @@ describe("client SDK against real node agents (Hardhat chain over JSON-RPC)", fu
       );
       expect(Buffer.from(evidence.delegatingKey).toString("hex")).to.equal(all.grant.delegatingKey.slice(2));
       expect(proxy.lies).to.be.greaterThan(0);
+
+      // The saved file is a complete challenge: anyone can have the node slashed with it.
+      const adjudicator = (await hre.ethers.getContractAt("Adjudicator", h.addresses.adjudicator!)).connect(
+        account(1).connect(h.provider),
+      ) as unknown as Adjudicator;
+      const stakeBefore = (await h.contracts.escrow.stakeOf(liar.staker)).amount;
+      expect(await adjudicator.escrow()).to.equal(await h.contracts.escrow.getAddress());
+      await expect(adjudicator.evaluateCFrag(toContractEvidence(evidence), evaluationHints(evidence))).to.emit(
+        adjudicator,
+        "IncorrectCFragSlashed",
+      );
+      expect((await h.contracts.escrow.stakeOf(liar.staker)).amount).to.be.lessThan(stakeBefore);
     } finally {
       await h.restart(k);
       await proxy.close();
@@ -179,7 +193,7 @@ describe("client SDK against real node agents (Hardhat chain over JSON-RPC)", fu
 
   it("does not wait for a slow node past its timeout, and reports it as timed out", async () => {
     const k = 1;
-    const proxy = await startLyingProxy(account(10 + k), { mode: "stall", stallMs: 20_000 });
+    const proxy = await startLyingProxy(account(10 + k), h.nodes[k].staker, { mode: "stall", stallMs: 20_000 });
     const slow = await h.restart(k, proxy.url);
     proxy.target = slow.url;
     try {
