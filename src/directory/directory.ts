@@ -333,7 +333,7 @@ export class Directory {
         const pk = token ? parseRevocationToken(token) : undefined;
         if (!pk) throw new DirectoryError("invalid_signature", "revocation token is malformed or not signed by its key");
         const row = this.db
-          .prepare<KeyRow>("SELECT * FROM keys WHERE public_key = ? AND revoked_leaf IS NULL")
+          .prepare<unknown[], KeyRow>("SELECT * FROM keys WHERE public_key = ? AND revoked_leaf IS NULL")
           .get(Buffer.from(pk));
         if (!row) throw new DirectoryError("key_not_found", "no active key matches the revocation token");
         const remaining = this.activeKeys(row.actor).length;
@@ -421,7 +421,7 @@ export class Directory {
         }
         this.requireActorSignature(actor, signature, payload);
         const row = this.db
-          .prepare<{ added_leaf: number }>(
+          .prepare<unknown[], { added_leaf: number }>(
             "SELECT added_leaf FROM aux WHERE actor = ? AND aux_id = ? AND aux_type = ? AND revoked_leaf IS NULL",
           )
           .get(actor, id, auxType);
@@ -458,11 +458,11 @@ export class Directory {
   }
 
   private activeKeys(actor: string): KeyRow[] {
-    return this.db.prepare<KeyRow>("SELECT * FROM keys WHERE actor = ? AND revoked_leaf IS NULL ORDER BY added_leaf").all(actor);
+    return this.db.prepare<unknown[], KeyRow>("SELECT * FROM keys WHERE actor = ? AND revoked_leaf IS NULL ORDER BY added_leaf").all(actor);
   }
 
   private actorRow(actor: string): { actor: string; fireproof: number } | undefined {
-    return this.db.prepare<{ actor: string; fireproof: number }>("SELECT * FROM actors WHERE actor = ?").get(actor);
+    return this.db.prepare<unknown[], { actor: string; fireproof: number }>("SELECT * FROM actors WHERE actor = ?").get(actor);
   }
 
   private requireNotFireproof(actor: string): void {
@@ -529,7 +529,7 @@ export class Directory {
       }
       this.requireActorSignature(req.actor, signature, erasurePayload(this.name, req.actor, req.time));
       const leaves = this.db
-        .prepare<{ leaf_index: number }>("SELECT leaf_index FROM record_actors WHERE actor = ?")
+        .prepare<unknown[], { leaf_index: number }>("SELECT leaf_index FROM record_actors WHERE actor = ?")
         .all(req.actor)
         .map((r) => r.leaf_index);
       const del = this.db.prepare("DELETE FROM record_attributes WHERE leaf_index = ?");
@@ -553,7 +553,7 @@ export class Directory {
     const row = this.actorRow(actor);
     if (!row) throw new DirectoryError("actor_not_found", "no such actor");
     const keys = this.activeKeys(actor).length;
-    const aux = this.db.prepare<{ n: number }>("SELECT COUNT(*) AS n FROM aux WHERE actor = ? AND revoked_leaf IS NULL").get(actor)?.n ?? 0;
+    const aux = this.db.prepare<unknown[], { n: number }>("SELECT COUNT(*) AS n FROM aux WHERE actor = ? AND revoked_leaf IS NULL").get(actor)?.n ?? 0;
     return { "actor-id": actor, fireproof: row.fireproof === 1, "active-keys": keys, "aux-data": aux };
   }
 
@@ -564,7 +564,7 @@ export class Directory {
 
   key(actor: string, id: string): KeyRecord {
     const row = this.db
-      .prepare<KeyRow>("SELECT * FROM keys WHERE actor = ? AND key_id = ? ORDER BY added_leaf DESC LIMIT 1")
+      .prepare<unknown[], KeyRow>("SELECT * FROM keys WHERE actor = ? AND key_id = ? ORDER BY added_leaf DESC LIMIT 1")
       .get(actor, id);
     if (!row) throw new DirectoryError("key_not_found", "no such key for this actor");
     return this.keyRecord(row);
@@ -573,7 +573,7 @@ export class Directory {
   auxiliary(actor: string): AuxRecord[] {
     if (!this.actorRow(actor)) throw new DirectoryError("actor_not_found", "no such actor");
     return this.db
-      .prepare<{ aux_id: string; aux_type: string; aux_data: string; added_leaf: number }>(
+      .prepare<unknown[], { aux_id: string; aux_type: string; aux_data: string; added_leaf: number }>(
         "SELECT * FROM aux WHERE actor = ? AND revoked_leaf IS NULL ORDER BY added_leaf",
       )
       .all(actor)
@@ -601,7 +601,7 @@ export class Directory {
   history(from: number, limit: number): HistoryEntry[] {
     type Row = { leaf_index: number; leaf_hash: Buffer; action: Action; envelope: string; created: string };
     return this.db
-      .prepare<Row>("SELECT * FROM records WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?")
+      .prepare<unknown[], Row>("SELECT * FROM records WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?")
       .all(from, limit)
       .map((r) => ({
         "leaf-index": r.leaf_index,
@@ -615,7 +615,7 @@ export class Directory {
   leafIndexOf(merkleLeaf: string): number {
     const hash = fromB64url(merkleLeaf);
     const row = hash
-      ? this.db.prepare<{ leaf_index: number }>("SELECT leaf_index FROM records WHERE leaf_hash = ?").get(Buffer.from(hash))
+      ? this.db.prepare<unknown[], { leaf_index: number }>("SELECT leaf_index FROM records WHERE leaf_hash = ?").get(Buffer.from(hash))
       : undefined;
     if (!row) throw new DirectoryError("record_not_found", "no record has this Merkle leaf hash");
     return row.leaf_index;
@@ -629,7 +629,7 @@ export class Directory {
     }
     const [entry] = this.history(index, 1);
     const attrs = this.db
-      .prepare<{ name: string; key: Buffer; plaintext: Buffer }>("SELECT * FROM record_attributes WHERE leaf_index = ?")
+      .prepare<unknown[], { name: string; key: Buffer; plaintext: Buffer }>("SELECT * FROM record_attributes WHERE leaf_index = ?")
       .all(index);
     const expected = MESSAGE_FIELDS[entry.action].encrypted.filter((n) => n in entry.envelope.message);
     const shredded = expected.length > 0 && attrs.length < expected.length;

@@ -1,28 +1,7 @@
-// The part of better-sqlite3 the directory uses, typed here because the package ships no
-// declarations (kept module-local so it cannot collide with another area's typings).
-export interface SqliteRunResult {
-  changes: number;
-  lastInsertRowid: number | bigint;
-}
+import BetterSqlite3 from "better-sqlite3";
 
-export interface SqliteStatement<Row = unknown> {
-  run(...params: unknown[]): SqliteRunResult;
-  get(...params: unknown[]): Row | undefined;
-  all(...params: unknown[]): Row[];
-}
-
-export interface SqliteDatabase {
-  prepare<Row = unknown>(sql: string): SqliteStatement<Row>;
-  exec(sql: string): void;
-  pragma(sql: string, options?: { simple?: boolean }): unknown;
-  transaction<Args extends unknown[], R>(fn: (...args: Args) => R): (...args: Args) => R;
-  close(): void;
-}
-
-type SqliteConstructor = new (file: string, options?: { timeout?: number }) => SqliteDatabase;
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const BetterSqlite3 = require("better-sqlite3") as SqliteConstructor;
+export type SqliteDatabase = BetterSqlite3.Database;
+export type SqliteStatement<Row = unknown> = BetterSqlite3.Statement<unknown[], Row>;
 
 /**
  * Opens (creating if needed) a directory database: WAL for concurrent readers, and

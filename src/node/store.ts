@@ -173,7 +173,7 @@ export class NodeStore {
 
   private row(policyId: Uint8Array): PolicyRow | undefined {
     return this.db
-      .prepare<PolicyRow>("SELECT * FROM policies WHERE policy_id = ?")
+      .prepare<unknown[], PolicyRow>("SELECT * FROM policies WHERE policy_id = ?")
       .get(Buffer.from(policyId));
   }
 
@@ -236,7 +236,7 @@ export class NodeStore {
   /** Active policy ids (for event matching and status). */
   activePolicyIds(): Uint8Array[] {
     return this.db
-      .prepare<{ policy_id: Buffer }>("SELECT policy_id FROM policies WHERE state = 0")
+      .prepare<unknown[], { policy_id: Buffer }>("SELECT policy_id FROM policies WHERE state = 0")
       .all()
       .map((r) => new Uint8Array(r.policy_id));
   }
@@ -244,7 +244,7 @@ export class NodeStore {
   counts(): Record<PolicyState, number> {
     const out: Record<PolicyState, number> = { active: 0, revoked: 0, expired: 0 };
     for (const r of this.db
-      .prepare<{ state: number; n: number }>("SELECT state, COUNT(*) AS n FROM policies GROUP BY state")
+      .prepare<unknown[], { state: number; n: number }>("SELECT state, COUNT(*) AS n FROM policies GROUP BY state")
       .all()) {
       out[STATE_NAMES[r.state]] = r.n;
     }
@@ -252,7 +252,7 @@ export class NodeStore {
   }
 
   getSetting(key: string): string | undefined {
-    return this.db.prepare<{ value: string }>("SELECT value FROM kv WHERE key = ?").get(key)?.value;
+    return this.db.prepare<unknown[], { value: string }>("SELECT value FROM kv WHERE key = ?").get(key)?.value;
   }
 
   setSetting(key: string, value: string): void {
@@ -270,7 +270,7 @@ export class NodeStore {
 
   recentHealthResults(limit = 20): HealthResult[] {
     return this.db
-      .prepare<HealthResult>(
+      .prepare<unknown[], HealthResult>(
         "SELECT at, round, target, verdict, detail FROM health_results ORDER BY id DESC LIMIT ?",
       )
       .all(limit);
