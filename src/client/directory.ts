@@ -9,13 +9,11 @@
  *   - the record is signed by one of the actor's keys that DirectoryClient.lookup proved.
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { DirectoryClient, DirectoryRequestError, DirectoryVerificationError, type VerifiedTreeHead } from "../directory/client";
+import { DirectoryClient, DirectoryRequestError, DirectoryVerificationError } from "../directory/client";
 import type { CheckpointContract } from "../directory/checkpoint-contract";
-import type { AuxRecord, HistoryView } from "../directory/directory";
 import { fromB64url } from "../directory/encoding";
-import { decryptAttribute } from "../directory/attribute-encryption";
-import { bytesEqual, leafHash, verifyInclusion } from "../directory/merkle";
-import { buildAddAuxData, buildRevokeAuxData, auxDataId, leafData, publicKeyOf, signaturePayload } from "../directory/protocol";
+import { bytesEqual } from "../directory/merkle";
+import { buildAddAuxData, buildRevokeAuxData, auxDataId, publicKeyOf, signaturePayload } from "../directory/protocol";
 import { ClientError } from "./errors";
 import { parseReaderKeys, type ReaderKeys, type UserKeys } from "./identity";
 
@@ -31,7 +29,10 @@ export interface ResolvedReader {
 
 function directoryError(e: unknown): ClientError {
   if (e instanceof ClientError) return e;
-  if (e instanceof DirectoryVerificationError) return new ClientError("INTEGRITY", `directory verification failed (${e.code}): ${e.message}`);
+  if (e instanceof DirectoryVerificationError) {
+    if (e.code === "record_shredded") return new ClientError("NOT_FOUND", "the record's attributes were erased");
+    return new ClientError("INTEGRITY", `directory verification failed (${e.code}): ${e.message}`);
+  }
   if (e instanceof DirectoryRequestError) {
     const code = e.status === 404 ? "NOT_FOUND" : e.status === 403 || e.status === 401 ? "DENIED" : "DIRECTORY";
     return new ClientError(code, `directory: ${e.code}: ${e.message}`);
@@ -43,18 +44,9 @@ function directoryError(e: unknown): ClientError {
 
 export class ReaderDirectory {
   readonly client: DirectoryClient;
-  private readonly base: string;
 
   constructor(url: string, contract: CheckpointContract) {
     this.client = new DirectoryClient({ url, contract });
-    this.base = url.replace(/\/+$/, "");
-  }
-
-  private async get<T>(route: string): Promise<T> {
-    const res = await fetch(this.base + route);
-    const json = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-    if (!res.ok) throw new DirectoryRequestError(res.status, json.error?.code ?? "http_error", json.error?.message ?? res.statusText);
-    return json as T;
   }
 
   /** Publishes `keys`' directory key (first key of the actor) and its ReaderKeys record. */
@@ -90,11 +82,10 @@ export class ReaderDirectory {
       const lookup = await this.client.lookup(actor);
       const actorKeys = lookup.keys.map((k) => k.publicKey);
       const tree = lookup.treeHead;
-      const listing = await this.get<{ auxiliary: AuxRecord[] }>(`/api/actor/${encodeURIComponent(actor)}/auxiliary`);
-      const records = listing.auxiliary.filter((a) => a["aux-type"] === READER_KEYS_AUX_TYPE).sort((a, b) => b["leaf-index"] - a["leaf-index"]);
+      const records = (await this.client.auxiliary(actor)).filter((a) => a["aux-type"] === READER_KEYS_AUX_TYPE).sort((a, b) => b["leaf-index"] - a["leaf-index"]);
       if (records.length === 0) throw new ClientError("NOT_FOUND", `actor ${actor} has published no NKMS reader keys`);
       const record = records[0];
-      const { view, attrs } = await this.provenRecord(record["merkle-leaf"], tree);
+      const { view, attrs } = await this.client.provenRecord(record["merkle-leaf"], tree);
       if (view.action !== "AddAuxData" || attrs.actor !== actor || attrs["aux-type"] !== READER_KEYS_AUX_TYPE || attrs["aux-data"] !== record["aux-data"]) {
         throw new ClientError("INTEGRITY", "the proven record does not publish these reader keys for this actor");
       }
@@ -136,33 +127,6 @@ export class ReaderDirectory {
     }
   }
 
-  /**
-   * A record proven included in `tree`, with its attributes decrypted.
-   * (Same checks as DirectoryClient's private provenRecord, which is not exported.)
-   */
-  private async provenRecord(merkleLeaf: string, tree: VerifiedTreeHead): Promise<{ view: HistoryView; attrs: Record<string, string> }> {
-    const view = await this.get<HistoryView>(`/api/history/view/${encodeURIComponent(merkleLeaf)}?tree-size=${tree.treeSize}`);
-    const hash = leafHash(leafData(view.envelope));
-    const claimed = fromB64url(merkleLeaf);
-    if (!claimed || !bytesEqual(hash, claimed)) throw new ClientError("INTEGRITY", "served record does not hash to its Merkle leaf");
-    const proof = view["inclusion-proof"].map((p) => fromB64url(p) ?? new Uint8Array(0));
-    if (!verifyInclusion(hash, view["leaf-index"], tree.treeSize, proof, tree.root)) {
-      throw new ClientError("INTEGRITY", "record is not proven included in the checkpointed tree");
-    }
-    const symmetric = view["symmetric-keys"];
-    if (!symmetric) throw new ClientError("NOT_FOUND", "the record's attributes were erased");
-    const attrs: Record<string, string> = { ...view.envelope.message };
-    for (const [name, keyText] of Object.entries(symmetric)) {
-      const key = fromB64url(keyText);
-      const ct = fromB64url(view.envelope.message[name] ?? "");
-      if (!key || !ct) throw new ClientError("INTEGRITY", `attribute ${name} is malformed`);
-      const pt = await decryptAttribute(name, ct, key, view.envelope["recent-merkle-root"]).catch(() => {
-        throw new ClientError("INTEGRITY", `attribute ${name} does not decrypt with the served key`);
-      });
-      attrs[name] = new TextDecoder().decode(pt);
-    }
-    return { view, attrs };
-  }
 }
 
 function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {

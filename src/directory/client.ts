@@ -4,7 +4,7 @@
 import { CheckpointContract, OnChainCheckpoint, readLatestCheckpoint } from "./checkpoint-contract";
 import { decryptAttribute } from "./attribute-encryption";
 import { decodeMerkleRoot, decodePublicKey, fromB64url } from "./encoding";
-import type { HistoryView, KeyRecord, SubmitResult } from "./directory";
+import type { AuxRecord, HistoryView, KeyRecord, SubmitResult } from "./directory";
 import { bytesEqual, leafHash, verifyConsistency, verifyInclusion } from "./merkle";
 import {
   ErasureRequest,
@@ -149,7 +149,11 @@ export class DirectoryClient {
   }
 
   /** A record of the log, proven included in the verified tree; returns its decrypted attributes. */
-  private async provenRecord(merkleLeaf: string, tree: VerifiedTreeHead): Promise<{ view: HistoryView; attrs: Record<string, string> }> {
+  /**
+   * A record proven included in `tree` (its envelope hashes to `merkleLeaf` and the inclusion
+   * proof verifies against the tree's root), with its attributes decrypted by the served keys.
+   */
+  async provenRecord(merkleLeaf: string, tree: VerifiedTreeHead): Promise<{ view: HistoryView; attrs: Record<string, string> }> {
     const view = await this.request<HistoryView>(
       "GET",
       `/api/history/view/${encodeURIComponent(merkleLeaf)}?tree-size=${tree.treeSize}`,
@@ -206,6 +210,11 @@ export class DirectoryClient {
       keys.push({ keyId: k["key-id"], publicKey, leafIndex: view["leaf-index"] });
     }
     return { actor, keys, treeHead: tree };
+  }
+
+  /** The actor's auxiliary-data records as the directory lists them (unproven: see provenRecord). */
+  async auxiliary(actor: string): Promise<AuxRecord[]> {
+    return (await this.request<{ auxiliary: AuxRecord[] }>("GET", `/api/actor/${encodeURIComponent(actor)}/auxiliary`)).auxiliary;
   }
 
   async submit(message: SubmittedMessage): Promise<SubmitResult> {
