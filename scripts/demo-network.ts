@@ -139,9 +139,9 @@ export interface NodeProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `src/node/main.ts run` as its own process and waits for its "listening" line. */
+/** Starts `nkms node run` (src/cli/main.ts) as its own process and waits for its "listening" line. */
 export async function spawnNode(config: string, deploymentFile: string, timeoutMs = 120_000): Promise<NodeProcess> {
-  const proc = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/node/main.ts"), "run", "--config", config, "--deployment", deploymentFile], {
+  const proc = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/cli/main.ts"), "--deployment", deploymentFile, "node", "run", "--config", config], {
     cwd: ROOT,
     env: { ...process.env, NKMS_KEYSTORE_PASSWORD: TEST_PASSWORD },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,5 +1,5 @@
 // End to end: a real `hardhat node` chain (child process) and six real node agents (child
-// processes running src/node/main.ts with the health-check duty on). Four agents are honest, one
+// processes running `nkms node run` with the health-check duty on). Four agents are honest, one
 // answers re-encryptions with corrupted cfrags (test-only fault, enabled through
 // NKMS_TEST_FAULT + NKMS_UNSAFE_TEST_MODE) and one stops answering (SIGSTOP). After one round the
 // two faulty nodes are voted unhealthy and lose their rewards; the honest target keeps its own;

@@ -98,7 +98,7 @@ export async function writeOperatorKeystore(dir: string, operatorIndex: number):
   return { dir, keystore, password };
 }
 
-/** Starts `src/node/main.ts run` as a separate process and waits for its "listening" line. */
+/** Starts `nkms node run` (src/cli/main.ts) as a separate process and waits for its "listening" line. */
 export async function spawnAgent(files: AgentFiles, rpcUrl: string, net: Network, extraEnv: Record<string, string> = {}): Promise<AgentProcess> {
   const config = join(files.dir, "node-config.json");
   writeFileSync(
@@ -114,7 +114,7 @@ export async function spawnAgent(files: AgentFiles, rpcUrl: string, net: Network
       revocationPollMs: 500,
     }),
   );
-  const proc = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/node/main.ts"), "run", "--config", config], {
+  const proc = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/main.ts"), "node", "run", "--config", config], {
     cwd: ROOT,
     env: { ...process.env, NKMS_KEYSTORE_PASSWORD: files.password, ...extraEnv },
     stdio: ["ignore", "pipe", "pipe"],

@@ -31,10 +31,11 @@ export function directoryCommand(): Command {
     .option("--host <host>", "listen address", "127.0.0.1")
     .option("--port <port>", "listen port", "8080")
     .option("--operator <actor>", "actor allowed to BurnDown (repeatable)", collect, [] as string[])
+    .option("--peer <ed25519-key>", "directory trusted for Checkpoint messages (repeatable)", collect, [] as string[])
     .option("--contract <address>", "DirectoryCheckpoint address (checkpoints sent via --rpc-url)")
     .option("--wallet-key-env <name>", "environment variable holding the checkpoint wallet's private key", "NKMS_DIRECTORY_WALLET_KEY")
     .option("--checkpoint-interval <seconds>", "seconds between checkpoints", "60")
-    .action(async (opts: { database: string; keyFile: string; name: string; host: string; port: string; operator: string[]; contract?: string; walletKeyEnv: string; checkpointInterval: string }, c: Command) => {
+    .action(async (opts: { database: string; keyFile: string; name: string; host: string; port: string; operator: string[]; peer: string[]; contract?: string; walletKeyEnv: string; checkpointInterval: string }, c: Command) => {
       const ctx = new Context(c);
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError("usage", "--port must be 0..65535");
@@ -51,11 +52,20 @@ export function directoryCommand(): Command {
       }
       const signingKey = loadOrCreateKey(opts.keyFile);
       lifecycle.keepAlive = true;
-      const server = await startDirectoryServer({ database: opts.database, name: opts.name, signingKey, operators: opts.operator, host: opts.host, port, checkpoint });
+      const server = await startDirectoryServer({ database: opts.database, name: opts.name, signingKey, operators: opts.operator, peers: opts.peer, host: opts.host, port, checkpoint });
       process.stdout.write(JSON.stringify({ event: "listening", url: server.url, publicKey: encodePublicKey(publicKeyOf(signingKey)) }) + "\n");
       const shutdown = (): void => void server.close().then(() => process.exit(0));
       process.once("SIGINT", shutdown);
       process.once("SIGTERM", shutdown);
+    });
+
+  dir
+    .command("key")
+    .description("print the directory's public key (hex, for the DirectoryCheckpoint deployment), creating the key file if needed")
+    .requiredOption("--key-file <path>", "Ed25519 secret key file (hex)")
+    .action((opts: { keyFile: string }, c: Command) => {
+      const pk = publicKeyOf(loadOrCreateKey(opts.keyFile));
+      new Context(c).print({ "public-key": encodePublicKey(pk), bytes32: "0x" + Buffer.from(pk).toString("hex") });
     });
 
   const withDirectory = (c: Command) => c.requiredOption("--directory <url>", "directory URL").requiredOption("--actor <actor>", "your directory identity, e.g. bob@example.org");
