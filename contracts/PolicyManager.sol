@@ -7,7 +7,6 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {IStakingEscrow} from "./interfaces/IStakingEscrow.sol";
@@ -35,7 +34,7 @@ import {IStakingEscrow} from "./interfaces/IStakingEscrow.sol";
 /// (OpenZeppelin's commutative hashing, so proofs carry no positions); an unpaired last element of a
 /// level moves up unchanged; the root of one leaf is the leaf. Leaves hash 68 bytes and inner nodes
 /// 64, so an inner node can never pass as a leaf. See src/client/kfrag-commitment.ts.
-contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonces {
+contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     using SafeERC20 for IERC20;
 
     /// @notice Role allowed to set the fee-rate range and the quota parameters.
@@ -129,6 +128,10 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
     mapping(bytes16 policyId => Policy) private _policies;
     mapping(bytes16 policyId => address sponsor) private _sponsors; // only when sponsor != owner
     mapping(bytes16 policyId => mapping(uint256 word => uint256 ids)) private _extraIds;
+    /// @notice Spent revocation nonces of an owner, Permit2-style: bit `nonce & 255` of word
+    /// `nonce >> 8` is set once the nonce is used or cancelled. Nonces are unordered, so a
+    /// withheld signature blocks nothing; owners pick any unused nonce (e.g. random).
+    mapping(address owner => mapping(uint256 word => uint256 bits)) public revocationNonceBitmap;
 
     event NodeEnrolled(address indexed node, uint32 id);
     event MinFeeRateSet(address indexed node, uint256 minFeeRate);
@@ -154,6 +157,8 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
     event ArrangementRevokedForLeak(
         bytes16 indexed policyId, address indexed node, address indexed challenger, uint256 bounty, uint256 refund
     );
+    /// @notice `owner` cancelled the revocation nonces `word * 256 + i` for every bit i of `mask`.
+    event RevocationNoncesInvalidated(address indexed owner, uint256 word, uint256 mask);
     event FeesWithdrawn(address indexed node, uint256 amount);
 
     error InvalidPolicyId();
@@ -172,6 +177,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
     error NotPolicyOwner(address caller);
     error SignatureExpired(uint256 deadline);
     error InvalidSignature();
+    error NonceAlreadyUsed(address owner, uint256 nonce);
     error NothingToWithdraw(address node);
     error FeeRateOutOfRange(uint256 rate, uint256 minFeeRate, uint256 maxFeeRate);
     error InvalidFeeRateRange(uint256 minFeeRate, uint256 maxFeeRate);
@@ -380,8 +386,9 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
     }
 
     /// @notice Execute the owner's EIP-712 signed `Revocation` (gasless for the owner). `node` zero
-    /// revokes the whole policy. `nonce` must be the owner's next nonce (`nonces(owner)`); EIP-1271
-    /// contract owners are supported.
+    /// revokes the whole policy. `nonce` is any of the owner's unused revocation nonces (unordered,
+    /// see `revocationNonceBitmap`), so signatures may be relayed in any order and each works once;
+    /// EIP-1271 contract owners are supported.
     /// @return refund The amount sent to the owner.
     function revokeWithSignature(
         bytes16 policyId,
@@ -393,11 +400,23 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
         if (block.timestamp > deadline) revert SignatureExpired(deadline);
         Policy storage p = _existing(policyId);
         address owner = p.owner;
-        _useCheckedNonce(owner, nonce);
+        _useNonce(owner, nonce);
         bytes32 digest =
             _hashTypedDataV4(keccak256(abi.encode(REVOCATION_TYPEHASH, policyId, node, nonce, deadline)));
         if (!SignatureChecker.isValidSignatureNowCalldata(owner, digest, signature)) revert InvalidSignature();
         return node == address(0) ? _revokePolicy(p, policyId) : _revokeArrangement(p, policyId, node);
+    }
+
+    /// @notice Cancel the caller's unused revocation nonces `word * 256 + i` for every bit i set in
+    /// `mask`, so signatures made with them can no longer be relayed.
+    function invalidateRevocationNonces(uint256 word, uint256 mask) external {
+        revocationNonceBitmap[msg.sender][word] |= mask;
+        emit RevocationNoncesInvalidated(msg.sender, word, mask);
+    }
+
+    /// @notice Whether `owner`'s revocation nonce was used or cancelled.
+    function isRevocationNonceUsed(address owner, uint256 nonce) external view returns (bool) {
+        return (revocationNonceBitmap[owner][nonce >> 8] >> (nonce & 255)) & 1 != 0;
     }
 
     // ------------------------------------------------------------------ views
@@ -651,6 +670,13 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
         catch {
             // Someone may have submitted the permit first; transferFrom below fails if it truly failed.
         }
+    }
+
+    /// Spends an unordered nonce: flips its bit and fails if it was already set.
+    function _useNonce(address owner, uint256 nonce) private {
+        uint256 bit = uint256(1) << (nonce & 255);
+        uint256 bits = revocationNonceBitmap[owner][nonce >> 8] ^= bit;
+        if (bits & bit == 0) revert NonceAlreadyUsed(owner, nonce);
     }
 
     function _existing(bytes16 policyId) private view returns (Policy storage p) {
