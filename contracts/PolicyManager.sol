@@ -172,7 +172,9 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     );
     event PolicyExtended(bytes16 indexed policyId, address indexed sponsor, uint32 newEndPeriod, uint256 paid);
     event PolicySettled(bytes16 indexed policyId, uint32 fromPeriod, uint32 throughPeriod, uint256 perNode, bool released);
-    event PolicyRevoked(bytes16 indexed policyId, address indexed owner, uint256 refund);
+    /// @notice Every remaining arrangement of the policy ended; `refund` went to the owner (the
+    /// owner never changes, see PolicyCreated).
+    event PolicyRevoked(bytes16 indexed policyId, uint256 refund);
     event ArrangementRevoked(bytes16 indexed policyId, address indexed node, uint256 refund);
     /// @notice `node`'s kfrag was proven leaked; its arrangement ended (ArrangementRevoked is
     /// emitted too) and the refund was split between `challenger` (`bounty`) and the owner (`refund`).
@@ -672,7 +674,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         _setTerms(p, (terms & ~((uint256(0xff) << ACTIVE_SHIFT) | (PERIOD_FIELD << MASK_SHIFT))) | (allRevoked << MASK_SHIFT));
         refund = rate * active * (end - period);
         address owner = address(uint160(head));
-        emit PolicyRevoked(policyId, owner, refund);
+        emit PolicyRevoked(policyId, refund);
         if (refund != 0) token.safeTransfer(owner, refund);
     }
 

@@ -380,7 +380,7 @@ describe("policy: PolicyManager", () => {
       const tx3 = w.pm.connect(w.alice).revokePolicy(policyId);
       await expect(tx3)
         .to.emit(w.pm, "PolicyRevoked")
-        .withArgs(policyId, w.alice.address, refund)
+        .withArgs(policyId, refund)
         ;
       await expect(tx3).to.changeTokenBalances(w.core.token, [w.alice, w.pm], [refund, -refund]);
       for (const n of nodes) {
@@ -408,7 +408,7 @@ describe("policy: PolicyManager", () => {
       const tx4 = w.pm.connect(w.alice).revokePolicy(policyId);
       await expect(tx4)
         .to.emit(w.pm, "PolicyRevoked")
-        .withArgs(policyId, w.alice.address, 0)
+        .withArgs(policyId, 0)
         ;
       await expect(tx4).to.changeTokenBalance(w.core.token, w.alice, 0);
     });
@@ -439,7 +439,7 @@ describe("policy: PolicyManager", () => {
       expect((await w.pm.nodeFees(nodes[0])).feeBalance).to.equal(NODE_RATE * 3n);
       await expect(w.pm.connect(w.alice).revokePolicy(policyId))
         .to.emit(w.pm, "PolicyRevoked")
-        .withArgs(policyId, w.alice.address, NODE_RATE * 2n * 2n);
+        .withArgs(policyId, NODE_RATE * 2n * 2n);
       // Revoking the two remaining ones one by one marks the policy revoked too.
       const second = await createPolicy(w, nodes.slice(0, 2), { periods: 3 });
       await w.pm.connect(w.alice).revokeArrangement(second.policyId, nodes[0]);
@@ -483,7 +483,7 @@ describe("policy: PolicyManager", () => {
       const good = await revocationSignature(w, w.alice, whole);
       await expect(w.pm.connect(w.stranger).revokeWithSignature(policyId, ethers.ZeroAddress, whole.nonce, deadline, good))
         .to.emit(w.pm, "PolicyRevoked")
-        .withArgs(policyId, w.alice.address, NODE_RATE * 3n);
+        .withArgs(policyId, NODE_RATE * 3n);
     });
 
     it("rejects expired signed revocations", async () => {
@@ -515,7 +515,7 @@ describe("policy: PolicyManager", () => {
       // Revoking now refunds through the new end.
       await expect(w.pm.connect(w.alice).revokePolicy(policyId))
         .to.emit(w.pm, "PolicyRevoked")
-        .withArgs(policyId, w.alice.address, NODE_RATE * 2n * (endPeriod + 5n - (await w.pm.currentPeriod())));
+        .withArgs(policyId, NODE_RATE * 2n * (endPeriod + 5n - (await w.pm.currentPeriod())));
     });
 
     it("rejects shorter ends and nodes not locked through the new end", async () => {
