@@ -7,7 +7,6 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {IStakingEscrow} from "./interfaces/IStakingEscrow.sol";
@@ -35,7 +34,7 @@ import {IStakingEscrow} from "./interfaces/IStakingEscrow.sol";
 /// (OpenZeppelin's commutative hashing, so proofs carry no positions); an unpaired last element of a
 /// level moves up unchanged; the root of one leaf is the leaf. Leaves hash 68 bytes and inner nodes
 /// 64, so an inner node can never pass as a leaf. See src/client/kfrag-commitment.ts.
-contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonces {
+contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     using SafeERC20 for IERC20;
 
     /// @notice Role allowed to set the fee-rate range and the quota parameters.
@@ -54,6 +53,28 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
     /// @dev Node ids held in the policy's second slot; the rest go 8 per word in `_extraIds`.
     uint256 private constant INLINE_IDS = 3;
     uint256 private constant IDS_PER_WORD = 8;
+
+    // The hot paths read and write a policy's first two slots and a node's slot as whole words
+    // (one SLOAD/SSTORE each; field-wise access costs a warm SLOAD per field and an SSTORE per
+    // assignment). The offsets below are exactly Solidity's packing of `Policy` and `Node`, which
+    // the views still read field by field; test/policy/storage-words.test.ts checks they agree.
+    // Policy slot 0 ("head"): owner | startPeriod | endPeriod | paidUntil.
+    uint256 private constant START_SHIFT = 160;
+    uint256 private constant END_SHIFT = 192;
+    uint256 private constant PAID_SHIFT = 224;
+    uint256 private constant PERIOD_FIELD = type(uint32).max;
+    // Policy slot 1 ("terms"): feeRate | nodeCount | activeNodes | revokedMask | id0 | id1 | id2 | released.
+    uint256 private constant COUNT_SHIFT = 96;
+    uint256 private constant ACTIVE_SHIFT = 104;
+    uint256 private constant MASK_SHIFT = 112;
+    uint256 private constant ID0_SHIFT = 144;
+    uint256 private constant RELEASED_BIT = 1 << 240;
+    // Node slot: feeBalance | minFeeRate | activeArrangements | id.
+    uint256 private constant FEE_FIELD = type(uint96).max;
+    uint256 private constant ARRANGEMENTS_SHIFT = 176;
+    uint256 private constant NODE_ID_SHIFT = 200;
+    /// @dev Stands for "escrow.totalLocked() not read yet" (no real total reaches it: the token is capped).
+    uint256 private constant TOTAL_UNKNOWN = type(uint256).max;
 
     /// @notice Why a node cannot take an arrangement (see `checkNode`).
     enum NodeStatus {
@@ -129,6 +150,10 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
     mapping(bytes16 policyId => Policy) private _policies;
     mapping(bytes16 policyId => address sponsor) private _sponsors; // only when sponsor != owner
     mapping(bytes16 policyId => mapping(uint256 word => uint256 ids)) private _extraIds;
+    /// @notice Spent revocation nonces of an owner, Permit2-style: bit `nonce & 255` of word
+    /// `nonce >> 8` is set once the nonce is used or cancelled. Nonces are unordered, so a
+    /// withheld signature blocks nothing; owners pick any unused nonce (e.g. random).
+    mapping(address owner => mapping(uint256 word => uint256 bits)) public revocationNonceBitmap;
 
     event NodeEnrolled(address indexed node, uint32 id);
     event MinFeeRateSet(address indexed node, uint256 minFeeRate);
@@ -147,13 +172,17 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
     );
     event PolicyExtended(bytes16 indexed policyId, address indexed sponsor, uint32 newEndPeriod, uint256 paid);
     event PolicySettled(bytes16 indexed policyId, uint32 fromPeriod, uint32 throughPeriod, uint256 perNode, bool released);
-    event PolicyRevoked(bytes16 indexed policyId, address indexed owner, uint256 refund);
+    /// @notice Every remaining arrangement of the policy ended; `refund` went to the owner (the
+    /// owner never changes, see PolicyCreated).
+    event PolicyRevoked(bytes16 indexed policyId, uint256 refund);
     event ArrangementRevoked(bytes16 indexed policyId, address indexed node, uint256 refund);
     /// @notice `node`'s kfrag was proven leaked; its arrangement ended (ArrangementRevoked is
     /// emitted too) and the refund was split between `challenger` (`bounty`) and the owner (`refund`).
     event ArrangementRevokedForLeak(
         bytes16 indexed policyId, address indexed node, address indexed challenger, uint256 bounty, uint256 refund
     );
+    /// @notice `owner` cancelled the revocation nonces `word * 256 + i` for every bit i of `mask`.
+    event RevocationNoncesInvalidated(address indexed owner, uint256 word, uint256 mask);
     event FeesWithdrawn(address indexed node, uint256 amount);
 
     error InvalidPolicyId();
@@ -172,6 +201,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
     error NotPolicyOwner(address caller);
     error SignatureExpired(uint256 deadline);
     error InvalidSignature();
+    error NonceAlreadyUsed(address owner, uint256 nonce);
     error NothingToWithdraw(address node);
     error FeeRateOutOfRange(uint256 rate, uint256 minFeeRate, uint256 maxFeeRate);
     error InvalidFeeRateRange(uint256 minFeeRate, uint256 maxFeeRate);
@@ -234,9 +264,10 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
     /// @return amount The amount paid.
     function withdrawFees(address node) external nonReentrant returns (uint256 amount) {
         Node storage n = _nodes[node];
-        amount = n.feeBalance;
+        uint256 word = _word(n);
+        amount = uint96(word);
         if (amount == 0) revert NothingToWithdraw(node);
-        n.feeBalance = 0;
+        _setWord(n, word & ~FEE_FIELD);
         token.safeTransfer(node, amount);
         emit FeesWithdrawn(node, amount);
     }
@@ -287,22 +318,23 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
     /// extra periods of every still-active node; each must stay registered and locked through it.
     /// @return paid The amount taken from the caller.
     function extendPolicy(bytes16 policyId, uint32 newEndPeriod) external nonReentrant returns (uint256 paid) {
-        Policy storage p = _existing(policyId);
-        uint32 oldEnd = p.endPeriod;
+        (Policy storage p, uint256 head) = _load(policyId);
+        uint32 oldEnd = uint32(head >> END_SHIFT);
         if (_currentPeriod() > oldEnd) revert PolicyExpired(policyId);
-        uint256 active = p.activeNodes;
+        uint256 terms = _terms(p);
+        uint256 active = uint8(terms >> ACTIVE_SHIFT);
         if (active == 0) revert PolicyFullyRevoked(policyId);
         if (newEndPeriod <= oldEnd) revert InvalidEndPeriod(newEndPeriod, oldEnd);
-        uint256 count = p.nodeCount;
-        uint32 mask = p.revokedMask;
+        uint256 count = uint8(terms >> COUNT_SHIFT);
+        uint256 mask = uint32(terms >> MASK_SHIFT);
         for (uint256 i; i < count; ++i) {
-            if ((uint256(mask) >> i) & 1 != 0) continue;
-            address node = nodeById[_idAt(p, policyId, i)];
+            if ((mask >> i) & 1 != 0) continue;
+            address node = nodeById[_idAt(terms, policyId, i)];
             if (!escrow.isRegistered(node)) revert NodeIneligible(node, NodeStatus.NotRegistered);
             if (escrow.lockedThrough(node, newEndPeriod) == 0) revert NodeIneligible(node, NodeStatus.StakeNotLocked);
         }
-        paid = uint256(p.feeRate) * active * (newEndPeriod - oldEnd);
-        p.endPeriod = newEndPeriod;
+        paid = uint256(uint96(terms)) * active * (newEndPeriod - oldEnd);
+        _setHead(p, (head & ~(PERIOD_FIELD << END_SHIFT)) | (uint256(newEndPeriod) << END_SHIFT));
         emit PolicyExtended(policyId, msg.sender, newEndPeriod, paid);
         token.safeTransferFrom(msg.sender, address(this), paid);
     }
@@ -311,19 +343,20 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
     /// once the policy has expired this also frees their quota. Anyone may call.
     /// @return perNode The amount credited to each active node.
     function settle(bytes16 policyId) external returns (uint256 perNode) {
-        Policy storage p = _existing(policyId);
-        if (p.activeNodes == 0) return 0;
+        (Policy storage p, uint256 head) = _load(policyId);
+        uint256 terms = _terms(p);
+        if (uint8(terms >> ACTIVE_SHIFT) == 0) return 0;
         uint32 period = _currentPeriod();
-        uint32 end = p.endPeriod;
+        uint32 end = uint32(head >> END_SHIFT);
         uint32 through = period < end ? period : end;
-        uint32 from = p.paidUntil;
-        bool release = period > end && !p.released;
+        uint32 from = uint32(head >> PAID_SHIFT);
+        bool release = period > end && terms & RELEASED_BIT == 0;
         uint256 periods = through >= from ? through + 1 - from : 0;
-        perNode = periods * p.feeRate;
+        perNode = periods * uint96(terms);
         if (periods == 0 && !release) return 0;
-        _creditActiveNodes(p, policyId, perNode, release);
-        if (periods != 0) p.paidUntil = through + 1;
-        if (release) p.released = true;
+        _creditActiveNodes(policyId, terms, perNode, release);
+        if (periods != 0) _setHead(p, (head & ~(PERIOD_FIELD << PAID_SHIFT)) | (uint256(through + 1) << PAID_SHIFT));
+        if (release) _setTerms(p, terms | RELEASED_BIT);
         emit PolicySettled(policyId, from, through, perNode, release);
     }
 
@@ -331,18 +364,18 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
     /// and the owner is refunded the later periods. Owner only.
     /// @return refund The amount sent to the owner.
     function revokePolicy(bytes16 policyId) external nonReentrant returns (uint256 refund) {
-        Policy storage p = _existing(policyId);
-        if (msg.sender != p.owner) revert NotPolicyOwner(msg.sender);
-        return _revokePolicy(p, policyId);
+        (Policy storage p, uint256 head) = _load(policyId);
+        if (msg.sender != address(uint160(head))) revert NotPolicyOwner(msg.sender);
+        return _revokePolicy(p, head, policyId);
     }
 
     /// @notice Revoke one node's arrangement: the node is credited through the current period and
     /// the owner is refunded its later periods. Owner only.
     /// @return refund The amount sent to the owner.
     function revokeArrangement(bytes16 policyId, address node) external nonReentrant returns (uint256 refund) {
-        Policy storage p = _existing(policyId);
-        if (msg.sender != p.owner) revert NotPolicyOwner(msg.sender);
-        return _revokeArrangement(p, policyId, node);
+        (Policy storage p, uint256 head) = _load(policyId);
+        if (msg.sender != address(uint160(head))) revert NotPolicyOwner(msg.sender);
+        return _revokeArrangement(p, head, policyId, node);
     }
 
     /// @notice End `node`'s arrangement because the caller (the leak adjudicator) proved that
@@ -368,11 +401,11 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
         returns (uint256 bounty, uint256 refund)
     {
         if (challenger == address(0)) revert ZeroAddress();
-        Policy storage p = _existing(policyId);
-        uint256 refundable = _endArrangement(p, policyId, node);
+        (Policy storage p, uint256 head) = _load(policyId);
+        uint256 refundable = _endArrangement(p, head, policyId, node);
         bounty = refundable < maxBounty ? refundable : maxBounty;
         refund = refundable - bounty;
-        address owner = p.owner;
+        address owner = address(uint160(head));
         emit ArrangementRevoked(policyId, node, refund);
         emit ArrangementRevokedForLeak(policyId, node, challenger, bounty, refund);
         if (bounty != 0) token.safeTransfer(challenger, bounty);
@@ -380,8 +413,9 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
     }
 
     /// @notice Execute the owner's EIP-712 signed `Revocation` (gasless for the owner). `node` zero
-    /// revokes the whole policy. `nonce` must be the owner's next nonce (`nonces(owner)`); EIP-1271
-    /// contract owners are supported.
+    /// revokes the whole policy. `nonce` is any of the owner's unused revocation nonces (unordered,
+    /// see `revocationNonceBitmap`), so signatures may be relayed in any order and each works once;
+    /// EIP-1271 contract owners are supported.
     /// @return refund The amount sent to the owner.
     function revokeWithSignature(
         bytes16 policyId,
@@ -391,13 +425,25 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
         bytes calldata signature
     ) external nonReentrant returns (uint256 refund) {
         if (block.timestamp > deadline) revert SignatureExpired(deadline);
-        Policy storage p = _existing(policyId);
-        address owner = p.owner;
-        _useCheckedNonce(owner, nonce);
+        (Policy storage p, uint256 head) = _load(policyId);
+        address owner = address(uint160(head));
+        _useNonce(owner, nonce);
         bytes32 digest =
             _hashTypedDataV4(keccak256(abi.encode(REVOCATION_TYPEHASH, policyId, node, nonce, deadline)));
         if (!SignatureChecker.isValidSignatureNowCalldata(owner, digest, signature)) revert InvalidSignature();
-        return node == address(0) ? _revokePolicy(p, policyId) : _revokeArrangement(p, policyId, node);
+        return node == address(0) ? _revokePolicy(p, head, policyId) : _revokeArrangement(p, head, policyId, node);
+    }
+
+    /// @notice Cancel the caller's unused revocation nonces `word * 256 + i` for every bit i set in
+    /// `mask`, so signatures made with them can no longer be relayed.
+    function invalidateRevocationNonces(uint256 word, uint256 mask) external {
+        revocationNonceBitmap[msg.sender][word] |= mask;
+        emit RevocationNoncesInvalidated(msg.sender, word, mask);
+    }
+
+    /// @notice Whether `owner`'s revocation nonce was used or cancelled.
+    function isRevocationNonceUsed(address owner, uint256 nonce) external view returns (bool) {
+        return (revocationNonceBitmap[owner][nonce >> 8] >> (nonce & 255)) & 1 != 0;
     }
 
     // ------------------------------------------------------------------ views
@@ -464,12 +510,13 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
     function policyNodes(bytes16 policyId) external view returns (address[] memory nodes) {
         Policy storage p = _policies[policyId];
         nodes = new address[](p.nodeCount);
-        for (uint256 i; i < nodes.length; ++i) nodes[i] = nodeById[_idAt(p, policyId, i)];
+        uint256 terms = _terms(p);
+        for (uint256 i; i < nodes.length; ++i) nodes[i] = nodeById[_idAt(terms, policyId, i)];
     }
 
     /// @notice Whether `node` was hired by the policy, whatever happened since.
     function isArrangement(bytes16 policyId, address node) public view returns (bool) {
-        (bool found,) = _indexOf(_policies[policyId], policyId, node);
+        (bool found,) = _indexOf(_terms(_policies[policyId]), policyId, node);
         return found;
     }
 
@@ -478,8 +525,9 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
     function isActiveArrangement(bytes16 policyId, address node) external view returns (bool) {
         Policy storage p = _policies[policyId];
         if (_currentPeriod() > p.endPeriod) return false;
-        (bool found, uint256 i) = _indexOf(p, policyId, node);
-        return found && (uint256(p.revokedMask) >> i) & 1 == 0;
+        uint256 terms = _terms(p);
+        (bool found, uint256 i) = _indexOf(terms, policyId, node);
+        return found && (terms >> (MASK_SHIFT + i)) & 1 == 0;
     }
 
     /// @notice The commitment leaf of `node`'s kfrag in a policy (`kfragHash` = keccak256 of the
@@ -519,19 +567,12 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
         if (count == 0 || count > MAX_NODES) revert InvalidNodeCount(count);
         Policy storage p = _policies[policyId];
         if (p.owner != address(0)) revert PolicyAlreadyExists(policyId);
-        uint32[] memory ids = _admitNodes(nodes, endPeriod, feeRate, _params);
-
-        p.owner = owner;
-        p.startPeriod = period;
-        p.endPeriod = endPeriod;
-        p.paidUntil = period;
-        p.feeRate = feeRate;
-        p.nodeCount = uint8(count);
-        p.activeNodes = uint8(count);
-        p.id0 = ids[0];
-        if (count > 1) p.id1 = ids[1];
-        if (count > 2) p.id2 = ids[2];
-        if (count > INLINE_IDS) _storeExtraIds(policyId, ids);
+        uint256 terms = _admitNodes(policyId, nodes, endPeriod, feeRate);
+        terms |= uint256(feeRate) | (count << COUNT_SHIFT) | (count << ACTIVE_SHIFT);
+        uint256 head = uint256(uint160(owner)) | (uint256(period) << START_SHIFT) | (uint256(endPeriod) << END_SHIFT)
+            | (uint256(period) << PAID_SHIFT);
+        _setHead(p, head);
+        _setTerms(p, terms);
         p.kfragRoot = kfragRoot;
         if (msg.sender != owner) _sponsors[policyId] = msg.sender;
 
@@ -539,38 +580,62 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
         emit PolicyCreated(policyId, owner, msg.sender, period, endPeriod, feeRate, nodes, kfragRoot, paid);
     }
 
-    /// Checks every node and counts the arrangement against its quota; returns the nodes' ids.
-    function _admitNodes(address[] calldata nodes, uint32 endPeriod, uint96 feeRate, Params memory g)
+    /// Checks every node exactly as `checkNode` does and counts the arrangement against its quota.
+    /// Returns the first three ids placed in the terms word; stores the rest in `_extraIds`.
+    function _admitNodes(bytes16 policyId, address[] calldata nodes, uint32 endPeriod, uint96 feeRate)
         private
-        returns (uint32[] memory ids)
+        returns (uint256 inlineIds)
     {
-        uint256 totalLocked = escrow.totalLocked();
-        ids = new uint32[](nodes.length);
+        Params memory g = _params;
+        uint256 totalLocked = TOTAL_UNKNOWN;
+        uint256 extra; // ids past the inline ones, packed IDS_PER_WORD per word
         address prev;
-        for (uint256 i; i < ids.length; ++i) {
+        uint256 count = nodes.length;
+        for (uint256 i; i < count; ++i) {
             address node = nodes[i];
             // Ascending order makes duplicates impossible without an O(n²) check.
             if (node <= prev) revert NodesNotAscending(i);
             prev = node;
-            (NodeStatus status,,,) = _nodeStatus(node, endPeriod, feeRate, g, totalLocked);
-            if (status != NodeStatus.Eligible) revert NodeIneligible(node, status);
-            Node storage n = _nodes[node];
-            n.activeArrangements += 1;
-            ids[i] = n.id;
+            uint256 id;
+            (id, totalLocked) = _admitNode(node, endPeriod, feeRate, g, totalLocked);
+            if (i < INLINE_IDS) inlineIds |= id << (ID0_SHIFT + 32 * i);
+            else extra = _packExtraId(policyId, extra, id, i - INLINE_IDS, i + 1 == count);
         }
     }
 
-    /// Stores the ids past the three inline ones, eight per word.
-    function _storeExtraIds(bytes16 policyId, uint32[] memory ids) private {
-        uint256 word;
-        for (uint256 i = INLINE_IDS; i < ids.length; ++i) {
-            uint256 slot = (i - INLINE_IDS) % IDS_PER_WORD;
-            word |= uint256(ids[i]) << (32 * slot);
-            if (slot == IDS_PER_WORD - 1 || i == ids.length - 1) {
-                _extraIds[policyId][(i - INLINE_IDS) / IDS_PER_WORD] = word;
-                word = 0;
-            }
+    /// Adds the `j`-th id past the inline ones to the word being packed; stores the word when it is
+    /// full or `last`, returning the word to continue with.
+    function _packExtraId(bytes16 policyId, uint256 word, uint256 id, uint256 j, bool last) private returns (uint256) {
+        uint256 k = j % IDS_PER_WORD;
+        word |= id << (32 * k);
+        if (k != IDS_PER_WORD - 1 && !last) return word;
+        _extraIds[policyId][j / IDS_PER_WORD] = word;
+        return 0;
+    }
+
+    /// Admits one node (reverting with the reason `checkNode` would give) and returns its id.
+    /// Every quota is at least quotaBase, so the escrow's total is fetched only for a node already
+    /// holding that many arrangements, once per policy (`totalLocked` carries it, or TOTAL_UNKNOWN).
+    function _admitNode(address node, uint32 endPeriod, uint96 feeRate, Params memory g, uint256 totalLocked)
+        private
+        returns (uint256 id, uint256)
+    {
+        Node storage n = _nodes[node];
+        uint256 word = _word(n);
+        id = uint32(word >> NODE_ID_SHIFT);
+        if (id == 0) revert NodeIneligible(node, NodeStatus.NotEnrolled);
+        if (feeRate < _effectiveMinFeeRate(uint80(word >> 96), g)) revert NodeIneligible(node, NodeStatus.FeeRateTooLow);
+        if (!escrow.isRegistered(node)) revert NodeIneligible(node, NodeStatus.NotRegistered);
+        uint256 stake = escrow.lockedThrough(node, endPeriod);
+        if (stake == 0) revert NodeIneligible(node, NodeStatus.StakeNotLocked);
+        uint256 active = uint24(word >> ARRANGEMENTS_SHIFT);
+        if (active >= g.quotaBase) {
+            if (totalLocked == TOTAL_UNKNOWN) totalLocked = escrow.totalLocked();
+            if (active >= _quota(stake, totalLocked, g)) revert NodeIneligible(node, NodeStatus.OverQuota);
         }
+        // active < quota ≤ type(uint24).max (see _setQuotaParams): the increment stays in its field.
+        _setWord(n, word + (uint256(1) << ARRANGEMENTS_SHIFT));
+        return (id, totalLocked);
     }
 
     function _nodeStatus(address node, uint32 endPeriod, uint96 feeRate, Params memory g, uint256 totalLocked)
@@ -585,65 +650,85 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
         if (!escrow.isRegistered(node)) return (NodeStatus.NotRegistered, 0, 0, active);
         stake = escrow.lockedThrough(node, endPeriod);
         if (stake == 0) return (NodeStatus.StakeNotLocked, 0, 0, active);
-        // An unlocking stake still counts in lockedThrough but no longer in totalLocked: cap the share at 1.
-        quota = g.quotaBase + (stake >= totalLocked ? g.quotaPerTotal : stake * g.quotaPerTotal / totalLocked);
+        quota = _quota(stake, totalLocked, g);
         status = active < quota ? NodeStatus.Eligible : NodeStatus.OverQuota;
     }
 
-    function _revokePolicy(Policy storage p, bytes16 policyId) private returns (uint256 refund) {
+    /// quotaBase + the node's share of the locked total times quotaPerTotal. An unlocking stake
+    /// still counts in lockedThrough but no longer in totalLocked: the share is capped at 1.
+    function _quota(uint256 stake, uint256 totalLocked, Params memory g) private pure returns (uint256) {
+        return g.quotaBase + (stake >= totalLocked ? g.quotaPerTotal : stake * g.quotaPerTotal / totalLocked);
+    }
+
+    function _revokePolicy(Policy storage p, uint256 head, bytes16 policyId) private returns (uint256 refund) {
         uint32 period = _currentPeriod();
-        uint32 end = p.endPeriod;
+        uint32 end = uint32(head >> END_SHIFT);
         if (period > end) revert PolicyExpired(policyId);
-        uint256 active = p.activeNodes;
+        uint256 terms = _terms(p);
+        uint256 active = uint8(terms >> ACTIVE_SHIFT);
         if (active == 0) revert PolicyFullyRevoked(policyId);
-        uint256 rate = p.feeRate;
-        uint256 credit = rate * (period + 1 - p.paidUntil);
-        _creditActiveNodes(p, policyId, credit, true);
-        p.revokedMask = uint32((uint256(1) << p.nodeCount) - 1);
-        p.activeNodes = 0; // paidUntil stays: with no active node nothing is credited any more
+        uint256 rate = uint96(terms);
+        _creditActiveNodes(policyId, terms, rate * (period + 1 - uint32(head >> PAID_SHIFT)), true);
+        // Every bit of the mask set, no active node; paidUntil stays: nothing is credited any more.
+        uint256 allRevoked = (uint256(1) << uint8(terms >> COUNT_SHIFT)) - 1;
+        _setTerms(p, (terms & ~((uint256(0xff) << ACTIVE_SHIFT) | (PERIOD_FIELD << MASK_SHIFT))) | (allRevoked << MASK_SHIFT));
         refund = rate * active * (end - period);
-        address owner = p.owner;
-        emit PolicyRevoked(policyId, owner, refund);
+        address owner = address(uint160(head));
+        emit PolicyRevoked(policyId, refund);
         if (refund != 0) token.safeTransfer(owner, refund);
     }
 
-    function _revokeArrangement(Policy storage p, bytes16 policyId, address node) private returns (uint256 refund) {
-        refund = _endArrangement(p, policyId, node);
-        address owner = p.owner;
+    function _revokeArrangement(Policy storage p, uint256 head, bytes16 policyId, address node)
+        private
+        returns (uint256 refund)
+    {
+        refund = _endArrangement(p, head, policyId, node);
+        address owner = address(uint160(head));
         emit ArrangementRevoked(policyId, node, refund);
         if (refund != 0) token.safeTransfer(owner, refund);
     }
 
     /// Ends one live arrangement: credits the node through the current period, frees its quota;
     /// returns the unserved periods' fees (the caller pays them out).
-    function _endArrangement(Policy storage p, bytes16 policyId, address node) private returns (uint256 refundable) {
+    function _endArrangement(Policy storage p, uint256 head, bytes16 policyId, address node)
+        private
+        returns (uint256 refundable)
+    {
         uint32 period = _currentPeriod();
-        uint32 end = p.endPeriod;
+        uint32 end = uint32(head >> END_SHIFT);
         if (period > end) revert PolicyExpired(policyId);
-        (bool found, uint256 i) = _indexOf(p, policyId, node);
+        uint256 terms = _terms(p);
+        (bool found, uint256 i) = _indexOf(terms, policyId, node);
         if (!found) revert NotArrangement(policyId, node);
-        uint32 bit = uint32(1 << i);
-        if (p.revokedMask & bit != 0) revert ArrangementAlreadyRevoked(policyId, node);
-        uint256 rate = p.feeRate;
-        Node storage n = _nodes[node];
-        n.feeBalance = _add96(n.feeBalance, rate * (period + 1 - p.paidUntil));
-        --n.activeArrangements;
-        p.revokedMask |= bit;
-        p.activeNodes -= 1;
+        uint256 bit = uint256(1) << (MASK_SHIFT + i);
+        if (terms & bit != 0) revert ArrangementAlreadyRevoked(policyId, node);
+        uint256 rate = uint96(terms);
+        _creditNode(_nodes[node], rate * (period + 1 - uint32(head >> PAID_SHIFT)), true);
+        // The bit was clear, so activeNodes ≥ 1 and the decrement stays in its field.
+        _setTerms(p, (terms | bit) - (uint256(1) << ACTIVE_SHIFT));
         refundable = rate * (end - period);
     }
 
     /// Credits `amount` to every non-revoked node of the policy and, if `release`, frees one unit
     /// of its quota.
-    function _creditActiveNodes(Policy storage p, bytes16 policyId, uint256 amount, bool release) private {
-        uint256 count = p.nodeCount;
-        uint32 mask = p.revokedMask;
+    function _creditActiveNodes(bytes16 policyId, uint256 terms, uint256 amount, bool release) private {
+        uint256 count = uint8(terms >> COUNT_SHIFT);
+        uint256 mask = uint32(terms >> MASK_SHIFT);
         for (uint256 i; i < count; ++i) {
-            if ((uint256(mask) >> i) & 1 != 0) continue;
-            Node storage n = _nodes[nodeById[_idAt(p, policyId, i)]];
-            if (amount != 0) n.feeBalance = _add96(n.feeBalance, amount);
-            if (release) --n.activeArrangements;
+            if ((mask >> i) & 1 != 0) continue;
+            _creditNode(_nodes[nodeById[_idAt(terms, policyId, i)]], amount, release);
         }
+    }
+
+    /// Adds `amount` to a node's fee balance and, if `release`, frees one unit of its quota, in
+    /// one read and one write of its slot.
+    function _creditNode(Node storage n, uint256 amount, bool release) private {
+        uint256 word = _word(n);
+        uint256 balance = uint96(word) + amount;
+        if (balance > type(uint96).max) revert AmountTooLarge(balance);
+        // Every live arrangement was counted at admission, so a release never underflows.
+        if (release) word -= uint256(1) << ARRANGEMENTS_SHIFT;
+        if (amount != 0 || release) _setWord(n, (word & ~FEE_FIELD) | balance);
     }
 
     function _permit(uint256 value, uint256 deadline, uint8 v, bytes32 r, bytes32 s) private {
@@ -653,25 +738,68 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
         }
     }
 
-    function _existing(bytes16 policyId) private view returns (Policy storage p) {
-        p = _policies[policyId];
-        if (p.owner == address(0)) revert PolicyNotFound(policyId);
+    /// Spends an unordered nonce: flips its bit and fails if it was already set.
+    function _useNonce(address owner, uint256 nonce) private {
+        uint256 bit = uint256(1) << (nonce & 255);
+        uint256 bits = revocationNonceBitmap[owner][nonce >> 8] ^= bit;
+        if (bits & bit == 0) revert NonceAlreadyUsed(owner, nonce);
     }
 
-    function _idAt(Policy storage p, bytes16 policyId, uint256 i) private view returns (uint32) {
-        if (i == 0) return p.id0;
-        if (i == 1) return p.id1;
-        if (i == 2) return p.id2;
+    /// The policy and its first slot; reverts when it does not exist.
+    function _load(bytes16 policyId) private view returns (Policy storage p, uint256 head) {
+        p = _policies[policyId];
+        head = _head(p);
+        if (uint160(head) == 0) revert PolicyNotFound(policyId);
+    }
+
+    function _head(Policy storage p) private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := sload(p.slot)
+        }
+    }
+
+    function _terms(Policy storage p) private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := sload(add(p.slot, 1))
+        }
+    }
+
+    function _setHead(Policy storage p, uint256 word) private {
+        assembly ("memory-safe") {
+            sstore(p.slot, word)
+        }
+    }
+
+    function _setTerms(Policy storage p, uint256 word) private {
+        assembly ("memory-safe") {
+            sstore(add(p.slot, 1), word)
+        }
+    }
+
+    function _word(Node storage n) private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := sload(n.slot)
+        }
+    }
+
+    function _setWord(Node storage n, uint256 word) private {
+        assembly ("memory-safe") {
+            sstore(n.slot, word)
+        }
+    }
+
+    function _idAt(uint256 terms, bytes16 policyId, uint256 i) private view returns (uint32) {
+        if (i < INLINE_IDS) return uint32(terms >> (ID0_SHIFT + 32 * i));
         uint256 j = i - INLINE_IDS;
         return uint32(_extraIds[policyId][j / IDS_PER_WORD] >> (32 * (j % IDS_PER_WORD)));
     }
 
-    function _indexOf(Policy storage p, bytes16 policyId, address node) private view returns (bool, uint256) {
+    function _indexOf(uint256 terms, bytes16 policyId, address node) private view returns (bool, uint256) {
         uint32 id = _nodes[node].id;
         if (id == 0) return (false, 0);
-        uint256 count = p.nodeCount;
+        uint256 count = uint8(terms >> COUNT_SHIFT);
         for (uint256 i; i < count; ++i) {
-            if (_idAt(p, policyId, i) == id) return (true, i);
+            if (_idAt(terms, policyId, i) == id) return (true, i);
         }
         return (false, 0);
     }
@@ -684,12 +812,6 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712, Nonce
         if (rate < g.minFeeRate) return g.minFeeRate;
         if (rate > g.maxFeeRate) return g.maxFeeRate;
         return rate;
-    }
-
-    function _add96(uint96 a, uint256 b) private pure returns (uint96) {
-        uint256 sum = a + b;
-        if (sum > type(uint96).max) revert AmountTooLarge(sum);
-        return uint96(sum);
     }
 
     function _setFeeRateRange(uint80 minFeeRate, uint80 maxFeeRate) private {

@@ -2,7 +2,7 @@
  * The SDK's view of the contracts: typed handles, transactions that turn reverts into
  * ClientError("CHAIN") naming the contract's custom error, and EIP-2612 permits.
  */
-import { JsonRpcProvider, Signature, type Interface, type Provider, type Signer } from "ethers";
+import { JsonRpcProvider, Signature, ZeroAddress, randomBytes, toBigInt, type Interface, type Provider, type Signer } from "ethers";
 import {
   NKMSToken__factory,
   PolicyManager__factory,
@@ -119,4 +119,46 @@ export async function signPermit(
 export async function permitDeadline(provider: Provider): Promise<bigint> {
   const block = await provider.getBlock("latest");
   return BigInt((block?.timestamp ?? Math.floor(Date.now() / 1000)) + 3600);
+}
+
+/** An owner's EIP-712 signed revocation that anyone may relay with `PolicyManager.revokeWithSignature`. */
+export interface SignedRevocation {
+  policyId: string;
+  /** Zero address: the whole policy. */
+  node: string;
+  nonce: bigint;
+  deadline: bigint;
+  signature: string;
+}
+
+/**
+ * Signs a revocation of `policyId` (or of one `node`'s arrangement) for relaying on-chain.
+ * Revocation nonces are unordered (a bitmap per owner), so by default a random 256-bit nonce is
+ * used: signatures can be relayed in any order, and each works once.
+ */
+export async function signOnChainRevocation(
+  policyManager: PolicyManager,
+  owner: Signer,
+  request: { policyId: string; node?: string; deadline: bigint; nonce?: bigint },
+): Promise<SignedRevocation> {
+  const [network, verifyingContract] = await Promise.all([owner.provider!.getNetwork(), policyManager.getAddress()]);
+  const message = {
+    policyId: request.policyId,
+    node: request.node ?? ZeroAddress,
+    nonce: request.nonce ?? toBigInt(randomBytes(32)),
+    deadline: request.deadline,
+  };
+  const signature = await owner.signTypedData(
+    { name: "NKMS PolicyManager", version: "1", chainId: network.chainId, verifyingContract },
+    {
+      Revocation: [
+        { name: "policyId", type: "bytes16" },
+        { name: "node", type: "address" },
+        { name: "nonce", type: "uint256" },
+        { name: "deadline", type: "uint256" },
+      ],
+    },
+    message,
+  );
+  return { ...message, signature };
 }

@@ -10,3 +10,4 @@ export { retrieveCFrags, saveEvidence, type RetrievalRequest, type RetrievalResu
 export { ReaderDirectory, READER_KEYS_AUX_TYPE, type ResolvedReader } from "./directory";
 export { stake, bondOperator, setMinFeeRate, withdrawFees, stakeInfo, type StakeInfo } from "./staking";
 export { LocalDirectoryStorage, StorageError, type ObjectStorage } from "./storage";
+export { signOnChainRevocation, type SignedRevocation } from "./chain";

@@ -17,7 +17,7 @@ export const POLICY_ABI = [
   "function getPolicy(bytes16 policyId) view returns (tuple(address owner, address sponsor, uint32 startPeriod, uint32 endPeriod, uint32 paidUntil, uint96 feeRate, uint8 nodeCount, uint8 activeNodes, bool revoked, bool released, bytes32 kfragRoot))",
   "function isActiveArrangement(bytes16 policyId, address node) view returns (bool)",
   "function verifyKfragCommitment(bytes16 policyId, address node, bytes32 kfragHash, bytes32[] proof) view returns (bool)",
-  "event PolicyRevoked(bytes16 indexed policyId, address indexed owner, uint256 refund)",
+  "event PolicyRevoked(bytes16 indexed policyId, uint256 refund)",
   "event ArrangementRevoked(bytes16 indexed policyId, address indexed node, uint256 refund)",
 ];
 
