@@ -47,7 +47,11 @@ async function resolvePassword(config: NodeConfig): Promise<string> {
  * The staker whose pending bond proposal this operator accepts: `config.staker` when given (it
  * must have proposed this operator), else the only staker with a pending proposal to it.
  */
-async function pendingStaker(chain: EthersNodeChain, operator: string, config: NodeConfig): Promise<string> {
+export async function pendingStaker(
+  chain: Pick<EthersNodeChain, "proposedStakers">,
+  operator: string,
+  config: Pick<NodeConfig, "staker">,
+): Promise<string> {
   const proposed = await chain.proposedStakers(operator);
   if (config.staker !== undefined) {
     const wanted = proposed.find((s) => s.toLowerCase() === config.staker!.toLowerCase());
