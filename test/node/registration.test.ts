@@ -2,6 +2,7 @@
 // a not-yet-bonded operator finds the staker whose proposal it accepts.
 import { expect } from "chai";
 import { ethers } from "hardhat";
+import { Wallet } from "ethers";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { EthersNodeChain } from "../../src/node/chain";
 import { StartupError, pendingStaker } from "../../src/node/node";
@@ -34,7 +35,7 @@ describe("node agent: registration", () => {
     expect(ethers.hexlify(m.slice(48, 68))).to.equal(ctx.escrow);
     expect(ethers.hexlify(m.slice(68, 88))).to.equal(ctx.staker);
     expect(ethers.hexlify(m.slice(88))).to.equal(ctx.operator);
-    const keys = deriveNodeKeys(ethers.Wallet.createRandom() as unknown as ethers.Wallet);
+    const keys = deriveNodeKeys(new Wallet(ethers.Wallet.createRandom().privateKey));
     const proof = signKeyProof(keys.stampSecret, ctx);
     expect(Signature.fromBEBytes(proof).verify(keys.stampKey, m)).to.equal(true);
     expect(() => keyProofMessage({ ...ctx, chainId: -1n })).to.throw(RangeError);
