@@ -14,8 +14,11 @@ import {SlashingPolicy} from "./adjudicator/SlashingPolicy.sol";
 ///     verifies for the three keys AND its re-encryption proof holds (see UmbralCFrag). The
 ///     verdict never depends on the caller's hints: a wrong hint reverts or is retried.
 ///  2. A correct cfrag is never slashed and needs nothing more (no stamp is looked at).
-///  3. An incorrect cfrag slashes only with the node's stamp: ECDSA (secp256k1) by the node's
-///     registered Umbral verifying key over SHA-256 of the 640-byte message
+///  3. An incorrect cfrag slashes only with the node's stamp: ECDSA (secp256k1) by one of the
+///     node's stamp keys the escrow accepts now (`stampKeysOf`: its registered Umbral verifying
+///     key, or the one that key replaced while still within the escrow's slashing grace, so
+///     re-registering a key cannot void earlier stamps; unbonding does not either) over SHA-256
+///     of the 640-byte message
 ///       "NKMS-CFRAG-STAMP-V1" ‖ staker ‖ policyId ‖ delegatingKey ‖ receivingKey ‖ verifyingKey
 ///       ‖ capsule.toBytes() ‖ cfrag.toBytes()
 ///     (src/protocol/stamp.ts, which the node agent signs). The keys are stamped, so they are
@@ -23,6 +26,8 @@ import {SlashingPolicy} from "./adjudicator/SlashingPolicy.sol";
 ///     is the node's fault, and a caller cannot change them to make a correct cfrag look bad.
 /// An incorrect cfrag slashes the node by
 ///   penalty = min(basePenalty + penaltyHistoryCoefficient · priorViolations, stake · maxPenaltyBps / 10⁴)
+/// where stake is the escrow's `slashableStake` (which includes an unlocking stake until the end
+/// of its grace periods, so withdrawing cannot outrun the evidence)
 /// of which investigatorShareBps / 10⁴ is credited to the investigator (pulled from the escrow)
 /// and the rest returns to the reserve. Each stamped message (its SHA-256, the evidence hash)
 /// slashes at most once.
@@ -48,8 +53,10 @@ contract Adjudicator is ReentrancyGuardTransient {
     /// @notice Values computed off-chain and checked on-chain (src/client/evidence.ts computes them).
     struct EvaluationHints {
         UmbralCFrag.Hints products;
-        /// @dev y coordinates of the kfrag signer's key and of the node's stamp key.
+        /// @dev y coordinate of the kfrag signer's key.
         uint256 verifyingKeyY;
+        /// @dev Unused (the escrow gives the stamp keys as addresses); kept so the evidence
+        /// encoding does not change.
         uint256 stampKeyY;
         /// @dev Recovery parities (0 or 1) of the kfrag signature (a wrong one costs a retry,
         /// never the verdict) and of the stamp signature.
@@ -67,7 +74,7 @@ contract Adjudicator is ReentrancyGuardTransient {
     uint256 public immutable basePenalty;
     /// @notice Added to the penalty once per earlier violation of the same node.
     uint256 public immutable penaltyHistoryCoefficient;
-    /// @notice Cap on a single penalty as a fraction of the node's locked stake, basis points.
+    /// @notice Cap on a single penalty as a fraction of the node's slashable stake (escrow.slashableStake), basis points.
     uint256 public immutable maxPenaltyBps;
     /// @notice The investigator's share of the penalty, basis points.
     uint256 public immutable investigatorShareBps;
@@ -103,7 +110,7 @@ contract Adjudicator is ReentrancyGuardTransient {
     /// @param escrow_ Staking escrow; this contract must hold its slasher role.
     /// @param basePenalty_ Fixed part of a penalty (token units).
     /// @param penaltyHistoryCoefficient_ Extra penalty per earlier violation (token units).
-    /// @param maxPenaltyBps_ Penalty cap as a fraction of the locked stake, 1..10000.
+    /// @param maxPenaltyBps_ Penalty cap as a fraction of the slashable stake, 1..10000.
     /// @param investigatorShareBps_ Investigator's share of the penalty, 0..10000.
     constructor(
         IStakingEscrow escrow_,
@@ -160,7 +167,7 @@ contract Adjudicator is ReentrancyGuardTransient {
     /// @param staker The node.
     /// @return penalty Token units; the investigator would get `penalty · investigatorShareBps / 10⁴`.
     function penaltyFor(address staker) public view returns (uint256 penalty) {
-        uint256 stake = escrow.lockedThrough(staker, escrow.currentPeriod());
+        uint256 stake = escrow.slashableStake(staker);
         return SlashingPolicy.penalty(basePenalty, penaltyHistoryCoefficient, violations[staker], stake, maxPenaltyBps);
     }
 
@@ -226,18 +233,19 @@ contract Adjudicator is ReentrancyGuardTransient {
         }
     }
 
-    /// @dev The node's registered verifying key must have signed the stamp digest.
+    /// @dev One of the node's stamp keys the escrow accepts now must have signed the stamp digest.
     function _checkStamp(CFragEvidence calldata evidence, EvaluationHints calldata hints, bytes32 digest)
         private
         view
     {
         if (evidence.stampSignature.length != 64) revert MalformedSignature();
-        (,, bytes memory nodeKey) = escrow.nodeInfo(evidence.staker);
-        if (nodeKey.length != 33) revert UnknownNodeKey(evidence.staker);
-        address node = _memoryKeyAddress(nodeKey, hints.stampKeyY);
+        (address current, address previous) = escrow.stampKeysOf(evidence.staker);
+        if (current == address(0)) revert UnknownNodeKey(evidence.staker);
         bytes32 r = bytes32(evidence.stampSignature[0:32]);
         bytes32 s = bytes32(evidence.stampSignature[32:64]);
-        if (_recover(digest, hints.stampSignatureParity, r, s) != node) revert InvalidStampSignature();
+        address signer = _recover(digest, hints.stampSignatureParity, r, s);
+        // `previous` is zero when there is none; a failed recovery is zero too, never accepted.
+        if (signer == address(0) || (signer != current && signer != previous)) revert InvalidStampSignature();
     }
 
     /// @dev address(0) for an unrecoverable signature, which matches no key address.
@@ -250,15 +258,6 @@ contract Adjudicator is ReentrancyGuardTransient {
     function _keyAddress(bytes calldata key, uint256 y) private pure returns (address) {
         if (key.length != 33) revert MalformedKey();
         return _pointAddress(uint8(key[0]), uint256(bytes32(key[1:33])), y);
-    }
-
-    function _memoryKeyAddress(bytes memory key, uint256 y) private pure returns (address) {
-        uint8 prefix = uint8(key[0]);
-        uint256 x;
-        assembly ("memory-safe") {
-            x := mload(add(key, 0x21))
-        }
-        return _pointAddress(prefix, x, y);
     }
 
     function _pointAddress(uint8 prefix, uint256 x, uint256 y) private pure returns (address) {

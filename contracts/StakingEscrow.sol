@@ -32,12 +32,32 @@ import {DecayMath} from "./lib/DecayMath.sol";
 /// amount·(52 + min(W, 52)), i.e. amount·104·κ with κ = 0.5·(1 + min(W, 52)/52), W the lock
 /// duration D in whole weeks. Weights only change in the staker's own transactions (and in
 /// slashing), so a reward-per-weight accumulator makes every operation O(1) and exact.
-/// Issuance for elapsed periods is credited to the weights present during them, at the first
-/// transaction of a new period. No per-period transaction is needed from anyone.
+/// Issuance is paid per period *in advance*: the issuance of period P is credited, at the first
+/// transaction of P (before that transaction changes any weight), to the weights present at the
+/// start of P, i.e. the weights that did not change since the last transaction of an earlier
+/// period. So weight added at any moment of P (deposit, increase, restake, relock, prolong) earns
+/// nothing of P and starts earning at the next period boundary, exactly like weight added at the
+/// start of P: a last-second deposit gains nothing over an earlier one. Every weight credited
+/// with P's issuance is locked throughout P (a rolling lock always reaches at least one period
+/// past the current one, and `startUnlock` in P unlocks at P + D > P). No per-period transaction
+/// is needed from anyone.
 ///
-/// Operators and nodes. A staker bonds one operator (the node's hot key); re-bonding is
-/// possible `minBondSeconds` after the last bond. An address cannot be both staker and
-/// operator. The operator registers the node's HTTP endpoint and its two Umbral public keys.
+/// Operators and nodes. A staker proposes one operator (the node's hot key) with
+/// `bondOperator`; the bond takes effect only when that operator consents by registering the
+/// node for this staker (`registerNode`), so nobody can bond an address that did not agree, and a
+/// pending proposal blocks nothing. Re-bonding is possible `minBondSeconds` after the last bond.
+/// An address cannot be both staker and operator. The registration publishes the node's HTTP
+/// endpoint and its two Umbral public keys (both checked to be curve points), with a proof of
+/// possession of the verifying (stamp) key: an ECDSA signature by that key, over SHA-256 as
+/// Umbral's Signer computes it, of `KEY_PROOF_TAG ‖ chainid ‖ escrow ‖ staker ‖ operator`.
+///
+/// Slashing window. Evidence against a node (a stamp by its verifying key) can be submitted for
+/// `slashingGracePeriods` (G) periods: (1) the stamp key history keeps, per staker, the current
+/// stamp key and the one before it; the previous key stays valid for stamps for G periods after
+/// it was replaced, and the key may change at most once per G periods (so the previous key is
+/// never dropped before its window ends, and two slots are enough); (2) an unlocking stake stays
+/// slashable, and cannot be withdrawn, until G periods after its unlock period. A stamp made in
+/// period s is therefore always accepted if it is submitted before period s + G starts.
 ///
 /// Health checks. A node judged unhealthy loses what it earned since its last check, even
 /// if it already claimed it: the escrow tracks, per tracked staker, `claimed` (all rewards ever
@@ -69,10 +89,15 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     uint256 public constant KAPPA_FLOOR = 52;
     /// @notice Maximum length in bytes of a node's endpoint.
     uint256 public constant MAX_ENDPOINT_LENGTH = 256;
+    /// @notice Domain tag of the stamp key's proof of possession (see the contract notice).
+    bytes16 public constant KEY_PROOF_TAG = "NKMS-NODE-KEY-V1";
 
     uint256 private constant WAD = 1e18;
     uint256 private constant ACC_SCALE = 1e22;
     uint256 private constant WEEK = 7 days;
+    /// @dev secp256k1 field prime, and (P + 1) / 4 (square roots, since P ≡ 3 mod 4).
+    uint256 private constant FIELD_P = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F;
+    uint256 private constant SQRT_EXP = 0x3FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFBFFFFF0C;
 
     /// @notice The staked token (also the reward token).
     NKMSToken public immutable token;
@@ -88,6 +113,9 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     uint32 public immutable minBondSeconds;
     /// @notice Fraction of the remaining reserve issued per period (18 decimals).
     uint256 public immutable issuanceRate;
+    /// @notice G: periods an unlocking stake stays slashable after its unlock period, the time a
+    /// replaced stamp key stays valid, and the minimum time between two stamp key changes.
+    uint16 public immutable slashingGracePeriods;
 
     /// @dev Two slots per staker. `rewardPerWeightPaid` is the accumulator value up to which
     /// `rewards` has been credited.
@@ -113,11 +141,16 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         uint32 bondedAt;
     }
 
+    /// @dev One per staker (the bonded operator's registration; kept when it unbonds so its
+    /// stamps stay provable).
     struct Node {
         bytes32 encryptingKeyX;
         bytes32 verifyingKeyX;
+        address stampSigner; // Ethereum address of the verifying key
+        uint32 stampSignerSince; // period from which it is the current key
         uint8 encryptingKeyPrefix; // 0 until registered
         uint8 verifyingKeyPrefix;
+        address previousStampSigner; // valid until stampSignerSince + G
         string endpoint;
     }
 
@@ -147,7 +180,9 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
 
     mapping(address staker => Staker) private _stakers;
     mapping(address operator => OperatorBond) private _bonds;
-    mapping(address operator => Node) private _nodes;
+    mapping(address staker => Node) private _nodes;
+    /// @notice The operator each staker proposed and that has not consented yet (zero: none).
+    mapping(address staker => address operator) public pendingOperatorOf;
     mapping(address staker => CheckState) private _checks;
     /// @notice Investigator rewards from slashing, withdrawable with `withdrawInvestigatorReward`.
     mapping(address investigator => uint256) public investigatorRewards;
@@ -163,6 +198,8 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     event UnlockStarted(address indexed staker, uint32 unlockPeriod);
     event Relocked(address indexed staker, uint32 lockPeriods);
     event Withdrawn(address indexed staker, uint256 amount, uint256 remaining);
+    /// @notice `staker` proposed `operator` (zero: withdrew its proposal); it bonds on registration.
+    event OperatorProposed(address indexed staker, address indexed operator);
     event OperatorBonded(address indexed staker, address indexed operator, address previousOperator);
     event NodeRegistered(
         address indexed staker, address indexed operator, string endpoint, bytes encryptingKey, bytes verifyingKey
@@ -198,6 +235,8 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     error NotBonded(address operator);
     error InvalidEndpoint();
     error InvalidPublicKey(bytes key);
+    error InvalidKeyProof();
+    error KeyRotationTooSoon(uint256 earliestPeriod);
     error NothingToClaim();
     error NothingToWithdraw();
 
@@ -208,6 +247,7 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     /// @param minLockPeriods_ Minimum lock in periods (≥ 1).
     /// @param minBondSeconds_ Minimum time between a bond and the next re-bond.
     /// @param issuanceRate_ Fraction of the remaining reserve issued per period (18 decimals, < 1).
+    /// @param slashingGracePeriods_ G (≥ 1), see the contract notice.
     constructor(
         NKMSToken token_,
         uint32 secondsPerPeriod_,
@@ -215,12 +255,13 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         uint96 maxStake_,
         uint16 minLockPeriods_,
         uint32 minBondSeconds_,
-        uint256 issuanceRate_
+        uint256 issuanceRate_,
+        uint16 slashingGracePeriods_
     ) {
         if (
             address(token_) == address(0) || secondsPerPeriod_ == 0 || minLockPeriods_ == 0
                 || uint256(minStake_) * KAPPA_FLOOR < MIN_ISSUANCE_WEIGHT || maxStake_ < minStake_
-                || issuanceRate_ >= WAD
+                || issuanceRate_ >= WAD || slashingGracePeriods_ == 0
         ) revert InvalidParameters();
         token = token_;
         secondsPerPeriod = secondsPerPeriod_;
@@ -229,6 +270,7 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         minLockPeriods = minLockPeriods_;
         minBondSeconds = minBondSeconds_;
         issuanceRate = issuanceRate_;
+        slashingGracePeriods = slashingGracePeriods_;
         // Nobody can mint before this escrow becomes the minter, so cap − supply is the reserve.
         _rewardState = RewardState({
             rewardPerWeight: 0,
@@ -332,8 +374,9 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         emit Relocked(msg.sender, st.lockPeriods);
     }
 
-    /// @notice Withdraw `amount` unlocked tokens (the unlock period must have begun).
-    /// Withdrawing everything closes the stake; rewards not yet claimed stay claimable.
+    /// @notice Withdraw `amount` unlocked tokens, from `slashingGracePeriods` periods after the
+    /// unlock period on (until then evidence may still slash the stake). Withdrawing everything
+    /// closes the stake; rewards not yet claimed stay claimable.
     function withdraw(uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
         Staker storage st = _stakers[msg.sender];
@@ -342,7 +385,8 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         if (staked == 0) revert NotStaker(msg.sender);
         if (unlockPeriod == 0) revert UnlockNotStarted();
         uint32 period = currentPeriod();
-        if (period < unlockPeriod) revert LockNotOver(unlockPeriod, period);
+        uint32 withdrawable = unlockPeriod + slashingGracePeriods;
+        if (period < withdrawable) revert LockNotOver(withdrawable, period);
         if (amount > staked) revert InsufficientUnlocked(amount, staked);
         // An unlocking stake has zero weight, so neither the accumulator nor its rewards move.
         uint96 remaining = staked - uint96(amount);
@@ -397,49 +441,54 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
 
     // ---------------------------------------------------------------- operators and nodes
 
-    /// @notice Bond `operator` as the caller's node key (zero address: unbond). Replacing or
-    /// removing a bonded operator is possible `minBondSeconds` after its bond. The operator
-    /// must not be a staker nor bonded to another staker.
+    /// @notice Propose `operator` as the caller's node key; the bond takes effect when the
+    /// operator consents by calling `registerNode` for the caller (until then the current bond,
+    /// if any, stays). Zero address: unbond now and drop any proposal. Replacing or removing a
+    /// bonded operator is possible `minBondSeconds` after its bond. The operator must not be a
+    /// staker nor bonded to another staker.
     function bondOperator(address operator) external {
         Staker storage st = _stakers[msg.sender];
-        address previous = st.operator;
-        if (operator == previous) revert SameOperator(operator);
-        if (operator != address(0) && st.amount == 0) revert NotStaker(msg.sender);
-        if (previous != address(0)) {
-            uint256 earliest = uint256(_bonds[previous].bondedAt) + minBondSeconds;
-            if (block.timestamp < earliest) revert BondTooRecent(earliest);
-            delete _bonds[previous];
+        address current = st.operator;
+        if (operator == address(0)) {
+            if (current == address(0) && pendingOperatorOf[msg.sender] == address(0)) revert SameOperator(operator);
+            delete pendingOperatorOf[msg.sender];
+            emit OperatorProposed(msg.sender, address(0));
+            if (current != address(0)) {
+                _checkRebond(current);
+                delete _bonds[current];
+                st.operator = address(0);
+                emit OperatorBonded(msg.sender, address(0), current);
+            }
+            return;
         }
-        if (operator != address(0)) {
-            address bondedTo = _bonds[operator].staker;
-            if (bondedTo != address(0)) revert OperatorAlreadyBonded(operator, bondedTo);
-            Staker storage other = _stakers[operator];
-            if (other.amount != 0 || other.operator != address(0)) revert OperatorIsStaker(operator);
-            _bonds[operator] = OperatorBond({staker: msg.sender, bondedAt: uint32(block.timestamp)});
-        }
-        st.operator = operator;
-        emit OperatorBonded(msg.sender, operator, previous);
+        if (operator == current || operator == pendingOperatorOf[msg.sender]) revert SameOperator(operator);
+        if (st.amount == 0) revert NotStaker(msg.sender);
+        if (current != address(0)) _checkRebond(current);
+        _checkBondable(operator);
+        pendingOperatorOf[msg.sender] = operator;
+        emit OperatorProposed(msg.sender, operator);
     }
 
-    /// @notice Publish (or update) the caller's node: its HTTP endpoint and its Umbral public
-    /// keys, each a 33-byte compressed secp256k1 point (prefix 0x02/0x03). Bonded operators only.
-    /// @dev Only the encoding is checked, not that the point lies on the curve.
-    function registerNode(string calldata endpoint, bytes calldata encryptingKey, bytes calldata verifyingKey)
-        external
-    {
-        address staker = _bonds[msg.sender].staker;
-        if (staker == address(0)) revert NotBonded(msg.sender);
+    /// @notice Publish (or update) `staker`'s node, sent by its operator: its HTTP endpoint and
+    /// its Umbral public keys, each a 33-byte compressed secp256k1 point (prefix 0x02/0x03) that
+    /// must lie on the curve. Sent by the operator `staker` proposed, it also confirms the bond.
+    /// @param keyProof 64-byte r‖s: the verifying key's ECDSA signature (over SHA-256) of
+    /// `KEY_PROOF_TAG ‖ chainid ‖ this escrow ‖ staker ‖ operator` (see `keyProofDigest`).
+    /// @dev A new verifying key is accepted at most once per `slashingGracePeriods` periods; the
+    /// replaced one stays valid for stamps that long (`stampKeysOf`).
+    function registerNode(
+        address staker,
+        string calldata endpoint,
+        bytes calldata encryptingKey,
+        bytes calldata verifyingKey,
+        bytes calldata keyProof
+    ) external {
+        _bondOnConsent(staker);
         uint256 length = bytes(endpoint).length;
         if (length == 0 || length > MAX_ENDPOINT_LENGTH) revert InvalidEndpoint();
-        (uint8 encPrefix, bytes32 encX) = _splitKey(encryptingKey);
-        (uint8 verPrefix, bytes32 verX) = _splitKey(verifyingKey);
-        _nodes[msg.sender] = Node({
-            encryptingKeyX: encX,
-            verifyingKeyX: verX,
-            encryptingKeyPrefix: encPrefix,
-            verifyingKeyPrefix: verPrefix,
-            endpoint: endpoint
-        });
+        Node storage node = _nodes[staker];
+        _setKeys(node, staker, encryptingKey, verifyingKey, keyProof);
+        node.endpoint = endpoint;
         emit NodeRegistered(staker, msg.sender, endpoint, encryptingKey, verifyingKey);
     }
 
@@ -573,8 +622,7 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
 
     /// @inheritdoc IStakingEscrow
     function isRegistered(address staker) external view returns (bool) {
-        address operator = _stakers[staker].operator;
-        return operator != address(0) && _nodes[operator].encryptingKeyPrefix != 0;
+        return _stakers[staker].operator != address(0) && _nodes[staker].encryptingKeyPrefix != 0;
     }
 
     /// @inheritdoc IStakingEscrow
@@ -583,15 +631,34 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         view
         returns (string memory endpoint, bytes memory encryptingKey, bytes memory verifyingKey)
     {
-        address operator = _stakers[staker].operator;
-        if (operator == address(0)) return ("", "", "");
-        Node storage node = _nodes[operator];
-        if (node.encryptingKeyPrefix == 0) return ("", "", "");
+        Node storage node = _nodes[staker];
+        if (_stakers[staker].operator == address(0) || node.encryptingKeyPrefix == 0) return ("", "", "");
         return (
             node.endpoint,
             abi.encodePacked(node.encryptingKeyPrefix, node.encryptingKeyX),
             abi.encodePacked(node.verifyingKeyPrefix, node.verifyingKeyX)
         );
+    }
+
+    /// @inheritdoc IStakingEscrow
+    /// @dev Independent of the bond: unbonding does not make past stamps unprovable.
+    function stampKeysOf(address staker) external view returns (address current, address previous) {
+        Node storage node = _nodes[staker];
+        current = node.stampSigner;
+        if (currentPeriod() < uint256(node.stampSignerSince) + slashingGracePeriods) previous = node.previousStampSigner;
+    }
+
+    /// @inheritdoc IStakingEscrow
+    function slashableStake(address staker) external view returns (uint256) {
+        Staker storage st = _stakers[staker];
+        uint256 unlockPeriod = st.unlockPeriod;
+        if (unlockPeriod == 0 || currentPeriod() < unlockPeriod + slashingGracePeriods) return st.amount;
+        return 0;
+    }
+
+    /// @notice The SHA-256 digest a node's verifying key signs as its proof of possession.
+    function keyProofDigest(address staker, address operator) public view returns (bytes32) {
+        return sha256(abi.encodePacked(KEY_PROOF_TAG, block.chainid, address(this), staker, operator));
     }
 
     /// @notice The stake of `staker`, its current reward weight and its claimable rewards
@@ -770,6 +837,102 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         if (amount == 0) return;
         _totals.reserve += uint96(amount);
         token.burn(amount);
+    }
+
+    /// @dev `msg.sender` must be `staker`'s operator, or the one it proposed (then it bonds now).
+    function _bondOnConsent(address staker) private {
+        Staker storage st = _stakers[staker];
+        address current = st.operator;
+        if (current == msg.sender) return;
+        if (pendingOperatorOf[staker] != msg.sender) revert NotBonded(msg.sender);
+        if (st.amount == 0) revert NotStaker(staker);
+        _checkBondable(msg.sender);
+        delete pendingOperatorOf[staker];
+        if (current != address(0)) delete _bonds[current];
+        _bonds[msg.sender] = OperatorBond({staker: staker, bondedAt: uint32(block.timestamp)});
+        st.operator = msg.sender;
+        emit OperatorBonded(staker, msg.sender, current);
+    }
+
+    /// @dev Check and store both keys; a new stamp key moves the current one to `previous`.
+    function _setKeys(
+        Node storage node,
+        address staker,
+        bytes calldata encryptingKey,
+        bytes calldata verifyingKey,
+        bytes calldata keyProof
+    ) private {
+        (uint8 encPrefix, bytes32 encX) = _splitKey(encryptingKey);
+        _liftX(encPrefix, encX, encryptingKey);
+        address signer = _keyProofSigner(staker, verifyingKey, keyProof);
+        address previous = node.stampSigner;
+        if (signer != previous) {
+            uint32 period = currentPeriod();
+            if (previous != address(0)) {
+                uint256 earliest = uint256(node.stampSignerSince) + slashingGracePeriods;
+                if (period < earliest) revert KeyRotationTooSoon(earliest);
+                node.previousStampSigner = previous;
+            }
+            node.stampSigner = signer;
+            node.stampSignerSince = period;
+        }
+        node.encryptingKeyX = encX;
+        node.encryptingKeyPrefix = encPrefix;
+        node.verifyingKeyX = bytes32(verifyingKey[1:33]);
+        node.verifyingKeyPrefix = uint8(verifyingKey[0]);
+    }
+
+    /// @dev Reverts unless the last bond of the staker's `current` operator is old enough.
+    function _checkRebond(address current) private view {
+        uint256 earliest = uint256(_bonds[current].bondedAt) + minBondSeconds;
+        if (block.timestamp < earliest) revert BondTooRecent(earliest);
+    }
+
+    /// @dev `operator` is free: not bonded, not a staker.
+    function _checkBondable(address operator) private view {
+        address bondedTo = _bonds[operator].staker;
+        if (bondedTo != address(0)) revert OperatorAlreadyBonded(operator, bondedTo);
+        Staker storage other = _stakers[operator];
+        if (other.amount != 0 || other.operator != address(0)) revert OperatorIsStaker(operator);
+    }
+
+    /// @dev The Ethereum address of `verifyingKey` (a curve point), after checking that it
+    /// signed `keyProofDigest(staker, msg.sender)`. Either recovery parity is accepted.
+    function _keyProofSigner(address staker, bytes calldata verifyingKey, bytes calldata keyProof)
+        private
+        view
+        returns (address signer)
+    {
+        (uint8 prefix, bytes32 x) = _splitKey(verifyingKey);
+        uint256 y = _liftX(prefix, x, verifyingKey);
+        signer = address(uint160(uint256(keccak256(abi.encodePacked(x, y)))));
+        if (keyProof.length != 64) revert InvalidKeyProof();
+        bytes32 digest = keyProofDigest(staker, msg.sender);
+        bytes32 r = bytes32(keyProof[0:32]);
+        bytes32 s = bytes32(keyProof[32:64]);
+        if (ecrecover(digest, 27, r, s) != signer && ecrecover(digest, 28, r, s) != signer) revert InvalidKeyProof();
+    }
+
+    /// @dev The y coordinate of the point with x coordinate `x` and parity `prefix − 2`;
+    /// reverts `InvalidPublicKey(key)` when no such curve point exists.
+    function _liftX(uint8 prefix, bytes32 x, bytes calldata key) private view returns (uint256 y) {
+        uint256 px = uint256(x);
+        if (px >= FIELD_P) revert InvalidPublicKey(key);
+        uint256 rhs = addmod(mulmod(mulmod(px, px, FIELD_P), px, FIELD_P), 7, FIELD_P);
+        bool ok;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, 0x20)
+            mstore(add(ptr, 0x20), 0x20)
+            mstore(add(ptr, 0x40), 0x20)
+            mstore(add(ptr, 0x60), rhs)
+            mstore(add(ptr, 0x80), SQRT_EXP)
+            mstore(add(ptr, 0xa0), FIELD_P)
+            ok := staticcall(gas(), 0x05, ptr, 0xc0, 0x00, 0x20)
+            y := mload(0x00)
+        }
+        if (!ok || mulmod(y, y, FIELD_P) != rhs) revert InvalidPublicKey(key);
+        if (y & 1 != prefix & 1) y = FIELD_P - y;
     }
 
     function _splitKey(bytes calldata key) private pure returns (uint8 prefix, bytes32 x) {

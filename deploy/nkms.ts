@@ -17,6 +17,8 @@ const NKMSModule = buildModule("NKMS", (m) => {
   const minLockPeriods = m.getParameter("minLockPeriods", 4);
   const minBondSeconds = m.getParameter("minBondSeconds", 2 * WEEK);
   const issuanceRate = m.getParameter("issuanceRate", 25n * 10n ** 14n);
+  // Periods a stake stays slashable after unlocking (and a replaced stamp key stays valid).
+  const slashingGracePeriods = m.getParameter("slashingGracePeriods", 2);
 
   const token = m.contract("NKMSToken", [initialSupply, cap]);
   const escrow = m.contract("StakingEscrow", [
@@ -27,6 +29,7 @@ const NKMSModule = buildModule("NKMS", (m) => {
     minLockPeriods,
     minBondSeconds,
     issuanceRate,
+    slashingGracePeriods,
   ]);
   m.call(token, "setMinter", [escrow]);
   return { token, escrow };

@@ -91,7 +91,8 @@ export interface StakedNode {
   operator: Wallet;
 }
 
-/** Funds each staker from the deployer, stakes (permit), bonds its operator and enrolls it at `feeRate`. */
+/** Funds each staker from the deployer, stakes (permit), proposes its operator (the bond takes effect
+ * when the node agent registers at startup) and enrolls it at `feeRate`. */
 export async function stakeNodes(
   contracts: Contracts,
   deployer: Signer,

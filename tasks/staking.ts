@@ -186,18 +186,21 @@ withCommon(task("nkms:withdraw", "Withdraw unlocked tokens"))
   .addOptionalParam("amount", "Tokens to withdraw (default: everything)")
   .setAction(async (args: Common & { amount?: string }, hre) => {
     const ctx = await context(hre, args);
-    const [st, period] = await Promise.all([ctx.escrow.stakeOf(ctx.address), ctx.escrow.currentPeriod()]);
+    const [st, period, grace] = await Promise.all([
+      ctx.escrow.stakeOf(ctx.address), ctx.escrow.currentPeriod(), ctx.escrow.slashingGracePeriods(),
+    ]);
     if (st.amount === 0n) throw new StakingTaskError("NOT_STAKER", `${ctx.address} has nothing staked.`);
     if (st.unlockPeriod === 0n) throw new StakingTaskError("LOCKED", "The stake is locked (rolling); run nkms:unlock and wait for the unlock period.");
-    if (period < st.unlockPeriod) {
-      throw new StakingTaskError("LOCK_NOT_OVER", `Lock not over: withdrawable from period ${st.unlockPeriod}, now ${period}.`);
+    // The stake stays slashable for the grace periods after its unlock period.
+    if (period < st.unlockPeriod + grace) {
+      throw new StakingTaskError("LOCK_NOT_OVER", `Lock not over: withdrawable from period ${st.unlockPeriod + grace}, now ${period}.`);
     }
     const amount = args.amount === undefined ? st.amount : parseTokens(hre, args.amount);
     if (amount > st.amount) throw new StakingTaskError("INSUFFICIENT_STAKE", `Only ${fmt(hre, st.amount)} can be withdrawn.`);
     await send(ctx, `withdraw ${fmt(hre, amount)}`, () => ctx.escrow.withdraw(amount));
   });
 
-withCommon(task("nkms:bond", "Bond an operator (the node's hot key); zero address unbonds"))
+withCommon(task("nkms:bond", "Propose an operator (the node's hot key); it bonds when it registers the node. Zero address unbonds"))
   .addParam("operator", "Operator address")
   .setAction(async (args: Common & { operator: string }, hre) => {
     const ctx = await context(hre, args);
@@ -208,26 +211,33 @@ withCommon(task("nkms:bond", "Bond an operator (the node's hot key); zero addres
       const now = BigInt((await hre.ethers.provider.getBlock("latest"))!.timestamp);
       if (now < earliest) throw new StakingTaskError("BOND_TOO_RECENT", `Re-bond possible from ${new Date(Number(earliest) * 1000).toISOString()}.`);
     }
-    await send(ctx, `bond operator ${args.operator}`, () => ctx.escrow.bondOperator(args.operator));
+    await send(ctx, `propose operator ${args.operator}`, () => ctx.escrow.bondOperator(args.operator));
   });
 
-withCommon(task("nkms:register", "Register the node (send from the operator account)"))
+withCommon(task("nkms:register", "Register the node and accept a pending bond (send from the operator account; the node agent does this itself at startup)"))
+  .addParam("staker", "The staker whose node this is (it must have bonded or proposed this operator)")
   .addParam("endpoint", "Node HTTP endpoint, e.g. https://node.example:9151")
   .addParam("encryptingKey", "Umbral encrypting public key, 33-byte compressed hex")
   .addParam("verifyingKey", "Umbral verifying public key, 33-byte compressed hex")
-  .setAction(async (args: Common & { endpoint: string; encryptingKey: string; verifyingKey: string }, hre) => {
-    const ctx = await context(hre, args);
-    if ((await ctx.escrow.stakerOf(ctx.address)) === hre.ethers.ZeroAddress) {
-      throw new StakingTaskError("NOT_BONDED", `${ctx.address} is not bonded to any staker; the staker must run nkms:bond first.`);
-    }
-    for (const [name, key] of [["encrypting-key", args.encryptingKey], ["verifying-key", args.verifyingKey]] as const) {
-      if (!/^(0x)?0[23][0-9a-fA-F]{64}$/.test(key)) throw new StakingTaskError("BAD_KEY", `--${name} must be a 33-byte compressed point (02/03 prefix).`);
-    }
-    const hex = (k: string) => (k.startsWith("0x") ? k : `0x${k}`);
-    await send(ctx, `register node ${args.endpoint}`, () =>
-      ctx.escrow.registerNode(args.endpoint, hex(args.encryptingKey), hex(args.verifyingKey)),
-    );
-  });
+  .addParam("keyProof", "64-byte r||s signature by the verifying key of the escrow's keyProofDigest(staker, operator)")
+  .setAction(
+    async (args: Common & { staker: string; endpoint: string; encryptingKey: string; verifyingKey: string; keyProof: string }, hre) => {
+      const ctx = await context(hre, args);
+      if (!hre.ethers.isAddress(args.staker)) throw new StakingTaskError("BAD_ADDRESS", `Not an address: ${args.staker}`);
+      const [operator, pending] = await Promise.all([ctx.escrow.operatorOf(args.staker), ctx.escrow.pendingOperatorOf(args.staker)]);
+      if (operator !== ctx.address && pending !== ctx.address) {
+        throw new StakingTaskError("NOT_BONDED", `${ctx.address} is not bonded to nor proposed by ${args.staker}; the staker must run nkms:bond first.`);
+      }
+      for (const [name, key] of [["encrypting-key", args.encryptingKey], ["verifying-key", args.verifyingKey]] as const) {
+        if (!/^(0x)?0[23][0-9a-fA-F]{64}$/.test(key)) throw new StakingTaskError("BAD_KEY", `--${name} must be a 33-byte compressed point (02/03 prefix).`);
+      }
+      if (!/^(0x)?[0-9a-fA-F]{128}$/.test(args.keyProof)) throw new StakingTaskError("BAD_KEY_PROOF", "--key-proof must be a 64-byte hex signature.");
+      const hex = (k: string) => (k.startsWith("0x") ? k : `0x${k}`);
+      await send(ctx, `register node ${args.endpoint}`, () =>
+        ctx.escrow.registerNode(args.staker, args.endpoint, hex(args.encryptingKey), hex(args.verifyingKey), hex(args.keyProof)),
+      );
+    },
+  );
 
 withCommon(task("nkms:stake-info", "Show a stake, its operator/node and its rewards"))
   .addOptionalParam("staker", "Staker address (default: the sending account)")

@@ -16,7 +16,7 @@ import { ethers, network } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { ContractTransactionResponse } from "ethers";
-import { deployCore, randomCompressedKey, type Core } from "../../test/shared/core-fixture";
+import { deployCore, registerNode, type Core } from "../../test/shared/core-fixture";
 import type { HealthCheck } from "../../typechain-types";
 import type { GasMeasurements, GasScenario } from "./types";
 
@@ -48,9 +48,7 @@ async function stakeNodes(core: Core, count: number, instances: HealthCheck[]): 
     await core.token.connect(staker).approve(core.escrowAddress, amount);
     await core.escrow.connect(staker).deposit(amount, 52);
     await core.escrow.connect(staker).bondOperator(operator.address);
-    await core.escrow
-      .connect(operator)
-      .registerNode(`http://127.0.0.1:9151/n${i}`, randomCompressedKey(), randomCompressedKey());
+    await registerNode(core, staker.address, operator, { endpoint: `http://127.0.0.1:9151/n${i}` });
     for (const health of instances) await health.enroll(staker.address);
     nodes.push({ staker: staker.address, operator });
   }

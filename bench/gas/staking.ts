@@ -36,6 +36,7 @@ async function measure(): Promise<GasMeasurements> {
   out["stake.deposit.first"] = await gasOf(escrow.connect(b).depositWithPermit(amount, 26, p.deadline, p.v, p.r, p.s));
   p = await signPermit(core.token, b, core.escrowAddress, amount);
   out["stake.deposit.more"] = await gasOf(escrow.connect(b).increaseWithPermit(amount, p.deadline, p.v, p.r, p.s));
+  // The staker's half of a bond (the proposal); the operator's registration completes it.
   out["operator.bond"] = await gasOf(escrow.connect(b).bondOperator(opB.address));
   out["stake.prolong"] = await gasOf(escrow.connect(b).prolong(4)); // 26 → 30 weeks: weight changes
 

@@ -39,7 +39,7 @@ contract LeakAdjudicator is ReentrancyGuardTransient {
     uint256 public immutable basePenalty;
     /// @notice Added to the forfeit once per earlier proven leak of the same node.
     uint256 public immutable penaltyHistoryCoefficient;
-    /// @notice Cap on one forfeit as a fraction of the node's locked stake, basis points.
+    /// @notice Cap on one forfeit as a fraction of the node's slashable stake (escrow.slashableStake), basis points.
     uint256 public immutable maxPenaltyBps;
     /// @notice Upper bound of the challenger's bounty as a fraction of the forfeit, basis points.
     uint256 public immutable challengerShareBps;
@@ -75,7 +75,7 @@ contract LeakAdjudicator is ReentrancyGuardTransient {
     /// @param policyManager_ PolicyManager; this contract must hold its leak adjudicator role.
     /// @param basePenalty_ Fixed part of a forfeit (token units).
     /// @param penaltyHistoryCoefficient_ Extra forfeit per earlier proven leak (token units).
-    /// @param maxPenaltyBps_ Forfeit cap as a fraction of the locked stake, 1..10000.
+    /// @param maxPenaltyBps_ Forfeit cap as a fraction of the slashable stake, 1..10000.
     /// @param challengerShareBps_ Bounty cap as a fraction of the forfeit, 0..10000.
     constructor(
         IStakingEscrow escrow_,
@@ -167,7 +167,7 @@ contract LeakAdjudicator is ReentrancyGuardTransient {
     /// @param staker The node.
     /// @return Token units.
     function penaltyFor(address staker) public view returns (uint256) {
-        uint256 stake = escrow.lockedThrough(staker, escrow.currentPeriod());
+        uint256 stake = escrow.slashableStake(staker);
         return SlashingPolicy.penalty(basePenalty, penaltyHistoryCoefficient, leaks[staker], stake, maxPenaltyBps);
     }
 }

@@ -34,6 +34,15 @@ interface IStakingEscrow {
         view
         returns (string memory endpoint, bytes memory encryptingKey, bytes memory verifyingKey);
 
+    /// @notice The stake evidence can still slash now: the whole stake while rolling or
+    /// unlocking, and for `slashingGracePeriods` periods after its unlock period; 0 afterwards.
+    function slashableStake(address staker) external view returns (uint256);
+
+    /// @notice Ethereum addresses of the node's stamp (verifying) keys that may sign evidence now:
+    /// the current one, and the one it replaced while that is within its validity window
+    /// (zero address when none). Kept across unbonding.
+    function stampKeysOf(address staker) external view returns (address current, address previous);
+
     /// @notice Slash up to `penalty` tokens of `staker`'s stake; `reward` of it is credited to
     /// `investigator` for withdrawal and the rest returns to the mining reserve. Adjudicator only.
     /// @return slashed The amount actually taken (never more than the stake).

@@ -1,6 +1,6 @@
 /**
  * Staker operations for the CLI and the demo (the same contract calls the `nkms:*` Hardhat tasks
- * make, over a plain ethers signer): stake with a permit, bond an operator, set the minimum fee
+ * make, over a plain ethers signer): stake with a permit, propose an operator, set the minimum fee
  * rate (which enrolls the node for policies), and read a stake's state.
  */
 import type { Signer } from "ethers";
@@ -13,6 +13,8 @@ export interface StakeInfo {
   stake: bigint;
   lockedNow: bigint;
   operator: string;
+  /** Operator proposed by the staker that has not accepted yet (its node bonds by registering). */
+  pendingOperator: string;
   endpoint: string;
   registered: boolean;
   minFeeRate: bigint;
@@ -32,6 +34,11 @@ export async function stake(contracts: Contracts, staker: Signer, amount: bigint
   );
 }
 
+/**
+ * Proposes `operator` as the staker's node key. The bond takes effect when the operator's node
+ * agent registers for this staker (it does so at startup), so no address is bonded without its
+ * consent; until then a previous bond stays in force.
+ */
 export async function bondOperator(contracts: Contracts, staker: Signer, operator: string): Promise<string> {
   return send("bondOperator", () => contracts.escrow.connect(staker).bondOperator(operator));
 }
@@ -48,10 +55,11 @@ export async function withdrawFees(contracts: Contracts, sender: Signer, node: s
 export async function stakeInfo(contracts: Contracts, staker: string): Promise<StakeInfo> {
   const { escrow, policyManager } = contracts;
   const period = await escrow.currentPeriod();
-  const [stakeAmount, lockedNow, operator, node, registered, fees] = await Promise.all([
+  const [stakeAmount, lockedNow, operator, pendingOperator, node, registered, fees] = await Promise.all([
     escrow.stakeOf(staker),
     escrow.lockedThrough(staker, period),
     escrow.operatorOf(staker),
+    escrow.pendingOperatorOf(staker),
     escrow.nodeInfo(staker),
     escrow.isRegistered(staker),
     policyManager.nodeFees(staker),
@@ -61,6 +69,7 @@ export async function stakeInfo(contracts: Contracts, staker: string): Promise<S
     stake: stakeAmount.amount,
     lockedNow,
     operator: operator === ZeroAddress ? "" : operator,
+    pendingOperator: pendingOperator === ZeroAddress ? "" : pendingOperator,
     endpoint: node[0],
     registered,
     minFeeRate: fees.minFeeRate,

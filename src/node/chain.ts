@@ -8,7 +8,9 @@ export const STAKING_ABI = [
   "function stakerOf(address operator) view returns (address)",
   "function isRegistered(address staker) view returns (bool)",
   "function nodeInfo(address staker) view returns (string endpoint, bytes encryptingKey, bytes verifyingKey)",
-  "function registerNode(string endpoint, bytes encryptingKey, bytes verifyingKey)",
+  "function pendingOperatorOf(address staker) view returns (address)",
+  "function registerNode(address staker, string endpoint, bytes encryptingKey, bytes verifyingKey, bytes keyProof)",
+  "event OperatorProposed(address indexed staker, address indexed operator)",
 ];
 
 /** The parts of PolicyManager the agent calls. */
@@ -111,9 +113,33 @@ export class EthersNodeChain implements NodeChain {
     return { endpoint: r[0] as string, encryptingKey: (r[1] as string).toLowerCase(), verifyingKey: (r[2] as string).toLowerCase() };
   }
 
-  async registerNode(operator: Wallet, endpoint: string, encryptingKey: string, verifyingKey: string): Promise<string> {
+  /**
+   * Stakers whose bond proposal to `operator` is still pending (it bonds when the operator
+   * registers for one of them): the OperatorProposed events naming it, checked against the
+   * current state.
+   */
+  async proposedStakers(operator: string): Promise<string[]> {
+    const events = await this.staking.queryFilter(this.staking.filters.OperatorProposed(null, operator), 0, "latest");
+    const candidates = [...new Set(events.flatMap((e) => ("args" in e ? [e.args[0] as string] : [])))];
+    const pending = await Promise.all(candidates.map(async (s) => ((await this.staking.pendingOperatorOf(s)) as string) === operator));
+    return candidates.filter((_, i) => pending[i]);
+  }
+
+  async chainId(): Promise<bigint> {
+    return (await this.provider.getNetwork()).chainId;
+  }
+
+  /** Registers (and, for a pending proposal, bonds) `operator` for `staker`; waits for the receipt. */
+  async registerNode(
+    operator: Wallet,
+    staker: string,
+    endpoint: string,
+    encryptingKey: string,
+    verifyingKey: string,
+    keyProof: Uint8Array,
+  ): Promise<string> {
     const staking = this.staking.connect(operator.connect(this.provider)) as Contract;
-    const tx = await staking.registerNode(endpoint, encryptingKey, verifyingKey);
+    const tx = await staking.registerNode(staker, endpoint, encryptingKey, verifyingKey, hexlify(keyProof));
     await tx.wait();
     return tx.hash as string;
   }

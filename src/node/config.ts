@@ -26,6 +26,8 @@ export interface NodeConfig {
   sweepIntervalMs: number;
   /** Register or update the endpoint and keys on-chain when they differ. */
   register: boolean;
+  /** The staker to serve when this operator is not bonded yet and several stakers proposed it. */
+  staker?: string;
   logLevel: string;
   /** HealthCheck contract; when set the agent runs the health-check duty (src/node/health/duty.ts). */
   healthCheck?: string;
@@ -77,6 +79,7 @@ const ENV: Record<keyof NodeConfig, string> = {
   revocationPollMs: "NKMS_NODE_POLL_MS",
   sweepIntervalMs: "NKMS_NODE_SWEEP_MS",
   register: "NKMS_NODE_REGISTER",
+  staker: "NKMS_NODE_STAKER",
   logLevel: "NKMS_LOG_LEVEL",
   healthCheck: "NKMS_HEALTH_CHECK",
   healthPollMs: "NKMS_HEALTH_POLL_MS",
@@ -161,6 +164,9 @@ export function loadNodeConfig(
   }
   if (merged.healthCheck !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(String(merged.healthCheck))) {
     throw new ConfigError(`healthCheck must be an address (${ENV.healthCheck})`);
+  }
+  if (merged.staker !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(String(merged.staker))) {
+    throw new ConfigError(`staker must be an address (${ENV.staker})`);
   }
   if (merged.testFault !== undefined) {
     if (merged.unsafeTestMode !== true) {

@@ -5,3 +5,4 @@ export * from "./protocol";
 export { parseCondition, evaluateCondition, type Condition } from "./conditions";
 export { verifyUmbralSignature, recoverEthSigner } from "./signatures";
 export { NodeStore, type HealthResult } from "./store";
+export { keyProofMessage, signKeyProof, KEY_PROOF_DOMAIN, type KeyProofContext } from "./registration";

@@ -12,10 +12,11 @@ import { NodeStore } from "./store";
 import { ReencryptPool } from "./worker-pool";
 import { startHealthDuty } from "./health/duty";
 import { installTestFault, type TestFault } from "./health/fault";
+import { signKeyProof } from "./registration";
 
 export class StartupError extends Error {
   constructor(
-    readonly code: "NOT_BONDED" | "NOT_STAKED" | "KEYSTORE" | "RPC",
+    readonly code: "NOT_BONDED" | "AMBIGUOUS_BOND" | "NOT_STAKED" | "KEYSTORE" | "RPC",
     message: string,
   ) {
     super(message);
@@ -40,6 +41,28 @@ async function resolvePassword(config: NodeConfig): Promise<string> {
   if (config.password !== undefined) return config.password;
   if (process.env.NKMS_KEYSTORE_PASSWORD !== undefined) return process.env.NKMS_KEYSTORE_PASSWORD;
   return promptPassword("Operator keystore password: ");
+}
+
+/**
+ * The staker whose pending bond proposal this operator accepts: `config.staker` when given (it
+ * must have proposed this operator), else the only staker with a pending proposal to it.
+ */
+export async function pendingStaker(
+  chain: Pick<EthersNodeChain, "proposedStakers">,
+  operator: string,
+  config: Pick<NodeConfig, "staker">,
+): Promise<string> {
+  const proposed = await chain.proposedStakers(operator);
+  if (config.staker !== undefined) {
+    const wanted = proposed.find((s) => s.toLowerCase() === config.staker!.toLowerCase());
+    if (!wanted) throw new StartupError("NOT_BONDED", `staker ${config.staker} has not proposed operator ${operator} (nkms stake bond ${operator})`);
+    return wanted;
+  }
+  if (proposed.length === 0) throw new StartupError("NOT_BONDED", `operator ${operator} is not bonded to a staker`);
+  if (proposed.length > 1) {
+    throw new StartupError("AMBIGUOUS_BOND", `several stakers proposed operator ${operator} (${proposed.join(", ")}); set the staker to serve (NKMS_NODE_STAKER)`);
+  }
+  return proposed[0];
 }
 
 /**
@@ -70,7 +93,12 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger } = {}
     } catch (e) {
       throw new StartupError("RPC", `cannot reach StakingEscrow at ${config.stakingEscrow} via ${config.rpcUrl}: ${(e as Error).message}`);
     }
-    if (!staker) throw new StartupError("NOT_BONDED", `operator ${operator.address} is not bonded to a staker`);
+    // Not bonded yet: a staker may have proposed this operator; registering for it bonds.
+    const bonded = staker !== undefined;
+    if (!staker) staker = await pendingStaker(chain, operator.address, config);
+    if (!config.register && !bonded) {
+      throw new StartupError("NOT_BONDED", `operator ${operator.address} is not bonded yet; run with registration enabled to accept ${staker}'s proposal`);
+    }
     const locked = await chain.lockedNow(staker);
     if (locked === 0n) throw new StartupError("NOT_STAKED", `staker ${staker} has no stake locked`);
 
@@ -102,9 +130,15 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger } = {}
       const encryptingKey = toHex(keys.encryptingKey.toCompressedBytes());
       const verifyingKey = toHex(keys.stampKey.toCompressedBytes());
       const current = await chain.nodeInfo(staker);
-      if (current.endpoint !== endpoint || current.encryptingKey !== encryptingKey || current.verifyingKey !== verifyingKey) {
-        const tx = await chain.registerNode(operator, endpoint, encryptingKey, verifyingKey);
-        log.info({ endpoint, tx }, "registered endpoint and keys on-chain");
+      if (!bonded || current.endpoint !== endpoint || current.encryptingKey !== encryptingKey || current.verifyingKey !== verifyingKey) {
+        const keyProof = signKeyProof(keys.stampSecret, {
+          chainId: await chain.chainId(),
+          escrow: config.stakingEscrow,
+          staker,
+          operator: operator.address,
+        });
+        const tx = await chain.registerNode(operator, staker, endpoint, encryptingKey, verifyingKey, keyProof);
+        log.info({ endpoint, tx, bonded: !bonded }, bonded ? "registered endpoint and keys on-chain" : "accepted the bond and registered on-chain");
       } else log.info({ endpoint }, "on-chain registration is current");
     }
 

@@ -227,9 +227,10 @@ describe("adjudicator: Adjudicator.evaluateCFrag with the real staking escrow", 
     const evidence = incorrect(s);
     const hints = evaluationHints(evidence);
     const args = toContractEvidence(evidence);
-    await expect(
-      s.adjudicator.evaluateCFrag(args, { ...hints, stampKeyY: secp256k1.Point.CURVE().p - hints.stampKeyY }),
-    ).to.be.revertedWithCustomError(s.adjudicator, "MalformedKey");
+    // The stamp key comes from the escrow (as an address): the stampKeyY hint is ignored.
+    expect(
+      await s.adjudicator.evaluateCFrag.staticCall(args, { ...hints, stampKeyY: secp256k1.Point.CURVE().p - hints.stampKeyY }),
+    ).to.equal(false);
     // A wrong kfrag-signature parity hint cannot change a verdict: a correct cfrag stays correct.
     const good = stamped(s, referenceReencryption());
     const goodHints = evaluationHints(good);
@@ -247,9 +248,10 @@ describe("adjudicator: Adjudicator.evaluateCFrag with the real staking escrow", 
       "MalformedSignature",
     );
 
-    // A node whose stake is no longer locked cannot be slashed; the evidence is not consumed.
+    // A node whose stake is past its unlock period and the slashing grace cannot be slashed; the
+    // evidence is not consumed.
     await (await s.core.escrow.connect(s.node.staker).startUnlock()).wait();
-    await advancePeriods(s.core, s.node.lockPeriods + 1);
+    await advancePeriods(s.core, s.node.lockPeriods + s.core.params.slashingGracePeriods);
     expect(await s.adjudicator.penaltyFor(s.node.staker.address)).to.equal(0n);
     await expect(s.adjudicator.evaluateCFrag(args, hints))
       .to.be.revertedWithCustomError(s.adjudicator, "NothingToSlash")

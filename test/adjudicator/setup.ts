@@ -37,7 +37,7 @@ export async function deployAdjudicatorSetup(params = ADJUDICATOR_PARAMS): Promi
   await (await core.escrow.grantRole(await core.escrow.SLASHER_ROLE(), await adjudicator.getAddress())).wait();
   const stampSecretKey = secp256k1.utils.randomSecretKey();
   const node = await stakeNode(core, core.accounts[0], core.accounts[1], {
-    verifyingKey: secp256k1.getPublicKey(stampSecretKey, true),
+    stampSecretKey,
   });
   return { core, adjudicator, node, stampSecretKey, investigator: core.accounts[5] };
 }

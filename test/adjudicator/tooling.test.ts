@@ -23,7 +23,7 @@ describe("adjudicator: Ignition module and the nkms:challenge-cfrag task", funct
     const stampSecretKey = secp256k1.utils.randomSecretKey();
     const wired = { ...core, escrow, token, escrowAddress: await escrow.getAddress(), tokenAddress: await token.getAddress() };
     const node = await stakeNode(wired as unknown as typeof core, core.accounts[10], core.accounts[11], {
-      verifyingKey: secp256k1.getPublicKey(stampSecretKey, true),
+      stampSecretKey,
     });
 
     const r = referenceReencryption();

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { deployCore, randomCompressedKey } from "../shared/core-fixture";
+import { deployCore, registerNode } from "../shared/core-fixture";
 import {
   TEST_CONFIG,
   TOKEN,
@@ -152,10 +152,10 @@ describe("health: HealthCheck", () => {
         .to.be.revertedWithCustomError(w.health, "NotEnrolled")
         .withArgs(w.outsider.address);
 
+      await time.increase(2 * w.core.params.secondsPerPeriod); // a stamp key changes at most once per grace period
       const { round, targets } = await openNextRound(w.health);
       const checker = checkersOf(w, targets)[0];
-      const newKey = randomCompressedKey();
-      await w.core.escrow.connect(checker.operator).registerNode(checker.endpoint, checker.encryptingKey, newKey);
+      const newKey = (await registerNode(w.core, checker.staker.address, checker.operator, { endpoint: checker.endpoint, encryptingKey: checker.encryptingKey })).verifyingKey;
       await expect(w.health.refreshKey(checker.staker.address))
         .to.emit(w.health, "KeyRefreshed")
         .withArgs(checker.staker.address, keyHash192(newKey), round);

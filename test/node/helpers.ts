@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import * as umbral from "../../src/umbral";
 import { deriveNodeKeys, type NodeKeys } from "../../src/node/keys";
 import { signKFragUpload, type KFragUpload } from "../../src/node/protocol";
+import { signKeyProof } from "../../src/node/registration";
 import type { Condition } from "../../src/node/conditions";
 import { deployCore, signPermit, type Core } from "../shared/core-fixture";
 import type { PolicyManager } from "../../typechain-types";
@@ -54,10 +55,16 @@ export async function setupNode(net: Network, staker: EthSigner & { address: str
   const permit = await signPermit(core.token, staker as never, core.escrowAddress, amount);
   await (await core.escrow.connect(staker).depositWithPermit(amount, 52, permit.deadline, permit.v, permit.r, permit.s)).wait();
   await (await core.escrow.connect(staker).bondOperator(operator.address)).wait();
+  const keyProof = signKeyProof(keys.stampSecret, {
+    chainId: (await provider.getNetwork()).chainId,
+    escrow: core.escrowAddress,
+    staker: staker.address,
+    operator: operator.address,
+  });
   await (
     await core.escrow
       .connect(operator)
-      .registerNode(endpoint, keys.encryptingKey.toCompressedBytes(), keys.stampKey.toCompressedBytes())
+      .registerNode(staker.address, endpoint, keys.encryptingKey.toCompressedBytes(), keys.stampKey.toCompressedBytes(), keyProof)
   ).wait();
   await (await net.policyManager.connect(staker).setMinFeeRate(FEE_RATE)).wait();
   return { staker, operator, keys };

@@ -66,7 +66,7 @@ export async function deployExternal(provider: JsonRpcProvider): Promise<Network
   await token.waitForDeployment();
   const tokenAddress = await token.getAddress();
   const escrow = (await (await ethers.getContractFactory("StakingEscrow", deployer)).deploy(
-    tokenAddress, params.secondsPerPeriod, params.minStake, params.maxStake, params.minLockPeriods, params.minBondSeconds, params.issuanceRate,
+    tokenAddress, params.secondsPerPeriod, params.minStake, params.maxStake, params.minLockPeriods, params.minBondSeconds, params.issuanceRate, params.slashingGracePeriods,
   )) as unknown as StakingEscrow;
   await escrow.waitForDeployment();
   const escrowAddress = await escrow.getAddress();

@@ -14,6 +14,8 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import type { NKMSToken, StakingEscrow } from "../../typechain-types";
+import { SecretKey } from "../../src/umbral";
+import { signKeyProof } from "../../src/node/registration";
 
 const TOKEN = 10n ** 18n;
 
@@ -27,6 +29,8 @@ export interface CoreParams {
   minBondSeconds: number;
   /** Fraction of the remaining reserve issued per period, 18 decimals. */
   issuanceRate: bigint;
+  /** Periods evidence stays usable: slashable after the unlock period, stamp key validity. */
+  slashingGracePeriods: number;
 }
 
 /** The defaults of the Ignition module deploy/nkms.ts. */
@@ -39,6 +43,7 @@ export const DEFAULT_CORE_PARAMS: CoreParams = {
   minLockPeriods: 4,
   minBondSeconds: 2 * 7 * 24 * 3600,
   issuanceRate: 25n * 10n ** 14n, // 0.25 % of the remaining reserve per period
+  slashingGracePeriods: 2,
 };
 
 export interface Core {
@@ -68,6 +73,7 @@ export async function deployCore(overrides: Partial<CoreParams> = {}): Promise<C
       params.minLockPeriods,
       params.minBondSeconds,
       params.issuanceRate,
+      params.slashingGracePeriods,
     ],
     deployer,
   );
@@ -88,9 +94,11 @@ export interface StakeNodeOptions {
   lockPeriods?: number;
   /** Default: `http://127.0.0.1:<9150 + index>` style placeholder derived from the operator. */
   endpoint?: string;
-  /** 33-byte compressed secp256k1 keys; random valid keys by default. */
+  /** 33-byte compressed secp256k1 key; a random valid key by default. */
   encryptingKey?: Uint8Array;
-  verifyingKey?: Uint8Array;
+  /** 32-byte secret of the verifying (stamp) key, which signs the registration's key proof;
+   * random by default. */
+  stampSecretKey?: Uint8Array;
 }
 
 export interface StakedNode {
@@ -101,6 +109,7 @@ export interface StakedNode {
   endpoint: string;
   encryptingKey: Uint8Array;
   verifyingKey: Uint8Array;
+  stampSecretKey: Uint8Array;
 }
 
 /** A random, valid 33-byte compressed secp256k1 public key. */
@@ -138,9 +147,46 @@ export async function signPermit(
   return { deadline, v, r, s };
 }
 
+/** The 64-byte proof that the holder of `stampSecretKey` registers for `staker` via `operator`. */
+export async function keyProof(
+  core: Core,
+  stampSecretKey: Uint8Array,
+  staker: string,
+  operator: string,
+): Promise<Uint8Array> {
+  const { chainId } = await ethers.provider.getNetwork();
+  return signKeyProof(SecretKey.fromBEBytes(stampSecretKey), { chainId, escrow: core.escrowAddress, staker, operator });
+}
+
+export interface Registration {
+  endpoint?: string;
+  encryptingKey?: Uint8Array;
+  /** Secret of the verifying key (random by default). */
+  stampSecretKey?: Uint8Array;
+}
+
 /**
- * Fund `staker` from the deployer, stake (one transaction, via permit), bond `operator` and
- * register the node under the operator. Returns what was registered.
+ * `operator` registers `staker`'s node (which also accepts a pending bond proposal), with a
+ * valid key proof. Returns the keys used.
+ */
+export async function registerNode(
+  core: Core,
+  staker: string,
+  operator: HardhatEthersSigner,
+  reg: Registration = {},
+): Promise<{ endpoint: string; encryptingKey: Uint8Array; verifyingKey: Uint8Array; stampSecretKey: Uint8Array }> {
+  const endpoint = reg.endpoint ?? `http://127.0.0.1:9151/${operator.address.slice(2, 10).toLowerCase()}`;
+  const encryptingKey = reg.encryptingKey ?? randomCompressedKey();
+  const stampSecretKey = reg.stampSecretKey ?? secp256k1.utils.randomSecretKey();
+  const verifyingKey = secp256k1.getPublicKey(stampSecretKey, true);
+  const proof = await keyProof(core, stampSecretKey, staker, operator.address);
+  await (await core.escrow.connect(operator).registerNode(staker, endpoint, encryptingKey, verifyingKey, proof)).wait();
+  return { endpoint, encryptingKey, verifyingKey, stampSecretKey };
+}
+
+/**
+ * Fund `staker` from the deployer, stake (one transaction, via permit), propose `operator` and
+ * let it accept by registering the node. Returns what was registered.
  */
 export async function stakeNode(
   core: Core,
@@ -150,9 +196,6 @@ export async function stakeNode(
 ): Promise<StakedNode> {
   const amount = options.amount ?? core.params.minStake * 10n;
   const lockPeriods = options.lockPeriods ?? 52;
-  const endpoint = options.endpoint ?? `http://127.0.0.1:9151/${operator.address.slice(2, 10).toLowerCase()}`;
-  const encryptingKey = options.encryptingKey ?? randomCompressedKey();
-  const verifyingKey = options.verifyingKey ?? randomCompressedKey();
 
   await (await core.token.connect(core.deployer).transfer(staker.address, amount)).wait();
   const permit = await signPermit(core.token, staker, core.escrowAddress, amount);
@@ -162,8 +205,8 @@ export async function stakeNode(
       .depositWithPermit(amount, lockPeriods, permit.deadline, permit.v, permit.r, permit.s)
   ).wait();
   await (await core.escrow.connect(staker).bondOperator(operator.address)).wait();
-  await (await core.escrow.connect(operator).registerNode(endpoint, encryptingKey, verifyingKey)).wait();
-  return { staker, operator, amount, lockPeriods, endpoint, encryptingKey, verifyingKey };
+  const registered = await registerNode(core, staker.address, operator, options);
+  return { staker, operator, amount, lockPeriods, ...registered };
 }
 
 /** Move the chain to the start of the period `n` periods after the current one. */

@@ -139,7 +139,9 @@ async function run(core: Core, a: Action): Promise<void> {
       const requested = (before.amount * BigInt(a.fraction)) / 100n;
       const balanceBefore = await core.token.balanceOf(signer.address);
       const ok = await attempt(escrow.connect(signer).withdraw(requested));
-      const unlocked = before.unlockPeriod !== 0n && period >= before.unlockPeriod ? before.amount : 0n;
+      // Unlocked = past the unlock period and its slashing grace (evidence may still slash before).
+      const grace = BigInt(core.params.slashingGracePeriods);
+      const unlocked = before.unlockPeriod !== 0n && period >= before.unlockPeriod + grace ? before.amount : 0n;
       if (ok) {
         expect(requested).to.be.lessThanOrEqual(unlocked, "withdrew locked tokens");
         expect(await core.token.balanceOf(signer.address)).to.equal(balanceBefore + requested);

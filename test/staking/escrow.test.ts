@@ -1,7 +1,9 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { advancePeriods, deployCore, deployCoreFixture, randomCompressedKey, signPermit, stakeNode, type Core } from "../shared/core-fixture";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { advancePeriods, deployCore, deployCoreFixture, keyProof, randomCompressedKey, registerNode, signPermit, stakeNode, type Core } from "../shared/core-fixture";
+import { keyProofMessage } from "../../src/node/registration";
 import { issuance, kappa104, openStake, topUp, TOKEN } from "./helpers";
 
 const MIN = 15_000n * TOKEN;
@@ -16,14 +18,15 @@ describe("staking: StakingEscrow", () => {
       const { tokenAddress } = await loadFixture(fixture);
       const f = await ethers.getContractFactory("StakingEscrow");
       type Args = Parameters<typeof f.deploy>;
-      const ok = [tokenAddress, 604800, MIN, 10n * MIN, 4, 0, 10n ** 15n];
+      const ok = [tokenAddress, 604800, MIN, 10n * MIN, 4, 0, 10n ** 15n, 2];
       const bad: Array<unknown[]> = [
         [ethers.ZeroAddress, ...ok.slice(1)],
         [tokenAddress, 0, ...ok.slice(2)],
         [tokenAddress, 604800, 10n ** 18n, ...ok.slice(3)], // minStake·52 below the issuance floor
         [tokenAddress, 604800, MIN, MIN - 1n, ...ok.slice(4)],
-        [tokenAddress, 604800, MIN, 10n * MIN, 0, 0, 10n ** 15n],
-        [tokenAddress, 604800, MIN, 10n * MIN, 4, 0, 10n ** 18n],
+        [tokenAddress, 604800, MIN, 10n * MIN, 0, 0, 10n ** 15n, 2],
+        [tokenAddress, 604800, MIN, 10n * MIN, 4, 0, 10n ** 18n, 2],
+        [tokenAddress, 604800, MIN, 10n * MIN, 4, 0, 10n ** 15n, 0], // no slashing grace
       ];
       for (const args of bad) await expect(f.deploy(...(args as Args))).to.be.revertedWithCustomError(f, "InvalidParameters");
     });
@@ -65,6 +68,7 @@ describe("staking: StakingEscrow", () => {
       await escrow.connect(a).deposit(MIN, 4);
       await expect(escrow.connect(a).deposit(MIN, 4)).to.be.revertedWithCustomError(escrow, "AlreadyStaking").withArgs(a.address);
       await escrow.connect(a).bondOperator(op.address);
+      await registerNode(core, a.address, op);
       await core.token.transfer(op.address, MIN);
       await core.token.connect(op).approve(core.escrowAddress, MIN);
       await expect(escrow.connect(op).deposit(MIN, 4)).to.be.revertedWithCustomError(escrow, "OperatorCannotStake").withArgs(op.address);
@@ -122,7 +126,7 @@ describe("staking: StakingEscrow", () => {
       await expect(core.escrow.connect(a).prolong(1)).to.be.revertedWithCustomError(core.escrow, "StakeUnlocking");
     });
 
-    it("unlocking fixes the unlock period, drops weight and totalLocked; withdraw only after it", async () => {
+    it("unlocking fixes the unlock period, drops weight and totalLocked; withdraw only after it and its slashing grace", async () => {
       const core = await loadFixture(fixture);
       const { escrow } = core;
       const [a, b] = core.accounts;
@@ -136,10 +140,17 @@ describe("staking: StakingEscrow", () => {
       expect(await escrow.totalLocked()).to.equal(0n);
       expect(await escrow.lockedThrough(a.address, period + 5n)).to.equal(2n * MIN);
       expect(await escrow.lockedThrough(a.address, period + 6n)).to.equal(0n);
+      const grace = BigInt(core.params.slashingGracePeriods);
       await advancePeriods(core, 5);
       await expect(escrow.connect(a).withdraw(1))
-        .to.be.revertedWithCustomError(escrow, "LockNotOver").withArgs(period + 6n, period + 5n);
+        .to.be.revertedWithCustomError(escrow, "LockNotOver").withArgs(period + 6n + grace, period + 5n);
       await advancePeriods(core, 1);
+      // The unlock period has begun, but the stake stays slashable (and locked) for the grace.
+      expect(await escrow.slashableStake(a.address)).to.equal(2n * MIN);
+      await expect(escrow.connect(a).withdraw(1))
+        .to.be.revertedWithCustomError(escrow, "LockNotOver").withArgs(period + 6n + grace, period + 6n);
+      await advancePeriods(core, Number(grace));
+      expect(await escrow.slashableStake(a.address)).to.equal(0n);
       await expect(escrow.connect(a).withdraw(0)).to.be.revertedWithCustomError(escrow, "ZeroAmount");
       await expect(escrow.connect(b).withdraw(1)).to.be.revertedWithCustomError(escrow, "NotStaker");
       await expect(escrow.connect(a).withdraw(2n * MIN + 1n))
@@ -165,7 +176,7 @@ describe("staking: StakingEscrow", () => {
       expect(await escrow.totalWeight()).to.equal(2n * MIN * 60n); // 8 weeks
       expect(await escrow.totalLocked()).to.equal(2n * MIN);
       await escrow.connect(a).startUnlock();
-      await advancePeriods(core, 8);
+      await advancePeriods(core, 8 + core.params.slashingGracePeriods);
       await escrow.connect(a).withdraw(MIN + 1n);
       await expect(escrow.connect(a).relock()).to.be.revertedWithCustomError(escrow, "StakeBelowMinimum").withArgs(MIN - 1n, MIN);
     });
@@ -244,7 +255,7 @@ describe("staking: StakingEscrow", () => {
       await openStake(core, a, MIN, 4);
       await advancePeriods(core, 1);
       await escrow.connect(a).startUnlock();
-      await advancePeriods(core, 4);
+      await advancePeriods(core, 4 + core.params.slashingGracePeriods);
       await escrow.connect(a).withdraw(MIN);
       await expect(escrow.connect(a).claimRewards(true)).to.be.revertedWithCustomError(escrow, "NotStaker");
       await expect(escrow.connect(a).claimRewards(false)).to.emit(escrow, "RewardsClaimed");
@@ -271,29 +282,50 @@ describe("staking: StakingEscrow", () => {
   });
 
   describe("operators and nodes", () => {
-    it("bonds, refuses early re-bond, re-bonds and unbonds after the minimum time", async () => {
+    it("a proposal bonds when the operator registers; early re-bond refused; re-bonds and unbonds after the minimum time", async () => {
       const core = await loadFixture(fixture);
       const { escrow } = core;
       const [a, op1, op2] = core.accounts;
       await openStake(core, a, MIN, 4);
-      await expect(escrow.connect(a).bondOperator(op1.address)).to.emit(escrow, "OperatorBonded").withArgs(a.address, op1.address, ethers.ZeroAddress);
+      await expect(escrow.connect(a).bondOperator(op1.address)).to.emit(escrow, "OperatorProposed").withArgs(a.address, op1.address);
+      expect(await escrow.pendingOperatorOf(a.address)).to.equal(op1.address);
+      expect(await escrow.operatorOf(a.address)).to.equal(ethers.ZeroAddress);
+      expect(await escrow.stakerOf(op1.address)).to.equal(ethers.ZeroAddress);
+      await expect(escrow.connect(a).bondOperator(op1.address)).to.be.revertedWithCustomError(escrow, "SameOperator");
+      const reg1 = registerNode(core, a.address, op1);
+      await expect(reg1).to.not.be.reverted;
       const bondedAt = await escrow.bondedAt(op1.address);
+      expect(await escrow.operatorOf(a.address)).to.equal(op1.address);
+      expect(await escrow.stakerOf(op1.address)).to.equal(a.address);
+      expect(await escrow.pendingOperatorOf(a.address)).to.equal(ethers.ZeroAddress);
       const earliest = bondedAt + BigInt(core.params.minBondSeconds);
       await expect(escrow.connect(a).bondOperator(op2.address)).to.be.revertedWithCustomError(escrow, "BondTooRecent").withArgs(earliest);
       await expect(escrow.connect(a).bondOperator(op1.address)).to.be.revertedWithCustomError(escrow, "SameOperator");
       await time.increaseTo(earliest);
-      await expect(escrow.connect(a).bondOperator(op2.address)).to.emit(escrow, "OperatorBonded").withArgs(a.address, op2.address, op1.address);
+      await escrow.connect(a).bondOperator(op2.address);
+      // The old bond stays in force until the new operator accepts.
+      expect(await escrow.operatorOf(a.address)).to.equal(op1.address);
+      expect(await escrow.isRegistered(a.address)).to.equal(true);
+      const secret = secp256k1.utils.randomSecretKey();
+      const proof = await keyProof(core, secret, a.address, op2.address);
+      await expect(escrow.connect(op2).registerNode(a.address, "http://op2", randomCompressedKey(), secp256k1.getPublicKey(secret, true), proof))
+        .to.emit(escrow, "OperatorBonded").withArgs(a.address, op2.address, op1.address);
       expect(await escrow.stakerOf(op1.address)).to.equal(ethers.ZeroAddress);
       expect(await escrow.operatorOf(a.address)).to.equal(op2.address);
+      expect((await escrow.nodeInfo(a.address)).endpoint).to.equal("http://op2");
       await time.increase(core.params.minBondSeconds);
-      await escrow.connect(a).bondOperator(ethers.ZeroAddress);
+      await expect(escrow.connect(a).bondOperator(ethers.ZeroAddress)).to.emit(escrow, "OperatorBonded").withArgs(a.address, ethers.ZeroAddress, op2.address);
       expect(await escrow.operatorOf(a.address)).to.equal(ethers.ZeroAddress);
       expect(await escrow.isRegistered(a.address)).to.equal(false);
-      const info = await escrow.nodeInfo(a.address);
-      expect(info.endpoint).to.equal("");
+      expect((await escrow.nodeInfo(a.address)).endpoint).to.equal("");
+      await expect(escrow.connect(a).bondOperator(ethers.ZeroAddress)).to.be.revertedWithCustomError(escrow, "SameOperator");
+      // A proposal can be withdrawn with the zero address.
+      await escrow.connect(a).bondOperator(op1.address);
+      await expect(escrow.connect(a).bondOperator(ethers.ZeroAddress)).to.emit(escrow, "OperatorProposed").withArgs(a.address, ethers.ZeroAddress);
+      await expect(registerNode(core, a.address, op1)).to.be.revertedWithCustomError(escrow, "NotBonded").withArgs(op1.address);
     });
 
-    it("rejects bonding by non-stakers, of stakers, of the staker itself and of taken operators", async () => {
+    it("rejects proposals by non-stakers, of stakers, of the staker itself and of taken operators; consent rechecks", async () => {
       const core = await loadFixture(fixture);
       const { escrow } = core;
       const [a, b, op, x] = core.accounts;
@@ -303,30 +335,69 @@ describe("staking: StakingEscrow", () => {
       await expect(escrow.connect(a).bondOperator(b.address)).to.be.revertedWithCustomError(escrow, "OperatorIsStaker").withArgs(b.address);
       await expect(escrow.connect(a).bondOperator(a.address)).to.be.revertedWithCustomError(escrow, "OperatorIsStaker");
       await escrow.connect(a).bondOperator(op.address);
-      await expect(escrow.connect(b).bondOperator(op.address)).to.be.revertedWithCustomError(escrow, "OperatorAlreadyBonded").withArgs(op.address, a.address);
+      await escrow.connect(b).bondOperator(op.address); // a proposal blocks nobody
+      await registerNode(core, a.address, op);
+      await expect(escrow.connect(b).bondOperator(op.address)).to.be.revertedWithCustomError(escrow, "SameOperator");
+      await expect(registerNode(core, b.address, op)).to.be.revertedWithCustomError(escrow, "OperatorAlreadyBonded").withArgs(op.address, a.address);
+      const [, , , , c, op3] = core.accounts;
+      await openStake(core, c, MIN, 4);
+      await escrow.connect(c).bondOperator(op3.address);
+      await openStake(core, op3, MIN, 4); // the proposed operator staked meanwhile
+      await expect(registerNode(core, c.address, op3)).to.be.revertedWithCustomError(escrow, "OperatorIsStaker").withArgs(op3.address);
     });
 
-    it("registers a node; rejects unbonded callers, bad endpoints and bad keys", async () => {
+    it("registers a node; rejects strangers, bad endpoints, keys off the curve and bad key proofs", async () => {
       const core = await loadFixture(fixture);
       const { escrow } = core;
       const [a, op, x] = core.accounts;
       await openStake(core, a, MIN, 4);
-      const k = randomCompressedKey();
-      await expect(escrow.connect(op).registerNode("http://n", k, k)).to.be.revertedWithCustomError(escrow, "NotBonded").withArgs(op.address);
+      const secret = secp256k1.utils.randomSecretKey();
+      const v = secp256k1.getPublicKey(secret, true);
+      const e = randomCompressedKey();
+      const proof = await keyProof(core, secret, a.address, op.address);
+      const register = (from: typeof op, endpoint: string, enc: Uint8Array, ver: Uint8Array, p: Uint8Array = proof) =>
+        escrow.connect(from).registerNode(a.address, endpoint, enc, ver, p);
+      await expect(register(op, "http://n", e, v)).to.be.revertedWithCustomError(escrow, "NotBonded").withArgs(op.address);
       await escrow.connect(a).bondOperator(op.address);
       expect(await escrow.isRegistered(a.address)).to.equal(false);
-      await expect(escrow.connect(op).registerNode("", k, k)).to.be.revertedWithCustomError(escrow, "InvalidEndpoint");
-      await expect(escrow.connect(op).registerNode("h".repeat(257), k, k)).to.be.revertedWithCustomError(escrow, "InvalidEndpoint");
+      await expect(register(x, "http://n", e, v)).to.be.revertedWithCustomError(escrow, "NotBonded").withArgs(x.address);
+      await expect(register(op, "", e, v)).to.be.revertedWithCustomError(escrow, "InvalidEndpoint");
+      await expect(register(op, "h".repeat(257), e, v)).to.be.revertedWithCustomError(escrow, "InvalidEndpoint");
       const long = new Uint8Array(34).fill(2);
-      await expect(escrow.connect(op).registerNode("http://n", long, k)).to.be.revertedWithCustomError(escrow, "InvalidPublicKey");
-      const badPrefix = Uint8Array.from(k);
+      await expect(register(op, "http://n", long, v)).to.be.revertedWithCustomError(escrow, "InvalidPublicKey");
+      const badPrefix = Uint8Array.from(v);
       badPrefix[0] = 0x04;
-      await expect(escrow.connect(op).registerNode("http://n", k, badPrefix)).to.be.revertedWithCustomError(escrow, "InvalidPublicKey");
-      const k2 = randomCompressedKey();
-      await expect(escrow.connect(op).registerNode("http://n:1", k, k2))
-        .to.emit(escrow, "NodeRegistered").withArgs(a.address, op.address, "http://n:1", ethers.hexlify(k), ethers.hexlify(k2));
+      await expect(register(op, "http://n", e, badPrefix)).to.be.revertedWithCustomError(escrow, "InvalidPublicKey");
+      // x = 5: 5³ + 7 = 132 is not a square mod p, so no curve point has it; x ≥ p is no coordinate.
+      const offCurve = new Uint8Array(33);
+      offCurve[0] = 2;
+      offCurve[32] = 5;
+      await expect(register(op, "http://n", offCurve, v)).to.be.revertedWithCustomError(escrow, "InvalidPublicKey");
+      await expect(register(op, "http://n", e, offCurve)).to.be.revertedWithCustomError(escrow, "InvalidPublicKey");
+      const beyondP = new Uint8Array(33).fill(0xff);
+      beyondP[0] = 3;
+      await expect(register(op, "http://n", e, beyondP)).to.be.revertedWithCustomError(escrow, "InvalidPublicKey");
+      // Proofs: wrong length, by another key, for another staker/operator, a flipped key parity.
+      await expect(register(op, "http://n", e, v, proof.slice(0, 63))).to.be.revertedWithCustomError(escrow, "InvalidKeyProof");
+      const other = secp256k1.utils.randomSecretKey();
+      await expect(register(op, "http://n", e, v, await keyProof(core, other, a.address, op.address))).to.be.revertedWithCustomError(escrow, "InvalidKeyProof");
+      await expect(register(op, "http://n", e, v, await keyProof(core, secret, x.address, op.address))).to.be.revertedWithCustomError(escrow, "InvalidKeyProof");
+      await expect(register(op, "http://n", e, v, await keyProof(core, secret, a.address, x.address))).to.be.revertedWithCustomError(escrow, "InvalidKeyProof");
+      const flipped = Uint8Array.from(v);
+      flipped[0] ^= 1; // same x, the other y: a point whose secret nobody here knows
+      await expect(register(op, "http://n", e, flipped)).to.be.revertedWithCustomError(escrow, "InvalidKeyProof");
+      await expect(register(op, "http://n:1", e, v))
+        .to.emit(escrow, "NodeRegistered").withArgs(a.address, op.address, "http://n:1", ethers.hexlify(e), ethers.hexlify(v));
       expect(await escrow.isRegistered(a.address)).to.equal(true);
-      void x;
+      const signer = ethers.computeAddress(ethers.hexlify(v));
+      expect(await escrow.stampKeysOf(a.address)).to.deep.equal([signer, ethers.ZeroAddress]);
+      // The digest the proof signs is the documented message's SHA-256.
+      const { chainId } = await ethers.provider.getNetwork();
+      expect(await escrow.keyProofDigest(a.address, op.address)).to.equal(
+        ethers.sha256(keyProofMessage({ chainId, escrow: core.escrowAddress, staker: a.address, operator: op.address })),
+      );
+      // The same key re-registers (e.g. a new endpoint) any time.
+      await expect(register(op, "http://n:2", e, v)).to.emit(escrow, "NodeRegistered");
     });
   });
 

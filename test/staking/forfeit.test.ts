@@ -102,7 +102,7 @@ describe("staking: forfeiture since the last health check", () => {
     // a: rewards restaked, then the stake unlocks and is mostly withdrawn; the clawback is capped.
     await escrow.connect(a).claimRewards(true);
     await escrow.connect(a).startUnlock();
-    await advancePeriods(core, 53);
+    await advancePeriods(core, 53 + core.params.slashingGracePeriods);
     const staked = (await escrow.stakeOf(a.address)).amount;
     await escrow.connect(a).withdraw(staked - 1n);
     await expect(escrow.connect(health).forfeitRewards(a.address))

@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { advancePeriods, deployCoreFixture, randomCompressedKey } from "../shared/core-fixture";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { advancePeriods, deployCoreFixture, keyProof, randomCompressedKey } from "../shared/core-fixture";
 
 async function rejects(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
   let error: unknown;
@@ -29,10 +30,21 @@ describe("staking: operator tasks", () => {
     await run("nkms:increase", { ...common, amount: "5000" });
     await run("nkms:prolong", { ...common, periods: 2 });
 
-    const key = hre.ethers.hexlify(randomCompressedKey());
-    const reg = { escrow: core.escrowAddress, from: operator.address, endpoint: "http://127.0.0.1:9151", encryptingKey: key, verifyingKey: key };
+    const stampSecret = secp256k1.utils.randomSecretKey();
+    const reg = {
+      escrow: core.escrowAddress,
+      from: operator.address,
+      staker: staker.address,
+      endpoint: "http://127.0.0.1:9151",
+      encryptingKey: hre.ethers.hexlify(randomCompressedKey()),
+      verifyingKey: hre.ethers.hexlify(secp256k1.getPublicKey(stampSecret, true)),
+      keyProof: hre.ethers.hexlify(await keyProof(core, stampSecret, staker.address, operator.address)),
+    };
     await rejects(run("nkms:register", reg), /not bonded/);
     await run("nkms:bond", { ...common, operator: operator.address });
+    expect(await core.escrow.operatorOf(staker.address)).to.equal(hre.ethers.ZeroAddress); // proposed only
+    await rejects(run("nkms:register", { ...reg, keyProof: "0x" + "11".repeat(64) }), /InvalidKeyProof/);
+    await rejects(run("nkms:register", { ...reg, keyProof: "0x11" }), /64-byte/);
     await run("nkms:register", reg);
 
     await rejects(run("nkms:claim", common), /No rewards/);
@@ -46,7 +58,9 @@ describe("staking: operator tasks", () => {
     await rejects(run("nkms:withdraw", common), /locked \(rolling\)/);
     await run("nkms:unlock", common);
     await rejects(run("nkms:withdraw", common), /Lock not over/);
-    await advancePeriods(core, 10);
+    await advancePeriods(core, 10); // the unlock period: still inside the slashing grace
+    await rejects(run("nkms:withdraw", common), /Lock not over/);
+    await advancePeriods(core, core.params.slashingGracePeriods);
     const before = await core.token.balanceOf(staker.address);
     const staked = (await core.escrow.stakeOf(staker.address)).amount;
     await run("nkms:withdraw", common);

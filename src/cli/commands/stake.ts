@@ -32,13 +32,13 @@ export function stakeCommand(): Command {
 
   cmd
     .command("bond")
-    .description("bond an operator (the node's hot key) to your stake")
+    .description("propose an operator (the node's hot key) for your stake; it bonds when its node registers")
     .argument("<operator>", "operator address")
     .action(async (operator: string, _o: unknown, c: Command) => {
       const ctx = new Context(c);
       const client = await ctx.client();
       const tx = await bondOperator(client.contracts, client.keys!.wallet.connect(client.provider), address(operator, "operator"));
-      ctx.print({ staker: client.keys!.address, operator, tx });
+      ctx.print({ staker: client.keys!.address, operator, pending: true, tx });
     });
 
   cmd
@@ -78,7 +78,7 @@ export function stakeCommand(): Command {
         [
           `staker      ${i.staker}`,
           `stake       ${fmt(i.stake)} (locked now ${fmt(i.lockedNow)})`,
-          `operator    ${i.operator || "(none)"}`,
+          `operator    ${i.operator || "(none)"}${i.pendingOperator ? ` (proposed ${i.pendingOperator}, bonds when its node registers)` : ""}`,
           `node        ${i.registered ? i.endpoint : "(not registered)"}`,
           `policies    ${i.enrolled ? `enrolled, min fee ${fmt(i.minFeeRate)}/period` : "not enrolled"}`,
           `fees        ${fmt(i.feeBalance)}`,
