@@ -104,7 +104,9 @@ describe("health: end to end with real agents on a hardhat node", function () {
     const envFor = (i: number): Record<string, string> => ({
       NKMS_HEALTH_CHECK: healthAddress,
       NKMS_HEALTH_POLL_MS: "250",
-      NKMS_HEALTH_PROBE_TIMEOUT_MS: "2000",
+      // Generous: on a loaded CI machine an honest agent's first re-encryption (fresh worker) can
+      // take seconds; the silent node is SIGSTOPped, so it times out whatever the limit.
+      NKMS_HEALTH_PROBE_TIMEOUT_MS: "8000",
       NKMS_NODE_WORKERS: "1",
       ...(i === BAD_CFRAG ? { NKMS_TEST_FAULT: "bad-cfrag", NKMS_UNSAFE_TEST_MODE: "1" } : {}),
     });
