@@ -3,10 +3,10 @@
 //   npx hardhat nkms:challenge-cfrag --evidence bad-cfrag.json [--adjudicator 0x…] [--from 0x…] [--dry-run]
 // The Adjudicator address comes from the Ignition deployment of module "Adjudicator" unless given.
 import fs from "node:fs";
-import path from "node:path";
 import { task, types } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { randomBytes } from "node:crypto";
+import { TaskError, contractAddress } from "./lib";
 import {
   LeakEvidenceError,
   leakCommitment,
@@ -25,29 +25,8 @@ import {
   type EvaluationHints,
 } from "../src/client/evidence";
 
-/** An operator-facing failure: printed as is, without a stack trace. */
-export class AdjudicatorTaskError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "AdjudicatorTaskError";
-  }
-}
-
-async function adjudicatorAddress(hre: HardhatRuntimeEnvironment, flag?: string, future = "Adjudicator#Adjudicator"): Promise<string> {
-  if (flag) return flag;
-  const { chainId } = await hre.ethers.provider.getNetwork();
-  const file = path.join(hre.config.paths.root, "ignition", "deployments", `chain-${chainId}`, "deployed_addresses.json");
-  if (!fs.existsSync(file)) {
-    throw new AdjudicatorTaskError("NO_DEPLOYMENT", `no Ignition deployment for chain ${chainId}; pass --adjudicator`);
-  }
-  const addresses = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, string>;
-  const address = addresses[future];
-  if (!address) throw new AdjudicatorTaskError("NO_DEPLOYMENT", `${future} is not deployed; pass its address`);
-  return address;
-}
+const adjudicatorAddress = (hre: HardhatRuntimeEnvironment, flag: string | undefined, future = "Adjudicator#Adjudicator") =>
+  contractAddress(hre, future, flag, "Deploy with `npx hardhat ignition deploy ignition/modules/Network.ts --network <network>` or pass its address.");
 
 task("nkms:challenge-cfrag", "Prove on-chain that a node returned an incorrect cfrag, and slash it")
   .addParam("evidence", "Path of the evidence JSON file", undefined, types.string)
@@ -59,7 +38,7 @@ task("nkms:challenge-cfrag", "Prove on-chain that a node returned an incorrect c
     try {
       text = fs.readFileSync(args.evidence, "utf8");
     } catch {
-      throw new AdjudicatorTaskError("NO_FILE", `cannot read ${args.evidence}`);
+      throw new TaskError("NO_FILE", `cannot read ${args.evidence}`);
     }
     let evidence: CFragEvidence;
     let hints: EvaluationHints;
@@ -67,7 +46,7 @@ task("nkms:challenge-cfrag", "Prove on-chain that a node returned an incorrect c
       evidence = parseEvidence(text);
       hints = evaluationHints(evidence);
     } catch (err) {
-      if (err instanceof EvidenceError) throw new AdjudicatorTaskError(err.code, err.message);
+      if (err instanceof EvidenceError) throw new TaskError(err.code, err.message);
       throw err;
     }
     const signer = args.from ? await hre.ethers.getSigner(args.from) : (await hre.ethers.getSigners())[0];
@@ -106,8 +85,8 @@ task("nkms:challenge-leak", "Prove on-chain that a node leaked its kfrag (commit
       try {
         evidence = parseLeakEvidence(fs.readFileSync(args.evidence, "utf8"));
       } catch (err) {
-        if (err instanceof LeakEvidenceError) throw new AdjudicatorTaskError(err.code, err.message);
-        throw new AdjudicatorTaskError("NO_FILE", `cannot read ${args.evidence}`);
+        if (err instanceof LeakEvidenceError) throw new TaskError(err.code, err.message);
+        throw new TaskError("NO_FILE", `cannot read ${args.evidence}`);
       }
       const signer = args.from ? await hre.ethers.getSigner(args.from) : (await hre.ethers.getSigners())[0];
       const address = await adjudicatorAddress(hre, args.leakAdjudicator, "Adjudicator#LeakAdjudicator");
@@ -115,13 +94,13 @@ task("nkms:challenge-leak", "Prove on-chain that a node leaked its kfrag (commit
       const pm = await hre.ethers.getContractAt("ILeakPolicyManager", await leak.policyManager());
       const [policyId, staker, , proof] = revealArgs(evidence, new Uint8Array(32));
       const committed = await pm.verifyKfragCommitment(policyId, staker, leakKfragHash(evidence), proof);
-      if (!committed) throw new AdjudicatorTaskError("NOT_COMMITTED", "the policy's kfrag commitment does not bind this kfrag to this node");
+      if (!committed) throw new TaskError("NOT_COMMITTED", "the policy's kfrag commitment does not bind this kfrag to this node");
       const penalty = await leak.penaltyFor(staker);
       console.log(`kfrag of node ${staker} in policy ${policyId} matches the on-chain commitment; forfeit ${hre.ethers.formatEther(penalty)} NKMS`);
       if (args.dryRun) return { committed, penalty };
 
       const salt = args.salt ? new Uint8Array(Buffer.from(args.salt.replace(/^0x/, ""), "hex")) : new Uint8Array(randomBytes(32));
-      if (salt.length !== 32) throw new AdjudicatorTaskError("BAD_FIELD", "salt must be 32 bytes");
+      if (salt.length !== 32) throw new TaskError("BAD_FIELD", "salt must be 32 bytes");
       const commitment = leakCommitment(signer.address, evidence, salt);
       if ((await leak.commitments(commitment)) === 0n) {
         const receipt = await (await leak.commitLeak(commitment)).wait();

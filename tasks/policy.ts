@@ -2,25 +2,13 @@
 // The PolicyManager address comes from the Ignition deployment of module "Policy" on the network
 // (ignition/deployments/chain-<id>/deployed_addresses.json) unless --manager is given.
 // Token amounts (fee rates) are in whole tokens, decimals allowed.
-import fs from "node:fs";
-import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { task, types } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { Signer } from "ethers";
 import type { NKMSToken, PolicyManager, StakingEscrow } from "../typechain-types";
 import { orderForPolicy, readCandidates, selectNodes } from "../src/client/node-selection";
-
-/** An operator-facing failure: printed as is, with a stable code. */
-export class PolicyTaskError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "PolicyTaskError";
-  }
-}
+import { TaskError, contractAddress, formatTokens, parseTokens as parseTokenAmount, send as sendTx, sender, withContractAndSender } from "./lib";
 
 interface Common {
   manager?: string;
@@ -35,72 +23,37 @@ interface Ctx {
   address: string;
 }
 
-async function resolveManager(hre: HardhatRuntimeEnvironment, flag?: string): Promise<string> {
-  if (flag) return flag;
-  const { chainId } = await hre.ethers.provider.getNetwork();
-  const file = path.join(hre.config.paths.root, "ignition", "deployments", `chain-${chainId}`, "deployed_addresses.json");
-  const addresses = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, string>) : {};
-  const address = addresses["Policy#PolicyManager"];
-  if (!address) {
-    throw new PolicyTaskError(
-      "NO_DEPLOYMENT",
-      `No Policy deployment for chain ${chainId}. Deploy with ` +
-        "`npx hardhat ignition deploy ignition/modules/Policy.ts --network <network>` or pass --manager <address>.",
-    );
-  }
-  return address;
-}
-
 async function context(hre: HardhatRuntimeEnvironment, args: Common): Promise<Ctx> {
-  const signer = args.from ? await hre.ethers.getSigner(args.from) : (await hre.ethers.getSigners())[0];
-  if (!signer) throw new PolicyTaskError("NO_SIGNER", "No account configured for this network.");
-  const address = await resolveManager(hre, args.manager);
-  if ((await hre.ethers.provider.getCode(address)) === "0x") {
-    throw new PolicyTaskError("NO_CONTRACT", `No contract at ${address} on this network.`);
-  }
+  const signer = await sender(hre, args.from);
+  const address = await contractAddress(
+    hre,
+    "Policy#PolicyManager",
+    args.manager,
+    "Deploy with `npx hardhat ignition deploy ignition/modules/Policy.ts --network <network>` or pass --manager <address>.",
+  );
   const pm = (await hre.ethers.getContractAt("PolicyManager", address, signer)) as unknown as PolicyManager;
   const token = (await hre.ethers.getContractAt("NKMSToken", await pm.token(), signer)) as unknown as NKMSToken;
   const escrow = (await hre.ethers.getContractAt("StakingEscrow", await pm.escrow(), signer)) as unknown as StakingEscrow;
   return { pm, token, escrow, signer, address: await signer.getAddress() };
 }
 
-function parseTokens(hre: HardhatRuntimeEnvironment, value: string, name: string): bigint {
-  try {
-    const amount = hre.ethers.parseUnits(value, 18);
-    if (amount < 0n) throw new Error();
-    return amount;
-  } catch {
-    throw new PolicyTaskError("BAD_AMOUNT", `--${name} must be a token amount, got "${value}".`);
-  }
-}
+const parseTokens = (hre: HardhatRuntimeEnvironment, value: string, name: string): bigint => parseTokenAmount(hre, value, name, true);
 
 function parsePolicyId(hre: HardhatRuntimeEnvironment, value: string): string {
-  if (!hre.ethers.isHexString(value, 16)) throw new PolicyTaskError("BAD_POLICY_ID", `--policy-id must be 16 bytes of hex, got "${value}".`);
+  if (!hre.ethers.isHexString(value, 16)) throw new TaskError("BAD_POLICY_ID", `--policy-id must be 16 bytes of hex, got "${value}".`);
   return value;
 }
 
-const fmt = (hre: HardhatRuntimeEnvironment, v: bigint): string => `${hre.ethers.formatUnits(v, 18)} NKMS`;
+const fmt = formatTokens;
 
-/** Send a transaction; turn a revert into a PolicyTaskError named after the custom error. */
-async function send(ctx: Ctx, what: string, tx: () => Promise<{ wait(): Promise<unknown> }>): Promise<void> {
-  try {
-    await (await tx()).wait();
-  } catch (e) {
-    const data = (e as { data?: string }).data ?? (e as { error?: { data?: string } }).error?.data;
-    for (const iface of [ctx.pm.interface, ctx.token.interface]) {
-      const parsed = data ? iface.parseError(data) : null;
-      if (parsed) throw new PolicyTaskError(parsed.name, `${what} rejected: ${parsed.name}(${parsed.args.join(", ")})`);
-    }
-    throw new PolicyTaskError("TX_FAILED", `${what} failed: ${(e as Error).message}`);
-  }
-  console.log(`${what}: ok`);
-}
+const send = (ctx: Ctx, what: string, tx: () => Promise<{ wait(): Promise<unknown> }>): Promise<void> =>
+  sendTx([ctx.pm.interface, ctx.token.interface], what, tx);
 
 /** Approve the manager for `amount` if the current allowance is short. */
 async function ensureAllowance(hre: HardhatRuntimeEnvironment, ctx: Ctx, amount: bigint): Promise<void> {
   const balance = await ctx.token.balanceOf(ctx.address);
   if (balance < amount) {
-    throw new PolicyTaskError("INSUFFICIENT_BALANCE", `${ctx.address} holds ${fmt(hre, balance)}, needs ${fmt(hre, amount)}.`);
+    throw new TaskError("INSUFFICIENT_BALANCE", `${ctx.address} holds ${fmt(hre, balance)}, needs ${fmt(hre, amount)}.`);
   }
   const spender = await ctx.pm.getAddress();
   if ((await ctx.token.allowance(ctx.address, spender)) < amount) {
@@ -108,11 +61,7 @@ async function ensureAllowance(hre: HardhatRuntimeEnvironment, ctx: Ctx, amount:
   }
 }
 
-function withCommon(t: ReturnType<typeof task>) {
-  return t
-    .addOptionalParam("manager", "PolicyManager address (default: the network's Ignition deployment)")
-    .addOptionalParam("from", "Account to send from (default: the first configured account)");
-}
+const withCommon = (t: ReturnType<typeof task>) => withContractAndSender(t, "manager", "PolicyManager");
 
 withCommon(task("policy:create", "Create a policy paid by the sender"))
   .addParam("kfragRoot", "Kfrag commitment root (bytes32 hex, see src/client/kfrag-commitment.ts)")
@@ -128,21 +77,21 @@ withCommon(task("policy:create", "Create a policy paid by the sender"))
       hre,
     ) => {
       const ctx = await context(hre, args);
-      if (!hre.ethers.isHexString(args.kfragRoot, 32)) throw new PolicyTaskError("BAD_ROOT", "--kfrag-root must be 32 bytes of hex.");
-      if (!Number.isInteger(args.periods) || args.periods < 1) throw new PolicyTaskError("BAD_PERIODS", "--periods must be at least 1.");
+      if (!hre.ethers.isHexString(args.kfragRoot, 32)) throw new TaskError("BAD_ROOT", "--kfrag-root must be 32 bytes of hex.");
+      if (!Number.isInteger(args.periods) || args.periods < 1) throw new TaskError("BAD_PERIODS", "--periods must be at least 1.");
       const feeRate = parseTokens(hre, args.feeRate, "fee-rate");
       const policyId = args.policyId ? parsePolicyId(hre, args.policyId) : hre.ethers.hexlify(randomBytes(16));
       const endPeriod = (await ctx.pm.currentPeriod()) + BigInt(args.periods) - 1n;
       let nodes: string[];
       if (args.nodes) {
         nodes = args.nodes.split(",").map((n) => n.trim());
-        for (const n of nodes) if (!hre.ethers.isAddress(n)) throw new PolicyTaskError("BAD_ADDRESS", `Not an address: ${n}`);
+        for (const n of nodes) if (!hre.ethers.isAddress(n)) throw new TaskError("BAD_ADDRESS", `Not an address: ${n}`);
       } else {
         const candidates = await readCandidates(ctx.pm, ctx.escrow, { endPeriod, feeRate });
         try {
           nodes = selectNodes(candidates, { count: args.count, policyId: hre.ethers.getBytes(policyId), seed: randomBytes(32) });
         } catch (e) {
-          throw new PolicyTaskError("NOT_ENOUGH_NODES", (e as Error).message);
+          throw new TaskError("NOT_ENOUGH_NODES", (e as Error).message);
         }
       }
       nodes = orderForPolicy(nodes.map((n) => hre.ethers.getAddress(n)));
@@ -162,9 +111,9 @@ withCommon(task("policy:renew", "Extend a live policy by more periods, paid by t
   .setAction(async (args: Common & { policyId: string; periods: number }, hre) => {
     const ctx = await context(hre, args);
     const id = parsePolicyId(hre, args.policyId);
-    if (!Number.isInteger(args.periods) || args.periods < 1) throw new PolicyTaskError("BAD_PERIODS", "--periods must be at least 1.");
+    if (!Number.isInteger(args.periods) || args.periods < 1) throw new TaskError("BAD_PERIODS", "--periods must be at least 1.");
     const info = await ctx.pm.getPolicy(id);
-    if (info.owner === hre.ethers.ZeroAddress) throw new PolicyTaskError("UNKNOWN_POLICY", `No policy ${id}.`);
+    if (info.owner === hre.ethers.ZeroAddress) throw new TaskError("UNKNOWN_POLICY", `No policy ${id}.`);
     const cost = info.feeRate * info.activeNodes * BigInt(args.periods);
     await ensureAllowance(hre, ctx, cost);
     const newEnd = info.endPeriod + BigInt(args.periods);
@@ -180,7 +129,7 @@ withCommon(task("policy:revoke", "Revoke a policy (or one node's arrangement) as
     const id = parsePolicyId(hre, args.policyId);
     const before = await ctx.token.balanceOf(ctx.address);
     if (args.node) {
-      if (!hre.ethers.isAddress(args.node)) throw new PolicyTaskError("BAD_ADDRESS", `Not an address: ${args.node}`);
+      if (!hre.ethers.isAddress(args.node)) throw new TaskError("BAD_ADDRESS", `Not an address: ${args.node}`);
       await send(ctx, "revokeArrangement", () => ctx.pm.revokeArrangement(id, args.node!));
     } else {
       await send(ctx, "revokePolicy", () => ctx.pm.revokePolicy(id));
@@ -205,7 +154,7 @@ withCommon(task("policy:withdraw", "Pay a node's credited fees to its staker"))
       await send(ctx, `settle ${id}`, () => ctx.pm.settle(parsePolicyId(hre, id)));
     }
     const { feeBalance } = await ctx.pm.nodeFees(node);
-    if (feeBalance === 0n) throw new PolicyTaskError("NOTHING_TO_WITHDRAW", `${node} has no credited fees (settle its policies first).`);
+    if (feeBalance === 0n) throw new TaskError("NOTHING_TO_WITHDRAW", `${node} has no credited fees (settle its policies first).`);
     await send(ctx, "withdrawFees", () => ctx.pm.withdrawFees(node));
     console.log(`paid ${fmt(hre, feeBalance)} to ${node}`);
   });
@@ -217,7 +166,7 @@ withCommon(task("policy:set-fee-rate", "Set the sender's (a staker's) minimum fe
     const rate = parseTokens(hre, args.rate, "rate");
     const { minFeeRate, maxFeeRate } = await ctx.pm.params();
     if (rate < minFeeRate || rate > maxFeeRate) {
-      throw new PolicyTaskError("RATE_OUT_OF_RANGE", `Rate must lie in [${fmt(hre, minFeeRate)}, ${fmt(hre, maxFeeRate)}].`);
+      throw new TaskError("RATE_OUT_OF_RANGE", `Rate must lie in [${fmt(hre, minFeeRate)}, ${fmt(hre, maxFeeRate)}].`);
     }
     await send(ctx, "setMinFeeRate", () => ctx.pm.setMinFeeRate(rate));
   });
@@ -228,7 +177,7 @@ withCommon(task("policy:info", "Show a policy"))
     const ctx = await context(hre, args);
     const id = parsePolicyId(hre, args.policyId);
     const p = await ctx.pm.getPolicy(id);
-    if (p.owner === hre.ethers.ZeroAddress) throw new PolicyTaskError("UNKNOWN_POLICY", `No policy ${id}.`);
+    if (p.owner === hre.ethers.ZeroAddress) throw new TaskError("UNKNOWN_POLICY", `No policy ${id}.`);
     const nodes = await ctx.pm.policyNodes(id);
     console.log(
       `policy ${id}\n  owner ${p.owner}  sponsor ${p.sponsor}\n  periods ${p.startPeriod}..${p.endPeriod}  paid until ${p.paidUntil}\n` +

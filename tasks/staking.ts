@@ -2,23 +2,12 @@
 // Contract addresses come from the Ignition deployment of module "NKMS" on the network
 // (ignition/deployments/chain-<id>/deployed_addresses.json) unless --escrow is given.
 // Amounts are in whole tokens (decimals allowed, e.g. 15000 or 0.5).
-import fs from "node:fs";
-import path from "node:path";
 import { task, types } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { Signer } from "ethers";
 import type { NKMSToken, StakingEscrow } from "../typechain-types";
-
-/** An operator-facing failure: printed as is, without a stack trace. */
-export class StakingTaskError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "StakingTaskError";
-  }
-}
+import { signPermit } from "../src/client/chain";
+import { TaskError, contractAddress, formatTokens, parseTokens, send as sendTx, sender, withContractAndSender } from "./lib";
 
 interface Common {
   escrow?: string;
@@ -32,114 +21,51 @@ interface Ctx {
   address: string;
 }
 
-async function resolveEscrowAddress(hre: HardhatRuntimeEnvironment, flag?: string): Promise<string> {
-  if (flag) return flag;
-  const { chainId } = await hre.ethers.provider.getNetwork();
-  const file = path.join(hre.config.paths.root, "ignition", "deployments", `chain-${chainId}`, "deployed_addresses.json");
-  if (!fs.existsSync(file)) {
-    throw new StakingTaskError(
-      "NO_DEPLOYMENT",
-      `No NKMS deployment found for chain ${chainId} (${file}). Deploy with ` +
-        "`npx hardhat ignition deploy ignition/modules/NKMS.ts --network <network>` or pass --escrow <address>.",
-    );
-  }
-  const addresses = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, string>;
-  const address = addresses["NKMS#StakingEscrow"];
-  if (!address) throw new StakingTaskError("NO_DEPLOYMENT", `${file} has no NKMS#StakingEscrow entry; pass --escrow.`);
-  return address;
-}
-
 async function context(hre: HardhatRuntimeEnvironment, args: Common): Promise<Ctx> {
-  const signer = args.from ? await hre.ethers.getSigner(args.from) : (await hre.ethers.getSigners())[0];
-  if (!signer) throw new StakingTaskError("NO_SIGNER", "No account configured for this network.");
-  const escrowAddress = await resolveEscrowAddress(hre, args.escrow);
-  if ((await hre.ethers.provider.getCode(escrowAddress)) === "0x") {
-    throw new StakingTaskError("NO_CONTRACT", `No contract at ${escrowAddress} on this network.`);
-  }
+  const signer = await sender(hre, args.from);
+  const escrowAddress = await contractAddress(
+    hre,
+    "NKMS#StakingEscrow",
+    args.escrow,
+    "Deploy with `npx hardhat ignition deploy ignition/modules/NKMS.ts --network <network>` or pass --escrow <address>.",
+  );
   const escrow = (await hre.ethers.getContractAt("StakingEscrow", escrowAddress, signer)) as unknown as StakingEscrow;
   const token = (await hre.ethers.getContractAt("NKMSToken", await escrow.token(), signer)) as unknown as NKMSToken;
   return { escrow, token, signer, address: await signer.getAddress() };
 }
 
-function parseTokens(hre: HardhatRuntimeEnvironment, value: string, name = "amount"): bigint {
-  try {
-    const amount = hre.ethers.parseUnits(value, 18);
-    if (amount <= 0n) throw new Error();
-    return amount;
-  } catch {
-    throw new StakingTaskError("BAD_AMOUNT", `--${name} must be a positive token amount, got "${value}".`);
-  }
-}
+const fmt = formatTokens;
 
-const fmt = (hre: HardhatRuntimeEnvironment, v: bigint): string => `${hre.ethers.formatUnits(v, 18)} NKMS`;
-
-/** Send a transaction; turn a revert into a StakingTaskError naming the contract's custom error. */
-async function send(ctx: Ctx, what: string, tx: () => Promise<{ wait(): Promise<unknown> }>): Promise<void> {
-  try {
-    await (await tx()).wait();
-  } catch (e) {
-    const data = (e as { data?: string }).data ?? (e as { error?: { data?: string } }).error?.data;
-    for (const iface of [ctx.escrow.interface, ctx.token.interface]) {
-      const parsed = data ? iface.parseError(data) : null;
-      if (parsed) throw new StakingTaskError(parsed.name, `${what} rejected: ${parsed.name}(${parsed.args.join(", ")})`);
-    }
-    throw new StakingTaskError("TX_FAILED", `${what} failed: ${(e as Error).message}`);
-  }
-  console.log(`${what}: ok`);
-}
+const send = (ctx: Ctx, what: string, tx: () => Promise<{ wait(): Promise<unknown> }>): Promise<void> =>
+  sendTx([ctx.escrow.interface, ctx.token.interface], what, tx);
 
 async function requireBalance(hre: HardhatRuntimeEnvironment, ctx: Ctx, amount: bigint): Promise<void> {
   const balance = await ctx.token.balanceOf(ctx.address);
   if (balance < amount) {
-    throw new StakingTaskError("INSUFFICIENT_BALANCE", `Insufficient balance: ${ctx.address} holds ${fmt(hre, balance)}, needs ${fmt(hre, amount)}.`);
+    throw new TaskError("INSUFFICIENT_BALANCE", `Insufficient balance: ${ctx.address} holds ${fmt(hre, balance)}, needs ${fmt(hre, amount)}.`);
   }
 }
 
-async function permitArgs(hre: HardhatRuntimeEnvironment, ctx: Ctx, amount: bigint) {
+async function permitArgs(_hre: HardhatRuntimeEnvironment, ctx: Ctx, amount: bigint) {
   const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600) + 10n ** 9n; // chain time may run ahead in tests
-  const [nonce, name, network, tokenAddress, spender] = await Promise.all([
-    ctx.token.nonces(ctx.address),
-    ctx.token.name(),
-    hre.ethers.provider.getNetwork(),
-    ctx.token.getAddress(),
-    ctx.escrow.getAddress(),
-  ]);
-  const signature = await ctx.signer.signTypedData(
-    { name, version: "1", chainId: network.chainId, verifyingContract: tokenAddress },
-    {
-      Permit: [
-        { name: "owner", type: "address" },
-        { name: "spender", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    },
-    { owner: ctx.address, spender, value: amount, nonce, deadline },
-  );
-  const { v, r, s } = hre.ethers.Signature.from(signature);
-  return { deadline, v, r, s };
+  return signPermit(ctx.token, ctx.signer, await ctx.escrow.getAddress(), amount, deadline);
 }
 
-function withCommon(t: ReturnType<typeof task>) {
-  return t
-    .addOptionalParam("escrow", "StakingEscrow address (default: the network's Ignition deployment)")
-    .addOptionalParam("from", "Account to send from (default: the first configured account)");
-}
+const withCommon = (t: ReturnType<typeof task>) => withContractAndSender(t, "escrow", "StakingEscrow");
 
 withCommon(task("nkms:stake", "Open a stake (one transaction, EIP-2612 permit)"))
   .addParam("amount", "Tokens to stake")
   .addParam("lock", "Lock duration in periods", undefined, types.int)
   .setAction(async (args: Common & { amount: string; lock: number }, hre) => {
     const ctx = await context(hre, args);
-    const amount = parseTokens(hre, args.amount);
+    const amount = parseTokens(hre, args.amount, "amount");
     const [minStake, maxStake, minLock, current] = await Promise.all([
       ctx.escrow.minStake(), ctx.escrow.maxStake(), ctx.escrow.minLockPeriods(), ctx.escrow.stakeOf(ctx.address),
     ]);
-    if (current.amount > 0n) throw new StakingTaskError("ALREADY_STAKING", `${ctx.address} already stakes ${fmt(hre, current.amount)}; use nkms:increase.`);
-    if (amount < minStake) throw new StakingTaskError("BELOW_MINIMUM", `Stake below the minimum of ${fmt(hre, minStake)}.`);
-    if (amount > maxStake) throw new StakingTaskError("ABOVE_MAXIMUM", `Stake above the maximum of ${fmt(hre, maxStake)}.`);
-    if (args.lock < Number(minLock)) throw new StakingTaskError("LOCK_TOO_SHORT", `Lock of ${args.lock} periods is below the minimum of ${minLock}.`);
+    if (current.amount > 0n) throw new TaskError("ALREADY_STAKING", `${ctx.address} already stakes ${fmt(hre, current.amount)}; use nkms:increase.`);
+    if (amount < minStake) throw new TaskError("BELOW_MINIMUM", `Stake below the minimum of ${fmt(hre, minStake)}.`);
+    if (amount > maxStake) throw new TaskError("ABOVE_MAXIMUM", `Stake above the maximum of ${fmt(hre, maxStake)}.`);
+    if (args.lock < Number(minLock)) throw new TaskError("LOCK_TOO_SHORT", `Lock of ${args.lock} periods is below the minimum of ${minLock}.`);
     await requireBalance(hre, ctx, amount);
     const p = await permitArgs(hre, ctx, amount);
     await send(ctx, `stake ${fmt(hre, amount)} for ${args.lock} periods`, () =>
@@ -151,8 +77,8 @@ withCommon(task("nkms:increase", "Add tokens to your stake (permit)"))
   .addParam("amount", "Tokens to add")
   .setAction(async (args: Common & { amount: string }, hre) => {
     const ctx = await context(hre, args);
-    const amount = parseTokens(hre, args.amount);
-    if ((await ctx.escrow.stakeOf(ctx.address)).amount === 0n) throw new StakingTaskError("NOT_STAKER", `${ctx.address} has no stake; use nkms:stake.`);
+    const amount = parseTokens(hre, args.amount, "amount");
+    if ((await ctx.escrow.stakeOf(ctx.address)).amount === 0n) throw new TaskError("NOT_STAKER", `${ctx.address} has no stake; use nkms:stake.`);
     await requireBalance(hre, ctx, amount);
     const p = await permitArgs(hre, ctx, amount);
     await send(ctx, `increase by ${fmt(hre, amount)}`, () => ctx.escrow.increaseWithPermit(amount, p.deadline, p.v, p.r, p.s));
@@ -163,16 +89,16 @@ withCommon(task("nkms:prolong", "Lengthen your rolling lock"))
   .setAction(async (args: Common & { periods: number }, hre) => {
     const ctx = await context(hre, args);
     const st = await ctx.escrow.stakeOf(ctx.address);
-    if (st.amount === 0n) throw new StakingTaskError("NOT_STAKER", `${ctx.address} has no stake.`);
-    if (st.unlockPeriod !== 0n) throw new StakingTaskError("UNLOCKING", `The stake is unlocking (period ${st.unlockPeriod}); run nkms:relock first.`);
+    if (st.amount === 0n) throw new TaskError("NOT_STAKER", `${ctx.address} has no stake.`);
+    if (st.unlockPeriod !== 0n) throw new TaskError("UNLOCKING", `The stake is unlocking (period ${st.unlockPeriod}); run nkms:relock first.`);
     await send(ctx, `prolong by ${args.periods} periods`, () => ctx.escrow.prolong(args.periods));
   });
 
 withCommon(task("nkms:unlock", "Start unlocking your stake (it stops earning rewards)")).setAction(async (args: Common, hre) => {
   const ctx = await context(hre, args);
   const st = await ctx.escrow.stakeOf(ctx.address);
-  if (st.amount === 0n) throw new StakingTaskError("NOT_STAKER", `${ctx.address} has no stake.`);
-  if (st.unlockPeriod !== 0n) throw new StakingTaskError("UNLOCKING", `Already unlocking; withdrawable from period ${st.unlockPeriod}.`);
+  if (st.amount === 0n) throw new TaskError("NOT_STAKER", `${ctx.address} has no stake.`);
+  if (st.unlockPeriod !== 0n) throw new TaskError("UNLOCKING", `Already unlocking; withdrawable from period ${st.unlockPeriod}.`);
   await send(ctx, "start unlocking", () => ctx.escrow.startUnlock());
   console.log(`withdrawable from period ${(await ctx.escrow.stakeOf(ctx.address)).unlockPeriod}`);
 });
@@ -189,14 +115,14 @@ withCommon(task("nkms:withdraw", "Withdraw unlocked tokens"))
     const [st, period, grace] = await Promise.all([
       ctx.escrow.stakeOf(ctx.address), ctx.escrow.currentPeriod(), ctx.escrow.slashingGracePeriods(),
     ]);
-    if (st.amount === 0n) throw new StakingTaskError("NOT_STAKER", `${ctx.address} has nothing staked.`);
-    if (st.unlockPeriod === 0n) throw new StakingTaskError("LOCKED", "The stake is locked (rolling); run nkms:unlock and wait for the unlock period.");
+    if (st.amount === 0n) throw new TaskError("NOT_STAKER", `${ctx.address} has nothing staked.`);
+    if (st.unlockPeriod === 0n) throw new TaskError("LOCKED", "The stake is locked (rolling); run nkms:unlock and wait for the unlock period.");
     // The stake stays slashable for the grace periods after its unlock period.
     if (period < st.unlockPeriod + grace) {
-      throw new StakingTaskError("LOCK_NOT_OVER", `Lock not over: withdrawable from period ${st.unlockPeriod + grace}, now ${period}.`);
+      throw new TaskError("LOCK_NOT_OVER", `Lock not over: withdrawable from period ${st.unlockPeriod + grace}, now ${period}.`);
     }
-    const amount = args.amount === undefined ? st.amount : parseTokens(hre, args.amount);
-    if (amount > st.amount) throw new StakingTaskError("INSUFFICIENT_STAKE", `Only ${fmt(hre, st.amount)} can be withdrawn.`);
+    const amount = args.amount === undefined ? st.amount : parseTokens(hre, args.amount, "amount");
+    if (amount > st.amount) throw new TaskError("INSUFFICIENT_STAKE", `Only ${fmt(hre, st.amount)} can be withdrawn.`);
     await send(ctx, `withdraw ${fmt(hre, amount)}`, () => ctx.escrow.withdraw(amount));
   });
 
@@ -204,12 +130,12 @@ withCommon(task("nkms:bond", "Propose an operator (the node's hot key); it bonds
   .addParam("operator", "Operator address")
   .setAction(async (args: Common & { operator: string }, hre) => {
     const ctx = await context(hre, args);
-    if (!hre.ethers.isAddress(args.operator)) throw new StakingTaskError("BAD_ADDRESS", `Not an address: ${args.operator}`);
+    if (!hre.ethers.isAddress(args.operator)) throw new TaskError("BAD_ADDRESS", `Not an address: ${args.operator}`);
     const [current, minBond] = await Promise.all([ctx.escrow.operatorOf(ctx.address), ctx.escrow.minBondSeconds()]);
     if (current !== hre.ethers.ZeroAddress) {
       const earliest = (await ctx.escrow.bondedAt(current)) + minBond;
       const now = BigInt((await hre.ethers.provider.getBlock("latest"))!.timestamp);
-      if (now < earliest) throw new StakingTaskError("BOND_TOO_RECENT", `Re-bond possible from ${new Date(Number(earliest) * 1000).toISOString()}.`);
+      if (now < earliest) throw new TaskError("BOND_TOO_RECENT", `Re-bond possible from ${new Date(Number(earliest) * 1000).toISOString()}.`);
     }
     await send(ctx, `propose operator ${args.operator}`, () => ctx.escrow.bondOperator(args.operator));
   });
@@ -223,15 +149,15 @@ withCommon(task("nkms:register", "Register the node and accept a pending bond (s
   .setAction(
     async (args: Common & { staker: string; endpoint: string; encryptingKey: string; verifyingKey: string; keyProof: string }, hre) => {
       const ctx = await context(hre, args);
-      if (!hre.ethers.isAddress(args.staker)) throw new StakingTaskError("BAD_ADDRESS", `Not an address: ${args.staker}`);
+      if (!hre.ethers.isAddress(args.staker)) throw new TaskError("BAD_ADDRESS", `Not an address: ${args.staker}`);
       const [operator, pending] = await Promise.all([ctx.escrow.operatorOf(args.staker), ctx.escrow.pendingOperatorOf(args.staker)]);
       if (operator !== ctx.address && pending !== ctx.address) {
-        throw new StakingTaskError("NOT_BONDED", `${ctx.address} is not bonded to nor proposed by ${args.staker}; the staker must run nkms:bond first.`);
+        throw new TaskError("NOT_BONDED", `${ctx.address} is not bonded to nor proposed by ${args.staker}; the staker must run nkms:bond first.`);
       }
       for (const [name, key] of [["encrypting-key", args.encryptingKey], ["verifying-key", args.verifyingKey]] as const) {
-        if (!/^(0x)?0[23][0-9a-fA-F]{64}$/.test(key)) throw new StakingTaskError("BAD_KEY", `--${name} must be a 33-byte compressed point (02/03 prefix).`);
+        if (!/^(0x)?0[23][0-9a-fA-F]{64}$/.test(key)) throw new TaskError("BAD_KEY", `--${name} must be a 33-byte compressed point (02/03 prefix).`);
       }
-      if (!/^(0x)?[0-9a-fA-F]{128}$/.test(args.keyProof)) throw new StakingTaskError("BAD_KEY_PROOF", "--key-proof must be a 64-byte hex signature.");
+      if (!/^(0x)?[0-9a-fA-F]{128}$/.test(args.keyProof)) throw new TaskError("BAD_KEY_PROOF", "--key-proof must be a 64-byte hex signature.");
       const hex = (k: string) => (k.startsWith("0x") ? k : `0x${k}`);
       await send(ctx, `register node ${args.endpoint}`, () =>
         ctx.escrow.registerNode(args.staker, args.endpoint, hex(args.encryptingKey), hex(args.verifyingKey), hex(args.keyProof)),
@@ -269,6 +195,6 @@ withCommon(task("nkms:claim", "Claim rewards to the wallet, or restake them"))
   .setAction(async (args: Common & { restake: boolean }, hre) => {
     const ctx = await context(hre, args);
     const pending = await ctx.escrow.pendingRewards(ctx.address);
-    if (pending === 0n) throw new StakingTaskError("NOTHING_TO_CLAIM", "No rewards to claim.");
+    if (pending === 0n) throw new TaskError("NOTHING_TO_CLAIM", "No rewards to claim.");
     await send(ctx, `claim ${fmt(hre, pending)}${args.restake ? " (restake)" : ""}`, () => ctx.escrow.claimRewards(args.restake));
   });

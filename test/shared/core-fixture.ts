@@ -9,6 +9,7 @@
  * `core.deployer` holds the initial supply and DEFAULT_ADMIN_ROLE; `core.accounts` are the other
  * Hardhat signers (19 of them), free for tests to use as stakers, operators, Alice, Bob, ...
  */
+import { signPermit as signTokenPermit } from "../../src/client/chain";
 import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
@@ -125,26 +126,7 @@ export async function signPermit(
   value: bigint,
   deadline: bigint = 2n ** 255n,
 ): Promise<{ deadline: bigint; v: number; r: string; s: string }> {
-  const [nonce, name, network] = await Promise.all([
-    token.nonces(owner.address),
-    token.name(),
-    owner.provider.getNetwork(),
-  ]);
-  const signature = await owner.signTypedData(
-    { name, version: "1", chainId: network.chainId, verifyingContract: await token.getAddress() },
-    {
-      Permit: [
-        { name: "owner", type: "address" },
-        { name: "spender", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    },
-    { owner: owner.address, spender, value, nonce, deadline },
-  );
-  const { v, r, s } = ethers.Signature.from(signature);
-  return { deadline, v, r, s };
+  return signTokenPermit(token, owner, spender, value, deadline);
 }
 
 /** The 64-byte proof that the holder of `stampSecretKey` registers for `staker` via `operator`. */
