@@ -65,10 +65,15 @@ import {HammingSelection} from "./health/HammingSelection.sol";
 ///
 /// **Votes.** A checker commits `commitmentOf(round, staker, verdicts, salt)` in the commit window
 /// and reveals `(verdicts, salt)` in the reveal window. Bit i of `verdicts` set means "target i
-/// is unhealthy". A ballot's weight is fixed at commit: the stake guaranteed locked through the
-/// period in which the reveal window ends, in whole tokens (`lockedThrough(staker,
-/// periodOf(revealEnd - 1)) / 1e18`), so topping up after seeing other reveals changes nothing
-/// and the stake cannot leave before the votes are counted. With at least `quorum` reveals,
+/// is unhealthy". A ballot's weight is fixed at commit, from the node's recorded weight: its
+/// locked stake in whole tokens as read at enrollment or at its last `refreshWeight`, which (like
+/// a key change) only applies from the next round. At reveal the weight can only go down: it is
+/// capped by the stake guaranteed locked through the period in which the reveal window ends
+/// (`lockedThrough(staker, periodOf(revealEnd - 1)) / 1e18`; a reveal with nothing locked then
+/// reverts `NoStake`). So topping up after seeing other reveals changes nothing, and stake that
+/// is slashed or leaves before the votes are counted does not vote. (Recording the weight ahead
+/// of the round instead of reading the escrow in `commit` keeps a commit at one storage read of
+/// the node.) With at least `quorum` reveals,
 /// target i is unhealthy when the revealed weight voting unhealthy is strictly greater than the
 /// weight voting healthy (a tie keeps the node healthy). Without quorum, no target is judged.
 ///
@@ -109,8 +114,11 @@ contract HealthCheck is ReentrancyGuardTransient {
     /// @notice A node's checker record (one storage slot, all that `commit` reads).
     struct Node {
         uint192 keyHash; // top 192 bits of keccak256(verifying key)
-        uint32 keyRound; // round in which the key hash was recorded; 0 = not enrolled or evicted
-        uint32 sampledRound; // last round in which the node was drawn as a target
+        // The node cannot check in this round: it enrolled, changed its key or weight, or was
+        // drawn as a target in it. Every write is the current round, and commits only happen in
+        // the current round, so one field serves all four reasons.
+        uint32 barredRound;
+        uint32 weight; // vote weight in whole tokens as last recorded; 0 = not enrolled (or evicted)
     }
 
     /// @notice A node's place in the enrollment (one storage slot).
@@ -251,6 +259,8 @@ contract HealthCheck is ReentrancyGuardTransient {
     event RoundOpened(
         uint32 indexed round, uint192 seed, uint8 threshold, uint16 fraction, uint32 candidates, address[] targets
     );
+    /// @notice A node's vote weight was recorded; it applies from round `fromRound`.
+    event WeightRecorded(address indexed staker, uint256 weight, uint32 fromRound);
     /// @notice A checker committed its hidden verdicts with the vote weight fixed now.
     event Committed(uint32 indexed round, address indexed staker, bytes32 commitment, uint256 weight);
     /// @notice A checker that committed and did not reveal forfeited its accrued rewards.
@@ -276,6 +286,7 @@ contract HealthCheck is ReentrancyGuardTransient {
     error NotEligible(address staker);
     error StillEligible(address staker);
     error KeyUnchanged(address staker);
+    error WeightUnchanged(address staker);
     error EnrollmentFull();
     error EnrollmentFrozen(uint32 nextRound);
     error StillLeaving(address staker, uint32 leaveFrom);
@@ -354,7 +365,8 @@ contract HealthCheck is ReentrancyGuardTransient {
             if (m.leaveFrom == 0) revert AlreadyEnrolled(staker);
             if (m.leaveFrom > currentRound()) revert StillLeaving(staker, m.leaveFrom);
         }
-        if (!_eligible(staker)) revert NotEligible(staker);
+        uint256 weight = _lockedWeight(staker, _currentPeriod());
+        if (weight == 0 || !escrow.isRegistered(staker)) revert NotEligible(staker);
         uint32 effective = _changeRound();
         Count memory n = _foldedCount(effective);
         if (n.next == type(uint32).max) revert EnrollmentFull();
@@ -364,8 +376,9 @@ contract HealthCheck is ReentrancyGuardTransient {
         _setSlot(position, staker, effective);
         _members[staker] = Membership({position: position, activeFrom: effective, leaveFrom: 0});
         uint192 keyHash = _keyHash(staker);
-        _nodes[staker] = Node({keyHash: keyHash, keyRound: effective - 1, sampledRound: 0});
+        _nodes[staker] = Node({keyHash: keyHash, barredRound: effective - 1, weight: uint32(weight)});
         emit Enrolled(staker, keyHash, effective);
+        emit WeightRecorded(staker, weight, effective);
         // First enrollment ever: failed checks may reach back to here, not further.
         (bool tracked,,) = escrow.checkStateOf(staker);
         if (!tracked) escrow.markChecked(staker);
@@ -376,13 +389,30 @@ contract HealthCheck is ReentrancyGuardTransient {
     /// @param staker The node's staker address.
     function refreshKey(address staker) external {
         Node storage node = _nodes[staker];
-        if (node.keyRound == 0) revert NotEnrolled(staker);
+        if (node.weight == 0) revert NotEnrolled(staker);
         uint192 keyHash = _keyHash(staker);
         if (keyHash == node.keyHash) revert KeyUnchanged(staker);
         uint32 effective = _changeRound();
         node.keyHash = keyHash;
-        node.keyRound = effective - 1;
+        node.barredRound = effective - 1;
         emit KeyRefreshed(staker, keyHash, effective);
+    }
+
+    /// @notice Record the node's vote weight anew from its currently locked stake (after a top-up,
+    /// a restake or a slash). Called by the node's staker or operator. Like a key change, it
+    /// applies from the next round: the node cannot check in the current one.
+    /// @param staker The node's staker address.
+    function refreshWeight(address staker) external {
+        if (msg.sender != staker && escrow.stakerOf(msg.sender) != staker) revert NotAnOperator(msg.sender);
+        Node storage node = _nodes[staker];
+        if (node.weight == 0) revert NotEnrolled(staker);
+        uint256 weight = _lockedWeight(staker, _currentPeriod());
+        if (weight == 0) revert NoStake(staker);
+        if (weight == node.weight) revert WeightUnchanged(staker);
+        uint32 round = currentRound();
+        node.weight = uint32(weight);
+        node.barredRound = round;
+        emit WeightRecorded(staker, weight, round + 1);
     }
 
     /// @notice Evict a node that is no longer eligible (unregistered or stake unlocked). It stops
@@ -446,21 +476,21 @@ contract HealthCheck is ReentrancyGuardTransient {
     }
 
     /// @notice Commit hidden verdicts as a self-selected checker. Called by the node's operator.
-    /// Fixes the ballot's weight: the stake locked through the period in which the reveal window
-    /// ends, in whole tokens.
+    /// Fixes the ballot's weight: the node's recorded weight (recorded in an earlier round).
     /// @param round The round (must be in its commit window and open).
     /// @param commitment `commitmentOf(round, staker, verdicts, salt)`.
     function commit(uint32 round, bytes32 commitment) external {
         uint256 start = _start(round);
-        uint256 commitEnd = start + commitDuration;
-        if (block.timestamp < start || block.timestamp >= commitEnd) revert NotInCommitWindow(round);
+        if (block.timestamp < start || block.timestamp >= start + commitDuration) revert NotInCommitWindow(round);
         Round storage rd = _rounds[round];
         if (rd.sampleSize == 0) revert RoundNotOpen(round);
         address staker = _stakerOf(msg.sender);
         Node memory node = _nodes[staker];
-        if (node.keyRound == 0) revert NotEnrolled(staker);
-        if (node.keyRound >= round) revert KeyTooRecent(staker, round);
-        if (node.sampledRound == round) revert TargetCannotCheck(staker);
+        if (node.weight == 0) revert NotEnrolled(staker);
+        if (node.barredRound == round) {
+            if (_isTarget(rd, staker)) revert TargetCannotCheck(staker);
+            revert KeyTooRecent(staker, round);
+        }
         (bool selected, uint256 distance) =
             HammingSelection.isSelected(node.keyHash, rd.seed, rd.threshold, rd.fraction);
         if (!selected) revert NotSelected(staker, distance, rd.threshold);
@@ -468,16 +498,13 @@ contract HealthCheck is ReentrancyGuardTransient {
         if (low == 0) revert EmptyCommitment();
         mapping(address => uint256) storage ballots = _ballots[round];
         if (ballots[staker] != 0) revert AlreadyCommitted(staker);
-        uint32 countingPeriod = uint32((commitEnd + revealDuration - 1) / secondsPerPeriod);
-        uint256 weight = escrow.lockedThrough(staker, countingPeriod) / WEIGHT_UNIT;
-        if (weight == 0) revert NoStake(staker);
-        if (weight > WEIGHT_MASK) revert TallyOverflow();
-        ballots[staker] = (weight << WEIGHT_SHIFT) | low;
-        emit Committed(round, staker, commitment, weight);
+        ballots[staker] = (uint256(node.weight) << WEIGHT_SHIFT) | low;
+        emit Committed(round, staker, commitment, node.weight);
     }
 
     /// @notice Reveal the committed verdicts. Called by the node's operator in the reveal window.
-    /// The ballot weighs what was fixed at commit.
+    /// The ballot weighs what was fixed at commit, or less if the stake guaranteed locked through
+    /// the period in which the reveal window ends is now smaller (slashed, or unlocking).
     /// @param round The round.
     /// @param verdicts Bit i set = target i unhealthy; no bit at or above the sample size.
     /// @param salt The secret salt used in the commitment.
@@ -497,7 +524,10 @@ contract HealthCheck is ReentrancyGuardTransient {
         Round storage rd = _rounds[round];
         uint256 k = rd.sampleSize;
         if (verdicts >> k != 0) revert InvalidVerdicts(verdicts);
-        uint256 weight = (ballot >> WEIGHT_SHIFT) & WEIGHT_MASK;
+        uint256 weight = Math.min(
+            (ballot >> WEIGHT_SHIFT) & WEIGHT_MASK, _lockedWeight(staker, _periodOf(revealStart + revealDuration - 1))
+        );
+        if (weight == 0) revert NoStake(staker);
         uint256 total = uint256(rd.revealedWeight) + weight;
         // Lanes hold sums of distinct stakers' stakes, so they never exceed this total.
         if (total > LANE_MASK) revert TallyOverflow();
@@ -728,9 +758,9 @@ contract HealthCheck is ReentrancyGuardTransient {
     function isChecker(uint32 round, address staker) external view returns (bool selected, uint256 distance) {
         Round storage rd = _rounds[round];
         Node memory node = _nodes[staker];
-        if (rd.sampleSize == 0 || node.keyRound == 0) return (false, 0);
+        if (rd.sampleSize == 0 || node.weight == 0) return (false, 0);
         (selected, distance) = HammingSelection.isSelected(node.keyHash, rd.seed, rd.threshold, rd.fraction);
-        selected = selected && node.keyRound < round && node.sampledRound != round;
+        selected = selected && node.barredRound != round;
     }
 
     /// @notice Number of nodes that count from the next round on (enrolled and not evicted).
@@ -761,7 +791,7 @@ contract HealthCheck is ReentrancyGuardTransient {
         return _memberAt(round, index);
     }
 
-    /// @notice A node's checker record (`keyRound == 0` when not enrolled or evicted).
+    /// @notice A node's checker record (`weight == 0` when not enrolled or evicted).
     /// @param staker The node's staker address.
     function nodeOf(address staker) external view returns (Node memory) {
         return _nodes[staker];
@@ -776,31 +806,43 @@ contract HealthCheck is ReentrancyGuardTransient {
     // ---------------------------------------------------------------- internals
 
     /// @dev Pure function of the seed and the round's layout: no eligibility look-up, no writes
-    /// to the layout (only the drawn nodes' `sampledRound`).
+    /// to the layout. Duplicates are found in memory (O(sampleSize^2), sampleSize <= 32), so that
+    /// no per-node state a node could set beforehand can make the draw skip it. Each target is
+    /// then barred from checking in this round.
     function _drawTargets(uint32 round, bytes32 seed, uint256 members) private returns (address[] memory targets) {
         uint256 k = sampleSize;
         uint256 picked;
         if (members <= k) {
             targets = new address[](members);
             for (; picked < members; ++picked) {
-                address staker = _memberAt(round, picked);
-                _nodes[staker].sampledRound = round;
-                targets[picked] = staker;
+                targets[picked] = _memberAt(round, picked);
             }
-            return targets;
+        } else {
+            targets = new address[](k);
+            uint256 maxDraws = 4 * k;
+            for (uint256 draw = 0; draw < maxDraws && picked < k; ++draw) {
+                address staker = _memberAt(round, uint256(keccak256(abi.encode(seed, draw))) % members);
+                bool seen;
+                for (uint256 j = 0; j < picked && !seen; ++j) {
+                    seen = targets[j] == staker;
+                }
+                if (!seen) targets[picked++] = staker;
+            }
+            assembly ("memory-safe") {
+                mstore(targets, picked)
+            }
         }
-        targets = new address[](k);
-        uint256 maxDraws = 4 * k;
-        for (uint256 draw = 0; draw < maxDraws && picked < k; ++draw) {
-            address staker = _memberAt(round, uint256(keccak256(abi.encode(seed, draw))) % members);
-            Node storage node = _nodes[staker];
-            if (node.sampledRound == round) continue;
-            node.sampledRound = round;
-            targets[picked++] = staker;
+        for (uint256 i = 0; i < picked; ++i) {
+            _nodes[targets[i]].barredRound = round;
         }
-        assembly ("memory-safe") {
-            mstore(targets, picked)
+    }
+
+    function _isTarget(Round storage rd, address staker) private view returns (bool) {
+        uint256 k = rd.sampleSize;
+        for (uint256 i = 0; i < k; ++i) {
+            if (rd.targets[i] == staker) return true;
         }
+        return false;
     }
 
     function _share(Round storage rd, uint256 ballot) private view returns (uint256) {
@@ -846,7 +888,20 @@ contract HealthCheck is ReentrancyGuardTransient {
     }
 
     function _eligible(address staker) private view returns (bool) {
-        return escrow.isRegistered(staker) && escrow.lockedThrough(staker, escrow.currentPeriod()) > 0;
+        return escrow.isRegistered(staker) && escrow.lockedThrough(staker, _currentPeriod()) > 0;
+    }
+
+    /// @dev Stake locked through `period`, in whole tokens, capped to what a Node records.
+    function _lockedWeight(address staker, uint32 period) private view returns (uint256) {
+        return Math.min(escrow.lockedThrough(staker, period) / WEIGHT_UNIT, type(uint32).max);
+    }
+
+    function _currentPeriod() private view returns (uint32) {
+        return _periodOf(block.timestamp);
+    }
+
+    function _periodOf(uint256 timestamp) private view returns (uint32) {
+        return uint32(timestamp / secondsPerPeriod);
     }
 
     function _keyHash(address staker) private view returns (uint192) {

@@ -21,6 +21,7 @@ import type { HealthCheck } from "../../typechain-types";
 import type { GasMeasurements, GasScenario } from "./types";
 
 const TOKEN = 10n ** 18n;
+const FREEZE = 900; // the Ignition default
 
 interface BenchNode {
   staker: string;
@@ -38,6 +39,12 @@ async function impersonate(address: string): Promise<HardhatEthersSigner> {
   return ethers.getImpersonatedSigner(address);
 }
 
+/** Enrollment is frozen shortly before each round: wait for the next round when in that window. */
+async function leaveFreeze(health: HealthCheck): Promise<void> {
+  const next = (await health.roundInfo((await health.currentRound()) + 1n)).start;
+  if (BigInt(await time.latest()) + 10n + BigInt(FREEZE) >= next) await time.increaseTo(next);
+}
+
 async function stakeNodes(core: Core, count: number, instances: HealthCheck[]): Promise<BenchNode[]> {
   const amount = core.params.minStake * 10n;
   const nodes: BenchNode[] = [];
@@ -51,7 +58,10 @@ async function stakeNodes(core: Core, count: number, instances: HealthCheck[]): 
     await core.escrow
       .connect(operator)
       .registerNode(`http://127.0.0.1:9151/n${i}`, randomCompressedKey(), randomCompressedKey());
-    for (const health of instances) await health.enroll(staker.address);
+    for (const health of instances) {
+      await leaveFreeze(health);
+      await health.enroll(staker.address);
+    }
     nodes.push({ staker: staker.address, operator });
   }
   return nodes;
@@ -115,6 +125,7 @@ async function deployInstance(core: Core, sampleSize: number): Promise<HealthChe
     commitDuration: 3600,
     revealDuration: 3600,
     openWindow: 600,
+    freezeWindow: FREEZE,
     claimWindow: 86_400,
     sampleSize,
     expectedCheckers: 10,

@@ -138,7 +138,9 @@ describe("health: HealthCheck", () => {
       const round = await w.health.currentRound();
       await expect(w.health.connect(w.outsider).enroll(node.staker.address))
         .to.emit(w.health, "Enrolled")
-        .withArgs(node.staker.address, keyHash192(node.verifyingKey), round + 1n);
+        .withArgs(node.staker.address, keyHash192(node.verifyingKey), round + 1n)
+        .and.to.emit(w.health, "WeightRecorded")
+        .withArgs(node.staker.address, weightOf(node.amount), round + 1n);
       expect(await w.health.enrolledCount()).to.equal(1n);
       expect(await w.health.enrolledAt(0)).to.equal(node.staker.address);
       // The current round's layout is unchanged; the next one has the node.
@@ -149,8 +151,8 @@ describe("health: HealthCheck", () => {
       await expect(w.health.enrolledAt(1)).to.be.revertedWithCustomError(w.health, "InvalidParameter");
       const record = await w.health.nodeOf(node.staker.address);
       expect(record.keyHash).to.equal(keyHash192(node.verifyingKey));
-      expect(record.keyRound).to.equal(round);
-      expect(record.sampledRound).to.equal(0n);
+      expect(record.barredRound).to.equal(round);
+      expect(record.weight).to.equal(weightOf(node.amount));
       const m = await w.health.membershipOf(node.staker.address);
       expect([m.position, m.activeFrom, m.leaveFrom]).to.deep.equal([0n, round + 1n, 0n]);
     });
@@ -223,7 +225,7 @@ describe("health: HealthCheck", () => {
       // The last node moved into b's slot, for the next rounds only.
       expect(await w.health.enrolledAt(1)).to.equal(w.nodes[5].staker.address);
       expect((await w.health.membershipOf(w.nodes[5].staker.address)).position).to.equal(1n);
-      expect((await w.health.nodeOf(b.staker.address)).keyRound).to.equal(0n);
+      expect((await w.health.nodeOf(b.staker.address)).weight).to.equal(0n);
       expect((await w.health.membershipOf(b.staker.address)).leaveFrom).to.equal(round + 1n);
       await expect(w.health.evict(b.staker.address)).to.be.revertedWithCustomError(w.health, "NotEnrolled");
       // Evicting the last element.
@@ -297,7 +299,7 @@ describe("health: HealthCheck", () => {
         .to.emit(w.health, "RoundOpened")
         .withArgs(round, info.seed, info.threshold, info.fraction, 3n, [...info.targets]);
       for (const target of info.targets) {
-        expect((await w.health.nodeOf(target)).sampledRound).to.equal(round);
+        expect((await w.health.nodeOf(target)).barredRound).to.equal(round);
       }
       for (let i = 0; i < 3; i++) expect(await w.health.tallyOf(round, i)).to.deep.equal([0n, 0n]);
       expect(await w.health.tallyOf(round, 3)).to.deep.equal([0n, 0n]);
@@ -607,7 +609,7 @@ describe("health: HealthCheck", () => {
       expect((await w.health.roundInfo(round)).unhealthyMask).to.equal(0n);
     });
 
-    it("gives no weight to a stake that unlocks before the votes are counted", async () => {
+    it("caps the weight at reveal by the stake still locked when votes are counted", async () => {
       // Rounds of 6000 s do not divide a week, so successive period boundaries fall at
       // different offsets within a round; pick one inside a round's reveal window.
       const w = await loadFixture(shortLocks);
@@ -629,16 +631,55 @@ describe("health: HealthCheck", () => {
       await w.core.escrow.connect(rolling.staker).prolong(1); // lock 2: locked through the next period too
       // Lock 1 and unlocking: locked through the current period only, which ends mid-reveal.
       await w.core.escrow.connect(unlocking.staker).startUnlock();
-      expect(await w.core.escrow.lockedThrough(unlocking.staker.address, await w.core.escrow.currentPeriod())).to.equal(
-        unlocking.amount,
-      );
-      const c = commitmentOf(w.healthAddress, round, unlocking.staker.address, 0n, randomSalt());
-      await expect(w.health.connect(unlocking.operator).commit(round, c))
+      const votes = [unlocking, rolling].map((node) => ({ node, verdicts: 0n, salt: randomSalt() }));
+      for (const v of votes) await commitVote(w, round, v);
+      // Both ballots carry the recorded weight...
+      expect((await w.health.ballotOf(round, unlocking.staker.address)).weight).to.equal(weightOf(unlocking.amount));
+      await toReveal(w.health, round);
+      // ...but the unlocking stake is gone by the time votes count: it cannot reveal (and so is punishable).
+      await expect(w.health.connect(unlocking.operator).reveal(round, 0n, votes[0].salt))
         .to.be.revertedWithCustomError(w.health, "NoStake")
         .withArgs(unlocking.staker.address);
-      // A rolling stake stays locked through the reveal window and weighs in full.
-      await commitVote(w, round, { node: rolling, verdicts: 0n, salt: randomSalt() });
-      expect((await w.health.ballotOf(round, rolling.staker.address)).weight).to.equal(weightOf(rolling.amount));
+      await expect(w.health.connect(rolling.operator).reveal(round, 0n, votes[1].salt))
+        .to.emit(w.health, "Revealed")
+        .withArgs(round, rolling.staker.address, 0n, weightOf(rolling.amount));
+    });
+
+    it("records a new weight only on the node's request, from the next round on", async () => {
+      const w = await loadFixture(world6);
+      const node = w.nodes[0];
+      const staker = node.staker.address;
+      await expect(w.health.connect(w.outsider).refreshWeight(staker))
+        .to.be.revertedWithCustomError(w.health, "NotAnOperator")
+        .withArgs(w.outsider.address);
+      await expect(w.health.connect(node.operator).refreshWeight(staker))
+        .to.be.revertedWithCustomError(w.health, "WeightUnchanged")
+        .withArgs(staker);
+      const topUp = node.amount;
+      await w.core.token.transfer(staker, topUp);
+      await w.core.token.connect(node.staker).approve(w.core.escrowAddress, topUp);
+      await w.core.escrow.connect(node.staker).increase(topUp);
+      const { round, targets } = await openNextRound(w.health);
+      // Not yet recorded: a commit now still weighs the old stake.
+      expect((await w.health.nodeOf(staker)).weight).to.equal(weightOf(node.amount));
+      await expect(w.health.connect(node.staker).refreshWeight(staker))
+        .to.emit(w.health, "WeightRecorded")
+        .withArgs(staker, weightOf(node.amount * 2n), round + 1n);
+      expect((await w.health.nodeOf(staker)).weight).to.equal(weightOf(node.amount * 2n));
+      if (!targets.includes(staker)) {
+        await expect(
+          w.health.connect(node.operator).commit(round, commitmentOf(w.healthAddress, round, staker, 0n, randomSalt())),
+        )
+          .to.be.revertedWithCustomError(w.health, "KeyTooRecent")
+          .withArgs(staker, round);
+      }
+      const next = await openNextRound(w.health);
+      if (!next.targets.includes(staker)) {
+        const vote = { node, verdicts: 0n, salt: randomSalt() };
+        await commitVote(w, next.round, vote);
+        expect((await w.health.ballotOf(next.round, staker)).weight).to.equal(weightOf(node.amount * 2n));
+      }
+      await expect(w.health.refreshWeight(w.outsider.address)).to.be.revertedWithCustomError(w.health, "NotAnOperator");
     });
   });
 
