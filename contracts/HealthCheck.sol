@@ -888,7 +888,8 @@ contract HealthCheck is ReentrancyGuardTransient {
     }
 
     function _eligible(address staker) private view returns (bool) {
-        return escrow.isRegistered(staker) && escrow.lockedThrough(staker, _currentPeriod()) > 0;
+        // The same test as enrollment: registered with at least one whole token locked.
+        return escrow.isRegistered(staker) && _lockedWeight(staker, _currentPeriod()) > 0;
     }
 
     /// @dev Stake locked through `period`, in whole tokens, capped to what a Node records.
