@@ -12,50 +12,80 @@ import {HammingSelection} from "./health/HammingSelection.sol";
 /// @notice Time is cut into rounds of fixed length: a commit window then a reveal window, then
 /// anyone may finalize. Round r (r >= 1) starts at `genesis + (r - 1) * roundLength`.
 ///
-/// **Enrollment.** Nodes (identified by staker address) live in an array maintained here; anyone
-/// may enroll an eligible node (registered in the escrow and holding locked stake) and anyone may
-/// evict one that is no longer eligible, both O(1) (swap-and-pop). A staked node cannot opt out:
-/// anyone could enroll it again. Enrollment caches the top 192 bits of keccak256(verifying key).
+/// **Enrollment, frozen per round.** Nodes (identified by staker address) are enrolled by anyone
+/// when eligible (registered in the escrow, holding locked stake) and evicted by anyone when no
+/// longer eligible. A staked node cannot opt out: anyone could enroll it again. A change made
+/// during round c takes effect from round c + 1 only; round c itself (whether or not it is opened
+/// yet) keeps the membership it had when round c began. The contract keeps two layouts of the
+/// enrollment array, the current round's and the next rounds', sparsely: each array slot and the
+/// length hold (value before, value after, round from which "after" applies), folded lazily on
+/// the next change, so enroll/evict stay O(1) (append; swap-and-pop applied to the "after"
+/// layout only) and `openRound` reads the exact layout of its own round with no tombstones and
+/// no skipped draws. Enrollment changes (enroll, evict, refreshKey) are rejected during the
+/// last `freezeWindow` seconds before a round starts (`EnrollmentFrozen`), so the membership,
+/// order, N and cached key hashes that round r uses are final at least `freezeWindow` seconds
+/// before round r's seed can be drawn. An evicted node stops being a checker at once, counts
+/// (and can still be drawn as a target) until its leave takes effect, and may enroll again
+/// from that round on. Enrollment caches the top 192 bits of keccak256(verifying key).
 ///
 /// **Opening and randomness.** `openRound` is callable by anyone during the first `openWindow`
 /// seconds of a round. The seed is `keccak256(previousSeed, block.prevrandao, round)`; the first
-/// seed mixes the deployment block's PREVRANDAO, chain id and this address. The chaining means no
-/// one can compute a seed before the opening block's PREVRANDAO is known. Bias: PREVRANDAO of a
-/// block is fixed by the beacon chain one slot ahead, so whoever decides *in which block* the
-/// opening lands chooses among the PREVRANDAO values of the blocks in the open window: (a) an
-/// opener racing honest agents (which all try to open in the first block) has no choice unless it
-/// is also a proposer; (b) a proposer of m consecutive slots in the window can censor openings
-/// and pick among m + 1 seeds, and a proposer willing to forfeit its slot flips one more
-/// beacon-chain RANDAO input (one extra bit); (c) if no honest agent opens, a lone opener picks
-/// among at most ceil(openWindow / 12 s) seeds. In every case the bias is a choice among a
-/// handful of seeds, i.e. it multiplies the chance of any particular sample/checker outcome by at
-/// most that number; it cannot aim a seed at chosen keys because key hashes are fixed before the
-/// seed is known (a changed key only counts from the next round: `KeyTooRecent`).
+/// seed mixes the deployment block's PREVRANDAO, chain id and this address. Everything else the
+/// outcome depends on is frozen before the seed exists: the membership layout and N of the
+/// round, every key hash (a key counts from the round after it was recorded, `KeyTooRecent`),
+/// and the draw itself is a pure function of (seed, layout) — it does not consult the escrow,
+/// so nobody can steer it by changing a node's eligibility in the opening transaction. The only
+/// free input is therefore the opening block's PREVRANDAO. PREVRANDAO of block b is the beacon
+/// RANDAO mix after block b - 1, which only b - 1's proposer knows before b - 1 is published.
+/// Remaining bias, precisely: (a) a non-proposer, even one opening in the same transaction as
+/// any other call, gets exactly one seed per block it can land in; racing the honest agents,
+/// which all open in the first block of the round, it has no choice at all; (b) a proposer of m
+/// consecutive slots inside the open window can censor openings and choose among the m + 1
+/// seeds of those blocks (plus one extra RANDAO bit per slot it is willing to miss); (c) if no
+/// honest agent opens, a lone opener can choose among at most ceil(openWindow / 12 s) seeds;
+/// (d) learning a seed before the freeze ends (and so tuning enrollment to it) needs the
+/// proposers of every slot from the freeze's start to the opening block, at least
+/// freezeWindow / 12 s consecutive slots. Each case is a choice among a bounded handful of
+/// seeds: it multiplies the probability of any particular sample/checker outcome by at most
+/// that number, and cannot aim the seed at chosen keys or layouts.
 ///
-/// **Sample.** `sampleSize` distinct enrolled nodes are drawn by index from the seed; each draw
-/// re-checks eligibility in the escrow and evicts an ineligible node on the spot (then draws
-/// again; at most 4 * sampleSize draws, so a round may check fewer nodes). Cost O(sampleSize).
+/// **Sample.** With N members in the round's layout, `sampleSize` distinct members are drawn by
+/// index, `keccak256(seed, draw) % N` (duplicates are drawn again; at most 4 * sampleSize
+/// draws, so a round may check fewer nodes); when N <= sampleSize every member is a target.
+/// A member that has become ineligible meanwhile is still a target (its checkers will find it
+/// unregistered or unreachable). Cost O(sampleSize).
 ///
 /// **Checkers.** Self-selection: a node may commit in round r when its Hamming distance
 /// `popcount(keyHash ^ seed192)` is below the round's threshold t, or equal to t and a per-node
 /// coin derived from keyHash ^ seed lands under the round's `fraction`. t and the fraction are
-/// derived at opening from the number of candidates N (enrolled nodes that are not targets) so
-/// that the expected number of checkers is `expectedCheckers` (c), overshooting by a tiny
-/// fraction of a node (see HammingSelection); when c >= N every candidate is selected. A target
-/// cannot be a checker in its own round. Checking costs O(1) per commit.
+/// derived at opening from the number of candidates (N minus the targets) so that the expected
+/// number of checkers is `expectedCheckers` (c), overshooting by a tiny fraction of a node (see
+/// HammingSelection); when c >= candidates every candidate is selected. A target cannot be a
+/// checker in its own round. Checking costs O(1) per commit.
 ///
 /// **Votes.** A checker commits `commitmentOf(round, staker, verdicts, salt)` in the commit window
 /// and reveals `(verdicts, salt)` in the reveal window. Bit i of `verdicts` set means "target i
-/// is unhealthy". A reveal weighs `lockedThrough(staker, currentPeriod) / 1e18` (whole tokens).
-/// With at least `quorum` reveals, target i is unhealthy when the revealed weight voting
-/// unhealthy is strictly greater than the weight voting healthy (a tie keeps the node healthy).
-/// Without quorum, no target is judged and nobody is affected.
+/// is unhealthy". A ballot's weight is fixed at commit, from the node's recorded weight: its
+/// locked stake in whole tokens as read at enrollment or at its last `refreshWeight`, which (like
+/// a key change) only applies from the next round. At reveal the weight can only go down: it is
+/// capped by the stake guaranteed locked through the period in which the reveal window ends
+/// (`lockedThrough(staker, periodOf(revealEnd - 1)) / 1e18`; a reveal with nothing locked then
+/// reverts `NoStake`). So topping up after seeing other reveals changes nothing, and stake that
+/// is slashed or leaves before the votes are counted does not vote. (Recording the weight ahead
+/// of the round instead of reading the escrow in `commit` keeps a commit at one storage read of
+/// the node.) With at least `quorum` reveals,
+/// target i is unhealthy when the revealed weight voting unhealthy is strictly greater than the
+/// weight voting healthy (a tie keeps the node healthy). Without quorum, no target is judged.
 ///
 /// **Consequences.** An unhealthy target forfeits, through `escrow.forfeitRewards`, the rewards it
 /// earned since its last check or enrollment, including any it claimed or restaked meanwhile
 /// (the escrow takes those out of its stake); they return to the escrow's reserve. A healthy
 /// target's checkpoint moves forward (`escrow.markChecked`), so a later failure cannot reach
-/// back past a check it passed. The checker reward of a
+/// back past a check it passed. A checker that committed and did not reveal suffers the same
+/// forfeiture: anyone may call `punishNonRevealer(round, checker)` once per ballot between the
+/// end of the reveal window and the end of the claim window (so withholding reveals to starve
+/// the quorum, or to hide a losing vote, costs the withholder its accrued rewards; per-round
+/// cost stays independent of N, one call per non-revealer). The checker reward of a
 /// finalized round is `min(rewardPerRound, pool)` taken from a pool of tokens funded through
 /// `fund`. A revealed checker earns, for every judged target on which it voted with the majority,
 /// a share proportional to its weight: `budget * weight * agreements / sum_i majorityWeight_i`
@@ -73,6 +103,7 @@ contract HealthCheck is ReentrancyGuardTransient {
         uint32 commitDuration; // seconds
         uint32 revealDuration; // seconds
         uint32 openWindow; // seconds from round start during which the round can be opened
+        uint32 freezeWindow; // seconds before a round starts during which enrollment cannot change
         uint32 claimWindow; // seconds after the reveal window during which rewards can be claimed
         uint8 sampleSize; // targets checked per round, 1..32
         uint32 expectedCheckers; // c, the expected number of self-selected checkers
@@ -80,11 +111,35 @@ contract HealthCheck is ReentrancyGuardTransient {
         uint256 rewardPerRound; // checker budget per finalized round, paid from the pool
     }
 
-    /// @notice A node's enrollment record (one storage slot).
+    /// @notice A node's checker record (one storage slot, all that `commit` reads).
     struct Node {
         uint192 keyHash; // top 192 bits of keccak256(verifying key)
-        uint32 keyRound; // round in which the key hash was recorded; 0 = not enrolled
-        uint32 sampledRound; // last round in which the node was drawn as a target
+        // The node cannot check in this round: it enrolled, changed its key or weight, or was
+        // drawn as a target in it. Every write is the current round, and commits only happen in
+        // the current round, so one field serves all four reasons.
+        uint32 barredRound;
+        uint32 weight; // vote weight in whole tokens as last recorded; 0 = not enrolled (or evicted)
+    }
+
+    /// @notice A node's place in the enrollment (one storage slot).
+    struct Membership {
+        uint32 position; // index in the layout of the rounds after the current one (until it leaves)
+        uint32 activeFrom; // first round in which the node counts; 0 = never enrolled
+        uint32 leaveFrom; // first round in which it no longer counts; 0 = staying
+    }
+
+    /// @dev One slot of the enrollment array: `prev` is its occupant for rounds before `from`;
+    /// `_slotNext` holds the occupant from `from` on.
+    struct Slot {
+        address prev;
+        uint32 from;
+    }
+
+    /// @dev The enrollment array's length: `prev` before round `from`, `next` from it on.
+    struct Count {
+        uint32 prev;
+        uint32 next;
+        uint32 from;
     }
 
     /// @notice Public summary of a round.
@@ -144,10 +199,15 @@ contract HealthCheck is ReentrancyGuardTransient {
     uint256 private constant LANE_BITS = 63;
     uint256 private constant LANE_MASK = (uint256(1) << LANE_BITS) - 1;
     uint256 private constant TALLY_MARKER = uint256(1) << 255;
-    // ballot word: committed = commitment >> 1 (bit 255 clear); revealed = REVEALED | CLAIMED? |
-    // weight << 64 | verdicts
+    // Ballot word: flags in bits 253..255, the weight fixed at commit in bits 192..251, and in the
+    // low 192 bits the commitment's low 192 bits (until revealed) or the verdicts (once revealed).
+    // 192 bits keep the commitment binding (2^96 work to find two openings).
     uint256 private constant REVEALED = uint256(1) << 255;
     uint256 private constant CLAIMED = uint256(1) << 254;
+    uint256 private constant PUNISHED = uint256(1) << 253;
+    uint256 private constant WEIGHT_SHIFT = 192;
+    uint256 private constant WEIGHT_MASK = (uint256(1) << 60) - 1;
+    uint256 private constant LOW_MASK = (uint256(1) << 192) - 1;
 
     /// @notice The staking escrow that defines nodes, stake and operators.
     IHealthEscrow public immutable escrow;
@@ -161,6 +221,8 @@ contract HealthCheck is ReentrancyGuardTransient {
     uint256 public immutable revealDuration;
     /// @notice Seconds from a round's start during which it can be opened.
     uint256 public immutable openWindow;
+    /// @notice Seconds before each round's start during which enroll, evict and refreshKey revert.
+    uint256 public immutable freezeWindow;
     /// @notice Seconds after a round's reveal window during which its rewards can be claimed.
     uint256 public immutable claimWindow;
     /// @notice Targets drawn per round.
@@ -171,30 +233,38 @@ contract HealthCheck is ReentrancyGuardTransient {
     uint256 public immutable quorum;
     /// @notice Checker budget per finalized round (bounded by the pool).
     uint256 public immutable rewardPerRound;
+    /// @notice The escrow's period length (cached: it is immutable there).
+    uint256 public immutable secondsPerPeriod;
 
     /// @notice Tokens available for future checker budgets.
     uint256 public pool;
     /// @notice The latest round seed (full 256 bits), chained into the next one.
     bytes32 public lastSeed;
 
-    address[] private _enrolled;
-    mapping(address staker => uint256) private _position; // index + 1 in _enrolled
+    Count private _count;
+    mapping(uint256 index => Slot) private _slotPrev;
+    mapping(uint256 index => address) private _slotNext;
+    mapping(address staker => Membership) private _members;
     mapping(address staker => Node) private _nodes;
     mapping(uint32 round => Round) private _rounds;
     mapping(uint32 round => mapping(address staker => uint256)) private _ballots;
 
-    /// @notice A node joined the enrollment.
-    event Enrolled(address indexed staker, uint192 keyHash, uint32 round);
-    /// @notice A node's cached key hash changed; it may check again from the next round.
-    event KeyRefreshed(address indexed staker, uint192 keyHash, uint32 round);
-    /// @notice An ineligible node left the enrollment.
-    event Evicted(address indexed staker);
+    /// @notice A node joined the enrollment; it counts from round `fromRound`.
+    event Enrolled(address indexed staker, uint192 keyHash, uint32 fromRound);
+    /// @notice A node's cached key hash changed; it may check again from round `fromRound`.
+    event KeyRefreshed(address indexed staker, uint192 keyHash, uint32 fromRound);
+    /// @notice An ineligible node was evicted; it stops counting from round `fromRound`.
+    event Evicted(address indexed staker, uint32 fromRound);
     /// @notice A round was opened with its seed, checker threshold and targets.
     event RoundOpened(
         uint32 indexed round, uint192 seed, uint8 threshold, uint16 fraction, uint32 candidates, address[] targets
     );
-    /// @notice A checker committed its hidden verdicts.
-    event Committed(uint32 indexed round, address indexed staker, bytes32 commitment);
+    /// @notice A node's vote weight was recorded; it applies from round `fromRound`.
+    event WeightRecorded(address indexed staker, uint256 weight, uint32 fromRound);
+    /// @notice A checker committed its hidden verdicts with the vote weight fixed now.
+    event Committed(uint32 indexed round, address indexed staker, bytes32 commitment, uint256 weight);
+    /// @notice A checker that committed and did not reveal forfeited its accrued rewards.
+    event NonRevealerPunished(uint32 indexed round, address indexed staker, uint256 forfeited);
     /// @notice A checker revealed its verdicts (bit i set = target i unhealthy).
     event Revealed(uint32 indexed round, address indexed staker, uint256 verdicts, uint256 weight);
     /// @notice A round was finalized.
@@ -216,11 +286,13 @@ contract HealthCheck is ReentrancyGuardTransient {
     error NotEligible(address staker);
     error StillEligible(address staker);
     error KeyUnchanged(address staker);
+    error WeightUnchanged(address staker);
     error EnrollmentFull();
+    error EnrollmentFrozen(uint32 nextRound);
+    error StillLeaving(address staker, uint32 leaveFrom);
     error OpenWindowClosed(uint32 round);
     error RoundAlreadyOpen(uint32 round);
     error NoEnrolledNodes();
-    error NoEligibleNodes();
     error RoundNotOpen(uint32 round);
     error NotInCommitWindow(uint32 round);
     error NotInRevealWindow(uint32 round);
@@ -240,6 +312,8 @@ contract HealthCheck is ReentrancyGuardTransient {
     error AlreadyFinalized(uint32 round);
     error NotFinalized(uint32 round);
     error NotRevealed(address staker);
+    error RevealedOrPunished(address staker);
+    error PunishWindowClosed(uint32 round);
     error AlreadyClaimed(address staker);
     error NothingToClaim(address staker);
     error ClaimWindowClosed(uint32 round);
@@ -256,6 +330,9 @@ contract HealthCheck is ReentrancyGuardTransient {
         if (config.commitDuration == 0) revert InvalidParameter("commitDuration");
         if (config.revealDuration == 0) revert InvalidParameter("revealDuration");
         if (config.openWindow == 0 || config.openWindow > config.commitDuration) revert InvalidParameter("openWindow");
+        if (uint256(config.freezeWindow) >= uint256(config.commitDuration) + config.revealDuration) {
+            revert InvalidParameter("freezeWindow");
+        }
         if (config.claimWindow == 0) revert InvalidParameter("claimWindow");
         if (config.sampleSize == 0 || config.sampleSize > MAX_SAMPLE_SIZE) revert InvalidParameter("sampleSize");
         if (config.expectedCheckers == 0) revert InvalidParameter("expectedCheckers");
@@ -266,75 +343,122 @@ contract HealthCheck is ReentrancyGuardTransient {
         commitDuration = config.commitDuration;
         revealDuration = config.revealDuration;
         openWindow = config.openWindow;
+        freezeWindow = config.freezeWindow;
         claimWindow = config.claimWindow;
         sampleSize = config.sampleSize;
         expectedCheckers = config.expectedCheckers;
         quorum = config.quorum;
         rewardPerRound = config.rewardPerRound;
+        secondsPerPeriod = escrow_.secondsPerPeriod();
         lastSeed = keccak256(abi.encode(block.prevrandao, block.chainid, address(this)));
     }
 
     // ---------------------------------------------------------------- enrollment
 
-    /// @notice Enroll an eligible node (registered, with locked stake). Callable by anyone. Starts
-    /// the escrow's tracking of the node's claims, so this contract needs its forfeiter role first.
+    /// @notice Enroll an eligible node (registered, with locked stake); it counts from the next
+    /// round on. Callable by anyone, except during the freeze window. O(1). Starts the escrow's
+    /// tracking of the node's claims, so this contract needs its forfeiter role first.
     /// @param staker The node's staker address.
     function enroll(address staker) external {
-        if (_nodes[staker].keyRound != 0) revert AlreadyEnrolled(staker);
-        if (!_eligible(staker)) revert NotEligible(staker);
-        if (_enrolled.length >= type(uint32).max) revert EnrollmentFull();
+        Membership memory m = _members[staker];
+        if (m.activeFrom != 0) {
+            if (m.leaveFrom == 0) revert AlreadyEnrolled(staker);
+            if (m.leaveFrom > currentRound()) revert StillLeaving(staker, m.leaveFrom);
+        }
+        uint256 weight = _lockedWeight(staker, _currentPeriod());
+        if (weight == 0 || !escrow.isRegistered(staker)) revert NotEligible(staker);
+        uint32 effective = _changeRound();
+        Count memory n = _foldedCount(effective);
+        if (n.next == type(uint32).max) revert EnrollmentFull();
+        uint32 position = n.next;
+        n.next = position + 1;
+        _count = n;
+        _setSlot(position, staker, effective);
+        _members[staker] = Membership({position: position, activeFrom: effective, leaveFrom: 0});
         uint192 keyHash = _keyHash(staker);
-        uint32 round = currentRound();
-        _nodes[staker] = Node({keyHash: keyHash, keyRound: round, sampledRound: 0});
-        _enrolled.push(staker);
-        _position[staker] = _enrolled.length;
-        emit Enrolled(staker, keyHash, round);
+        _nodes[staker] = Node({keyHash: keyHash, barredRound: effective - 1, weight: uint32(weight)});
+        emit Enrolled(staker, keyHash, effective);
+        emit WeightRecorded(staker, weight, effective);
         // First enrollment ever: failed checks may reach back to here, not further.
         (bool tracked,,) = escrow.checkStateOf(staker);
         if (!tracked) escrow.markChecked(staker);
     }
 
     /// @notice Re-read a node's verifying key from the escrow after it re-registered. The node may
-    /// check again only in rounds starting after this one. Callable by anyone.
+    /// check again from the next round on. Callable by anyone, except during the freeze window.
     /// @param staker The node's staker address.
     function refreshKey(address staker) external {
         Node storage node = _nodes[staker];
-        if (node.keyRound == 0) revert NotEnrolled(staker);
+        if (node.weight == 0) revert NotEnrolled(staker);
         uint192 keyHash = _keyHash(staker);
         if (keyHash == node.keyHash) revert KeyUnchanged(staker);
-        uint32 round = currentRound();
+        uint32 effective = _changeRound();
         node.keyHash = keyHash;
-        node.keyRound = round;
-        emit KeyRefreshed(staker, keyHash, round);
+        node.barredRound = effective - 1;
+        emit KeyRefreshed(staker, keyHash, effective);
     }
 
-    /// @notice Remove a node that is no longer eligible (unregistered or stake unlocked).
-    /// Callable by anyone; O(1).
+    /// @notice Record the node's vote weight anew from its currently locked stake (after a top-up,
+    /// a restake or a slash). Called by the node's staker or operator. Like a key change, it
+    /// applies from the next round: the node cannot check in the current one.
+    /// @param staker The node's staker address.
+    function refreshWeight(address staker) external {
+        if (msg.sender != staker && escrow.stakerOf(msg.sender) != staker) revert NotAnOperator(msg.sender);
+        Node storage node = _nodes[staker];
+        if (node.weight == 0) revert NotEnrolled(staker);
+        uint256 weight = _lockedWeight(staker, _currentPeriod());
+        if (weight == 0) revert NoStake(staker);
+        if (weight == node.weight) revert WeightUnchanged(staker);
+        uint32 round = currentRound();
+        node.weight = uint32(weight);
+        node.barredRound = round;
+        emit WeightRecorded(staker, weight, round + 1);
+    }
+
+    /// @notice Evict a node that is no longer eligible (unregistered or stake unlocked). It stops
+    /// checking at once and stops counting from the next round on (the current round keeps its
+    /// layout). Callable by anyone, except during the freeze window; O(1).
     /// @param staker The node's staker address.
     function evict(address staker) external {
-        if (_nodes[staker].keyRound == 0) revert NotEnrolled(staker);
+        Membership memory m = _members[staker];
+        if (m.activeFrom == 0 || m.leaveFrom != 0) revert NotEnrolled(staker);
         if (_eligible(staker)) revert StillEligible(staker);
-        _remove(staker);
+        uint32 effective = _changeRound();
+        Count memory n = _foldedCount(effective);
+        uint32 last = n.next - 1;
+        n.next = last;
+        _count = n;
+        if (m.position != last) {
+            // Swap-and-pop in the next rounds' layout only; the current round still reads `prev`.
+            address moved = _slotNext[last];
+            _setSlot(m.position, moved, effective);
+            _members[moved].position = m.position;
+        }
+        m.leaveFrom = effective;
+        _members[staker] = m;
+        delete _nodes[staker];
+        emit Evicted(staker, effective);
     }
 
     // ---------------------------------------------------------------- rounds
 
-    /// @notice Open the current round: draw its seed, its targets and its checker threshold.
-    /// Callable by anyone during the round's open window. Cost O(sampleSize).
+    /// @notice Open the current round: draw its seed, its targets and its checker threshold from
+    /// the round's frozen enrollment layout. Callable by anyone during the round's open window.
+    /// Cost O(sampleSize).
     function openRound() external {
         uint32 round = currentRound();
         if (block.timestamp >= _start(round) + openWindow) revert OpenWindowClosed(round);
         Round storage rd = _rounds[round];
         if (rd.sampleSize != 0) revert RoundAlreadyOpen(round);
-        if (_enrolled.length == 0) revert NoEnrolledNodes();
+        uint256 members = _countIn(round);
+        if (members == 0) revert NoEnrolledNodes();
 
         bytes32 seed = keccak256(abi.encode(lastSeed, block.prevrandao, round));
         lastSeed = seed;
-        address[] memory targets = _drawTargets(round, seed);
+        address[] memory targets = _drawTargets(round, seed, members);
         uint256 picked = targets.length;
-        if (picked == 0) revert NoEligibleNodes();
 
-        uint256 candidates = _enrolled.length - picked;
+        uint256 candidates = members - picked;
         (uint8 threshold, uint16 fraction) = HammingSelection.threshold(candidates, expectedCheckers);
         uint192 seed192 = uint192(uint256(seed) >> 64);
         rd.seed = seed192;
@@ -352,6 +476,7 @@ contract HealthCheck is ReentrancyGuardTransient {
     }
 
     /// @notice Commit hidden verdicts as a self-selected checker. Called by the node's operator.
+    /// Fixes the ballot's weight: the node's recorded weight (recorded in an earlier round).
     /// @param round The round (must be in its commit window and open).
     /// @param commitment `commitmentOf(round, staker, verdicts, salt)`.
     function commit(uint32 round, bytes32 commitment) external {
@@ -361,21 +486,25 @@ contract HealthCheck is ReentrancyGuardTransient {
         if (rd.sampleSize == 0) revert RoundNotOpen(round);
         address staker = _stakerOf(msg.sender);
         Node memory node = _nodes[staker];
-        if (node.keyRound == 0) revert NotEnrolled(staker);
-        if (node.keyRound >= round) revert KeyTooRecent(staker, round);
-        if (node.sampledRound == round) revert TargetCannotCheck(staker);
+        if (node.weight == 0) revert NotEnrolled(staker);
+        if (node.barredRound == round) {
+            if (_isTarget(rd, staker)) revert TargetCannotCheck(staker);
+            revert KeyTooRecent(staker, round);
+        }
         (bool selected, uint256 distance) =
             HammingSelection.isSelected(node.keyHash, rd.seed, rd.threshold, rd.fraction);
         if (!selected) revert NotSelected(staker, distance, rd.threshold);
-        uint256 stored = uint256(commitment) >> 1;
-        if (stored == 0) revert EmptyCommitment();
+        uint256 low = uint256(commitment) & LOW_MASK;
+        if (low == 0) revert EmptyCommitment();
         mapping(address => uint256) storage ballots = _ballots[round];
         if (ballots[staker] != 0) revert AlreadyCommitted(staker);
-        ballots[staker] = stored;
-        emit Committed(round, staker, commitment);
+        ballots[staker] = (uint256(node.weight) << WEIGHT_SHIFT) | low;
+        emit Committed(round, staker, commitment, node.weight);
     }
 
     /// @notice Reveal the committed verdicts. Called by the node's operator in the reveal window.
+    /// The ballot weighs what was fixed at commit, or less if the stake guaranteed locked through
+    /// the period in which the reveal window ends is now smaller (slashed, or unlocking).
     /// @param round The round.
     /// @param verdicts Bit i set = target i unhealthy; no bit at or above the sample size.
     /// @param salt The secret salt used in the commitment.
@@ -389,17 +518,21 @@ contract HealthCheck is ReentrancyGuardTransient {
         uint256 ballot = ballots[staker];
         if (ballot == 0) revert NoCommitment(staker);
         if (ballot & REVEALED != 0) revert AlreadyRevealed(staker);
-        if (uint256(commitmentOf(round, staker, verdicts, salt)) >> 1 != ballot) revert CommitmentMismatch(staker);
+        if (uint256(commitmentOf(round, staker, verdicts, salt)) & LOW_MASK != ballot & LOW_MASK) {
+            revert CommitmentMismatch(staker);
+        }
         Round storage rd = _rounds[round];
         uint256 k = rd.sampleSize;
         if (verdicts >> k != 0) revert InvalidVerdicts(verdicts);
-        uint256 weight = escrow.lockedThrough(staker, escrow.currentPeriod()) / WEIGHT_UNIT;
+        uint256 weight = Math.min(
+            (ballot >> WEIGHT_SHIFT) & WEIGHT_MASK, _lockedWeight(staker, _periodOf(revealStart + revealDuration - 1))
+        );
         if (weight == 0) revert NoStake(staker);
         uint256 total = uint256(rd.revealedWeight) + weight;
         // Lanes hold sums of distinct stakers' stakes, so they never exceed this total.
         if (total > LANE_MASK) revert TallyOverflow();
 
-        ballots[staker] = REVEALED | (weight << 64) | verdicts;
+        ballots[staker] = REVEALED | (weight << WEIGHT_SHIFT) | verdicts;
         rd.revealedWeight = uint64(total);
         rd.revealers += 1;
         for (uint256 w = 0; w * LANES < k; ++w) {
@@ -462,6 +595,23 @@ contract HealthCheck is ReentrancyGuardTransient {
                 emit TargetJudged(round, target, false, forfeited);
             }
         }
+    }
+
+    /// @notice Take from a checker that committed in `round` and did not reveal the rewards it
+    /// earned since its last check (`escrow.forfeitRewards`, back to the reserve). Callable by
+    /// anyone, once per ballot, from the end of the reveal window to the end of the claim window.
+    /// @param round The round.
+    /// @param staker The checker's staker address.
+    function punishNonRevealer(uint32 round, address staker) external nonReentrant {
+        uint256 revealEnd = _start(round) + commitDuration + revealDuration;
+        if (block.timestamp < revealEnd) revert RevealNotOver(round);
+        if (block.timestamp >= revealEnd + claimWindow) revert PunishWindowClosed(round);
+        uint256 ballot = _ballots[round][staker];
+        if (ballot == 0) revert NoCommitment(staker);
+        if (ballot & (REVEALED | PUNISHED) != 0) revert RevealedOrPunished(staker);
+        _ballots[round][staker] = ballot | PUNISHED;
+        uint256 forfeited = escrow.forfeitRewards(staker);
+        emit NonRevealerPunished(round, staker, forfeited);
     }
 
     /// @notice Pay a checker its share of a finalized round's budget, to its staker address.
@@ -570,19 +720,24 @@ contract HealthCheck is ReentrancyGuardTransient {
     /// @notice A checker's ballot in a round.
     /// @param round The round.
     /// @param staker The checker's staker address.
+    /// @return committed Whether the checker committed.
+    /// @return revealed Whether it revealed.
+    /// @return claimed Whether its reward was paid.
+    /// @return verdicts Its revealed verdicts (0 until revealed).
+    /// @return weight Its vote weight, fixed at commit.
+    /// @return punished Whether it was punished for not revealing.
     function ballotOf(uint32 round, address staker)
         external
         view
-        returns (bool committed, bool revealed, bool claimed, uint256 verdicts, uint256 weight)
+        returns (bool committed, bool revealed, bool claimed, uint256 verdicts, uint256 weight, bool punished)
     {
         uint256 ballot = _ballots[round][staker];
         committed = ballot != 0;
         revealed = ballot & REVEALED != 0;
-        if (revealed) {
-            claimed = ballot & CLAIMED != 0;
-            verdicts = uint32(ballot);
-            weight = uint64(ballot >> 64);
-        }
+        claimed = ballot & CLAIMED != 0;
+        punished = ballot & PUNISHED != 0;
+        weight = (ballot >> WEIGHT_SHIFT) & WEIGHT_MASK;
+        if (revealed) verdicts = uint32(ballot);
     }
 
     /// @notice What `claimReward` would pay `staker` for `round` now (0 when not claimable).
@@ -603,65 +758,91 @@ contract HealthCheck is ReentrancyGuardTransient {
     function isChecker(uint32 round, address staker) external view returns (bool selected, uint256 distance) {
         Round storage rd = _rounds[round];
         Node memory node = _nodes[staker];
-        if (rd.sampleSize == 0 || node.keyRound == 0) return (false, 0);
+        if (rd.sampleSize == 0 || node.weight == 0) return (false, 0);
         (selected, distance) = HammingSelection.isSelected(node.keyHash, rd.seed, rd.threshold, rd.fraction);
-        selected = selected && node.keyRound < round && node.sampledRound != round;
+        selected = selected && node.barredRound != round;
     }
 
-    /// @notice Number of enrolled nodes (N).
+    /// @notice Number of nodes that count from the next round on (enrolled and not evicted).
     function enrolledCount() external view returns (uint256) {
-        return _enrolled.length;
+        return _count.next;
     }
 
-    /// @notice The enrolled node at `index`.
-    /// @param index Position in the enrollment array.
+    /// @notice The node at `index` of the next rounds' layout.
+    /// @param index Position, below `enrolledCount()`.
     function enrolledAt(uint256 index) external view returns (address) {
-        return _enrolled[index];
+        if (index >= _count.next) revert InvalidParameter("index");
+        return _slotNext[index];
     }
 
-    /// @notice A node's enrollment record (`keyRound == 0` when not enrolled).
+    /// @notice Number of members (N) of `round`'s frozen layout. Meaningful for the current round
+    /// and later ones (earlier layouts are not kept).
+    /// @param round The round.
+    function membersIn(uint32 round) external view returns (uint256) {
+        return _countIn(round);
+    }
+
+    /// @notice The member at `index` of `round`'s frozen layout (the draw maps index to node with
+    /// it). Meaningful for the current round and later ones.
+    /// @param round The round.
+    /// @param index Position, below `membersIn(round)`.
+    function memberAt(uint32 round, uint256 index) external view returns (address) {
+        if (index >= _countIn(round)) revert InvalidParameter("index");
+        return _memberAt(round, index);
+    }
+
+    /// @notice A node's checker record (`weight == 0` when not enrolled or evicted).
     /// @param staker The node's staker address.
     function nodeOf(address staker) external view returns (Node memory) {
         return _nodes[staker];
     }
 
+    /// @notice A node's place in the enrollment (`activeFrom == 0` when never enrolled).
+    /// @param staker The node's staker address.
+    function membershipOf(address staker) external view returns (Membership memory) {
+        return _members[staker];
+    }
+
     // ---------------------------------------------------------------- internals
 
-    function _drawTargets(uint32 round, bytes32 seed) private returns (address[] memory targets) {
-        targets = new address[](sampleSize);
+    /// @dev Pure function of the seed and the round's layout: no eligibility look-up, no writes
+    /// to the layout. Duplicates are found in memory (O(sampleSize^2), sampleSize <= 32), so that
+    /// no per-node state a node could set beforehand can make the draw skip it. Each target is
+    /// then barred from checking in this round.
+    function _drawTargets(uint32 round, bytes32 seed, uint256 members) private returns (address[] memory targets) {
+        uint256 k = sampleSize;
         uint256 picked;
-        if (_enrolled.length <= sampleSize) {
-            // Small network: take every eligible node (evictions swap a later node into i).
-            uint256 i;
-            while (i < _enrolled.length) {
-                address staker = _enrolled[i];
-                if (_eligible(staker)) {
-                    _nodes[staker].sampledRound = round;
-                    targets[picked++] = staker;
-                    ++i;
-                } else {
-                    _remove(staker);
-                }
+        if (members <= k) {
+            targets = new address[](members);
+            for (; picked < members; ++picked) {
+                targets[picked] = _memberAt(round, picked);
             }
         } else {
-            uint256 maxDraws = 4 * sampleSize;
-            for (uint256 draw = 0; draw < maxDraws && picked < sampleSize; ++draw) {
-                uint256 n = _enrolled.length;
-                if (picked >= n) break; // every remaining node is already a target
-                address staker = _enrolled[uint256(keccak256(abi.encode(seed, draw))) % n];
-                Node storage node = _nodes[staker];
-                if (node.sampledRound == round) continue;
-                if (!_eligible(staker)) {
-                    _remove(staker);
-                    continue;
+            targets = new address[](k);
+            uint256 maxDraws = 4 * k;
+            for (uint256 draw = 0; draw < maxDraws && picked < k; ++draw) {
+                address staker = _memberAt(round, uint256(keccak256(abi.encode(seed, draw))) % members);
+                bool seen;
+                for (uint256 j = 0; j < picked && !seen; ++j) {
+                    seen = targets[j] == staker;
                 }
-                node.sampledRound = round;
-                targets[picked++] = staker;
+                if (!seen) targets[picked++] = staker;
+            }
+            assembly ("memory-safe") {
+                mstore(targets, picked)
             }
         }
-        assembly ("memory-safe") {
-            mstore(targets, picked)
+        for (uint256 i = 0; i < picked; ++i) {
+            _nodes[targets[i]].barredRound = round;
         }
+    }
+
+    function _isTarget(Round storage rd, address staker) private view returns (bool) {
+        uint256 k = rd.sampleSize;
+        for (uint256 i = 0; i < k; ++i) {
+            if (rd.targets[i] == staker) return true;
+        }
+        return false;
     }
 
     function _share(Round storage rd, uint256 ballot) private view returns (uint256) {
@@ -669,26 +850,59 @@ contract HealthCheck is ReentrancyGuardTransient {
         if (majority == 0) return 0;
         uint256 agreements =
             HammingSelection.popcount192(~(ballot ^ uint256(rd.unhealthyMask)) & uint256(rd.decidedMask));
-        uint256 weight = uint64(ballot >> 64);
+        uint256 weight = (ballot >> WEIGHT_SHIFT) & WEIGHT_MASK;
         return Math.mulDiv(rd.budget, weight * agreements, majority);
     }
 
-    function _remove(address staker) private {
-        uint256 position = _position[staker];
-        uint256 last = _enrolled.length;
-        if (position != last) {
-            address moved = _enrolled[last - 1];
-            _enrolled[position - 1] = moved;
-            _position[moved] = position;
+    /// @dev The round from which an enrollment change made now takes effect (the next one);
+    /// reverts during the freeze window before it starts.
+    function _changeRound() private view returns (uint32 effective) {
+        effective = currentRound() + 1;
+        if (block.timestamp + freezeWindow >= _start(effective)) revert EnrollmentFrozen(effective);
+    }
+
+    /// @dev The length record, folded so that `next` is the one that applies from `effective`.
+    function _foldedCount(uint32 effective) private view returns (Count memory n) {
+        n = _count;
+        if (n.from < effective) {
+            n.prev = n.next;
+            n.from = effective;
         }
-        _enrolled.pop();
-        delete _position[staker];
-        delete _nodes[staker];
-        emit Evicted(staker);
+    }
+
+    /// @dev Put `staker` at `index` in the layout of rounds >= `effective`, keeping the current
+    /// round's occupant in `prev`.
+    function _setSlot(uint256 index, address staker, uint32 effective) private {
+        if (_slotPrev[index].from < effective) _slotPrev[index] = Slot({prev: _slotNext[index], from: effective});
+        _slotNext[index] = staker;
+    }
+
+    function _countIn(uint32 round) private view returns (uint256) {
+        Count memory n = _count;
+        return round >= n.from ? n.next : n.prev;
+    }
+
+    function _memberAt(uint32 round, uint256 index) private view returns (address) {
+        Slot memory slot = _slotPrev[index];
+        return round >= slot.from ? _slotNext[index] : slot.prev;
     }
 
     function _eligible(address staker) private view returns (bool) {
-        return escrow.isRegistered(staker) && escrow.lockedThrough(staker, escrow.currentPeriod()) > 0;
+        // The same test as enrollment: registered with at least one whole token locked.
+        return escrow.isRegistered(staker) && _lockedWeight(staker, _currentPeriod()) > 0;
+    }
+
+    /// @dev Stake locked through `period`, in whole tokens, capped to what a Node records.
+    function _lockedWeight(address staker, uint32 period) private view returns (uint256) {
+        return Math.min(escrow.lockedThrough(staker, period) / WEIGHT_UNIT, type(uint32).max);
+    }
+
+    function _currentPeriod() private view returns (uint32) {
+        return _periodOf(block.timestamp);
+    }
+
+    function _periodOf(uint256 timestamp) private view returns (uint32) {
+        return uint32(timestamp / secondsPerPeriod);
     }
 
     function _keyHash(address staker) private view returns (uint192) {

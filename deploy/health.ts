@@ -17,6 +17,9 @@ const HealthModule = buildModule("NKMSHealth", (m) => {
     commitDuration: m.getParameter("commitDuration", 6 * HOUR),
     revealDuration: m.getParameter("revealDuration", 6 * HOUR),
     openWindow: m.getParameter("openWindow", 1 * HOUR),
+    // Enrollment changes stop this long before each round starts, so that the layout a round
+    // draws from is final ~75 beacon slots before its seed can be known.
+    freezeWindow: m.getParameter("freezeWindow", 15 * 60),
     claimWindow: m.getParameter("claimWindow", 28 * 24 * HOUR),
     sampleSize: m.getParameter("sampleSize", 10),
     expectedCheckers: m.getParameter("expectedCheckers", 10),

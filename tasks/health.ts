@@ -168,6 +168,24 @@ withCommon(task("health:claim", "Pay a checker's reward for a round to its stake
     );
   });
 
+withCommon(task("health:punish", "Make a checker that committed and did not reveal forfeit its accrued rewards"))
+  .addParam("round", "Round number", undefined, types.int)
+  .addParam("staker", "The checker's staker address")
+  .setAction(async (args: Common & { round: number; staker: string }, hre) => {
+    const ctx = await context(hre, args);
+    const round = await roundArg(ctx, args.round);
+    const staker = requireAddress(hre, args.staker, "staker");
+    await send(ctx, `punish ${staker} (round ${round})`, () => ctx.health.punishNonRevealer(round, staker));
+  });
+
+withCommon(task("health:refresh-weight", "Record a node's vote weight anew (send from its staker or operator)"))
+  .addParam("staker", "The node's staker address")
+  .setAction(async (args: Common & { staker: string }, hre) => {
+    const ctx = await context(hre, args);
+    const staker = requireAddress(hre, args.staker, "staker");
+    await send(ctx, `refresh weight of ${staker}`, () => ctx.health.refreshWeight(staker));
+  });
+
 withCommon(task("health:sweep", "Return a round's unclaimed checker budget to the pool"))
   .addParam("round", "Round number", undefined, types.int)
   .setAction(async (args: Common & { round: number }, hre) => {

@@ -11,7 +11,8 @@
 // with the same scenario (5 targets, 2 judged unhealthy and forfeiting, 3 healthy) — a sample of
 // 10 cannot be used at N = 10 because targets cannot check themselves; B (sampleSize 10)
 // measures commit, the reveal of 10 verdicts (worst case: all 10 marked unhealthy, first reveal
-// of the round) and finalize of 10 targets at N = 1000.
+// of the round) and finalize of 10 targets at N = 1000, and punishNonRevealer of a checker that
+// committed and withheld its reveal (it forfeits its accrued rewards through the escrow).
 import { ethers, network } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
@@ -21,6 +22,7 @@ import type { HealthCheck } from "../../typechain-types";
 import type { GasMeasurements, GasScenario } from "./types";
 
 const TOKEN = 10n ** 18n;
+const FREEZE = 900; // the Ignition default
 
 interface BenchNode {
   staker: string;
@@ -38,6 +40,12 @@ async function impersonate(address: string): Promise<HardhatEthersSigner> {
   return ethers.getImpersonatedSigner(address);
 }
 
+/** Enrollment is frozen shortly before each round: wait for the next round when in that window. */
+async function leaveFreeze(health: HealthCheck): Promise<void> {
+  const next = (await health.roundInfo((await health.currentRound()) + 1n)).start;
+  if (BigInt(await time.latest()) + 10n + BigInt(FREEZE) >= next) await time.increaseTo(next);
+}
+
 async function stakeNodes(core: Core, count: number, instances: HealthCheck[]): Promise<BenchNode[]> {
   const amount = core.params.minStake * 10n;
   const nodes: BenchNode[] = [];
@@ -49,7 +57,10 @@ async function stakeNodes(core: Core, count: number, instances: HealthCheck[]): 
     await core.escrow.connect(staker).deposit(amount, 52);
     await core.escrow.connect(staker).bondOperator(operator.address);
     await registerNode(core, staker.address, operator, { endpoint: `http://127.0.0.1:9151/n${i}` });
-    for (const health of instances) await health.enroll(staker.address);
+    for (const health of instances) {
+      await leaveFreeze(health);
+      await health.enroll(staker.address);
+    }
     nodes.push({ staker: staker.address, operator });
   }
   return nodes;
@@ -72,10 +83,16 @@ interface RoundGas {
   reveal: bigint;
   finalize: bigint;
   claim: bigint;
+  punish: bigint;
 }
 
 /** One full round on `health`: checkers mark `unhealthyMask` targets unhealthy. */
-async function runRound(health: HealthCheck, nodes: BenchNode[], unhealthy: (k: number) => bigint): Promise<RoundGas> {
+async function runRound(
+  health: HealthCheck,
+  nodes: BenchNode[],
+  unhealthy: (k: number) => bigint,
+  withhold = false,
+): Promise<RoundGas> {
   for (;;) {
     const round = (await health.currentRound()) + 1n;
     const start = (await health.roundInfo(round)).start;
@@ -86,7 +103,7 @@ async function runRound(health: HealthCheck, nodes: BenchNode[], unhealthy: (k: 
     for (const node of nodes) {
       if ((await health.isChecker(round, node.staker)).selected) checkers.push(node);
     }
-    if (checkers.length === 0) continue; // no self-selected checker this round (rare): try the next
+    if (checkers.length < (withhold ? 2 : 1)) continue; // too few self-selected checkers (rare): next round
     const verdicts = unhealthy(Number(info.sampleSize));
     const salts = checkers.map(() => ethers.hexlify(ethers.randomBytes(32)));
     let commit = 0n;
@@ -97,14 +114,17 @@ async function runRound(health: HealthCheck, nodes: BenchNode[], unhealthy: (k: 
     }
     await time.increaseTo(info.commitEnd);
     let reveal = 0n;
-    for (const [i, node] of checkers.entries()) {
+    // With `withhold`, the last checker never reveals and is punished after the reveal window.
+    const revealing = withhold ? checkers.slice(0, -1) : checkers;
+    for (const [i, node] of revealing.entries()) {
       const gas = await gasOf(health.connect(node.operator).reveal(round, verdicts, salts[i]));
       if (i === 0) reveal = gas;
     }
     await time.increaseTo(info.revealEnd);
     const finalize = await gasOf(health.finalize(round));
     const claim = await gasOf(health.claimReward(round, checkers[0].staker));
-    return { open, commit, reveal, finalize, claim };
+    const punish = withhold ? await gasOf(health.punishNonRevealer(round, checkers[checkers.length - 1].staker)) : 0n;
+    return { open, commit, reveal, finalize, claim, punish };
   }
 }
 
@@ -113,6 +133,7 @@ async function deployInstance(core: Core, sampleSize: number): Promise<HealthChe
     commitDuration: 3600,
     revealDuration: 3600,
     openWindow: 600,
+    freezeWindow: FREEZE,
     claimWindow: 86_400,
     sampleSize,
     expectedCheckers: 10,
@@ -150,12 +171,13 @@ async function measure(): Promise<GasMeasurements> {
     });
     out[`health.open.N${n}`] = gas.open;
   }
-  const big = await runRound(b, nodes, (k) => (1n << BigInt(k)) - 1n);
+  const big = await runRound(b, nodes, (k) => (1n << BigInt(k)) - 1n, true);
   out["health.commit"] = big.commit;
   out["health.reveal"] = big.reveal;
   out["health.finalize.k10.N1000"] = big.finalize;
   out["health.open.k10.N1000"] = big.open;
   out["health.claim"] = big.claim;
+  out["health.punishNonRevealer"] = big.punish;
   // A reward claim by an enrolled staker: the escrow also records the claim so a failed check can
   // take it back (one warm slot update); the escrow's claim goal applies.
   await nextPeriod(core);

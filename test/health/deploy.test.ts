@@ -66,6 +66,10 @@ describe("health: Ignition module and tasks", () => {
     await reject("health:enroll", { staker: stranger.address }, "NotEligible");
     await reject("health:enroll", { staker: "nope" }, "BAD_ADDRESS");
     await reject("health:finalize", { round: 1 }, "RoundNotOpen");
+    await reject("health:punish", { round: 1, staker: stranger.address }, "RevealNotOver");
+    const [self] = await ethers.getSigners();
+    await reject("health:refresh-weight", { staker: stranger.address }, "NotAnOperator");
+    await reject("health:refresh-weight", { staker: self.address }, "NotEnrolled");
     await reject("health:fund", { amount: "-1" }, "BAD_AMOUNT");
     await reject("health:fund", { amount: "1", from: stranger.address }, "INSUFFICIENT_BALANCE");
     await reject("health:status", { health: stranger.address }, "NO_CONTRACT");

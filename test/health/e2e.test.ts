@@ -4,7 +4,9 @@
 // NKMS_TEST_FAULT + NKMS_UNSAFE_TEST_MODE) and one stops answering (SIGSTOP). After one round the
 // two faulty nodes are voted unhealthy and lose their rewards; the honest target keeps its own;
 // the status page shows the outcome. One checker agent is SIGKILLed and restarted between commit
-// and reveal and still reveals (salt and verdicts were persisted).
+// and reveal and still reveals (salt and verdicts were persisted); another is frozen (SIGSTOP)
+// from its commit until after the reveal window, and the other agents have it punished for not
+// revealing (it forfeits its accrued rewards).
 //
 // Determinism: which nodes a round checks depends on PREVRANDAO. The test mines the opening block
 // itself with a PREVRANDAO it searched for (hardhat_setPrevRandao) so that both faulty nodes and
@@ -23,6 +25,7 @@ const CONFIG = {
   commitDuration: 600,
   revealDuration: 600,
   openWindow: 300,
+  freezeWindow: 60,
   claimWindow: 3600,
   sampleSize: 3,
   expectedCheckers: 100, // above N: every non-target is a checker
@@ -157,6 +160,10 @@ describe("health: end to end with real agents on a hardhat node", function () {
       return b.every((x) => x.committed);
     });
 
+    // Freeze one checker after its commit: it will miss the reveal window.
+    const withholder = checkerIdx[2];
+    agents[withholder]!.proc.kill("SIGSTOP");
+    const revealers = checkerIdx.filter((i) => i !== withholder);
     // Kill one checker after its commit and start it again from its data directory.
     const restarted = checkerIdx[0];
     await agents[restarted]!.stop("SIGKILL");
@@ -164,12 +171,12 @@ describe("health: end to end with real agents on a hardhat node", function () {
 
     await provider.send("evm_setNextBlockTimestamp", [Number(info.commitEnd)]);
     await provider.send("evm_mine", []);
-    await waitFor("three reveals", async () => {
-      const b = await Promise.all(checkerIdx.map((i) => health.ballotOf(round, stakers[i].address)));
+    await waitFor("two reveals", async () => {
+      const b = await Promise.all(revealers.map((i) => health.ballotOf(round, stakers[i].address)));
       return b.every((x) => x.revealed);
     });
     const faultyMask = expectedTargets.reduce((m, t, i) => (faulty.includes(t) ? m | (1n << BigInt(i)) : m), 0n);
-    for (const i of checkerIdx) {
+    for (const i of revealers) {
       const b = await health.ballotOf(round, stakers[i].address);
       expect(b.verdicts, `checker ${i} verdicts`).to.equal(faultyMask);
     }
@@ -191,12 +198,19 @@ describe("health: end to end with real agents on a hardhat node", function () {
       expect(await escrow.pendingRewards(f)).to.equal(0n);
     }
     expect(forfeited.get(honestTarget)).to.equal(0n);
+    // The withholder is punished by the other agents; then it wakes up.
+    const withholderAddress = stakers[withholder].address;
+    await waitFor("non-revealer punished", async () => (await health.ballotOf(round, withholderAddress)).punished);
+    const [punished] = await health.queryFilter(health.filters.NonRevealerPunished(round, withholderAddress));
+    expect(punished.args.forfeited).to.be.greaterThan(0n);
+    expect((await health.ballotOf(round, withholderAddress)).revealed).to.equal(false);
+    agents[withholder]!.proc.kill("SIGCONT");
     expect(await escrow.pendingRewards(honestTarget)).to.be.greaterThanOrEqual(before.get(honestTarget)!);
-    for (const i of checkerIdx.filter((i) => i !== restarted)) {
+    for (const i of revealers.filter((i) => i !== restarted)) {
       expect(await escrow.pendingRewards(stakers[i].address)).to.be.greaterThan(0n);
     }
     await waitFor("checker rewards claimed", async () => {
-      const b = await Promise.all(checkerIdx.map((i) => health.ballotOf(round, stakers[i].address)));
+      const b = await Promise.all(revealers.map((i) => health.ballotOf(round, stakers[i].address)));
       return b.every((x) => x.claimed);
     });
 

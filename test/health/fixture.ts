@@ -14,6 +14,7 @@ export interface HealthConfig {
   commitDuration: number;
   revealDuration: number;
   openWindow: number;
+  freezeWindow: number;
   claimWindow: number;
   sampleSize: number;
   expectedCheckers: number;
@@ -26,6 +27,7 @@ export const TEST_CONFIG: HealthConfig = {
   commitDuration: 3600,
   revealDuration: 3600,
   openWindow: 600,
+  freezeWindow: 300,
   claimWindow: 86_400,
   sampleSize: 3,
   expectedCheckers: 1000,
@@ -121,6 +123,13 @@ export async function openNextRound(health: HealthCheck): Promise<{ round: bigin
   await (await health.openRound()).wait();
   const info = await health.roundInfo(round);
   return { round, targets: [...info.targets] };
+}
+
+/** If enrollment changes are frozen now (end of a round), move to the start of the next round. */
+export async function toUnfrozen(health: HealthCheck): Promise<void> {
+  const next = await health.roundInfo((await health.currentRound()) + 1n);
+  const now = BigInt(await time.latest()) + 1n; // the next transaction's timestamp at least
+  if (now + (await health.freezeWindow()) >= next.start) await time.increaseTo(next.start);
 }
 
 export async function toReveal(health: HealthCheck, round: bigint): Promise<void> {

@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { deployCore, registerNode } from "../shared/core-fixture";
+import { loadFixture, takeSnapshot, time } from "@nomicfoundation/hardhat-network-helpers";
+import fc from "fast-check";
+import { deployCore, randomCompressedKey, rebondNode, registerNode } from "../shared/core-fixture";
 import {
   TEST_CONFIG,
   TOKEN,
@@ -20,6 +21,7 @@ import {
   toNextRound,
   toReveal,
   toRevealEnd,
+  toUnfrozen,
   weightOf,
   type HealthWorld,
   type Vote,
@@ -38,7 +40,25 @@ const emptyWorld = () => buildWorld({ nodes: 3, enroll: false });
 const world7 = () => buildWorld({ nodes: 7 });
 const world3 = () => buildWorld({ nodes: 3 });
 const world2 = () => buildWorld({ nodes: 2 });
-const world6Sample2 = () => buildWorld({ nodes: 6, config: { sampleSize: 2 } });
+// 9 staked nodes, the first 6 enrolled.
+const world9Partial = async () => {
+  const w = await buildWorld({ nodes: 9, enroll: false, accruePeriods: 0, config: { expectedCheckers: 2 } });
+  for (const node of w.nodes.slice(0, 6)) await w.health.enroll(node.staker.address);
+  await time.increase(2 * (TEST_CONFIG.commitDuration + TEST_CONFIG.revealDuration));
+  return w;
+};
+
+/** Off-chain replay of the draw (N > sample) over a round's layout. */
+function replayDraw(lastSeed: string, prevrandao: bigint, round: bigint, layout: string[], k: number): string[] {
+  const coder = ethers.AbiCoder.defaultAbiCoder();
+  const seed = ethers.keccak256(coder.encode(["bytes32", "uint256", "uint32"], [lastSeed, prevrandao, round]));
+  const picked: string[] = [];
+  for (let draw = 0; draw < 4 * k && picked.length < k; draw++) {
+    const idx = BigInt(ethers.keccak256(coder.encode(["bytes32", "uint256"], [seed, draw]))) % BigInt(layout.length);
+    if (!picked.includes(layout[Number(idx)])) picked.push(layout[Number(idx)]);
+  }
+  return picked;
+}
 const smallPool = () => buildWorld({ nodes: 6, fund: 10n * TOKEN });
 const shortLocks = () =>
   buildWorld({
@@ -66,6 +86,7 @@ describe("health: HealthCheck", () => {
         ["revealDuration", { revealDuration: 0 }],
         ["openWindow", { openWindow: 0 }],
         ["openWindow", { openWindow: TEST_CONFIG.commitDuration + 1 }],
+        ["freezeWindow", { freezeWindow: TEST_CONFIG.commitDuration + TEST_CONFIG.revealDuration }],
         ["claimWindow", { claimWindow: 0 }],
         ["sampleSize", { sampleSize: 0 }],
         ["sampleSize", { sampleSize: 33 }],
@@ -93,6 +114,8 @@ describe("health: HealthCheck", () => {
       expect(await health.commitDuration()).to.equal(3600n);
       expect(await health.revealDuration()).to.equal(3600n);
       expect(await health.openWindow()).to.equal(600n);
+      expect(await health.freezeWindow()).to.equal(300n);
+      expect(await health.secondsPerPeriod()).to.equal(BigInt(core.params.secondsPerPeriod));
       expect(await health.claimWindow()).to.equal(86_400n);
       expect(await health.sampleSize()).to.equal(3n);
       expect(await health.expectedCheckers()).to.equal(1000n);
@@ -108,19 +131,30 @@ describe("health: HealthCheck", () => {
   });
 
   describe("enrollment", () => {
-    it("enrolls an eligible node with its cached key hash, anyone may call", async () => {
+    it("enrolls an eligible node with its cached key hash from the next round on, anyone may call", async () => {
       const w = await loadFixture(emptyWorld);
+      await toUnfrozen(w.health);
       const node = w.nodes[0];
       const round = await w.health.currentRound();
       await expect(w.health.connect(w.outsider).enroll(node.staker.address))
         .to.emit(w.health, "Enrolled")
-        .withArgs(node.staker.address, keyHash192(node.verifyingKey), round);
+        .withArgs(node.staker.address, keyHash192(node.verifyingKey), round + 1n)
+        .and.to.emit(w.health, "WeightRecorded")
+        .withArgs(node.staker.address, weightOf(node.amount), round + 1n);
       expect(await w.health.enrolledCount()).to.equal(1n);
       expect(await w.health.enrolledAt(0)).to.equal(node.staker.address);
+      // The current round's layout is unchanged; the next one has the node.
+      expect(await w.health.membersIn(round)).to.equal(0n);
+      expect(await w.health.membersIn(round + 1n)).to.equal(1n);
+      expect(await w.health.memberAt(round + 1n, 0)).to.equal(node.staker.address);
+      await expect(w.health.memberAt(round, 0)).to.be.revertedWithCustomError(w.health, "InvalidParameter");
+      await expect(w.health.enrolledAt(1)).to.be.revertedWithCustomError(w.health, "InvalidParameter");
       const record = await w.health.nodeOf(node.staker.address);
       expect(record.keyHash).to.equal(keyHash192(node.verifyingKey));
-      expect(record.keyRound).to.equal(round);
-      expect(record.sampledRound).to.equal(0n);
+      expect(record.barredRound).to.equal(round);
+      expect(record.weight).to.equal(weightOf(node.amount));
+      const m = await w.health.membershipOf(node.staker.address);
+      expect([m.position, m.activeFrom, m.leaveFrom]).to.deep.equal([0n, round + 1n, 0n]);
     });
 
     it("rejects a second enrollment and ineligible nodes", async () => {
@@ -158,7 +192,7 @@ describe("health: HealthCheck", () => {
       const newKey = (await registerNode(w.core, checker.staker.address, checker.operator, { endpoint: checker.endpoint, encryptingKey: checker.encryptingKey })).verifyingKey;
       await expect(w.health.refreshKey(checker.staker.address))
         .to.emit(w.health, "KeyRefreshed")
-        .withArgs(checker.staker.address, keyHash192(newKey), round);
+        .withArgs(checker.staker.address, keyHash192(newKey), round + 1n);
       const salt = randomSalt();
       await expect(
         w.health.connect(checker.operator).commit(round, commitmentOf(w.healthAddress, round, checker.staker.address, 0n, salt)),
@@ -168,9 +202,10 @@ describe("health: HealthCheck", () => {
       expect((await w.health.isChecker(round, checker.staker.address)).selected).to.equal(false);
     });
 
-    it("evicts only ineligible nodes, by swap-and-pop", async () => {
+    it("evicts only ineligible nodes, by swap-and-pop in the next rounds' layout", async () => {
       const w = await loadFixture(world6);
       const [a, b] = [w.nodes[0], w.nodes[1]];
+      const all = w.nodes.map((n) => n.staker.address);
       await expect(w.health.evict(a.staker.address))
         .to.be.revertedWithCustomError(w.health, "StillEligible")
         .withArgs(a.staker.address);
@@ -180,21 +215,62 @@ describe("health: HealthCheck", () => {
       // Unbonding the operator unregisters the node (after the minimum bond time).
       await time.increase(w.core.params.minBondSeconds);
       await w.core.escrow.connect(b.staker).bondOperator(ethers.ZeroAddress);
+      await w.core.escrow.connect(w.nodes[4].staker).bondOperator(ethers.ZeroAddress);
+      await toUnfrozen(w.health);
+      const round = await w.health.currentRound();
       await expect(w.health.connect(w.outsider).evict(b.staker.address))
         .to.emit(w.health, "Evicted")
-        .withArgs(b.staker.address);
+        .withArgs(b.staker.address, round + 1n);
       expect(await w.health.enrolledCount()).to.equal(5n);
-      // The last node moved into b's slot.
+      // The last node moved into b's slot, for the next rounds only.
       expect(await w.health.enrolledAt(1)).to.equal(w.nodes[5].staker.address);
-      expect((await w.health.nodeOf(b.staker.address)).keyRound).to.equal(0n);
+      expect((await w.health.membershipOf(w.nodes[5].staker.address)).position).to.equal(1n);
+      expect((await w.health.nodeOf(b.staker.address)).weight).to.equal(0n);
+      expect((await w.health.membershipOf(b.staker.address)).leaveFrom).to.equal(round + 1n);
       await expect(w.health.evict(b.staker.address)).to.be.revertedWithCustomError(w.health, "NotEnrolled");
       // Evicting the last element.
-      await w.core.escrow.connect(w.nodes[4].staker).bondOperator(ethers.ZeroAddress);
       await w.health.evict(w.nodes[4].staker.address);
       expect(await w.health.enrolledCount()).to.equal(4n);
-      const left = [];
-      for (let i = 0; i < 4; i++) left.push(await w.health.enrolledAt(i));
-      expect(left).to.deep.equal([0, 5, 2, 3].map((i) => w.nodes[i].staker.address));
+      const layout = async (r: bigint) => {
+        const out = [];
+        for (let i = 0n; i < (await w.health.membersIn(r)); i++) out.push(await w.health.memberAt(r, i));
+        return out;
+      };
+      expect(await layout(round + 1n)).to.deep.equal([0, 5, 2, 3].map((i) => all[i]));
+      expect(await layout(round)).to.deep.equal(all);
+      // A leaving node may not come back before its leave takes effect, then may.
+      await rebondNode(w.core, b);
+      await expect(w.health.enroll(b.staker.address))
+        .to.be.revertedWithCustomError(w.health, "StillLeaving")
+        .withArgs(b.staker.address, round + 1n);
+      await toNextRound(w.health);
+      await expect(w.health.enroll(b.staker.address)).to.emit(w.health, "Enrolled");
+      expect(await layout(round + 1n)).to.deep.equal([0, 5, 2, 3].map((i) => all[i]));
+      expect(await layout(round + 2n)).to.deep.equal([0, 5, 2, 3, 1].map((i) => all[i]));
+    });
+
+    it("rejects enroll, evict and refreshKey during the freeze window before a round", async () => {
+      const w = await loadFixture(emptyWorld);
+      const node = w.nodes[0];
+      const staker = node.staker.address;
+      await time.increase(w.core.params.minBondSeconds); // so that the operator can be unbonded below
+      const nextStart = async () => (await w.health.roundInfo((await w.health.currentRound()) + 1n)).start;
+      let start = await nextStart();
+      await time.increaseTo(start - BigInt(TEST_CONFIG.freezeWindow));
+      await expect(w.health.enroll(staker)).to.be.revertedWithCustomError(w.health, "EnrollmentFrozen");
+      await time.increaseTo(start - 2n); // the next block is the last one of the round
+      await expect(w.health.enroll(staker))
+        .to.be.revertedWithCustomError(w.health, "EnrollmentFrozen")
+        .withArgs((await w.health.currentRound()) + 1n);
+      await w.health.enroll(staker); // the reverted transaction took the round's last second
+      await registerNode(w.core, staker, node.operator, { endpoint: node.endpoint, encryptingKey: node.encryptingKey });
+      start = await nextStart();
+      await time.increaseTo(start - 10n);
+      await expect(w.health.refreshKey(staker)).to.be.revertedWithCustomError(w.health, "EnrollmentFrozen");
+      await w.core.escrow.connect(node.staker).bondOperator(ethers.ZeroAddress);
+      await expect(w.health.evict(staker)).to.be.revertedWithCustomError(w.health, "EnrollmentFrozen");
+      await time.increaseTo(start);
+      await expect(w.health.evict(staker)).to.emit(w.health, "Evicted");
     });
   });
 
@@ -223,45 +299,99 @@ describe("health: HealthCheck", () => {
         .to.emit(w.health, "RoundOpened")
         .withArgs(round, info.seed, info.threshold, info.fraction, 3n, [...info.targets]);
       for (const target of info.targets) {
-        expect((await w.health.nodeOf(target)).sampledRound).to.equal(round);
+        expect((await w.health.nodeOf(target)).barredRound).to.equal(round);
       }
       for (let i = 0; i < 3; i++) expect(await w.health.tallyOf(round, i)).to.deep.equal([0n, 0n]);
       expect(await w.health.tallyOf(round, 3)).to.deep.equal([0n, 0n]);
     });
 
-    it("takes every eligible node of a small network and evicts ineligible ones on the way", async () => {
+    it("draws from the round's frozen layout: enrolling and evicting in the opening transaction changes nothing", async () => {
+      // 9 staked nodes, 6 enrolled; the attacker holds 3 eligible unenrolled nodes and makes 2
+      // enrolled ones ineligible, then enrolls, evicts and opens in ONE transaction — as someone
+      // who can compute the seed of the opening block would, to pick n in keccak(seed, d) % n.
+      const w = await loadFixture(world9Partial);
+      const joiners = w.nodes.slice(6).map((n) => n.staker.address);
+      const leavers = [w.nodes[1].staker.address, w.nodes[3].staker.address];
+      await time.increase(w.core.params.minBondSeconds);
+      for (const l of [1, 3]) await w.core.escrow.connect(w.nodes[l].staker).bondOperator(ethers.ZeroAddress);
+      const round = await toNextRound(w.health);
+      const layout: string[] = [];
+      for (let i = 0n; i < (await w.health.membersIn(round)); i++) layout.push(await w.health.memberAt(round, i));
+      expect(layout).to.deep.equal(w.nodes.slice(0, 6).map((n) => n.staker.address));
+      const lastSeed = await w.health.lastSeed();
+
+      const attacker = await ethers.deployContract("SameTxOpener");
+      const tx = await attacker.enrollEvictAndOpen(w.healthAddress, joiners, leavers);
+      const receipt = await tx.wait();
+      await expect(tx).to.emit(w.health, "Enrolled").and.to.emit(w.health, "Evicted").and.to.emit(w.health, "RoundOpened");
+      const block = await ethers.provider.send("eth_getBlockByNumber", [ethers.toQuantity(receipt!.blockNumber), false]);
+      const info = await w.health.roundInfo(round);
+      // The outcome is exactly the replay over the layout frozen before the transaction.
+      expect([...info.targets]).to.deep.equal(replayDraw(lastSeed, BigInt(block.mixHash), round, layout, 3));
+      expect(info.candidates).to.equal(BigInt(layout.length) - info.sampleSize);
+      expect(await w.health.membersIn(round)).to.equal(6n);
+      // The changes apply to the next round.
+      expect(await w.health.membersIn(round + 1n)).to.equal(7n);
+      const next: string[] = [];
+      for (let i = 0n; i < 7n; i++) next.push(await w.health.memberAt(round + 1n, i));
+      expect(new Set(next)).to.deep.equal(new Set([0, 2, 4, 5, 6, 7, 8].map((i) => w.nodes[i].staker.address)));
+      // Newcomers cannot check in the round they joined; the evicted ones cannot check at all.
+      for (const j of w.nodes.slice(6)) {
+        await expect(w.health.connect(j.operator).commit(round, ethers.id("c"))).to.be.revertedWithCustomError(
+          w.health,
+          "KeyTooRecent",
+        );
+      }
+    });
+
+    it("property: the targets and threshold of a round do not depend on changes made in that round", async () => {
+      const w = await loadFixture(world9Partial);
+      const round = await toNextRound(w.health);
+      const layout: string[] = [];
+      for (let i = 0n; i < (await w.health.membersIn(round)); i++) layout.push(await w.health.memberAt(round, i));
+      const lastSeed = await w.health.lastSeed();
+      await fc.assert(
+        fc.asyncProperty(fc.subarray([6, 7, 8]), fc.bigInt({ min: 1n, max: (1n << 256n) - 1n }), async (join, prevrandao) => {
+          const snapshot = await takeSnapshot();
+          try {
+            for (const j of join) await w.health.enroll(w.nodes[j].staker.address);
+            await ethers.provider.send("hardhat_setPrevRandao", [ethers.toBeHex(prevrandao, 32)]);
+            await w.health.openRound();
+            const info = await w.health.roundInfo(round);
+            expect([...info.targets]).to.deep.equal(replayDraw(lastSeed, prevrandao, round, layout, 3));
+            const { t, fraction } = expectedThreshold(BigInt(layout.length) - info.sampleSize, 2n);
+            expect([Number(info.threshold), Number(info.fraction)]).to.deep.equal([t, fraction]);
+          } finally {
+            await snapshot.restore();
+          }
+        }),
+        { numRuns: 12 },
+      );
+    });
+
+    it("keeps an ineligible member as a target (the draw never consults the escrow)", async () => {
       const w = await loadFixture(world3);
       await time.increase(w.core.params.minBondSeconds);
       await w.core.escrow.connect(w.nodes[0].staker).bondOperator(ethers.ZeroAddress);
       const round = await toNextRound(w.health);
-      await expect(w.health.openRound()).to.emit(w.health, "Evicted").withArgs(w.nodes[0].staker.address);
+      await expect(w.health.openRound()).not.to.emit(w.health, "Evicted");
       const info = await w.health.roundInfo(round);
-      expect([...info.targets].sort()).to.deep.equal([w.nodes[1].staker.address, w.nodes[2].staker.address].sort());
+      expect([...info.targets]).to.deep.equal(w.nodes.map((n) => n.staker.address)); // N <= sample: layout order
       expect(info.candidates).to.equal(0n);
-      expect(await w.health.enrolledCount()).to.equal(2n);
+      expect(await w.health.enrolledCount()).to.equal(3n);
     });
 
-    it("evicts ineligible nodes drawn from a large network and draws again", async () => {
-      const w = await loadFixture(world6Sample2);
-      await time.increase(w.core.params.minBondSeconds);
-      for (const node of w.nodes.slice(0, 4)) await w.core.escrow.connect(node.staker).bondOperator(ethers.ZeroAddress);
-      const eligible = [w.nodes[4].staker.address, w.nodes[5].staker.address];
-      let evicted = 0;
-      // Each opening draws from the seed; one almost surely hits an ineligible node.
-      for (let attempt = 0; attempt < 4 && evicted === 0; attempt++) {
-        const round = await toNextRound(w.health);
-        const receipt = await (await w.health.openRound()).wait();
-        evicted += receipt!.logs.filter((l) => w.health.interface.parseLog(l)?.name === "Evicted").length;
-        const info = await w.health.roundInfo(round);
-        expect(info.targets.length).to.be.greaterThan(0);
-        for (const target of info.targets) expect(eligible).to.include(target);
-        expect(new Set(info.targets).size).to.equal(info.targets.length);
-      }
-      expect(evicted).to.be.greaterThan(0);
-      expect(await w.health.enrolledCount()).to.equal(6n - BigInt(evicted));
+    it("opens nothing from an enrollment made in the same round", async () => {
+      const w = await loadFixture(emptyWorld);
+      const round = await toNextRound(w.health);
+      await w.health.enroll(w.nodes[0].staker.address);
+      await expect(w.health.openRound()).to.be.revertedWithCustomError(w.health, "NoEnrolledNodes");
+      await toNextRound(w.health);
+      await expect(w.health.openRound()).to.emit(w.health, "RoundOpened");
+      expect((await w.health.roundInfo(round + 1n)).targets).to.deep.equal([w.nodes[0].staker.address]);
     });
 
-    it("rejects a second opening, a late opening, an empty enrollment, and no eligible node", async () => {
+    it("rejects a second opening, a late opening and an empty layout", async () => {
       const w = await loadFixture(world6);
       const round = await toNextRound(w.health);
       await w.health.openRound();
@@ -272,12 +402,6 @@ describe("health: HealthCheck", () => {
       const e = await loadFixture(emptyWorld);
       await toNextRound(e.health);
       await expect(e.health.openRound()).to.be.revertedWithCustomError(e.health, "NoEnrolledNodes");
-
-      const s = await loadFixture(world2);
-      await time.increase(s.core.params.minBondSeconds);
-      for (const node of s.nodes) await s.core.escrow.connect(node.staker).bondOperator(ethers.ZeroAddress);
-      await toNextRound(s.health);
-      await expect(s.health.openRound()).to.be.revertedWithCustomError(s.health, "NoEligibleNodes");
     });
   });
 
@@ -288,11 +412,13 @@ describe("health: HealthCheck", () => {
       const v = votes[0];
       const c = commitmentOf(w.healthAddress, round, v.node.staker.address, v.verdicts, v.salt);
       expect(await w.health.commitmentOf(round, v.node.staker.address, v.verdicts, v.salt)).to.equal(c);
+      const weight = weightOf(v.node.amount);
       await expect(w.health.connect(v.node.operator).commit(round, c))
         .to.emit(w.health, "Committed")
-        .withArgs(round, v.node.staker.address, c);
+        .withArgs(round, v.node.staker.address, c, weight);
       const ballot = await w.health.ballotOf(round, v.node.staker.address);
-      expect([ballot.committed, ballot.revealed, ballot.claimed]).to.deep.equal([true, false, false]);
+      expect([ballot.committed, ballot.revealed, ballot.claimed, ballot.punished]).to.deep.equal([true, false, false, false]);
+      expect(ballot.weight).to.equal(weight);
       await expect(w.health.connect(v.node.operator).commit(round, c))
         .to.be.revertedWithCustomError(w.health, "AlreadyCommitted")
         .withArgs(v.node.staker.address);
@@ -349,7 +475,8 @@ describe("health: HealthCheck", () => {
         w6.health,
         "EmptyCommitment",
       );
-      await expect(w6.health.connect(op).commit(opened.round, ethers.toBeHex(1, 32))).to.be.revertedWithCustomError(
+      // Only the low 192 bits are stored: a commitment with none set is empty too.
+      await expect(w6.health.connect(op).commit(opened.round, ethers.toBeHex(1n << 200n, 32))).to.be.revertedWithCustomError(
         w6.health,
         "EmptyCommitment",
       );
@@ -457,9 +584,34 @@ describe("health: HealthCheck", () => {
       );
     });
 
-    it("rejects a checker whose stake unlocked between commit and reveal", async () => {
+    it("fixes the weight at commit: a top-up after commit does not count", async () => {
+      const w = await loadFixture(world6);
+      const { round, votes } = await openWithVotes(w, (i) => (i === 0 ? 0b001n : 0n));
+      for (const v of votes) await commitVote(w, round, v);
+      const weight = weightOf(votes[0].node.amount);
+      await toReveal(w.health, round);
+      // Two checkers reveal "healthy"; the third sees them and quadruples its stake before revealing.
+      await revealVote(w, round, votes[1]);
+      await revealVote(w, round, votes[2]);
+      const topUp = votes[0].node.amount * 3n;
+      await w.core.token.transfer(votes[0].node.staker.address, topUp);
+      await w.core.token.connect(votes[0].node.staker).approve(w.core.escrowAddress, topUp);
+      await w.core.escrow.connect(votes[0].node.staker).increase(topUp);
+      expect(await w.core.escrow.lockedThrough(votes[0].node.staker.address, await w.core.escrow.currentPeriod())).to.equal(
+        votes[0].node.amount * 4n,
+      );
+      await expect(w.health.connect(votes[0].node.operator).reveal(round, votes[0].verdicts, votes[0].salt))
+        .to.emit(w.health, "Revealed")
+        .withArgs(round, votes[0].node.staker.address, 0b001n, weight);
+      expect(await w.health.tallyOf(round, 0)).to.deep.equal([weight, 2n * weight]);
+      await toRevealEnd(w.health, round);
+      await w.health.finalize(round);
+      expect((await w.health.roundInfo(round)).unhealthyMask).to.equal(0n);
+    });
+
+    it("caps the weight at reveal by the stake still locked when votes are counted", async () => {
       // Rounds of 6000 s do not divide a week, so successive period boundaries fall at
-      // different offsets within a round; pick one well inside a round.
+      // different offsets within a round; pick one inside a round's reveal window.
       const w = await loadFixture(shortLocks);
       const period = BigInt(w.core.params.secondsPerPeriod);
       const genesis = await w.health.genesis();
@@ -467,24 +619,67 @@ describe("health: HealthCheck", () => {
       let boundary = (BigInt(await w.core.escrow.currentPeriod()) + 1n) * period;
       let round = (boundary - genesis) / length + 1n;
       let info = await w.health.roundInfo(round);
-      while (boundary - info.start < 60n || info.revealEnd - boundary < 60n) {
+      while (boundary - info.commitEnd < 60n || info.revealEnd - boundary < 60n) {
         boundary += period;
         round = (boundary - genesis) / length + 1n;
         info = await w.health.roundInfo(round);
       }
-      const nextBoundary = boundary;
       await time.increaseTo(info.start);
       await w.health.openRound();
       const targets = [...(await w.health.roundInfo(round)).targets];
-      const checker = checkersOf(w, targets)[0];
-      // Unlock with lock 1: locked through the current period only.
-      await w.core.escrow.connect(checker.staker).startUnlock();
-      const vote = { node: checker, verdicts: 0n, salt: randomSalt() };
-      await commitVote(w, round, vote);
-      await time.increaseTo(info.commitEnd > nextBoundary ? info.commitEnd : nextBoundary);
-      await expect(w.health.connect(checker.operator).reveal(round, 0n, vote.salt))
+      const [unlocking, rolling] = checkersOf(w, targets);
+      await w.core.escrow.connect(rolling.staker).prolong(1); // lock 2: locked through the next period too
+      // Lock 1 and unlocking: locked through the current period only, which ends mid-reveal.
+      await w.core.escrow.connect(unlocking.staker).startUnlock();
+      const votes = [unlocking, rolling].map((node) => ({ node, verdicts: 0n, salt: randomSalt() }));
+      for (const v of votes) await commitVote(w, round, v);
+      // Both ballots carry the recorded weight...
+      expect((await w.health.ballotOf(round, unlocking.staker.address)).weight).to.equal(weightOf(unlocking.amount));
+      await toReveal(w.health, round);
+      // ...but the unlocking stake is gone by the time votes count: it cannot reveal (and so is punishable).
+      await expect(w.health.connect(unlocking.operator).reveal(round, 0n, votes[0].salt))
         .to.be.revertedWithCustomError(w.health, "NoStake")
-        .withArgs(checker.staker.address);
+        .withArgs(unlocking.staker.address);
+      await expect(w.health.connect(rolling.operator).reveal(round, 0n, votes[1].salt))
+        .to.emit(w.health, "Revealed")
+        .withArgs(round, rolling.staker.address, 0n, weightOf(rolling.amount));
+    });
+
+    it("records a new weight only on the node's request, from the next round on", async () => {
+      const w = await loadFixture(world6);
+      const node = w.nodes[0];
+      const staker = node.staker.address;
+      await expect(w.health.connect(w.outsider).refreshWeight(staker))
+        .to.be.revertedWithCustomError(w.health, "NotAnOperator")
+        .withArgs(w.outsider.address);
+      await expect(w.health.connect(node.operator).refreshWeight(staker))
+        .to.be.revertedWithCustomError(w.health, "WeightUnchanged")
+        .withArgs(staker);
+      const topUp = node.amount;
+      await w.core.token.transfer(staker, topUp);
+      await w.core.token.connect(node.staker).approve(w.core.escrowAddress, topUp);
+      await w.core.escrow.connect(node.staker).increase(topUp);
+      const { round, targets } = await openNextRound(w.health);
+      // Not yet recorded: a commit now still weighs the old stake.
+      expect((await w.health.nodeOf(staker)).weight).to.equal(weightOf(node.amount));
+      await expect(w.health.connect(node.staker).refreshWeight(staker))
+        .to.emit(w.health, "WeightRecorded")
+        .withArgs(staker, weightOf(node.amount * 2n), round + 1n);
+      expect((await w.health.nodeOf(staker)).weight).to.equal(weightOf(node.amount * 2n));
+      if (!targets.includes(staker)) {
+        await expect(
+          w.health.connect(node.operator).commit(round, commitmentOf(w.healthAddress, round, staker, 0n, randomSalt())),
+        )
+          .to.be.revertedWithCustomError(w.health, "KeyTooRecent")
+          .withArgs(staker, round);
+      }
+      const next = await openNextRound(w.health);
+      if (!next.targets.includes(staker)) {
+        const vote = { node, verdicts: 0n, salt: randomSalt() };
+        await commitVote(w, next.round, vote);
+        expect((await w.health.ballotOf(next.round, staker)).weight).to.equal(weightOf(node.amount * 2n));
+      }
+      await expect(w.health.refreshWeight(w.outsider.address)).to.be.revertedWithCustomError(w.health, "NotAnOperator");
     });
   });
 
@@ -717,6 +912,79 @@ describe("health: HealthCheck", () => {
         w.core.token,
         "ERC20InsufficientAllowance",
       );
+    });
+  });
+
+  describe("non-revealers", () => {
+    it("a checker that commits and withholds its reveal to starve the quorum forfeits its accrued rewards", async () => {
+      const w = await loadFixture(world8Quorum2);
+      const { round, targets, votes } = await openWithVotes(w, () => 0b111n);
+      const [honest, withholder] = votes;
+      for (const v of [honest, withholder]) await commitVote(w, round, v);
+      await toReveal(w.health, round);
+      await revealVote(w, round, honest);
+      const staker = withholder.node.staker.address;
+      await expect(w.health.punishNonRevealer(round, staker))
+        .to.be.revertedWithCustomError(w.health, "RevealNotOver")
+        .withArgs(round);
+      await toRevealEnd(w.health, round);
+      // Below quorum: nobody is judged...
+      const targetPending = await w.core.escrow.pendingRewards(targets[0]);
+      await expect(w.health.finalize(round)).to.emit(w.health, "RoundFinalized").withArgs(round, 0n, 0n, 0n, 0n);
+      expect(await w.core.escrow.pendingRewards(targets[0])).to.equal(targetPending);
+      // ...but withholding is not free: anyone may take the withholder's accrued rewards.
+      const pending = await w.core.escrow.pendingRewards(staker);
+      expect(pending).to.be.greaterThan(0n);
+      const honestPending = await w.core.escrow.pendingRewards(honest.node.staker.address);
+      const tx = w.health.connect(w.outsider).punishNonRevealer(round, staker);
+      await expect(tx).to.emit(w.health, "NonRevealerPunished").withArgs(round, staker, pending);
+      await expect(tx).to.emit(w.core.escrow, "RewardsForfeited").withArgs(staker, pending);
+      expect(await w.core.escrow.pendingRewards(staker)).to.equal(0n);
+      expect(await w.core.escrow.pendingRewards(honest.node.staker.address)).to.equal(honestPending);
+      const ballot = await w.health.ballotOf(round, staker);
+      expect([ballot.committed, ballot.revealed, ballot.punished]).to.deep.equal([true, false, true]);
+      await expect(w.health.punishNonRevealer(round, staker))
+        .to.be.revertedWithCustomError(w.health, "RevealedOrPunished")
+        .withArgs(staker);
+      await expect(w.health.punishNonRevealer(round, honest.node.staker.address))
+        .to.be.revertedWithCustomError(w.health, "RevealedOrPunished")
+        .withArgs(honest.node.staker.address);
+      await expect(w.health.punishNonRevealer(round, votes[2].node.staker.address))
+        .to.be.revertedWithCustomError(w.health, "NoCommitment")
+        .withArgs(votes[2].node.staker.address);
+      await expect(w.health.claimReward(round, staker)).to.be.revertedWithCustomError(w.health, "NotRevealed");
+    });
+
+    it("also reaches a non-revealer of a decided round, without touching the budget; the window closes with claims", async () => {
+      const w = await loadFixture(world8Quorum2);
+      const { round, votes } = await openWithVotes(w, () => 0n);
+      for (const v of votes) await commitVote(w, round, v);
+      await toReveal(w.health, round);
+      for (const v of votes.slice(0, 3)) await revealVote(w, round, v);
+      await toRevealEnd(w.health, round);
+      await w.health.finalize(round);
+      const budget = (await w.health.roundInfo(round)).budget;
+      await w.health.punishNonRevealer(round, votes[3].node.staker.address);
+      expect((await w.health.roundInfo(round)).budget).to.equal(budget);
+      const weight = weightOf(votes[0].node.amount);
+      expect(await w.health.claimable(round, votes[0].node.staker.address)).to.equal((budget * weight * 3n) / (9n * weight));
+      await toClaimEnd(w.health, round);
+      await expect(w.health.punishNonRevealer(round, votes[4].node.staker.address))
+        .to.be.revertedWithCustomError(w.health, "PunishWindowClosed")
+        .withArgs(round);
+    });
+
+    it("cannot punish without the escrow's forfeiter role", async () => {
+      const w = await loadFixture(world6);
+      const { round, votes } = await openWithVotes(w, () => 0n);
+      await commitVote(w, round, votes[0]);
+      await toRevealEnd(w.health, round);
+      await w.core.escrow.revokeRole(await w.core.escrow.REWARD_FORFEITER_ROLE(), w.healthAddress);
+      await expect(w.health.punishNonRevealer(round, votes[0].node.staker.address)).to.be.revertedWithCustomError(
+        w.core.escrow,
+        "AccessControlUnauthorizedAccount",
+      );
+      expect((await w.health.ballotOf(round, votes[0].node.staker.address)).punished).to.equal(false);
     });
   });
 });

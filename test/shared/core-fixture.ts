@@ -196,3 +196,14 @@ export async function advancePeriods(core: Core, n = 1): Promise<void> {
   const period = BigInt(await core.escrow.currentPeriod());
   await time.increaseTo((period + BigInt(n)) * BigInt(core.params.secondsPerPeriod));
 }
+
+/** Bond `node`'s operator again after an unbond: the staker proposes it, the operator accepts by
+ * registering the node's same endpoint and keys (so no stamp-key rotation happens). */
+export async function rebondNode(core: Core, node: StakedNode): Promise<void> {
+  await (await core.escrow.connect(node.staker).bondOperator(node.operator.address)).wait();
+  await registerNode(core, node.staker.address, node.operator, {
+    endpoint: node.endpoint,
+    encryptingKey: node.encryptingKey,
+    stampSecretKey: node.stampSecretKey,
+  });
+}

@@ -7,7 +7,9 @@
  *                   record the results, persist the ballot (salt + verdicts) and only then commit;
  *   reveal window   reveal the persisted ballot;
  *   afterwards      finalize the previous round if nobody has, record its outcome for the
- *                   status page, and claim the checker reward.
+ *                   status page, claim the checker reward, and have every checker that
+ *                   committed but did not reveal punished (punishNonRevealer: it forfeits its
+ *                   accrued rewards), once per round.
  *
  * Every step reads the chain first, so a restart at any point resumes where it stopped: a ballot
  * prepared but not committed is committed (never re-drawn), one committed but not marked is
@@ -79,6 +81,7 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
   });
   const log = ctx.log.child({ duty: "health" });
   const outcomeKey = (round: bigint) => `health.outcome.${ctx.healthCheck.toLowerCase()}.${round}`;
+  const punishedKey = (round: bigint) => `health.punished.${ctx.healthCheck.toLowerCase()}.${round}`;
   let timing: RoundTiming | undefined;
   let stopped = false;
   let running: Promise<void> | undefined;
@@ -211,6 +214,24 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
     if (ballot?.revealed && ((await hc.claimable(round, ctx.staker)) as bigint) > 0n) {
       await attempt(`claim ${round}`, () => hc.claimReward(round, ctx.staker));
     }
+    await punishNonRevealers(round);
+  }
+
+  /** Withholding a reveal (to hide a vote or starve the quorum) must cost the withholder. */
+  async function punishNonRevealers(round: bigint): Promise<void> {
+    if (ctx.store.getSetting(punishedKey(round)) !== undefined) return;
+    const commits = await hc.queryFilter(hc.filters.Committed(round));
+    const self = ctx.staker.toLowerCase();
+    for (const ev of commits) {
+      if (!("args" in ev)) continue;
+      const checker = ev.args[1] as string;
+      if (checker.toLowerCase() === self) continue;
+      const b = await hc.ballotOf(round, checker);
+      if (b.revealed || b.punished) continue;
+      const sent = await attempt(`punish ${checker} ${round}`, () => hc.punishNonRevealer(round, checker));
+      if (sent) log.warn({ round: round.toString(), checker }, "checker did not reveal; its accrued rewards were forfeited");
+    }
+    ctx.store.setSetting(punishedKey(round), "1");
   }
 
   async function pass(): Promise<void> {
