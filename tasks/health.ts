@@ -1,23 +1,11 @@
 // Health-check tasks: `npx hardhat health:<task> [--network localhost] [--health 0x…] [--from 0x…]`.
 // The HealthCheck address comes from the Ignition deployment of module "NKMSHealth" on the
 // network (ignition/deployments/chain-<id>/deployed_addresses.json) unless --health is given.
-import fs from "node:fs";
-import path from "node:path";
 import { task, types } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { Signer } from "ethers";
 import type { HealthCheck, NKMSToken } from "../typechain-types";
-
-/** An operator-facing failure: printed as is, without a stack trace. */
-export class HealthTaskError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "HealthTaskError";
-  }
-}
+import { TaskError, contractAddress, requireAddress, send as sendTx, sender, withContractAndSender } from "./lib";
 
 interface Common {
   health?: string;
@@ -31,65 +19,29 @@ interface Ctx {
   address: string;
 }
 
-async function resolveHealthAddress(hre: HardhatRuntimeEnvironment, flag?: string): Promise<string> {
-  if (flag) return flag;
-  const { chainId } = await hre.ethers.provider.getNetwork();
-  const file = path.join(hre.config.paths.root, "ignition", "deployments", `chain-${chainId}`, "deployed_addresses.json");
-  const addresses = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, string>) : {};
-  const address = addresses["NKMSHealth#HealthCheck"];
-  if (!address) {
-    throw new HealthTaskError(
-      "NO_DEPLOYMENT",
-      `No NKMSHealth deployment found for chain ${chainId} (${file}). Deploy with ` +
-        "`npx hardhat ignition deploy deploy/health.ts --network <network>` or pass --health <address>.",
-    );
-  }
-  return address;
-}
-
 async function context(hre: HardhatRuntimeEnvironment, args: Common): Promise<Ctx> {
-  const signer = args.from ? await hre.ethers.getSigner(args.from) : (await hre.ethers.getSigners())[0];
-  if (!signer) throw new HealthTaskError("NO_SIGNER", "No account configured for this network.");
-  const address = await resolveHealthAddress(hre, args.health);
-  if ((await hre.ethers.provider.getCode(address)) === "0x") {
-    throw new HealthTaskError("NO_CONTRACT", `No contract at ${address} on this network.`);
-  }
+  const signer = await sender(hre, args.from);
+  const address = await contractAddress(
+    hre,
+    "NKMSHealth#HealthCheck",
+    args.health,
+    "Deploy with `npx hardhat ignition deploy ignition/modules/Network.ts --network <network>` or pass --health <address>.",
+  );
   const health = (await hre.ethers.getContractAt("HealthCheck", address, signer)) as unknown as HealthCheck;
   const token = (await hre.ethers.getContractAt("NKMSToken", await health.token(), signer)) as unknown as NKMSToken;
   return { health, token, signer, address: await signer.getAddress() };
 }
 
-/** Send a transaction; turn a revert into a HealthTaskError naming the contract's custom error. */
-async function send(ctx: Ctx, what: string, tx: () => Promise<{ wait(): Promise<unknown> }>): Promise<void> {
-  try {
-    await (await tx()).wait();
-  } catch (e) {
-    const data = (e as { data?: string }).data ?? (e as { error?: { data?: string } }).error?.data;
-    for (const iface of [ctx.health.interface, ctx.token.interface]) {
-      const parsed = data ? iface.parseError(data) : null;
-      if (parsed) throw new HealthTaskError(parsed.name, `${what} rejected: ${parsed.name}(${parsed.args.join(", ")})`);
-    }
-    throw new HealthTaskError("TX_FAILED", `${what} failed: ${(e as Error).message}`);
-  }
-  console.log(`${what}: ok`);
-}
-
-function requireAddress(hre: HardhatRuntimeEnvironment, value: string, name: string): string {
-  if (!hre.ethers.isAddress(value)) throw new HealthTaskError("BAD_ADDRESS", `--${name} must be an address, got "${value}".`);
-  return hre.ethers.getAddress(value);
-}
+const send = (ctx: Ctx, what: string, tx: () => Promise<{ wait(): Promise<unknown> }>): Promise<void> =>
+  sendTx([ctx.health.interface, ctx.token.interface], what, tx);
 
 async function roundArg(ctx: Ctx, round: number | undefined): Promise<bigint> {
   if (round === undefined) return ctx.health.currentRound();
-  if (!Number.isInteger(round) || round < 1) throw new HealthTaskError("BAD_ROUND", `--round must be a round number >= 1.`);
+  if (!Number.isInteger(round) || round < 1) throw new TaskError("BAD_ROUND", `--round must be a round number >= 1.`);
   return BigInt(round);
 }
 
-function withCommon(t: ReturnType<typeof task>) {
-  return t
-    .addOptionalParam("health", "HealthCheck address (default: the network's Ignition deployment)")
-    .addOptionalParam("from", "Account to send from (default: the first configured account)");
-}
+const withCommon = (t: ReturnType<typeof task>) => withContractAndSender(t, "health", "HealthCheck");
 
 withCommon(task("health:enroll", "Enroll a staked, registered node in health checks"))
   .addParam("staker", "The node's staker address")
@@ -202,12 +154,12 @@ withCommon(task("health:fund", "Add tokens to the checker reward pool"))
     try {
       amount = hre.ethers.parseUnits(args.amount, 18);
     } catch {
-      throw new HealthTaskError("BAD_AMOUNT", `--amount must be a token amount, got "${args.amount}".`);
+      throw new TaskError("BAD_AMOUNT", `--amount must be a token amount, got "${args.amount}".`);
     }
-    if (amount <= 0n) throw new HealthTaskError("BAD_AMOUNT", "--amount must be positive.");
+    if (amount <= 0n) throw new TaskError("BAD_AMOUNT", "--amount must be positive.");
     const balance = await ctx.token.balanceOf(ctx.address);
     if (balance < amount) {
-      throw new HealthTaskError(
+      throw new TaskError(
         "INSUFFICIENT_BALANCE",
         `Insufficient balance: ${ctx.address} holds ${hre.ethers.formatUnits(balance, 18)} NKMS.`,
       );

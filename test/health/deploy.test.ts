@@ -3,7 +3,7 @@ import hre, { ethers, ignition } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import HealthModule from "../../deploy/health";
 import type { HealthCheck, NKMSToken, StakingEscrow } from "../../typechain-types";
-import { HealthTaskError } from "../../tasks/health";
+import { TaskError } from "../../tasks/lib";
 import { TOKEN } from "./fixture";
 
 async function deployed() {
@@ -58,8 +58,8 @@ describe("health: Ignition module and tasks", () => {
         () => null,
         (e: unknown) => e,
       );
-      expect(err).to.be.instanceOf(HealthTaskError);
-      expect((err as HealthTaskError).code).to.equal(code);
+      expect(err).to.be.instanceOf(TaskError);
+      expect((err as TaskError).code).to.equal(code);
     };
     await reject("health:open", {}, "NoEnrolledNodes");
     const [, stranger] = await ethers.getSigners();
