@@ -4,7 +4,6 @@ import {
   Point,
   Scalar,
   addPoints,
-  bytesEqual,
   hashToScalar,
   mulG,
   mulPublic,
@@ -125,14 +124,19 @@ export function decapsulateReencrypted(
   // sums E1_i + V1_i are of public cfrag points.
   const h = capsuleHash(capsule.e, capsule.v);
   const mu = lagrangeCoefficients(xs).map((lambda) => scalarMul(lambda, d));
-  // h == 1 would need a SHA-256 preimage; then the ν terms vanish.
-  const hMinus1 = bytesEqual(h, scalarOne()) ? undefined : scalarSub(h, scalarOne());
+  // h == 1 would take a SHA-256 preimage; scalarSub would then raise ARITHMETIC_FAILURE.
+  const hMinus1 = scalarSub(h, scalarOne());
   const seedTerms = cfrags.map((cf, i) => mulSecret(addPoints(cf.e1, cf.v1), mu[i]));
-  const checkTerms = hMinus1 === undefined ? [] : cfrags.map((cf, i) => mulSecret(cf.e1, scalarMul(mu[i], hMinus1)));
+  const checkTerms = cfrags.map((cf, i) => mulSecret(cf.e1, scalarMul(mu[i], hMinus1)));
   // s and pk_A are public: variable-time is fine.
   const lhs = mulPublic(delegatingPk.point, capsule.s);
-  const rhs = addPoints(...checkTerms, ...seedTerms);
-  if (!lhs.equals(rhs)) {
+  let rhs: Point | undefined;
+  try {
+    rhs = addPoints(...checkTerms, ...seedTerms);
+  } catch {
+    rhs = undefined; // the point at infinity: never equal to s·pk_A
+  }
+  if (rhs === undefined || !lhs.equals(rhs)) {
     throw new UmbralError("REENCRYPTION_VALIDATION_FAILED", "cfrags do not open this capsule for these keys (too few, or wrong keys/capsule)");
   }
   return (seedTerms.length === 1 ? seedTerms[0] : addPoints(...seedTerms)).compressed;
