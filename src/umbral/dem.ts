@@ -1,18 +1,27 @@
 // rust-umbral's DEM: key = HKDF-SHA256(seed, no salt, empty info, 32); XChaCha20-Poly1305 with the
 // capsule's simple bytes as associated data; output nonce(24) || ciphertext || tag(16).
 // XChaCha20 = HChaCha20 subkey (noble) + IETF ChaCha20-Poly1305 from node:crypto (OpenSSL, fast for bulk).
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
 import { hchacha } from "@noble/ciphers/chacha.js";
 import { UmbralError } from "./errors";
 
 export const DEM_NONCE_SIZE = 24;
 export const DEM_TAG_SIZE = 16;
-const EMPTY = new Uint8Array(0);
 // "expand 32-byte k"
 const SIGMA = Uint32Array.of(0x61707865, 0x3320646e, 0x79622d32, 0x6b206574);
 
+const HKDF_NO_SALT = new Uint8Array(32);
+const HKDF_FIRST_BLOCK = Uint8Array.of(1);
+
+/**
+ * HKDF-SHA256(ikm = seed, no salt, empty info) truncated to 32 bytes, i.e. one extract and one expand
+ * block (RFC 5869): PRK = HMAC(0^32, seed), OKM = HMAC(PRK, 0x01). Spelled out with createHmac because
+ * hkdfSync costs ~9 µs per call here against ~3.5 µs for the two HMACs.
+ */
 export function demKey(seed: Uint8Array): Uint8Array {
-  return new Uint8Array(hkdfSync("sha256", seed, EMPTY, EMPTY, 32));
+  const prk = createHmac("sha256", HKDF_NO_SALT).update(seed).digest();
+  const okm = createHmac("sha256", prk).update(HKDF_FIRST_BLOCK).digest();
+  return new Uint8Array(okm.buffer, okm.byteOffset, okm.byteLength);
 }
 
 function leWords(bytes: Uint8Array, count: number): Uint32Array {

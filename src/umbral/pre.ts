@@ -115,19 +115,31 @@ export function decapsulateReencrypted(
   const dh = mulSecret(precursor, receivingSk.scalar);
   const d = hashToScalar(DST_SHARED_SECRET, [precursor.compressed, pkB, dh.compressed]);
   const xs = cfrags.map((cf) => hashToScalar(DST_POLYNOMIAL_ARG, [precursor.compressed, pkB, dh.compressed, cf.kfragId]));
-  // Fold d into the coefficients: A = d·E', B = d·V', so the seed (E'+V')·d is A + B and the
-  // reference's check pk_A·(s·d^-1) == h·E' + V' becomes s·pk_A == h·A + B (no inversion of d).
-  const mu = lagrangeCoefficients(xs).map((lambda) => scalarMul(lambda, d));
-  const a = addPoints(...cfrags.map((cf, i) => mulSecret(cf.e1, mu[i])));
-  const b = addPoints(...cfrags.map((cf, i) => mulSecret(cf.v1, mu[i])));
+  // With E' = Σλ_i·E1_i, V' = Σλ_i·V1_i, the reference computes seed = (E'+V')·d and checks
+  // pk_A·(s·d^-1) == h·E' + V'. Multiplying the check by d and writing A = d·E', S = d·(E'+V'):
+  //   seed = S = Σ μ_i·(E1_i + V1_i)           with μ_i = λ_i·d
+  //   check: s·pk_A == h·A + (S − A) = Σ ν_i·E1_i + S   with ν_i = μ_i·(h − 1)
+  // so 2m constant-time multiplications (m = cfrag count) instead of 2m + 1, and no inversion of d.
+  // λ_i (from the secret indices) and d are secret, so every product of them is constant-time; the
+  // sums E1_i + V1_i are of public cfrag points.
   const h = capsuleHash(capsule.e, capsule.v);
-  // s and pk_A are public: variable-time is fine. A is secret-derived: constant-time.
+  const mu = lagrangeCoefficients(xs).map((lambda) => scalarMul(lambda, d));
+  // h == 1 would take a SHA-256 preimage; scalarSub would then raise ARITHMETIC_FAILURE.
+  const hMinus1 = scalarSub(h, scalarOne());
+  const seedTerms = cfrags.map((cf, i) => mulSecret(addPoints(cf.e1, cf.v1), mu[i]));
+  const checkTerms = cfrags.map((cf, i) => mulSecret(cf.e1, scalarMul(mu[i], hMinus1)));
+  // s and pk_A are public: variable-time is fine.
   const lhs = mulPublic(delegatingPk.point, capsule.s);
-  const rhs = addPoints(mulSecret(a, h), b);
-  if (!lhs.equals(rhs)) {
+  let rhs: Point | undefined;
+  try {
+    rhs = addPoints(...checkTerms, ...seedTerms);
+  } catch {
+    rhs = undefined; // the point at infinity: never equal to s·pk_A
+  }
+  if (rhs === undefined || !lhs.equals(rhs)) {
     throw new UmbralError("REENCRYPTION_VALIDATION_FAILED", "cfrags do not open this capsule for these keys (too few, or wrong keys/capsule)");
   }
-  return addPoints(a, b).compressed;
+  return (seedTerms.length === 1 ? seedTerms[0] : addPoints(...seedTerms)).compressed;
 }
 
 export function decryptReencrypted(

@@ -1,7 +1,7 @@
 // Known-answer tests: parameter U, hash-to-scalar, SecretKeyFactory, plus the scalar/DEM building blocks
 // checked against independent implementations (bigint arithmetic, @noble/ciphers XChaCha20-Poly1305).
 import { expect } from "chai";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, hkdfSync, randomBytes } from "node:crypto";
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import * as ref from "@nucypher/umbral-pre";
 import { SecretKeyFactory } from "../../src/umbral";
@@ -99,6 +99,14 @@ describe("umbral known answers", () => {
     }
     expect(toBig(scalarInvert(bigintToBytes32(1n)))).to.equal(1n);
     expect(toBig(scalarInvert(bigintToBytes32(N - 1n)))).to.equal(N - 1n);
+  });
+
+  it("DEM key is HKDF-SHA256(seed, no salt, empty info, 32 bytes)", () => {
+    for (let i = 0; i < 20; i++) {
+      const seed = new Uint8Array(randomBytes(33));
+      const expected = new Uint8Array(hkdfSync("sha256", seed, new Uint8Array(0), new Uint8Array(0), 32));
+      expect(hex(demKey(seed))).to.equal(hex(expected));
+    }
   });
 
   it("DEM is XChaCha20-Poly1305 (matches @noble/ciphers both ways)", () => {
