@@ -206,7 +206,10 @@ library UmbralCFrag {
         return x2Ok && rx == x2x && (ry & 1) == x2Parity;
     }
 
-    /// @dev A compressed point's x and parity, without curve validation (prefix must be 2 or 3,
+    /// @dev Only canonical compressed SEC1 tags count (as in src/umbral): rust-umbral's decoder
+    /// also takes the SEC1 "compact" tag 0x05, which no honest node emits, so a stamped cfrag
+    /// carrying it is the node's fault and judged incorrect.
+    /// A compressed point's x and parity, without curve validation (prefix must be 2 or 3,
     /// x < P). Offsets are within the lengths checked by checkFraming.
     function _decodePrefix(bytes calldata data, uint256 offset)
         private

@@ -75,20 +75,22 @@ export class LocalDirectoryStorage implements ObjectStorage {
         done(null, chunk);
       },
     });
+    // Opened synchronously so the file exists before anything can fail: the cleanup below then
+    // never races an asynchronous open that would recreate it.
+    const fd = fs.openSync(tmp, "wx");
+    let open = true;
     try {
-      await pipeline(source, hashing, fs.createWriteStream(tmp, { flags: "wx" }));
-      const fd = fs.openSync(tmp, "r");
-      try {
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
+      await pipeline(source, hashing, fs.createWriteStream("", { fd, autoClose: false }));
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      open = false;
       const id = hash.digest("hex");
       const final = this.pathOf(id);
       fs.mkdirSync(path.dirname(final), { recursive: true });
       fs.renameSync(tmp, final);
       return id;
     } catch (err) {
+      if (open) fs.closeSync(fd);
       fs.rmSync(tmp, { force: true });
       throw err;
     }

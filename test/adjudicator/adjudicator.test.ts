@@ -22,6 +22,7 @@ import {
   ourReencryption,
   randomPoint,
   referenceReencryption,
+  oursVerifies,
   referenceVerifies,
   scalarBytes,
   withField,
@@ -172,7 +173,7 @@ describe("adjudicator: Adjudicator.evaluateCFrag with the real staking escrow", 
     }
   });
 
-  it("property: a stamped cfrag with one random byte changed is judged correct iff the reference accepts it, else slashed", async function () {
+  it("property: a stamped cfrag with one random byte changed is judged correct iff src/umbral accepts it (then so does the reference), else slashed", async function () {
     const s = await loadFixture(fixture);
     const r = referenceReencryption();
     const seen = new Set<string>();
@@ -181,7 +182,8 @@ describe("adjudicator: Adjudicator.evaluateCFrag with the real staking escrow", 
         const cfrag = new Uint8Array(r.cfrag);
         cfrag[offset] ^= xor;
         const tampered: Reencryption = { ...r, cfrag };
-        const accepted = referenceVerifies(tampered);
+        const accepted = oursVerifies(tampered);
+        if (accepted) expect(referenceVerifies(tampered)).to.equal(true);
         const context = { ...tampered, staker: s.node.staker.address, policyId: TEST_POLICY_ID };
         const evidence: CFragEvidence = {
           ...context,
@@ -212,6 +214,26 @@ describe("adjudicator: Adjudicator.evaluateCFrag with the real staking escrow", 
       }),
       { numRuns: 40 },
     );
+  });
+
+  it("a non-canonical point tag (SEC1 compact 0x05) in a stamped cfrag is judged incorrect, as src/umbral rejects it", async function () {
+    // rust-umbral's decoder accepts the compact tag (same x, a canonical y); neither library
+    // ever emits it, so a node that stamps one answers for it like for any undecodable point.
+    const s = await loadFixture(fixture);
+    const r = referenceReencryption();
+    const cfrag = new Uint8Array(r.cfrag);
+    cfrag[O.e1] = 0x05;
+    const tampered: Reencryption = { ...r, cfrag };
+    expect(oursVerifies(tampered)).to.equal(false);
+    const context = { ...tampered, staker: s.node.staker.address, policyId: TEST_POLICY_ID };
+    const evidence: CFragEvidence = {
+      ...context,
+      nodeVerifyingKey: s.node.verifyingKey,
+      stampSignature: signStamp(s.stampSecretKey, context, r.capsule, cfrag),
+    };
+    await expect(
+      s.adjudicator.connect(s.investigator).evaluateCFrag(toContractEvidence(evidence), evaluationHints(evidence)),
+    ).to.emit(s.adjudicator, "IncorrectCFragSlashed");
   });
 
   it("evidence round-trips through its JSON file form", async function () {

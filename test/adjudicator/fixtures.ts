@@ -61,6 +61,25 @@ export function referenceVerifies(r: Reencryption): boolean {
 }
 
 /**
+ * Whether src/umbral (our library, whose strict decoding the Adjudicator follows) deserializes
+ * and verifies the cfrag. It accepts only canonical compressed points (0x02/0x03); rust-umbral
+ * also decodes SEC1 "compact" 0x05 tags, which no honest node emits.
+ */
+export function oursVerifies(r: Reencryption): boolean {
+  try {
+    ours.CapsuleFrag.fromBytes(r.cfrag).verify(
+      ours.Capsule.fromBytes(r.capsule),
+      ours.PublicKey.fromCompressedBytes(r.verifyingKey),
+      ours.PublicKey.fromCompressedBytes(r.delegatingKey),
+      ours.PublicKey.fromCompressedBytes(r.receivingKey),
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * A cfrag built directly from its definition, for capsule points of our choosing (E, V need
  * not come from a real encryption; the proof only involves them as bases).
  */
