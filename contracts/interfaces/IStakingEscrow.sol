@@ -50,8 +50,8 @@ interface IStakingEscrow {
         external
         returns (uint256 slashed);
 
-    /// @notice Forfeit the rewards `staker` accrued and has not claimed; they return to the
-    /// reserve. Health check only.
+    /// @notice Take back to the reserve what `staker` earned since its last health check (from
+    /// unclaimed rewards first, then from stake for what was already claimed); health check only.
     /// @return forfeited The amount forfeited.
     function forfeitRewards(address staker) external returns (uint256 forfeited);
 }
