@@ -6,7 +6,7 @@ import { task, types } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { Signer } from "ethers";
 import type { NKMSToken, StakingEscrow } from "../typechain-types";
-import { signPermit } from "../src/client/chain";
+import { signPermit } from "../src/client/permit";
 import { TaskError, contractAddress, formatTokens, parseTokens, send as sendTx, sender, withContractAndSender } from "./lib";
 
 interface Common {

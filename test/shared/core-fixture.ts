@@ -9,7 +9,7 @@
  * `core.deployer` holds the initial supply and DEFAULT_ADMIN_ROLE; `core.accounts` are the other
  * Hardhat signers (19 of them), free for tests to use as stakers, operators, Alice, Bob, ...
  */
-import { signPermit as signTokenPermit } from "../../src/client/chain";
+import { signPermit as signTokenPermit } from "../../src/client/permit";
 import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
