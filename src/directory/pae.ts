@@ -1,5 +1,7 @@
 // PASETO pre-authentication encoding with little-endian 64-bit lengths, and the plain
 // little-endian 64-bit length prefix the attribute-encryption spec writes as len(x).
+import { concatBytes } from "@noble/hashes/utils.js";
+
 export function le64(n: number): Uint8Array {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`length ${n} is not encodable`);
   const out = new Uint8Array(8);
@@ -7,17 +9,7 @@ export function le64(n: number): Uint8Array {
   return out;
 }
 
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
+export { concatBytes };
 
 /** len(x) ‖ x */
 export function lengthPrefixed(x: Uint8Array): Uint8Array {
