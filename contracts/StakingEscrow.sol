@@ -9,6 +9,7 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {IStakingEscrow} from "./interfaces/IStakingEscrow.sol";
 import {NKMSToken} from "./NKMSToken.sol";
 import {DecayMath} from "./lib/DecayMath.sol";
+import {Secp256k1} from "./adjudicator/Secp256k1.sol";
 
 /// @title NKMS staking escrow: stakes, operators, node registry and mining rewards
 /// @notice
@@ -96,7 +97,7 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     uint256 private constant ACC_SCALE = 1e22;
     uint256 private constant WEEK = 7 days;
     /// @dev secp256k1 field prime, and (P + 1) / 4 (square roots, since P ≡ 3 mod 4).
-    uint256 private constant FIELD_P = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F;
+    uint256 private constant FIELD_P = Secp256k1.P;
     uint256 private constant SQRT_EXP = 0x3FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFBFFFFF0C;
 
     /// @notice The staked token (also the reward token).
@@ -919,19 +920,8 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         uint256 px = uint256(x);
         if (px >= FIELD_P) revert InvalidPublicKey(key);
         uint256 rhs = addmod(mulmod(mulmod(px, px, FIELD_P), px, FIELD_P), 7, FIELD_P);
-        bool ok;
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            mstore(ptr, 0x20)
-            mstore(add(ptr, 0x20), 0x20)
-            mstore(add(ptr, 0x40), 0x20)
-            mstore(add(ptr, 0x60), rhs)
-            mstore(add(ptr, 0x80), SQRT_EXP)
-            mstore(add(ptr, 0xa0), FIELD_P)
-            ok := staticcall(gas(), 0x05, ptr, 0xc0, 0x00, 0x20)
-            y := mload(0x00)
-        }
-        if (!ok || mulmod(y, y, FIELD_P) != rhs) revert InvalidPublicKey(key);
+        y = Secp256k1.modExp(rhs, SQRT_EXP, FIELD_P);
+        if (mulmod(y, y, FIELD_P) != rhs) revert InvalidPublicKey(key);
         if (y & 1 != prefix & 1) y = FIELD_P - y;
     }
 
