@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IStakingEscrow} from "./interfaces/IStakingEscrow.sol";
 import {Secp256k1} from "./adjudicator/Secp256k1.sol";
 import {UmbralCFrag} from "./adjudicator/UmbralCFrag.sol";
@@ -27,10 +28,13 @@ import {SlashingPolicy} from "./adjudicator/SlashingPolicy.sol";
 /// An incorrect cfrag slashes the node by
 ///   penalty = min(basePenalty + penaltyHistoryCoefficient · priorViolations, stake · maxPenaltyBps / 10⁴)
 /// where stake is the escrow's `slashableStake` (which includes an unlocking stake until the end
-/// of its grace periods, so withdrawing cannot outrun the evidence)
-/// of which investigatorShareBps / 10⁴ is credited to the investigator (pulled from the escrow)
-/// and the rest returns to the reserve. Each stamped message (its SHA-256, the evidence hash)
-/// slashes at most once.
+/// of its grace periods, so withdrawing cannot outrun the evidence) and priorViolations the
+/// node's earlier slashes as the escrow counts them (`slashingStateOf`: incorrect cfrags and
+/// proven key leaks alike; the count lives in a slot the slash touches anyway), of which
+/// investigatorShareBps / 10⁴ is owed to the investigator and the rest returns to the reserve.
+/// Each stamped message (its SHA-256, the evidence hash) slashes at most once; its record here
+/// holds the investigator and the reward until the investigator pulls it (`withdrawReward`,
+/// paid by the escrow), so a slash writes no per-investigator balance.
 contract Adjudicator is ReentrancyGuardTransient {
     /// @notice Evidence against one node, in the encodings the client saves (src/client/evidence.ts).
     struct CFragEvidence {
@@ -79,15 +83,22 @@ contract Adjudicator is ReentrancyGuardTransient {
     /// @notice The investigator's share of the penalty, basis points.
     uint256 public immutable investigatorShareBps;
 
-    /// @notice Evidence hashes (SHA-256 of the stamp message) that already slashed a node.
-    mapping(bytes32 evidenceHash => bool) public evidenceUsed;
-    /// @notice How many times each node has been slashed here.
-    mapping(address staker => uint256) public violations;
+    /// @notice What one piece of evidence did (one slot). A non-zero investigator means the
+    /// evidence slashed and can never slash again; `reward` is what it still owes them.
+    struct Record {
+        address investigator;
+        uint96 reward;
+    }
+
+    /// @notice The record of each evidence hash (SHA-256 of the stamp message) that slashed a node.
+    mapping(bytes32 evidenceHash => Record) public records;
 
     /// @notice A cfrag was judged correct (nothing happens). `staker` is the caller's claim,
     /// unchecked since nothing happens to the node.
     event CFragJudgedCorrect(bytes32 indexed evidenceHash, address indexed staker, address indexed investigator);
     /// @notice A cfrag was judged incorrect and its node slashed (the verdict event for incorrect cfrags).
+    /// @notice `investigator` withdrew the reward its evidence `evidenceHash` earned.
+    event RewardWithdrawn(bytes32 indexed evidenceHash, address indexed investigator, uint256 amount);
     event IncorrectCFragSlashed(
         bytes32 indexed evidenceHash,
         address indexed staker,
@@ -106,6 +117,10 @@ contract Adjudicator is ReentrancyGuardTransient {
     error UnknownNodeKey(address staker);
     error EvidenceAlreadyUsed(bytes32 evidenceHash);
     error NothingToSlash(address staker);
+    error UnknownEvidence(bytes32 evidenceHash);
+    error NotInvestigator(bytes32 evidenceHash, address investigator);
+    error RewardAlreadyWithdrawn(bytes32 evidenceHash);
+    error NothingToWithdraw();
 
     /// @param escrow_ Staking escrow; this contract must hold its slasher role.
     /// @param basePenalty_ Fixed part of a penalty (token units).
@@ -163,23 +178,61 @@ contract Adjudicator is ReentrancyGuardTransient {
         return _stampDigest(evidence);
     }
 
+    /// @notice Withdraw the rewards that the caller's evidence earned (pull): each record must
+    /// be the caller's and not withdrawn yet; the escrow pays the sum to the caller. The records
+    /// keep their investigator, so the evidence still cannot slash again.
+    /// @param evidenceHashes Evidence hashes of the caller's slashes (see `IncorrectCFragSlashed`).
+    /// @return amount The tokens paid.
+    function withdrawReward(bytes32[] calldata evidenceHashes) external nonReentrant returns (uint256 amount) {
+        if (evidenceHashes.length == 0) revert NothingToWithdraw();
+        for (uint256 i; i < evidenceHashes.length; ++i) {
+            bytes32 evidenceHash = evidenceHashes[i];
+            Record storage record = records[evidenceHash];
+            address investigator = record.investigator;
+            if (investigator == address(0)) revert UnknownEvidence(evidenceHash);
+            if (investigator != msg.sender) revert NotInvestigator(evidenceHash, investigator);
+            uint256 reward = record.reward;
+            if (reward == 0) revert RewardAlreadyWithdrawn(evidenceHash);
+            record.reward = 0;
+            amount += reward;
+            emit RewardWithdrawn(evidenceHash, msg.sender, reward);
+        }
+        escrow.payInvestigator(msg.sender, amount);
+    }
+
+    /// @notice Whether `evidenceHash` already slashed a node (it cannot slash again).
+    /// @param evidenceHash SHA-256 of the stamp message (`stampDigest`).
+    /// @return True once used.
+    function evidenceUsed(bytes32 evidenceHash) external view returns (bool) {
+        return records[evidenceHash].investigator != address(0);
+    }
+
+    /// @notice How many times `staker` has been slashed (the escrow's count: incorrect cfrags and leaks).
+    /// @param staker The node.
+    /// @return The count the next penalty's history term uses.
+    function violations(address staker) external view returns (uint256) {
+        (, uint256 count) = escrow.slashingStateOf(staker);
+        return count;
+    }
+
     /// @notice The penalty an incorrect cfrag would cost `staker` now.
     /// @param staker The node.
     /// @return penalty Token units; the investigator would get `penalty · investigatorShareBps / 10⁴`.
     function penaltyFor(address staker) public view returns (uint256 penalty) {
-        uint256 stake = escrow.slashableStake(staker);
-        return SlashingPolicy.penalty(basePenalty, penaltyHistoryCoefficient, violations[staker], stake, maxPenaltyBps);
+        (uint256 stake, uint256 priorViolations) = escrow.slashingStateOf(staker);
+        return SlashingPolicy.penalty(basePenalty, penaltyHistoryCoefficient, priorViolations, stake, maxPenaltyBps);
     }
 
     function _slash(address staker, bytes32 evidenceHash) private {
-        if (evidenceUsed[evidenceHash]) revert EvidenceAlreadyUsed(evidenceHash);
+        Record storage record = records[evidenceHash];
+        if (record.investigator != address(0)) revert EvidenceAlreadyUsed(evidenceHash);
         uint256 penalty = penaltyFor(staker);
         if (penalty == 0) revert NothingToSlash(staker);
+        // penalty ≤ the slashable stake ≤ the stake, so the escrow slashes all of it and withholds all of reward.
         uint256 reward = (penalty * investigatorShareBps) / BPS;
-        uint256 count = violations[staker] + 1;
-        evidenceUsed[evidenceHash] = true;
-        violations[staker] = count;
-        uint256 slashed = escrow.slash(staker, penalty, msg.sender, reward);
+        record.investigator = msg.sender;
+        record.reward = SafeCast.toUint96(reward);
+        (uint256 slashed, uint256 count) = escrow.slash(staker, penalty, reward);
         emit IncorrectCFragSlashed(evidenceHash, staker, msg.sender, penalty, slashed, reward, count);
     }
 

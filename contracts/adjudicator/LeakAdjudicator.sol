@@ -9,7 +9,7 @@ import {SlashingPolicy} from "./SlashingPolicy.sol";
 /// @title LeakAdjudicator: key-leak challenges.
 /// @notice Presenting the kfrag that a policy's on-chain kfrag commitment binds to node X proves
 /// that X leaked it (only the owner, who made it, and X ever held it). X then
-///  - forfeits `penalty = min(basePenalty + penaltyHistoryCoefficient · priorLeaks,
+///  - forfeits `penalty = min(basePenalty + penaltyHistoryCoefficient · priorViolations,
 ///    stake · maxPenaltyBps / 10⁴)` of its stake, all of which returns to the reserve, and
 ///  - loses the arrangement (PolicyManager.revokeForLeak).
 /// Payout rule (the owner can never gain more by "challenging" her own node than by revoking at
@@ -26,6 +26,9 @@ import {SlashingPolicy} from "./SlashingPolicy.sol";
 /// commitment made in an earlier block. Someone copying the kfrag from a pending reveal cannot
 /// have committed to it for their own address before, so they cannot take the bounty; the reveal
 /// consumes the commitment and ends the arrangement, so the leak is punished once.
+/// priorViolations is the escrow's count of the node's earlier slashes (`slashingStateOf`): proven
+/// leaks and incorrect cfrags alike, one history shared with the Adjudicator, so a repeat
+/// offender pays more whatever its earlier offence was.
 /// Limitation: only a live arrangement can be challenged (once revoked or expired, there is no
 /// refund left to fund a bounty and the arrangement can no longer be ended).
 contract LeakAdjudicator is ReentrancyGuardTransient {
@@ -37,7 +40,7 @@ contract LeakAdjudicator is ReentrancyGuardTransient {
     ILeakPolicyManager public immutable policyManager;
     /// @notice Fixed part of every forfeit, in token units.
     uint256 public immutable basePenalty;
-    /// @notice Added to the forfeit once per earlier proven leak of the same node.
+    /// @notice Added to the forfeit once per earlier violation (slash) of the same node.
     uint256 public immutable penaltyHistoryCoefficient;
     /// @notice Cap on one forfeit as a fraction of the node's slashable stake (escrow.slashableStake), basis points.
     uint256 public immutable maxPenaltyBps;
@@ -46,8 +49,6 @@ contract LeakAdjudicator is ReentrancyGuardTransient {
 
     /// @notice Block number at which each pending commitment was made (0: none).
     mapping(bytes32 commitment => uint256 blockNumber) public commitments;
-    /// @notice How many leaks were proven against each node.
-    mapping(address staker => uint256) public leaks;
 
     /// @notice A challenger committed to a leak (hidden until revealed).
     event LeakCommitted(bytes32 indexed commitment, address indexed sender);
@@ -60,7 +61,7 @@ contract LeakAdjudicator is ReentrancyGuardTransient {
         uint256 slashed,
         uint256 bounty,
         uint256 ownerRefund,
-        uint256 leakCount
+        uint256 violationCount
     );
 
     error ZeroAddress();
@@ -74,7 +75,7 @@ contract LeakAdjudicator is ReentrancyGuardTransient {
     /// @param escrow_ Staking escrow; this contract must hold its slasher role.
     /// @param policyManager_ PolicyManager; this contract must hold its leak adjudicator role.
     /// @param basePenalty_ Fixed part of a forfeit (token units).
-    /// @param penaltyHistoryCoefficient_ Extra forfeit per earlier proven leak (token units).
+    /// @param penaltyHistoryCoefficient_ Extra forfeit per earlier violation of the node (token units).
     /// @param maxPenaltyBps_ Forfeit cap as a fraction of the slashable stake, 1..10000.
     /// @param challengerShareBps_ Bounty cap as a fraction of the forfeit, 0..10000.
     constructor(
@@ -139,12 +140,10 @@ contract LeakAdjudicator is ReentrancyGuardTransient {
     function _punish(bytes16 policyId, address staker) private returns (uint256 penalty, uint256 bounty) {
         penalty = penaltyFor(staker);
         if (penalty == 0) revert NothingToSlash(staker);
-        uint256 count = leaks[staker] + 1;
-        leaks[staker] = count;
         uint256 ownerRefund;
         (bounty, ownerRefund) =
             policyManager.revokeForLeak(policyId, staker, msg.sender, (penalty * challengerShareBps) / BPS);
-        uint256 slashed = escrow.slash(staker, penalty, address(0), 0);
+        (uint256 slashed, uint256 count) = escrow.slash(staker, penalty, 0);
         emit LeakProven(policyId, staker, msg.sender, penalty, slashed, bounty, ownerRefund, count);
     }
 
@@ -167,7 +166,7 @@ contract LeakAdjudicator is ReentrancyGuardTransient {
     /// @param staker The node.
     /// @return Token units.
     function penaltyFor(address staker) public view returns (uint256) {
-        uint256 stake = escrow.slashableStake(staker);
-        return SlashingPolicy.penalty(basePenalty, penaltyHistoryCoefficient, leaks[staker], stake, maxPenaltyBps);
+        (uint256 stake, uint256 priorViolations) = escrow.slashingStateOf(staker);
+        return SlashingPolicy.penalty(basePenalty, penaltyHistoryCoefficient, priorViolations, stake, maxPenaltyBps);
     }
 }

@@ -43,12 +43,28 @@ interface IStakingEscrow {
     /// (zero address when none). Kept across unbonding.
     function stampKeysOf(address staker) external view returns (address current, address previous);
 
-    /// @notice Slash up to `penalty` tokens of `staker`'s stake; `reward` of it is credited to
-    /// `investigator` for withdrawal and the rest returns to the mining reserve. Adjudicator only.
+    /// @notice The stake evidence can slash now (`slashableStake`) and how many times the node
+    /// has been slashed (by any slasher), in one call: what a penalty formula needs.
+    function slashingStateOf(address staker) external view returns (uint256 stake, uint256 violations);
+
+    /// @notice Slashing rewards withheld by `slash` and not yet paid by `payInvestigator`:
+    /// cap − totalSupply − reserve.
+    function owedInvestigatorRewards() external view returns (uint256);
+
+    /// @notice Slash up to `penalty` tokens of `staker`'s stake and count a violation. `reward`
+    /// of it (at most the amount slashed, else the call reverts) is withheld for the slasher to
+    /// pay to its investigator later with `payInvestigator`; the rest returns to the mining
+    /// reserve. Slasher role only. Nothing happens when the staker has no stake.
     /// @return slashed The amount actually taken (never more than the stake).
-    function slash(address staker, uint256 penalty, address investigator, uint256 reward)
+    /// @return violations The node's slash count after this one.
+    function slash(address staker, uint256 penalty, uint256 reward)
         external
-        returns (uint256 slashed);
+        returns (uint256 slashed, uint256 violations);
+
+    /// @notice Pay `amount` of the withheld slashing rewards to `investigator` (minted; never
+    /// more than `owedInvestigatorRewards`). Slasher role only: the slasher keeps the per-evidence
+    /// record of who is owed what.
+    function payInvestigator(address investigator, uint256 amount) external;
 
     /// @notice Take back to the reserve what `staker` earned since its last health check (from
     /// unclaimed rewards first, then from stake for what was already claimed); health check only.

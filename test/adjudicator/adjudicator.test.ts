@@ -69,21 +69,102 @@ describe("adjudicator: Adjudicator.evaluateCFrag with the real staking escrow", 
     const reward = (penalty * investigatorShareBps) / 10_000n;
     expect(await s.adjudicator.penaltyFor(s.node.staker.address)).to.equal(penalty);
 
+    const hash = evidenceHash(evidence);
+    const reserveBefore = await s.core.escrow.reserve();
     await expect(evaluate(s, evidence))
       .to.emit(s.adjudicator, "IncorrectCFragSlashed")
-      .withArgs(evidenceHash(evidence), s.node.staker.address, s.investigator.address, penalty, penalty, reward, 1n)
-      .and.to.emit(s.core.escrow, "Slashed");
+      .withArgs(hash, s.node.staker.address, s.investigator.address, penalty, penalty, reward, 1n)
+      .and.to.emit(s.core.escrow, "Slashed")
+      .withArgs(s.node.staker.address, penalty, reward, 1n);
     expect((await s.core.escrow.stakeOf(s.node.staker.address)).amount).to.equal(stake - penalty);
-    expect(await s.core.escrow.investigatorRewards(s.investigator.address)).to.equal(reward);
-    expect(await s.adjudicator.evidenceUsed(evidenceHash(evidence))).to.equal(true);
+    expect(await s.core.escrow.reserve()).to.equal(reserveBefore + penalty - reward);
+    expect(await s.adjudicator.records(hash)).to.deep.equal([s.investigator.address, reward]);
+    expect(await s.core.escrow.owedInvestigatorRewards()).to.equal(reward);
+    expect(await s.adjudicator.evidenceUsed(hash)).to.equal(true);
 
-    const before = await s.core.token.balanceOf(s.investigator.address);
-    await (await s.core.escrow.connect(s.investigator).withdrawInvestigatorReward()).wait();
-    expect(await s.core.token.balanceOf(s.investigator.address)).to.equal(before + reward);
+    const balanceBefore = await s.core.token.balanceOf(s.investigator.address);
+    await expect(s.adjudicator.connect(s.investigator).withdrawReward([hash]))
+      .to.emit(s.adjudicator, "RewardWithdrawn")
+      .withArgs(hash, s.investigator.address, reward)
+      .and.to.emit(s.core.escrow, "InvestigatorPaid")
+      .withArgs(s.investigator.address, reward);
+    expect(await s.core.token.balanceOf(s.investigator.address)).to.equal(balanceBefore + reward);
 
+    // Withdrawn, the evidence still cannot slash again.
+    expect(await s.adjudicator.evidenceUsed(hash)).to.equal(true);
+    await expect(evaluate(s, evidence)).to.be.revertedWithCustomError(s.adjudicator, "EvidenceAlreadyUsed").withArgs(hash);
+  });
+
+  it("rewards are pulled only by their investigator, once, for known evidence; the escrow pays only what is owed", async function () {
+    const s = await loadFixture(fixture);
+    const { token, escrow, params } = s.core;
+    const other = s.core.accounts[6];
+    const first = incorrect(s);
+    const second = incorrect(s);
+    await (await evaluate(s, first)).wait();
+    await (await s.adjudicator.connect(other).evaluateCFrag(toContractEvidence(second), evaluationHints(second))).wait();
+    const [h1, h2] = [evidenceHash(first), evidenceHash(second)];
+    const [, r1] = await s.adjudicator.records(h1);
+    const [, r2] = await s.adjudicator.records(h2);
+    expect(r1 > 0n && r2 > 0n).to.equal(true);
+    // Conservation: what the records owe is exactly what supply and reserve leave of the cap.
+    expect(await escrow.owedInvestigatorRewards()).to.equal(r1 + r2);
+    expect((await token.totalSupply()) + (await escrow.reserve()) + r1 + r2).to.equal(params.cap);
+
+    const unknown = "0x" + "ab".repeat(32);
+    await expect(s.adjudicator.connect(other).withdrawReward([h1]))
+      .to.be.revertedWithCustomError(s.adjudicator, "NotInvestigator")
+      .withArgs(h1, s.investigator.address);
+    await expect(s.adjudicator.connect(s.investigator).withdrawReward([h1, unknown]))
+      .to.be.revertedWithCustomError(s.adjudicator, "UnknownEvidence")
+      .withArgs(unknown);
+    await expect(s.adjudicator.connect(s.investigator).withdrawReward([h1, h1]))
+      .to.be.revertedWithCustomError(s.adjudicator, "RewardAlreadyWithdrawn")
+      .withArgs(h1);
+    await expect(s.adjudicator.connect(s.investigator).withdrawReward([])).to.be.revertedWithCustomError(
+      s.adjudicator,
+      "NothingToWithdraw",
+    );
+    // Failed attempts moved nothing.
+    expect(await s.adjudicator.records(h1)).to.deep.equal([s.investigator.address, r1]);
+
+    await expect(s.adjudicator.connect(s.investigator).withdrawReward([h1])).to.changeTokenBalance(token, s.investigator, r1);
+    await expect(s.adjudicator.connect(s.investigator).withdrawReward([h1]))
+      .to.be.revertedWithCustomError(s.adjudicator, "RewardAlreadyWithdrawn")
+      .withArgs(h1);
+    expect(await s.adjudicator.records(h1)).to.deep.equal([s.investigator.address, 0n]);
+    await expect(s.adjudicator.connect(other).withdrawReward([h2])).to.changeTokenBalance(token, other, r2);
+
+    // Everything owed is paid: supply + reserve is the cap again, and nothing more can be minted.
+    expect(await escrow.owedInvestigatorRewards()).to.equal(0n);
+    expect((await token.totalSupply()) + (await escrow.reserve())).to.equal(params.cap);
+    await expect(escrow.payInvestigator(other.address, 1n)).to.be.revertedWithCustomError(
+      escrow,
+      "AccessControlUnauthorizedAccount",
+    );
+  });
+
+  it("the escrow's violation count (shared with every slasher) drives the history term", async function () {
+    const s = await loadFixture(fixture);
+    const staker = s.node.staker.address;
+    expect(await s.core.escrow.slashingStateOf(staker)).to.deep.equal([s.node.amount, 0n]);
+    await (await evaluate(s, incorrect(s))).wait();
+    let stake = s.node.amount - basePenalty;
+    expect(await s.core.escrow.slashingStateOf(staker)).to.deep.equal([stake, 1n]);
+    expect(await s.adjudicator.penaltyFor(staker)).to.equal(basePenalty + penaltyHistoryCoefficient);
+    // Another slasher (e.g. the LeakAdjudicator) slashes too: one history for the node.
+    const leakSlasher = s.core.accounts[7];
+    await (await s.core.escrow.grantRole(await s.core.escrow.SLASHER_ROLE(), leakSlasher.address)).wait();
+    await (await s.core.escrow.connect(leakSlasher).slash(staker, 1n, 0n)).wait();
+    stake -= 1n;
+    expect(await s.adjudicator.violations(staker)).to.equal(2n);
+    const penalty = basePenalty + 2n * penaltyHistoryCoefficient;
+    expect(await s.adjudicator.penaltyFor(staker)).to.equal(penalty);
+    const evidence = incorrect(s);
     await expect(evaluate(s, evidence))
-      .to.be.revertedWithCustomError(s.adjudicator, "EvidenceAlreadyUsed")
-      .withArgs(evidenceHash(evidence));
+      .to.emit(s.adjudicator, "IncorrectCFragSlashed")
+      .withArgs(evidenceHash(evidence), staker, s.investigator.address, penalty, penalty, (penalty * investigatorShareBps) / 10_000n, 3n);
+    expect(await s.core.escrow.slashingStateOf(staker)).to.deep.equal([stake - penalty, 3n]);
   });
 
   it("repeat offences cost base + history·violations until the cap of maxPenaltyBps of the stake", async function () {

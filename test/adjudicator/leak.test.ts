@@ -45,7 +45,7 @@ describe("adjudicator: key-leak challenge (LeakAdjudicator + PolicyManager.revok
       .and.to.emit(w.pm, "ArrangementRevokedForLeak")
       .withArgs(hex(p.policyId), x.staker.address, w.challenger.address, bounty, refundable - bounty)
       .and.to.emit(w.core.escrow, "Slashed")
-      .withArgs(x.staker.address, penalty, ethers.ZeroAddress, 0n);
+      .withArgs(x.staker.address, penalty, 0n, 1n);
 
     expect(await balance(w, w.challenger)).to.equal(challengerBefore + bounty);
     expect(await balance(w, w.alice)).to.equal(aliceBefore + refundable - bounty);
@@ -53,7 +53,7 @@ describe("adjudicator: key-leak challenge (LeakAdjudicator + PolicyManager.revok
     expect(await w.core.escrow.reserve()).to.equal(reserveBefore + penalty);
     expect(await w.pm.isActiveArrangement(hex(p.policyId), x.staker.address)).to.equal(false);
     expect(await w.pm.isActiveArrangement(hex(p.policyId), y.staker.address)).to.equal(true);
-    expect(await w.leak.leaks(x.staker.address)).to.equal(1n);
+    expect((await w.core.escrow.slashingStateOf(x.staker.address)).violations).to.equal(1n);
 
     // The same leak cannot be punished twice: the arrangement is over.
     const again = await commit(w, w.challenger, evidence);
@@ -121,7 +121,7 @@ describe("adjudicator: key-leak challenge (LeakAdjudicator + PolicyManager.revok
     expect((await w.core.escrow.stakeOf(x.staker.address)).amount).to.equal(x.amount);
   });
 
-  it("repeat leaks cost base + history · leaks, capped at maxPenaltyBps of the stake", async function () {
+  it("repeat leaks cost base + history · violations, capped at maxPenaltyBps of the stake", async function () {
     const { w, x, y } = await loadFixture(fixture);
     let stake = x.amount;
     for (let n = 0n; n < 3n; n++) {
@@ -134,7 +134,7 @@ describe("adjudicator: key-leak challenge (LeakAdjudicator + PolicyManager.revok
       stake -= expected;
       expect((await w.core.escrow.stakeOf(x.staker.address)).amount).to.equal(stake);
     }
-    expect(await w.leak.leaks(x.staker.address)).to.equal(3n);
+    expect((await w.core.escrow.slashingStateOf(x.staker.address)).violations).to.equal(3n);
   });
 
   it("leak evidence files round-trip and malformed ones are refused", async function () {

@@ -1,8 +1,10 @@
 // Property: over random sequences of deposits, increases, prolongs, unlocks, relocks,
-// withdrawals, claims (to wallet or restaked), slashes, health-check verdicts (markChecked /
-// forfeitRewards) and period advances across several stakers, tokens are conserved, no staker
-// ever withdraws locked tokens, and a forfeit takes exactly what was earned since the last check
-// (claimed or not), capped by unclaimed rewards plus stake.
+// withdrawals, claims (to wallet or restaked), slashes (withholding an investigator reward),
+// investigator payouts, health-check verdicts (markChecked / forfeitRewards) and period advances
+// across several stakers, tokens are conserved (supply + reserve + the rewards the slasher's
+// records still owe = cap), no staker ever withdraws locked tokens, the escrow never pays an
+// investigator more than is owed, and a forfeit takes exactly what was earned since the last
+// check (claimed or not), capped by unclaimed rewards plus stake.
 import { expect } from "chai";
 import fc from "fast-check";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
@@ -21,6 +23,7 @@ type Action =
   | { kind: "withdraw"; who: number; fraction: number }
   | { kind: "claim"; who: number; restake: boolean }
   | { kind: "slash"; who: number; amount: bigint }
+  | { kind: "pay"; record: number; extra: bigint }
   | { kind: "check"; who: number; healthy: boolean }
   | { kind: "advance"; periods: number };
 
@@ -35,6 +38,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   fc.record({ kind: fc.constant("withdraw" as const), who, fraction: fc.integer({ min: 1, max: 110 }) }),
   fc.record({ kind: fc.constant("claim" as const), who, restake: fc.boolean() }),
   fc.record({ kind: fc.constant("slash" as const), who, amount }),
+  fc.record({ kind: fc.constant("pay" as const), record: fc.nat(), extra: fc.constantFrom(0n, 1n) }),
   fc.record({ kind: fc.constant("check" as const), who, healthy: fc.boolean() }),
   fc.record({ kind: fc.constant("advance" as const), periods: fc.integer({ min: 1, max: 8 }) }),
 );
@@ -51,7 +55,10 @@ async function setup(): Promise<Core> {
   return core;
 }
 
-async function checkInvariants(core: Core): Promise<void> {
+/** What the slasher (an adjudicator) would keep in its evidence records: the withheld rewards not yet paid. */
+type Records = bigint[];
+
+async function checkInvariants(core: Core, records: Records): Promise<void> {
   const { token, escrow, params } = core;
   const stakers = core.accounts.slice(0, STAKERS);
   const holders = [core.deployer, ...core.accounts];
@@ -61,7 +68,9 @@ async function checkInvariants(core: Core): Promise<void> {
   const supply = await token.totalSupply();
   const reserve = await escrow.reserve();
   expect(balances + escrowBalance).to.equal(supply, "balances + escrow = supply");
-  expect(supply + reserve).to.equal(params.cap, "supply + reserve = cap");
+  const unpaid = records.reduce((sum, r) => sum + r, 0n);
+  expect(supply + reserve + unpaid).to.equal(params.cap, "supply + reserve + owed rewards = cap");
+  expect(await escrow.owedInvestigatorRewards()).to.equal(unpaid, "owed rewards = Σ unpaid records");
   let owed = 0n;
   let locked = 0n;
   let weight = 0n;
@@ -71,7 +80,6 @@ async function checkInvariants(core: Core): Promise<void> {
     weight += info.weight;
     if (info.unlockPeriod === 0n) locked += info.amount;
   }
-  owed += await escrow.investigatorRewards(core.accounts[STAKERS].address);
   // Pending rewards include issuance not yet minted (it is minted at the next update).
   const totalWeight = await escrow.totalWeight();
   const elapsed = BigInt(await escrow.currentPeriod()) - BigInt(await escrow.lastRewardPeriod());
@@ -81,9 +89,10 @@ async function checkInvariants(core: Core): Promise<void> {
   expect(await escrow.totalWeight()).to.equal(weight, "totalWeight = Σ weights");
 }
 
-async function run(core: Core, a: Action): Promise<void> {
+async function run(core: Core, a: Action, records: Records): Promise<void> {
   const { escrow } = core;
   if (a.kind === "advance") return advancePeriods(core, a.periods);
+  if (a.kind === "pay") return pay(core, a, records);
   const signer = core.accounts[a.who];
   const before = await escrow.stakeOf(signer.address);
   const period = await escrow.currentPeriod();
@@ -117,8 +126,13 @@ async function run(core: Core, a: Action): Promise<void> {
       await attempt(escrow.connect(signer).claimRewards(a.restake));
       return;
     case "slash":
-      await attempt(escrow.connect(core.accounts[STAKERS]).slash(signer.address, a.amount, core.accounts[STAKERS].address, a.amount / 10n));
+    {
+      const reward = (a.amount < before.amount ? a.amount : before.amount) / 10n;
+      if (await attempt(escrow.connect(core.accounts[STAKERS]).slash(signer.address, a.amount, reward))) {
+        if (reward !== 0n) records.push(reward);
+      }
       return;
+    }
     case "check": {
       const judge = escrow.connect(core.accounts[STAKERS]);
       if (a.healthy) {
@@ -154,14 +168,30 @@ async function run(core: Core, a: Action): Promise<void> {
   }
 }
 
+/** The slasher pays one record's reward (or tries to pay one token more than all that is owed: refused). */
+async function pay(core: Core, a: { record: number; extra: bigint }, records: Records): Promise<void> {
+  const slasher = core.escrow.connect(core.accounts[STAKERS]);
+  const investigator = core.accounts[STAKERS + 1].address;
+  if (a.extra !== 0n || records.length === 0) {
+    const owed = records.reduce((sum, r) => sum + r, 0n);
+    await expect(slasher.payInvestigator(investigator, owed + 1n)).to.be.revertedWithCustomError(core.escrow, "RewardNotOwed");
+    return;
+  }
+  const [reward] = records.splice(a.record % records.length, 1);
+  const before = await core.token.balanceOf(investigator);
+  await (await slasher.payInvestigator(investigator, reward)).wait();
+  expect(await core.token.balanceOf(investigator)).to.equal(before + reward);
+}
+
 describe("staking: escrow properties", () => {
   it("conserves tokens and never releases locked tokens over random operation sequences", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: 5, maxLength: 25 }), async (actions) => {
         const core = await loadFixture(setup);
+        const records: Records = [];
         for (const a of actions) {
-          await run(core, a);
-          await checkInvariants(core);
+          await run(core, a, records);
+          await checkInvariants(core, records);
         }
       }),
       { numRuns: 30 },

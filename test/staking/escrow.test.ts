@@ -411,39 +411,58 @@ describe("staking: StakingEscrow", () => {
       return { core, a, adjudicator, health, investigator };
     }
 
-    it("slashes stake, credits the investigator for pull withdrawal, returns the rest to the reserve", async () => {
+    it("slashes stake, counts the violation, withholds the reward (owed, paid by the slasher), returns the rest to the reserve", async () => {
       const { core, a, adjudicator, investigator } = await loadFixture(withRoles);
       const { escrow, token, params } = core;
       const reserve0 = await escrow.reserve();
-      await expect(escrow.connect(adjudicator).slash(a.address, MIN, investigator.address, MIN / 10n))
-        .to.emit(escrow, "Slashed").withArgs(a.address, MIN, investigator.address, MIN / 10n);
+      await expect(escrow.connect(adjudicator).slash(a.address, MIN, MIN / 10n))
+        .to.emit(escrow, "Slashed").withArgs(a.address, MIN, MIN / 10n, 1n);
       expect((await escrow.stakeOf(a.address)).amount).to.equal(MIN);
+      expect(await escrow.slashingStateOf(a.address)).to.deep.equal([MIN, 1n]);
       expect(await escrow.totalLocked()).to.equal(MIN);
       expect(await escrow.totalWeight()).to.equal(MIN * 104n);
       expect(await escrow.reserve()).to.equal(reserve0 + MIN - MIN / 10n);
+      expect(await escrow.owedInvestigatorRewards()).to.equal(MIN / 10n);
+      expect((await token.totalSupply()) + (await escrow.reserve()) + MIN / 10n).to.equal(params.cap);
+      // Never more than owed (a slasher cannot mint the reserve), only by the role, never zero or to nobody.
+      await expect(escrow.connect(adjudicator).payInvestigator(investigator.address, MIN / 10n + 1n))
+        .to.be.revertedWithCustomError(escrow, "RewardNotOwed").withArgs(MIN / 10n + 1n, MIN / 10n);
+      await expect(escrow.connect(investigator).payInvestigator(investigator.address, 1n))
+        .to.be.revertedWithCustomError(escrow, "AccessControlUnauthorizedAccount");
+      await expect(escrow.connect(adjudicator).payInvestigator(ethers.ZeroAddress, 1n)).to.be.revertedWithCustomError(escrow, "ZeroAddress");
+      await expect(escrow.connect(adjudicator).payInvestigator(investigator.address, 0n)).to.be.revertedWithCustomError(escrow, "ZeroAmount");
+      await expect(escrow.connect(adjudicator).payInvestigator(investigator.address, 1n))
+        .to.emit(escrow, "InvestigatorPaid").withArgs(investigator.address, 1n);
+      await expect(escrow.connect(adjudicator).payInvestigator(investigator.address, MIN / 10n))
+        .to.be.revertedWithCustomError(escrow, "RewardNotOwed");
+      await expect(escrow.connect(adjudicator).payInvestigator(investigator.address, MIN / 10n - 1n))
+        .to.changeTokenBalance(token, investigator, MIN / 10n - 1n);
+      expect(await escrow.owedInvestigatorRewards()).to.equal(0n);
       expect((await token.totalSupply()) + (await escrow.reserve())).to.equal(params.cap);
-      expect(await escrow.investigatorRewards(investigator.address)).to.equal(MIN / 10n);
-      await expect(escrow.connect(investigator).withdrawInvestigatorReward()).to.changeTokenBalance(token, investigator, MIN / 10n);
-      await expect(escrow.connect(investigator).withdrawInvestigatorReward()).to.be.revertedWithCustomError(escrow, "NothingToWithdraw");
+      await expect(escrow.connect(adjudicator).payInvestigator(investigator.address, 1n))
+        .to.be.revertedWithCustomError(escrow, "RewardNotOwed").withArgs(1n, 0n);
     });
 
-    it("never slashes more than the stake, caps the reward, needs an investigator for a reward, and the role", async () => {
+    it("never slashes more than the stake, refuses a reward above the slashed amount, needs the role", async () => {
       const { core, a, adjudicator, investigator } = await loadFixture(withRoles);
       const { escrow } = core;
-      await expect(escrow.connect(investigator).slash(a.address, 1, investigator.address, 0))
+      await expect(escrow.connect(investigator).slash(a.address, 1, 0))
         .to.be.revertedWithCustomError(escrow, "AccessControlUnauthorizedAccount");
-      await expect(escrow.connect(adjudicator).slash(a.address, 1, ethers.ZeroAddress, 1)).to.be.revertedWithCustomError(escrow, "ZeroAddress");
-      expect(await escrow.connect(adjudicator).slash.staticCall(investigator.address, MIN, investigator.address, 0)).to.equal(0n);
-      await expect(escrow.connect(adjudicator).slash(a.address, 10n * MIN, investigator.address, 10n * MIN))
-        .to.emit(escrow, "Slashed").withArgs(a.address, 2n * MIN, investigator.address, 2n * MIN);
+      await expect(escrow.connect(adjudicator).slash(a.address, 1, 2))
+        .to.be.revertedWithCustomError(escrow, "RewardAboveSlashed").withArgs(2n, 1n);
+      // No stake: nothing slashed, nothing counted.
+      expect(await escrow.connect(adjudicator).slash.staticCall(investigator.address, MIN, 0)).to.deep.equal([0n, 0n]);
+      await expect(escrow.connect(adjudicator).slash(a.address, 10n * MIN, 2n * MIN))
+        .to.emit(escrow, "Slashed").withArgs(a.address, 2n * MIN, 2n * MIN, 1n);
       expect((await escrow.stakeOf(a.address)).amount).to.equal(0n);
       expect(await escrow.totalLocked()).to.equal(0n);
+      expect(await escrow.slashingStateOf(a.address)).to.deep.equal([0n, 1n]);
     });
 
     it("slashing an unlocking stake leaves totals alone", async () => {
       const { core, a, adjudicator } = await loadFixture(withRoles);
       await core.escrow.connect(a).startUnlock();
-      await core.escrow.connect(adjudicator).slash(a.address, MIN, ethers.ZeroAddress, 0);
+      await core.escrow.connect(adjudicator).slash(a.address, MIN, 0);
       expect((await core.escrow.stakeOf(a.address)).amount).to.equal(MIN);
       expect(await core.escrow.totalLocked()).to.equal(0n);
     });
