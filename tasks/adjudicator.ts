@@ -2,6 +2,8 @@
 // discards an invalid cfrag (format: src/client/evidence.ts):
 //   npx hardhat nkms:challenge-cfrag --evidence bad-cfrag.json [--adjudicator 0x…] [--from 0x…] [--dry-run]
 // The Adjudicator address comes from the Ignition deployment of module "Adjudicator" unless given.
+// The investigator's reward stays in the evidence's record until pulled:
+//   npx hardhat nkms:withdraw-reward --evidence-hashes 0x…[,0x…] [--adjudicator 0x…] [--from 0x…]
 import fs from "node:fs";
 import { task, types } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
@@ -63,9 +65,39 @@ task("nkms:challenge-cfrag", "Prove on-chain that a node returned an incorrect c
     }
     const penalty = await adjudicator.penaltyFor(evidence.staker);
     const receipt = await (await adjudicator.evaluateCFrag(...callArgs)).wait();
+    const hash = evidenceHash(evidence);
+    const [, reward] = await adjudicator.records(hash);
     console.log(`slashed: penalty ${hre.ethers.formatEther(penalty)} NKMS (tx ${receipt?.hash}, gas ${receipt?.gasUsed})`);
-    console.log("withdraw your investigator reward from the staking escrow (withdrawInvestigatorReward)");
-    return { correct, txHash: receipt?.hash };
+    console.log(
+      `your reward of ${hre.ethers.formatEther(reward)} NKMS waits in the evidence's record: npx hardhat nkms:withdraw-reward --evidence-hashes ${hash}`,
+    );
+    return { correct, txHash: receipt?.hash, evidenceHash: hash, reward };
+  });
+
+task("nkms:withdraw-reward", "Withdraw the investigator rewards your slashing evidence earned")
+  .addParam("evidenceHashes", "Comma-separated evidence hashes (printed by nkms:challenge-cfrag)", undefined, types.string)
+  .addOptionalParam("adjudicator", "Adjudicator address", undefined, types.string)
+  .addOptionalParam("from", "Investigator account (default: first signer)", undefined, types.string)
+  .setAction(async (args: { evidenceHashes: string; adjudicator?: string; from?: string }, hre) => {
+    const hashes = args.evidenceHashes.split(",").map((h) => h.trim());
+    for (const h of hashes) {
+      if (!/^0x[0-9a-fA-F]{64}$/.test(h)) throw new TaskError("BAD_FIELD", `not a 32-byte hex evidence hash: ${h}`);
+    }
+    const signer = args.from ? await hre.ethers.getSigner(args.from) : (await hre.ethers.getSigners())[0];
+    const adjudicator = (await hre.ethers.getContractAt("Adjudicator", await adjudicatorAddress(hre, args.adjudicator))).connect(
+      signer,
+    );
+    let amount: bigint;
+    try {
+      amount = await adjudicator.withdrawReward.staticCall(hashes);
+    } catch (err) {
+      const reason = adjudicator.interface.parseError((err as { data?: string }).data ?? "0x");
+      if (reason) throw new TaskError("REFUSED", `${reason.name}(${reason.args.join(", ")})`);
+      throw err;
+    }
+    const receipt = await (await adjudicator.withdrawReward(hashes)).wait();
+    console.log(`withdrew ${hre.ethers.formatEther(amount)} NKMS to ${signer.address} (tx ${receipt?.hash})`);
+    return { amount, txHash: receipt?.hash };
   });
 
 // File a key-leak challenge from a leak evidence file (src/client/leak-evidence.ts):

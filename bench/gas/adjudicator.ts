@@ -1,10 +1,13 @@
 // Gas of the Adjudicator, measured on the embedded Hardhat network (cancun), gas used per
 // transaction including the 21k base and calldata. Evidence: real cfrags from the reference
 // (@nucypher/umbral-pre); the "incorrect" one is a node's cfrag with a wrong E2, stamped by it.
-// Steady state: the investigator already holds a reward balance in the escrow, and the node
-// has been slashed once before; `.first` is the first-ever slash (fresh storage slots).
+// Every slash writes one fresh slot, the evidence's record (replay guard + the reward owed to
+// the investigator); the node's violation count shares a slot the stamp check already read.
+// Steady state: the node has been slashed before; `.first` is its first-ever slash, by an
+// investigator who never slashed before (which no longer costs anything extra: no
+// per-investigator balance is written). `withdrawReward` pulls one record's reward.
 import type { ContractTransactionResponse } from "ethers";
-import { evaluationHints, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
+import { evaluationHints, evidenceHash, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
 import { randomPoint, referenceReencryption, withField } from "../../test/adjudicator/fixtures";
 import { deployAdjudicatorSetup, stamped, type AdjudicatorSetup } from "../../test/adjudicator/setup";
 import { CFRAG_OFFSETS } from "../../src/client/evidence";
@@ -40,6 +43,9 @@ async function measure(): Promise<GasMeasurements> {
   // Gas varies by a few hundred with the calldata's zero bytes; report the worst case seen.
   out["adjudicator.evaluate.correct"] = correct.reduce((a, b) => (a > b ? a : b));
   out["adjudicator.evaluate.incorrectAndSlash"] = slash.reduce((a, b) => (a > b ? a : b));
+  const evidence = incorrect(s);
+  await gasOf(evaluate(s, evidence));
+  out["adjudicator.withdrawReward"] = await gasOf(s.adjudicator.connect(s.investigator).withdrawReward([evidenceHash(evidence)]));
   Object.assign(out, await measureLeak());
   return out;
 }

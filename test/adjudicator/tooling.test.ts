@@ -45,6 +45,19 @@ describe("adjudicator: Ignition module and the nkms:challenge-cfrag task", funct
     expect(filed.txHash).to.be.a("string");
     expect((await escrow.stakeOf(node.staker.address)).amount).to.be.lessThan(before);
 
+    // The investigator (the task's default sender) pulls the reward its evidence earned, once.
+    const investigator = (await hre.ethers.getSigners())[0].address;
+    expect(filed.reward).to.be.greaterThan(0n);
+    const balance = await token.balanceOf(investigator);
+    const paid = await hre.run("nkms:withdraw-reward", { evidenceHashes: filed.evidenceHash, adjudicator: adjudicatorAddress });
+    expect(paid.amount).to.equal(filed.reward);
+    expect(await token.balanceOf(investigator)).to.equal(balance + filed.reward);
+    const again = await hre.run("nkms:withdraw-reward", { evidenceHashes: filed.evidenceHash, adjudicator: adjudicatorAddress }).then(
+      () => null,
+      (err: Error & { code?: string }) => err,
+    );
+    expect(again?.message).to.match(/RewardAlreadyWithdrawn/);
+
     fs.writeFileSync(file, "{ not json");
     const failure = await hre.run("nkms:challenge-cfrag", { evidence: file, adjudicator: adjudicatorAddress }).then(
       () => null,
