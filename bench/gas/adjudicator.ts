@@ -7,6 +7,7 @@
 // investigator who never slashed before (which no longer costs anything extra: no
 // per-investigator balance is written). `withdrawReward` pulls one record's reward.
 import type { ContractTransactionResponse } from "ethers";
+import { takeSnapshot } from "@nomicfoundation/hardhat-network-helpers";
 import { evaluationHints, evidenceHash, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
 import { randomPoint, referenceReencryption, withField } from "../../test/adjudicator/fixtures";
 import { deployAdjudicatorSetup, stamped, type AdjudicatorSetup } from "../../test/adjudicator/setup";
@@ -43,9 +44,13 @@ async function measure(): Promise<GasMeasurements> {
   // Gas varies by a few hundred with the calldata's zero bytes; report the worst case seen.
   out["adjudicator.evaluate.correct"] = correct.reduce((a, b) => (a > b ? a : b));
   out["adjudicator.evaluate.incorrectAndSlash"] = slash.reduce((a, b) => (a > b ? a : b));
+  // In a snapshot that is rolled back: later scenarios (health selection follows block numbers)
+  // must see the same chain whether or not this is measured.
+  const snapshot = await takeSnapshot();
   const evidence = incorrect(s);
   await gasOf(evaluate(s, evidence));
   out["adjudicator.withdrawReward"] = await gasOf(s.adjudicator.connect(s.investigator).withdrawReward([evidenceHash(evidence)]));
+  await snapshot.restore();
   Object.assign(out, await measureLeak());
   return out;
 }
