@@ -13,6 +13,15 @@
 // - each measured creation is a fresh policy id (its slot goes zero → nonzero), nine periods
 //   after the current one, at the node's minimum rate, paid by Alice for herself (no sponsor);
 // - the withdrawn node's word keeps its other fields, like PolicyManager's node slot.
+//
+// Reading the numbers against policy.ts: policy.create.* − floor.policy.create.* is PolicyManager's
+// two further fresh slots (2 × 22,100: its views need owner 160 + kfragRoot 256 + feeRate 96 bits
+// before any period, mask or id, so no 2-slot layout exists), its governable parameters (one cold
+// slot, 2,100) and its reentrancy guard (~490). The variants price the alternatives: .lockedOnly
+// (+2,100 per node for the slot only isRegistered reads) is one combined escrow view; .unpaid is
+// the ERC-20 fee's share; .fromDeposit is a prepaid deposit debited instead of a transferFrom.
+// recredit.* is the crediting side of each withdrawal layout (ownSlot trades the EIP-3529 refund
+// on withdrawal for a zero → nonzero write on the next credit).
 import type { ContractTransactionResponse } from "ethers";
 import { ethers } from "hardhat";
 import { advancePeriods } from "../../test/shared/core-fixture";
@@ -42,7 +51,7 @@ async function measure(): Promise<GasMeasurements> {
   for (const s of stakers) await (await w.core.token.connect(w.core.deployer).transfer(s, TOKEN)).wait();
   await advancePeriods(w.core, 1);
 
-  type CreateFn = "createFloor" | "createFloorLockedOnly";
+  type CreateFn = "createFloor" | "createFloorLockedOnly" | "createFloorUnpaid" | "createFloorFromDeposit";
   const create = async (nodes: string[], fn: CreateFn = "createFloor", periods = 9n): Promise<bigint> => {
     const id = newPolicyId();
     const end = BigInt(await w.core.escrow.currentPeriod()) + periods;
@@ -62,6 +71,13 @@ async function measure(): Promise<GasMeasurements> {
   // calls: these skip isRegistered, so add back the one cold slot only it reads (2,100 per node).
   out["floor.policy.create.1node.lockedOnly"] = await create(stakers.slice(0, 1), "createFloorLockedOnly");
   out["floor.policy.create.3nodes.lockedOnly"] = await create(stakers.slice(0, 3), "createFloorLockedOnly");
+  // The fee's transferFrom alone (cold token, allowance read, two balances, Transfer event) is
+  // 1node − 1node.unpaid: what an ERC-20 fee costs over NuCypher's msg.value.
+  out["floor.policy.create.1node.unpaid"] = await create(stakers.slice(0, 1), "createFloorUnpaid");
+  // Paid from a deposit prepaid once (its slot stays nonzero): one slot debited per policy.
+  await (await floor.connect(w.alice).deposit(1000n * TOKEN)).wait();
+  out["floor.policy.create.1node.fromDeposit"] = await create(stakers.slice(0, 1), "createFloorFromDeposit");
+  out["floor.policy.create.3nodes.fromDeposit"] = await create(stakers.slice(0, 3), "createFloorFromDeposit");
 
   const node = w.nodes[0].staker;
   const fee = NODE_RATE * 7n;

@@ -23,12 +23,18 @@ import {IStakingEscrow} from "../interfaces/IStakingEscrow.sol";
 /// operator and published keys: 2 cold slots) and `lockedThrough` (staked and locked through the
 /// last period: 1 more cold slot, the other one is then warm). No single existing view covers
 /// both; `createFloorLockedOnly` measures the call a combined view would save (it skips the
-/// registration check, so it is not a correct admission: measurement only).
+/// registration check, so it is not a correct admission: measurement only), and
+/// `createFloorUnpaid` what the ERC-20 payment itself costs, `createFloorFromDeposit` what a
+/// prepaid-deposit payment would cost instead.
 contract PolicyGasFloor {
     uint256 private constant FEE_FIELD = type(uint96).max; // node word: feeBalance | minFeeRate | active
     uint256 private constant RATE_SHIFT = 96;
     uint256 private constant ACTIVE_SHIFT = 176;
     uint256 private constant MAX_NODES = 32;
+    // How `_create` takes the fee.
+    uint8 private constant PAY_NOTHING = 0;
+    uint8 private constant PAY_TRANSFER_FROM = 1;
+    uint8 private constant PAY_FROM_DEPOSIT = 2;
 
     /// @notice The real NKMS token.
     IERC20 public immutable token;
@@ -45,6 +51,8 @@ contract PolicyGasFloor {
     mapping(address node => uint256) private _nodeWords;
     /// @notice The "own slot" variant's fee balances (see `withdrawFloorOwnSlot`).
     mapping(address node => uint256) public ownSlotFeeBalance;
+    /// @notice Tokens a sponsor prepaid with `deposit` (see `createFloorFromDeposit`).
+    mapping(address sponsor => uint256) public deposits;
 
     event PolicyCreated(
         bytes16 indexed policyId,
@@ -66,6 +74,7 @@ contract PolicyGasFloor {
     error PolicyAlreadyExists(bytes16 policyId);
     error NothingToWithdraw(address node);
     error TransferFailed();
+    error InsufficientDeposit(uint256 deposit, uint256 needed);
 
     /// @param token_ The NKMS token.
     /// @param escrow_ The staking escrow.
@@ -117,7 +126,7 @@ contract PolicyGasFloor {
         address[] calldata nodes,
         bytes32 kfragRoot
     ) external returns (uint256 paid) {
-        return _create(policyId, owner, endPeriod, feeRate, nodes, kfragRoot, true);
+        return _create(policyId, owner, endPeriod, feeRate, nodes, kfragRoot, true, PAY_TRANSFER_FROM);
     }
 
     /// @notice `createFloor` without the `isRegistered` call. NOT a correct admission: it only
@@ -130,7 +139,39 @@ contract PolicyGasFloor {
         address[] calldata nodes,
         bytes32 kfragRoot
     ) external returns (uint256 paid) {
-        return _create(policyId, owner, endPeriod, feeRate, nodes, kfragRoot, false);
+        return _create(policyId, owner, endPeriod, feeRate, nodes, kfragRoot, false, PAY_TRANSFER_FROM);
+    }
+
+    /// @notice `createFloor` without taking the fee. NOT a correct creation: it only measures what
+    /// the ERC-20 payment costs (a fee paid as msg.value, as NuCypher's was, costs nothing extra).
+    function createFloorUnpaid(
+        bytes16 policyId,
+        address owner,
+        uint32 endPeriod,
+        uint96 feeRate,
+        address[] calldata nodes,
+        bytes32 kfragRoot
+    ) external returns (uint256 paid) {
+        return _create(policyId, owner, endPeriod, feeRate, nodes, kfragRoot, true, PAY_NOTHING);
+    }
+
+    /// @notice Prepay `amount` for later `createFloorFromDeposit` calls.
+    function deposit(uint256 amount) external {
+        _pull(amount);
+        deposits[msg.sender] += amount;
+    }
+
+    /// @notice `createFloor` paid from the caller's prepaid deposit (one existing slot debited)
+    /// instead of a `transferFrom` per policy: what a deposit-based payment would save.
+    function createFloorFromDeposit(
+        bytes16 policyId,
+        address owner,
+        uint32 endPeriod,
+        uint96 feeRate,
+        address[] calldata nodes,
+        bytes32 kfragRoot
+    ) external returns (uint256 paid) {
+        return _create(policyId, owner, endPeriod, feeRate, nodes, kfragRoot, true, PAY_FROM_DEPOSIT);
     }
 
     /// @notice Credit `amount` to `node`'s packed fee balance, paid in by the caller (what
@@ -178,7 +219,8 @@ contract PolicyGasFloor {
         uint96 feeRate,
         address[] calldata nodes,
         bytes32 kfragRoot,
-        bool checkRegistered
+        bool checkRegistered,
+        uint8 payMode
     ) private returns (uint256 paid) {
         uint32 period = uint32(block.timestamp / secondsPerPeriod);
         uint256 count = nodes.length;
@@ -187,18 +229,28 @@ contract PolicyGasFloor {
                 || count > MAX_NODES
         ) revert InvalidPolicy();
         if (policyHash[policyId] != bytes32(0)) revert PolicyAlreadyExists(policyId);
+        _admitAll(nodes, endPeriod, feeRate, checkRegistered);
+        policyHash[policyId] = termsHash(owner, msg.sender, period, endPeriod, feeRate, nodes, kfragRoot);
+        paid = uint256(feeRate) * count * (endPeriod + 1 - period);
+        emit PolicyCreated(policyId, owner, msg.sender, period, endPeriod, feeRate, nodes, kfragRoot);
+        if (payMode == PAY_TRANSFER_FROM) {
+            _pull(paid);
+        } else if (payMode == PAY_FROM_DEPOSIT) {
+            uint256 prepaid = deposits[msg.sender];
+            if (prepaid < paid) revert InsufficientDeposit(prepaid, paid);
+            deposits[msg.sender] = prepaid - paid;
+        }
+    }
+
+    function _admitAll(address[] calldata nodes, uint32 endPeriod, uint96 feeRate, bool checkRegistered) private {
         uint256 totalLocked; // read from the escrow only for a node at or above quotaBase
         address prev;
-        for (uint256 i; i < count; ++i) {
+        for (uint256 i; i < nodes.length; ++i) {
             address node = nodes[i];
             if (node <= prev) revert NodesNotAscending(i);
             prev = node;
             totalLocked = _admit(node, endPeriod, feeRate, checkRegistered, totalLocked);
         }
-        policyHash[policyId] = termsHash(owner, msg.sender, period, endPeriod, feeRate, nodes, kfragRoot);
-        paid = uint256(feeRate) * count * (endPeriod + 1 - period);
-        emit PolicyCreated(policyId, owner, msg.sender, period, endPeriod, feeRate, nodes, kfragRoot);
-        _pull(paid);
     }
 
     /// Checks one node as PolicyManager does and counts the arrangement; returns the escrow's

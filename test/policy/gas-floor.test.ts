@@ -76,6 +76,24 @@ describe("policy: gas floor instrument", () => {
     await expect(create([stakers[0]], { on: strict })).to.be.revertedWithCustomError(floor, "NodeIneligible").withArgs(stakers[0], 5);
   });
 
+  it("the measuring variants: from a deposit debits it exactly; unpaid takes nothing", async () => {
+    const { w, floor, stakers } = await loadFixture(floorWorld);
+    const end = BigInt(await w.core.escrow.currentPeriod()) + 1n;
+    const make = (fn: "createFloorFromDeposit" | "createFloorUnpaid") => {
+      const id = newPolicyId();
+      return floor.connect(w.alice)[fn](id, w.alice.address, end, NODE_RATE, stakers, rootFor(id, stakers));
+    };
+    const cost = NODE_RATE * 3n * 2n;
+    await expect(make("createFloorFromDeposit")).to.be.revertedWithCustomError(floor, "InsufficientDeposit").withArgs(0n, cost);
+    await (await floor.connect(w.alice).deposit(cost + 5n)).wait();
+    const before = await w.core.token.balanceOf(w.alice.address);
+    await (await make("createFloorFromDeposit")).wait();
+    expect(await floor.deposits(w.alice.address)).to.equal(5n);
+    await (await make("createFloorUnpaid")).wait();
+    expect(await w.core.token.balanceOf(w.alice.address)).to.equal(before);
+    for (const s of stakers) expect((await floor.nodeState(s)).active).to.equal(2n);
+  });
+
   it("withdrawFloor and withdrawFloorOwnSlot pay exactly the credited fees once and keep the node's other fields", async () => {
     const { w, floor, stakers } = await loadFixture(floorWorld);
     const node = w.nodes[0].staker;
