@@ -10,6 +10,10 @@ import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { DEFAULT_CHUNK_SIZE, StreamEncryptor, createOriginalDecryptor } from "../src/umbral/stream";
+import { mulSecret, randomScalar } from "../src/umbral/curve";
+
+/** rk·E, rk·V, t·E, t·V, t·U: see src/umbral/cfrag.ts. */
+const REENCRYPT_SECRET_MULTIPLICATIONS = 5;
 
 interface OpResult {
   ours_us: number;
@@ -179,6 +183,24 @@ async function main(): Promise<void> {
     rows.push({ operation: name, "ours µs": oursUs.toFixed(1), "reference µs": refUs.toFixed(1), speedup: `${speedup.toFixed(2)}x` });
   }
   console.table(rows);
+
+  // reencrypt's floor: it needs five multiplications of a point by a secret scalar (rk·E, rk·V and
+  // the proof's t·E, t·V, t·U), each constant-time. Timing one against the reference's reencrypt
+  // bounds the speedup any implementation on this backend can reach on this machine.
+  const secret = randomScalar();
+  const [mulUs, refReencryptUs] = timePair(() => void mulSecret(capsuleO.e, secret), () => ref.reencrypt(capsuleR, kfragsR[0]).free());
+  const floorUs = REENCRYPT_SECRET_MULTIPLICATIONS * mulUs;
+  results.reencryptFloor = {
+    constant_time_mul_us: round(mulUs),
+    secret_multiplications: REENCRYPT_SECRET_MULTIPLICATIONS,
+    floor_us: round(floorUs),
+    reference_us: round(refReencryptUs),
+    max_speedup: round(refReencryptUs / floorUs),
+  };
+  console.log(
+    `reencrypt floor: ${REENCRYPT_SECRET_MULTIPLICATIONS} × ${mulUs.toFixed(1)} µs constant-time multiplication = ${floorUs.toFixed(1)} µs, ` +
+      `so at most ${(refReencryptUs / floorUs).toFixed(2)}x the reference's ${refReencryptUs.toFixed(1)} µs on this machine`,
+  );
 
   const stream = await benchStreamThroughput();
   results.streamThroughput = { ...stream };

@@ -2,6 +2,7 @@
 // transaction including the 21k base, in the steady state: the manager already holds fees, every
 // node already holds an arrangement and some tokens, the payer approved the manager once (max).
 // The escrow calls per node (isRegistered, lockedThrough) are the real StakingEscrow's.
+// bench/gas/floor.ts measures the irreducible part of the same operations in the same state.
 import type { ContractTransactionResponse } from "ethers";
 import { ethers } from "hardhat";
 import { advancePeriods } from "../../test/shared/core-fixture";

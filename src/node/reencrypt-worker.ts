@@ -1,6 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
-import { Capsule, KeyFrag, SecretKey, Signer, VerifiedKeyFrag, reencrypt } from "../umbral";
-import { cfragStampMessage } from "../protocol/stamp";
+import { KeyFrag, SecretKey, Signer, VerifiedKeyFrag } from "../umbral";
+import { reencryptAndStamp } from "./reencrypt-task";
 import type { WorkerInit, WorkerResult, WorkerTask } from "./worker-pool";
 
 // Runs in a worker thread: parses capsules, re-encrypts them under a kfrag the node verified at
@@ -27,21 +27,7 @@ function verifiedKFrag(policyKey: string, bytes: Uint8Array): VerifiedKeyFrag {
 function run(task: WorkerTask): WorkerResult {
   const kfrag = verifiedKFrag(task.policyKey, task.kfrag);
   const context = { ...task.stampKeys, policyId: task.policyId };
-  const cfrags: Uint8Array[] = [];
-  const signatures: Uint8Array[] = [];
-  for (let i = 0; i < task.capsules.length; i++) {
-    let capsule: Capsule;
-    try {
-      capsule = Capsule.fromBytes(task.capsules[i]);
-    } catch (e) {
-      return { id: task.id, ok: false, code: "BAD_CAPSULE", message: `capsule ${task.offset + i}: ${(e as Error).message}` };
-    }
-    const cfragBytes = reencrypt(capsule, kfrag).toBytes();
-    cfrags.push(cfragBytes);
-    // The stamp makes this node answerable on-chain for the cfrag (src/protocol/stamp.ts).
-    signatures.push(stamp.sign(cfragStampMessage(context, capsule.toBytes(), cfragBytes)).toBEBytes());
-  }
-  return { id: task.id, ok: true, cfrags, signatures };
+  return { id: task.id, ...reencryptAndStamp(kfrag, stamp, context, task.capsules, task.offset) };
 }
 
 parentPort!.on("message", (task: WorkerTask) => {

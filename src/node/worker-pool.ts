@@ -40,11 +40,23 @@ export interface PoolOptions {
   maxQueuedCapsules?: number;
 }
 
+interface Pending {
+  resolve: (r: WorkerResult) => void;
+  reject: (e: Error) => void;
+}
+
 interface Slot {
   worker: Worker;
-  busy: boolean;
-  pending?: { resolve: (r: WorkerResult) => void; reject: (e: Error) => void };
+  /** Tasks posted to the worker, oldest first; a worker answers its messages in order. */
+  pending: Pending[];
 }
+
+/**
+ * Tasks kept posted per worker. With one, a worker that finishes idles until the event loop gets
+ * round to its answer and posts the next task — under load that is often behind HTTP parsing; a
+ * second task already waiting in the worker's message port keeps it busy meanwhile.
+ */
+const TASKS_PER_WORKER = 2;
 
 interface Queued {
   task: WorkerTask;
@@ -83,18 +95,13 @@ export class ReencryptPool {
   }
 
   private startSlot(init: WorkerInit): Slot {
-    const slot: Slot = { worker: spawn(init), busy: false };
+    const slot: Slot = { worker: spawn(init), pending: [] };
     slot.worker.on("message", (result: WorkerResult) => {
-      const pending = slot.pending;
-      slot.pending = undefined;
-      slot.busy = false;
-      pending?.resolve(result);
+      slot.pending.shift()?.resolve(result);
       this.pump();
     });
     slot.worker.on("error", (err) => {
-      const pending = slot.pending;
-      slot.pending = undefined;
-      pending?.reject(err);
+      for (const pending of slot.pending.splice(0)) pending.reject(err);
       if (!this.closed) {
         // Replace a crashed worker so the pool keeps its size.
         const fresh = this.startSlot(init);
@@ -111,17 +118,19 @@ export class ReencryptPool {
   }
 
   private pump(): void {
-    for (const slot of this.slots) {
-      if (slot.busy) continue;
-      const next = this.queue.shift();
-      if (!next) return;
-      this.queuedCapsules -= next.task.capsules.length;
-      slot.busy = true;
-      slot.pending = { resolve: next.resolve, reject: next.reject };
-      slot.worker.ref();
-      slot.worker.postMessage(next.task);
+    // Fill every worker's first place before any second one, so work spreads over all cores.
+    for (let depth = 1; depth <= TASKS_PER_WORKER; depth++) {
+      for (const slot of this.slots) {
+        if (slot.pending.length >= depth) continue;
+        const next = this.queue.shift();
+        if (!next) break;
+        this.queuedCapsules -= next.task.capsules.length;
+        slot.pending.push({ resolve: next.resolve, reject: next.reject });
+        slot.worker.ref();
+        slot.worker.postMessage(next.task);
+      }
     }
-    if (this.slots.every((s) => !s.busy)) for (const s of this.slots) s.worker.unref();
+    if (this.slots.every((s) => s.pending.length === 0)) for (const s of this.slots) s.worker.unref();
   }
 
   /** Re-encrypts every capsule; resolves to cfrag bytes and stamp signatures in request order. */
@@ -130,7 +139,7 @@ export class ReencryptPool {
     if (this.queuedCapsules + job.capsules.length > this.maxQueuedCapsules) {
       throw new NodeError(503, "OVERLOADED", "re-encryption queue is full", 1);
     }
-    const idle = this.slots.filter((s) => !s.busy).length;
+    const idle = this.slots.filter((s) => s.pending.length === 0).length;
     const parts = Math.max(1, Math.min(job.capsules.length, idle));
     const chunk = Math.ceil(job.capsules.length / parts);
     const policyKey = Buffer.from(job.policyId).toString("hex");

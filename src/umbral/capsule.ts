@@ -5,13 +5,12 @@ import {
   Point,
   SCALAR_SIZE,
   Scalar,
-  addPoints,
   bytesEqual,
   concatBytes,
   hashToScalar,
-  mulG,
-  mulPublic,
+  isMulGAddPublic,
   scalarFromBytes,
+  scalarNeg,
   toHex,
   utf8,
 } from "./curve";
@@ -45,9 +44,8 @@ export class Capsule {
 
   /** @internal Builds a capsule and enforces its self-check (used for every untrusted capsule). */
   static checked(e: Point, v: Point, s: Scalar): Capsule {
-    // All three are public, so the variable-time multiplication is fine here.
-    const rhs = addPoints(v, mulPublic(e, capsuleHash(e, v)));
-    if (!mulG(s).equals(rhs)) throw new UmbralError("CAPSULE_VERIFICATION_FAILED", "capsule self-check sG == V + hE failed");
+    // sG == V + hE  ⇔  s·G + (−h)·E == V; all public, so the variable-time check is fine here.
+    if (!isMulGAddPublic(s, scalarNeg(capsuleHash(e, v)), e, v)) throw new UmbralError("CAPSULE_VERIFICATION_FAILED", "capsule self-check sG == V + hE failed");
     return new Capsule(e, v, s);
   }
 

@@ -243,6 +243,43 @@ export function mulPublic(p: Point, k: Scalar): Point {
   return Point.fromTrustedRaw(secp.publicKeyTweakMul(p.raw, k, false));
 }
 
+const N_BYTES = bigintToBytes32(N);
+
+/**
+ * Whether a·G + b·P == Q, for PUBLIC a, b, P, Q only (variable-time). One libsecp256k1 ECDSA public-key
+ * recovery does the double multiplication: recovery returns r⁻¹·(σ·R − m·G) for the point R whose x
+ * is r, so with R = P, σ = b·r and m = −a·r it returns b·P + a·G. That is one Strauss pass with the
+ * precomputed G table (~1 multiplication) instead of a wNAF multiplication, a G multiplication and an
+ * addition. Falls back to that slower path in the (probability ~2⁻¹²⁸) case P.x ≡ 0 mod n.
+ */
+export function isMulGAddPublic(a: Scalar, b: Scalar, p: Point, q: Point): boolean {
+  const x = p.raw.subarray(1, 33);
+  const overflow = compareBytes(x, N_BYTES) >= 0; // x in [n, p): R's x is r + n (recovery id bit 1)
+  const r = overflow ? subtractN(x) : Uint8Array.from(x);
+  if (!secp.privateKeyVerify(r)) return addPoints(mulG(a), mulPublic(p, b)).equals(q);
+  const signature = new Uint8Array(64);
+  signature.set(r, 0);
+  signature.set(scalarMul(b, r), 32);
+  const message = scalarNeg(scalarMul(a, r));
+  const recid = (p.raw[64] & 1) | (overflow ? 2 : 0);
+  let sum: Uint8Array;
+  try {
+    sum = secp.ecdsaRecover(signature, recid, message, false);
+  } catch {
+    return false; // a·G + b·P is the point at infinity, which no Q equals
+  }
+  return timingSafeEqual(sum, q.raw);
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return 0;
+}
+
+function subtractN(x: Uint8Array): Uint8Array {
+  return bigintToBytes32(BigInt("0x" + toHex(x)) - N);
+}
+
 /** Sum of points; the point at infinity is not representable and raises ARITHMETIC_FAILURE. */
 export function addPoints(...points: Point[]): Point {
   return arithmetic("point addition", () => Point.fromTrustedRaw(secp.publicKeyCombine(points.map((p) => p.raw), false)));
