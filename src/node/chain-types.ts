@@ -18,8 +18,11 @@ export interface RevocationEvent {
 export interface NodeChain {
   /** The policy, or undefined when no (paid) policy with this id exists. */
   getPolicy(policyId: Uint8Array): Promise<PolicyOnChain | undefined>;
-  /** True while `staker`'s arrangement in the policy is live (paid, not revoked, not expired). */
-  isActiveArrangement(policyId: Uint8Array, staker: string): Promise<boolean>;
+  /** True while `staker`'s arrangement in the policy is live (paid, not revoked, not expired), as of
+   * block `blockNumber` (default: the latest). */
+  isActiveArrangement(policyId: Uint8Array, staker: string, blockNumber?: number): Promise<boolean>;
+  /** Number of the latest block. */
+  latestBlockNumber(): Promise<number>;
   /** Checks `kfrag` against the policy's on-chain kfrag commitment for `staker` (sorted-pair Merkle proof). */
   verifyKFragCommitment(
     policyId: Uint8Array,

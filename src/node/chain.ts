@@ -61,8 +61,13 @@ export class EthersNodeChain implements NodeChain {
     };
   }
 
-  async isActiveArrangement(policyId: Uint8Array, staker: string): Promise<boolean> {
-    return (await this.policies.isActiveArrangement(hexlify(policyId), staker)) as boolean;
+  async isActiveArrangement(policyId: Uint8Array, staker: string, blockNumber?: number): Promise<boolean> {
+    const overrides = blockNumber === undefined ? {} : { blockTag: blockNumber };
+    return (await this.policies.isActiveArrangement(hexlify(policyId), staker, overrides)) as boolean;
+  }
+
+  latestBlockNumber(): Promise<number> {
+    return this.provider.getBlockNumber();
   }
 
   async verifyKFragCommitment(policyId: Uint8Array, staker: string, kfrag: Uint8Array, proof: Uint8Array[]): Promise<boolean> {

@@ -24,6 +24,9 @@ import type { ReencryptPool } from "./worker-pool";
 
 export const NODE_VERSION = "0.1.0";
 
+/** Policies whose arrangement status is kept for the current block. */
+const ARRANGEMENT_CACHE_SIZE = 4096;
+
 export interface ServiceOptions {
   /** Accepted distance between a request's timestamp and the node's clock, seconds. */
   maxClockSkewSeconds: number;
@@ -52,7 +55,9 @@ export interface NodeStatus {
 export class NodeService {
   private readonly startedAt = Date.now();
   private readonly seenNonces = new Map<string, number>();
-  private readonly arrangement: FreshCoalescer<boolean>;
+  private readonly head: FreshCoalescer<number>;
+  /** Arrangement status by policy, for one block (a promise, so concurrent look-ups share one call). */
+  private readonly activeAt = new Map<string, { block: number; active: Promise<boolean> }>();
   private readonly now: () => number;
   stake = "0";
 
@@ -68,7 +73,7 @@ export class NodeService {
     private readonly options: ServiceOptions,
   ) {
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
-    this.arrangement = new FreshCoalescer((key) => this.chain.isActiveArrangement(parseHex(key, "policyId", POLICY_ID_BYTES), this.staker));
+    this.head = new FreshCoalescer(() => this.chain.latestBlockNumber());
   }
 
   // ---- kfrag intake ----------------------------------------------------------------------
@@ -214,7 +219,7 @@ export class NodeService {
   }
 
   private async checkLive(policyId: Uint8Array, policyIdHex: string, conditions: Condition | null, requester?: string): Promise<void> {
-    const active = await this.arrangement.get(policyIdHex.toLowerCase());
+    const active = await this.isArrangementActive(policyId, policyIdHex.toLowerCase());
     if (!active) {
       // Revoked or ended on-chain: find out which, and act on it so later requests stop early.
       const [policy, chainNow] = await Promise.all([this.chain.getPolicy(policyId), this.chain.latestTimestamp()]);
@@ -235,6 +240,27 @@ export class NodeService {
       });
       if (!ok) throw forbidden("CONDITIONS_NOT_MET", "the policy's access conditions are not satisfied");
     }
+  }
+
+  /**
+   * Whether this node's arrangement is live as of the latest block, where "latest" is read after the
+   * request arrived (FreshCoalescer): a request that comes after a revocation is mined never sees
+   * the block before it. Chain state only changes from block to block, so the status is fetched
+   * once per policy per block (with that block as the call's blockTag) instead of once per
+   * request; asking for the block number costs the RPC endpoint far less than the eth_call.
+   */
+  private async isArrangementActive(policyId: Uint8Array, key: string): Promise<boolean> {
+    const block = await this.head.get("latest");
+    const known = this.activeAt.get(key);
+    if (known && known.block === block) return known.active;
+    const active = this.chain.isActiveArrangement(policyId, this.staker, block);
+    this.activeAt.delete(key); // re-inserted last: the map's order is least recently refreshed first
+    this.activeAt.set(key, { block, active });
+    active.catch(() => {
+      if (this.activeAt.get(key)?.active === active) this.activeAt.delete(key);
+    });
+    if (this.activeAt.size > ARRANGEMENT_CACHE_SIZE) this.activeAt.delete(this.activeAt.keys().next().value as string);
+    return active;
   }
 
   // ---- revocation ------------------------------------------------------------------------

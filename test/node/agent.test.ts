@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { time } from "@nomicfoundation/hardhat-network-helpers";
+import { mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,8 +30,21 @@ interface Agent {
   close(): Promise<void>;
 }
 
-async function startAgent(net: Network, node: TestNode, dir: string): Promise<Agent> {
-  const chain = new EthersNodeChain(ethers.provider, { stakingEscrow: net.core.escrowAddress, policyManager: net.policyManagerAddress });
+/** The real chain binding, counting the arrangement-status calls it makes. */
+class CountingChain extends EthersNodeChain {
+  statusCalls = 0;
+
+  override isActiveArrangement(policyId: Uint8Array, staker: string, blockNumber?: number): Promise<boolean> {
+    this.statusCalls++;
+    return super.isActiveArrangement(policyId, staker, blockNumber);
+  }
+}
+
+function chainOf(net: Network): CountingChain {
+  return new CountingChain(ethers.provider, { stakingEscrow: net.core.escrowAddress, policyManager: net.policyManagerAddress });
+}
+
+async function startAgent(net: Network, node: TestNode, dir: string, chain: EthersNodeChain = chainOf(net)): Promise<Agent> {
   const store = NodeStore.open(join(dir, `${node.operator.address}.sqlite`), node.keys.atRestKey, addressBytes(node.operator.address));
   const pool = new ReencryptPool({ stampSecret: node.keys.stampSecret.toBEBytes() }, { size: 2, maxQueuedCapsules: 512 });
   const service = new NodeService(node.keys, node.staker.address, "http://test", store, pool, chain, silent, { maxClockSkewSeconds: 300, maxBatch: 64 });
@@ -220,6 +233,8 @@ describe("node agent (in-process, Hardhat chain)", function () {
     const p2 = await createPolicy(net, payer, owner, [nodeA.staker.address, nodeB.staker.address]);
     await post(agentA.app, `/v1/policies/${p2.policyId}/kfrag`, await uploadFor(p2, idx(p2, nodeA)));
     await post(agentB.app, `/v1/policies/${p2.policyId}/kfrag`, await uploadFor(p2, idx(p2, nodeB)));
+    // Served first, so the agent knows the arrangement as active at the current block.
+    expect((await reencrypt(agentA, nodeA, p2, capsules)).status).to.equal(200);
     await (await net.policyManager.connect(owner.connect(ethers.provider)).revokeArrangement(p2.policyId, nodeA.staker.address)).wait();
     expect((await reencrypt(agentA, nodeA, p2, capsules)).json.error!.code).to.equal("POLICY_REVOKED");
     expect((await reencrypt(agentB, nodeB, p2, capsules)).status).to.equal(200);
@@ -238,6 +253,27 @@ describe("node agent (in-process, Hardhat chain)", function () {
     expect((await reencrypt(agentA, nodeA, p3, capsules)).json.error!.code).to.equal("POLICY_EXPIRED");
     expect(agentA.store.get(p3.policyIdBytes)!.state).to.equal("expired");
     expect(agentA.store.get(p3.policyIdBytes)!.kfrag).to.equal(null);
+  });
+
+  it("asks the chain for an arrangement's status once per block, however many requests come in", async () => {
+    const chain = chainOf(net);
+    const countDir = mkdtempSync(join(tmpdir(), "nkms-agent-count-"));
+    const agent = await startAgent(net, nodeA, countDir, chain);
+    try {
+      const p = await createPolicy(net, payer, owner, [nodeA.staker.address]);
+      await post(agent.app, `/v1/policies/${p.policyId}/kfrag`, await uploadFor(p, 0));
+      const { capsules } = capsulesFor(p, 1);
+      chain.statusCalls = 0;
+      const answers = await Promise.all(Array.from({ length: 8 }, () => reencrypt(agent, nodeA, p, capsules)));
+      expect(answers.map((a) => a.status)).to.deep.equal(Array(8).fill(200));
+      expect(chain.statusCalls).to.equal(1);
+      await mine();
+      expect((await reencrypt(agent, nodeA, p, capsules)).status).to.equal(200);
+      expect(chain.statusCalls).to.equal(2);
+    } finally {
+      await agent.close();
+      rmSync(countDir, { recursive: true, force: true });
+    }
   });
 
   it("answers ping, status JSON, status page and the OpenAPI document", async () => {
