@@ -19,12 +19,13 @@ export interface LyingProxy {
 
 /**
  * `mode: "lie"` replaces cfrags (all of them, or only the one at index `lieAt` of each answer);
- * `mode: "stall"` holds every re-encryption answer for `stallMs`.
+ * `mode: "stall"` holds every re-encryption answer for `stallMs`; `mode: "bad-proof"` passes the
+ * node's honest answer on with the last sibling of cfrag `lieAt`'s stamp proof dropped.
  */
 export async function startLyingProxy(
   operator: Wallet,
   staker: string,
-  options: { mode?: "lie" | "stall"; stallMs?: number; lieAt?: number } = {},
+  options: { mode?: "lie" | "stall" | "bad-proof"; stallMs?: number; lieAt?: number } = {},
 ): Promise<LyingProxy> {
   const mode = options.mode ?? "lie";
   const stamp = deriveNodeKeys(operator).stamp;
@@ -50,7 +51,13 @@ export async function startLyingProxy(
     }
     const m = /^\/v1\/policies\/(0x[0-9a-fA-F]{32})\/reencrypt$/.exec(req.url ?? "");
     if (m && mode === "stall") await new Promise((r) => setTimeout(r, options.stallMs ?? 30_000).unref());
-    else if (m && upstream.ok) {
+    else if (m && mode === "bad-proof" && upstream.ok) {
+      const response = JSON.parse(text) as ReencryptResponse;
+      response.cfrags[options.lieAt ?? 0].stampProof.pop();
+      state.lies++;
+      text = JSON.stringify(response);
+    }
+    else if (m && mode === "lie" && upstream.ok) {
       const request = JSON.parse(body) as ReencryptRequest;
       const response = JSON.parse(text) as ReencryptResponse;
       const keys = uploadedKeys.get(m[1].toLowerCase());
