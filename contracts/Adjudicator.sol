@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {IStakingEscrow} from "./interfaces/IStakingEscrow.sol";
 import {Secp256k1} from "./adjudicator/Secp256k1.sol";
 import {UmbralCFrag} from "./adjudicator/UmbralCFrag.sol";
@@ -18,11 +19,16 @@ import {SlashingPolicy} from "./adjudicator/SlashingPolicy.sol";
 ///  3. An incorrect cfrag slashes only with the node's stamp: ECDSA (secp256k1) by one of the
 ///     node's stamp keys the escrow accepts now (`stampKeysOf`: its registered Umbral verifying
 ///     key, or the one that key replaced while still within the escrow's slashing grace, so
-///     re-registering a key cannot void earlier stamps; unbonding does not either) over SHA-256
-///     of the 640-byte message
+///     re-registering a key cannot void earlier stamps; unbonding does not either) over the root
+///     of the node's batch: the node signs once per batch of cfrags, over the sorted-pair
+///     keccak256 Merkle root (OpenZeppelin MerkleProof) of the batch's leaves, each leaf the
+///     SHA-256 of the 640-byte message
 ///       "NKMS-CFRAG-STAMP-V1" ‖ staker ‖ policyId ‖ delegatingKey ‖ receivingKey ‖ verifyingKey
 ///       ‖ capsule.toBytes() ‖ cfrag.toBytes()
-///     (src/protocol/stamp.ts, which the node agent signs). The keys are stamped, so they are
+///     (src/protocol/stamp.ts, which the node agent signs), and the evidence carries the proof
+///     from its leaf to that root (empty for a batch of one: root = leaf). A leaf is SHA-256 of
+///     640 bytes, an inner node keccak256 of 64, so no inner node passes as a leaf, and the leaf
+///     is computed here from the evidence, never taken from the caller. The keys are stamped, so they are
 ///     the keys the node verified the kfrag with: a cfrag whose kfrag signature fails under them
 ///     is the node's fault, and a caller cannot change them to make a correct cfrag look bad.
 /// An incorrect cfrag slashes the node by
@@ -32,7 +38,7 @@ import {SlashingPolicy} from "./adjudicator/SlashingPolicy.sol";
 /// node's earlier slashes as the escrow counts them (`slashingStateOf`: incorrect cfrags and
 /// proven key leaks alike; the count lives in a slot the slash touches anyway), of which
 /// investigatorShareBps / 10⁴ is owed to the investigator and the rest returns to the reserve.
-/// Each stamped message (its SHA-256, the evidence hash) slashes at most once; its record here
+/// Each stamped message (its SHA-256, the leaf: the evidence hash, whatever its proof) slashes at most once; its record here
 /// holds the investigator and the reward until the investigator pulls it (`withdrawReward`,
 /// paid by the escrow), so a slash writes no per-investigator balance.
 contract Adjudicator is ReentrancyGuardTransient {
@@ -46,8 +52,11 @@ contract Adjudicator is ReentrancyGuardTransient {
         bytes delegatingKey;
         bytes receivingKey;
         bytes verifyingKey;
-        /// @dev 64-byte r‖s of the node's stamp (see the contract notice).
+        /// @dev 64-byte r‖s of the node's stamp over its batch root (see the contract notice).
         bytes stampSignature;
+        /// @dev Siblings from this cfrag's leaf up to the signed batch root (at most
+        /// MAX_STAMP_PROOF_LENGTH); empty when the batch was this cfrag alone.
+        bytes32[] stampProof;
         /// @dev The accused node (its staker address).
         address staker;
         /// @dev The policy the cfrag was produced for (stamped; not otherwise checked).
@@ -69,6 +78,8 @@ contract Adjudicator is ReentrancyGuardTransient {
     }
 
     uint256 private constant BPS = 10_000;
+    /// @notice Longest stamp proof accepted: batches of up to 2³² cfrags.
+    uint256 public constant MAX_STAMP_PROOF_LENGTH = 32;
     /// @dev The stamp message's domain tag (19 bytes, left-aligned).
     bytes32 private constant STAMP_TAG = "NKMS-CFRAG-STAMP-V1";
 
@@ -114,6 +125,7 @@ contract Adjudicator is ReentrancyGuardTransient {
     error MalformedKey();
     error MalformedSignature();
     error InvalidStampSignature();
+    error StampProofTooLong(uint256 length, uint256 max);
     error UnknownNodeKey(address staker);
     error EvidenceAlreadyUsed(bytes32 evidenceHash);
     error NothingToSlash(address staker);
@@ -145,9 +157,10 @@ contract Adjudicator is ReentrancyGuardTransient {
 
     /// @notice Judge a cfrag and slash its node if it is incorrect.
     /// @dev Reverts when the evidence is malformed, a hint is wrong, an incorrect cfrag's stamp
-    /// does not verify, the evidence already slashed, or the node has no stake; none of these
+    /// does not verify over the root its proof leads to (or the proof is longer than
+    /// MAX_STAMP_PROOF_LENGTH), the evidence already slashed, or the node has no stake; none of these
     /// loses anything.
-    /// @param evidence The capsule, cfrag, keys, stamp signature, accused node and policy id.
+    /// @param evidence The capsule, cfrag, keys, stamp signature and proof, accused node and policy id.
     /// @param hints Caller-computed curve values (see src/client/evidence.ts `evaluationHints`).
     /// @return correct The verdict; false means the node was slashed in this transaction.
     function evaluateCFrag(CFragEvidence calldata evidence, EvaluationHints calldata hints)
@@ -176,6 +189,15 @@ contract Adjudicator is ReentrancyGuardTransient {
     function stampDigest(CFragEvidence calldata evidence) external view returns (bytes32) {
         _checkLengths(evidence);
         return _stampDigest(evidence);
+    }
+
+    /// @notice The batch root the evidence's stamp proof leads its leaf (`stampDigest`) to: what
+    /// the node's stamp signature must be over. Equals `stampDigest` for an empty proof.
+    /// @param evidence Evidence with a framed capsule and cfrag, 33-byte keys and a bounded proof.
+    /// @return The root the stamp signs.
+    function stampRoot(CFragEvidence calldata evidence) external view returns (bytes32) {
+        _checkLengths(evidence);
+        return _stampRoot(evidence, _stampDigest(evidence));
     }
 
     /// @notice Withdraw the rewards that the caller's evidence earned (pull): each record must
@@ -286,17 +308,26 @@ contract Adjudicator is ReentrancyGuardTransient {
         }
     }
 
-    /// @dev One of the node's stamp keys the escrow accepts now must have signed the stamp digest.
+    /// @dev The root `evidence.stampProof` leads the leaf `digest` to (sorted pairs, no flags).
+    function _stampRoot(CFragEvidence calldata evidence, bytes32 digest) private pure returns (bytes32) {
+        uint256 length = evidence.stampProof.length;
+        if (length > MAX_STAMP_PROOF_LENGTH) revert StampProofTooLong(length, MAX_STAMP_PROOF_LENGTH);
+        return MerkleProof.processProofCalldata(evidence.stampProof, digest);
+    }
+
+    /// @dev One of the node's stamp keys the escrow accepts now must have signed the batch root
+    /// that the evidence's proof leads the stamp digest (the leaf) to.
     function _checkStamp(CFragEvidence calldata evidence, EvaluationHints calldata hints, bytes32 digest)
         private
         view
     {
         if (evidence.stampSignature.length != 64) revert MalformedSignature();
+        bytes32 root = _stampRoot(evidence, digest);
         (address current, address previous) = escrow.stampKeysOf(evidence.staker);
         if (current == address(0)) revert UnknownNodeKey(evidence.staker);
         bytes32 r = bytes32(evidence.stampSignature[0:32]);
         bytes32 s = bytes32(evidence.stampSignature[32:64]);
-        address signer = _recover(digest, hints.stampSignatureParity, r, s);
+        address signer = _recover(root, hints.stampSignatureParity, r, s);
         // `previous` is zero when there is none; a failed recovery is zero too, never accepted.
         if (signer == address(0) || (signer != current && signer != previous)) revert InvalidStampSignature();
     }

@@ -6,11 +6,14 @@
 // Steady state: the node has been slashed before; `.first` is its first-ever slash, by an
 // investigator who never slashed before (which no longer costs anything extra: no
 // per-investigator balance is written). `withdrawReward` pulls one record's reward.
+// Those keys use a single-cfrag stamp (empty proof); `.batch16` is the steady-state slash with
+// evidence from a 16-cfrag stamp batch (the node signed the batch root once; 4-sibling proof).
 import type { ContractTransactionResponse } from "ethers";
 import { takeSnapshot } from "@nomicfoundation/hardhat-network-helpers";
-import { evaluationHints, evidenceHash, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
+import { buildEvidence, evaluationHints, evidenceHash, signStampBatch, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
 import { randomPoint, referenceReencryption, withField } from "../../test/adjudicator/fixtures";
-import { deployAdjudicatorSetup, stamped, type AdjudicatorSetup } from "../../test/adjudicator/setup";
+import { TEST_POLICY_ID, deployAdjudicatorSetup, stamped, type AdjudicatorSetup } from "../../test/adjudicator/setup";
+import { policyBatch } from "../../test/stamp/fixtures";
 import { CFRAG_OFFSETS } from "../../src/client/evidence";
 import type { GasMeasurements, GasScenario } from "./types";
 import { commit, deployLeakWorld, leakNode, leakPolicy, reveal } from "../../test/adjudicator/leak-setup";
@@ -28,6 +31,18 @@ function evaluate(s: AdjudicatorSetup, evidence: CFragEvidence): Promise<Contrac
 function incorrect(s: AdjudicatorSetup): CFragEvidence {
   const r = referenceReencryption();
   return stamped(s, { ...r, cfrag: withField(r.cfrag, CFRAG_OFFSETS.e2, randomPoint().toBytes(true)) });
+}
+
+/** Evidence for cfrag 5 of a 16-cfrag batch the node stamped at once, that cfrag made incorrect. */
+function incorrectInBatch(s: AdjudicatorSetup): CFragEvidence {
+  const batch = policyBatch(16);
+  const bad = 5;
+  batch.cfrags[bad] = withField(batch.cfrags[bad], CFRAG_OFFSETS.e2, randomPoint().toBytes(true));
+  const context = { ...batch.keys, staker: s.node.staker.address, policyId: TEST_POLICY_ID };
+  const items = batch.capsules.map((capsule, i) => ({ capsule, cfrag: batch.cfrags[i] }));
+  const { signature, proofs } = signStampBatch(s.stampSecretKey, context, items);
+  if (proofs[bad].length !== 4) throw new Error("a 16-leaf batch proves each cfrag with 4 siblings");
+  return buildEvidence({ ...context, ...items[bad], nodeVerifyingKey: s.node.verifyingKey, stampSignature: signature, stampProof: proofs[bad] });
 }
 
 async function measure(): Promise<GasMeasurements> {
@@ -50,6 +65,9 @@ async function measure(): Promise<GasMeasurements> {
   const evidence = incorrect(s);
   await gasOf(evaluate(s, evidence));
   out["adjudicator.withdrawReward"] = await gasOf(s.adjudicator.connect(s.investigator).withdrawReward([evidenceHash(evidence)]));
+  const batchSlash: bigint[] = [];
+  for (let i = 0; i < 3; i++) batchSlash.push(await gasOf(evaluate(s, incorrectInBatch(s))));
+  out["adjudicator.evaluate.incorrectAndSlash.batch16"] = batchSlash.reduce((a, b) => (a > b ? a : b));
   await snapshot.restore();
   Object.assign(out, await measureLeak());
   return out;
@@ -75,6 +93,7 @@ export const scenario: GasScenario = {
     "adjudicator.evaluate.correct": { anchor: 179_000, goal: 120_000 },
     "adjudicator.evaluate.incorrectAndSlash": { anchor: 329_000, goal: 180_000 },
     "adjudicator.evaluate.incorrectAndSlash.first": { anchor: 329_000, goal: 180_000 },
+    "adjudicator.evaluate.incorrectAndSlash.batch16": { anchor: 329_000, goal: 180_000 },
   },
   measure,
 };

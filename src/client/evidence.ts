@@ -2,19 +2,26 @@
 // discards a cfrag, and the curve values (hints) the on-chain Adjudicator checks instead of
 // computing. Only public data is handled here except in `signStamp` (the node's side).
 //
-// The node's stamp is defined once in src/protocol/stamp.ts (the node agent signs exactly that
-// message): ECDSA/secp256k1 by the node's registered Umbral verifying key over SHA-256 of
-// tag ‖ staker ‖ policyId ‖ pk_A ‖ pk_B ‖ publisher key ‖ capsule ‖ cfrag, 64-byte r‖s.
-// It equals `new Signer(stampSecretKey).sign(cfragStampMessage(...))` in Umbral.
+// The node's stamp is defined once in src/protocol/stamp.ts (the node agent signs exactly that):
+// ECDSA/secp256k1 by the node's registered Umbral verifying key over the Merkle root of its
+// batch's leaves, leaf = SHA-256(tag ‖ staker ‖ policyId ‖ pk_A ‖ pk_B ‖ publisher key ‖ capsule
+// ‖ cfrag), 64-byte r‖s; the evidence carries the cfrag's proof from its leaf to that root. For a
+// batch of one (empty proof) it equals `new Signer(stampSecretKey).sign(cfragStampMessage(...))`.
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { cfragStampMessage, type CFragStampContext } from "../protocol/stamp";
+import { MAX_STAMP_PROOF_LENGTH, cfragStampMessage, stampBatch, stampRoot, type CFragStampContext } from "../protocol/stamp";
+import { verifyCFragStamp } from "../protocol/stamp-verify";
 
 export const CAPSULE_LENGTH = 105;
 export const CFRAG_LENGTH = 381;
 export const EVIDENCE_FORMAT = "nkms.cfrag-evidence";
-/** Version 2: the stamp covers the policy id, the staker and the kfrag's keys (src/protocol/stamp.ts). */
-export const EVIDENCE_VERSION = 2;
+/**
+ * Version 3: the stamp signs a batch root and the evidence carries `stampProof`. Version 2 (the
+ * stamp covers the policy id, the staker and the kfrag's keys; no proof) is still read: its stamp
+ * is a batch of one, i.e. an empty proof.
+ */
+export const EVIDENCE_VERSION = 3;
+const READABLE_VERSIONS: readonly number[] = [2, 3];
 
 const P = secp256k1.Point.CURVE().p;
 const N = secp256k1.Point.CURVE().n;
@@ -49,8 +56,10 @@ export interface CFragEvidence extends CFragStampContext {
   cfrag: Uint8Array;
   /** The node's stamp key (its registered Umbral verifying key), compressed. */
   nodeVerifyingKey: Uint8Array;
-  /** 64-byte r‖s stamp over SHA-256(cfragStampMessage(this, capsule, cfrag)). */
+  /** 64-byte r‖s stamp over the root that `stampProof` leads SHA-256(cfragStampMessage(this, capsule, cfrag)) to. */
   stampSignature: Uint8Array;
+  /** The cfrag's proof in the node's stamp batch (32-byte siblings, leaf upwards); absent or empty for a batch of one. */
+  stampProof?: Uint8Array[];
 }
 
 /** The JSON file form (all byte fields 0x-hex). */
@@ -66,6 +75,7 @@ export interface CFragEvidenceJson {
   verifyingKey: string;
   nodeVerifyingKey: string;
   stampSignature: string;
+  stampProof: string[];
 }
 
 /** The Adjudicator's `EvaluationHints` struct (bigint-valued, ready for ethers). */
@@ -89,6 +99,7 @@ export interface ContractEvidence {
   receivingKey: string;
   verifyingKey: string;
   stampSignature: string;
+  stampProof: string[];
   staker: string;
   policyId: string;
 }
@@ -133,29 +144,46 @@ export function signStamp(
   return secp256k1.sign(stampMessage({ ...context, capsule, cfrag }), stampSecretKey, { prehash: true, lowS: true });
 }
 
-/** Whether `stampSignature` is the node's stamp over (context, capsule, cfrag). Accepts high-S like Umbral. */
+/**
+ * A batch stamp as a node signs it (src/node/reencrypt-task.ts does the same with Umbral's
+ * Signer): one low-S signature over the root of the items' leaves, and each item's proof.
+ */
+export function signStampBatch(
+  stampSecretKey: Uint8Array,
+  context: CFragStampContext,
+  items: readonly { capsule: Uint8Array; cfrag: Uint8Array }[],
+): { signature: Uint8Array; proofs: Uint8Array[][] } {
+  const { root, proofs } = stampBatch(items.map((i) => sha256(stampMessage({ ...context, ...i }))));
+  return { signature: secp256k1.sign(root, stampSecretKey, { prehash: false, lowS: true }), proofs };
+}
+
+/**
+ * Whether `stampSignature` is the node's stamp over (context, capsule, cfrag) with `stampProof`
+ * (src/protocol/stamp-verify.ts, the one stamp check). Accepts high-S like Umbral.
+ */
 export function verifyStamp(
   nodeVerifyingKey: Uint8Array,
   stampSignature: Uint8Array,
   context: CFragStampContext,
   capsule: Uint8Array,
   cfrag: Uint8Array,
+  stampProof: readonly Uint8Array[] = [],
 ): boolean {
-  try {
-    return secp256k1.verify(stampSignature, stampMessage({ ...context, capsule, cfrag }), nodeVerifyingKey, {
-      prehash: true,
-      lowS: false,
-    });
-  } catch {
-    return false;
-  }
+  return verifyCFragStamp(nodeVerifyingKey, context, { capsule, cfrag, signature: stampSignature, proof: stampProof });
+}
+
+/** The root the evidence's proof leads its leaf to: what its stamp signs (Adjudicator.stampRoot). */
+export function evidenceStampRoot(evidence: CFragEvidence): Uint8Array {
+  const root = stampRoot(sha256(stampMessage(evidence)), evidence.stampProof ?? []);
+  if (!root) throw new EvidenceError("BAD_FIELD", "stampProof is malformed");
+  return root;
 }
 
 /** Assemble evidence from the objects' `toBytes()` forms; checks lengths, framing and the stamp. */
 export function buildEvidence(parts: CFragEvidence): CFragEvidence {
-  const evidence = { ...parts };
+  const evidence = { ...parts, stampProof: [...(parts.stampProof ?? [])] };
   validateShape(evidence);
-  if (!verifyStamp(evidence.nodeVerifyingKey, evidence.stampSignature, evidence, evidence.capsule, evidence.cfrag)) {
+  if (!verifyStamp(evidence.nodeVerifyingKey, evidence.stampSignature, evidence, evidence.capsule, evidence.cfrag, evidence.stampProof)) {
     throw new EvidenceError("INVALID_STAMP_SIGNATURE", "the stamp signature is not the node's over this cfrag");
   }
   return evidence;
@@ -174,6 +202,7 @@ export function evidenceToJson(evidence: CFragEvidence): CFragEvidenceJson {
     verifyingKey: toHex(evidence.verifyingKey),
     nodeVerifyingKey: toHex(evidence.nodeVerifyingKey),
     stampSignature: toHex(evidence.stampSignature),
+    stampProof: (evidence.stampProof ?? []).map(toHex),
   };
 }
 
@@ -195,8 +224,8 @@ export function parseEvidence(text: string): CFragEvidence {
 export function evidenceFromJson(raw: unknown): CFragEvidence {
   if (typeof raw !== "object" || raw === null) throw new EvidenceError("BAD_JSON", "evidence must be an object");
   const obj = raw as Record<string, unknown>;
-  if (obj.format !== EVIDENCE_FORMAT || obj.version !== EVIDENCE_VERSION) {
-    throw new EvidenceError("BAD_FIELD", `expected format ${EVIDENCE_FORMAT} version ${EVIDENCE_VERSION}`);
+  if (obj.format !== EVIDENCE_FORMAT || typeof obj.version !== "number" || !READABLE_VERSIONS.includes(obj.version)) {
+    throw new EvidenceError("BAD_FIELD", `expected format ${EVIDENCE_FORMAT} version ${READABLE_VERSIONS.join(" or ")}`);
   }
   const bytesField = (name: string): Uint8Array => {
     const v = obj[name];
@@ -205,6 +234,14 @@ export function evidenceFromJson(raw: unknown): CFragEvidence {
     }
     return hexToBytes(v.slice(2));
   };
+  let stampProof: Uint8Array[] = [];
+  if (obj.version >= 3) {
+    const proof = obj.stampProof;
+    if (!Array.isArray(proof) || !proof.every((p): p is string => typeof p === "string" && /^0x[0-9a-fA-F]{64}$/.test(p))) {
+      throw new EvidenceError("BAD_FIELD", "stampProof must be an array of 32-byte 0x-hex words");
+    }
+    stampProof = proof.map((p) => hexToBytes(p.slice(2)));
+  }
   const staker = obj.staker;
   if (typeof staker !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(staker)) {
     throw new EvidenceError("BAD_FIELD", "staker must be an address");
@@ -219,6 +256,7 @@ export function evidenceFromJson(raw: unknown): CFragEvidence {
     verifyingKey: bytesField("verifyingKey"),
     nodeVerifyingKey: bytesField("nodeVerifyingKey"),
     stampSignature: bytesField("stampSignature"),
+    stampProof,
   };
   validateShape(evidence);
   return evidence;
@@ -237,6 +275,7 @@ export function toContractEvidence(evidence: CFragEvidence): ContractEvidence {
     receivingKey: toHex(evidence.receivingKey),
     verifyingKey: toHex(evidence.verifyingKey),
     stampSignature: toHex(evidence.stampSignature),
+    stampProof: (evidence.stampProof ?? []).map(toHex),
     staker: evidence.staker,
     policyId: toHex(evidence.policyId),
   };
@@ -323,7 +362,7 @@ export function evaluationHints(evidence: CFragEvidence, options: HintOptions = 
   }
   const kfragDigest = kfragSignatureDigest(cfrag, evidence.delegatingKey, evidence.receivingKey);
   const kfragSig = slice(cfrag, o.kfragSignature, 64);
-  const stampDigest = sha256(stampMessage(evidence));
+  const stampDigest = evidenceStampRoot(evidence);
   return {
     products: { products: products as ProductHints, lambdas: lambdas as [bigint, bigint, bigint] },
     verifyingKeyY: keyY(evidence.verifyingKey),
@@ -396,6 +435,10 @@ function validateShape(e: CFragEvidence): void {
     if (key.length !== 33) throw new EvidenceError("INVALID_KEY", `${name} must be a 33-byte compressed key`);
   }
   if (e.stampSignature.length !== 64) throw new EvidenceError("BAD_FIELD", "stampSignature must be 64 bytes");
+  const proof = e.stampProof ?? [];
+  if (proof.length > MAX_STAMP_PROOF_LENGTH || proof.some((p) => p.length !== 32)) {
+    throw new EvidenceError("BAD_FIELD", `stampProof must be at most ${MAX_STAMP_PROOF_LENGTH} 32-byte words`);
+  }
   if (e.policyId.length !== 16) throw new EvidenceError("BAD_FIELD", "policyId must be 16 bytes");
   if (!/^0x[0-9a-fA-F]{40}$/.test(e.staker)) throw new EvidenceError("BAD_FIELD", "staker must be an address");
 }

@@ -7,14 +7,18 @@
  *   leaf      = keccak256(policyId[16] ‖ node[20] ‖ kfragHash[32])          68-byte preimage
  *   parent    = keccak256(min(a, b) ‖ max(a, b))                            sorted pair, 64 bytes
  *
- * Leaves are taken in the order of the policy's `nodes[]`. Each level pairs elements (0,1), (2,3), …;
- * an unpaired last element moves up unchanged. The root of a single leaf is the leaf itself.
+ * Leaves are taken in the order of the policy's `nodes[]`; the tree is src/protocol/merkle.ts: each
+ * level pairs elements (0,1), (2,3), …; an unpaired last element moves up unchanged. The root of a single leaf is the leaf itself.
  * A proof is the list of siblings from the leaf upwards (levels where the element moved up
  * unpaired contribute nothing); with sorted-pair hashing it needs no left/right flags, which is
  * exactly what OpenZeppelin's MerkleProof.verify checks. Leaf and inner-node preimages differ in
  * length, so an inner node cannot be passed off as a leaf.
  */
 import { keccak_256 } from "@noble/hashes/sha3.js";
+import { buildMerkleTree, hashPair, verifyMerkleProof } from "../protocol/merkle";
+
+// The tree itself is the project's one sorted-pair Merkle implementation (src/protocol/merkle.ts).
+export { hashPair };
 
 /** Size of an Umbral KeyFrag in its serialized form (@nucypher/umbral-pre `toBytes()`). */
 export const KFRAG_BYTES = 310;
@@ -65,24 +69,8 @@ export function kfragLeaf(policyId: Uint8Array, node: string, hash: Uint8Array):
 export function buildKfragTree(policyId: Uint8Array, entries: readonly KfragEntry[]): KfragTree {
   if (entries.length === 0) throw new KfragCommitmentError("EMPTY", "a policy has at least one node");
   const leaves = entries.map((e) => kfragLeaf(policyId, e.node, e.kfragHash));
-  const proofs: Uint8Array[][] = leaves.map(() => []);
-  // positions[i]: where leaf i's ancestor sits in the current level.
-  const positions = leaves.map((_, i) => i);
-  let level = leaves;
-  while (level.length > 1) {
-    const next: Uint8Array[] = [];
-    for (let j = 0; j < level.length; j += 2) {
-      next.push(j + 1 < level.length ? hashPair(level[j], level[j + 1]) : level[j]);
-    }
-    for (let i = 0; i < leaves.length; i++) {
-      const pos = positions[i];
-      const sibling = pos ^ 1;
-      if (sibling < level.length) proofs[i].push(level[sibling]);
-      positions[i] = pos >> 1;
-    }
-    level = next;
-  }
-  return { root: level[0], leaves, proofs };
+  const { root, proofs } = buildMerkleTree(leaves);
+  return { root, leaves, proofs };
 }
 
 /** The root alone (what createPolicy takes). */
@@ -105,21 +93,7 @@ export function verifyKfragProof(
   hash: Uint8Array,
   proof: readonly Uint8Array[],
 ): boolean {
-  let acc = kfragLeaf(policyId, node, hash);
-  for (const sibling of proof) {
-    if (sibling.length !== 32) return false;
-    acc = hashPair(acc, sibling);
-  }
-  return equalBytes(acc, root);
-}
-
-/** keccak256 of the two 32-byte words in ascending order (OpenZeppelin's commutativeKeccak256). */
-export function hashPair(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const [lo, hi] = compareBytes(a, b) <= 0 ? [a, b] : [b, a];
-  const buf = new Uint8Array(64);
-  buf.set(lo, 0);
-  buf.set(hi, 32);
-  return keccak_256(buf);
+  return verifyMerkleProof(root, kfragLeaf(policyId, node, hash), proof);
 }
 
 /** 0x-prefixed lowercase hex, the form ethers takes for bytes/bytes32 arguments. */
@@ -145,15 +119,4 @@ function addressBytes(address: string): Uint8Array {
 
 function sameAddress(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    if (a[i] !== b[i]) return a[i] - b[i];
-  }
-  return a.length - b.length;
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && compareBytes(a, b) === 0;
 }

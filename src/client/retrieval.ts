@@ -8,8 +8,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { getBytes, hexlify } from "ethers";
 import { Capsule, CapsuleFrag, PublicKey, VerifiedCapsuleFrag } from "../umbral";
-import { buildReencryptRequest, cfragStampMessage, type ReencryptResponse, type UmbralSigning } from "../node/protocol";
-import { verifyUmbralSignature } from "../node/signatures";
+import { buildReencryptRequest, type ReencryptResponse, type UmbralSigning } from "../node/protocol";
+import { verifyCFragStamps } from "../protocol/stamp-verify";
 import { evidenceHash, serializeEvidence, type CFragEvidence } from "./evidence";
 import { RetrievalError, type NodeFailure } from "./errors";
 
@@ -150,28 +150,35 @@ async function askNode(
   if (!Array.isArray(items) || items.length !== req.capsules.length) {
     return fail("malformed", `expected ${req.capsules.length} cfrag(s)`, { status });
   }
-  const verified: VerifiedCapsuleFrag[] = [];
+  const parsed: { cfrag: CapsuleFrag; bytes: Uint8Array; signature: Uint8Array; proof: Uint8Array[] }[] = [];
   for (let i = 0; i < items.length; i++) {
-    const capsule = req.capsules[i];
-    let cfrag: CapsuleFrag;
-    let cfragBytes: Uint8Array;
-    let signature: Uint8Array;
     try {
-      cfragBytes = getBytes(items[i].cfrag);
-      signature = getBytes(items[i].signature);
-      cfrag = CapsuleFrag.fromBytes(cfragBytes);
+      const proof = items[i].stampProof;
+      if (!Array.isArray(proof)) throw new Error("stampProof must be an array");
+      const bytes = getBytes(items[i].cfrag);
+      parsed.push({ cfrag: CapsuleFrag.fromBytes(bytes), bytes, signature: getBytes(items[i].signature), proof: proof.map((p) => getBytes(p)) });
     } catch (e) {
       return fail("malformed", `cfrag ${i} does not parse: ${(e as Error).message}`, { status });
     }
-    const stampContext = {
-      staker: node.staker,
-      policyId: req.policyId,
-      delegatingKey: req.delegatingKey.toCompressedBytes(),
-      receivingKey: req.receivingKey.toCompressedBytes(),
-      verifyingKey: req.publisherVerifyingKey.toCompressedBytes(),
-    };
-    const stamped = cfragStampMessage(stampContext, capsule.toBytes(), cfragBytes);
-    if (!verifyUmbralSignature(node.stampKey, stamped, signature)) {
+  }
+  const stampContext = {
+    staker: node.staker,
+    policyId: req.policyId,
+    delegatingKey: req.delegatingKey.toCompressedBytes(),
+    receivingKey: req.receivingKey.toCompressedBytes(),
+    verifyingKey: req.publisherVerifyingKey.toCompressedBytes(),
+  };
+  // Every cfrag's leaf must lead up its proof to a root the node signed (each root checked once).
+  const stamped = verifyCFragStamps(
+    node.stampKey,
+    stampContext,
+    parsed.map((p, i) => ({ capsule: req.capsules[i].toBytes(), cfrag: p.bytes, signature: p.signature, proof: p.proof })),
+  );
+  const verified: VerifiedCapsuleFrag[] = [];
+  for (let i = 0; i < parsed.length; i++) {
+    const capsule = req.capsules[i];
+    const { cfrag, bytes, signature, proof } = parsed[i];
+    if (!stamped[i]) {
       // Without the node's stamp the cfrag proves nothing against it: discard, no evidence.
       return fail("bad_stamp", `cfrag ${i} is not stamped by the node's registered key`, { status });
     }
@@ -181,9 +188,10 @@ async function askNode(
       evidence.push({
         ...stampContext,
         capsule: capsule.toBytes(),
-        cfrag: cfragBytes,
+        cfrag: bytes,
         nodeVerifyingKey: node.stampKey,
         stampSignature: signature,
+        stampProof: proof,
       });
       return fail("invalid_cfrag", `cfrag ${i} fails verification (correctly stamped: evidence kept)`, { status });
     }

@@ -103,11 +103,17 @@ export function reencryptDigest(
   );
 }
 
-/** One cfrag of a response and the node's stamp signature over it. */
+/**
+ * One cfrag of a response and the node's stamp (src/protocol/stamp.ts): the node signs once per
+ * batch, over the Merkle root of the batch's stamp leaves (leaf = SHA-256(cfragStampMessage)),
+ * and each cfrag carries the proof from its leaf to that root.
+ */
 export interface SignedCFrag {
   cfrag: string;
-  /** Umbral Signature (64 bytes r‖s) by the node's stamp key over cfragStampMessage (src/protocol/stamp.ts). */
+  /** 64 bytes r‖s by the node's stamp key over the batch root (as a digest); the same for every cfrag of a batch. */
   signature: string;
+  /** Sibling hashes (32 bytes each) from this cfrag's leaf up to the signed root; empty for a batch of one. */
+  stampProof: string[];
 }
 
 export interface ReencryptResponse {
@@ -118,7 +124,8 @@ export interface ReencryptResponse {
 
 // What the node's stamp signs for each cfrag is defined once, in src/protocol/stamp.ts (shared
 // with the client's evidence and the on-chain Adjudicator); re-exported for API clients.
-export { cfragStampMessage, type CFragStampContext } from "../protocol/stamp";
+export { cfragStampMessage, cfragStampLeaf, stampRoot, type CFragStampContext } from "../protocol/stamp";
+export { verifyCFragStamps, verifyCFragStamp, type StampedCFrag } from "../protocol/stamp-verify";
 
 /** POST /v1/policies/{policyId}/revoke body: the owner's EIP-191 signature over revocationDigest. */
 export interface RevokeRequest {

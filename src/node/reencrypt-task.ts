@@ -1,14 +1,22 @@
 import { Capsule, reencrypt, type Signer, type VerifiedKeyFrag } from "../umbral";
-import { cfragStampMessage, type CFragStampContext } from "../protocol/stamp";
+import { cfragStampLeaf, stampBatch, type CFragStampContext } from "../protocol/stamp";
 
 export type CapsuleBatchResult =
-  | { ok: true; cfrags: Uint8Array[]; signatures: Uint8Array[] }
+  | {
+      ok: true;
+      cfrags: Uint8Array[];
+      /** The stamp: one signature over this batch's root, shared by all its cfrags. */
+      signature: Uint8Array;
+      /** proofs[i]: cfrags[i]'s leaf up to the signed root (empty for a batch of one). */
+      proofs: Uint8Array[][];
+    }
   | { ok: false; code: "BAD_CAPSULE"; message: string };
 
 /**
  * The node's whole per-capsule work, in one place for the worker threads and the bench: parse and
- * self-check each capsule, re-encrypt it, and stamp the cfrag so the node answers for it on-chain
- * (src/protocol/stamp.ts). `offset` numbers the capsules in error messages.
+ * self-check each capsule, re-encrypt it, and stamp the batch so the node answers for every cfrag
+ * on-chain (src/protocol/stamp.ts): one signature over the Merkle root of the cfrags' stamp
+ * leaves, plus each cfrag's proof. `offset` numbers the capsules in error messages.
  */
 export function reencryptAndStamp(
   kfrag: VerifiedKeyFrag,
@@ -18,7 +26,7 @@ export function reencryptAndStamp(
   offset = 0,
 ): CapsuleBatchResult {
   const cfrags: Uint8Array[] = [];
-  const signatures: Uint8Array[] = [];
+  const leaves: Uint8Array[] = [];
   for (let i = 0; i < capsules.length; i++) {
     let capsule: Capsule;
     try {
@@ -28,7 +36,10 @@ export function reencryptAndStamp(
     }
     const cfragBytes = reencrypt(capsule, kfrag).toBytes();
     cfrags.push(cfragBytes);
-    signatures.push(stamp.sign(cfragStampMessage(context, capsule.toBytes(), cfragBytes)).toBEBytes());
+    leaves.push(cfragStampLeaf(context, capsule.toBytes(), cfragBytes));
   }
-  return { ok: true, cfrags, signatures };
+  const { root, proofs } = stampBatch(leaves);
+  // The root is already a digest: signed as is (for one cfrag, root = SHA-256(message), so this
+  // is exactly stamp.sign(message)).
+  return { ok: true, cfrags, signature: stamp.signDigest(root).toBEBytes(), proofs };
 }

@@ -190,11 +190,11 @@ export class NodeService {
     const work = this.pool.run({ policyId, kfrag, stampKeys, capsules });
     work.catch(() => undefined);
     await this.checkLive(policyId, policyIdHex, meta.conditions as Condition | null, body.requester.scheme === "eth" ? requester : undefined);
-    const { cfrags, signatures } = await work;
+    const { cfrags, signatures, proofs } = await work;
     return {
       node: this.staker,
       policyId: policyIdHex.toLowerCase(),
-      cfrags: cfrags.map((c, i) => ({ cfrag: toHex(c), signature: toHex(signatures[i]) })),
+      cfrags: cfrags.map((c, i) => ({ cfrag: toHex(c), signature: toHex(signatures[i]), stampProof: proofs[i].map(toHex) })),
     };
   }
 

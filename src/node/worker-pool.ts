@@ -23,7 +23,7 @@ export interface WorkerTask {
 }
 
 export type WorkerResult =
-  | { id: number; ok: true; cfrags: Uint8Array[]; signatures: Uint8Array[] }
+  | { id: number; ok: true; cfrags: Uint8Array[]; signature: Uint8Array; proofs: Uint8Array[][] }
   | { id: number; ok: false; code: string; message: string };
 
 export interface ReencryptJob {
@@ -32,6 +32,15 @@ export interface ReencryptJob {
   /** The staker and the keys the kfrag was verified with at upload; every stamp covers them. */
   stampKeys: StampKeys;
   capsules: Uint8Array[];
+}
+
+/** A job's answer, per capsule in request order. */
+export interface StampedBatch {
+  cfrags: Uint8Array[];
+  /** The stamp over the root of the sub-batch cfrags[i] was stamped in. */
+  signatures: Uint8Array[];
+  /** cfrags[i]'s stamp proof up to that root. */
+  proofs: Uint8Array[][];
 }
 
 export interface PoolOptions {
@@ -133,8 +142,12 @@ export class ReencryptPool {
     if (this.slots.every((s) => s.pending.length === 0)) for (const s of this.slots) s.worker.unref();
   }
 
-  /** Re-encrypts every capsule; resolves to cfrag bytes and stamp signatures in request order. */
-  async run(job: ReencryptJob): Promise<{ cfrags: Uint8Array[]; signatures: Uint8Array[] }> {
+  /**
+   * Re-encrypts every capsule; resolves to cfrag bytes, stamp signatures and stamp proofs in
+   * request order. Each worker task stamps its own sub-batch (one signature over its root), so
+   * signatures[i] is shared by the cfrags of one sub-batch.
+   */
+  async run(job: ReencryptJob): Promise<StampedBatch> {
     if (this.closed) throw new NodeError(503, "SHUTTING_DOWN", "node is shutting down", 1);
     if (this.queuedCapsules + job.capsules.length > this.maxQueuedCapsules) {
       throw new NodeError(503, "OVERLOADED", "re-encryption queue is full", 1);
@@ -163,15 +176,15 @@ export class ReencryptPool {
     }
     this.pump();
     const results = await Promise.all(promises);
-    const cfrags: Uint8Array[] = [];
-    const signatures: Uint8Array[] = [];
+    const batch: StampedBatch = { cfrags: [], signatures: [], proofs: [] };
     for (const r of results) {
       if (!r.ok) throw new NodeError(r.code === "BAD_CAPSULE" ? 400 : 500, r.code, r.message);
-      cfrags.push(...r.cfrags);
-      signatures.push(...r.signatures);
+      batch.cfrags.push(...r.cfrags);
+      for (const _ of r.cfrags) batch.signatures.push(r.signature);
+      batch.proofs.push(...r.proofs);
     }
-    this.completed += cfrags.length;
-    return { cfrags, signatures };
+    this.completed += batch.cfrags.length;
+    return batch;
   }
 
   async close(): Promise<void> {

@@ -1,11 +1,14 @@
 // A Byzantine node for tests: an HTTP front that forwards to a real agent and replaces every cfrag
-// with a well-formed cfrag of the same capsule made from an unrelated kfrag, stamped with the
-// node's real stamp key — exactly what a cheating node could send, and what a challenge punishes.
+// (or only the one at `lieAt`) with a well-formed cfrag of the same capsule made from an unrelated
+// kfrag, and re-stamps the whole batch with the node's real stamp key as a node does (one
+// signature over the batch root, a proof per cfrag) — exactly what a cheating node could send,
+// and what a challenge punishes.
 import http from "node:http";
 import { getBytes, hexlify, type Wallet } from "ethers";
 import { Capsule, SecretKey, Signer, generateKFrags, reencrypt } from "../../src/umbral";
 import { deriveNodeKeys } from "../../src/node/keys";
-import { cfragStampMessage, type KFragUpload, type ReencryptRequest, type ReencryptResponse } from "../../src/node/protocol";
+import { cfragStampLeaf, stampBatch } from "../../src/protocol/stamp";
+import { type KFragUpload, type ReencryptRequest, type ReencryptResponse } from "../../src/node/protocol";
 
 export interface LyingProxy {
   url: string;
@@ -14,11 +17,15 @@ export interface LyingProxy {
   close(): Promise<void>;
 }
 
-/** `mode: "lie"` replaces cfrags; `mode: "stall"` holds every re-encryption answer for `stallMs`. */
+/**
+ * `mode: "lie"` replaces cfrags (all of them, or only the one at index `lieAt` of each answer);
+ * `mode: "stall"` holds every re-encryption answer for `stallMs`; `mode: "bad-proof"` passes the
+ * node's honest answer on with the last sibling of cfrag `lieAt`'s stamp proof dropped.
+ */
 export async function startLyingProxy(
   operator: Wallet,
   staker: string,
-  options: { mode?: "lie" | "stall"; stallMs?: number } = {},
+  options: { mode?: "lie" | "stall" | "bad-proof"; stallMs?: number; lieAt?: number } = {},
 ): Promise<LyingProxy> {
   const mode = options.mode ?? "lie";
   const stamp = deriveNodeKeys(operator).stamp;
@@ -44,18 +51,25 @@ export async function startLyingProxy(
     }
     const m = /^\/v1\/policies\/(0x[0-9a-fA-F]{32})\/reencrypt$/.exec(req.url ?? "");
     if (m && mode === "stall") await new Promise((r) => setTimeout(r, options.stallMs ?? 30_000).unref());
-    else if (m && upstream.ok) {
+    else if (m && mode === "bad-proof" && upstream.ok) {
+      const response = JSON.parse(text) as ReencryptResponse;
+      response.cfrags[options.lieAt ?? 0].stampProof.pop();
+      state.lies++;
+      text = JSON.stringify(response);
+    }
+    else if (m && mode === "lie" && upstream.ok) {
       const request = JSON.parse(body) as ReencryptRequest;
       const response = JSON.parse(text) as ReencryptResponse;
-      response.cfrags = request.capsules.map((c) => {
-        const capsule = Capsule.fromBytes(getBytes(c));
-        const cfrag = reencrypt(capsule, kfrag);
-        const keys = uploadedKeys.get(m[1].toLowerCase());
-        if (!keys) throw new Error(`lying proxy saw no kfrag upload for ${m[1]}`);
-        const context = { staker, policyId: getBytes(m[1]), ...keys };
-        const signature = stamp.sign(cfragStampMessage(context, capsule.toBytes(), cfrag.toBytes())).toBEBytes();
-        return { cfrag: hexlify(cfrag.toBytes()), signature: hexlify(signature) };
+      const keys = uploadedKeys.get(m[1].toLowerCase());
+      if (!keys) throw new Error(`lying proxy saw no kfrag upload for ${m[1]}`);
+      const context = { staker, policyId: getBytes(m[1]), ...keys };
+      const cfrags = request.capsules.map((c, i) => {
+        if (options.lieAt !== undefined && i !== options.lieAt) return getBytes(response.cfrags[i].cfrag);
+        return reencrypt(Capsule.fromBytes(getBytes(c)), kfrag).toBytes();
       });
+      const { root, proofs } = stampBatch(cfrags.map((cfrag, i) => cfragStampLeaf(context, getBytes(request.capsules[i]), cfrag)));
+      const signature = hexlify(stamp.signDigest(root).toBEBytes());
+      response.cfrags = cfrags.map((cfrag, i) => ({ cfrag: hexlify(cfrag), signature, stampProof: proofs[i].map((p) => hexlify(p)) }));
       state.lies++;
       text = JSON.stringify(response);
     }

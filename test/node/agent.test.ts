@@ -16,8 +16,7 @@ import { buildHttpServer } from "../../src/node/http";
 import { NodeService } from "../../src/node/service";
 import { NodeStore } from "../../src/node/store";
 import { ReencryptPool } from "../../src/node/worker-pool";
-import { verifyUmbralSignature } from "../../src/node/signatures";
-import { buildReencryptRequest, cfragStampMessage, signRevocation, type EthSigning, type ReencryptResponse } from "../../src/node/protocol";
+import { buildReencryptRequest, signRevocation, verifyCFragStamp, type EthSigning, type ReencryptResponse } from "../../src/node/protocol";
 import { accountWallet, capsulesFor, createPolicy, deployNetwork, setupNode, uploadFor, type Network, type TestNode, type TestPolicy } from "./helpers";
 
 const silent = pino({ level: "silent" });
@@ -129,8 +128,9 @@ describe("node agent (in-process, Hardhat chain)", function () {
           receivingKey: p.bob.publicKey().toCompressedBytes(),
           verifyingKey: p.aliceSigner.verifyingKey().toCompressedBytes(),
         };
-        const msg = cfragStampMessage(context, capsules[c].toBytes(), getBytes(item.cfrag));
-        expect(verifyUmbralSignature(stampKey, msg, getBytes(item.signature))).to.equal(true);
+        // One signature per batch, over the root the cfrag's proof leads its leaf to.
+        const stamp = { capsule: capsules[c].toBytes(), cfrag: getBytes(item.cfrag), signature: getBytes(item.signature), proof: item.stampProof.map((x) => getBytes(x)) };
+        expect(verifyCFragStamp(stampKey, context, stamp)).to.equal(true);
         return cfrag.verify(capsules[c], p.aliceSigner.verifyingKey(), p.alice.publicKey(), p.bob.publicKey());
       });
       const pt = umbral.decryptReencrypted(p.bob, p.alice.publicKey(), capsules[c], verified, ciphertexts[c]);

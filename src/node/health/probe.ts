@@ -23,8 +23,7 @@ import { Contract, Wallet, ZeroAddress, getBytes, hexlify, type Provider } from 
 import * as umbral from "../../umbral";
 import { kfragHash, kfragRoot } from "../../client/kfrag-commitment";
 import { bytesEqual, parseHex, toHex } from "../bytes";
-import { buildReencryptRequest, cfragStampMessage, signKFragUpload, signRevocation, type EthSigning, type ReencryptResponse, type UmbralSigning } from "../protocol";
-import { verifyUmbralSignature } from "../signatures";
+import { buildReencryptRequest, signKFragUpload, signRevocation, verifyCFragStamp, type EthSigning, type ReencryptResponse, type UmbralSigning } from "../protocol";
 import type { SettingsStore } from "./ballot";
 import { CHECK_POLICY_ABI, ERC20_ABI, ESCROW_NODE_ABI } from "./contracts";
 import type { TxQueue } from "./tx-queue";
@@ -259,7 +258,15 @@ export class TargetProber {
     } catch {
       throw new ProbeFailure("cfrag correctness proof does not verify");
     }
-    const stamp = parseHex(body.cfrags[0].signature, "signature");
+    let stamp: Uint8Array;
+    let stampProof: Uint8Array[];
+    try {
+      stamp = parseHex(body.cfrags[0].signature, "signature");
+      if (!Array.isArray(body.cfrags[0].stampProof)) throw new Error("stampProof must be an array");
+      stampProof = body.cfrags[0].stampProof.map((p) => parseHex(p, "stampProof", 32));
+    } catch (e) {
+      throw new ProbeFailure(`malformed stamp: ${errorText(e)}`);
+    }
     const stampContext = {
       staker: p.target,
       policyId: policyIdBytes,
@@ -267,7 +274,7 @@ export class TargetProber {
       receivingKey: bob.publicKey().toCompressedBytes(),
       verifyingKey: publisher.toCompressedBytes(),
     };
-    if (!verifyUmbralSignature(stampKey, cfragStampMessage(stampContext, capsule.toBytes(), cfrag.toBytes()), stamp)) {
+    if (!verifyCFragStamp(stampKey, stampContext, { capsule: capsule.toBytes(), cfrag: cfrag.toBytes(), signature: stamp, proof: stampProof })) {
       throw new ProbeFailure("cfrag stamp does not verify with the on-chain verifying key");
     }
     const decrypted = umbral.decryptReencrypted(bob, alice.publicKey(), capsule, [verified], ciphertext);
