@@ -8,9 +8,10 @@ function loadScenarios(): GasScenario[] {
   const dir = path.join(__dirname, "gas");
   return fs
     .readdirSync(dir)
-    .filter((f) => f.endsWith(".ts") && f !== "types.ts")
+    .filter((f) => f.endsWith(".ts"))
     .sort()
-    .map((f) => require(path.join(dir, f)).scenario as GasScenario);
+    .map((f) => (require(path.join(dir, f)) as { scenario?: GasScenario }).scenario)
+    .filter((s): s is GasScenario => s !== undefined); // helpers (types, gasOf) export none
 }
 
 async function main(): Promise<void> {

@@ -16,13 +16,8 @@ import { TEST_POLICY_ID, deployAdjudicatorSetup, stamped, type AdjudicatorSetup 
 import { policyBatch } from "../../test/stamp/fixtures";
 import { CFRAG_OFFSETS } from "../../src/client/evidence";
 import type { GasMeasurements, GasScenario } from "./types";
+import { gasOf } from "./gas-of";
 import { commit, deployLeakWorld, leakNode, leakPolicy, reveal } from "../../test/adjudicator/leak-setup";
-
-async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<bigint> {
-  const receipt = await (await tx).wait();
-  if (!receipt) throw new Error("no receipt");
-  return receipt.gasUsed;
-}
 
 function evaluate(s: AdjudicatorSetup, evidence: CFragEvidence): Promise<ContractTransactionResponse> {
   return s.adjudicator.connect(s.investigator).evaluateCFrag(toContractEvidence(evidence), evaluationHints(evidence));

@@ -22,31 +22,17 @@
 // the ERC-20 fee's share; .fromDeposit is a prepaid deposit debited instead of a transferFrom.
 // recredit.* is the crediting side of each withdrawal layout (ownSlot trades the EIP-3529 refund
 // on withdrawal for a zero → nonzero write on the next credit).
-import type { ContractTransactionResponse } from "ethers";
 import { ethers } from "hardhat";
 import { advancePeriods } from "../../test/shared/core-fixture";
-import { NODE_RATE, QUOTA_BASE, QUOTA_PER_TOTAL, TOKEN, deployPolicyWorld, newPolicyId, rootFor } from "../../test/policy/fixture";
+import { NODE_RATE, TOKEN, deployFloor, deployPolicyWorld, newPolicyId, rootFor } from "../../test/policy/fixture";
 import { orderForPolicy } from "../../src/client/node-selection";
-import type { PolicyGasFloor } from "../../typechain-types";
 import type { GasAnchor, GasMeasurements, GasScenario } from "./types";
+import { gasOf } from "./gas-of";
 import { scenario as policyScenario } from "./policy";
-
-async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<bigint> {
-  const receipt = await (await tx).wait();
-  if (!receipt) throw new Error("no receipt");
-  return receipt.gasUsed;
-}
 
 async function measure(): Promise<GasMeasurements> {
   const w = await deployPolicyWorld(5);
-  const floor = (await ethers.deployContract("PolicyGasFloor", [
-    w.core.tokenAddress,
-    w.core.escrowAddress,
-    QUOTA_BASE,
-    QUOTA_PER_TOTAL,
-  ])) as unknown as PolicyGasFloor;
-  const floorAddress = await floor.getAddress();
-  await (await w.core.token.connect(w.alice).approve(floorAddress, ethers.MaxUint256)).wait();
+  const floor = await deployFloor(w);
   for (const n of w.nodes) await (await floor.connect(n.staker).enroll(NODE_RATE)).wait();
   const stakers = orderForPolicy(w.nodes.map((n) => n.staker.address));
   for (const s of stakers) await (await w.core.token.connect(w.core.deployer).transfer(s, TOKEN)).wait();

@@ -16,10 +16,10 @@
 import { ethers, network } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import type { ContractTransactionResponse } from "ethers";
 import { deployCore, registerNode, type Core } from "../../test/shared/core-fixture";
 import type { HealthCheck } from "../../typechain-types";
 import type { GasMeasurements, GasScenario } from "./types";
+import { gasOf } from "./gas-of";
 
 const TOKEN = 10n ** 18n;
 const FREEZE = 900; // the Ignition default
@@ -27,12 +27,6 @@ const FREEZE = 900; // the Ignition default
 interface BenchNode {
   staker: string;
   operator: HardhatEthersSigner;
-}
-
-async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<bigint> {
-  const receipt = await (await tx).wait();
-  if (!receipt) throw new Error("no receipt");
-  return receipt.gasUsed;
 }
 
 async function impersonate(address: string): Promise<HardhatEthersSigner> {

@@ -3,18 +3,12 @@
 // node already holds an arrangement and some tokens, the payer approved the manager once (max).
 // The escrow calls per node (isRegistered, lockedThrough) are the real StakingEscrow's.
 // bench/gas/floor.ts measures the irreducible part of the same operations in the same state.
-import type { ContractTransactionResponse } from "ethers";
 import { ethers } from "hardhat";
 import { advancePeriods } from "../../test/shared/core-fixture";
 import { TOKEN, createPolicy, deployPolicyWorld, newPolicyId, rootFor } from "../../test/policy/fixture";
 import { orderForPolicy } from "../../src/client/node-selection";
 import type { GasMeasurements, GasScenario } from "./types";
-
-async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<bigint> {
-  const receipt = await (await tx).wait();
-  if (!receipt) throw new Error("no receipt");
-  return receipt.gasUsed;
-}
+import { gasOf } from "./gas-of";
 
 async function measure(): Promise<GasMeasurements> {
   const w = await deployPolicyWorld(5);

@@ -3,15 +3,9 @@
 // state (other stakers exist, rewards have been issued, the period's issuance is already
 // distributed) except where a key says otherwise; `*.newPeriod` keys add the once-per-period
 // issuance (reserve decay + mint) paid by the first escrow transaction of a period.
-import type { ContractTransactionResponse } from "ethers";
 import { advancePeriods, deployCore, signPermit, type Core } from "../../test/shared/core-fixture";
 import type { GasMeasurements, GasScenario } from "./types";
-
-async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<bigint> {
-  const receipt = await (await tx).wait();
-  if (!receipt) throw new Error("no receipt");
-  return receipt.gasUsed;
-}
+import { gasOf } from "./gas-of";
 
 async function fund(core: Core, to: string, amount: bigint): Promise<void> {
   await (await core.token.connect(core.deployer).transfer(to, amount)).wait();

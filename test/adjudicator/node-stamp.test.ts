@@ -5,19 +5,11 @@
 // tampered after the node stamped it is rejected.
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { getBytes } from "ethers";
-import pino from "pino";
 import type { FastifyInstance } from "fastify";
 import * as umbral from "../../src/umbral";
-import { addressBytes } from "../../src/node/bytes";
-import { EthersNodeChain } from "../../src/node/chain";
-import { buildHttpServer } from "../../src/node/http";
-import { NodeService } from "../../src/node/service";
-import { NodeStore } from "../../src/node/store";
-import { ReencryptPool } from "../../src/node/worker-pool";
+import type { NodeStore } from "../../src/node/store";
+import type { InProcessAgent } from "../node/in-process-agent";
 import { buildReencryptRequest, type ReencryptResponse } from "../../src/node/protocol";
 import {
   CFRAG_OFFSETS,
@@ -29,55 +21,29 @@ import {
   type CFragEvidence,
 } from "../../src/client/evidence";
 import type { Adjudicator } from "../../typechain-types";
-import { accountWallet, capsulesFor, createPolicy, deployNetwork, setupNode, uploadFor, type Network, type TestNode, type TestPolicy } from "../node/helpers";
-import { ADJUDICATOR_PARAMS } from "./setup";
-
-const silent = pino({ level: "silent" });
+import { accountWallet, capsulesFor, createPolicy, uploadFor, type Network, type TestNode, type TestPolicy } from "../node/helpers";
+import { startJudgedAgent, type JudgedAgent } from "./judged-agent";
 
 describe("adjudicator: end to end with the real node agent's cfrags and stamps", function () {
-  let dir: string;
+  let world: JudgedAgent;
   let net: Network;
   let node: TestNode;
   let adjudicator: Adjudicator;
   let app: FastifyInstance;
   let store: NodeStore;
-  let pool: ReencryptPool;
+  let agent: InProcessAgent;
   let payer: Awaited<ReturnType<typeof ethers.getSigners>>[number];
   let investigator: Awaited<ReturnType<typeof ethers.getSigners>>[number];
   const owner = accountWallet(15);
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "nkms-adj-e2e-"));
-    net = await deployNetwork();
-    const signers = await ethers.getSigners();
-    payer = signers[10];
-    investigator = signers[12];
-    node = await setupNode(net, signers[1], 2, ethers.provider);
-    adjudicator = (await ethers.deployContract("Adjudicator", [
-      net.core.escrowAddress,
-      ADJUDICATOR_PARAMS.basePenalty,
-      ADJUDICATOR_PARAMS.penaltyHistoryCoefficient,
-      ADJUDICATOR_PARAMS.maxPenaltyBps,
-      ADJUDICATOR_PARAMS.investigatorShareBps,
-    ])) as unknown as Adjudicator;
-    await (await net.core.escrow.grantRole(await net.core.escrow.SLASHER_ROLE(), await adjudicator.getAddress())).wait();
-
-    const chain = new EthersNodeChain(ethers.provider, { stakingEscrow: net.core.escrowAddress, policyManager: net.policyManagerAddress });
-    store = NodeStore.open(join(dir, "node.sqlite"), node.keys.atRestKey, addressBytes(node.operator.address));
-    pool = new ReencryptPool({ stampSecret: node.keys.stampSecret.toBEBytes() }, { size: 1, maxQueuedCapsules: 64 });
-    const service = new NodeService(node.keys, node.staker.address, "http://test", store, pool, chain, silent, {
-      maxClockSkewSeconds: 300,
-      maxBatch: 8,
-    });
-    app = buildHttpServer(service, { bodyLimit: 64 * 1024, logger: silent });
-    await app.ready();
+    world = await startJudgedAgent("nkms-adj-e2e-", 2, { workers: 1, maxBatch: 8, bodyLimit: 64 * 1024 });
+    ({ net, node, adjudicator, agent, payer, investigator } = world);
+    ({ app, store } = agent);
   });
 
   after(async () => {
-    await app?.close();
-    await pool?.close();
-    store?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await world?.close();
   });
 
   async function post(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {

@@ -25,16 +25,22 @@ export interface AdjudicatorSetup {
   investigator: HardhatEthersSigner;
 }
 
-export async function deployAdjudicatorSetup(params = ADJUDICATOR_PARAMS): Promise<AdjudicatorSetup> {
-  const core = await deployCore();
-  const adjudicator = await ethers.deployContract("Adjudicator", [
+/** An Adjudicator on `core`'s escrow, allowed to slash. */
+export async function deployAdjudicatorFor(core: Pick<Core, "escrow" | "escrowAddress">, params = ADJUDICATOR_PARAMS): Promise<Adjudicator> {
+  const adjudicator = (await ethers.deployContract("Adjudicator", [
     core.escrowAddress,
     params.basePenalty,
     params.penaltyHistoryCoefficient,
     params.maxPenaltyBps,
     params.investigatorShareBps,
-  ]);
+  ])) as unknown as Adjudicator;
   await (await core.escrow.grantRole(await core.escrow.SLASHER_ROLE(), await adjudicator.getAddress())).wait();
+  return adjudicator;
+}
+
+export async function deployAdjudicatorSetup(params = ADJUDICATOR_PARAMS): Promise<AdjudicatorSetup> {
+  const core = await deployCore();
+  const adjudicator = await deployAdjudicatorFor(core, params);
   const stampSecretKey = secp256k1.utils.randomSecretKey();
   const node = await stakeNode(core, core.accounts[0], core.accounts[1], {
     stampSecretKey,

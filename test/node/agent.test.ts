@@ -6,28 +6,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Wallet, getBytes, hexlify, id as keccakId } from "ethers";
-import pino from "pino";
 import fc from "fast-check";
 import type { FastifyInstance } from "fastify";
 import * as umbral from "../../src/umbral";
-import { addressBytes } from "../../src/node/bytes";
 import { EthersNodeChain } from "../../src/node/chain";
-import { buildHttpServer } from "../../src/node/http";
-import { NodeService } from "../../src/node/service";
-import { NodeStore } from "../../src/node/store";
-import { ReencryptPool } from "../../src/node/worker-pool";
+import { startInProcessAgent, type InProcessAgent } from "./in-process-agent";
 import { buildReencryptRequest, signRevocation, verifyCFragStamp, type EthSigning, type ReencryptResponse } from "../../src/node/protocol";
 import { accountWallet, capsulesFor, createPolicy, deployNetwork, setupNode, uploadFor, type Network, type TestNode, type TestPolicy } from "./helpers";
 
-const silent = pino({ level: "silent" });
-
-interface Agent {
-  app: FastifyInstance;
-  service: NodeService;
-  store: NodeStore;
-  pool: ReencryptPool;
-  close(): Promise<void>;
-}
+type Agent = InProcessAgent;
 
 /** The real chain binding, counting the arrangement-status calls it makes. */
 class CountingChain extends EthersNodeChain {
@@ -43,23 +30,8 @@ function chainOf(net: Network): CountingChain {
   return new CountingChain(ethers.provider, { stakingEscrow: net.core.escrowAddress, policyManager: net.policyManagerAddress });
 }
 
-async function startAgent(net: Network, node: TestNode, dir: string, chain: EthersNodeChain = chainOf(net)): Promise<Agent> {
-  const store = NodeStore.open(join(dir, `${node.operator.address}.sqlite`), node.keys.atRestKey, addressBytes(node.operator.address));
-  const pool = new ReencryptPool({ stampSecret: node.keys.stampSecret.toBEBytes() }, { size: 2, maxQueuedCapsules: 512 });
-  const service = new NodeService(node.keys, node.staker.address, "http://test", store, pool, chain, silent, { maxClockSkewSeconds: 300, maxBatch: 64 });
-  const app = buildHttpServer(service, { bodyLimit: 64 * 1024, logger: silent });
-  await app.ready();
-  return {
-    app,
-    service,
-    store,
-    pool,
-    close: async () => {
-      await app.close();
-      await pool.close();
-      store.close();
-    },
-  };
+function startAgent(net: Network, node: TestNode, dir: string, chain?: EthersNodeChain): Promise<Agent> {
+  return startInProcessAgent(net, node, dir, { chain });
 }
 
 async function post(app: FastifyInstance, url: string, body: unknown) {

@@ -7,7 +7,7 @@ import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { Core, deployCore, stakeNode, StakedNode } from "../shared/core-fixture";
-import type { PolicyManager } from "../../typechain-types";
+import type { PolicyGasFloor, PolicyManager } from "../../typechain-types";
 import { kfragRoot, toHex } from "../../src/client/kfrag-commitment";
 import { orderForPolicy } from "../../src/client/node-selection";
 
@@ -111,4 +111,17 @@ export async function createPolicy(
       .createPolicy(policyId, options.owner ?? payer.address, endPeriod, feeRate, nodes, rootFor(policyId, nodes))
   ).wait();
   return { policyId, endPeriod, feeRate, nodes, paid };
+}
+
+/** The gas-floor instrument (contracts/bench/PolicyGasFloor.sol) on `w`'s token and escrow; Alice
+ * approves it for any amount. */
+export async function deployFloor(w: PolicyWorld, quotaBase: number = QUOTA_BASE, quotaPerTotal: bigint = QUOTA_PER_TOTAL): Promise<PolicyGasFloor> {
+  const floor = (await ethers.deployContract("PolicyGasFloor", [
+    w.core.tokenAddress,
+    w.core.escrowAddress,
+    quotaBase,
+    quotaPerTotal,
+  ])) as unknown as PolicyGasFloor;
+  await (await w.core.token.connect(w.alice).approve(await floor.getAddress(), ethers.MaxUint256)).wait();
+  return floor;
 }

@@ -5,23 +5,12 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { PolicyGasFloor } from "../../typechain-types";
-import { NODE_RATE, QUOTA_BASE, QUOTA_PER_TOTAL, deployPolicyWorld, newPolicyId, rootFor, type PolicyWorld } from "./fixture";
+import { NODE_RATE, QUOTA_BASE, QUOTA_PER_TOTAL, deployFloor, deployPolicyWorld, newPolicyId, rootFor, type PolicyWorld } from "./fixture";
 
 interface FloorWorld {
   w: PolicyWorld;
   floor: PolicyGasFloor;
   stakers: string[];
-}
-
-async function deployFloor(w: PolicyWorld, quotaBase: number, quotaPerTotal: bigint): Promise<PolicyGasFloor> {
-  const floor = (await ethers.deployContract("PolicyGasFloor", [
-    w.core.tokenAddress,
-    w.core.escrowAddress,
-    quotaBase,
-    quotaPerTotal,
-  ])) as unknown as PolicyGasFloor;
-  await (await w.core.token.connect(w.alice).approve(await floor.getAddress(), ethers.MaxUint256)).wait();
-  return floor;
 }
 
 async function floorWorld(): Promise<FloorWorld> {

@@ -3,19 +3,14 @@
 // the client's retrieval and evidence, and the real Adjudicator.
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { getBytes, hexlify } from "ethers";
-import pino from "pino";
 import type { FastifyInstance } from "fastify";
-import { addressBytes } from "../../src/node/bytes";
-import { EthersNodeChain } from "../../src/node/chain";
-import { buildHttpServer } from "../../src/node/http";
-import { NodeService } from "../../src/node/service";
-import { NodeStore } from "../../src/node/store";
-import { ReencryptPool } from "../../src/node/worker-pool";
+import type { NodeStore } from "../../src/node/store";
+import type { InProcessAgent } from "../node/in-process-agent";
 import { buildReencryptRequest, verifyCFragStamps, type ReencryptResponse } from "../../src/node/protocol";
+import type * as umbral from "../../src/umbral";
 import { retrieveCFrags } from "../../src/client/retrieval";
 import { RetrievalError } from "../../src/client/errors";
 import {
@@ -30,61 +25,52 @@ import {
   type CFragEvidence,
 } from "../../src/client/evidence";
 import type { Adjudicator } from "../../typechain-types";
-import { accountWallet, capsulesFor, createPolicy, deployNetwork, setupNode, uploadFor, type Network, type TestNode, type TestPolicy } from "../node/helpers";
-import { ADJUDICATOR_PARAMS } from "../adjudicator/setup";
+import { accountWallet, capsulesFor, createPolicy, uploadFor, type Network, type TestNode, type TestPolicy } from "../node/helpers";
+import { startJudgedAgent, type JudgedAgent } from "../adjudicator/judged-agent";
 import { startLyingProxy } from "../client/lying-node";
 import { tamperedProofs } from "./fixtures";
 
-const silent = pino({ level: "silent" });
 const OPERATOR_INDEX = 2;
 
 describe("stamp: batched stamps from the real node agent, judged by the real Adjudicator", function () {
-  let dir: string;
+  let world: JudgedAgent;
   let net: Network;
   let node: TestNode;
   let adjudicator: Adjudicator;
   let app: FastifyInstance;
   let url: string;
   let store: NodeStore;
-  let pool: ReencryptPool;
+  let agent: InProcessAgent;
   let payer: Awaited<ReturnType<typeof ethers.getSigners>>[number];
   let investigator: Awaited<ReturnType<typeof ethers.getSigners>>[number];
   const owner = accountWallet(15);
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "nkms-stamp-"));
-    net = await deployNetwork();
-    const signers = await ethers.getSigners();
-    payer = signers[10];
-    investigator = signers[12];
-    node = await setupNode(net, signers[1], OPERATOR_INDEX, ethers.provider);
-    adjudicator = (await ethers.deployContract("Adjudicator", [
-      net.core.escrowAddress,
-      ADJUDICATOR_PARAMS.basePenalty,
-      ADJUDICATOR_PARAMS.penaltyHistoryCoefficient,
-      ADJUDICATOR_PARAMS.maxPenaltyBps,
-      ADJUDICATOR_PARAMS.investigatorShareBps,
-    ])) as unknown as Adjudicator;
-    await (await net.core.escrow.grantRole(await net.core.escrow.SLASHER_ROLE(), await adjudicator.getAddress())).wait();
-
-    const chain = new EthersNodeChain(ethers.provider, { stakingEscrow: net.core.escrowAddress, policyManager: net.policyManagerAddress });
-    store = NodeStore.open(join(dir, "node.sqlite"), node.keys.atRestKey, addressBytes(node.operator.address));
     // Two workers: a request is split in two sub-batches, each stamped by its own worker.
-    pool = new ReencryptPool({ stampSecret: node.keys.stampSecret.toBEBytes() }, { size: 2, maxQueuedCapsules: 64 });
-    const service = new NodeService(node.keys, node.staker.address, "http://test", store, pool, chain, silent, {
-      maxClockSkewSeconds: 300,
-      maxBatch: 16,
-    });
-    app = buildHttpServer(service, { bodyLimit: 256 * 1024, logger: silent });
+    world = await startJudgedAgent("nkms-stamp-", OPERATOR_INDEX, { workers: 2, maxBatch: 16, bodyLimit: 256 * 1024 });
+    ({ net, node, adjudicator, agent, payer, investigator } = world);
+    ({ app, store } = agent);
     url = await app.listen({ port: 0, host: "127.0.0.1" });
   });
 
   after(async () => {
-    await app?.close();
-    await pool?.close();
-    store?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await world?.close();
   });
+
+  /** Bob retrieves one cfrag per capsule from the node through `endpoint` (threshold 1). */
+  function retrieveVia(endpoint: string, p: TestPolicy, capsules: umbral.Capsule[], evidenceDir?: string) {
+    return retrieveCFrags({
+      policyId: p.policyIdBytes,
+      threshold: 1,
+      capsules,
+      delegatingKey: p.alice.publicKey(),
+      publisherVerifyingKey: p.aliceSigner.verifyingKey(),
+      receivingKey: p.bob.publicKey(),
+      signer: p.bobSigner,
+      nodes: [{ staker: node.staker.address, endpoint, stampKey: node.keys.stampKey.toCompressedBytes() }],
+      evidenceDir,
+    });
+  }
 
   async function policyAtNode(): Promise<TestPolicy> {
     const p = await createPolicy(net, payer, owner, [node.staker.address]);
@@ -126,7 +112,7 @@ describe("stamp: batched stamps from the real node agent, judged by the real Adj
     const answer = (await res.json()) as ReencryptResponse;
     expect(answer.cfrags).to.have.length(6);
     const signatures = new Set(answer.cfrags.map((c) => c.signature));
-    expect(signatures.size).to.be.within(1, pool.size);
+    expect(signatures.size).to.be.within(1, agent.pool.size);
     // Every sub-batch has several cfrags, so every cfrag needs a proof.
     expect(answer.cfrags.every((c) => c.stampProof.length >= 1 && c.stampProof.every((s) => /^0x[0-9a-f]{64}$/.test(s)))).to.equal(true);
 
@@ -155,7 +141,7 @@ describe("stamp: batched stamps from the real node agent, judged by the real Adj
     const p = await policyAtNode();
     const proxy = await startLyingProxy(accountWallet(OPERATOR_INDEX), node.staker.address, { lieAt: 2 });
     proxy.target = url;
-    const evidenceDir = join(dir, "evidence");
+    const evidenceDir = join(world.dir, "evidence");
     try {
       // The proxy saw no kfrag upload for this policy; give it the keys the way a node learns them.
       await fetch(`${proxy.url}/v1/policies/${p.policyId}/kfrag`, {
@@ -164,17 +150,7 @@ describe("stamp: batched stamps from the real node agent, judged by the real Adj
         body: JSON.stringify(await uploadFor(p, 0)),
       });
       const { capsules } = capsulesFor(p, 5);
-      const err = (await retrieveCFrags({
-        policyId: p.policyIdBytes,
-        threshold: 1,
-        capsules,
-        delegatingKey: p.alice.publicKey(),
-        publisherVerifyingKey: p.aliceSigner.verifyingKey(),
-        receivingKey: p.bob.publicKey(),
-        signer: p.bobSigner,
-        nodes: [{ staker: node.staker.address, endpoint: proxy.url, stampKey: node.keys.stampKey.toCompressedBytes() }],
-        evidenceDir,
-      }).catch((e: unknown) => e)) as RetrievalError;
+      const err = (await retrieveVia(proxy.url, p, capsules, evidenceDir).catch((e: unknown) => e)) as RetrievalError;
       expect(err).to.be.instanceOf(RetrievalError);
       expect(proxy.lies).to.equal(1);
       const [failure] = err.failures;
@@ -219,16 +195,7 @@ describe("stamp: batched stamps from the real node agent, judged by the real Adj
     proxy.target = url;
     try {
       const { capsules } = capsulesFor(p, 4);
-      const err = (await retrieveCFrags({
-        policyId: p.policyIdBytes,
-        threshold: 1,
-        capsules,
-        delegatingKey: p.alice.publicKey(),
-        publisherVerifyingKey: p.aliceSigner.verifyingKey(),
-        receivingKey: p.bob.publicKey(),
-        signer: p.bobSigner,
-        nodes: [{ staker: node.staker.address, endpoint: proxy.url, stampKey: node.keys.stampKey.toCompressedBytes() }],
-      }).catch((e: unknown) => e)) as RetrievalError;
+      const err = (await retrieveVia(proxy.url, p, capsules).catch((e: unknown) => e)) as RetrievalError;
       expect(err).to.be.instanceOf(RetrievalError);
       expect(proxy.lies).to.equal(1);
       expect(err.failures.map((f) => [f.kind, f.message])).to.deep.equal([["bad_stamp", "cfrag 1 is not stamped by the node's registered key"]]);
