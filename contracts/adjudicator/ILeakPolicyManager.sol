@@ -10,6 +10,9 @@ interface ILeakPolicyManager {
         view
         returns (bool);
 
+    /// @notice True while `node`'s arrangement in the policy is live (not revoked, not expired).
+    function isActiveArrangement(bytes16 policyId, address node) external view returns (bool);
+
     /// @notice End `node`'s live arrangement for a proven leak; the refund the owner would get by
     /// revoking now is split into `bounty = min(maxBounty, refund)` for `challenger` and the rest
     /// for the owner. Leak adjudicator role only.

@@ -29,8 +29,10 @@ import {SlashingPolicy} from "./SlashingPolicy.sol";
 /// priorViolations is the escrow's count of the node's earlier slashes (`slashingStateOf`): proven
 /// leaks and incorrect cfrags alike, one history shared with the Adjudicator, so a repeat
 /// offender pays more whatever its earlier offence was.
-/// Limitation: only a live arrangement can be challenged (once revoked or expired, there is no
-/// refund left to fund a bounty and the arrangement can no longer be ended).
+/// A leak stays provable after the arrangement ended (revoked or expired): a leaked kfrag keeps
+/// working for whoever holds it, revocation or not, so the node still forfeits its penalty. Revoking
+/// then would refund nothing, so by the payout rule nothing is paid: no bounty, no refund.
+/// Each (policy, node) leak is punished once, live or not (`leakPunished`).
 contract LeakAdjudicator is ReentrancyGuardTransient {
     uint256 private constant BPS = 10_000;
 
@@ -49,10 +51,12 @@ contract LeakAdjudicator is ReentrancyGuardTransient {
 
     /// @notice Block number at which each pending commitment was made (0: none).
     mapping(bytes32 commitment => uint256 blockNumber) public commitments;
+    /// @notice Leaks already punished, by `keccak256(abi.encode(policyId, staker))`.
+    mapping(bytes32 leak => bool) public leakPunished;
 
     /// @notice A challenger committed to a leak (hidden until revealed).
     event LeakCommitted(bytes32 indexed commitment, address indexed sender);
-    /// @notice A leak was proven: the node forfeited `slashed` and lost its arrangement.
+    /// @notice A leak was proven: the node forfeited `slashed` (and lost its arrangement, if live).
     event LeakProven(
         bytes16 indexed policyId,
         address indexed staker,
@@ -71,6 +75,7 @@ contract LeakAdjudicator is ReentrancyGuardTransient {
     error RevealTooEarly(bytes32 commitment);
     error KfragNotCommitted(bytes16 policyId, address staker);
     error NothingToSlash(address staker);
+    error LeakAlreadyPunished(bytes16 policyId, address staker);
 
     /// @param escrow_ Staking escrow; this contract must hold its slasher role.
     /// @param policyManager_ PolicyManager; this contract must hold its leak adjudicator role.
@@ -105,14 +110,16 @@ contract LeakAdjudicator is ReentrancyGuardTransient {
     }
 
     /// @notice Step 2 (a later block than the commitment): reveal the leaked kfrag; the caller
-    /// must be the committed challenger. Slashes the node, ends its arrangement, pays the bounty.
+    /// must be the committed challenger. Slashes the node; if its arrangement is still live, ends
+    /// it and pays the bounty out of the owner's refund.
     /// @param policyId The policy.
     /// @param staker The node (staker address) whose kfrag leaked.
     /// @param kfrag The leaked KeyFrag bytes (as committed on-chain: keccak256 of them is the leaf's hash).
     /// @param proof Merkle proof of the node's leaf in the policy's kfrag commitment.
     /// @param salt The commitment's secret salt.
     /// @return penalty The forfeit charged to the node.
-    /// @return bounty The amount the challenger received (from the owner's refund).
+    /// @return bounty The amount the challenger received (from the owner's refund; 0 once the
+    /// arrangement had ended).
     function revealLeak(
         bytes16 policyId,
         address staker,
@@ -136,13 +143,19 @@ contract LeakAdjudicator is ReentrancyGuardTransient {
         delete commitments[commitment];
     }
 
-    /// @dev Ends the arrangement (bounty paid from the owner's refund), then slashes to the reserve.
+    /// @dev Ends a live arrangement (bounty paid from the owner's refund; an ended one pays
+    /// nothing), then slashes to the reserve. Once per (policy, node).
     function _punish(bytes16 policyId, address staker) private returns (uint256 penalty, uint256 bounty) {
+        bytes32 leak = keccak256(abi.encode(policyId, staker));
+        if (leakPunished[leak]) revert LeakAlreadyPunished(policyId, staker);
         penalty = penaltyFor(staker);
         if (penalty == 0) revert NothingToSlash(staker);
+        leakPunished[leak] = true;
         uint256 ownerRefund;
-        (bounty, ownerRefund) =
-            policyManager.revokeForLeak(policyId, staker, msg.sender, (penalty * challengerShareBps) / BPS);
+        if (policyManager.isActiveArrangement(policyId, staker)) {
+            (bounty, ownerRefund) =
+                policyManager.revokeForLeak(policyId, staker, msg.sender, (penalty * challengerShareBps) / BPS);
+        }
         (uint256 slashed, uint256 count) = escrow.slash(staker, penalty, 0);
         emit LeakProven(policyId, staker, msg.sender, penalty, slashed, bounty, ownerRefund, count);
     }

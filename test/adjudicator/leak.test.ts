@@ -55,9 +55,9 @@ describe("adjudicator: key-leak challenge (LeakAdjudicator + PolicyManager.revok
     expect(await w.pm.isActiveArrangement(hex(p.policyId), y.staker.address)).to.equal(true);
     expect((await w.core.escrow.slashingStateOf(x.staker.address)).violations).to.equal(1n);
 
-    // The same leak cannot be punished twice: the arrangement is over.
+    // The same leak cannot be punished twice.
     const again = await commit(w, w.challenger, evidence);
-    await expect(reveal(w, w.challenger, evidence, again)).to.be.revertedWithCustomError(w.pm, "ArrangementAlreadyRevoked");
+    await expect(reveal(w, w.challenger, evidence, again)).to.be.revertedWithCustomError(w.leak, "LeakAlreadyPunished");
   });
 
   it("is front-running resistant: a copied reveal, a same-block commit+reveal and a reused salt all fail", async function () {
@@ -86,10 +86,10 @@ describe("adjudicator: key-leak challenge (LeakAdjudicator + PolicyManager.revok
       await network.provider.send("evm_setAutomine", [true]);
     }
     // The honest challenger, committed earlier, reveals and wins; the watcher's own commitment
-    // (now a block old) is worthless: the arrangement has ended.
+    // (now a block old) is worthless: the leak is already punished.
     await expect(reveal(w, w.challenger, evidence, salt)).to.emit(w.leak, "LeakProven");
     const theirSalt = new Uint8Array(32).fill(9);
-    await expect(reveal(w, w.stranger, evidence, theirSalt)).to.be.revertedWithCustomError(w.pm, "ArrangementAlreadyRevoked");
+    await expect(reveal(w, w.stranger, evidence, theirSalt)).to.be.revertedWithCustomError(w.leak, "LeakAlreadyPunished");
     // A used commitment is gone.
     await expect(reveal(w, w.challenger, evidence, salt)).to.be.revertedWithCustomError(w.leak, "UnknownCommitment");
     await expect(w.leak.connect(w.challenger).commitLeak(leakCommitment(w.challenger.address, evidence, theirSalt)))
@@ -98,7 +98,7 @@ describe("adjudicator: key-leak challenge (LeakAdjudicator + PolicyManager.revok
       .to.be.revertedWithCustomError(w.leak, "CommitmentExists");
   });
 
-  it("rejects a kfrag the commitment does not bind to the node, wrong proofs or nodes, and expired policies", async function () {
+  it("rejects a kfrag the commitment does not bind to the node, and wrong proofs or nodes", async function () {
     const { w, x, y } = await loadFixture(fixture);
     const p = await leakPolicy(w, [x.staker.address, y.staker.address], 3);
     const ix = p.nodes.indexOf(x.staker.address);
@@ -113,12 +113,34 @@ describe("adjudicator: key-leak challenge (LeakAdjudicator + PolicyManager.revok
       const salt = await commit(w, w.challenger, evidence);
       await expect(reveal(w, w.challenger, evidence, salt), name).to.be.revertedWithCustomError(w.leak, "KfragNotCommitted");
     }
-    // After the policy's last period the arrangement cannot be ended any more.
-    const evidence = p.evidenceFor(ix);
-    const salt = await commit(w, w.challenger, evidence);
-    await time.increaseTo((p.endPeriod + 1n) * BigInt(w.core.params.secondsPerPeriod));
-    await expect(reveal(w, w.challenger, evidence, salt)).to.be.revertedWithCustomError(w.pm, "PolicyExpired");
     expect((await w.core.escrow.stakeOf(x.staker.address)).amount).to.equal(x.amount);
+  });
+
+  it("a leak stays punishable after the arrangement ended (revoked or expired): the node forfeits, nobody is paid", async function () {
+    const { w, x, y } = await loadFixture(fixture);
+    const revoked = await leakPolicy(w, [x.staker.address, y.staker.address], 4);
+    const expired = await leakPolicy(w, [x.staker.address, y.staker.address], 1);
+    await (await w.pm.connect(w.alice).revokeArrangement(hex(revoked.policyId), x.staker.address)).wait();
+    await time.increaseTo((expired.endPeriod + 1n) * BigInt(w.core.params.secondsPerPeriod));
+    expect(await w.pm.isActiveArrangement(hex(expired.policyId), x.staker.address)).to.equal(false);
+
+    let stake = x.amount;
+    for (const [n, p] of [revoked, expired].entries()) {
+      const evidence = p.evidenceFor(p.nodes.indexOf(x.staker.address));
+      const salt = await commit(w, w.challenger, evidence);
+      const charged = min(basePenalty + LEAK_PARAMS.penaltyHistoryCoefficient * BigInt(n), (stake * maxPenaltyBps) / 10_000n);
+      const [aliceBefore, challengerBefore] = [await balance(w, w.alice), await balance(w, w.challenger)];
+      await expect(reveal(w, w.challenger, evidence, salt))
+        .to.emit(w.leak, "LeakProven")
+        .withArgs(hex(p.policyId), x.staker.address, w.challenger.address, charged, charged, 0n, 0n, BigInt(n + 1))
+        .and.not.to.emit(w.pm, "ArrangementRevokedForLeak");
+      stake -= charged;
+      expect((await w.core.escrow.stakeOf(x.staker.address)).amount).to.equal(stake);
+      expect(await balance(w, w.alice)).to.equal(aliceBefore);
+      expect(await balance(w, w.challenger)).to.equal(challengerBefore);
+      const again = await commit(w, w.challenger, evidence);
+      await expect(reveal(w, w.challenger, evidence, again)).to.be.revertedWithCustomError(w.leak, "LeakAlreadyPunished");
+    }
   });
 
   it("repeat leaks cost base + history · violations, capped at maxPenaltyBps of the stake", async function () {
