@@ -227,6 +227,50 @@ describe("node agent (in-process, Hardhat chain)", function () {
     expect(agentA.store.get(p3.policyIdBytes)!.kfrag).to.equal(null);
   });
 
+  it("property: whatever the order of re-encryptions, new blocks and revocations (on-chain or by signature), a revoked policy never re-encrypts and a live one always does", async function () {
+    this.timeout(300_000);
+    type Step = { kind: "reencrypt" | "burst" | "revokeOnChain" | "revokeBySignature" | "mine"; policy: number };
+    const step = fc.record({
+      kind: fc.constantFrom<Step["kind"]>("reencrypt", "reencrypt", "burst", "revokeOnChain", "revokeBySignature", "mine"),
+      policy: fc.nat(2),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 3, maxLength: 10 }), async (steps) => {
+        const policies: TestPolicy[] = [];
+        for (let i = 0; i < 3; i++) policies.push(await createPolicy(net, payer, owner, [nodeA.staker.address]));
+        for (const p of policies) expect((await post(agentA.app, `/v1/policies/${p.policyId}/kfrag`, await uploadFor(p, 0))).status).to.equal(201);
+        const { capsules } = capsulesFor(policies[0], 1);
+        const revoked = new Set<number>();
+        const expectServed = (i: number, status: number, code?: string) => {
+          if (revoked.has(i)) expect(code, `policy ${i} was revoked`).to.equal("POLICY_REVOKED");
+          else expect(status, `policy ${i} is live (${code})`).to.equal(200);
+        };
+        for (const { kind, policy: i } of steps) {
+          const p = policies[i];
+          if (kind === "reencrypt") {
+            const res = await reencrypt(agentA, nodeA, p, capsules);
+            expectServed(i, res.status, res.json.error?.code);
+          } else if (kind === "burst") {
+            for (const res of await Promise.all(Array.from({ length: 4 }, () => reencrypt(agentA, nodeA, p, capsules)))) {
+              expectServed(i, res.status, res.json.error?.code);
+            }
+          } else if (kind === "revokeOnChain") {
+            if (revoked.has(i)) continue;
+            await (await net.policyManager.connect(owner.connect(ethers.provider)).revokePolicy(p.policyId)).wait();
+            revoked.add(i); // mined: from now on no request may be served
+          } else if (kind === "revokeBySignature") {
+            const res = await post(agentA.app, `/v1/policies/${p.policyId}/revoke`, await signRevocation(owner, p.policyIdBytes));
+            expect(res.status).to.equal(200);
+            revoked.add(i);
+          } else {
+            await mine();
+          }
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   it("asks the chain for an arrangement's status once per block, however many requests come in", async () => {
     const chain = chainOf(net);
     const countDir = mkdtempSync(join(tmpdir(), "nkms-agent-count-"));
