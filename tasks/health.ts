@@ -5,7 +5,7 @@ import { task, types } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { Signer } from "ethers";
 import type { HealthCheck, NKMSToken } from "../typechain-types";
-import { TaskError, contractAddress, requireAddress, send as sendTx, sender, withContractAndSender } from "./lib";
+import { TaskError, contractAddress, ensureFunds, parseTokens, requireAddress, send as sendTx, sender, withContractAndSender } from "./lib";
 
 interface Common {
   health?: string;
@@ -150,23 +150,10 @@ withCommon(task("health:fund", "Add tokens to the checker reward pool"))
   .addParam("amount", "Tokens (whole, decimals allowed)")
   .setAction(async (args: Common & { amount: string }, hre) => {
     const ctx = await context(hre, args);
-    let amount: bigint;
-    try {
-      amount = hre.ethers.parseUnits(args.amount, 18);
-    } catch {
-      throw new TaskError("BAD_AMOUNT", `--amount must be a token amount, got "${args.amount}".`);
-    }
-    if (amount <= 0n) throw new TaskError("BAD_AMOUNT", "--amount must be positive.");
-    const balance = await ctx.token.balanceOf(ctx.address);
-    if (balance < amount) {
-      throw new TaskError(
-        "INSUFFICIENT_BALANCE",
-        `Insufficient balance: ${ctx.address} holds ${hre.ethers.formatUnits(balance, 18)} NKMS.`,
-      );
-    }
+    const amount = parseTokens(hre, args.amount, "amount");
     const healthAddress = await ctx.health.getAddress();
-    if ((await ctx.token.allowance(ctx.address, healthAddress)) < amount) {
-      await send(ctx, "approve", () => ctx.token.approve(healthAddress, amount));
-    }
+    await ensureFunds(hre, ctx.token, ctx.address, healthAddress, amount, () =>
+      send(ctx, "approve", () => ctx.token.approve(healthAddress, amount)),
+    );
     await send(ctx, `fund ${args.amount} NKMS`, () => ctx.health.fund(amount));
   });

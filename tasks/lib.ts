@@ -68,6 +68,33 @@ export function parseTokens(hre: HardhatRuntimeEnvironment, value: string, name:
 
 export const formatTokens = (hre: HardhatRuntimeEnvironment, v: bigint): string => `${hre.ethers.formatUnits(v, 18)} NKMS`;
 
+/** The token calls the balance and allowance helpers need (NKMSToken satisfies it). */
+export interface TokenFunds {
+  balanceOf(owner: string): Promise<bigint>;
+  allowance(owner: string, spender: string): Promise<bigint>;
+}
+
+/** Refuses (INSUFFICIENT_BALANCE) unless `owner` holds `amount`. */
+export async function requireBalance(hre: HardhatRuntimeEnvironment, token: TokenFunds, owner: string, amount: bigint): Promise<void> {
+  const balance = await token.balanceOf(owner);
+  if (balance < amount) {
+    throw new TaskError("INSUFFICIENT_BALANCE", `Insufficient balance: ${owner} holds ${formatTokens(hre, balance)}, needs ${formatTokens(hre, amount)}.`);
+  }
+}
+
+/** Checks the balance, then lets `approve` run when `spender`'s allowance is short of `amount`. */
+export async function ensureFunds(
+  hre: HardhatRuntimeEnvironment,
+  token: TokenFunds,
+  owner: string,
+  spender: string,
+  amount: bigint,
+  approve: () => Promise<void>,
+): Promise<void> {
+  await requireBalance(hre, token, owner, amount);
+  if ((await token.allowance(owner, spender)) < amount) await approve();
+}
+
 export function requireAddress(hre: HardhatRuntimeEnvironment, value: string, name: string): string {
   if (!hre.ethers.isAddress(value)) throw new TaskError("BAD_ADDRESS", `--${name} must be an address, got "${value}".`);
   return hre.ethers.getAddress(value);

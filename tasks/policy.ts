@@ -8,7 +8,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { Signer } from "ethers";
 import type { NKMSToken, PolicyManager, StakingEscrow } from "../typechain-types";
 import { orderForPolicy, readCandidates, selectNodes } from "../src/client/node-selection";
-import { TaskError, contractAddress, formatTokens, parseTokens as parseTokenAmount, send as sendTx, sender, withContractAndSender } from "./lib";
+import { TaskError, contractAddress, ensureFunds, formatTokens, parseTokens as parseTokenAmount, send as sendTx, sender, withContractAndSender } from "./lib";
 
 interface Common {
   manager?: string;
@@ -51,14 +51,8 @@ const send = (ctx: Ctx, what: string, tx: () => Promise<{ wait(): Promise<unknow
 
 /** Approve the manager for `amount` if the current allowance is short. */
 async function ensureAllowance(hre: HardhatRuntimeEnvironment, ctx: Ctx, amount: bigint): Promise<void> {
-  const balance = await ctx.token.balanceOf(ctx.address);
-  if (balance < amount) {
-    throw new TaskError("INSUFFICIENT_BALANCE", `${ctx.address} holds ${fmt(hre, balance)}, needs ${fmt(hre, amount)}.`);
-  }
   const spender = await ctx.pm.getAddress();
-  if ((await ctx.token.allowance(ctx.address, spender)) < amount) {
-    await send(ctx, "approve", () => ctx.token.approve(spender, amount));
-  }
+  await ensureFunds(hre, ctx.token, ctx.address, spender, amount, () => send(ctx, "approve", () => ctx.token.approve(spender, amount)));
 }
 
 const withCommon = (t: ReturnType<typeof task>) => withContractAndSender(t, "manager", "PolicyManager");

@@ -7,7 +7,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { Signer } from "ethers";
 import type { NKMSToken, StakingEscrow } from "../typechain-types";
 import { signPermit } from "../src/client/permit";
-import { TaskError, contractAddress, formatTokens, parseTokens, send as sendTx, sender, withContractAndSender } from "./lib";
+import { TaskError, contractAddress, formatTokens, parseTokens, requireBalance, send as sendTx, sender, withContractAndSender } from "./lib";
 
 interface Common {
   escrow?: string;
@@ -39,13 +39,6 @@ const fmt = formatTokens;
 const send = (ctx: Ctx, what: string, tx: () => Promise<{ wait(): Promise<unknown> }>): Promise<void> =>
   sendTx([ctx.escrow.interface, ctx.token.interface], what, tx);
 
-async function requireBalance(hre: HardhatRuntimeEnvironment, ctx: Ctx, amount: bigint): Promise<void> {
-  const balance = await ctx.token.balanceOf(ctx.address);
-  if (balance < amount) {
-    throw new TaskError("INSUFFICIENT_BALANCE", `Insufficient balance: ${ctx.address} holds ${fmt(hre, balance)}, needs ${fmt(hre, amount)}.`);
-  }
-}
-
 async function permitArgs(_hre: HardhatRuntimeEnvironment, ctx: Ctx, amount: bigint) {
   const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600) + 10n ** 9n; // chain time may run ahead in tests
   return signPermit(ctx.token, ctx.signer, await ctx.escrow.getAddress(), amount, deadline);
@@ -66,7 +59,7 @@ withCommon(task("nkms:stake", "Open a stake (one transaction, EIP-2612 permit)")
     if (amount < minStake) throw new TaskError("BELOW_MINIMUM", `Stake below the minimum of ${fmt(hre, minStake)}.`);
     if (amount > maxStake) throw new TaskError("ABOVE_MAXIMUM", `Stake above the maximum of ${fmt(hre, maxStake)}.`);
     if (args.lock < Number(minLock)) throw new TaskError("LOCK_TOO_SHORT", `Lock of ${args.lock} periods is below the minimum of ${minLock}.`);
-    await requireBalance(hre, ctx, amount);
+    await requireBalance(hre, ctx.token, ctx.address, amount);
     const p = await permitArgs(hre, ctx, amount);
     await send(ctx, `stake ${fmt(hre, amount)} for ${args.lock} periods`, () =>
       ctx.escrow.depositWithPermit(amount, args.lock, p.deadline, p.v, p.r, p.s),
@@ -79,7 +72,7 @@ withCommon(task("nkms:increase", "Add tokens to your stake (permit)"))
     const ctx = await context(hre, args);
     const amount = parseTokens(hre, args.amount, "amount");
     if ((await ctx.escrow.stakeOf(ctx.address)).amount === 0n) throw new TaskError("NOT_STAKER", `${ctx.address} has no stake; use nkms:stake.`);
-    await requireBalance(hre, ctx, amount);
+    await requireBalance(hre, ctx.token, ctx.address, amount);
     const p = await permitArgs(hre, ctx, amount);
     await send(ctx, `increase by ${fmt(hre, amount)}`, () => ctx.escrow.increaseWithPermit(amount, p.deadline, p.v, p.r, p.s));
   });
