@@ -8,7 +8,7 @@ import {
   decryptAttribute,
   encryptAttribute,
 } from "../../src/directory/attribute-encryption";
-import { sharedVectorsDir } from "./shared-vectors";
+import { vectorPath } from "../vectors";
 
 interface Kat { attribute: string; key_hex: string; recent_merkle_root: string; plaintext_hex: string; ciphertext_hex: string }
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "hex"));
@@ -25,7 +25,7 @@ async function rejects(p: Promise<unknown>, code: string): Promise<void> {
 }
 
 describe("directory: attribute encryption v1", () => {
-  const kat = JSON.parse(fs.readFileSync(path.join(sharedVectorsDir(), "pkd-attribute-v1-kat.json"), "utf8")) as Kat;
+  const kat = JSON.parse(fs.readFileSync(vectorPath("pkd-attribute-v1-kat.json"), "utf8")) as Kat;
 
   it("decrypts the known answer", async () => {
     const p = await decryptAttribute(kat.attribute, hex(kat.ciphertext_hex), hex(kat.key_hex), kat.recent_merkle_root);

@@ -7,7 +7,7 @@ import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import type { DirectoryCheckpoint } from "../../typechain-types";
 import { MerkleLog } from "../../src/directory/merkle-log";
 import { openDirectoryDatabase } from "../../src/directory/sqlite";
-import { listJsonFiles, sharedVectorsDir } from "./shared-vectors";
+import { listJsonFiles, vectorPath } from "../vectors";
 
 const KEY = "0x" + "ab".repeat(32);
 const hex = (b: Uint8Array): string => "0x" + Buffer.from(b).toString("hex");
@@ -81,7 +81,7 @@ describe("directory: DirectoryCheckpoint contract", () => {
   });
 
   it("agrees with every shared consistency vector the ABI can express (32-byte values)", async () => {
-    const dir = path.join(sharedVectorsDir(), "merkle", "consistency");
+    const dir = vectorPath("merkle", "consistency");
     let checked = 0;
     for (const file of listJsonFiles(dir)) {
       const v = JSON.parse(fs.readFileSync(file, "utf8")) as { size1: number; size2: number; root1: string; root2: string; proof: string[] | null; wantErr: boolean };

@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { leafHash, nodeHash, splitPoint, verifyConsistency, verifyInclusion, EMPTY_TREE_HASH } from "../../src/directory/merkle";
 import { MerkleLog, MerkleLogError } from "../../src/directory/merkle-log";
 import { openDirectoryDatabase, SqliteDatabase } from "../../src/directory/sqlite";
-import { listJsonFiles, sharedVectorsDir } from "./shared-vectors";
+import { listJsonFiles, vectorPath } from "../vectors";
 
 const b64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "base64"));
 
@@ -22,7 +22,7 @@ function naiveRoot(leaves: Uint8Array[]): Uint8Array {
 }
 
 describe("directory: RFC 9162 Merkle vectors", () => {
-  const root = path.join(sharedVectorsDir(), "merkle");
+  const root = vectorPath("merkle");
   const inclusion = listJsonFiles(path.join(root, "inclusion"));
   const consistency = listJsonFiles(path.join(root, "consistency"));
 
