@@ -35,7 +35,8 @@ interface IStakingEscrow {
         returns (string memory endpoint, bytes memory encryptingKey, bytes memory verifyingKey);
 
     /// @notice The stake evidence can still slash now: the whole stake while rolling or
-    /// unlocking, and for `slashingGracePeriods` periods after its unlock period; 0 afterwards.
+    /// unlocking, and for `slashingGracePeriods` periods after its unlock period (longer by a
+    /// slashing pause that met those periods); 0 afterwards. `slash` never takes more.
     function slashableStake(address staker) external view returns (uint256);
 
     /// @notice Ethereum addresses of the node's stamp (verifying) keys that may sign evidence now:
