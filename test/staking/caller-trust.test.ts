@@ -223,6 +223,30 @@ describe("staking: a guardian can only pause slashing and forfeiture, and a paus
     await expect(escrow.connect(staker).withdraw(amount - 1_000n * TOKEN)).to.emit(escrow, "Withdrawn");
   });
 
+  it("a second pause while the first one's compensation runs keeps it (the pauses merge)", async () => {
+    const core = await loadFixture(guarded);
+    const { escrow, guardian } = core;
+    const staker = core.accounts[0];
+    await openStake(core, staker, 20_000n * TOKEN, 4);
+    await (await escrow.connect(staker).startUnlock()).wait();
+    const { unlockPeriod } = await escrow.stakeOf(staker.address);
+    const spp = BigInt(core.params.secondsPerPeriod);
+    const grace = BigInt(core.params.slashingGracePeriods) * spp;
+    const windowEnd = (BigInt(unlockPeriod) + BigInt(core.params.slashingGracePeriods)) * spp;
+    await time.increaseTo(windowEnd - 3600n);
+    const first = await escrow.connect(guardian).pauseSlashing();
+    const start = BigInt((await first.getBlock())!.timestamp);
+    await time.increaseTo(start + 86_399n);
+    await (await escrow.liftPause()).wait(); // at start + 1 day: the window now ends windowEnd + 1 day
+    const second = await escrow.connect(guardian).pauseSlashing();
+    const now = BigInt((await second.getBlock())!.timestamp);
+    await expect(second).to.emit(escrow, "SlashingPaused").withArgs(guardian.address, start, now + grace);
+    // Without the merge the stake (window end < second pause's start) would walk out now.
+    await expect(escrow.connect(staker).withdraw(1n))
+      .to.be.revertedWithCustomError(escrow, "WithdrawalDelayedByPause")
+      .withArgs(windowEnd + now + grace - start);
+  });
+
   it("a stake whose window ended before the pause is not held back by it", async () => {
     const core = await loadFixture(guarded);
     const { escrow, guardian } = core;
