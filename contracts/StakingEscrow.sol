@@ -658,6 +658,14 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         return (_totals.pauseStart, _totals.pauseEnd, !_guardianSpent);
     }
 
+    /// @notice Until when (unix seconds) evidence of period `period` may slash: the start of
+    /// period `period + G`, later by the length of the last slashing pause when that pause met
+    /// the G periods before it. It is when a stake unlocking at `period` may leave, and the
+    /// deadline adjudicators should give a stamp made in `period`, so a pause expires no evidence.
+    function slashingDeadline(uint32 period) external view returns (uint256) {
+        return _slashableUntil(period);
+    }
+
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc IStakingEscrow

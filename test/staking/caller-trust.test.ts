@@ -214,6 +214,9 @@ describe("staking: a guardian can only pause slashing and forfeiture, and a paus
     await time.increaseTo(start + 86_400n - 1n);
     await (await escrow.liftPause()).wait();
     const until = windowEnd + 86_400n;
+    expect(await escrow.slashingDeadline(unlockPeriod)).to.equal(until);
+    // Evidence dated two periods earlier had its whole window before the pause: not extended.
+    expect(await escrow.slashingDeadline(Number(unlockPeriod) - 2)).to.equal(windowEnd - 2n * spp);
     expect(await escrow.slashableStake(staker.address)).to.equal(amount);
     await expect(escrow.connect(slasherA).slash(staker.address, 1_000n * TOKEN, 0n)).to.emit(escrow, "Slashed");
     await time.increaseTo(until - 2n);
