@@ -71,11 +71,18 @@ import {Secp256k1} from "./adjudicator/Secp256k1.sol";
 /// health check first enrolls the node (`markChecked`), so only enrolled nodes pay the
 /// extra storage write when they claim; `markChecked` moves the checkpoint after a healthy verdict.
 ///
-/// Roles (OpenZeppelin AccessControl; the deployer holds DEFAULT_ADMIN_ROLE). Later contracts
-/// need this escrow's address in their constructors, so the admin grants their roles after
-/// deploying them: SLASHER_ROLE to the adjudicators (`slash`, `payInvestigator`; the escrow counts
-/// each node's slashes for their penalty formulas), REWARD_FORFEITER_ROLE to the health check
-/// (`forfeitRewards`).
+/// Roles (OpenZeppelin AccessControl). The deployer holds DEFAULT_ADMIN_ROLE only while wiring:
+/// later contracts need this escrow's address in their constructors, so the admin grants their
+/// roles after deploying them, then hands DEFAULT_ADMIN_ROLE to a self-administered
+/// TimelockController and renounces it (deploy/network.ts). SLASHER_ROLE: the adjudicators
+/// (`slash`, `payInvestigator`; the escrow counts each node's slashes for their penalty
+/// formulas); REWARD_FORFEITER_ROLE: the health check (`forfeitRewards`, `markChecked`);
+/// GUARDIAN_ROLE: may only pause slashing and forfeiture, once until re-armed (`pauseSlashing`).
+/// What the escrow trusts its callers for, and what it does not: a slasher is trusted to judge
+/// evidence and size penalties, never for the escrow's own rules. The escrow itself caps every
+/// slash at `slashableStake` (the slashing window), lets each slasher pay out only the
+/// investigator rewards its own slashes withheld (`owedBy`), and refuses both hooks while
+/// paused. The admin (timelock, after its delay) can revoke a bad slasher's role.
 contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransient {
     using SafeCast for uint256;
 
@@ -83,6 +90,8 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
     /// @notice Role allowed to call `forfeitRewards` (the health check).
     bytes32 public constant REWARD_FORFEITER_ROLE = keccak256("REWARD_FORFEITER_ROLE");
+    /// @notice Role allowed to pause slashing and forfeiture (`pauseSlashing`), nothing else.
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
 
     /// @notice Longest lock in periods (storage packs D in 16 bits).
     uint256 public constant MAX_LOCK_PERIODS = type(uint16).max;
@@ -169,10 +178,14 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         uint104 totalWeight;
     }
 
-    /// @dev One slot: the unissued reserve and the sum of rolling amounts.
+    /// @dev One slot: the unissued reserve, the sum of rolling amounts and the last slashing
+    /// pause [pauseStart, pauseEnd) in unix seconds (0, 0: never paused). The pause sits in the
+    /// slot `slash` and `forfeitRewards` write anyway, so checking it costs them ~100 gas.
     struct Totals {
         uint96 reserve;
         uint96 locked;
+        uint32 pauseStart;
+        uint32 pauseEnd;
     }
 
     /// @notice Staker view returned by `stakeOf`.
@@ -194,6 +207,11 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
 
     RewardState private _rewardState;
     Totals private _totals;
+    /// @dev Rewards withheld by each slasher's slashes and not yet paid, plus 1 once the slasher
+    /// was granted its role (so its first slash writes a non-zero slot: 2.9k gas, not 22.1k).
+    mapping(address slasher => uint256 owedPlusOne) private _owed;
+    /// @dev The guardian used its pause; `liftPause` (admin) re-arms it.
+    bool private _guardianSpent;
 
     /// @notice Reserve tokens issued for the periods up to `period`.
     event RewardsIssued(uint32 indexed period, uint256 amount);
@@ -221,6 +239,11 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     event HealthCheckpoint(address indexed staker, uint256 earned);
     /// @notice A slasher paid `amount` of the withheld slashing rewards to `investigator`.
     event InvestigatorPaid(address indexed investigator, uint256 amount);
+    /// @notice `guardian` paused slashing and forfeiture from `start` until `until` (unix seconds);
+    /// stakes whose slashing window met the pause stay slashable `until − start` longer.
+    event SlashingPaused(address indexed guardian, uint256 start, uint256 until);
+    /// @notice The admin lifted the slashing pause (if any) and re-armed the guardian.
+    event SlashingPauseLifted(uint256 pauseEnd);
 
     error InvalidParameters();
     error ZeroAmount();
@@ -248,6 +271,9 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     error NothingToClaim();
     error RewardAboveSlashed(uint256 reward, uint256 slashed);
     error RewardNotOwed(uint256 amount, uint256 owed);
+    error SlashingIsPaused(uint256 until);
+    error PauseUnavailable();
+    error WithdrawalDelayedByPause(uint256 until);
 
     /// @param token_ The NKMS token; this escrow must then be made its minter (`setMinter`).
     /// @param secondsPerPeriod_ Period length (7 days in production).
@@ -383,9 +409,11 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         emit Relocked(msg.sender, st.lockPeriods);
     }
 
-    /// @notice Withdraw `amount` unlocked tokens, from `slashingGracePeriods` periods after the
-    /// unlock period on (until then evidence may still slash the stake). Withdrawing everything
-    /// closes the stake; rewards not yet claimed stay claimable.
+    /// @notice Withdraw `amount` unlocked tokens once the stake's slashing window is over:
+    /// `slashingGracePeriods` periods after the unlock period, plus the length of a slashing
+    /// pause that met the window (`slashableUntil`); until then evidence may still slash the
+    /// stake, so a pause never speeds a withdrawal. Withdrawing everything closes the stake;
+    /// rewards not yet claimed stay claimable.
     function withdraw(uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
         Staker storage st = _stakers[msg.sender];
@@ -396,6 +424,8 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         uint32 period = currentPeriod();
         uint32 withdrawable = unlockPeriod + slashingGracePeriods;
         if (period < withdrawable) revert LockNotOver(withdrawable, period);
+        uint256 until = _slashableUntil(unlockPeriod);
+        if (block.timestamp < until) revert WithdrawalDelayedByPause(until);
         if (amount > staked) revert InsufficientUnlocked(amount, staked);
         // An unlocking stake has zero weight, so neither the accumulator nor its rewards move.
         uint96 remaining = staked - uint96(amount);
@@ -495,17 +525,20 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     // ---------------------------------------------------------------- hooks
 
     /// @inheritdoc IStakingEscrow
-    /// @dev The whole slashed amount is burned; only `slashed − reward` goes back to the reserve,
-    /// so `reward` stays owed outside both supply and reserve: cap = supply + reserve + owed.
+    /// @dev Never more than `slashableStake`: the escrow enforces its slashing window itself.
+    /// The whole slashed amount is burned; only `slashed − reward` goes back to the reserve, so
+    /// `reward` stays owed (to this slasher's investigators) outside both supply and reserve:
+    /// cap = supply + reserve + Σ owedBy. Reverts `SlashingIsPaused` during a guardian's pause.
     function slash(address staker, uint256 penalty, uint256 reward)
         external
         onlyRole(SLASHER_ROLE)
         nonReentrant
         returns (uint256 slashed, uint256 violations)
     {
+        _whenNotPaused();
         Staker memory st = _stakers[staker];
         Node storage node = _nodes[staker];
-        slashed = Math.min(penalty, st.amount);
+        slashed = Math.min(penalty, _slashable(st));
         if (slashed == 0) return (0, node.violations);
         if (reward > slashed) revert RewardAboveSlashed(reward, slashed);
         RewardState memory rs = _rewardState;
@@ -518,18 +551,21 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         violations = uint256(node.violations) + 1;
         node.violations = violations.toUint48();
         emit Slashed(staker, slashed, reward, violations);
+        if (reward != 0) _owed[msg.sender] += reward;
         _totals.reserve += uint96(slashed - reward);
         token.burn(slashed);
     }
 
     /// @inheritdoc IStakingEscrow
-    /// @dev Minted, never more than the rewards owed (cap − supply − reserve), so the reserve
-    /// stays fully issuable and the supply never passes the cap.
+    /// @dev Minted, never more than what this slasher's own slashes withheld (`owedBy`), so one
+    /// slasher cannot pay out what another's investigators are owed, the reserve stays fully
+    /// issuable and the supply never passes the cap.
     function payInvestigator(address investigator, uint256 amount) external onlyRole(SLASHER_ROLE) nonReentrant {
         if (investigator == address(0)) revert ZeroAddress();
         if (amount == 0) revert ZeroAmount();
-        uint256 owed = owedInvestigatorRewards();
+        uint256 owed = owedBy(msg.sender);
         if (amount > owed) revert RewardNotOwed(amount, owed);
+        _owed[msg.sender] -= amount;
         emit InvestigatorPaid(investigator, amount);
         token.mint(investigator, amount);
     }
@@ -537,7 +573,8 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     /// @notice Take back to the reserve what `staker` earned since its last health check: from
     /// its unclaimed rewards first, then (for what it already claimed or restaked) from its stake,
     /// never more than the stake. An untracked staker loses its unclaimed rewards only. Resets the
-    /// checkpoint. Health check only (REWARD_FORFEITER_ROLE).
+    /// checkpoint. Health check only (REWARD_FORFEITER_ROLE); reverts `SlashingIsPaused` during a
+    /// guardian's pause.
     /// @return forfeited The amount taken (rewards and stake together).
     function forfeitRewards(address staker)
         external
@@ -545,6 +582,7 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         nonReentrant
         returns (uint256 forfeited)
     {
+        _whenNotPaused();
         Staker memory st = _stakers[staker];
         RewardState memory rs = _rewardState;
         uint256 oldWeight = _weight(st);
@@ -580,6 +618,52 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         cs.tracked = true;
         _checks[staker] = cs;
         emit HealthCheckpoint(staker, earned);
+    }
+
+    // ---------------------------------------------------------------- pause
+
+    /// @notice Pause `slash` and `forfeitRewards` (so every adjudicator's and the health check's
+    /// penalties) for G periods (`slashingGracePeriods · secondsPerPeriod`), the time the admin
+    /// (the timelock) needs to replace a bad slasher. Guardian only, once until the admin
+    /// re-arms it with `liftPause`: the guardian can neither extend nor renew its pause, nor
+    /// lift it, slash or move funds. A pause never speeds a withdrawal: an unlocking stake whose
+    /// slashing window meets the pause stays slashable, and locked, the pause's length longer
+    /// (`slashableUntil`). A new pause while the last one's compensation may still be running
+    /// merges with it (its start is kept), so no compensation is ever lost.
+    function pauseSlashing() external onlyRole(GUARDIAN_ROLE) {
+        if (_guardianSpent) revert PauseUnavailable();
+        _guardianSpent = true;
+        Totals storage t = _totals;
+        uint256 grace = uint256(slashingGracePeriods) * secondsPerPeriod;
+        uint256 start = t.pauseStart;
+        uint256 end = t.pauseEnd;
+        if (start == 0 || block.timestamp >= 2 * end - start + grace) start = block.timestamp;
+        end = block.timestamp + grace;
+        (t.pauseStart, t.pauseEnd) = (uint32(start), end.toUint32());
+        emit SlashingPaused(msg.sender, start, end);
+    }
+
+    /// @notice End the slashing pause now (if any) and re-arm the guardian. Admin (timelock)
+    /// only. The paused time so far still extends the slashing windows it met.
+    function liftPause() external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _guardianSpent = false;
+        Totals storage t = _totals;
+        if (t.pauseEnd > block.timestamp) t.pauseEnd = uint32(block.timestamp);
+        emit SlashingPauseLifted(t.pauseEnd);
+    }
+
+    /// @notice The current (or last) slashing pause, unix seconds (0, 0: never paused), and
+    /// whether the guardian may pause now.
+    function pauseState() external view returns (uint256 start, uint256 end, bool guardianArmed) {
+        return (_totals.pauseStart, _totals.pauseEnd, !_guardianSpent);
+    }
+
+    /// @notice Until when (unix seconds) evidence of period `period` may slash: the start of
+    /// period `period + G`, later by the length of the last slashing pause when that pause met
+    /// the G periods before it. It is when a stake unlocking at `period` may leave, and the
+    /// deadline adjudicators should give a stamp made in `period`, so a pause expires no evidence.
+    function slashingDeadline(uint32 period) external view returns (uint256) {
+        return _slashableUntil(period);
     }
 
     // ---------------------------------------------------------------- views
@@ -665,10 +749,7 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
 
     /// @inheritdoc IStakingEscrow
     function slashableStake(address staker) public view returns (uint256) {
-        Staker storage st = _stakers[staker];
-        uint256 unlockPeriod = st.unlockPeriod;
-        if (unlockPeriod == 0 || currentPeriod() < unlockPeriod + slashingGracePeriods) return st.amount;
-        return 0;
+        return _slashable(_stakers[staker]);
     }
 
     /// @inheritdoc IStakingEscrow
@@ -679,6 +760,13 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     /// @inheritdoc IStakingEscrow
     function owedInvestigatorRewards() public view returns (uint256) {
         return token.cap() - token.totalSupply() - _totals.reserve;
+    }
+
+    /// @notice Investigator rewards withheld by `slasher`'s slashes and not yet paid: the most
+    /// it may pay with `payInvestigator`. They sum to `owedInvestigatorRewards`.
+    function owedBy(address slasher) public view returns (uint256) {
+        uint256 raw = _owed[slasher];
+        return raw == 0 ? 0 : raw - 1;
     }
 
     /// @notice The SHA-256 digest a node's verifying key signs as its proof of possession.
@@ -784,11 +872,13 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         token.mint(address(this), issued);
     }
 
-    /// @dev reserve·(1 − (1 − r)^elapsed); rounding the remainder up keeps every issuance at or
-    /// below the exact schedule.
+    /// @dev reserve·(1 − (1 − r)^elapsed). The power is rounded up at every step (so it is at
+    /// least the exact (1 − r)^elapsed) and so is the remainder: every issuance, and so the
+    /// issuance of any history of gaps, stays at or below the exact schedule. (Rounding the power
+    /// down, as before, made a gap of k ≥ 5 periods issue more than R·(1 − (1 − r)^k).)
     function _issuance(uint256 reserve_, uint256 elapsed) private view returns (uint256) {
         if (reserve_ == 0) return 0;
-        uint256 decay = DecayMath.wadPow(WAD - issuanceRate, elapsed);
+        uint256 decay = DecayMath.wadPowUp(WAD - issuanceRate, elapsed);
         return reserve_ - Math.mulDiv(reserve_, decay, WAD, Math.Rounding.Ceil);
     }
 
@@ -810,6 +900,37 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
             acc += (issued * ACC_SCALE) / rs.totalWeight;
         }
         return st.rewards + (weight * (acc - st.rewardPerWeightPaid)) / ACC_SCALE;
+    }
+
+    /// @dev The stake evidence can slash now: all of it while rolling, while locked, and until
+    /// `_slashableUntil`; 0 afterwards.
+    function _slashable(Staker memory st) private view returns (uint256) {
+        uint32 unlockPeriod = st.unlockPeriod;
+        if (unlockPeriod == 0 || block.timestamp < _slashableUntil(unlockPeriod)) return st.amount;
+        return 0;
+    }
+
+    /// @dev End of the slashing window of a stake unlocking at `unlockPeriod`: the start of period
+    /// unlockPeriod + G, plus the last pause's length when the pause met the window's last G
+    /// periods [end − G, end) (evidence for a stamp made then could not be submitted meanwhile).
+    function _slashableUntil(uint32 unlockPeriod) private view returns (uint256 end) {
+        uint256 grace = uint256(slashingGracePeriods) * secondsPerPeriod;
+        end = uint256(unlockPeriod) * secondsPerPeriod + grace;
+        uint256 start = _totals.pauseStart;
+        uint256 pauseEnd = _totals.pauseEnd;
+        if (end > start && end < pauseEnd + grace) end += pauseEnd - start;
+    }
+
+    /// @dev Reverts while a guardian's pause runs.
+    function _whenNotPaused() private view {
+        uint256 until = _totals.pauseEnd;
+        if (block.timestamp < until) revert SlashingIsPaused(until);
+    }
+
+    /// @dev A new slasher's owed-rewards slot is made non-zero (see `_owed`).
+    function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
+        granted = super._grantRole(role, account);
+        if (role == SLASHER_ROLE && _owed[account] == 0) _owed[account] = 1;
     }
 
     /// @dev Take `amount` out of a settled stake (in memory), keeping totals consistent.

@@ -1,7 +1,7 @@
 // Ignition module "Adjudicator": deploys the Adjudicator (incorrect re-encryption) and the
 // LeakAdjudicator (key-leak challenges) on top of the NKMS core and Policy modules, and grants
-// them the escrow's SLASHER_ROLE and the PolicyManager's LEAK_ADJUDICATOR_ROLE (the deployer
-// must hold both contracts' admin role).
+// them the escrow's SLASHER_ROLE and the PolicyManager's LEAK_ADJUDICATOR_ROLE from the deploying
+// account (account 0), which holds both contracts' admin role until NKMSNetwork hands it over.
 // `npx hardhat ignition deploy deploy/adjudicator.ts [--network localhost] [--parameters p.json]`
 // Penalty = min(basePenalty + penaltyHistoryCoefficient · priorViolations, stake · maxPenaltyBps / 10⁴);
 // the investigator receives investigatorShareBps / 10⁴ of it, the rest returns to the reserve.
@@ -12,6 +12,7 @@ import PolicyModule from "./policy";
 const TOKEN = 10n ** 18n;
 
 const AdjudicatorModule = buildModule("Adjudicator", (m) => {
+  const deployer = m.getAccount(0);
   const { token, escrow } = m.useModule(NKMSModule);
   const basePenalty = m.getParameter("basePenalty", 1_000n * TOKEN);
   const penaltyHistoryCoefficient = m.getParameter("penaltyHistoryCoefficient", 500n * TOKEN);
@@ -26,7 +27,7 @@ const AdjudicatorModule = buildModule("Adjudicator", (m) => {
     investigatorShareBps,
   ]);
   const slasherRole = m.staticCall(escrow, "SLASHER_ROLE");
-  m.call(escrow, "grantRole", [slasherRole, adjudicator], { id: "grantSlasherToAdjudicator" });
+  m.call(escrow, "grantRole", [slasherRole, adjudicator], { id: "grantSlasherToAdjudicator", from: deployer });
 
   // Key-leak challenges: forfeit = same formula with the leak parameters; the challenger's bounty
   // (≤ leakChallengerShareBps of it) is carved out of the owner's refund (see LeakAdjudicator.sol).
@@ -39,9 +40,9 @@ const AdjudicatorModule = buildModule("Adjudicator", (m) => {
     m.getParameter("leakMaxPenaltyBps", 1_000n),
     m.getParameter("leakChallengerShareBps", 5_000n),
   ]);
-  m.call(escrow, "grantRole", [slasherRole, leakAdjudicator], { id: "grantSlasherToLeakAdjudicator" });
+  m.call(escrow, "grantRole", [slasherRole, leakAdjudicator], { id: "grantSlasherToLeakAdjudicator", from: deployer });
   const leakRole = m.staticCall(policyManager, "LEAK_ADJUDICATOR_ROLE");
-  m.call(policyManager, "grantRole", [leakRole, leakAdjudicator], { id: "grantLeakRole" });
+  m.call(policyManager, "grantRole", [leakRole, leakAdjudicator], { id: "grantLeakRole", from: deployer });
   return { token, escrow, adjudicator, policyManager, leakAdjudicator };
 });
 

@@ -29,6 +29,7 @@ const HealthModule = buildModule("NKMSHealth", (m) => {
   const health = m.contract("HealthCheck", [escrow, token, config]);
   m.call(escrow, "grantRole", [m.staticCall(escrow, "REWARD_FORFEITER_ROLE"), health], {
     id: "grantForfeiterRole",
+    from: m.getAccount(0),
   });
   return { token, escrow, health };
 });

@@ -2,35 +2,57 @@ import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import PolicyModule from "./policy";
 import AdjudicatorModule from "./adjudicator";
 import HealthModule from "./health";
+import GovernanceModule from "./governance";
 
 /**
- * The whole network: token, escrow, policy manager, adjudicator and health check, wired.
- * Once the adjudicator and the health check hold their escrow roles, the deployer renounces
- * the escrow's and the policy manager's admin roles: nobody can then grant itself the power to
- * slash stakes, forfeit rewards or divert policy refunds. (The policy manager's GOVERNOR_ROLE,
- * which only bounds fee rates and quotas, stays with the deployer.)
+ * The whole network: token, escrow, policy manager, adjudicators and health check, wired, and
+ * governed by a self-administered OpenZeppelin TimelockController (deploy/governance.ts).
+ *
+ * Roles after deployment (test/deploy/roles.test.ts reads every one of them):
+ * - every admin role of every contract (StakingEscrow and PolicyManager DEFAULT_ADMIN_ROLE, the
+ *   PolicyManager's GOVERNOR_ROLE, the timelock's own DEFAULT_ADMIN_ROLE) is the timelock alone:
+ *   any change of who may slash, forfeit, govern fees or pause waits the timelock's delay, and
+ *   a bad slasher can be removed (revokeRole) that way — no power is irrevocable, none immediate;
+ * - SLASHER_ROLE: the Adjudicator and the LeakAdjudicator; REWARD_FORFEITER_ROLE: the health
+ *   check; LEAK_ADJUDICATOR_ROLE: the LeakAdjudicator; the token's minter: the escrow (set once);
+ * - GUARDIAN_ROLE (parameter `guardian`, default the deploying account): may only pause slashing
+ *   and forfeiture for G periods, once until the timelock re-arms it (StakingEscrow.pauseSlashing);
+ * - the deploying account keeps no role: it wires everything, grants the timelock its admin
+ *   roles, then renounces its own.
  */
 const NetworkModule = buildModule("NKMSNetwork", (m) => {
+  const deployer = m.getAccount(0);
   const policy = m.useModule(PolicyModule);
   const adjudicator = m.useModule(AdjudicatorModule);
   const health = m.useModule(HealthModule);
-  const { escrow, token } = policy;
+  const { timelock } = m.useModule(GovernanceModule);
+  const { escrow, token, policyManager } = policy;
+  const guardian = m.getParameter("guardian", deployer);
 
   const wired = [AdjudicatorModule, HealthModule, PolicyModule];
-  const escrowAdmin = m.staticCall(escrow, "DEFAULT_ADMIN_ROLE", [], 0, { id: "escrowAdminRole" });
-  m.call(escrow, "renounceRole", [escrowAdmin, m.getAccount(0)], { id: "renounceEscrowAdmin", after: wired });
-  const managerAdmin = m.staticCall(policy.policyManager, "DEFAULT_ADMIN_ROLE", [], 0, { id: "managerAdminRole" });
-  m.call(policy.policyManager, "renounceRole", [managerAdmin, m.getAccount(0)], {
-    id: "renounceManagerAdmin",
-    after: wired,
-  });
+  const from = deployer;
+  const adminRole = m.staticCall(escrow, "DEFAULT_ADMIN_ROLE", [], 0, { id: "adminRole" });
+  const guardianRole = m.staticCall(escrow, "GUARDIAN_ROLE", [], 0, { id: "guardianRole" });
+  const governorRole = m.staticCall(policyManager, "GOVERNOR_ROLE", [], 0, { id: "governorRole" });
+
+  // Hand over: the timelock first, so that no moment leaves a contract without an admin.
+  const grants = [
+    m.call(escrow, "grantRole", [guardianRole, guardian], { id: "grantGuardian", from, after: wired }),
+    m.call(escrow, "grantRole", [adminRole, timelock], { id: "grantEscrowAdminToTimelock", from, after: wired }),
+    m.call(policyManager, "grantRole", [adminRole, timelock], { id: "grantManagerAdminToTimelock", from, after: wired }),
+    m.call(policyManager, "grantRole", [governorRole, timelock], { id: "grantGovernorToTimelock", from, after: wired }),
+  ];
+  m.call(policyManager, "renounceRole", [governorRole, deployer], { id: "renounceGovernor", from, after: grants });
+  m.call(escrow, "renounceRole", [adminRole, deployer], { id: "renounceEscrowAdmin", from, after: grants });
+  m.call(policyManager, "renounceRole", [adminRole, deployer], { id: "renounceManagerAdmin", from, after: grants });
   return {
     token,
     escrow,
-    policyManager: policy.policyManager,
+    policyManager,
     adjudicator: adjudicator.adjudicator,
     leakAdjudicator: adjudicator.leakAdjudicator,
     health: health.health,
+    timelock,
   };
 });
 

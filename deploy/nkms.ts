@@ -9,6 +9,9 @@ const TOKEN = 10n ** 18n;
 const WEEK = 7 * 24 * 3600;
 
 const NKMSModule = buildModule("NKMS", (m) => {
+  // Every transaction of the NKMS modules comes from this one account (explicit, so a custom
+  // default sender cannot split who holds the wiring roles from who uses them).
+  const deployer = m.getAccount(0);
   const initialSupply = m.getParameter("initialSupply", 1_000_000_000n * TOKEN);
   const cap = m.getParameter("cap", 3_800_000_000n * TOKEN);
   const secondsPerPeriod = m.getParameter("secondsPerPeriod", WEEK);
@@ -20,7 +23,7 @@ const NKMSModule = buildModule("NKMS", (m) => {
   // Periods a stake stays slashable after unlocking (and a replaced stamp key stays valid).
   const slashingGracePeriods = m.getParameter("slashingGracePeriods", 2);
 
-  const token = m.contract("NKMSToken", [initialSupply, cap]);
+  const token = m.contract("NKMSToken", [initialSupply, cap], { from: deployer });
   const escrow = m.contract("StakingEscrow", [
     token,
     secondsPerPeriod,
@@ -30,8 +33,8 @@ const NKMSModule = buildModule("NKMS", (m) => {
     minBondSeconds,
     issuanceRate,
     slashingGracePeriods,
-  ]);
-  m.call(token, "setMinter", [escrow]);
+  ], { from: deployer });
+  m.call(token, "setMinter", [escrow], { from: deployer });
   return { token, escrow };
 });
 

@@ -1,6 +1,10 @@
 // Ignition module "Policy": the PolicyManager wired to the NKMS core module's escrow and token.
 // Deploy: `npx hardhat ignition deploy deploy/policy.ts [--network localhost] [--parameters p.json]`
-// (parameters under "Policy": admin, minFeeRate, maxFeeRate, quotaBase, quotaPerTotal).
+// (parameters under "Policy": minFeeRate, maxFeeRate, quotaBase, quotaPerTotal).
+// The deploying account (account 0) administers the PolicyManager: the Adjudicator module grants
+// LEAK_ADJUDICATOR_ROLE with it, and the NKMSNetwork module then hands DEFAULT_ADMIN_ROLE and
+// GOVERNOR_ROLE to the timelock and renounces them. (There is no `admin` parameter any more: an
+// admin other than the deploying account made the Network module's wiring revert.)
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import NKMSModule from "./nkms";
 
@@ -17,7 +21,7 @@ export const POLICY_DEFAULTS = {
 
 const PolicyModule = buildModule("Policy", (m) => {
   const { token, escrow } = m.useModule(NKMSModule);
-  const admin = m.getParameter("admin", m.getAccount(0));
+  const deployer = m.getAccount(0);
   const minFeeRate = m.getParameter("minFeeRate", POLICY_DEFAULTS.minFeeRate);
   const maxFeeRate = m.getParameter("maxFeeRate", POLICY_DEFAULTS.maxFeeRate);
   const quotaBase = m.getParameter("quotaBase", POLICY_DEFAULTS.quotaBase);
@@ -25,9 +29,9 @@ const PolicyModule = buildModule("Policy", (m) => {
   const policyManager = m.contract("PolicyManager", [
     escrow,
     token,
-    admin,
+    deployer,
     { minFeeRate, maxFeeRate, quotaBase, quotaPerTotal },
-  ]);
+  ], { from: deployer });
   return { policyManager, token, escrow };
 });
 

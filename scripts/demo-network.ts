@@ -47,7 +47,7 @@ export type DeployedAddresses = Record<string, string>;
 
 /**
  * Deploys the whole network in one Ignition module (NKMSNetwork: token, escrow, policy manager,
- * adjudicators and health check sharing ONE escrow, wired, admin roles renounced) plus the
+ * adjudicators and health check sharing ONE escrow, wired, every admin role handed to the timelock) plus the
  * directory checkpoint, and writes a deployed_addresses.json to `outFile`. (Deploying the modules
  * one by one would give each its own copy of the core contracts on an in-process chain.) A unique
  * deployment id keeps a rerun against a restarted `hardhat node` from resuming a stale journal;

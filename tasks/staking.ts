@@ -114,6 +114,12 @@ withCommon(task("nkms:withdraw", "Withdraw unlocked tokens"))
     if (period < st.unlockPeriod + grace) {
       throw new TaskError("LOCK_NOT_OVER", `Lock not over: withdrawable from period ${st.unlockPeriod + grace}, now ${period}.`);
     }
+    // A slashing pause that met the window extends it by the pause's length (StakingEscrow.withdraw).
+    const until = await ctx.escrow.slashingDeadline(st.unlockPeriod);
+    const now = BigInt((await hre.ethers.provider.getBlock("latest"))!.timestamp);
+    if (now < until) {
+      throw new TaskError("PAUSE_EXTENDED", `A slashing pause extended the slashing window: withdrawable from ${new Date(Number(until) * 1000).toISOString()}.`);
+    }
     const amount = args.amount === undefined ? st.amount : parseTokens(hre, args.amount, "amount");
     if (amount > st.amount) throw new TaskError("INSUFFICIENT_STAKE", `Only ${fmt(hre, st.amount)} can be withdrawn.`);
     await send(ctx, `withdraw ${fmt(hre, amount)}`, () => ctx.escrow.withdraw(amount));

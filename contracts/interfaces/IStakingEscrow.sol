@@ -35,7 +35,8 @@ interface IStakingEscrow {
         returns (string memory endpoint, bytes memory encryptingKey, bytes memory verifyingKey);
 
     /// @notice The stake evidence can still slash now: the whole stake while rolling or
-    /// unlocking, and for `slashingGracePeriods` periods after its unlock period; 0 afterwards.
+    /// unlocking, and for `slashingGracePeriods` periods after its unlock period (longer by a
+    /// slashing pause that met those periods); 0 afterwards. `slash` never takes more.
     function slashableStake(address staker) external view returns (uint256);
 
     /// @notice Ethereum addresses of the node's stamp (verifying) keys that may sign evidence now:
@@ -51,23 +52,25 @@ interface IStakingEscrow {
     /// cap − totalSupply − reserve.
     function owedInvestigatorRewards() external view returns (uint256);
 
-    /// @notice Slash up to `penalty` tokens of `staker`'s stake and count a violation. `reward`
-    /// of it (at most the amount slashed, else the call reverts) is withheld for the slasher to
-    /// pay to its investigator later with `payInvestigator`; the rest returns to the mining
-    /// reserve. Slasher role only. Nothing happens when the staker has no stake.
-    /// @return slashed The amount actually taken (never more than the stake).
+    /// @notice Slash up to `penalty` tokens of `staker`'s slashable stake (`slashableStake`) and
+    /// count a violation. `reward` of it (at most the amount slashed, else the call reverts) is
+    /// withheld for this slasher to pay to its investigator later with `payInvestigator`; the
+    /// rest returns to the mining reserve. Slasher role only; reverts while slashing is paused.
+    /// Nothing happens when nothing is slashable.
+    /// @return slashed The amount actually taken (never more than the slashable stake).
     /// @return violations The node's slash count after this one.
     function slash(address staker, uint256 penalty, uint256 reward)
         external
         returns (uint256 slashed, uint256 violations);
 
-    /// @notice Pay `amount` of the withheld slashing rewards to `investigator` (minted; never
-    /// more than `owedInvestigatorRewards`). Slasher role only: the slasher keeps the per-evidence
-    /// record of who is owed what.
+    /// @notice Pay `amount` of the slashing rewards the caller's own slashes withheld to
+    /// `investigator` (minted; never more than the caller's share of `owedInvestigatorRewards`).
+    /// Slasher role only: the slasher keeps the per-evidence record of who is owed what.
     function payInvestigator(address investigator, uint256 amount) external;
 
     /// @notice Take back to the reserve what `staker` earned since its last health check (from
-    /// unclaimed rewards first, then from stake for what was already claimed); health check only.
+    /// unclaimed rewards first, then from stake for what was already claimed); health check only;
+    /// reverts while slashing is paused.
     /// @return forfeited The amount forfeited.
     function forfeitRewards(address staker) external returns (uint256 forfeited);
 }

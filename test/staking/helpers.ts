@@ -18,13 +18,14 @@ export async function topUp(core: Core, staker: HardhatEthersSigner, amount: big
   await (await core.escrow.connect(staker).increaseWithPermit(amount, p.deadline, p.v, p.r, p.s)).wait();
 }
 
-/** JS mirror of the contract's fixed-point power (round down at every step). */
+/** JS mirror of the contract's fixed-point power (DecayMath.wadPowUp: round UP at every step,
+ * so the remainder never undershoots and the issuance never overshoots the exact schedule). */
 export function wadPow(base: bigint, exponent: bigint): bigint {
   let result = WAD;
   while (exponent !== 0n) {
-    if (exponent & 1n) result = (result * base) / WAD;
+    if (exponent & 1n) result = (result * base + WAD - 1n) / WAD;
     exponent >>= 1n;
-    if (exponent !== 0n) base = (base * base) / WAD;
+    if (exponent !== 0n) base = (base * base + WAD - 1n) / WAD;
   }
   return result;
 }
