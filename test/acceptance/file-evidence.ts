@@ -1,10 +1,10 @@
-// Files cfrag evidence with the Adjudicator the way the client and the task do.
+// Files cfrag evidence with the Adjudicator the way the client and the task do (commit, then reveal).
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import type { ContractTransactionReceipt } from "ethers";
 import type { Adjudicator } from "../../typechain-types";
-import { evaluationHints, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
+import { fileCFragEvidence, type FiledEvidence } from "../../src/client/challenge";
+import type { CFragEvidence } from "../../src/client/evidence";
 
-/** Evaluates `evidence` as `investigator`; returns the mined receipt. */
-export async function fileEvidence(adjudicator: Adjudicator, investigator: HardhatEthersSigner, evidence: CFragEvidence): Promise<ContractTransactionReceipt | null> {
-  return (await adjudicator.connect(investigator).evaluateCFrag(toContractEvidence(evidence), evaluationHints(evidence))).wait();
+/** Judges `evidence` as `investigator` and, if incorrect, commits and reveals it. */
+export function fileEvidence(adjudicator: Adjudicator, investigator: HardhatEthersSigner, evidence: CFragEvidence): Promise<FiledEvidence> {
+  return fileCFragEvidence(adjudicator.connect(investigator), evidence);
 }

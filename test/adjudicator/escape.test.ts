@@ -11,11 +11,11 @@ import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { CFRAG_OFFSETS as O, evaluationHints, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
 import { advancePeriods, registerNode } from "../shared/core-fixture";
 import { randomPoint, referenceReencryption, withField } from "./fixtures";
-import { deployAdjudicatorSetup, stamped, type AdjudicatorSetup } from "./setup";
+import { deployAdjudicatorSetup, evaluateWithCommit, stamped, type AdjudicatorSetup } from "./setup";
 
 describe("adjudicator: a node cannot escape slashing", function () {
   function evaluate(s: AdjudicatorSetup, evidence: CFragEvidence) {
-    return s.adjudicator.connect(s.investigator).evaluateCFrag(toContractEvidence(evidence), evaluationHints(evidence));
+    return evaluateWithCommit(s.adjudicator, s.investigator, toContractEvidence(evidence), evaluationHints(evidence));
   }
 
   /** An incorrect cfrag stamped by the node's key `stampSecretKey`. */
