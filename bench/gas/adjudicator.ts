@@ -32,7 +32,7 @@ function evaluate(s: AdjudicatorSetup, evidence: CFragEvidence): Promise<Contrac
 const commitGas: bigint[] = [];
 
 /** An incorrect cfrag: commit (its gas kept in `commitGas`), then the measured reveal. */
-async function reveal(s: AdjudicatorSetup, evidence: CFragEvidence): Promise<ContractTransactionResponse> {
+async function revealCFrag(s: AdjudicatorSetup, evidence: CFragEvidence): Promise<ContractTransactionResponse> {
   const salt = hexlify(randomBytes(32));
   const as = s.adjudicator.connect(s.investigator);
   commitGas.push(await gasOf(as.commitEvidence(evidenceCommitment(evidenceHash(evidence), s.investigator.address, salt))));
@@ -60,12 +60,12 @@ async function measure(): Promise<GasMeasurements> {
   const s = await deployAdjudicatorSetup();
   const out: GasMeasurements = {};
   // The node's first-ever slash, by an investigator without a reward balance: fresh slots.
-  out["adjudicator.evaluate.incorrectAndSlash.first"] = await gasOf(reveal(s, incorrect(s)));
+  out["adjudicator.evaluate.incorrectAndSlash.first"] = await gasOf(revealCFrag(s, incorrect(s)));
   const correct: bigint[] = [];
   const slash: bigint[] = [];
   for (let i = 0; i < 5; i++) {
     correct.push(await gasOf(evaluate(s, stamped(s, referenceReencryption()))));
-    slash.push(await gasOf(reveal(s, incorrect(s))));
+    slash.push(await gasOf(revealCFrag(s, incorrect(s))));
   }
   // Gas varies by a few hundred with the calldata's zero bytes; report the worst case seen.
   out["adjudicator.evaluate.correct"] = correct.reduce((a, b) => (a > b ? a : b));
@@ -74,11 +74,11 @@ async function measure(): Promise<GasMeasurements> {
   // must see the same chain whether or not this is measured.
   const snapshot = await takeSnapshot();
   const evidence = incorrect(s);
-  await gasOf(reveal(s, evidence));
+  await gasOf(revealCFrag(s, evidence));
   await mine(Number(await s.adjudicator.CONTEST_BLOCKS()) + 1);
   out["adjudicator.withdrawReward"] = await gasOf(s.adjudicator.connect(s.investigator).withdrawReward([evidenceHash(evidence)]));
   const batchSlash: bigint[] = [];
-  for (let i = 0; i < 3; i++) batchSlash.push(await gasOf(reveal(s, incorrectInBatch(s))));
+  for (let i = 0; i < 3; i++) batchSlash.push(await gasOf(revealCFrag(s, incorrectInBatch(s))));
   out["adjudicator.evaluate.incorrectAndSlash.batch16"] = batchSlash.reduce((a, b) => (a > b ? a : b));
   // The commitment before a reveal (a fresh slot): reported beside the reveal it enables.
   out["adjudicator.evaluate.commit"] = commitGas.reduce((a, b) => (a > b ? a : b));

@@ -97,7 +97,9 @@ describe("adjudicator: a node cannot escape slashing", function () {
     await expect(evaluate(s, evidence))
       .to.emit(s.adjudicator, "IncorrectCFragSlashed")
       .and.to.emit(escrow, "Slashed");
-    expect((await escrow.stakeOf(staker.address)).amount).to.equal(s.node.amount - penalty);
+    // The reward is charged on top of the penalty.
+    const reward = (penalty * (await s.adjudicator.investigatorShareBps())) / 10_000n;
+    expect((await escrow.stakeOf(staker.address)).amount).to.equal(s.node.amount - penalty - reward);
     // In the last grace period still slashable; once it is over, the stake is free.
     await advancePeriods(s.core, Number(grace) - 1);
     await expect(evaluate(s, incorrect(s))).to.emit(s.adjudicator, "IncorrectCFragSlashed");
