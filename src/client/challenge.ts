@@ -49,10 +49,8 @@ export async function fileCFragEvidence(
   if ((await adjudicator.commitments(commitment)) === 0n) {
     commitReceipt = await (await adjudicator.commitEvidence(commitment)).wait();
   }
-  // The reveal must land in a later block than the commitment.
-  const committedAt = await adjudicator.commitments(commitment);
-  const provider = adjudicator.runner?.provider;
-  while (provider && BigInt(await provider.getBlockNumber()) <= committedAt) await new Promise((r) => setTimeout(r, 250));
+  // The commitment is mined (its receipt awaited, or found on-chain): a transaction sent now
+  // lands in a later block, as the reveal must.
   const revealReceipt = await (await adjudicator.evaluateCFrag(args, hints, salt)).wait();
   return { correct: false, evidenceHash: hash, salt, commitReceipt, revealReceipt };
 }
