@@ -346,9 +346,10 @@ contract Adjudicator is ReentrancyGuardTransient {
         return count;
     }
 
-    /// @notice The penalty an incorrect cfrag would cost `staker` now.
+    /// @notice The penalty an incorrect cfrag would cost `staker` now (it returns to the reserve).
     /// @param staker The node.
-    /// @return penalty Token units; the investigator would get `penalty · investigatorShareBps / 10⁴`.
+    /// @return penalty Token units. The node is slashed this plus the investigator's reward,
+    /// min(penalty · investigatorShareBps / 10⁴, stake − penalty) rounded down to REWARD_UNIT.
     function penaltyFor(address staker) public view returns (uint256 penalty) {
         (uint256 stake, uint256 priorViolations) = escrow.slashingStateOf(staker);
         return SlashingPolicy.penalty(basePenalty, penaltyHistoryCoefficient, priorViolations, stake, maxPenaltyBps);
