@@ -10,7 +10,7 @@
 import { expect } from "chai";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { getBytes, hexlify } from "ethers";
+import { hexlify } from "ethers";
 import * as umbral from "../../src/umbral";
 import { signKFragUpload } from "../../src/node/protocol";
 import { CFRAG_OFFSETS as O, buildEvidence, evaluationHints, signStamp, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
@@ -231,7 +231,7 @@ describe("acceptance: one rule for the agent, the client and the Adjudicator (co
 
   for (const [name, mutate] of CFRAG_CASES) {
     it(`cfrag: ${name} — the client keeps evidence ⇔ the Adjudicator slashes with it`, async function () {
-      const { node, adjudicator, investigator, net } = world;
+      const { node, adjudicator, investigator } = world;
       const policyId = sha256(new TextEncoder().encode(name)).subarray(0, 16);
       const cfrag = mutate(umbral.reencrypt(honest.capsule, umbral.KeyFrag.fromBytes(honest.kfrag).skipVerification()).toBytes());
       const evidence = stampedEvidence(policyId, keys, cfrag);
@@ -245,8 +245,6 @@ describe("acceptance: one rule for the agent, the client and the Adjudicator (co
         expect(await adjudicator.evaluateCFrag.staticCall(toContractEvidence(evidence), evaluationHints(evidence), hexlify(new Uint8Array(32)))).to.equal(true);
       }
       expect(keepsEvidence).to.equal(name !== "honest");
-      void net;
-      void getBytes;
     });
   }
 

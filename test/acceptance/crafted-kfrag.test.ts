@@ -4,7 +4,6 @@
 // lifts the point with x = r). The agent must not accept a kfrag whose honest cfrags the
 // Adjudicator would judge incorrect: an honest node is never slashed.
 import { expect } from "chai";
-import { ethers } from "hardhat";
 import { getBytes, hexlify } from "ethers";
 import * as reference from "@nucypher/umbral-pre";
 import * as umbral from "../../src/umbral";
@@ -84,6 +83,5 @@ describe("acceptance: a kfrag signature with R.x ≥ n (attack 1) never gets an 
     }
     expect((await net.core.escrow.stakeOf(node.staker.address)).amount, "an honest node was slashed").to.equal(stakeBefore);
     expect(await adjudicator.violations(node.staker.address)).to.equal(0n);
-    void ethers;
   });
 });
