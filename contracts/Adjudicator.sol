@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {IStakingEscrow} from "./interfaces/IStakingEscrow.sol";
 import {Secp256k1} from "./adjudicator/Secp256k1.sol";
@@ -31,16 +32,44 @@ import {SlashingPolicy} from "./adjudicator/SlashingPolicy.sol";
 ///     is computed here from the evidence, never taken from the caller. The keys are stamped, so they are
 ///     the keys the node verified the kfrag with: a cfrag whose kfrag signature fails under them
 ///     is the node's fault, and a caller cannot change them to make a correct cfrag look bad.
-/// An incorrect cfrag slashes the node by
+///
+/// ONE acceptance rule (issue #13; src/protocol/acceptance.ts is its off-chain side, used by the
+/// node agent at kfrag intake and by the client when it judges cfrags and keeps evidence). The
+/// kfrag signature a cfrag carries is valid iff r, s ∈ [1, n−1], s ≤ n/2 (low-S), and ecrecover
+/// recovers the verifying key, i.e. the nonce point recomputed from (z, r, s, key) has x == r
+/// EXACTLY (not merely x ≡ r mod n, which libsecp256k1 and rust-umbral accept); and the points
+/// it covers (verifying key, pk_A, pk_B, precursor) are canonical compressed points (tag 0x02 or
+/// 0x03, x < p, on the curve). A cfrag that does not even have the MessagePack framing is
+/// incorrect too (only its 381-byte length is required, by the stamp). We chose to REFUSE AT
+/// INTAKE what ecrecover cannot verify, instead of verifying R.x ≥ n or high-S on-chain (the
+/// 180k gas cap): the agent never accepts such a kfrag, so it never serves (or stamps) its
+/// cfrags, and the client treats such a cfrag as incorrect and keeps the evidence. Under this
+/// rule the verdict here equals the agent's and the client's on every input
+/// (test/acceptance/corpus.test.ts). A wrong hint for a valid point reverts, never a verdict.
+///
+/// An incorrect cfrag slashes the node by penalty + reward, where
 ///   penalty = min(basePenalty + penaltyHistoryCoefficient · priorViolations, stake · maxPenaltyBps / 10⁴)
-/// where stake is the escrow's `slashableStake` (which includes an unlocking stake until the end
+///   reward  = min(penalty · investigatorShareBps / 10⁴, stake − penalty), rounded down to REWARD_UNIT
+/// stake is the escrow's `slashableStake` (which includes an unlocking stake until the end
 /// of its grace periods, so withdrawing cannot outrun the evidence) and priorViolations the
 /// node's earlier slashes as the escrow counts them (`slashingStateOf`: incorrect cfrags and
-/// proven key leaks alike; the count lives in a slot the slash touches anyway), of which
-/// investigatorShareBps / 10⁴ is owed to the investigator and the rest returns to the reserve.
+/// proven key leaks alike; the count lives in a slot the slash touches anyway). The penalty
+/// returns to the reserve and the reward, charged ON TOP of it, is owed to the investigator: a
+/// staker reporting itself (or through a friend) still loses the full penalty.
+///
+/// Front-running (commit–reveal): evidence of an incorrect cfrag slashes only when revealed by
+/// an investigator who committed to it (`commitEvidence(evidenceCommitment(evidenceHash,
+/// investigator, salt))`) in an EARLIER block. The reward belongs to the investigator of the
+/// earliest revealed commitment: a later reveal of the same evidence with an earlier commitment
+/// takes the record over (no second slash) until CONTEST_BLOCKS after the record's commitment;
+/// only then can the reward be withdrawn. A copier who commits after seeing a reveal in the
+/// mempool therefore gets nothing, provided the original reveal is mined within that window.
+/// Judging a correct cfrag needs no commitment (nothing happens).
 /// Each stamped message (its SHA-256, the leaf: the evidence hash, whatever its proof) slashes at most once; its record here
 /// holds the investigator and the reward until the investigator pulls it (`withdrawReward`,
 /// paid by the escrow), so a slash writes no per-investigator balance.
+///
+/// Trusted callers: none. The escrow is trusted for stakes, stamp keys and violation counts.
 contract Adjudicator is ReentrancyGuardTransient {
     /// @notice Evidence against one node, in the encodings the client saves (src/client/evidence.ts).
     struct CFragEvidence {
@@ -75,6 +104,11 @@ contract Adjudicator is ReentrancyGuardTransient {
         /// never the verdict) and of the stamp signature.
         uint8 kfragSignatureParity;
         uint8 stampSignatureParity;
+        /// @dev y coordinates of pk_A, pk_B and the precursor (ignored for an invalid point,
+        /// where any value will do).
+        uint256 delegatingKeyY;
+        uint256 receivingKeyY;
+        uint256 precursorY;
     }
 
     uint256 private constant BPS = 10_000;
@@ -82,6 +116,14 @@ contract Adjudicator is ReentrancyGuardTransient {
     uint256 public constant MAX_STAMP_PROOF_LENGTH = 32;
     /// @dev The stamp message's domain tag (19 bytes, left-aligned).
     bytes32 private constant STAMP_TAG = "NKMS-CFRAG-STAMP-V1";
+    /// @dev n/2: the largest low-S value.
+    uint256 private constant HALF_N = Secp256k1.N >> 1;
+    /// @notice Rewards are whole multiples of this (10⁻⁶ NKMS), so a record fits one slot; the
+    /// remainder stays with the node.
+    uint256 public constant REWARD_UNIT = 1e12;
+    /// @notice Blocks after a record's commitment during which an earlier commitment to the same
+    /// evidence may take the reward over; the reward can be withdrawn only after them.
+    uint256 public constant CONTEST_BLOCKS = 7_200;
 
     /// @notice The staking escrow whose `slash` this contract may call.
     IStakingEscrow public immutable escrow;
@@ -94,16 +136,24 @@ contract Adjudicator is ReentrancyGuardTransient {
     /// @notice The investigator's share of the penalty, basis points.
     uint256 public immutable investigatorShareBps;
 
-    /// @notice What one piece of evidence did (one slot). A non-zero investigator means the
-    /// evidence slashed and can never slash again; `reward` is what it still owes them.
+    /// @dev What one piece of evidence did (one slot). A non-zero investigator means the
+    /// evidence slashed and can never slash again; `rewardUnits` · REWARD_UNIT is what it still
+    /// owes them; `commitBlock` is the block of their commitment (the earliest revealed one).
     struct Record {
         address investigator;
-        uint96 reward;
+        uint40 commitBlock;
+        uint56 rewardUnits;
     }
 
-    /// @notice The record of each evidence hash (SHA-256 of the stamp message) that slashed a node.
-    mapping(bytes32 evidenceHash => Record) public records;
+    /// @dev The record of each evidence hash (SHA-256 of the stamp message) that slashed a node.
+    mapping(bytes32 evidenceHash => Record) private _records;
+    /// @notice Block in which each unrevealed commitment was made (0: none).
+    mapping(bytes32 commitment => uint256 blockNumber) public commitments;
 
+    /// @notice An investigator committed to evidence (hidden until revealed by `evaluateCFrag`).
+    event EvidenceCommitted(bytes32 indexed commitment, address indexed sender);
+    /// @notice A reveal with an earlier commitment took the record of `evidenceHash` over.
+    event RewardReassigned(bytes32 indexed evidenceHash, address indexed from, address indexed to, uint256 commitBlock);
     /// @notice A cfrag was judged correct (nothing happens). `staker` is the caller's claim,
     /// unchecked since nothing happens to the node.
     event CFragJudgedCorrect(bytes32 indexed evidenceHash, address indexed staker, address indexed investigator);
@@ -133,6 +183,11 @@ contract Adjudicator is ReentrancyGuardTransient {
     error NotInvestigator(bytes32 evidenceHash, address investigator);
     error RewardAlreadyWithdrawn(bytes32 evidenceHash);
     error NothingToWithdraw();
+    error PointHintMismatch();
+    error CommitmentExists(bytes32 commitment);
+    error UnknownCommitment(bytes32 commitment);
+    error RevealTooEarly(bytes32 commitment);
+    error RewardNotFinal(bytes32 evidenceHash, uint256 finalAfterBlock);
 
     /// @param escrow_ Staking escrow; this contract must hold its slasher role.
     /// @param basePenalty_ Fixed part of a penalty (token units).
@@ -155,23 +210,43 @@ contract Adjudicator is ReentrancyGuardTransient {
         investigatorShareBps = investigatorShareBps_;
     }
 
-    /// @notice Judge a cfrag and slash its node if it is incorrect.
-    /// @dev Reverts when the evidence is malformed, a hint is wrong, an incorrect cfrag's stamp
-    /// does not verify over the root its proof leads to (or the proof is longer than
-    /// MAX_STAMP_PROOF_LENGTH), the evidence already slashed, or the node has no stake; none of these
-    /// loses anything.
+    /// @notice Step 1 of filing evidence of an incorrect cfrag: commit to it without revealing it.
+    /// @param commitment `evidenceCommitment(evidenceHash, investigator, salt)` with a secret salt.
+    function commitEvidence(bytes32 commitment) external {
+        if (commitments[commitment] != 0) revert CommitmentExists(commitment);
+        commitments[commitment] = block.number;
+        emit EvidenceCommitted(commitment, msg.sender);
+    }
+
+    /// @notice The commitment an investigator publishes before revealing evidence.
+    /// @param evidenceHash `stampDigest(evidence)`.
+    /// @param investigator Who will reveal and be owed the reward.
+    /// @param salt A secret random value.
+    /// @return keccak256(abi.encode(evidenceHash, investigator, salt)).
+    function evidenceCommitment(bytes32 evidenceHash, address investigator, bytes32 salt) public pure returns (bytes32) {
+        return keccak256(abi.encode(evidenceHash, investigator, salt));
+    }
+
+    /// @notice Judge a cfrag (step 2, the reveal) and slash its node if it is incorrect.
+    /// @dev A correct cfrag needs no commitment (nothing happens; `salt` is ignored). An incorrect
+    /// one needs the caller's commitment `evidenceCommitment(stampDigest(evidence), msg.sender,
+    /// salt)` from an earlier block, which it uses up. Reverts when the evidence is malformed, a
+    /// hint is wrong, an incorrect cfrag's stamp does not verify over the root its proof leads to
+    /// (or the proof is longer than MAX_STAMP_PROOF_LENGTH), the commitment is missing or too
+    /// recent, the evidence already slashed with a commitment no later than the caller's (or its
+    /// contest window is over), or the node has no stake; none of these loses anything.
     /// @param evidence The capsule, cfrag, keys, stamp signature and proof, accused node and policy id.
     /// @param hints Caller-computed curve values (see src/client/evidence.ts `evaluationHints`).
-    /// @return correct The verdict; false means the node was slashed in this transaction.
-    function evaluateCFrag(CFragEvidence calldata evidence, EvaluationHints calldata hints)
+    /// @param salt The salt of the caller's commitment (any value for a correct cfrag).
+    /// @return correct The verdict; false means the node was slashed in this transaction (or,
+    /// for evidence that already slashed, that the caller's earlier commitment took its reward over).
+    function evaluateCFrag(CFragEvidence calldata evidence, EvaluationHints calldata hints, bytes32 salt)
         external
         nonReentrant
         returns (bool correct)
     {
         _checkLengths(evidence);
-        // The kfrag signature first: when it fails, the proof need not be looked at.
-        correct = _kfragSignatureValid(evidence, hints)
-            && UmbralCFrag.isCorrect(evidence.capsule, evidence.cfrag, hints.products);
+        correct = _judge(evidence, hints);
         bytes32 evidenceHash = _stampDigest(evidence);
         if (correct) {
             // Nothing happens to anyone, so the node's stamp is not needed (nor looked up).
@@ -179,7 +254,38 @@ contract Adjudicator is ReentrancyGuardTransient {
             return true;
         }
         _checkStamp(evidence, hints, evidenceHash);
-        _slash(evidence.staker, evidenceHash);
+        uint256 committedAt = _useCommitment(evidenceHash, salt);
+        Record storage record = _records[evidenceHash];
+        address previous = record.investigator;
+        if (previous == address(0)) {
+            _slash(record, evidence.staker, evidenceHash, committedAt);
+        } else {
+            // Already slashed: an earlier commitment takes the reward over, within the window.
+            uint256 recorded = record.commitBlock;
+            if (committedAt >= recorded || block.number > recorded + CONTEST_BLOCKS) revert EvidenceAlreadyUsed(evidenceHash);
+            record.investigator = msg.sender;
+            record.commitBlock = uint40(committedAt);
+            emit RewardReassigned(evidenceHash, previous, msg.sender, committedAt);
+        }
+    }
+
+    /// @notice The verdict `evaluateCFrag` would reach, without the stamp check or any effect.
+    /// @param evidence As for `evaluateCFrag`.
+    /// @param hints As for `evaluateCFrag`.
+    /// @return correct Whether the cfrag is correct.
+    function judge(CFragEvidence calldata evidence, EvaluationHints calldata hints) external view returns (bool correct) {
+        _checkLengths(evidence);
+        return _judge(evidence, hints);
+    }
+
+    /// @notice The record of evidence that slashed a node (zero values: none).
+    /// @param evidenceHash The evidence hash (`stampDigest`).
+    /// @return investigator Who is owed the reward (the earliest revealed commitment).
+    /// @return reward What is still owed (0 once withdrawn).
+    /// @return commitBlock The block of the investigator's commitment.
+    function records(bytes32 evidenceHash) external view returns (address investigator, uint256 reward, uint256 commitBlock) {
+        Record storage record = _records[evidenceHash];
+        return (record.investigator, uint256(record.rewardUnits) * REWARD_UNIT, record.commitBlock);
     }
 
     /// @notice SHA-256 of the stamp message for `evidence`: what the node's stamp signs, and the
@@ -201,7 +307,8 @@ contract Adjudicator is ReentrancyGuardTransient {
     }
 
     /// @notice Withdraw the rewards that the caller's evidence earned (pull): each record must
-    /// be the caller's and not withdrawn yet; the escrow pays the sum to the caller. The records
+    /// be the caller's, past its contest window (CONTEST_BLOCKS after its commitment) and not
+    /// withdrawn yet; the escrow pays the sum to the caller. The records
     /// keep their investigator, so the evidence still cannot slash again.
     /// @param evidenceHashes Evidence hashes of the caller's slashes (see `IncorrectCFragSlashed`).
     /// @return amount The tokens paid.
@@ -209,13 +316,15 @@ contract Adjudicator is ReentrancyGuardTransient {
         if (evidenceHashes.length == 0) revert NothingToWithdraw();
         for (uint256 i; i < evidenceHashes.length; ++i) {
             bytes32 evidenceHash = evidenceHashes[i];
-            Record storage record = records[evidenceHash];
+            Record storage record = _records[evidenceHash];
             address investigator = record.investigator;
             if (investigator == address(0)) revert UnknownEvidence(evidenceHash);
             if (investigator != msg.sender) revert NotInvestigator(evidenceHash, investigator);
-            uint256 reward = record.reward;
+            uint256 finalAfter = uint256(record.commitBlock) + CONTEST_BLOCKS;
+            if (block.number <= finalAfter) revert RewardNotFinal(evidenceHash, finalAfter);
+            uint256 reward = uint256(record.rewardUnits) * REWARD_UNIT;
             if (reward == 0) revert RewardAlreadyWithdrawn(evidenceHash);
-            record.reward = 0;
+            record.rewardUnits = 0;
             amount += reward;
             emit RewardWithdrawn(evidenceHash, msg.sender, reward);
         }
@@ -226,7 +335,7 @@ contract Adjudicator is ReentrancyGuardTransient {
     /// @param evidenceHash SHA-256 of the stamp message (`stampDigest`).
     /// @return True once used.
     function evidenceUsed(bytes32 evidenceHash) external view returns (bool) {
-        return records[evidenceHash].investigator != address(0);
+        return _records[evidenceHash].investigator != address(0);
     }
 
     /// @notice How many times `staker` has been slashed (the escrow's count: incorrect cfrags and leaks).
@@ -237,50 +346,102 @@ contract Adjudicator is ReentrancyGuardTransient {
         return count;
     }
 
-    /// @notice The penalty an incorrect cfrag would cost `staker` now.
+    /// @notice The penalty an incorrect cfrag would cost `staker` now (it returns to the reserve).
     /// @param staker The node.
-    /// @return penalty Token units; the investigator would get `penalty · investigatorShareBps / 10⁴`.
+    /// @return penalty Token units. The node is slashed this plus the investigator's reward,
+    /// min(penalty · investigatorShareBps / 10⁴, stake − penalty) rounded down to REWARD_UNIT.
     function penaltyFor(address staker) public view returns (uint256 penalty) {
         (uint256 stake, uint256 priorViolations) = escrow.slashingStateOf(staker);
         return SlashingPolicy.penalty(basePenalty, penaltyHistoryCoefficient, priorViolations, stake, maxPenaltyBps);
     }
 
-    function _slash(address staker, bytes32 evidenceHash) private {
-        Record storage record = records[evidenceHash];
-        if (record.investigator != address(0)) revert EvidenceAlreadyUsed(evidenceHash);
-        uint256 penalty = penaltyFor(staker);
+    /// @dev Slashes penalty + reward (the reward on top: see the contract notice) and writes the record.
+    function _slash(Record storage record, address staker, bytes32 evidenceHash, uint256 committedAt) private {
+        (uint256 stake, uint256 priorViolations) = escrow.slashingStateOf(staker);
+        uint256 penalty =
+            SlashingPolicy.penalty(basePenalty, penaltyHistoryCoefficient, priorViolations, stake, maxPenaltyBps);
         if (penalty == 0) revert NothingToSlash(staker);
-        // penalty ≤ the slashable stake ≤ the stake, so the escrow slashes all of it and withholds all of reward.
-        uint256 reward = (penalty * investigatorShareBps) / BPS;
+        // penalty ≤ stake (maxPenaltyBps ≤ 10⁴), and the reward fits in what is left.
+        uint256 rewardUnits = Math.min((penalty * investigatorShareBps) / BPS, stake - penalty) / REWARD_UNIT;
+        uint256 reward = rewardUnits * REWARD_UNIT;
         record.investigator = msg.sender;
-        record.reward = SafeCast.toUint96(reward);
-        (uint256 slashed, uint256 count) = escrow.slash(staker, penalty, reward);
+        record.commitBlock = SafeCast.toUint40(committedAt);
+        record.rewardUnits = SafeCast.toUint56(rewardUnits);
+        // The slashable stake is the whole stake, so the escrow slashes all of penalty + reward.
+        (uint256 slashed, uint256 count) = escrow.slash(staker, penalty + reward, reward);
         emit IncorrectCFragSlashed(evidenceHash, staker, msg.sender, penalty, slashed, reward, count);
     }
 
-    /// @dev Framing of capsule and cfrag, and the key lengths every later step relies on.
+    /// @dev The caller's commitment to `evidenceHash` must exist and be from an earlier block; it
+    /// is used up. Returns its block.
+    function _useCommitment(bytes32 evidenceHash, bytes32 salt) private returns (uint256 committedAt) {
+        bytes32 commitment = evidenceCommitment(evidenceHash, msg.sender, salt);
+        committedAt = commitments[commitment];
+        if (committedAt == 0) revert UnknownCommitment(commitment);
+        if (committedAt >= block.number) revert RevealTooEarly(commitment);
+        delete commitments[commitment];
+    }
+
+    /// @dev The verdict: a framed cfrag whose kfrag signature is valid under the acceptance rule
+    /// and whose re-encryption proof holds. The kfrag signature first: when it fails, the proof
+    /// need not be looked at.
+    function _judge(CFragEvidence calldata evidence, EvaluationHints calldata hints) private view returns (bool) {
+        return UmbralCFrag.cfragFramed(evidence.cfrag) && _kfragSignatureValid(evidence, hints)
+            && UmbralCFrag.isCorrectFramed(evidence.capsule, evidence.cfrag, hints.products);
+    }
+
+    /// @dev Lengths of capsule and cfrag, the capsule's framing (the client's own capsule) and the
+    /// key lengths every later step relies on. A misframed cfrag is judged, not rejected.
     function _checkLengths(CFragEvidence calldata evidence) private pure {
-        UmbralCFrag.checkFraming(evidence.capsule, evidence.cfrag);
+        if (
+            evidence.capsule.length != UmbralCFrag.CAPSULE_LENGTH || evidence.cfrag.length != UmbralCFrag.CFRAG_LENGTH
+                || !UmbralCFrag.capsuleFramed(evidence.capsule)
+        ) revert UmbralCFrag.MalformedEncoding();
         if (
             evidence.delegatingKey.length != 33 || evidence.receivingKey.length != 33
                 || evidence.verifyingKey.length != 33
         ) revert MalformedKey();
     }
 
-    /// @dev Whether signature_for_receiver verifies for the supplied keys. Both recovery
-    /// parities are tried (the hinted one first), so a wrong hint cannot turn a valid signature
-    /// into an "incorrect" verdict.
+    /// @dev Whether signature_for_receiver is valid under the acceptance rule (see the contract
+    /// notice) for the supplied keys. Both recovery parities are tried (the hinted one first), so
+    /// a wrong parity hint cannot turn a valid signature into an "incorrect" verdict; a wrong y
+    /// hint for a valid point reverts.
     function _kfragSignatureValid(CFragEvidence calldata evidence, EvaluationHints calldata hints)
         private
         view
         returns (bool)
     {
-        address signer = _keyAddress(evidence.verifyingKey, hints.verifyingKeyY);
-        bytes32 digest = UmbralCFrag.kfragSignatureDigest(evidence.cfrag, evidence.delegatingKey, evidence.receivingKey);
         (bytes32 r, bytes32 s) = UmbralCFrag.kfragSignature(evidence.cfrag);
+        // High-S is refused at intake (the agent) and by the client: judged the same here.
+        if (uint256(s) > HALF_N) return false;
+        (uint256 prefix, uint256 x) = UmbralCFrag.pointAt(evidence.verifyingKey, 0);
+        if (!_pointValid(prefix, x, hints.verifyingKeyY)) return false;
+        address signer = Secp256k1.toAddress(x, hints.verifyingKeyY);
+        {
+            (uint256 prefixA, uint256 xA) = UmbralCFrag.pointAt(evidence.delegatingKey, 0);
+            (uint256 prefixB, uint256 xB) = UmbralCFrag.pointAt(evidence.receivingKey, 0);
+            (uint256 prefixX, uint256 xX) = UmbralCFrag.pointAt(evidence.cfrag, UmbralCFrag.CFRAG_PRECURSOR);
+            if (
+                !_pointValid(prefixA, xA, hints.delegatingKeyY) || !_pointValid(prefixB, xB, hints.receivingKeyY)
+                    || !_pointValid(prefixX, xX, hints.precursorY)
+            ) return false;
+        }
+        bytes32 digest = UmbralCFrag.kfragSignatureDigest(evidence.cfrag, evidence.delegatingKey, evidence.receivingKey);
+        // ecrecover: r, s ∈ [1, n−1] and the nonce point's x equal to r exactly.
         uint8 parity = hints.kfragSignatureParity;
         if (_recover(digest, parity, r, s) == signer) return true;
         return _recover(digest, 1 - parity, r, s) == signer;
+    }
+
+    /// @dev Whether (prefix, x) is a canonical compressed curve point, given its y. A valid point
+    /// with a wrong y hint reverts (PointHintMismatch); only then is the square root computed.
+    function _pointValid(uint256 prefix, uint256 x, uint256 y) private view returns (bool) {
+        if ((prefix != 2 && prefix != 3) || x >= Secp256k1.P) return false;
+        if ((y & 1) == prefix - 2 && Secp256k1.isOnCurve(x, y)) return true;
+        (bool onCurve,) = Secp256k1.liftX(x, prefix - 2);
+        if (onCurve) revert PointHintMismatch();
+        return false;
     }
 
     /// @dev SHA-256 of the 640-byte stamp message (lengths checked by `_checkLengths`).
@@ -336,16 +497,5 @@ contract Adjudicator is ReentrancyGuardTransient {
     function _recover(bytes32 digest, uint8 parity, bytes32 r, bytes32 s) private pure returns (address) {
         if (parity > 1) revert MalformedSignature();
         return ecrecover(digest, 27 + parity, r, s);
-    }
-
-    /// @dev Address of a compressed key given with its y coordinate (checked against x and parity).
-    function _keyAddress(bytes calldata key, uint256 y) private pure returns (address) {
-        if (key.length != 33) revert MalformedKey();
-        return _pointAddress(uint8(key[0]), uint256(bytes32(key[1:33])), y);
-    }
-
-    function _pointAddress(uint8 prefix, uint256 x, uint256 y) private pure returns (address) {
-        if ((prefix != 2 && prefix != 3) || (y & 1) != prefix - 2 || !Secp256k1.isOnCurve(x, y)) revert MalformedKey();
-        return Secp256k1.toAddress(x, y);
     }
 }

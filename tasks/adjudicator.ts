@@ -1,6 +1,8 @@
 // File an incorrect-re-encryption challenge from the evidence JSON the client saves when it
 // discards an invalid cfrag (format: src/client/evidence.ts):
-//   npx hardhat nkms:challenge-cfrag --evidence bad-cfrag.json [--adjudicator 0x…] [--from 0x…] [--dry-run]
+//   npx hardhat nkms:challenge-cfrag --evidence bad-cfrag.json [--adjudicator 0x…] [--from 0x…] [--salt 0x…] [--dry-run]
+// Commit–reveal: commits keccak256(evidenceHash, investigator, salt), then reveals in a later
+// block (src/client/challenge.ts). The reward is withdrawable CONTEST_BLOCKS after the commitment.
 // The Adjudicator address comes from the Ignition deployment of module "Adjudicator" unless given.
 // The investigator's reward stays in the evidence's record until pulled:
 //   npx hardhat nkms:withdraw-reward --evidence-hashes 0x…[,0x…] [--adjudicator 0x…] [--from 0x…]
@@ -9,6 +11,8 @@ import { task, types } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { randomBytes } from "node:crypto";
 import { TaskError, contractAddress } from "./lib";
+import { fileCFragEvidence } from "../src/client/challenge";
+import type { Adjudicator } from "../typechain-types";
 import {
   LeakEvidenceError,
   leakCommitment,
@@ -34,8 +38,9 @@ task("nkms:challenge-cfrag", "Prove on-chain that a node returned an incorrect c
   .addParam("evidence", "Path of the evidence JSON file", undefined, types.string)
   .addOptionalParam("adjudicator", "Adjudicator address", undefined, types.string)
   .addOptionalParam("from", "Investigator account (default: first signer)", undefined, types.string)
+  .addOptionalParam("salt", "32-byte hex salt of an earlier commitment to reveal", undefined, types.string)
   .addFlag("dryRun", "Only report the verdict (eth_call), send nothing")
-  .setAction(async (args: { evidence: string; adjudicator?: string; from?: string; dryRun: boolean }, hre) => {
+  .setAction(async (args: { evidence: string; adjudicator?: string; from?: string; salt?: string; dryRun: boolean }, hre) => {
     let text: string;
     try {
       text = fs.readFileSync(args.evidence, "utf8");
@@ -55,23 +60,26 @@ task("nkms:challenge-cfrag", "Prove on-chain that a node returned an incorrect c
     const adjudicator = (await hre.ethers.getContractAt("Adjudicator", await adjudicatorAddress(hre, args.adjudicator))).connect(
       signer,
     );
-    const callArgs = [toContractEvidence(evidence), hints] as const;
-    const correct = await adjudicator.evaluateCFrag.staticCall(...callArgs);
-    console.log(`evidence ${evidenceHash(evidence)} against node ${evidence.staker}: cfrag is ${correct ? "CORRECT" : "INCORRECT"}`);
+    const hash = evidenceHash(evidence);
+    const correct = await adjudicator.judge(toContractEvidence(evidence), hints);
+    console.log(`evidence ${hash} against node ${evidence.staker}: cfrag is ${correct ? "CORRECT" : "INCORRECT"}`);
     if (args.dryRun) return { correct };
     if (correct) {
       console.log("nothing to file: a correct cfrag slashes nobody");
       return { correct };
     }
+    if (args.salt !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(args.salt)) throw new TaskError("BAD_FIELD", "salt must be 32 bytes of hex");
     const penalty = await adjudicator.penaltyFor(evidence.staker);
-    const receipt = await (await adjudicator.evaluateCFrag(...callArgs)).wait();
-    const hash = evidenceHash(evidence);
-    const [, reward] = await adjudicator.records(hash);
+    // Commit, then reveal in a later block: a copy of the reveal cannot take the reward.
+    const filed = await fileCFragEvidence(adjudicator as unknown as Adjudicator, evidence, { salt: args.salt });
+    const receipt = filed.revealReceipt;
+    console.log(`committed (salt ${filed.salt}; pass it with --salt to retry a failed reveal), gas ${filed.commitReceipt?.gasUsed ?? 0n}`);
+    const [, reward, commitBlock] = await adjudicator.records(hash);
     console.log(`slashed: penalty ${hre.ethers.formatEther(penalty)} NKMS (tx ${receipt?.hash}, gas ${receipt?.gasUsed})`);
     console.log(
-      `your reward of ${hre.ethers.formatEther(reward)} NKMS waits in the evidence's record: npx hardhat nkms:withdraw-reward --evidence-hashes ${hash}`,
+      `your reward of ${hre.ethers.formatEther(reward)} NKMS waits in the evidence's record until block ${commitBlock + (await adjudicator.CONTEST_BLOCKS())}: npx hardhat nkms:withdraw-reward --evidence-hashes ${hash}`,
     );
-    return { correct, txHash: receipt?.hash, evidenceHash: hash, reward };
+    return { correct, txHash: receipt?.hash, evidenceHash: hash, reward, salt: filed.salt };
   });
 
 task("nkms:withdraw-reward", "Withdraw the investigator rewards your slashing evidence earned")

@@ -3,12 +3,17 @@
 // (@nucypher/umbral-pre); the "incorrect" one is a node's cfrag with a wrong E2, stamped by it.
 // Every slash writes one fresh slot, the evidence's record (replay guard + the reward owed to
 // the investigator); the node's violation count shares a slot the stamp check already read.
+// An incorrect cfrag is filed commit–reveal: `.incorrectAndSlash*` is the reveal (the evaluating
+// transaction, the one the 180k goal applies to) and `adjudicator.evaluate.commit` the commitment
+// sent in an earlier block; a correct cfrag needs no commitment.
 // Steady state: the node has been slashed before; `.first` is its first-ever slash, by an
 // investigator who never slashed before (which no longer costs anything extra: no
 // per-investigator balance is written). `withdrawReward` pulls one record's reward.
 // Those keys use a single-cfrag stamp (empty proof); `.batch16` is the steady-state slash with
 // evidence from a 16-cfrag stamp batch (the node signed the batch root once; 4-sibling proof).
-import type { ContractTransactionResponse } from "ethers";
+import { ZeroHash, hexlify, randomBytes, type ContractTransactionResponse } from "ethers";
+import { evidenceCommitment } from "../../src/client/challenge";
+import { mine } from "@nomicfoundation/hardhat-network-helpers";
 import { takeSnapshot } from "@nomicfoundation/hardhat-network-helpers";
 import { buildEvidence, evaluationHints, evidenceHash, signStampBatch, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
 import { randomPoint, referenceReencryption, withField } from "../../test/adjudicator/fixtures";
@@ -19,8 +24,19 @@ import type { GasMeasurements, GasScenario } from "./types";
 import { gasOf } from "./gas-of";
 import { commit, deployLeakWorld, leakNode, leakPolicy, reveal } from "../../test/adjudicator/leak-setup";
 
+/** A correct cfrag: judged without any commitment. */
 function evaluate(s: AdjudicatorSetup, evidence: CFragEvidence): Promise<ContractTransactionResponse> {
-  return s.adjudicator.connect(s.investigator).evaluateCFrag(toContractEvidence(evidence), evaluationHints(evidence));
+  return s.adjudicator.connect(s.investigator).evaluateCFrag(toContractEvidence(evidence), evaluationHints(evidence), ZeroHash);
+}
+
+const commitGas: bigint[] = [];
+
+/** An incorrect cfrag: commit (its gas kept in `commitGas`), then the measured reveal. */
+async function revealCFrag(s: AdjudicatorSetup, evidence: CFragEvidence): Promise<ContractTransactionResponse> {
+  const salt = hexlify(randomBytes(32));
+  const as = s.adjudicator.connect(s.investigator);
+  commitGas.push(await gasOf(as.commitEvidence(evidenceCommitment(evidenceHash(evidence), s.investigator.address, salt))));
+  return as.evaluateCFrag(toContractEvidence(evidence), evaluationHints(evidence), salt);
 }
 
 function incorrect(s: AdjudicatorSetup): CFragEvidence {
@@ -44,12 +60,12 @@ async function measure(): Promise<GasMeasurements> {
   const s = await deployAdjudicatorSetup();
   const out: GasMeasurements = {};
   // The node's first-ever slash, by an investigator without a reward balance: fresh slots.
-  out["adjudicator.evaluate.incorrectAndSlash.first"] = await gasOf(evaluate(s, incorrect(s)));
+  out["adjudicator.evaluate.incorrectAndSlash.first"] = await gasOf(revealCFrag(s, incorrect(s)));
   const correct: bigint[] = [];
   const slash: bigint[] = [];
   for (let i = 0; i < 5; i++) {
     correct.push(await gasOf(evaluate(s, stamped(s, referenceReencryption()))));
-    slash.push(await gasOf(evaluate(s, incorrect(s))));
+    slash.push(await gasOf(revealCFrag(s, incorrect(s))));
   }
   // Gas varies by a few hundred with the calldata's zero bytes; report the worst case seen.
   out["adjudicator.evaluate.correct"] = correct.reduce((a, b) => (a > b ? a : b));
@@ -58,11 +74,14 @@ async function measure(): Promise<GasMeasurements> {
   // must see the same chain whether or not this is measured.
   const snapshot = await takeSnapshot();
   const evidence = incorrect(s);
-  await gasOf(evaluate(s, evidence));
+  await gasOf(revealCFrag(s, evidence));
+  await mine(Number(await s.adjudicator.CONTEST_BLOCKS()) + 1);
   out["adjudicator.withdrawReward"] = await gasOf(s.adjudicator.connect(s.investigator).withdrawReward([evidenceHash(evidence)]));
   const batchSlash: bigint[] = [];
-  for (let i = 0; i < 3; i++) batchSlash.push(await gasOf(evaluate(s, incorrectInBatch(s))));
+  for (let i = 0; i < 3; i++) batchSlash.push(await gasOf(revealCFrag(s, incorrectInBatch(s))));
   out["adjudicator.evaluate.incorrectAndSlash.batch16"] = batchSlash.reduce((a, b) => (a > b ? a : b));
+  // The commitment before a reveal (a fresh slot): reported beside the reveal it enables.
+  out["adjudicator.evaluate.commit"] = commitGas.reduce((a, b) => (a > b ? a : b));
   await snapshot.restore();
   Object.assign(out, await measureLeak());
   return out;

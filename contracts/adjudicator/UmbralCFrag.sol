@@ -49,15 +49,24 @@ library UmbralCFrag {
     /// @notice Reverts unless `capsule` and `cfrag` have the fixed MessagePack framing.
     function checkFraming(bytes calldata capsule, bytes calldata cfrag) internal pure {
         if (capsule.length != CAPSULE_LENGTH || cfrag.length != CFRAG_LENGTH) revert MalformedEncoding();
-        bool ok;
+        if (!capsuleFramed(capsule) || !cfragFramed(cfrag)) revert MalformedEncoding();
+    }
+
+    /// @notice Whether the 105-byte `capsule` is fixarray(3) [bin8(33) E, bin8(33) V, bin8(32) s].
+    function capsuleFramed(bytes calldata capsule) internal pure returns (bool ok) {
         assembly ("memory-safe") {
             let c := capsule.offset
-            let f := cfrag.offset
-            // Capsule: fixarray(3) [bin8(33) E, bin8(33) V, bin8(32) s].
             ok := and(eq(shr(232, calldataload(c)), 0x93c421), eq(shr(240, calldataload(add(c, 36))), 0xc421))
             ok := and(ok, eq(shr(240, calldataload(add(c, 71))), 0xc420))
-            // CFrag: fixarray(5) [E1, V1, id, precursor, fixarray(6) [E2, V2, U1, U2, z, sig]].
-            ok := and(ok, eq(shr(232, calldataload(f)), 0x95c421))
+        }
+    }
+
+    /// @notice Whether the 381-byte `cfrag` is fixarray(5) [E1, V1, id, precursor, fixarray(6)
+    /// [E2, V2, U1, U2, z, sig]] with the expected bin8 lengths (its length is checked by the caller).
+    function cfragFramed(bytes calldata cfrag) internal pure returns (bool ok) {
+        assembly ("memory-safe") {
+            let f := cfrag.offset
+            ok := eq(shr(232, calldataload(f)), 0x95c421)
             ok := and(ok, eq(shr(240, calldataload(add(f, 36))), 0xc421))
             ok := and(ok, eq(shr(240, calldataload(add(f, 71))), 0xc420))
             ok := and(ok, eq(shr(240, calldataload(add(f, 105))), 0xc421))
@@ -68,7 +77,6 @@ library UmbralCFrag {
             ok := and(ok, eq(shr(240, calldataload(add(f, 281))), 0xc420))
             ok := and(ok, eq(shr(240, calldataload(add(f, 315))), 0xc440))
         }
-        if (!ok) revert MalformedEncoding();
     }
 
     /// @notice SHA-256 digest of the kfrag's `signature_for_receiver` message:
@@ -139,6 +147,15 @@ library UmbralCFrag {
         returns (bool)
     {
         checkFraming(capsule, cfrag);
+        return isCorrectFramed(capsule, cfrag, hints);
+    }
+
+    /// @notice `isCorrect` for a capsule and cfrag whose framing the caller has checked.
+    function isCorrectFramed(bytes calldata capsule, bytes calldata cfrag, Hints calldata hints)
+        internal
+        view
+        returns (bool)
+    {
         uint256 z;
         assembly ("memory-safe") {
             z := calldataload(add(cfrag.offset, 283))
@@ -204,6 +221,15 @@ library UmbralCFrag {
         }
         (bool x2Ok, uint256 x2x, uint256 x2Parity) = _decodePrefix(cfrag, x2Offset);
         return x2Ok && rx == x2x && (ry & 1) == x2Parity;
+    }
+
+    /// @notice A compressed point's tag and x at `offset` (no validation).
+    function pointAt(bytes calldata data, uint256 offset) internal pure returns (uint256 prefix, uint256 x) {
+        assembly ("memory-safe") {
+            let at := add(data.offset, offset)
+            prefix := byte(0, calldataload(at))
+            x := calldataload(add(at, 1))
+        }
     }
 
     /// @dev Only canonical compressed SEC1 tags count (as in src/umbral): rust-umbral's decoder

@@ -11,6 +11,7 @@ import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { MAX_STAMP_PROOF_LENGTH, cfragStampMessage, stampBatch, stampRoot, type CFragStampContext } from "../protocol/stamp";
 import { verifyCFragStamp } from "../protocol/stamp-verify";
+import { canonicalPoint, signatureAcceptable } from "../protocol/acceptance";
 
 export const CAPSULE_LENGTH = 105;
 export const CFRAG_LENGTH = 381;
@@ -89,6 +90,10 @@ export interface EvaluationHints {
   stampKeyY: bigint;
   kfragSignatureParity: number;
   stampSignatureParity: number;
+  /** y of pk_A, pk_B and the cfrag's precursor (0 where the point is not valid: any value will do). */
+  delegatingKeyY: bigint;
+  receivingKeyY: bigint;
+  precursorY: bigint;
 }
 
 /** The Adjudicator's `CFragEvidence` struct as ethers arguments. */
@@ -179,7 +184,11 @@ export function evidenceStampRoot(evidence: CFragEvidence): Uint8Array {
   return root;
 }
 
-/** Assemble evidence from the objects' `toBytes()` forms; checks lengths, framing and the stamp. */
+/**
+ * Assemble evidence from the objects' `toBytes()` forms; checks lengths, the capsule's framing
+ * and the stamp. The cfrag is kept as the node's raw 381 bytes, whether or not it parses: a
+ * stamped cfrag that does not parse is incorrect, and slashes, like one that fails its proof.
+ */
 export function buildEvidence(parts: CFragEvidence): CFragEvidence {
   const evidence = { ...parts, stampProof: [...(parts.stampProof ?? [])] };
   validateShape(evidence);
@@ -367,6 +376,9 @@ export function evaluationHints(evidence: CFragEvidence, options: HintOptions = 
     products: { products: products as ProductHints, lambdas: lambdas as [bigint, bigint, bigint] },
     verifyingKeyY: keyY(evidence.verifyingKey),
     stampKeyY: keyY(evidence.nodeVerifyingKey),
+    delegatingKeyY: keyY(evidence.delegatingKey),
+    receivingKeyY: keyY(evidence.receivingKey),
+    precursorY: keyY(slice(cfrag, o.precursor, 33)),
     // An invalid kfrag signature is a verdict (incorrect), not an error: any parity will do.
     kfragSignatureParity: recoveryParity(kfragSig, kfragDigest, evidence.verifyingKey) ?? 0,
     stampSignatureParity: stampParity(evidence, stampDigest, options),
@@ -383,10 +395,17 @@ function differenceSlope(a: CurvePoint, b: CurvePoint): bigint {
   return 0n; // A = B: the difference is infinity, no slope needed
 }
 
-/** Whether the kfrag's signature_for_receiver verifies for the evidence's keys. */
+/**
+ * Whether the kfrag's signature_for_receiver is valid for the evidence's keys under the one
+ * acceptance rule (src/protocol/acceptance.ts; the Adjudicator's `_kfragSignatureValid`): low-S,
+ * verifiable by ecrecover, and every point it covers canonical.
+ */
 export function kfragSignatureValid(evidence: Pick<CFragEvidence, "cfrag" | "delegatingKey" | "receivingKey" | "verifyingKey">): boolean {
   const digest = kfragSignatureDigest(evidence.cfrag, evidence.delegatingKey, evidence.receivingKey);
-  return recoveryParity(slice(evidence.cfrag, CFRAG_OFFSETS.kfragSignature, 64), digest, evidence.verifyingKey) !== null;
+  return (
+    [evidence.delegatingKey, evidence.receivingKey, slice(evidence.cfrag, CFRAG_OFFSETS.precursor, 33)].every((p) => canonicalPoint(p) !== null) &&
+    signatureAcceptable(slice(evidence.cfrag, CFRAG_OFFSETS.kfragSignature, 64), digest, evidence.verifyingKey)
+  );
 }
 
 function stampParity(evidence: CFragEvidence, digest: Uint8Array, options: HintOptions): number {
@@ -410,10 +429,10 @@ function recoveryParity(signature: Uint8Array, digest: Uint8Array, key: Uint8Arr
   return null;
 }
 
+/** y of a compressed point; 0 for an invalid one (the Adjudicator then judges, needing no y). */
 function keyY(key: Uint8Array): bigint {
-  const point = decodePoint(key);
-  if (!point) throw new EvidenceError("INVALID_KEY", "a public key is not a valid compressed point");
-  return point.toAffine().y;
+  const point = canonicalPoint(key);
+  return point ? point.toAffine().y : 0n;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -423,8 +442,9 @@ function validateShape(e: CFragEvidence): void {
   if (e.capsule.length !== CAPSULE_LENGTH || !capsuleFramed(e.capsule)) {
     throw new EvidenceError("MALFORMED_CAPSULE", `capsule must be the ${CAPSULE_LENGTH}-byte MessagePack encoding`);
   }
-  if (e.cfrag.length !== CFRAG_LENGTH || !cfragFramed(e.cfrag)) {
-    throw new EvidenceError("MALFORMED_CFRAG", `cfrag must be the ${CFRAG_LENGTH}-byte MessagePack encoding`);
+  // Only the length: a stamped cfrag with broken framing is judged (incorrect), not refused.
+  if (e.cfrag.length !== CFRAG_LENGTH) {
+    throw new EvidenceError("MALFORMED_CFRAG", `cfrag must be ${CFRAG_LENGTH} bytes`);
   }
   for (const [name, key] of [
     ["delegatingKey", e.delegatingKey],
@@ -451,7 +471,8 @@ function capsuleFramed(c: Uint8Array): boolean {
   return c[0] === 0x93 && bin8(c, 1, 33) && bin8(c, 36, 33) && bin8(c, 71, 32);
 }
 
-function cfragFramed(f: Uint8Array): boolean {
+/** Whether a 381-byte cfrag has the MessagePack framing (the Adjudicator's `cfragFramed`). */
+export function cfragFramed(f: Uint8Array): boolean {
   return (
     f[0] === 0x95 &&
     bin8(f, 1, 33) &&
@@ -469,12 +490,7 @@ function cfragFramed(f: Uint8Array): boolean {
 }
 
 function decodePoint(bytes: Uint8Array): CurvePoint | null {
-  try {
-    const point = Point.fromBytes(bytes);
-    return bytes.length === 33 ? point : null;
-  } catch {
-    return null;
-  }
+  return canonicalPoint(bytes);
 }
 
 function affine(point: CurvePoint | null): [bigint, bigint] {

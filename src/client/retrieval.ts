@@ -7,9 +7,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import { getBytes, hexlify } from "ethers";
-import { Capsule, CapsuleFrag, PublicKey, VerifiedCapsuleFrag } from "../umbral";
+import { Capsule, PublicKey, VerifiedCapsuleFrag } from "../umbral";
 import { buildReencryptRequest, type ReencryptResponse, type UmbralSigning } from "../node/protocol";
 import { verifyCFragStamps } from "../protocol/stamp-verify";
+import { cfragAcceptable } from "../protocol/acceptance";
 import { evidenceHash, serializeEvidence, type CFragEvidence } from "./evidence";
 import { RetrievalError, type NodeFailure } from "./errors";
 
@@ -150,15 +151,16 @@ async function askNode(
   if (!Array.isArray(items) || items.length !== req.capsules.length) {
     return fail("malformed", `expected ${req.capsules.length} cfrag(s)`, { status });
   }
-  const parsed: { cfrag: CapsuleFrag; bytes: Uint8Array; signature: Uint8Array; proof: Uint8Array[] }[] = [];
+  // Only the JSON shape is checked here: the cfrag stays the node's raw bytes, so that a stamped
+  // cfrag which does not even parse (z = n, an off-curve point, a scalar ≥ n) is kept as evidence.
+  const parsed: { bytes: Uint8Array; signature: Uint8Array; proof: Uint8Array[] }[] = [];
   for (let i = 0; i < items.length; i++) {
     try {
       const proof = items[i].stampProof;
       if (!Array.isArray(proof)) throw new Error("stampProof must be an array");
-      const bytes = getBytes(items[i].cfrag);
-      parsed.push({ cfrag: CapsuleFrag.fromBytes(bytes), bytes, signature: getBytes(items[i].signature), proof: proof.map((p) => getBytes(p)) });
+      parsed.push({ bytes: getBytes(items[i].cfrag), signature: getBytes(items[i].signature), proof: proof.map((p) => getBytes(p)) });
     } catch (e) {
-      return fail("malformed", `cfrag ${i} does not parse: ${(e as Error).message}`, { status });
+      return fail("malformed", `cfrag ${i} is not hex: ${(e as Error).message}`, { status });
     }
   }
   const stampContext = {
@@ -177,24 +179,27 @@ async function askNode(
   const verified: VerifiedCapsuleFrag[] = [];
   for (let i = 0; i < parsed.length; i++) {
     const capsule = req.capsules[i];
-    const { cfrag, bytes, signature, proof } = parsed[i];
+    const { bytes, signature, proof } = parsed[i];
     if (!stamped[i]) {
       // Without the node's stamp the cfrag proves nothing against it: discard, no evidence.
       return fail("bad_stamp", `cfrag ${i} is not stamped by the node's registered key`, { status });
     }
-    try {
-      verified.push(cfrag.verify(capsule, req.publisherVerifyingKey, req.delegatingKey, req.receivingKey));
-    } catch {
-      evidence.push({
-        ...stampContext,
-        capsule: capsule.toBytes(),
-        cfrag: bytes,
-        nodeVerifyingKey: node.stampKey,
-        stampSignature: signature,
-        stampProof: proof,
-      });
-      return fail("invalid_cfrag", `cfrag ${i} fails verification (correctly stamped: evidence kept)`, { status });
+    // The one acceptance rule (src/protocol/acceptance.ts), which the Adjudicator applies too:
+    // a stamped cfrag it refuses slashes the node, so the evidence is kept.
+    const verdict = cfragAcceptable(capsule, bytes, stampContext);
+    if (verdict.ok) {
+      verified.push(verdict.value);
+      continue;
     }
+    evidence.push({
+      ...stampContext,
+      capsule: capsule.toBytes(),
+      cfrag: bytes,
+      nodeVerifyingKey: node.stampKey,
+      stampSignature: signature,
+      stampProof: proof,
+    });
+    return fail("invalid_cfrag", `cfrag ${i} is incorrect (${verdict.reason}; correctly stamped: evidence kept)`, { status });
   }
   return { ok: true, staker: node.staker, cfrags: verified };
 }

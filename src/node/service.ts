@@ -19,6 +19,7 @@ import {
   type RevokeRequest,
 } from "./protocol";
 import { recoverEthSigner, verifyUmbralSignature } from "./signatures";
+import { kfragAcceptable } from "../protocol/acceptance";
 import type { HealthResult, NodeStore, PolicyMeta } from "./store";
 import type { ReencryptPool } from "./worker-pool";
 
@@ -96,15 +97,14 @@ export class NodeService {
     const signer = recoverEthSigner(kfragPackageDigest(policyId, this.staker, body), ownerSig);
     if (!signer) throw forbidden("BAD_OWNER_SIGNATURE", "ownerSignature is malformed");
 
-    let kfrag: KeyFrag;
     try {
-      kfrag = KeyFrag.fromBytes(kfragBytes);
+      KeyFrag.fromBytes(kfragBytes);
     } catch (e) {
       throw badRequest("BAD_KFRAG", `kfrag does not parse: ${(e as Error).message}`);
     }
-    const keys = [publisher, delegating, receiving].map((k, i) => {
+    [publisher, delegating, receiving].forEach((k, i) => {
       try {
-        return PublicKey.fromCompressedBytes(k);
+        PublicKey.fromCompressedBytes(k);
       } catch {
         throw badRequest("BAD_KEY", `${["publisherVerifyingKey", "delegatingKey", "receivingKey"][i]} is not a curve point`);
       }
@@ -124,11 +124,12 @@ export class NodeService {
     if (!(await this.chain.verifyKFragCommitment(policyId, this.staker, kfragBytes, proof))) {
       throw forbidden("KFRAG_COMMITMENT_MISMATCH", "kfrag does not match the on-chain kfrag commitment");
     }
-    try {
-      kfrag.verify(keys[0], keys[1], keys[2]);
-    } catch {
-      throw badRequest("KFRAG_VERIFICATION_FAILED", "kfrag signature does not verify with the given keys");
-    }
+    // The one acceptance rule (src/protocol/acceptance.ts): Umbral's checks plus kfrag
+    // signatures that ecrecover verifies (x of the nonce point = r exactly, low-S), so the
+    // Adjudicator judges every honest cfrag of this kfrag correct. What it cannot verify is
+    // refused here instead.
+    const accepted = kfragAcceptable(kfragBytes, { verifyingKey: publisher, delegatingKey: delegating, receivingKey: receiving });
+    if (!accepted.ok) throw badRequest("KFRAG_VERIFICATION_FAILED", `kfrag is not acceptable with the given keys: ${accepted.reason}`);
 
     const meta: PolicyMeta = {
       publisherVerifyingKey: body.publisherVerifyingKey.toLowerCase(),

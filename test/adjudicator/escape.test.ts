@@ -11,11 +11,11 @@ import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { CFRAG_OFFSETS as O, evaluationHints, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
 import { advancePeriods, registerNode } from "../shared/core-fixture";
 import { randomPoint, referenceReencryption, withField } from "./fixtures";
-import { deployAdjudicatorSetup, stamped, type AdjudicatorSetup } from "./setup";
+import { deployAdjudicatorSetup, evaluateWithCommit, stamped, type AdjudicatorSetup } from "./setup";
 
 describe("adjudicator: a node cannot escape slashing", function () {
   function evaluate(s: AdjudicatorSetup, evidence: CFragEvidence) {
-    return s.adjudicator.connect(s.investigator).evaluateCFrag(toContractEvidence(evidence), evaluationHints(evidence));
+    return evaluateWithCommit(s.adjudicator, s.investigator, toContractEvidence(evidence), evaluationHints(evidence));
   }
 
   /** An incorrect cfrag stamped by the node's key `stampSecretKey`. */
@@ -97,7 +97,9 @@ describe("adjudicator: a node cannot escape slashing", function () {
     await expect(evaluate(s, evidence))
       .to.emit(s.adjudicator, "IncorrectCFragSlashed")
       .and.to.emit(escrow, "Slashed");
-    expect((await escrow.stakeOf(staker.address)).amount).to.equal(s.node.amount - penalty);
+    // The reward is charged on top of the penalty.
+    const reward = (penalty * (await s.adjudicator.investigatorShareBps())) / 10_000n;
+    expect((await escrow.stakeOf(staker.address)).amount).to.equal(s.node.amount - penalty - reward);
     // In the last grace period still slashable; once it is over, the stake is free.
     await advancePeriods(s.core, Number(grace) - 1);
     await expect(evaluate(s, incorrect(s))).to.emit(s.adjudicator, "IncorrectCFragSlashed");

@@ -5,6 +5,7 @@ import * as ours from "../../src/umbral";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { CFRAG_OFFSETS, cfragChallengeScalar } from "../../src/client/evidence";
+import { cfragAcceptable } from "../../src/protocol/acceptance";
 
 export const P = secp256k1.Point.CURVE().p;
 export const N = secp256k1.Point.CURVE().n;
@@ -66,17 +67,8 @@ export function referenceVerifies(r: Reencryption): boolean {
  * also decodes SEC1 "compact" 0x05 tags, which no honest node emits.
  */
 export function oursVerifies(r: Reencryption): boolean {
-  try {
-    ours.CapsuleFrag.fromBytes(r.cfrag).verify(
-      ours.Capsule.fromBytes(r.capsule),
-      ours.PublicKey.fromCompressedBytes(r.verifyingKey),
-      ours.PublicKey.fromCompressedBytes(r.delegatingKey),
-      ours.PublicKey.fromCompressedBytes(r.receivingKey),
-    );
-    return true;
-  } catch {
-    return false;
-  }
+  // The one acceptance rule (src/umbral's strict parse and verify, plus ecrecover-verifiable low-S signatures).
+  return cfragAcceptable(ours.Capsule.fromBytes(r.capsule), r.cfrag, r).ok;
 }
 
 /**

@@ -23,6 +23,7 @@ import {
 import type { Adjudicator } from "../../typechain-types";
 import { accountWallet, capsulesFor, createPolicy, uploadFor, type Network, type TestNode, type TestPolicy } from "../node/helpers";
 import { startJudgedAgent, type JudgedAgent } from "./judged-agent";
+import { evaluateWithCommit } from "./setup";
 
 describe("adjudicator: end to end with the real node agent's cfrags and stamps", function () {
   let world: JudgedAgent;
@@ -82,9 +83,7 @@ describe("adjudicator: end to end with the real node agent's cfrags and stamps",
   }
 
   function evaluate(evidence: CFragEvidence, allowInvalid = false) {
-    return adjudicator
-      .connect(investigator)
-      .evaluateCFrag(toContractEvidence(evidence), evaluationHints(evidence, { allowInvalidSignatures: allowInvalid }));
+    return evaluateWithCommit(adjudicator, investigator, toContractEvidence(evidence), evaluationHints(evidence, { allowInvalidSignatures: allowInvalid }));
   }
 
   /** Puts `kfrag` in the node's own store for policy `p`, as if its disk had corrupted the kfrag it was given. */

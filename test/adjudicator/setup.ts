@@ -3,6 +3,9 @@
 import { ethers } from "hardhat";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { hexlify, randomBytes, type ContractTransactionResponse, type Signer } from "ethers";
+import { evidenceCommitment } from "../../src/client/challenge";
+import type { ContractEvidence, EvaluationHints } from "../../src/client/evidence";
 import type { Adjudicator } from "../../typechain-types";
 import { Core, StakedNode, deployCore, stakeNode } from "../shared/core-fixture";
 import { CFragEvidence, buildEvidence, signStamp } from "../../src/client/evidence";
@@ -59,4 +62,21 @@ export function stamped(setup: AdjudicatorSetup, r: Reencryption, policyId: Uint
     nodeVerifyingKey: setup.node.verifyingKey,
     stampSignature: signStamp(setup.stampSecretKey, context, r.capsule, r.cfrag),
   });
+}
+
+/**
+ * Files evidence as `investigator` the way the client does: commits to it (when its lengths let
+ * the stamp digest be computed), then sends the reveal in the next block. Returns the reveal.
+ */
+export async function evaluateWithCommit(
+  adjudicator: Adjudicator,
+  investigator: Signer,
+  args: ContractEvidence,
+  hints: EvaluationHints,
+  salt: string = hexlify(randomBytes(32)),
+): Promise<ContractTransactionResponse> {
+  const as = adjudicator.connect(investigator);
+  const hash = await adjudicator.stampDigest(args).catch(() => undefined);
+  if (hash) await (await as.commitEvidence(evidenceCommitment(hash, await investigator.getAddress(), salt))).wait();
+  return as.evaluateCFrag(args, hints, salt);
 }

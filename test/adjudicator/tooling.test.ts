@@ -3,6 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import hre from "hardhat";
+import { mine } from "@nomicfoundation/hardhat-network-helpers";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import AdjudicatorModule from "../../deploy/adjudicator";
 import { CFRAG_OFFSETS, buildEvidence, serializeEvidence, signStamp } from "../../src/client/evidence";
@@ -48,6 +49,7 @@ describe("adjudicator: Ignition module and the nkms:challenge-cfrag task", funct
     // The investigator (the task's default sender) pulls the reward its evidence earned, once.
     const investigator = (await hre.ethers.getSigners())[0].address;
     expect(filed.reward).to.be.greaterThan(0n);
+    await mine(Number(await adjudicator.CONTEST_BLOCKS()) + 1);
     const balance = await token.balanceOf(investigator);
     const paid = await hre.run("nkms:withdraw-reward", { evidenceHashes: filed.evidenceHash, adjudicator: adjudicatorAddress });
     expect(paid.amount).to.equal(filed.reward);

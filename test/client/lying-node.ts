@@ -18,14 +18,15 @@ export interface LyingProxy {
 }
 
 /**
- * `mode: "lie"` replaces cfrags (all of them, or only the one at index `lieAt` of each answer);
+ * `mode: "lie"` replaces cfrags (all of them, or only the one at index `lieAt` of each answer)
+ * with an unrelated kfrag's, or with `mutate(the honest cfrag)` when given;
  * `mode: "stall"` holds every re-encryption answer for `stallMs`; `mode: "bad-proof"` passes the
  * node's honest answer on with the last sibling of cfrag `lieAt`'s stamp proof dropped.
  */
 export async function startLyingProxy(
   operator: Wallet,
   staker: string,
-  options: { mode?: "lie" | "stall" | "bad-proof"; stallMs?: number; lieAt?: number } = {},
+  options: { mode?: "lie" | "stall" | "bad-proof"; stallMs?: number; lieAt?: number; mutate?: (cfrag: Uint8Array) => Uint8Array } = {},
 ): Promise<LyingProxy> {
   const mode = options.mode ?? "lie";
   const stamp = deriveNodeKeys(operator).stamp;
@@ -65,6 +66,8 @@ export async function startLyingProxy(
       const context = { staker, policyId: getBytes(m[1]), ...keys };
       const cfrags = request.capsules.map((c, i) => {
         if (options.lieAt !== undefined && i !== options.lieAt) return getBytes(response.cfrags[i].cfrag);
+        // `mutate`: the node's own honest cfrag, changed (e.g. made unparseable), then stamped.
+        if (options.mutate) return options.mutate(getBytes(response.cfrags[i].cfrag));
         return reencrypt(Capsule.fromBytes(getBytes(c)), kfrag).toBytes();
       });
       const { root, proofs } = stampBatch(cfrags.map((cfrag, i) => cfragStampLeaf(context, getBytes(request.capsules[i]), cfrag)));

@@ -1,3 +1,4 @@
+import { fileCFragEvidence } from "../../src/client/challenge";
 import { expect } from "chai";
 import fs from "node:fs";
 import { randomBytes } from "node:crypto";
@@ -180,10 +181,9 @@ describe("client SDK against real node agents (Hardhat chain over JSON-RPC)", fu
       ) as unknown as Adjudicator;
       const stakeBefore = (await h.contracts.escrow.stakeOf(liar.staker)).amount;
       expect(await adjudicator.escrow()).to.equal(await h.contracts.escrow.getAddress());
-      await expect(adjudicator.evaluateCFrag(toContractEvidence(evidence), evaluationHints(evidence))).to.emit(
-        adjudicator,
-        "IncorrectCFragSlashed",
-      );
+      const filed = await fileCFragEvidence(adjudicator, evidence);
+      expect(filed.correct).to.equal(false);
+      expect(filed.revealReceipt!.logs.some((l) => l.topics[0] === adjudicator.interface.getEvent("IncorrectCFragSlashed").topicHash)).to.equal(true);
       expect((await h.contracts.escrow.stakeOf(liar.staker)).amount).to.be.lessThan(stakeBefore);
     } finally {
       await h.restart(k);

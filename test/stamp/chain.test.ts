@@ -27,6 +27,7 @@ import {
 import type { Adjudicator } from "../../typechain-types";
 import { accountWallet, capsulesFor, createPolicy, uploadFor, type Network, type TestNode, type TestPolicy } from "../node/helpers";
 import { startJudgedAgent, type JudgedAgent } from "../adjudicator/judged-agent";
+import { evaluateWithCommit } from "../adjudicator/setup";
 import { startLyingProxy } from "../client/lying-node";
 import { tamperedProofs } from "./fixtures";
 
@@ -94,9 +95,7 @@ describe("stamp: batched stamps from the real node agent, judged by the real Adj
   }
 
   function evaluate(evidence: CFragEvidence, allowInvalid = false) {
-    return adjudicator
-      .connect(investigator)
-      .evaluateCFrag(toContractEvidence(evidence), evaluationHints(evidence, { allowInvalidSignatures: allowInvalid }));
+    return evaluateWithCommit(adjudicator, investigator, toContractEvidence(evidence), evaluationHints(evidence, { allowInvalidSignatures: allowInvalid }));
   }
 
   it("a batch of 6 capsules: one signature per worker sub-batch; every cfrag verifies through its proof, on-chain too", async function () {
@@ -169,7 +168,7 @@ describe("stamp: batched stamps from the real node agent, judged by the real Adj
       }
       const tooLong = Array.from({ length: 33 }, () => new Uint8Array(32));
       await expect(
-        adjudicator.connect(investigator).evaluateCFrag({ ...toContractEvidence(evidence), stampProof: tooLong.map(hexlify) }, evaluationHints(evidence)),
+        evaluateWithCommit(adjudicator, investigator, { ...toContractEvidence(evidence), stampProof: tooLong.map(hexlify) }, evaluationHints(evidence)),
       )
         .to.be.revertedWithCustomError(adjudicator, "StampProofTooLong")
         .withArgs(33, 32);
