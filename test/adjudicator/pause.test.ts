@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { CFRAG_OFFSETS as O, evaluationHints, toContractEvidence } from "../../src/client/evidence";
 import { randomPoint, referenceReencryption, withField } from "./fixtures";
-import { deployAdjudicatorSetup, stamped } from "./setup";
+import { deployAdjudicatorSetup, evaluateWithCommit, stamped } from "./setup";
 
 describe("adjudicator: a guardian's slashing pause", () => {
   it("holds evidence back without spending it; it slashes after the pause", async () => {
@@ -17,8 +17,7 @@ describe("adjudicator: a guardian's slashing pause", () => {
     await (await escrow.grantRole(await escrow.GUARDIAN_ROLE(), guardian.address)).wait();
     const r = referenceReencryption();
     const evidence = stamped(s, { ...r, cfrag: withField(r.cfrag, O.e2, randomPoint().toBytes(true)) });
-    const evaluate = () =>
-      s.adjudicator.connect(s.investigator).evaluateCFrag(toContractEvidence(evidence), evaluationHints(evidence));
+    const evaluate = () => evaluateWithCommit(s.adjudicator, s.investigator, toContractEvidence(evidence), evaluationHints(evidence));
     const pause = await escrow.connect(guardian).pauseSlashing();
     await expect(evaluate()).to.be.revertedWithCustomError(escrow, "SlashingIsPaused");
     const [, end] = await escrow.pauseState();
