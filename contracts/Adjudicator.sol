@@ -16,21 +16,28 @@ import {SlashingPolicy} from "./adjudicator/SlashingPolicy.sol";
 ///     verifies for the three keys AND its re-encryption proof holds (see UmbralCFrag). The
 ///     verdict never depends on the caller's hints: a wrong hint reverts or is retried.
 ///  2. A correct cfrag is never slashed and needs nothing more (no stamp is looked at).
-///  3. An incorrect cfrag slashes only with the node's stamp: ECDSA (secp256k1) by one of the
-///     node's stamp keys the escrow accepts now (`stampKeysOf`: its registered Umbral verifying
-///     key, or the one that key replaced while still within the escrow's slashing grace, so
-///     re-registering a key cannot void earlier stamps; unbonding does not either) over the root
-///     of the node's batch: the node signs once per batch of cfrags, over the sorted-pair
-///     keccak256 Merkle root (OpenZeppelin MerkleProof) of the batch's leaves, each leaf the
-///     SHA-256 of the 640-byte message
-///       "NKMS-CFRAG-STAMP-V1" ‖ staker ‖ policyId ‖ delegatingKey ‖ receivingKey ‖ verifyingKey
-///       ‖ capsule.toBytes() ‖ cfrag.toBytes()
+///  3. An incorrect cfrag slashes only with the node's stamp: ECDSA (secp256k1) over the root
+///     of the node's batch by a key the escrow counts as the node's for the stamp's period
+///     (`escrow.isStampKey`: the key's validity window contains the period, a key retired in
+///     period R counting through R, and the period lies in currentPeriod − G .. currentPeriod;
+///     rotating or retiring a key cannot void earlier stamps, unbonding does not either). The
+///     node signs once per batch of cfrags, over the sorted-pair keccak256 Merkle root
+///     (OpenZeppelin MerkleProof) of the batch's leaves, each leaf the SHA-256 of the 664-byte
+///     message
+///       "NKMS-CFRAG-STAMP-V2" ‖ staker ‖ stampPeriod (uint32) ‖ policyCreator ‖ policyId
+///       ‖ delegatingKey ‖ receivingKey ‖ verifyingKey ‖ capsule.toBytes() ‖ cfrag.toBytes()
 ///     (src/protocol/stamp.ts, which the node agent signs), and the evidence carries the proof
 ///     from its leaf to that root (empty for a batch of one: root = leaf). A leaf is SHA-256 of
-///     640 bytes, an inner node keccak256 of 64, so no inner node passes as a leaf, and the leaf
+///     664 bytes, an inner node keccak256 of 64, so no inner node passes as a leaf, and the leaf
 ///     is computed here from the evidence, never taken from the caller. The keys are stamped, so they are
 ///     the keys the node verified the kfrag with: a cfrag whose kfrag signature fails under them
 ///     is the node's fault, and a caller cannot change them to make a correct cfrag look bad.
+///  4. At most one slash per (staker, stamp period): the slash record is keyed by
+///     `slashKey(staker, stampPeriod)`, not by the stamped message. A leaked stamp key can forge
+///     any number of distinct stamps, but only for periods its window covers and the slashing
+///     window still reaches, so it costs the node at most G + 1 slashes before the staker's
+///     cut-off and none for periods after it; a node that really lies is still slashed once for
+///     every period it lies in (its client keeps the first evidence of each).
 /// An incorrect cfrag slashes the node by
 ///   penalty = min(basePenalty + penaltyHistoryCoefficient · priorViolations, stake · maxPenaltyBps / 10⁴)
 /// where stake is the escrow's `slashableStake` (which includes an unlocking stake until the end
@@ -38,9 +45,11 @@ import {SlashingPolicy} from "./adjudicator/SlashingPolicy.sol";
 /// node's earlier slashes as the escrow counts them (`slashingStateOf`: incorrect cfrags and
 /// proven key leaks alike; the count lives in a slot the slash touches anyway), of which
 /// investigatorShareBps / 10⁴ is owed to the investigator and the rest returns to the reserve.
-/// Each stamped message (its SHA-256, the leaf: the evidence hash, whatever its proof) slashes at most once; its record here
-/// holds the investigator and the reward until the investigator pulls it (`withdrawReward`,
-/// paid by the escrow), so a slash writes no per-investigator balance.
+/// Each (staker, stamp period) slashes at most once; its record here (keyed by `slashKey`, the
+/// "evidenceHash" of `records`, `withdrawReward` and `IncorrectCFragSlashed`) holds the
+/// investigator and the reward until the investigator pulls it (`withdrawReward`, paid by the
+/// escrow), so a slash writes no per-investigator balance. Trusts the escrow for stakes, stamp
+/// key windows and periods; trusts callers for nothing (hints are checked, evidence is judged).
 contract Adjudicator is ReentrancyGuardTransient {
     /// @notice Evidence against one node, in the encodings the client saves (src/client/evidence.ts).
     struct CFragEvidence {
@@ -61,6 +70,11 @@ contract Adjudicator is ReentrancyGuardTransient {
         address staker;
         /// @dev The policy the cfrag was produced for (stamped; not otherwise checked).
         bytes16 policyId;
+        /// @dev The policy's creator: policy ids are namespaced by creator, so (policyCreator,
+        /// policyId) names the policy (stamped; not otherwise checked).
+        address policyCreator;
+        /// @dev The escrow period the node dated its stamp with (stamped; see `isStampKey`).
+        uint32 stampPeriod;
     }
 
     /// @notice Values computed off-chain and checked on-chain (src/client/evidence.ts computes them).
@@ -81,7 +95,9 @@ contract Adjudicator is ReentrancyGuardTransient {
     /// @notice Longest stamp proof accepted: batches of up to 2³² cfrags.
     uint256 public constant MAX_STAMP_PROOF_LENGTH = 32;
     /// @dev The stamp message's domain tag (19 bytes, left-aligned).
-    bytes32 private constant STAMP_TAG = "NKMS-CFRAG-STAMP-V1";
+    bytes32 private constant STAMP_TAG = "NKMS-CFRAG-STAMP-V2";
+    /// @dev Length of the stamp message (src/protocol/stamp.ts CFRAG_STAMP_MESSAGE_LENGTH).
+    uint256 private constant STAMP_MESSAGE_LENGTH = 664;
 
     /// @notice The staking escrow whose `slash` this contract may call.
     IStakingEscrow public immutable escrow;
@@ -126,7 +142,6 @@ contract Adjudicator is ReentrancyGuardTransient {
     error MalformedSignature();
     error InvalidStampSignature();
     error StampProofTooLong(uint256 length, uint256 max);
-    error UnknownNodeKey(address staker);
     error EvidenceAlreadyUsed(bytes32 evidenceHash);
     error NothingToSlash(address staker);
     error UnknownEvidence(bytes32 evidenceHash);
@@ -179,11 +194,20 @@ contract Adjudicator is ReentrancyGuardTransient {
             return true;
         }
         _checkStamp(evidence, hints, evidenceHash);
-        _slash(evidence.staker, evidenceHash);
+        _slash(evidence.staker, slashKey(evidence.staker, evidence.stampPeriod));
     }
 
-    /// @notice SHA-256 of the stamp message for `evidence`: what the node's stamp signs, and the
-    /// evidence's replay-guard key.
+    /// @notice The record key of a slash for `staker`'s stamps dated `stampPeriod`: at most one
+    /// slash per key (see the contract notice, 4).
+    /// @param staker The node.
+    /// @param stampPeriod The period its stamp is dated with.
+    /// @return keccak256(abi.encode(staker, stampPeriod)).
+    function slashKey(address staker, uint32 stampPeriod) public pure returns (bytes32) {
+        return keccak256(abi.encode(staker, stampPeriod));
+    }
+
+    /// @notice SHA-256 of the stamp message for `evidence`: the leaf of the node's stamp batch
+    /// (the replay guard is `slashKey`, one slash per staker and stamp period).
     /// @param evidence Evidence with a framed capsule and cfrag and 33-byte keys.
     /// @return The stamp digest.
     function stampDigest(CFragEvidence calldata evidence) external view returns (bytes32) {
@@ -222,8 +246,8 @@ contract Adjudicator is ReentrancyGuardTransient {
         escrow.payInvestigator(msg.sender, amount);
     }
 
-    /// @notice Whether `evidenceHash` already slashed a node (it cannot slash again).
-    /// @param evidenceHash SHA-256 of the stamp message (`stampDigest`).
+    /// @notice Whether the record `evidenceHash` already slashed a node (it cannot slash again).
+    /// @param evidenceHash The record key, `slashKey(staker, stampPeriod)`.
     /// @return True once used.
     function evidenceUsed(bytes32 evidenceHash) external view returns (bool) {
         return records[evidenceHash].investigator != address(0);
@@ -283,7 +307,7 @@ contract Adjudicator is ReentrancyGuardTransient {
         return _recover(digest, 1 - parity, r, s) == signer;
     }
 
-    /// @dev SHA-256 of the 640-byte stamp message (lengths checked by `_checkLengths`).
+    /// @dev SHA-256 of the 664-byte stamp message (lengths checked by `_checkLengths`).
     function _stampDigest(CFragEvidence calldata evidence) private view returns (bytes32 digest) {
         bytes calldata keyA = evidence.delegatingKey;
         bytes calldata keyB = evidence.receivingKey;
@@ -291,19 +315,23 @@ contract Adjudicator is ReentrancyGuardTransient {
         bytes calldata capsule = evidence.capsule;
         bytes calldata cfrag = evidence.cfrag;
         address staker = evidence.staker;
+        uint32 stampPeriod = evidence.stampPeriod;
+        address creator = evidence.policyCreator;
         bytes16 policyId = evidence.policyId;
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             // Each mstore spills past its field; the next write overwrites the spill.
             mstore(ptr, STAMP_TAG)
             mstore(add(ptr, 19), shl(96, staker))
-            mstore(add(ptr, 39), policyId)
-            calldatacopy(add(ptr, 55), keyA.offset, 33)
-            calldatacopy(add(ptr, 88), keyB.offset, 33)
-            calldatacopy(add(ptr, 121), keyV.offset, 33)
-            calldatacopy(add(ptr, 154), capsule.offset, 105)
-            calldatacopy(add(ptr, 259), cfrag.offset, 381)
-            if iszero(staticcall(gas(), 0x02, ptr, 640, 0x00, 0x20)) { revert(0, 0) }
+            mstore(add(ptr, 39), shl(224, stampPeriod))
+            mstore(add(ptr, 43), shl(96, creator))
+            mstore(add(ptr, 63), policyId)
+            calldatacopy(add(ptr, 79), keyA.offset, 33)
+            calldatacopy(add(ptr, 112), keyB.offset, 33)
+            calldatacopy(add(ptr, 145), keyV.offset, 33)
+            calldatacopy(add(ptr, 178), capsule.offset, 105)
+            calldatacopy(add(ptr, 283), cfrag.offset, 381)
+            if iszero(staticcall(gas(), 0x02, ptr, STAMP_MESSAGE_LENGTH, 0x00, 0x20)) { revert(0, 0) }
             digest := mload(0x00)
         }
     }
@@ -315,21 +343,19 @@ contract Adjudicator is ReentrancyGuardTransient {
         return MerkleProof.processProofCalldata(evidence.stampProof, digest);
     }
 
-    /// @dev One of the node's stamp keys the escrow accepts now must have signed the batch root
-    /// that the evidence's proof leads the stamp digest (the leaf) to.
+    /// @dev A key the escrow counts as the node's for the stamp's period, now, must have signed
+    /// the batch root that the evidence's proof leads the stamp digest (the leaf) to.
     function _checkStamp(CFragEvidence calldata evidence, EvaluationHints calldata hints, bytes32 digest)
         private
         view
     {
         if (evidence.stampSignature.length != 64) revert MalformedSignature();
         bytes32 root = _stampRoot(evidence, digest);
-        (address current, address previous) = escrow.stampKeysOf(evidence.staker);
-        if (current == address(0)) revert UnknownNodeKey(evidence.staker);
         bytes32 r = bytes32(evidence.stampSignature[0:32]);
         bytes32 s = bytes32(evidence.stampSignature[32:64]);
         address signer = _recover(root, hints.stampSignatureParity, r, s);
-        // `previous` is zero when there is none; a failed recovery is zero too, never accepted.
-        if (signer == address(0) || (signer != current && signer != previous)) revert InvalidStampSignature();
+        // A failed recovery is the zero address, which the escrow never counts as a key.
+        if (!escrow.isStampKey(evidence.staker, signer, evidence.stampPeriod)) revert InvalidStampSignature();
     }
 
     /// @dev address(0) for an unrecoverable signature, which matches no key address.
