@@ -1,8 +1,11 @@
 // Gas of the Adjudicator, measured on the embedded Hardhat network (cancun), gas used per
 // transaction including the 21k base and calldata. Evidence: real cfrags from the reference
 // (@nucypher/umbral-pre); the "incorrect" one is a node's cfrag with a wrong E2, stamped by it.
-// Every slash writes one fresh slot, the evidence's record (replay guard + the reward owed to
-// the investigator); the node's violation count shares a slot the stamp check already read.
+// Every slash writes one fresh slot, the record of its (staker, stamp period) (replay guard + the
+// reward owed to the investigator); the node's violation count shares a slot the stamp check
+// (escrow.isStampKey, current key) already read. One slash per stamp period: the steady-state
+// slashes use stamps dated the current and the earlier periods of the slashing window, after a
+// unmeasured slash that paid the new period's issuance checkpoint.
 // Steady state: the node has been slashed before; `.first` is its first-ever slash, by an
 // investigator who never slashed before (which no longer costs anything extra: no
 // per-investigator balance is written). `withdrawReward` pulls one record's reward.
@@ -10,9 +13,10 @@
 // evidence from a 16-cfrag stamp batch (the node signed the batch root once; 4-sibling proof).
 import type { ContractTransactionResponse } from "ethers";
 import { takeSnapshot } from "@nomicfoundation/hardhat-network-helpers";
-import { buildEvidence, evaluationHints, evidenceHash, signStampBatch, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
+import { advancePeriods } from "../../test/shared/core-fixture";
+import { buildEvidence, evaluationHints, slashKey, signStampBatch, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
 import { randomPoint, referenceReencryption, withField } from "../../test/adjudicator/fixtures";
-import { TEST_POLICY_ID, deployAdjudicatorSetup, stamped, type AdjudicatorSetup } from "../../test/adjudicator/setup";
+import { TEST_POLICY_CREATOR, TEST_POLICY_ID, deployAdjudicatorSetup, stamped, type AdjudicatorSetup } from "../../test/adjudicator/setup";
 import { policyBatch } from "../../test/stamp/fixtures";
 import { CFRAG_OFFSETS } from "../../src/client/evidence";
 import type { GasMeasurements, GasScenario } from "./types";
@@ -23,17 +27,33 @@ function evaluate(s: AdjudicatorSetup, evidence: CFragEvidence): Promise<Contrac
   return s.adjudicator.connect(s.investigator).evaluateCFrag(toContractEvidence(evidence), evaluationHints(evidence));
 }
 
-function incorrect(s: AdjudicatorSetup): CFragEvidence {
+function incorrect(s: AdjudicatorSetup, stampPeriod = s.stampPeriod): CFragEvidence {
   const r = referenceReencryption();
-  return stamped(s, { ...r, cfrag: withField(r.cfrag, CFRAG_OFFSETS.e2, randomPoint().toBytes(true)) });
+  return stamped(s, { ...r, cfrag: withField(r.cfrag, CFRAG_OFFSETS.e2, randomPoint().toBytes(true)) }, TEST_POLICY_ID, stampPeriod);
+}
+
+/** Stamp periods for `n` slashes, one per period of the slashing window; moves the chain on (and
+ * pays each new period's issuance checkpoint with an unmeasured slash) when the window is used up. */
+async function slashPeriods(s: AdjudicatorSetup, n: number): Promise<number[][]> {
+  const grace = s.core.params.slashingGracePeriods;
+  const rounds: number[][] = [];
+  while (n > 0) {
+    await advancePeriods(s.core, grace + 1);
+    const now = Number(await s.core.escrow.currentPeriod());
+    await gasOf(evaluate(s, incorrect(s, now)));
+    const round = [];
+    for (let back = 1; back <= grace && n > 0; back++, n--) round.push(now - back);
+    rounds.push(round);
+  }
+  return rounds;
 }
 
 /** Evidence for cfrag 5 of a 16-cfrag batch the node stamped at once, that cfrag made incorrect. */
-function incorrectInBatch(s: AdjudicatorSetup): CFragEvidence {
+function incorrectInBatch(s: AdjudicatorSetup, stampPeriod: number): CFragEvidence {
   const batch = policyBatch(16);
   const bad = 5;
   batch.cfrags[bad] = withField(batch.cfrags[bad], CFRAG_OFFSETS.e2, randomPoint().toBytes(true));
-  const context = { ...batch.keys, staker: s.node.staker.address, policyId: TEST_POLICY_ID };
+  const context = { ...batch.keys, staker: s.node.staker.address, stampPeriod, policyCreator: TEST_POLICY_CREATOR, policyId: TEST_POLICY_ID };
   const items = batch.capsules.map((capsule, i) => ({ capsule, cfrag: batch.cfrags[i] }));
   const { signature, proofs } = signStampBatch(s.stampSecretKey, context, items);
   if (proofs[bad].length !== 4) throw new Error("a 16-leaf batch proves each cfrag with 4 siblings");
@@ -47,9 +67,11 @@ async function measure(): Promise<GasMeasurements> {
   out["adjudicator.evaluate.incorrectAndSlash.first"] = await gasOf(evaluate(s, incorrect(s)));
   const correct: bigint[] = [];
   const slash: bigint[] = [];
-  for (let i = 0; i < 5; i++) {
-    correct.push(await gasOf(evaluate(s, stamped(s, referenceReencryption()))));
-    slash.push(await gasOf(evaluate(s, incorrect(s))));
+  for (const round of await slashPeriods(s, 5)) {
+    for (const period of round) {
+      correct.push(await gasOf(evaluate(s, stamped(s, referenceReencryption(), TEST_POLICY_ID, period))));
+      slash.push(await gasOf(evaluate(s, incorrect(s, period))));
+    }
   }
   // Gas varies by a few hundred with the calldata's zero bytes; report the worst case seen.
   out["adjudicator.evaluate.correct"] = correct.reduce((a, b) => (a > b ? a : b));
@@ -57,11 +79,12 @@ async function measure(): Promise<GasMeasurements> {
   // In a snapshot that is rolled back: later scenarios (health selection follows block numbers)
   // must see the same chain whether or not this is measured.
   const snapshot = await takeSnapshot();
-  const evidence = incorrect(s);
+  const [[first, ...rest], ...more] = await slashPeriods(s, 4);
+  const evidence = incorrect(s, first);
   await gasOf(evaluate(s, evidence));
-  out["adjudicator.withdrawReward"] = await gasOf(s.adjudicator.connect(s.investigator).withdrawReward([evidenceHash(evidence)]));
+  out["adjudicator.withdrawReward"] = await gasOf(s.adjudicator.connect(s.investigator).withdrawReward([slashKey(evidence)]));
   const batchSlash: bigint[] = [];
-  for (let i = 0; i < 3; i++) batchSlash.push(await gasOf(evaluate(s, incorrectInBatch(s))));
+  for (const period of [...rest, ...more.flat()]) batchSlash.push(await gasOf(evaluate(s, incorrectInBatch(s, period))));
   out["adjudicator.evaluate.incorrectAndSlash.batch16"] = batchSlash.reduce((a, b) => (a > b ? a : b));
   await snapshot.restore();
   Object.assign(out, await measureLeak());

@@ -21,8 +21,19 @@ export interface RetrievalNode {
   stampKey: Uint8Array;
 }
 
+/**
+ * Whether the escrow counts a stamp by `stampKey` dated `stampPeriod` as `staker`'s, and the date
+ * is fresh enough for evidence to land in its slashing window (client.ts reads StakingEscrow
+ * `isStampKey` and `currentPeriod`). A stamp that does not count proves nothing against the node.
+ */
+export type StampDateCheck = (staker: string, stampKey: Uint8Array, stampPeriod: number) => Promise<boolean>;
+
 export interface RetrievalRequest {
   policyId: Uint8Array;
+  /** The policy's creator (its on-chain owner): with the id, what the stamps name the policy by. */
+  policyCreator: string;
+  /** Checks each answer's stamp date against the escrow (see StampDateCheck). */
+  checkStampDate: StampDateCheck;
   threshold: number;
   capsules: Capsule[];
   delegatingKey: PublicKey;
@@ -150,6 +161,10 @@ async function askNode(
   if (!Array.isArray(items) || items.length !== req.capsules.length) {
     return fail("malformed", `expected ${req.capsules.length} cfrag(s)`, { status });
   }
+  const stampPeriod = (json as Partial<ReencryptResponse>).stampPeriod;
+  if (typeof stampPeriod !== "number" || !Number.isInteger(stampPeriod) || stampPeriod < 0 || stampPeriod > 0xffffffff) {
+    return fail("malformed", "stampPeriod must be a uint32", { status });
+  }
   const parsed: { cfrag: CapsuleFrag; bytes: Uint8Array; signature: Uint8Array; proof: Uint8Array[] }[] = [];
   for (let i = 0; i < items.length; i++) {
     try {
@@ -163,6 +178,8 @@ async function askNode(
   }
   const stampContext = {
     staker: node.staker,
+    stampPeriod,
+    policyCreator: req.policyCreator,
     policyId: req.policyId,
     delegatingKey: req.delegatingKey.toCompressedBytes(),
     receivingKey: req.receivingKey.toCompressedBytes(),
@@ -174,6 +191,11 @@ async function askNode(
     stampContext,
     parsed.map((p, i) => ({ capsule: req.capsules[i].toBytes(), cfrag: p.bytes, signature: p.signature, proof: p.proof })),
   );
+  // A stamp the escrow would not count (a key outside its window for that date, a stale or
+  // future date) is no stamp: the answer is refused like an unstamped one.
+  if (stamped.every(Boolean) && !(await req.checkStampDate(node.staker, node.stampKey, stampPeriod))) {
+    return fail("bad_stamp", `stamps dated period ${stampPeriod} do not count for the node's key on-chain`, { status });
+  }
   const verified: VerifiedCapsuleFrag[] = [];
   for (let i = 0; i < parsed.length; i++) {
     const capsule = req.capsules[i];

@@ -23,6 +23,8 @@ export interface AdjudicatorSetup {
   node: StakedNode;
   stampSecretKey: Uint8Array;
   investigator: HardhatEthersSigner;
+  /** The escrow period when the setup was made: the date `stamped` gives stamps by default. */
+  stampPeriod: number;
 }
 
 /** An Adjudicator on `core`'s escrow, allowed to slash. */
@@ -45,15 +47,26 @@ export async function deployAdjudicatorSetup(params = ADJUDICATOR_PARAMS): Promi
   const node = await stakeNode(core, core.accounts[0], core.accounts[1], {
     stampSecretKey,
   });
-  return { core, adjudicator, node, stampSecretKey, investigator: core.accounts[5] };
+  const stampPeriod = Number(await core.escrow.currentPeriod());
+  return { core, adjudicator, node, stampSecretKey, investigator: core.accounts[5], stampPeriod };
 }
 
 /** A fixed policy id for evidence that does not care which policy it came from. */
 export const TEST_POLICY_ID = new Uint8Array(16).fill(0x5a);
+/** A fixed policy creator, with TEST_POLICY_ID the policy's name. */
+export const TEST_POLICY_CREATOR = "0x00000000000000000000000000000000000C0FFE";
 
-/** Evidence for `r` as the node would stamp it (a malicious node stamps a tampered cfrag too). */
-export function stamped(setup: AdjudicatorSetup, r: Reencryption, policyId: Uint8Array = TEST_POLICY_ID): CFragEvidence {
-  const context = { ...r, staker: setup.node.staker.address, policyId };
+/**
+ * Evidence for `r` as the node would stamp it (a malicious node stamps a tampered cfrag too),
+ * dated `stampPeriod` (default: the setup's period, valid as long as the chain stays in it).
+ */
+export function stamped(
+  setup: AdjudicatorSetup,
+  r: Reencryption,
+  policyId: Uint8Array = TEST_POLICY_ID,
+  stampPeriod: number = setup.stampPeriod,
+): CFragEvidence {
+  const context = { ...r, staker: setup.node.staker.address, stampPeriod, policyCreator: TEST_POLICY_CREATOR, policyId };
   return buildEvidence({
     ...context,
     nodeVerifyingKey: setup.node.verifyingKey,
