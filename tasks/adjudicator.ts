@@ -21,6 +21,7 @@ import {
   EvidenceError,
   evaluationHints,
   evidenceHash,
+  slashKey,
   parseEvidence,
   toContractEvidence,
   type CFragEvidence,
@@ -65,7 +66,8 @@ task("nkms:challenge-cfrag", "Prove on-chain that a node returned an incorrect c
     }
     const penalty = await adjudicator.penaltyFor(evidence.staker);
     const receipt = await (await adjudicator.evaluateCFrag(...callArgs)).wait();
-    const hash = evidenceHash(evidence);
+    // The record is per (staker, stamp period): one slash per period the node's stamps are dated.
+    const hash = slashKey(evidence);
     const [, reward] = await adjudicator.records(hash);
     console.log(`slashed: penalty ${hre.ethers.formatEther(penalty)} NKMS (tx ${receipt?.hash}, gas ${receipt?.gasUsed})`);
     console.log(
@@ -75,7 +77,7 @@ task("nkms:challenge-cfrag", "Prove on-chain that a node returned an incorrect c
   });
 
 task("nkms:withdraw-reward", "Withdraw the investigator rewards your slashing evidence earned")
-  .addParam("evidenceHashes", "Comma-separated evidence hashes (printed by nkms:challenge-cfrag)", undefined, types.string)
+  .addParam("evidenceHashes", "Comma-separated slash record keys (printed by nkms:challenge-cfrag)", undefined, types.string)
   .addOptionalParam("adjudicator", "Adjudicator address", undefined, types.string)
   .addOptionalParam("from", "Investigator account (default: first signer)", undefined, types.string)
   .setAction(async (args: { evidenceHashes: string; adjudicator?: string; from?: string }, hre) => {

@@ -12,7 +12,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { computeAddress, getBytes, hexlify, type Provider, type Wallet } from "ethers";
+import { getBytes, hexlify, type Provider, type Wallet } from "ethers";
 import { Capsule, PublicKey, generateKFrags } from "../umbral";
 import { StreamDecryptor, StreamEncryptor, StreamHeader, createOriginalDecryptor, readStreamHeader, splitHeader } from "../umbral/stream";
 import { signKFragUpload, signRevocation, type ReaderSpec } from "../node/protocol";
@@ -28,7 +28,7 @@ import { hex, parseReaderKeys, type ReaderKeys, type UserKeys } from "./identity
 import { ReaderDirectory } from "./directory";
 import { connectCheckpointContract } from "../directory/checkpoint-contract";
 import { PolicyStore, type PolicyRecord, type PolicyUpdate } from "./policy-store";
-import { DEFAULT_NODE_TIMEOUT_MS, retrieveCFrags, type RetrievalNode, type RetrievalResult } from "./retrieval";
+import { DEFAULT_NODE_TIMEOUT_MS, retrieveCFrags, stampDateCheck, type RetrievalNode, type RetrievalResult } from "./retrieval";
 
 export interface ConnectOptions {
   /** JSON-RPC endpoint (used unless `provider` is given). */
@@ -506,23 +506,14 @@ export class NkmsClient {
       endpoint: infos[i].endpoint,
       stampKey: getBytes(infos[i].verifyingKey || "0x"),
     }));
-    const escrow = this.contracts.escrow;
+    const checkDate = stampDateCheck(this.contracts.escrow);
     const result = await retrieveCFrags({
       policyId: getBytes(grant.policyId),
       policyCreator: grant.owner,
-      checkStampDate: async (staker, stampKey, stampPeriod) => {
-        try {
-          const [counts, now] = await Promise.all([
-            escrow.isStampKey(staker, computeAddress(hexlify(stampKey)), stampPeriod),
-            escrow.currentPeriod(),
-          ]);
-          // Dated this period, or the last one (a period boundary between the node's read and
-          // ours): the evidence then still has most of its slashing window.
-          return counts && stampPeriod + 1 >= Number(now);
-        } catch (e) {
+      checkStampDate: (staker, stampKey, stampPeriod) =>
+        checkDate(staker, stampKey, stampPeriod).catch((e: unknown) => {
           throw chainError("checking a stamp's date", e);
-        }
-      },
+        }),
       threshold: grant.threshold,
       capsules,
       delegatingKey: PublicKey.fromCompressedBytes(getBytes(grant.delegatingKey)),

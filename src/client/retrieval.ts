@@ -6,7 +6,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { getBytes, hexlify } from "ethers";
+import { computeAddress, getBytes, hexlify } from "ethers";
 import { Capsule, CapsuleFrag, PublicKey, VerifiedCapsuleFrag } from "../umbral";
 import { buildReencryptRequest, type ReencryptResponse, type UmbralSigning } from "../node/protocol";
 import { verifyCFragStamps } from "../protocol/stamp-verify";
@@ -27,6 +27,26 @@ export interface RetrievalNode {
  * `isStampKey` and `currentPeriod`). A stamp that does not count proves nothing against the node.
  */
 export type StampDateCheck = (staker: string, stampKey: Uint8Array, stampPeriod: number) => Promise<boolean>;
+
+/** The escrow views a StampDateCheck reads (StakingEscrow's, e.g. its typechain binding). */
+export interface StampDateSource {
+  isStampKey(staker: string, signer: string, period: number): Promise<boolean>;
+  currentPeriod(): Promise<bigint>;
+}
+
+/**
+ * The StampDateCheck over an escrow: the escrow counts the stamp now (`isStampKey`: the key's
+ * window contains the date, the date is at most G periods old and not in the future), and it is
+ * dated this period or the last one (a period boundary between the node's read and ours), so the
+ * evidence still has at least G − 1 whole periods to be filed. A key's window never shrinks
+ * below a period it already covered, so a stamp that counts now keeps counting until then.
+ */
+export function stampDateCheck(escrow: StampDateSource): StampDateCheck {
+  return async (staker, stampKey, stampPeriod) => {
+    const [counts, now] = await Promise.all([escrow.isStampKey(staker, computeAddress(hexlify(stampKey)), stampPeriod), escrow.currentPeriod()]);
+    return counts && stampPeriod + 1 >= Number(now);
+  };
+}
 
 export interface RetrievalRequest {
   policyId: Uint8Array;

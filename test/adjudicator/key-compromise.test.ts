@@ -40,10 +40,10 @@ describe("adjudicator: a leaked stamp key (issue #13, attack 4)", function () {
   it("the operator can rotate the stamp key at once after a leak; the leaked key then counts only through the rotation period", async function () {
     const s = await loadFixture(deployAdjudicatorSetup);
     const staker = s.node.staker.address;
-    const leaked = s.stampSecretKey;
+    const leaked = Uint8Array.from(s.stampSecretKey);
     const R = await period(s);
     const fresh = secp256k1.utils.randomSecretKey();
-    await expect(registerNode(s.core, staker, s.node.operator, { endpoint: s.node.endpoint, stampSecretKey: fresh })).to.not.be.reverted;
+    await registerNode(s.core, staker, s.node.operator, { endpoint: s.node.endpoint, stampSecretKey: fresh });
     const events = await s.core.escrow.queryFilter(s.core.escrow.filters.StampKeyRetired(staker));
     expect(events.map((e) => [e.args.signer, e.args.validFrom, e.args.validUntil])).to.deep.equal([[signerOf(leaked), BigInt(R), BigInt(R + 1)]]);
     expect(await s.core.escrow.isStampKey(staker, signerOf(leaked), R)).to.equal(true);

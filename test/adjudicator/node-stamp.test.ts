@@ -65,6 +65,8 @@ describe("adjudicator: end to end with the real node agent's cfrags and stamps",
       receivingKey: p.bob.publicKey().toCompressedBytes(),
       verifyingKey: p.aliceSigner.verifyingKey().toCompressedBytes(),
       staker: node.staker.address,
+      stampPeriod: answer.stampPeriod,
+      policyCreator: owner.address, // the policy's on-chain owner names it with its id
       policyId: p.policyIdBytes,
       nodeVerifyingKey: node.keys.stampKey.toCompressedBytes(), // the key registered on-chain
       stampSignature: getBytes(answer.cfrags[0].signature),

@@ -8,7 +8,8 @@ import { getBytes, hexlify, type Wallet } from "ethers";
 import { Capsule, SecretKey, Signer, generateKFrags, reencrypt } from "../../src/umbral";
 import { deriveNodeKeys } from "../../src/node/keys";
 import { cfragStampLeaf, stampBatch } from "../../src/protocol/stamp";
-import { type KFragUpload, type ReencryptRequest, type ReencryptResponse } from "../../src/node/protocol";
+import { kfragPackageDigest, type KFragUpload, type ReencryptRequest, type ReencryptResponse } from "../../src/node/protocol";
+import { recoverEthSigner } from "../../src/node/signatures";
 
 export interface LyingProxy {
   url: string;
@@ -33,7 +34,8 @@ export async function startLyingProxy(
   const [kfrag] = generateKFrags(stranger, SecretKey.random().publicKey(), new Signer(SecretKey.random()), 1, 1, true, true);
   const state = { target: "", lies: 0 };
   // The keys each policy's kfrag was uploaded with: a real node stamps its cfrags with them.
-  const uploadedKeys = new Map<string, { delegatingKey: Uint8Array; receivingKey: Uint8Array; verifyingKey: Uint8Array }>();
+  // (and the policy's creator, its owner, recovered from the upload's signature as the node does).
+  const uploadedKeys = new Map<string, { policyCreator: string; delegatingKey: Uint8Array; receivingKey: Uint8Array; verifyingKey: Uint8Array }>();
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -43,7 +45,10 @@ export async function startLyingProxy(
     const upload = /^\/v1\/policies\/(0x[0-9a-fA-F]{32})\/kfrag$/.exec(req.url ?? "");
     if (upload && upstream.ok) {
       const u = JSON.parse(body) as KFragUpload;
+      const policyCreator = recoverEthSigner(kfragPackageDigest(getBytes(upload[1]), staker, u), getBytes(u.ownerSignature));
+      if (!policyCreator) throw new Error("lying proxy: the upload's owner signature does not recover");
       uploadedKeys.set(upload[1].toLowerCase(), {
+        policyCreator,
         delegatingKey: getBytes(u.delegatingKey),
         receivingKey: getBytes(u.receivingKey),
         verifyingKey: getBytes(u.publisherVerifyingKey),
@@ -62,7 +67,8 @@ export async function startLyingProxy(
       const response = JSON.parse(text) as ReencryptResponse;
       const keys = uploadedKeys.get(m[1].toLowerCase());
       if (!keys) throw new Error(`lying proxy saw no kfrag upload for ${m[1]}`);
-      const context = { staker, policyId: getBytes(m[1]), ...keys };
+      // Dated like the node's own answer (its period), so the lie counts on-chain as the node's.
+      const context = { staker, stampPeriod: response.stampPeriod, policyId: getBytes(m[1]), ...keys };
       const cfrags = request.capsules.map((c, i) => {
         if (options.lieAt !== undefined && i !== options.lieAt) return getBytes(response.cfrags[i].cfrag);
         return reencrypt(Capsule.fromBytes(getBytes(c)), kfrag).toBytes();
