@@ -22,6 +22,7 @@ import {
 } from "../../src/client/evidence";
 import type { Adjudicator } from "../../typechain-types";
 import { accountWallet, capsulesFor, createPolicy, uploadFor, type Network, type TestNode, type TestPolicy } from "../node/helpers";
+import { advancePeriods } from "../shared/core-fixture";
 import { startJudgedAgent, type JudgedAgent } from "./judged-agent";
 
 describe("adjudicator: end to end with the real node agent's cfrags and stamps", function () {
@@ -151,6 +152,8 @@ describe("adjudicator: end to end with the real node agent's cfrags and stamps",
   });
 
   it("a node serving a kfrag whose receiver signature is garbage is slashed (the stamp covers the keys)", async function () {
+    // One slash per (staker, stamp period): the previous test's lie already cost this period's.
+    await advancePeriods(net.core, 1);
     const p = await createPolicy(net, payer, owner, [node.staker.address]);
     await plantKFrag(p, corrupt(p.kfrags[0], "signatureForReceiver"));
     const { evidence, capsule } = await askNode(p);
