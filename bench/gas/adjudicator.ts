@@ -13,7 +13,7 @@
 // evidence from a 16-cfrag stamp batch (the node signed the batch root once; 4-sibling proof).
 import type { ContractTransactionResponse } from "ethers";
 import { takeSnapshot } from "@nomicfoundation/hardhat-network-helpers";
-import { advancePeriods } from "../../test/shared/core-fixture";
+import { advancePeriods, registerNode } from "../../test/shared/core-fixture";
 import { buildEvidence, evaluationHints, slashKey, signStampBatch, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
 import { randomPoint, referenceReencryption, withField } from "../../test/adjudicator/fixtures";
 import { TEST_POLICY_CREATOR, TEST_POLICY_ID, deployAdjudicatorSetup, stamped, type AdjudicatorSetup } from "../../test/adjudicator/setup";
@@ -32,20 +32,14 @@ function incorrect(s: AdjudicatorSetup, stampPeriod = s.stampPeriod): CFragEvide
   return stamped(s, { ...r, cfrag: withField(r.cfrag, CFRAG_OFFSETS.e2, randomPoint().toBytes(true)) }, TEST_POLICY_ID, stampPeriod);
 }
 
-/** Stamp periods for `n` slashes, one per period of the slashing window; moves the chain on (and
- * pays each new period's issuance checkpoint with an unmeasured slash) when the window is used up. */
-async function slashPeriods(s: AdjudicatorSetup, n: number): Promise<number[][]> {
+/** Moves the chain on past the slashing window, pays the new period's issuance checkpoint with
+ * an unmeasured slash, and returns the other periods of the window, each good for one slash. */
+async function freshPeriods(s: AdjudicatorSetup): Promise<number[]> {
   const grace = s.core.params.slashingGracePeriods;
-  const rounds: number[][] = [];
-  while (n > 0) {
-    await advancePeriods(s.core, grace + 1);
-    const now = Number(await s.core.escrow.currentPeriod());
-    await gasOf(evaluate(s, incorrect(s, now)));
-    const round = [];
-    for (let back = 1; back <= grace && n > 0; back++, n--) round.push(now - back);
-    rounds.push(round);
-  }
-  return rounds;
+  await advancePeriods(s.core, grace + 1);
+  const now = Number(await s.core.escrow.currentPeriod());
+  await gasOf(evaluate(s, incorrect(s, now)));
+  return Array.from({ length: grace }, (_, i) => now - 1 - i);
 }
 
 /** Evidence for cfrag 5 of a 16-cfrag batch the node stamped at once, that cfrag made incorrect. */
@@ -67,8 +61,8 @@ async function measure(): Promise<GasMeasurements> {
   out["adjudicator.evaluate.incorrectAndSlash.first"] = await gasOf(evaluate(s, incorrect(s)));
   const correct: bigint[] = [];
   const slash: bigint[] = [];
-  for (const round of await slashPeriods(s, 5)) {
-    for (const period of round) {
+  while (slash.length < 5) {
+    for (const period of await freshPeriods(s)) {
       correct.push(await gasOf(evaluate(s, stamped(s, referenceReencryption(), TEST_POLICY_ID, period))));
       slash.push(await gasOf(evaluate(s, incorrect(s, period))));
     }
@@ -79,13 +73,22 @@ async function measure(): Promise<GasMeasurements> {
   // In a snapshot that is rolled back: later scenarios (health selection follows block numbers)
   // must see the same chain whether or not this is measured.
   const snapshot = await takeSnapshot();
-  const [[first, ...rest], ...more] = await slashPeriods(s, 4);
+  const [first, ...rest] = await freshPeriods(s);
   const evidence = incorrect(s, first);
   await gasOf(evaluate(s, evidence));
   out["adjudicator.withdrawReward"] = await gasOf(s.adjudicator.connect(s.investigator).withdrawReward([slashKey(evidence)]));
   const batchSlash: bigint[] = [];
-  for (const period of [...rest, ...more.flat()]) batchSlash.push(await gasOf(evaluate(s, incorrectInBatch(s, period))));
+  for (const period of rest) batchSlash.push(await gasOf(evaluate(s, incorrectInBatch(s, period))));
+  while (batchSlash.length < 3) {
+    for (const period of await freshPeriods(s)) batchSlash.push(await gasOf(evaluate(s, incorrectInBatch(s, period))));
+  }
   out["adjudicator.evaluate.incorrectAndSlash.batch16"] = batchSlash.reduce((a, b) => (a > b ? a : b));
+  // A stamp by a retired key (dated before its retirement): the one extra storage read of the
+  // key's window (the current key is in the node's slot, which the slash reads anyway).
+  const [beforeRetirement] = await freshPeriods(s);
+  const oldStamp = incorrect(s, beforeRetirement);
+  await registerNode(s.core, s.node.staker.address, s.node.operator, { endpoint: s.node.endpoint });
+  out["adjudicator.evaluate.incorrectAndSlash.retiredKey"] = await gasOf(evaluate(s, oldStamp));
   await snapshot.restore();
   Object.assign(out, await measureLeak());
   return out;
@@ -112,6 +115,7 @@ export const scenario: GasScenario = {
     "adjudicator.evaluate.incorrectAndSlash": { anchor: 329_000, goal: 180_000 },
     "adjudicator.evaluate.incorrectAndSlash.first": { anchor: 329_000, goal: 180_000 },
     "adjudicator.evaluate.incorrectAndSlash.batch16": { anchor: 329_000, goal: 180_000 },
+    "adjudicator.evaluate.incorrectAndSlash.retiredKey": { anchor: 329_000, goal: 180_000 },
   },
   measure,
 };
