@@ -21,12 +21,14 @@ export interface LyingProxy {
 /**
  * `mode: "lie"` replaces cfrags (all of them, or only the one at index `lieAt` of each answer);
  * `mode: "stall"` holds every re-encryption answer for `stallMs`; `mode: "bad-proof"` passes the
- * node's honest answer on with the last sibling of cfrag `lieAt`'s stamp proof dropped.
+ * node's honest answer on with the last sibling of cfrag `lieAt`'s stamp proof dropped;
+ * `mode: "misdate"` re-stamps the node's honest cfrags with the node's key, dated `dateShift`
+ * periods away from the node's own date (a node trying to make its stamps unusable on-chain).
  */
 export async function startLyingProxy(
   operator: Wallet,
   staker: string,
-  options: { mode?: "lie" | "stall" | "bad-proof"; stallMs?: number; lieAt?: number } = {},
+  options: { mode?: "lie" | "stall" | "bad-proof" | "misdate"; stallMs?: number; lieAt?: number; dateShift?: number } = {},
 ): Promise<LyingProxy> {
   const mode = options.mode ?? "lie";
   const stamp = deriveNodeKeys(operator).stamp;
@@ -62,15 +64,16 @@ export async function startLyingProxy(
       state.lies++;
       text = JSON.stringify(response);
     }
-    else if (m && mode === "lie" && upstream.ok) {
+    else if (m && (mode === "lie" || mode === "misdate") && upstream.ok) {
       const request = JSON.parse(body) as ReencryptRequest;
       const response = JSON.parse(text) as ReencryptResponse;
       const keys = uploadedKeys.get(m[1].toLowerCase());
       if (!keys) throw new Error(`lying proxy saw no kfrag upload for ${m[1]}`);
       // Dated like the node's own answer (its period), so the lie counts on-chain as the node's.
+      if (mode === "misdate") response.stampPeriod += options.dateShift ?? -3;
       const context = { staker, stampPeriod: response.stampPeriod, policyId: getBytes(m[1]), ...keys };
       const cfrags = request.capsules.map((c, i) => {
-        if (options.lieAt !== undefined && i !== options.lieAt) return getBytes(response.cfrags[i].cfrag);
+        if (mode === "misdate" || (options.lieAt !== undefined && i !== options.lieAt)) return getBytes(response.cfrags[i].cfrag);
         return reencrypt(Capsule.fromBytes(getBytes(c)), kfrag).toBytes();
       });
       const { root, proofs } = stampBatch(cfrags.map((cfrag, i) => cfragStampLeaf(context, getBytes(request.capsules[i]), cfrag)));

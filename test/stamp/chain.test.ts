@@ -195,6 +195,34 @@ describe("stamp: batched stamps from the real node agent, judged by the real Adj
     }
   });
 
+  it("the client refuses stamps the escrow would not count: dated in the future, too old, or before the key's window (bad_stamp, no evidence)", async function () {
+    const p = await policyAtNode();
+    for (const dateShift of [1, -2, -100]) {
+      const proxy = await startLyingProxy(accountWallet(OPERATOR_INDEX), node.staker.address, { mode: "misdate", dateShift });
+      proxy.target = url;
+      try {
+        await fetch(`${proxy.url}/v1/policies/${p.policyId}/kfrag`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(await uploadFor(p, 0)),
+        });
+        const { capsules } = capsulesFor(p, 3);
+        const err = (await retrieveVia(proxy.url, p, capsules).catch((e: unknown) => e)) as RetrievalError;
+        expect(err, `shift ${dateShift}`).to.be.instanceOf(RetrievalError);
+        expect(proxy.lies).to.equal(1);
+        expect(err.failures.map((f) => f.kind), `shift ${dateShift}`).to.deep.equal(["bad_stamp"]);
+        expect(err.failures[0].message).to.match(/do not count/);
+        expect(err.failures[0].evidenceFile).to.equal(undefined);
+      } finally {
+        await proxy.close();
+      }
+    }
+    // The node's own, correctly dated answer is taken.
+    const { capsules } = capsulesFor(p, 3);
+    const ok = await retrieveVia(url, p, capsules);
+    expect(ok.usedNodes).to.deep.equal([node.staker.address]);
+  });
+
   it("the client discards a batch whose proof was tampered in transit (bad_stamp, no evidence)", async function () {
     const p = await policyAtNode();
     const proxy = await startLyingProxy(accountWallet(OPERATOR_INDEX), node.staker.address, { mode: "bad-proof", lieAt: 1 });
