@@ -34,10 +34,11 @@ import {SlashingPolicy} from "./adjudicator/SlashingPolicy.sol";
 ///     is the node's fault, and a caller cannot change them to make a correct cfrag look bad.
 ///  4. At most one slash per (staker, stamp period): the slash record is keyed by
 ///     `slashKey(staker, stampPeriod)`, not by the stamped message. A leaked stamp key can forge
-///     any number of distinct stamps, but only for periods its window covers and the slashing
-///     window still reaches, so it costs the node at most G + 1 slashes before the staker's
-///     cut-off and none for periods after it; a node that really lies is still slashed once for
-///     every period it lies in (its client keeps the first evidence of each).
+///     any number of distinct stamps, but only dated in periods its window covers and the
+///     slashing window still reaches: one slash per such period (at most G + 1 open at any
+///     moment), each capped by maxPenaltyBps, and none for periods after the staker's cut-off or
+///     the operator's rotation. A node that really lies is still slashed once for every period
+///     it lies in (its client keeps evidence of each lie; the first filed for a period counts).
 /// An incorrect cfrag slashes the node by
 ///   penalty = min(basePenalty + penaltyHistoryCoefficient · priorViolations, stake · maxPenaltyBps / 10⁴)
 /// where stake is the escrow's `slashableStake` (which includes an unlocking stake until the end

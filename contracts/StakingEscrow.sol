@@ -694,11 +694,9 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         Node storage node = _nodes[staker];
         // The current key's window is open-ended; a retired key's (or none: 0, 0) is stored.
         if (signer == node.stampSigner) return node.stampSignerSince <= period;
-        uint64 window = _retiredStampKeys[staker][signer];
-        return uint32(window >> 32) <= period && period < uint32(window);
+        (uint32 validFrom, uint32 validUntil) = _unpackWindow(_retiredStampKeys[staker][signer]);
+        return validFrom <= period && period < validUntil;
     }
-
-
 
     /// @inheritdoc IStakingEscrow
     function slashableStake(address staker) public view returns (uint256) {
@@ -949,8 +947,17 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     function _retireStampKey(Node storage node, address staker, address signer) private {
         uint32 validFrom = node.stampSignerSince;
         uint32 validUntil = currentPeriod() + 1;
-        _retiredStampKeys[staker][signer] = (uint64(validFrom) << 32) | validUntil; // never zero
+        _retiredStampKeys[staker][signer] = _packWindow(validFrom, validUntil);
         emit StampKeyRetired(staker, signer, validFrom, validUntil);
+    }
+
+    /// @dev A retired key's window in one word: validFrom ‖ validUntil, never zero (validUntil ≥ 1).
+    function _packWindow(uint32 validFrom, uint32 validUntil) private pure returns (uint64) {
+        return (uint64(validFrom) << 32) | validUntil;
+    }
+
+    function _unpackWindow(uint64 window) private pure returns (uint32 validFrom, uint32 validUntil) {
+        return (uint32(window >> 32), uint32(window));
     }
 
     /// @dev Reverts unless the staker's last bond is `minBondSeconds` old (none: always fine).
