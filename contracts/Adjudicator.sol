@@ -39,6 +39,10 @@ import {SlashingPolicy} from "./adjudicator/SlashingPolicy.sol";
 ///     moment), each capped by maxPenaltyBps, and none for periods after the staker's cut-off or
 ///     the operator's rotation. A node that really lies is still slashed once for every period
 ///     it lies in (its client keeps evidence of each lie; the first filed for a period counts).
+///     Why per period: only the signer's date tells the node's own stamps from a thief's, so the
+///     bound on what a leaked key costs must be per date; a period is the escrow's unit of
+///     reward and liability. Keying the replay guard this way makes the rule free: it is the one
+///     record a slash writes anyway (a separate per-period marker would add a fresh 22.1k slot).
 /// An incorrect cfrag slashes the node by
 ///   penalty = min(basePenalty + penaltyHistoryCoefficient · priorViolations, stake · maxPenaltyBps / 10⁴)
 /// where stake is the escrow's `slashableStake` (which includes an unlocking stake until the end
