@@ -97,6 +97,8 @@ async function main(): Promise<void> {
     // against the node's own ceiling.
     const stampContext = {
       staker: staker.address,
+      stampPeriod: 0,
+      policyCreator: staker.address,
       policyId: policy.policyIdBytes,
       delegatingKey: policy.alice.publicKey().toCompressedBytes(),
       receivingKey: policy.bob.publicKey().toCompressedBytes(),

@@ -17,21 +17,33 @@ import {SlashingPolicy} from "./adjudicator/SlashingPolicy.sol";
 ///     verifies for the three keys AND its re-encryption proof holds (see UmbralCFrag). The
 ///     verdict never depends on the caller's hints: a wrong hint reverts or is retried.
 ///  2. A correct cfrag is never slashed and needs nothing more (no stamp is looked at).
-///  3. An incorrect cfrag slashes only with the node's stamp: ECDSA (secp256k1) by one of the
-///     node's stamp keys the escrow accepts now (`stampKeysOf`: its registered Umbral verifying
-///     key, or the one that key replaced while still within the escrow's slashing grace, so
-///     re-registering a key cannot void earlier stamps; unbonding does not either) over the root
-///     of the node's batch: the node signs once per batch of cfrags, over the sorted-pair
-///     keccak256 Merkle root (OpenZeppelin MerkleProof) of the batch's leaves, each leaf the
-///     SHA-256 of the 640-byte message
-///       "NKMS-CFRAG-STAMP-V1" ‖ staker ‖ policyId ‖ delegatingKey ‖ receivingKey ‖ verifyingKey
-///       ‖ capsule.toBytes() ‖ cfrag.toBytes()
+///  3. An incorrect cfrag slashes only with the node's stamp: ECDSA (secp256k1) over the root
+///     of the node's batch by a key the escrow counts as the node's for the stamp's period
+///     (`escrow.isStampKey`: the key's validity window contains the period, a key retired in
+///     period R counting through R, and the period lies in currentPeriod − G .. currentPeriod;
+///     rotating or retiring a key cannot void earlier stamps, unbonding does not either). The
+///     node signs once per batch of cfrags, over the sorted-pair keccak256 Merkle root
+///     (OpenZeppelin MerkleProof) of the batch's leaves, each leaf the SHA-256 of the 664-byte
+///     message
+///       "NKMS-CFRAG-STAMP-V2" ‖ staker ‖ stampPeriod (uint32) ‖ policyCreator ‖ policyId
+///       ‖ delegatingKey ‖ receivingKey ‖ verifyingKey ‖ capsule.toBytes() ‖ cfrag.toBytes()
 ///     (src/protocol/stamp.ts, which the node agent signs), and the evidence carries the proof
 ///     from its leaf to that root (empty for a batch of one: root = leaf). A leaf is SHA-256 of
-///     640 bytes, an inner node keccak256 of 64, so no inner node passes as a leaf, and the leaf
+///     664 bytes, an inner node keccak256 of 64, so no inner node passes as a leaf, and the leaf
 ///     is computed here from the evidence, never taken from the caller. The keys are stamped, so they are
 ///     the keys the node verified the kfrag with: a cfrag whose kfrag signature fails under them
 ///     is the node's fault, and a caller cannot change them to make a correct cfrag look bad.
+///  4. At most one slash per (staker, stamp period): the slash record is keyed by
+///     `slashKey(staker, stampPeriod)`, not by the stamped message. A leaked stamp key can forge
+///     any number of distinct stamps, but only dated in periods its window covers and the
+///     slashing window still reaches: one slash per such period (at most G + 1 open at any
+///     moment), each capped by maxPenaltyBps, and none for periods after the staker's cut-off or
+///     the operator's rotation. A node that really lies is still slashed once for every period
+///     it lies in (its client keeps evidence of each lie; the first filed for a period counts).
+///     Why per period: only the signer's date tells the node's own stamps from a thief's, so the
+///     bound on what a leaked key costs must be per date; a period is the escrow's unit of
+///     reward and liability. Keying the replay guard this way makes the rule free: it is the one
+///     record a slash writes anyway (a separate per-period marker would add a fresh 22.1k slot).
 ///
 /// ONE acceptance rule (issue #13; src/protocol/acceptance.ts is its off-chain side, used by the
 /// node agent at kfrag intake and by the client when it judges cfrags and keeps evidence). The
@@ -60,16 +72,21 @@ import {SlashingPolicy} from "./adjudicator/SlashingPolicy.sol";
 /// Front-running (commit–reveal): evidence of an incorrect cfrag slashes only when revealed by
 /// an investigator who committed to it (`commitEvidence(evidenceCommitment(evidenceHash,
 /// investigator, salt))`) in an EARLIER block. The reward belongs to the investigator of the
-/// earliest revealed commitment: a later reveal of the same evidence with an earlier commitment
+/// earliest revealed commitment: a later reveal with an earlier commitment
 /// takes the record over (no second slash) until CONTEST_BLOCKS after the record's commitment;
 /// only then can the reward be withdrawn. A copier who commits after seeing a reveal in the
 /// mempool therefore gets nothing, provided the original reveal is mined within that window.
 /// Judging a correct cfrag needs no commitment (nothing happens).
-/// Each stamped message (its SHA-256, the leaf: the evidence hash, whatever its proof) slashes at most once; its record here
-/// holds the investigator and the reward until the investigator pulls it (`withdrawReward`,
-/// paid by the escrow), so a slash writes no per-investigator balance.
+/// The commitment binds the stamp digest (the evidence); the record it earns is the slash's,
+/// per (staker, stamp period), so the earliest commitment to ANY valid evidence of that period
+/// is owed the reward.
+/// Each (staker, stamp period) slashes at most once; its record here (keyed by `slashKey`, the
+/// "evidenceHash" of `records`, `withdrawReward` and `IncorrectCFragSlashed`) holds the
+/// investigator and the reward until the investigator pulls it (`withdrawReward`, paid by the
+/// escrow), so a slash writes no per-investigator balance.
 ///
-/// Trusted callers: none. The escrow is trusted for stakes, stamp keys and violation counts.
+/// Trusts the escrow for stakes, stamp key windows, periods and violation counts; trusts
+/// callers for nothing (hints are checked, evidence is judged).
 contract Adjudicator is ReentrancyGuardTransient {
     /// @notice Evidence against one node, in the encodings the client saves (src/client/evidence.ts).
     struct CFragEvidence {
@@ -90,6 +107,11 @@ contract Adjudicator is ReentrancyGuardTransient {
         address staker;
         /// @dev The policy the cfrag was produced for (stamped; not otherwise checked).
         bytes16 policyId;
+        /// @dev The policy's creator: policy ids are namespaced by creator, so (policyCreator,
+        /// policyId) names the policy (stamped; not otherwise checked).
+        address policyCreator;
+        /// @dev The escrow period the node dated its stamp with (stamped; see `isStampKey`).
+        uint32 stampPeriod;
     }
 
     /// @notice Values computed off-chain and checked on-chain (src/client/evidence.ts computes them).
@@ -115,7 +137,9 @@ contract Adjudicator is ReentrancyGuardTransient {
     /// @notice Longest stamp proof accepted: batches of up to 2³² cfrags.
     uint256 public constant MAX_STAMP_PROOF_LENGTH = 32;
     /// @dev The stamp message's domain tag (19 bytes, left-aligned).
-    bytes32 private constant STAMP_TAG = "NKMS-CFRAG-STAMP-V1";
+    bytes32 private constant STAMP_TAG = "NKMS-CFRAG-STAMP-V2";
+    /// @dev Length of the stamp message (src/protocol/stamp.ts CFRAG_STAMP_MESSAGE_LENGTH).
+    uint256 private constant STAMP_MESSAGE_LENGTH = 664;
     /// @dev n/2: the largest low-S value.
     uint256 private constant HALF_N = Secp256k1.N >> 1;
     /// @notice Rewards are whole multiples of this (10⁻⁶ NKMS), so a record fits one slot; the
@@ -176,7 +200,6 @@ contract Adjudicator is ReentrancyGuardTransient {
     error MalformedSignature();
     error InvalidStampSignature();
     error StampProofTooLong(uint256 length, uint256 max);
-    error UnknownNodeKey(address staker);
     error EvidenceAlreadyUsed(bytes32 evidenceHash);
     error NothingToSlash(address staker);
     error UnknownEvidence(bytes32 evidenceHash);
@@ -255,17 +278,19 @@ contract Adjudicator is ReentrancyGuardTransient {
         }
         _checkStamp(evidence, hints, evidenceHash);
         uint256 committedAt = _useCommitment(evidenceHash, salt);
-        Record storage record = _records[evidenceHash];
+        // The record (and the reward) is per (staker, stamp period), see the notice, 4.
+        bytes32 key = slashKey(evidence.staker, evidence.stampPeriod);
+        Record storage record = _records[key];
         address previous = record.investigator;
         if (previous == address(0)) {
-            _slash(record, evidence.staker, evidenceHash, committedAt);
+            _slash(record, evidence.staker, key, committedAt);
         } else {
             // Already slashed: an earlier commitment takes the reward over, within the window.
             uint256 recorded = record.commitBlock;
-            if (committedAt >= recorded || block.number > recorded + CONTEST_BLOCKS) revert EvidenceAlreadyUsed(evidenceHash);
+            if (committedAt >= recorded || block.number > recorded + CONTEST_BLOCKS) revert EvidenceAlreadyUsed(key);
             record.investigator = msg.sender;
             record.commitBlock = uint40(committedAt);
-            emit RewardReassigned(evidenceHash, previous, msg.sender, committedAt);
+            emit RewardReassigned(key, previous, msg.sender, committedAt);
         }
     }
 
@@ -278,8 +303,8 @@ contract Adjudicator is ReentrancyGuardTransient {
         return _judge(evidence, hints);
     }
 
-    /// @notice The record of evidence that slashed a node (zero values: none).
-    /// @param evidenceHash The evidence hash (`stampDigest`).
+    /// @notice The record of a slash (zero values: none).
+    /// @param evidenceHash The record key, `slashKey(staker, stampPeriod)`.
     /// @return investigator Who is owed the reward (the earliest revealed commitment).
     /// @return reward What is still owed (0 once withdrawn).
     /// @return commitBlock The block of the investigator's commitment.
@@ -288,8 +313,17 @@ contract Adjudicator is ReentrancyGuardTransient {
         return (record.investigator, uint256(record.rewardUnits) * REWARD_UNIT, record.commitBlock);
     }
 
-    /// @notice SHA-256 of the stamp message for `evidence`: what the node's stamp signs, and the
-    /// evidence's replay-guard key.
+    /// @notice The record key of a slash for `staker`'s stamps dated `stampPeriod`: at most one
+    /// slash per key (see the contract notice, 4).
+    /// @param staker The node.
+    /// @param stampPeriod The period its stamp is dated with.
+    /// @return keccak256(abi.encode(staker, stampPeriod)).
+    function slashKey(address staker, uint32 stampPeriod) public pure returns (bytes32) {
+        return keccak256(abi.encode(staker, stampPeriod));
+    }
+
+    /// @notice SHA-256 of the stamp message for `evidence`: the leaf of the node's stamp batch
+    /// (the replay guard is `slashKey`, one slash per staker and stamp period).
     /// @param evidence Evidence with a framed capsule and cfrag and 33-byte keys.
     /// @return The stamp digest.
     function stampDigest(CFragEvidence calldata evidence) external view returns (bytes32) {
@@ -331,8 +365,8 @@ contract Adjudicator is ReentrancyGuardTransient {
         escrow.payInvestigator(msg.sender, amount);
     }
 
-    /// @notice Whether `evidenceHash` already slashed a node (it cannot slash again).
-    /// @param evidenceHash SHA-256 of the stamp message (`stampDigest`).
+    /// @notice Whether the record `evidenceHash` already slashed a node (it cannot slash again).
+    /// @param evidenceHash The record key, `slashKey(staker, stampPeriod)`.
     /// @return True once used.
     function evidenceUsed(bytes32 evidenceHash) external view returns (bool) {
         return _records[evidenceHash].investigator != address(0);
@@ -444,7 +478,7 @@ contract Adjudicator is ReentrancyGuardTransient {
         return false;
     }
 
-    /// @dev SHA-256 of the 640-byte stamp message (lengths checked by `_checkLengths`).
+    /// @dev SHA-256 of the 664-byte stamp message (lengths checked by `_checkLengths`).
     function _stampDigest(CFragEvidence calldata evidence) private view returns (bytes32 digest) {
         bytes calldata keyA = evidence.delegatingKey;
         bytes calldata keyB = evidence.receivingKey;
@@ -452,19 +486,23 @@ contract Adjudicator is ReentrancyGuardTransient {
         bytes calldata capsule = evidence.capsule;
         bytes calldata cfrag = evidence.cfrag;
         address staker = evidence.staker;
+        uint32 stampPeriod = evidence.stampPeriod;
+        address creator = evidence.policyCreator;
         bytes16 policyId = evidence.policyId;
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             // Each mstore spills past its field; the next write overwrites the spill.
             mstore(ptr, STAMP_TAG)
             mstore(add(ptr, 19), shl(96, staker))
-            mstore(add(ptr, 39), policyId)
-            calldatacopy(add(ptr, 55), keyA.offset, 33)
-            calldatacopy(add(ptr, 88), keyB.offset, 33)
-            calldatacopy(add(ptr, 121), keyV.offset, 33)
-            calldatacopy(add(ptr, 154), capsule.offset, 105)
-            calldatacopy(add(ptr, 259), cfrag.offset, 381)
-            if iszero(staticcall(gas(), 0x02, ptr, 640, 0x00, 0x20)) { revert(0, 0) }
+            mstore(add(ptr, 39), shl(224, stampPeriod))
+            mstore(add(ptr, 43), shl(96, creator))
+            mstore(add(ptr, 63), policyId)
+            calldatacopy(add(ptr, 79), keyA.offset, 33)
+            calldatacopy(add(ptr, 112), keyB.offset, 33)
+            calldatacopy(add(ptr, 145), keyV.offset, 33)
+            calldatacopy(add(ptr, 178), capsule.offset, 105)
+            calldatacopy(add(ptr, 283), cfrag.offset, 381)
+            if iszero(staticcall(gas(), 0x02, ptr, STAMP_MESSAGE_LENGTH, 0x00, 0x20)) { revert(0, 0) }
             digest := mload(0x00)
         }
     }
@@ -476,21 +514,19 @@ contract Adjudicator is ReentrancyGuardTransient {
         return MerkleProof.processProofCalldata(evidence.stampProof, digest);
     }
 
-    /// @dev One of the node's stamp keys the escrow accepts now must have signed the batch root
-    /// that the evidence's proof leads the stamp digest (the leaf) to.
+    /// @dev A key the escrow counts as the node's for the stamp's period, now, must have signed
+    /// the batch root that the evidence's proof leads the stamp digest (the leaf) to.
     function _checkStamp(CFragEvidence calldata evidence, EvaluationHints calldata hints, bytes32 digest)
         private
         view
     {
         if (evidence.stampSignature.length != 64) revert MalformedSignature();
         bytes32 root = _stampRoot(evidence, digest);
-        (address current, address previous) = escrow.stampKeysOf(evidence.staker);
-        if (current == address(0)) revert UnknownNodeKey(evidence.staker);
         bytes32 r = bytes32(evidence.stampSignature[0:32]);
         bytes32 s = bytes32(evidence.stampSignature[32:64]);
         address signer = _recover(root, hints.stampSignatureParity, r, s);
-        // `previous` is zero when there is none; a failed recovery is zero too, never accepted.
-        if (signer == address(0) || (signer != current && signer != previous)) revert InvalidStampSignature();
+        // A failed recovery is the zero address, which the escrow never counts as a key.
+        if (!escrow.isStampKey(evidence.staker, signer, evidence.stampPeriod)) revert InvalidStampSignature();
     }
 
     /// @dev address(0) for an unrecoverable signature, which matches no key address.

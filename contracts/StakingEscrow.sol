@@ -48,19 +48,32 @@ import {Secp256k1} from "./adjudicator/Secp256k1.sol";
 /// Operators and nodes. A staker proposes one operator (the node's hot key) with
 /// `bondOperator`; the bond takes effect only when that operator consents by registering the
 /// node for this staker (`registerNode`), so nobody can bond an address that did not agree, and a
-/// pending proposal blocks nothing. Re-bonding is possible `minBondSeconds` after the last bond.
+/// pending proposal blocks nothing. A new bond may be proposed `minBondSeconds` after the last
+/// bond (anti-churn); unbonding (`bondOperator(address(0))`) is always allowed and also retires
+/// the node's stamp key (the cold key's cut-off of a compromised node, see "Stamp keys").
 /// An address cannot be both staker and operator. The registration publishes the node's HTTP
 /// endpoint and its two Umbral public keys (both checked to be curve points), with a proof of
 /// possession of the verifying (stamp) key: an ECDSA signature by that key, over SHA-256 as
 /// Umbral's Signer computes it, of `KEY_PROOF_TAG ‖ chainid ‖ escrow ‖ staker ‖ operator`.
 ///
-/// Slashing window. Evidence against a node (a stamp by its verifying key) can be submitted for
-/// `slashingGracePeriods` (G) periods: (1) the stamp key history keeps, per staker, the current
-/// stamp key and the one before it; the previous key stays valid for stamps for G periods after
-/// it was replaced, and the key may change at most once per G periods (so the previous key is
-/// never dropped before its window ends, and two slots are enough); (2) an unlocking stake stays
-/// slashable, and cannot be withdrawn, until G periods after its unlock period. A stamp made in
-/// period s is therefore always accepted if it is submitted before period s + G starts.
+/// Stamp keys. A stamp carries the period its node signed it in (src/protocol/stamp.ts). Each
+/// stamp key (by its Ethereum address) of a staker has a validity window of periods
+/// [validFrom, validUntil): it opens when the key is registered and closes when the key is
+/// retired, by a rotation (registering another key; allowed at any time) or by the staker
+/// unbonding its operator. Retirement in period R closes the window at R + 1: stamps dated R
+/// still count, later ones never do. Counting the retirement period keeps a node that lies and
+/// retires in the same period slashable; it costs at most one slash (the Adjudicator slashes at
+/// most once per staker and stamp period), and a leaked key could have forged that stamp before
+/// the cut-off anyway. A retired key can never be registered again by the same staker (its window
+/// would reopen). Windows never shrink once a stamp falls inside them, so a stamp the client
+/// checked (`isStampKey`) stays valid until its slashing window ends. Lookup is one storage read
+/// by the recovered signer (the current key lives in the node's slot), never a loop.
+///
+/// Slashing window. Evidence against a node (a stamp dated s by one of its keys valid at s) can be
+/// submitted in periods s..s + G, G = `slashingGracePeriods`; a stamp dated in the future never
+/// counts. An unlocking stake stays slashable, and cannot be withdrawn, until G periods after its
+/// unlock period U, so a stamp from the last locked period U − 1 can be used against it to the
+/// end.
 ///
 /// Health checks. A node judged unhealthy loses what it earned since its last check, even
 /// if it already claimed it: the escrow tracks, per tracked staker, `claimed` (all rewards ever
@@ -126,8 +139,8 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     uint32 public immutable minBondSeconds;
     /// @notice Fraction of the remaining reserve issued per period (18 decimals).
     uint256 public immutable issuanceRate;
-    /// @notice G: periods an unlocking stake stays slashable after its unlock period, the time a
-    /// replaced stamp key stays valid, and the minimum time between two stamp key changes.
+    /// @notice G: periods an unlocking stake stays slashable after its unlock period, and periods
+    /// after its own period that a stamp still counts as evidence.
     uint16 public immutable slashingGracePeriods;
 
     /// @dev Two slots per staker. `rewardPerWeightPaid` is the accumulator value up to which
@@ -154,19 +167,19 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         uint32 bondedAt;
     }
 
-    /// @dev One per staker (the bonded operator's registration; kept when it unbonds so its
-    /// stamps stay provable).
+    /// @dev One per staker (the bonded operator's registration; its retired stamp keys stay
+    /// in `_retiredStampKeys` so their stamps stay provable).
     struct Node {
         bytes32 encryptingKeyX;
         bytes32 verifyingKeyX;
-        address stampSigner; // Ethereum address of the verifying key
+        address stampSigner; // Ethereum address of the current stamp key; zero once retired
         uint32 stampSignerSince; // period from which it is the current key
         uint8 encryptingKeyPrefix; // 0 until registered
         uint8 verifyingKeyPrefix;
-        // Slashes so far. In the slot `stampKeysOf` reads, so the adjudicator's slash finds it
+        // Slashes so far. In the slot `isStampKey` reads, so the adjudicator's slash finds it
         // warm and counts for 2.9k gas where a fresh counter slot costs 22.1k.
         uint48 violations;
-        address previousStampSigner; // valid until stampSignerSince + G
+        uint32 lastBondAt; // when the staker's last bond took effect (anti-churn for the next one)
         string endpoint;
     }
 
@@ -204,6 +217,8 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     /// @notice The operator each staker proposed and that has not consented yet (zero: none).
     mapping(address staker => address operator) public pendingOperatorOf;
     mapping(address staker => CheckState) private _checks;
+    /// @dev Window of each retired stamp key, packed by `_packWindow` (never zero once set).
+    mapping(address staker => mapping(address signer => uint64 window)) private _retiredStampKeys;
 
     RewardState private _rewardState;
     Totals private _totals;
@@ -227,6 +242,11 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     event NodeRegistered(
         address indexed staker, address indexed operator, string endpoint, bytes encryptingKey, bytes verifyingKey
     );
+    /// @notice `signer` became `staker`'s current stamp key: stamps dated `validFrom` on count.
+    event StampKeyActivated(address indexed staker, address indexed signer, uint32 validFrom);
+    /// @notice `staker`'s stamp key `signer` retired: it counts for stamps dated in
+    /// [validFrom, validUntil) only, and can never be registered again by `staker`.
+    event StampKeyRetired(address indexed staker, address indexed signer, uint32 validFrom, uint32 validUntil);
     event RewardsClaimed(address indexed staker, uint256 amount, bool restaked);
     /// @notice `amount` of `staker`'s stake was slashed: `withheld` of it is owed to the slasher's
     /// investigator (paid later by `payInvestigator`), the rest went back to the reserve.
@@ -267,7 +287,7 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     error InvalidEndpoint();
     error InvalidPublicKey(bytes key);
     error InvalidKeyProof();
-    error KeyRotationTooSoon(uint256 earliestPeriod);
+    error StampKeyWasRetired(address signer);
     error NothingToClaim();
     error RewardAboveSlashed(uint256 reward, uint256 slashed);
     error RewardNotOwed(uint256 amount, uint256 owed);
@@ -473,9 +493,12 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
 
     /// @notice Propose `operator` as the caller's node key; the bond takes effect when the
     /// operator consents by calling `registerNode` for the caller (until then the current bond,
-    /// if any, stays). Zero address: unbond now and drop any proposal. Replacing or removing a
-    /// bonded operator is possible `minBondSeconds` after its bond. The operator must not be a
-    /// staker nor bonded to another staker.
+    /// if any, stays). A proposal is possible `minBondSeconds` after the caller's last bond took
+    /// effect. The operator must not be a staker nor bonded to another staker.
+    /// Zero address: the cold key's cut-off, always allowed at once: drops any proposal, unbonds
+    /// the operator and retires the node's stamp key (stamps dated after the current period never
+    /// count; see "Stamp keys"). The anti-churn delay then applies to the next bond.
+    /// @dev Trusts nobody: `msg.sender` acts on its own stake only.
     function bondOperator(address operator) external {
         Staker storage st = _stakers[msg.sender];
         address current = st.operator;
@@ -484,16 +507,21 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
             delete pendingOperatorOf[msg.sender];
             emit OperatorProposed(msg.sender, address(0));
             if (current != address(0)) {
-                _checkRebond(current);
                 delete _bonds[current];
                 st.operator = address(0);
                 emit OperatorBonded(msg.sender, address(0), current);
+                Node storage node = _nodes[msg.sender];
+                address signer = node.stampSigner;
+                if (signer != address(0)) {
+                    _retireStampKey(node, msg.sender, signer);
+                    node.stampSigner = address(0);
+                }
             }
             return;
         }
         if (operator == current || operator == pendingOperatorOf[msg.sender]) revert SameOperator(operator);
         if (st.amount == 0) revert NotStaker(msg.sender);
-        if (current != address(0)) _checkRebond(current);
+        _checkRebond(msg.sender);
         _checkBondable(operator);
         pendingOperatorOf[msg.sender] = operator;
         emit OperatorProposed(msg.sender, operator);
@@ -504,8 +532,10 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     /// must lie on the curve. Sent by the operator `staker` proposed, it also confirms the bond.
     /// @param keyProof 64-byte r‖s: the verifying key's ECDSA signature (over SHA-256) of
     /// `KEY_PROOF_TAG ‖ chainid ‖ this escrow ‖ staker ‖ operator` (see `keyProofDigest`).
-    /// @dev A new verifying key is accepted at most once per `slashingGracePeriods` periods; the
-    /// replaced one stays valid for stamps that long (`stampKeysOf`).
+    /// @dev A new verifying key is accepted at any time and retires the current one (its stamps
+    /// dated up to the current period keep counting, `isStampKey`); a key this staker retired
+    /// before is refused (`StampKeyWasRetired`). Trusts the caller only as the staker's operator (or
+    /// the one it proposed), and the keys only through the curve checks and the key proof.
     function registerNode(
         address staker,
         string calldata endpoint,
@@ -740,11 +770,16 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     }
 
     /// @inheritdoc IStakingEscrow
-    /// @dev Independent of the bond: unbonding does not make past stamps unprovable.
-    function stampKeysOf(address staker) external view returns (address current, address previous) {
+    /// @dev One SLOAD for the current key (the slot `slash` then finds warm), one more for a
+    /// retired one. Independent of the bond: unbonding does not make past stamps unprovable.
+    function isStampKey(address staker, address signer, uint32 period) external view returns (bool) {
+        uint256 now_ = currentPeriod();
+        if (signer == address(0) || period > now_ || uint256(period) + slashingGracePeriods < now_) return false;
         Node storage node = _nodes[staker];
-        current = node.stampSigner;
-        if (currentPeriod() < uint256(node.stampSignerSince) + slashingGracePeriods) previous = node.previousStampSigner;
+        // The current key's window is open-ended; a retired key's (or none: 0, 0) is stored.
+        if (signer == node.stampSigner) return node.stampSignerSince <= period;
+        (uint32 validFrom, uint32 validUntil) = _unpackWindow(_retiredStampKeys[staker][signer]);
+        return validFrom <= period && period < validUntil;
     }
 
     /// @inheritdoc IStakingEscrow
@@ -996,11 +1031,12 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         delete pendingOperatorOf[staker];
         if (current != address(0)) delete _bonds[current];
         _bonds[msg.sender] = OperatorBond({staker: staker, bondedAt: uint32(block.timestamp)});
+        _nodes[staker].lastBondAt = uint32(block.timestamp);
         st.operator = msg.sender;
         emit OperatorBonded(staker, msg.sender, current);
     }
 
-    /// @dev Check and store both keys; a new stamp key moves the current one to `previous`.
+    /// @dev Check and store both keys; a new stamp key retires the current one.
     function _setKeys(
         Node storage node,
         address staker,
@@ -1011,16 +1047,15 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         (uint8 encPrefix, bytes32 encX) = _splitKey(encryptingKey);
         _liftX(encPrefix, encX, encryptingKey);
         address signer = _keyProofSigner(staker, verifyingKey, keyProof);
-        address previous = node.stampSigner;
-        if (signer != previous) {
+        address current = node.stampSigner;
+        if (signer != current) {
+            // A retired key's window is closed for good: re-registering it must not reopen it.
+            if (_retiredStampKeys[staker][signer] != 0) revert StampKeyWasRetired(signer);
+            if (current != address(0)) _retireStampKey(node, staker, current);
             uint32 period = currentPeriod();
-            if (previous != address(0)) {
-                uint256 earliest = uint256(node.stampSignerSince) + slashingGracePeriods;
-                if (period < earliest) revert KeyRotationTooSoon(earliest);
-                node.previousStampSigner = previous;
-            }
             node.stampSigner = signer;
             node.stampSignerSince = period;
+            emit StampKeyActivated(staker, signer, period);
         }
         node.encryptingKeyX = encX;
         node.encryptingKeyPrefix = encPrefix;
@@ -1028,10 +1063,29 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         node.verifyingKeyPrefix = uint8(verifyingKey[0]);
     }
 
-    /// @dev Reverts unless the last bond of the staker's `current` operator is old enough.
-    function _checkRebond(address current) private view {
-        uint256 earliest = uint256(_bonds[current].bondedAt) + minBondSeconds;
-        if (block.timestamp < earliest) revert BondTooRecent(earliest);
+    /// @dev Close the window of `staker`'s current stamp key `signer` at the end of this period
+    /// (the caller replaces or clears `node.stampSigner`).
+    function _retireStampKey(Node storage node, address staker, address signer) private {
+        uint32 validFrom = node.stampSignerSince;
+        uint32 validUntil = currentPeriod() + 1;
+        _retiredStampKeys[staker][signer] = _packWindow(validFrom, validUntil);
+        emit StampKeyRetired(staker, signer, validFrom, validUntil);
+    }
+
+    /// @dev A retired key's window in one word: validFrom ‖ validUntil, never zero (validUntil ≥ 1).
+    function _packWindow(uint32 validFrom, uint32 validUntil) private pure returns (uint64) {
+        return (uint64(validFrom) << 32) | validUntil;
+    }
+
+    function _unpackWindow(uint64 window) private pure returns (uint32 validFrom, uint32 validUntil) {
+        return (uint32(window >> 32), uint32(window));
+    }
+
+    /// @dev Reverts unless the staker's last bond is `minBondSeconds` old (none: always fine).
+    function _checkRebond(address staker) private view {
+        uint256 last = _nodes[staker].lastBondAt;
+        uint256 earliest = last + minBondSeconds;
+        if (last != 0 && block.timestamp < earliest) revert BondTooRecent(earliest);
     }
 
     /// @dev `operator` is free: not bonded, not a staker.

@@ -25,6 +25,7 @@ import {
   EvidenceError,
   evaluationHints,
   evidenceHash,
+  slashKey,
   parseEvidence,
   toContractEvidence,
   type CFragEvidence,
@@ -74,16 +75,18 @@ task("nkms:challenge-cfrag", "Prove on-chain that a node returned an incorrect c
     const filed = await fileCFragEvidence(adjudicator as unknown as Adjudicator, evidence, { salt: args.salt });
     const receipt = filed.revealReceipt;
     console.log(`committed (salt ${filed.salt}; pass it with --salt to retry a failed reveal), gas ${filed.commitReceipt?.gasUsed ?? 0n}`);
-    const [, reward, commitBlock] = await adjudicator.records(hash);
+    // The record is per (staker, stamp period): one slash per period the node's stamps are dated.
+    const recordKey = slashKey(evidence);
+    const [, reward, commitBlock] = await adjudicator.records(recordKey);
     console.log(`slashed: penalty ${hre.ethers.formatEther(penalty)} NKMS (tx ${receipt?.hash}, gas ${receipt?.gasUsed})`);
     console.log(
-      `your reward of ${hre.ethers.formatEther(reward)} NKMS waits in the evidence's record until block ${commitBlock + (await adjudicator.CONTEST_BLOCKS())}: npx hardhat nkms:withdraw-reward --evidence-hashes ${hash}`,
+      `your reward of ${hre.ethers.formatEther(reward)} NKMS waits in the evidence's record until block ${commitBlock + (await adjudicator.CONTEST_BLOCKS())}: npx hardhat nkms:withdraw-reward --evidence-hashes ${recordKey}`,
     );
-    return { correct, txHash: receipt?.hash, evidenceHash: hash, reward, salt: filed.salt };
+    return { correct, txHash: receipt?.hash, evidenceHash: recordKey, reward, salt: filed.salt };
   });
 
 task("nkms:withdraw-reward", "Withdraw the investigator rewards your slashing evidence earned")
-  .addParam("evidenceHashes", "Comma-separated evidence hashes (printed by nkms:challenge-cfrag)", undefined, types.string)
+  .addParam("evidenceHashes", "Comma-separated slash record keys (printed by nkms:challenge-cfrag)", undefined, types.string)
   .addOptionalParam("adjudicator", "Adjudicator address", undefined, types.string)
   .addOptionalParam("from", "Investigator account (default: first signer)", undefined, types.string)
   .setAction(async (args: { evidenceHashes: string; adjudicator?: string; from?: string }, hre) => {

@@ -125,11 +125,16 @@ withCommon(task("nkms:withdraw", "Withdraw unlocked tokens"))
     await send(ctx, `withdraw ${fmt(hre, amount)}`, () => ctx.escrow.withdraw(amount));
   });
 
-withCommon(task("nkms:bond", "Propose an operator (the node's hot key); it bonds when it registers the node. Zero address unbonds"))
+withCommon(task("nkms:bond", "Propose an operator (the node's hot key); it bonds when it registers the node. Zero address unbonds at once and retires the node's stamp key (cut-off after a compromise)"))
   .addParam("operator", "Operator address")
   .setAction(async (args: Common & { operator: string }, hre) => {
     const ctx = await context(hre, args);
     if (!hre.ethers.isAddress(args.operator)) throw new TaskError("BAD_ADDRESS", `Not an address: ${args.operator}`);
+    if (args.operator === hre.ethers.ZeroAddress) {
+      // Always allowed: stamps dated after this period by the current stamp key never count again.
+      await send(ctx, "unbond the operator and retire its stamp key", () => ctx.escrow.bondOperator(args.operator));
+      return;
+    }
     const [current, minBond] = await Promise.all([ctx.escrow.operatorOf(ctx.address), ctx.escrow.minBondSeconds()]);
     if (current !== hre.ethers.ZeroAddress) {
       const earliest = (await ctx.escrow.bondedAt(current)) + minBond;

@@ -1,8 +1,11 @@
 // Gas of the Adjudicator, measured on the embedded Hardhat network (cancun), gas used per
 // transaction including the 21k base and calldata. Evidence: real cfrags from the reference
 // (@nucypher/umbral-pre); the "incorrect" one is a node's cfrag with a wrong E2, stamped by it.
-// Every slash writes one fresh slot, the evidence's record (replay guard + the reward owed to
-// the investigator); the node's violation count shares a slot the stamp check already read.
+// Every slash writes one fresh slot, the record of its (staker, stamp period) (replay guard + the
+// reward owed to the investigator); the node's violation count shares a slot the stamp check
+// (escrow.isStampKey, current key) already read. One slash per stamp period: the steady-state
+// slashes use stamps dated the current and the earlier periods of the slashing window, after a
+// unmeasured slash that paid the new period's issuance checkpoint.
 // An incorrect cfrag is filed commit–reveal: `.incorrectAndSlash*` is the reveal (the evaluating
 // transaction, the one the 180k goal applies to) and `adjudicator.evaluate.commit` the commitment
 // sent in an earlier block; a correct cfrag needs no commitment.
@@ -15,9 +18,10 @@ import { ZeroHash, hexlify, randomBytes, type ContractTransactionResponse } from
 import { evidenceCommitment } from "../../src/client/challenge";
 import { mine } from "@nomicfoundation/hardhat-network-helpers";
 import { takeSnapshot } from "@nomicfoundation/hardhat-network-helpers";
-import { buildEvidence, evaluationHints, evidenceHash, signStampBatch, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
+import { advancePeriods, registerNode } from "../../test/shared/core-fixture";
+import { buildEvidence, evaluationHints, evidenceHash, slashKey, signStampBatch, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
 import { randomPoint, referenceReencryption, withField } from "../../test/adjudicator/fixtures";
-import { TEST_POLICY_ID, deployAdjudicatorSetup, stamped, type AdjudicatorSetup } from "../../test/adjudicator/setup";
+import { TEST_POLICY_CREATOR, TEST_POLICY_ID, deployAdjudicatorSetup, stamped, type AdjudicatorSetup } from "../../test/adjudicator/setup";
 import { policyBatch } from "../../test/stamp/fixtures";
 import { CFRAG_OFFSETS } from "../../src/client/evidence";
 import type { GasMeasurements, GasScenario } from "./types";
@@ -39,17 +43,27 @@ async function revealCFrag(s: AdjudicatorSetup, evidence: CFragEvidence): Promis
   return as.evaluateCFrag(toContractEvidence(evidence), evaluationHints(evidence), salt);
 }
 
-function incorrect(s: AdjudicatorSetup): CFragEvidence {
+function incorrect(s: AdjudicatorSetup, stampPeriod = s.stampPeriod): CFragEvidence {
   const r = referenceReencryption();
-  return stamped(s, { ...r, cfrag: withField(r.cfrag, CFRAG_OFFSETS.e2, randomPoint().toBytes(true)) });
+  return stamped(s, { ...r, cfrag: withField(r.cfrag, CFRAG_OFFSETS.e2, randomPoint().toBytes(true)) }, TEST_POLICY_ID, stampPeriod);
+}
+
+/** Moves the chain on past the slashing window, pays the new period's issuance checkpoint with
+ * an unmeasured slash, and returns the other periods of the window, each good for one slash. */
+async function freshPeriods(s: AdjudicatorSetup): Promise<number[]> {
+  const grace = s.core.params.slashingGracePeriods;
+  await advancePeriods(s.core, grace + 1);
+  const now = Number(await s.core.escrow.currentPeriod());
+  await gasOf(revealCFrag(s, incorrect(s, now)));
+  return Array.from({ length: grace }, (_, i) => now - 1 - i);
 }
 
 /** Evidence for cfrag 5 of a 16-cfrag batch the node stamped at once, that cfrag made incorrect. */
-function incorrectInBatch(s: AdjudicatorSetup): CFragEvidence {
+function incorrectInBatch(s: AdjudicatorSetup, stampPeriod: number): CFragEvidence {
   const batch = policyBatch(16);
   const bad = 5;
   batch.cfrags[bad] = withField(batch.cfrags[bad], CFRAG_OFFSETS.e2, randomPoint().toBytes(true));
-  const context = { ...batch.keys, staker: s.node.staker.address, policyId: TEST_POLICY_ID };
+  const context = { ...batch.keys, staker: s.node.staker.address, stampPeriod, policyCreator: TEST_POLICY_CREATOR, policyId: TEST_POLICY_ID };
   const items = batch.capsules.map((capsule, i) => ({ capsule, cfrag: batch.cfrags[i] }));
   const { signature, proofs } = signStampBatch(s.stampSecretKey, context, items);
   if (proofs[bad].length !== 4) throw new Error("a 16-leaf batch proves each cfrag with 4 siblings");
@@ -63,9 +77,11 @@ async function measure(): Promise<GasMeasurements> {
   out["adjudicator.evaluate.incorrectAndSlash.first"] = await gasOf(revealCFrag(s, incorrect(s)));
   const correct: bigint[] = [];
   const slash: bigint[] = [];
-  for (let i = 0; i < 5; i++) {
-    correct.push(await gasOf(evaluate(s, stamped(s, referenceReencryption()))));
-    slash.push(await gasOf(revealCFrag(s, incorrect(s))));
+  while (slash.length < 5) {
+    for (const period of await freshPeriods(s)) {
+      correct.push(await gasOf(evaluate(s, stamped(s, referenceReencryption(), TEST_POLICY_ID, period))));
+      slash.push(await gasOf(revealCFrag(s, incorrect(s, period))));
+    }
   }
   // Gas varies by a few hundred with the calldata's zero bytes; report the worst case seen.
   out["adjudicator.evaluate.correct"] = correct.reduce((a, b) => (a > b ? a : b));
@@ -73,13 +89,23 @@ async function measure(): Promise<GasMeasurements> {
   // In a snapshot that is rolled back: later scenarios (health selection follows block numbers)
   // must see the same chain whether or not this is measured.
   const snapshot = await takeSnapshot();
-  const evidence = incorrect(s);
+  const [first, ...rest] = await freshPeriods(s);
+  const evidence = incorrect(s, first);
   await gasOf(revealCFrag(s, evidence));
   await mine(Number(await s.adjudicator.CONTEST_BLOCKS()) + 1);
-  out["adjudicator.withdrawReward"] = await gasOf(s.adjudicator.connect(s.investigator).withdrawReward([evidenceHash(evidence)]));
+  out["adjudicator.withdrawReward"] = await gasOf(s.adjudicator.connect(s.investigator).withdrawReward([slashKey(evidence)]));
   const batchSlash: bigint[] = [];
-  for (let i = 0; i < 3; i++) batchSlash.push(await gasOf(revealCFrag(s, incorrectInBatch(s))));
+  for (const period of rest) batchSlash.push(await gasOf(revealCFrag(s, incorrectInBatch(s, period))));
+  while (batchSlash.length < 3) {
+    for (const period of await freshPeriods(s)) batchSlash.push(await gasOf(revealCFrag(s, incorrectInBatch(s, period))));
+  }
   out["adjudicator.evaluate.incorrectAndSlash.batch16"] = batchSlash.reduce((a, b) => (a > b ? a : b));
+  // A stamp by a retired key (dated before its retirement): the one extra storage read of the
+  // key's window (the current key is in the node's slot, which the slash reads anyway).
+  const [beforeRetirement] = await freshPeriods(s);
+  const oldStamp = incorrect(s, beforeRetirement);
+  await registerNode(s.core, s.node.staker.address, s.node.operator, { endpoint: s.node.endpoint });
+  out["adjudicator.evaluate.incorrectAndSlash.retiredKey"] = await gasOf(revealCFrag(s, oldStamp));
   // The commitment before a reveal (a fresh slot): reported beside the reveal it enables.
   out["adjudicator.evaluate.commit"] = commitGas.reduce((a, b) => (a > b ? a : b));
   await snapshot.restore();
@@ -108,6 +134,7 @@ export const scenario: GasScenario = {
     "adjudicator.evaluate.incorrectAndSlash": { anchor: 329_000, goal: 180_000 },
     "adjudicator.evaluate.incorrectAndSlash.first": { anchor: 329_000, goal: 180_000 },
     "adjudicator.evaluate.incorrectAndSlash.batch16": { anchor: 329_000, goal: 180_000 },
+    "adjudicator.evaluate.incorrectAndSlash.retiredKey": { anchor: 329_000, goal: 180_000 },
   },
   measure,
 };

@@ -3,7 +3,8 @@
 // state (other stakers exist, rewards have been issued, the period's issuance is already
 // distributed) except where a key says otherwise; `*.newPeriod` keys add the once-per-period
 // issuance (reserve decay + mint) paid by the first escrow transaction of a period.
-import { advancePeriods, deployCore, signPermit, type Core } from "../../test/shared/core-fixture";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { advancePeriods, deployCore, keyProof, randomCompressedKey, registerNode, signPermit, type Core } from "../../test/shared/core-fixture";
 import type { GasMeasurements, GasScenario } from "./types";
 import { gasOf } from "./gas-of";
 
@@ -51,6 +52,16 @@ async function measure(): Promise<GasMeasurements> {
   out["stake.unlock"] = await gasOf(escrow.connect(b).startUnlock());
   await advancePeriods(core, 40);
   out["stake.withdraw"] = await gasOf(escrow.connect(b).withdraw(amount));
+
+  // Stamp keys: the operator registers (accepting the proposal), then rotates its stamp key at
+  // once (the old key's window is written), then the staker cuts the node off (unbond + retire).
+  await registerNode(core, b.address, opB);
+  const secret = secp256k1.utils.randomSecretKey();
+  const proof = await keyProof(core, secret, b.address, opB.address);
+  out["operator.rotateStampKey"] = await gasOf(
+    escrow.connect(opB).registerNode(b.address, "http://127.0.0.1:9151/b", randomCompressedKey(), secp256k1.getPublicKey(secret, true), proof),
+  );
+  out["operator.unbond"] = await gasOf(escrow.connect(b).bondOperator("0x0000000000000000000000000000000000000000"));
   return out;
 }
 

@@ -39,10 +39,12 @@ interface IStakingEscrow {
     /// slashing pause that met those periods); 0 afterwards. `slash` never takes more.
     function slashableStake(address staker) external view returns (uint256);
 
-    /// @notice Ethereum addresses of the node's stamp (verifying) keys that may sign evidence now:
-    /// the current one, and the one it replaced while that is within its validity window
-    /// (zero address when none). Kept across unbonding.
-    function stampKeysOf(address staker) external view returns (address current, address previous);
+    /// @notice Whether a stamp dated `period` and signed by the key with Ethereum address `signer`
+    /// counts as `staker`'s now: `signer` was its stamp key in `period` (the key's window
+    /// [validFrom, validUntil) contains it; a key retired in period R counts through R), and
+    /// currentPeriod − slashingGracePeriods ≤ period ≤ currentPeriod (no future-dated stamps).
+    /// Kept across unbonding; a retired key can never be re-registered by the same staker.
+    function isStampKey(address staker, address signer, uint32 period) external view returns (bool);
 
     /// @notice The stake evidence can slash now (`slashableStake`) and how many times the node
     /// has been slashed (by any slasher), in one call: what a penalty formula needs.

@@ -28,7 +28,7 @@ import { hex, parseReaderKeys, type ReaderKeys, type UserKeys } from "./identity
 import { ReaderDirectory } from "./directory";
 import { connectCheckpointContract } from "../directory/checkpoint-contract";
 import { PolicyStore, type PolicyRecord, type PolicyUpdate } from "./policy-store";
-import { DEFAULT_NODE_TIMEOUT_MS, retrieveCFrags, type RetrievalNode, type RetrievalResult } from "./retrieval";
+import { DEFAULT_NODE_TIMEOUT_MS, retrieveCFrags, stampDateCheck, type RetrievalNode, type RetrievalResult } from "./retrieval";
 
 export interface ConnectOptions {
   /** JSON-RPC endpoint (used unless `provider` is given). */
@@ -506,8 +506,14 @@ export class NkmsClient {
       endpoint: infos[i].endpoint,
       stampKey: getBytes(infos[i].verifyingKey || "0x"),
     }));
+    const checkDate = stampDateCheck(this.contracts.escrow);
     const result = await retrieveCFrags({
       policyId: getBytes(grant.policyId),
+      policyCreator: grant.owner,
+      checkStampDate: (staker, stampKey, stampPeriod) =>
+        checkDate(staker, stampKey, stampPeriod).catch((e: unknown) => {
+          throw chainError("checking a stamp's date", e);
+        }),
       threshold: grant.threshold,
       capsules,
       delegatingKey: PublicKey.fromCompressedBytes(getBytes(grant.delegatingKey)),

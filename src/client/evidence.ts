@@ -4,11 +4,13 @@
 //
 // The node's stamp is defined once in src/protocol/stamp.ts (the node agent signs exactly that):
 // ECDSA/secp256k1 by the node's registered Umbral verifying key over the Merkle root of its
-// batch's leaves, leaf = SHA-256(tag ‖ staker ‖ policyId ‖ pk_A ‖ pk_B ‖ publisher key ‖ capsule
-// ‖ cfrag), 64-byte r‖s; the evidence carries the cfrag's proof from its leaf to that root. For a
+// batch's leaves, leaf = SHA-256(tag ‖ staker ‖ stampPeriod ‖ policyCreator ‖ policyId ‖ pk_A ‖
+// pk_B ‖ publisher key ‖ capsule ‖ cfrag), 64-byte r‖s; the evidence carries the cfrag's proof
+// from its leaf to that root. For a
 // batch of one (empty proof) it equals `new Signer(stampSecretKey).sign(cfragStampMessage(...))`.
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { sha256 } from "@noble/hashes/sha2.js";
+import { keccak_256 } from "@noble/hashes/sha3.js";
 import { MAX_STAMP_PROOF_LENGTH, cfragStampMessage, stampBatch, stampRoot, type CFragStampContext } from "../protocol/stamp";
 import { verifyCFragStamp } from "../protocol/stamp-verify";
 import { canonicalPoint, signatureAcceptable } from "../protocol/acceptance";
@@ -17,12 +19,14 @@ export const CAPSULE_LENGTH = 105;
 export const CFRAG_LENGTH = 381;
 export const EVIDENCE_FORMAT = "nkms.cfrag-evidence";
 /**
- * Version 3: the stamp signs a batch root and the evidence carries `stampProof`. Version 2 (the
- * stamp covers the policy id, the staker and the kfrag's keys; no proof) is still read: its stamp
- * is a batch of one, i.e. an empty proof.
+ * Version 4: the stamp message is "NKMS-CFRAG-STAMP-V2", dated (`stampPeriod`) and naming the
+ * policy by `policyCreator` and id. Versions 2 and 3 carry V1 stamps, which the Adjudicator no
+ * longer accepts (undated stamps are what a leaked key could replay forever), so they are
+ * refused with an explicit error rather than read.
  */
-export const EVIDENCE_VERSION = 3;
-const READABLE_VERSIONS: readonly number[] = [2, 3];
+export const EVIDENCE_VERSION = 4;
+const READABLE_VERSIONS: readonly number[] = [4];
+const UNDATED_VERSIONS: readonly number[] = [2, 3];
 
 const P = secp256k1.Point.CURVE().p;
 const N = secp256k1.Point.CURVE().n;
@@ -68,6 +72,8 @@ export interface CFragEvidenceJson {
   format: typeof EVIDENCE_FORMAT;
   version: typeof EVIDENCE_VERSION;
   staker: string;
+  stampPeriod: number;
+  policyCreator: string;
   policyId: string;
   capsule: string;
   cfrag: string;
@@ -107,6 +113,8 @@ export interface ContractEvidence {
   stampProof: string[];
   staker: string;
   policyId: string;
+  policyCreator: string;
+  stampPeriod: number;
 }
 
 /** Field offsets inside the MessagePack encodings (see contracts/adjudicator/UmbralCFrag.sol). */
@@ -203,6 +211,8 @@ export function evidenceToJson(evidence: CFragEvidence): CFragEvidenceJson {
     format: EVIDENCE_FORMAT,
     version: EVIDENCE_VERSION,
     staker: evidence.staker,
+    stampPeriod: evidence.stampPeriod,
+    policyCreator: evidence.policyCreator,
     policyId: toHex(evidence.policyId),
     capsule: toHex(evidence.capsule),
     cfrag: toHex(evidence.cfrag),
@@ -233,6 +243,12 @@ export function parseEvidence(text: string): CFragEvidence {
 export function evidenceFromJson(raw: unknown): CFragEvidence {
   if (typeof raw !== "object" || raw === null) throw new EvidenceError("BAD_JSON", "evidence must be an object");
   const obj = raw as Record<string, unknown>;
+  if (obj.format === EVIDENCE_FORMAT && typeof obj.version === "number" && UNDATED_VERSIONS.includes(obj.version)) {
+    throw new EvidenceError(
+      "BAD_FIELD",
+      `evidence version ${obj.version} carries an undated (NKMS-CFRAG-STAMP-V1) stamp, which the Adjudicator no longer accepts`,
+    );
+  }
   if (obj.format !== EVIDENCE_FORMAT || typeof obj.version !== "number" || !READABLE_VERSIONS.includes(obj.version)) {
     throw new EvidenceError("BAD_FIELD", `expected format ${EVIDENCE_FORMAT} version ${READABLE_VERSIONS.join(" or ")}`);
   }
@@ -243,20 +259,20 @@ export function evidenceFromJson(raw: unknown): CFragEvidence {
     }
     return hexToBytes(v.slice(2));
   };
-  let stampProof: Uint8Array[] = [];
-  if (obj.version >= 3) {
-    const proof = obj.stampProof;
-    if (!Array.isArray(proof) || !proof.every((p): p is string => typeof p === "string" && /^0x[0-9a-fA-F]{64}$/.test(p))) {
-      throw new EvidenceError("BAD_FIELD", "stampProof must be an array of 32-byte 0x-hex words");
-    }
-    stampProof = proof.map((p) => hexToBytes(p.slice(2)));
+  const proof = obj.stampProof;
+  if (!Array.isArray(proof) || !proof.every((p): p is string => typeof p === "string" && /^0x[0-9a-fA-F]{64}$/.test(p))) {
+    throw new EvidenceError("BAD_FIELD", "stampProof must be an array of 32-byte 0x-hex words");
   }
-  const staker = obj.staker;
-  if (typeof staker !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(staker)) {
-    throw new EvidenceError("BAD_FIELD", "staker must be an address");
-  }
+  const stampProof = proof.map((p) => hexToBytes(p.slice(2)));
+  const addressField = (name: string): string => {
+    const v = obj[name];
+    if (typeof v !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(v)) throw new EvidenceError("BAD_FIELD", `${name} must be an address`);
+    return v;
+  };
   const evidence: CFragEvidence = {
-    staker,
+    staker: addressField("staker"),
+    stampPeriod: obj.stampPeriod as number,
+    policyCreator: addressField("policyCreator"),
     policyId: bytesField("policyId"),
     capsule: bytesField("capsule"),
     cfrag: bytesField("cfrag"),
@@ -271,7 +287,19 @@ export function evidenceFromJson(raw: unknown): CFragEvidence {
   return evidence;
 }
 
-/** SHA-256 of the stamp message (the stamp's digest): the Adjudicator's replay-guard key. */
+/**
+ * The Adjudicator's record key for a slash of this evidence (`Adjudicator.slashKey`):
+ * keccak256(abi.encode(staker, stampPeriod)). One slash per key, i.e. per staker and stamp period;
+ * `withdrawReward` and `records` take it.
+ */
+export function slashKey(evidence: Pick<CFragEvidence, "staker" | "stampPeriod">): string {
+  const word = new Uint8Array(64);
+  word.set(hexToBytes(evidence.staker.slice(2)), 12);
+  new DataView(word.buffer).setUint32(60, evidence.stampPeriod);
+  return toHex(keccak_256(word));
+}
+
+/** SHA-256 of the stamp message (the stamp's leaf; names this evidence, e.g. in file names and `CFragJudgedCorrect`). */
 export function evidenceHash(evidence: Pick<CFragEvidence, keyof CFragStampContext | "capsule" | "cfrag">): string {
   return toHex(sha256(stampMessage(evidence)));
 }
@@ -287,6 +315,8 @@ export function toContractEvidence(evidence: CFragEvidence): ContractEvidence {
     stampProof: (evidence.stampProof ?? []).map(toHex),
     staker: evidence.staker,
     policyId: toHex(evidence.policyId),
+    policyCreator: evidence.policyCreator,
+    stampPeriod: evidence.stampPeriod,
   };
 }
 
@@ -461,6 +491,10 @@ function validateShape(e: CFragEvidence): void {
   }
   if (e.policyId.length !== 16) throw new EvidenceError("BAD_FIELD", "policyId must be 16 bytes");
   if (!/^0x[0-9a-fA-F]{40}$/.test(e.staker)) throw new EvidenceError("BAD_FIELD", "staker must be an address");
+  if (!/^0x[0-9a-fA-F]{40}$/.test(e.policyCreator)) throw new EvidenceError("BAD_FIELD", "policyCreator must be an address");
+  if (!Number.isSafeInteger(e.stampPeriod) || e.stampPeriod < 0 || e.stampPeriod > 0xffffffff) {
+    throw new EvidenceError("BAD_FIELD", "stampPeriod must be a uint32");
+  }
 }
 
 function bin8(data: Uint8Array, offset: number, length: number): boolean {

@@ -6,7 +6,7 @@ export { UserKeys, deriveUserKeys, createUserKeystore, loadUserKeys, parseReader
 export { loadDeployment, deploymentFile, requireAddresses, type NetworkAddresses } from "./deployment";
 export { parseGrant, parseGrantText, serializeGrant, type Grant } from "./grant";
 export { PolicyStore, type PolicyRecord, type PolicyUpdate } from "./policy-store";
-export { retrieveCFrags, saveEvidence, type RetrievalRequest, type RetrievalResult, type RetrievalNode } from "./retrieval";
+export { retrieveCFrags, saveEvidence, stampDateCheck, type StampDateCheck, type StampDateSource, type RetrievalRequest, type RetrievalResult, type RetrievalNode } from "./retrieval";
 export { ReaderDirectory, READER_KEYS_AUX_TYPE, type ResolvedReader } from "./directory";
 export { stake, bondOperator, setMinFeeRate, withdrawFees, stakeInfo, type StakeInfo } from "./staking";
 export { LocalDirectoryStorage, StorageError, type ObjectStorage } from "./storage";

@@ -6,7 +6,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { getBytes, hexlify } from "ethers";
+import { computeAddress, getBytes, hexlify } from "ethers";
 import { Capsule, PublicKey, VerifiedCapsuleFrag } from "../umbral";
 import { buildReencryptRequest, type ReencryptResponse, type UmbralSigning } from "../node/protocol";
 import { verifyCFragStamps } from "../protocol/stamp-verify";
@@ -22,8 +22,39 @@ export interface RetrievalNode {
   stampKey: Uint8Array;
 }
 
+/**
+ * Whether the escrow counts a stamp by `stampKey` dated `stampPeriod` as `staker`'s, and the date
+ * is fresh enough for evidence to land in its slashing window (client.ts reads StakingEscrow
+ * `isStampKey` and `currentPeriod`). A stamp that does not count proves nothing against the node.
+ */
+export type StampDateCheck = (staker: string, stampKey: Uint8Array, stampPeriod: number) => Promise<boolean>;
+
+/** The escrow views a StampDateCheck reads (StakingEscrow's, e.g. its typechain binding). */
+export interface StampDateSource {
+  isStampKey(staker: string, signer: string, period: number): Promise<boolean>;
+  currentPeriod(): Promise<bigint>;
+}
+
+/**
+ * The StampDateCheck over an escrow: the escrow counts the stamp now (`isStampKey`: the key's
+ * window contains the date, the date is at most G periods old and not in the future), and it is
+ * dated this period or the last one (a period boundary between the node's read and ours), so the
+ * evidence still has at least G − 1 whole periods to be filed. A key's window never shrinks
+ * below a period it already covered, so a stamp that counts now keeps counting until then.
+ */
+export function stampDateCheck(escrow: StampDateSource): StampDateCheck {
+  return async (staker, stampKey, stampPeriod) => {
+    const [counts, now] = await Promise.all([escrow.isStampKey(staker, computeAddress(hexlify(stampKey)), stampPeriod), escrow.currentPeriod()]);
+    return counts && stampPeriod + 1 >= Number(now);
+  };
+}
+
 export interface RetrievalRequest {
   policyId: Uint8Array;
+  /** The policy's creator (its on-chain owner): with the id, what the stamps name the policy by. */
+  policyCreator: string;
+  /** Checks each answer's stamp date against the escrow (see StampDateCheck). */
+  checkStampDate: StampDateCheck;
   threshold: number;
   capsules: Capsule[];
   delegatingKey: PublicKey;
@@ -151,6 +182,10 @@ async function askNode(
   if (!Array.isArray(items) || items.length !== req.capsules.length) {
     return fail("malformed", `expected ${req.capsules.length} cfrag(s)`, { status });
   }
+  const stampPeriod = (json as Partial<ReencryptResponse>).stampPeriod;
+  if (typeof stampPeriod !== "number" || !Number.isInteger(stampPeriod) || stampPeriod < 0 || stampPeriod > 0xffffffff) {
+    return fail("malformed", "stampPeriod must be a uint32", { status });
+  }
   // Only the JSON shape is checked here: the cfrag stays the node's raw bytes, so that a stamped
   // cfrag which does not even parse (z = n, an off-curve point, a scalar ≥ n) is kept as evidence.
   const parsed: { bytes: Uint8Array; signature: Uint8Array; proof: Uint8Array[] }[] = [];
@@ -165,6 +200,8 @@ async function askNode(
   }
   const stampContext = {
     staker: node.staker,
+    stampPeriod,
+    policyCreator: req.policyCreator,
     policyId: req.policyId,
     delegatingKey: req.delegatingKey.toCompressedBytes(),
     receivingKey: req.receivingKey.toCompressedBytes(),
@@ -176,6 +213,11 @@ async function askNode(
     stampContext,
     parsed.map((p, i) => ({ capsule: req.capsules[i].toBytes(), cfrag: p.bytes, signature: p.signature, proof: p.proof })),
   );
+  // A stamp the escrow would not count (a key outside its window for that date, a stale or
+  // future date) is no stamp: the answer is refused like an unstamped one.
+  if (stamped.every(Boolean) && !(await req.checkStampDate(node.staker, node.stampKey, stampPeriod))) {
+    return fail("bad_stamp", `stamps dated period ${stampPeriod} do not count for the node's key on-chain`, { status });
+  }
   const verified: VerifiedCapsuleFrag[] = [];
   for (let i = 0; i < parsed.length; i++) {
     const capsule = req.capsules[i];

@@ -30,6 +30,8 @@ export interface NodeChain {
     kfrag: Uint8Array,
     proof: Uint8Array[],
   ): Promise<boolean>;
+  /** The staking escrow's period at block `blockNumber`: what the node dates its stamps with. */
+  currentPeriod(blockNumber: number): Promise<number>;
   /** Timestamp of the latest block (the chain's clock, which decides expiry on-chain). */
   latestTimestamp(): Promise<number>;
   /** Raw eth_call for access conditions. */

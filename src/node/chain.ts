@@ -75,6 +75,11 @@ export class EthersNodeChain implements NodeChain {
     return (await this.policies.verifyKfragCommitment(hexlify(policyId), staker, keccak256(kfrag), proof.map((p) => hexlify(p)))) as boolean;
   }
 
+  async currentPeriod(blockNumber: number): Promise<number> {
+    // The escrow's own definition (block.timestamp / secondsPerPeriod), read at that block.
+    return Number((await this.staking.currentPeriod({ blockTag: blockNumber })) as bigint);
+  }
+
   async latestTimestamp(): Promise<number> {
     const block = await this.provider.getBlock("latest");
     return block ? block.timestamp : Math.floor(Date.now() / 1000);

@@ -119,6 +119,8 @@ export interface SignedCFrag {
 export interface ReencryptResponse {
   node: string;
   policyId: string;
+  /** The escrow period every stamp of this response is dated with (part of each stamp message). */
+  stampPeriod: number;
   cfrags: SignedCFrag[];
 }
 

@@ -59,6 +59,8 @@ export class NodeService {
   private readonly head: FreshCoalescer<number>;
   /** Arrangement status by policy, for one block (a promise, so concurrent look-ups share one call). */
   private readonly activeAt = new Map<string, { block: number; active: Promise<boolean> }>();
+  /** The escrow period at the last head block seen (stamps are dated with it). */
+  private periodAt?: { block: number; period: Promise<number> };
   private readonly now: () => number;
   stake = "0";
 
@@ -181,20 +183,28 @@ export class NodeService {
     if (this.seenNonces.has(replayKey)) throw new NodeError(409, "REPLAYED_REQUEST", "this nonce was already used");
     this.seenNonces.set(replayKey, body.timestamp + this.options.maxClockSkewSeconds);
 
-    // Chain checks run alongside the re-encryption; cfrags leave only if every check passed.
+    // The stamps are dated with the escrow's period at the head block read after the request
+    // arrived (the same read the arrangement check uses), so a stamp is never dated before a
+    // key rotation or retirement the node could have seen. Chain checks run alongside the
+    // re-encryption; cfrags leave only if every check passed.
+    const block = await this.head.get("latest");
+    const stampPeriod = await this.stampPeriodAt(block);
     const stampKeys = {
       staker: this.staker,
+      stampPeriod,
+      policyCreator: policy.owner,
       delegatingKey: parseHex(meta.delegatingKey, "delegatingKey", 33),
       receivingKey: parseHex(meta.receivingKey, "receivingKey", 33),
       verifyingKey: parseHex(meta.publisherVerifyingKey, "publisherVerifyingKey", 33),
     };
     const work = this.pool.run({ policyId, kfrag, stampKeys, capsules });
     work.catch(() => undefined);
-    await this.checkLive(policyId, policyIdHex, meta.conditions as Condition | null, body.requester.scheme === "eth" ? requester : undefined);
+    await this.checkLive(policyId, policyIdHex, meta.conditions as Condition | null, body.requester.scheme === "eth" ? requester : undefined, block);
     const { cfrags, signatures, proofs } = await work;
     return {
       node: this.staker,
       policyId: policyIdHex.toLowerCase(),
+      stampPeriod,
       cfrags: cfrags.map((c, i) => ({ cfrag: toHex(c), signature: toHex(signatures[i]), stampProof: proofs[i].map(toHex) })),
     };
   }
@@ -219,8 +229,20 @@ export class NodeService {
     return address;
   }
 
-  private async checkLive(policyId: Uint8Array, policyIdHex: string, conditions: Condition | null, requester?: string): Promise<void> {
-    const active = await this.isArrangementActive(policyId, policyIdHex.toLowerCase());
+  /** The escrow period at `block`, fetched once per head block. */
+  private stampPeriodAt(block: number): Promise<number> {
+    if (this.periodAt?.block !== block) {
+      const period = this.chain.currentPeriod(block);
+      period.catch(() => {
+        if (this.periodAt?.period === period) this.periodAt = undefined;
+      });
+      this.periodAt = { block, period };
+    }
+    return this.periodAt.period;
+  }
+
+  private async checkLive(policyId: Uint8Array, policyIdHex: string, conditions: Condition | null, requester: string | undefined, block: number): Promise<void> {
+    const active = await this.isArrangementActive(policyId, policyIdHex.toLowerCase(), block);
     if (!active) {
       // Revoked or ended on-chain: find out which, and act on it so later requests stop early.
       const [policy, chainNow] = await Promise.all([this.chain.getPolicy(policyId), this.chain.latestTimestamp()]);
@@ -244,14 +266,13 @@ export class NodeService {
   }
 
   /**
-   * Whether this node's arrangement is live as of the latest block, where "latest" is read after the
+   * Whether this node's arrangement is live as of `block`, the head block read after the
    * request arrived (FreshCoalescer): a request that comes after a revocation is mined never sees
    * the block before it. Chain state only changes from block to block, so the status is fetched
    * once per policy per block (with that block as the call's blockTag) instead of once per
    * request; asking for the block number costs the RPC endpoint far less than the eth_call.
    */
-  private async isArrangementActive(policyId: Uint8Array, key: string): Promise<boolean> {
-    const block = await this.head.get("latest");
+  private async isArrangementActive(policyId: Uint8Array, key: string, block: number): Promise<boolean> {
     const known = this.activeAt.get(key);
     if (known && known.block === block) return known.active;
     const active = this.chain.isActiveArrangement(policyId, this.staker, block);

@@ -16,6 +16,7 @@ import { signKFragUpload } from "../../src/node/protocol";
 import { CFRAG_OFFSETS as O, buildEvidence, evaluationHints, signStamp, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
 import { cfragAcceptable } from "../../src/protocol/acceptance";
 import { accountWallet } from "../node/helpers";
+import { advancePeriods } from "../shared/core-fixture";
 import { startJudgedAgent, type JudgedAgent } from "../adjudicator/judged-agent";
 import { evaluateWithCommit } from "../adjudicator/setup";
 import { KFRAG_OFFSETS as K, N, P, bigintBytes, bytesBigint, createCraftedPolicy, pointWithXAboveN, reencryptRaw, signatureWithLargeNonce, withBytes } from "./craft";
@@ -154,9 +155,13 @@ describe("acceptance: one rule for the agent, the client and the Adjudicator (co
   const owner = accountWallet(15);
   let keys: Keys;
   let honest: { capsule: umbral.Capsule; kfrag: Uint8Array };
+  // Stamps are dated (stamp V2): the node's current period, and a fixed policy creator.
+  let currentPeriod: number;
+  const CORPUS_POLICY_CREATOR = owner.address;
 
   before(async () => {
     world = await startJudgedAgent("nkms-acc-corpus-", 4, { workers: 1, maxBatch: 8, bodyLimit: 64 * 1024 });
+    currentPeriod = Number(await world.net.core.escrow.currentPeriod());
     const alice = umbral.SecretKey.fromBEBytes(seeded("alice"));
     const bob = umbral.SecretKey.fromBEBytes(seeded("bob"));
     const signerSecret = seeded("signer");
@@ -173,7 +178,12 @@ describe("acceptance: one rule for the agent, the client and the Adjudicator (co
   after(async () => world?.close());
 
   function stampedEvidence(policyId: Uint8Array, k: Keys, cfrag: Uint8Array): CFragEvidence {
-    const context = { staker: world.node.staker.address, policyId, delegatingKey: k.delegatingKey, receivingKey: k.receivingKey, verifyingKey: k.verifyingKey };
+    const context = {
+      staker: world.node.staker.address,
+      stampPeriod: currentPeriod,
+      policyCreator: CORPUS_POLICY_CREATOR,
+      policyId,
+      delegatingKey: k.delegatingKey, receivingKey: k.receivingKey, verifyingKey: k.verifyingKey };
     const capsule = honest.capsule.toBytes();
     return buildEvidence({
       ...context,
@@ -232,6 +242,9 @@ describe("acceptance: one rule for the agent, the client and the Adjudicator (co
   for (const [name, mutate] of CFRAG_CASES) {
     it(`cfrag: ${name} — the client keeps evidence ⇔ the Adjudicator slashes with it`, async function () {
       const { node, adjudicator, investigator } = world;
+      // One slash per (staker, stamp period): each case is stamped in a period of its own.
+      await advancePeriods(world.net.core, 1);
+      currentPeriod = Number(await world.net.core.escrow.currentPeriod());
       const policyId = sha256(new TextEncoder().encode(name)).subarray(0, 16);
       const cfrag = mutate(umbral.reencrypt(honest.capsule, umbral.KeyFrag.fromBytes(honest.kfrag).skipVerification()).toBytes());
       const evidence = stampedEvidence(policyId, keys, cfrag);

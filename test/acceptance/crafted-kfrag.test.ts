@@ -62,7 +62,7 @@ describe("acceptance: a kfrag signature with R.x ≥ n (attack 1) never gets an 
     const request = await buildReencryptRequest(p.bobSigner, node.staker.address, p.policyIdBytes, capsules.map((c) => c.toBytes()));
     const answer = await agent.app.inject({ method: "POST", url: `/v1/policies/${p.policyId}/reencrypt`, payload: request as object });
     expect(answer.statusCode, answer.body).to.equal(200);
-    const cfrags = (answer.json() as ReencryptResponse).cfrags;
+    const { cfrags, stampPeriod } = answer.json() as ReencryptResponse;
     for (let i = 0; i < capsules.length; i++) {
       const evidence: CFragEvidence = buildEvidence({
         capsule: capsules[i].toBytes(),
@@ -71,6 +71,8 @@ describe("acceptance: a kfrag signature with R.x ≥ n (attack 1) never gets an 
         receivingKey: p.bob.publicKey().toCompressedBytes(),
         verifyingKey: p.publisherKey,
         staker: node.staker.address,
+        stampPeriod,
+        policyCreator: owner.address,
         policyId: p.policyIdBytes,
         nodeVerifyingKey: node.keys.stampKey.toCompressedBytes(),
         stampSignature: getBytes(cfrags[i].signature),

@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { ethers, network } from "hardhat";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
 import { hexlify, randomBytes } from "ethers";
-import { CFRAG_OFFSETS as O, evaluationHints, evidenceHash, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
+import { CFRAG_OFFSETS as O, evaluationHints, evidenceHash, slashKey, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
 import { evidenceCommitment } from "../../src/client/challenge";
 import { randomPoint, referenceReencryption, withField } from "../adjudicator/fixtures";
 import { deployAdjudicatorSetup, stamped, type AdjudicatorSetup } from "../adjudicator/setup";
@@ -33,6 +33,7 @@ describe("acceptance: evidence cannot be stolen (commit–reveal, attack 2)", fu
     const [investigator, copier] = [s.investigator, s.core.accounts[6]];
     const evidence = incorrect(s);
     const hash = evidenceHash(evidence);
+    const key = slashKey(evidence); // the slash record: one per (staker, stamp period)
     const args = toContractEvidence(evidence);
     const hints = evaluationHints(evidence);
     const salt = hexlify(randomBytes(32));
@@ -59,21 +60,21 @@ describe("acceptance: evidence cannot be stolen (commit–reveal, attack 2)", fu
       expect(honestReceipt.status).to.equal(1);
       expect(copierReceipt.index).to.be.lessThan(honestReceipt.index); // the copier's reveal slashed first
       const reassigned = honestReceipt.logs.map((l) => s.adjudicator.interface.parseLog(l)).find((l) => l?.name === "RewardReassigned");
-      expect(reassigned?.args.slice(0, 3)).to.deep.equal([hash, copier.address, investigator.address]);
+      expect(reassigned?.args.slice(0, 3)).to.deep.equal([key, copier.address, investigator.address]);
     });
     // One slash; the reward belongs to the earliest commitment, and only it can withdraw.
     expect(await s.adjudicator.violations(s.node.staker.address)).to.equal(1n);
-    const [owner, reward] = await s.adjudicator.records(hash);
+    const [owner, reward] = await s.adjudicator.records(key);
     expect(owner).to.equal(investigator.address);
     await mine(Number(await s.adjudicator.CONTEST_BLOCKS()) + 1);
-    await expect(s.adjudicator.connect(copier).withdrawReward([hash])).to.be.revertedWithCustomError(s.adjudicator, "NotInvestigator");
-    await expect(s.adjudicator.connect(investigator).withdrawReward([hash])).to.changeTokenBalance(s.core.token, investigator, reward);
+    await expect(s.adjudicator.connect(copier).withdrawReward([key])).to.be.revertedWithCustomError(s.adjudicator, "NotInvestigator");
+    await expect(s.adjudicator.connect(investigator).withdrawReward([key])).to.changeTokenBalance(s.core.token, investigator, reward);
     // A later commitment, even revealed now, takes nothing.
     const lateSalt = hexlify(randomBytes(32));
     await (await s.adjudicator.connect(copier).commitEvidence(evidenceCommitment(hash, copier.address, lateSalt))).wait();
     await expect(s.adjudicator.connect(copier).evaluateCFrag(args, hints, lateSalt))
       .to.be.revertedWithCustomError(s.adjudicator, "EvidenceAlreadyUsed")
-      .withArgs(hash);
+      .withArgs(key);
   });
 
   it("a reveal needs its own commitment from an earlier block", async function () {
@@ -110,7 +111,7 @@ describe("acceptance: evidence cannot be stolen (commit–reveal, attack 2)", fu
     await (await s.adjudicator.connect(staker).commitEvidence(evidenceCommitment(hash, staker.address, salt))).wait();
     await (await s.adjudicator.connect(staker).evaluateCFrag(toContractEvidence(evidence), evaluationHints(evidence), salt)).wait();
     await mine(Number(await s.adjudicator.CONTEST_BLOCKS()) + 1);
-    await (await s.adjudicator.connect(staker).withdrawReward([hash])).wait();
+    await (await s.adjudicator.connect(staker).withdrawReward([slashKey(evidence)])).wait();
     const after = (await s.core.escrow.stakeOf(staker.address)).amount + (await s.core.token.balanceOf(staker.address));
     expect(before - after).to.equal(penalty); // penalty + reward slashed, the reward paid back: the penalty is lost
   });

@@ -6,12 +6,13 @@ import { expect } from "chai";
 import fs from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
-import { retrieveCFrags } from "../../src/client/retrieval";
+import { retrieveCFrags, stampDateCheck } from "../../src/client/retrieval";
 import { RetrievalError } from "../../src/client/errors";
 import { CFRAG_OFFSETS as O, parseEvidence } from "../../src/client/evidence";
 import { fileCFragEvidence } from "../../src/client/challenge";
 import * as umbral from "../../src/umbral";
 import { accountWallet, capsulesFor, createPolicy, uploadFor } from "../node/helpers";
+import { advancePeriods } from "../shared/core-fixture";
 import { startJudgedAgent, type JudgedAgent } from "../adjudicator/judged-agent";
 import { startLyingProxy } from "../client/lying-node";
 import { N, P, bigintBytes, withBytes } from "./craft";
@@ -38,6 +39,8 @@ describe("acceptance: a stamped cfrag that does not parse leaves evidence that s
   for (const [name, mutate] of cases) {
     it(`${name}: the client keeps the raw bytes as evidence, and it slashes the node`, async function () {
       const { net, node, payer, adjudicator, investigator } = world;
+      // One slash per (staker, stamp period): each lie is told in a period of its own.
+      await advancePeriods(net.core, 1);
       const p = await createPolicy(net, payer, accountWallet(15), [node.staker.address]);
       const proxy = await startLyingProxy(accountWallet(OPERATOR_INDEX), node.staker.address, { mutate });
       proxy.target = url;
@@ -52,6 +55,8 @@ describe("acceptance: a stamped cfrag that does not parse leaves evidence that s
         const { capsules } = capsulesFor(p, 1);
         const err = (await retrieveCFrags({
           policyId: p.policyIdBytes,
+          policyCreator: p.owner.address,
+          checkStampDate: stampDateCheck(net.core.escrow),
           threshold: 1,
           capsules,
           delegatingKey: p.alice.publicKey(),

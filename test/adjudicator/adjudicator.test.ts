@@ -12,6 +12,7 @@ import {
   evaluationHints,
   evidenceHash,
   signStamp,
+  slashKey,
   parseEvidence,
   serializeEvidence,
   toContractEvidence,
@@ -27,7 +28,7 @@ import {
   scalarBytes,
   withField,
 } from "./fixtures";
-import { ADJUDICATOR_PARAMS, AdjudicatorSetup, TEST_POLICY_ID, deployAdjudicatorSetup, evaluateWithCommit, stamped } from "./setup";
+import { ADJUDICATOR_PARAMS, AdjudicatorSetup, TEST_POLICY_CREATOR, TEST_POLICY_ID, deployAdjudicatorSetup, evaluateWithCommit, nextStampPeriod, stamped } from "./setup";
 import { mine } from "@nomicfoundation/hardhat-network-helpers";
 
 const { basePenalty, penaltyHistoryCoefficient, maxPenaltyBps, investigatorShareBps } = ADJUDICATOR_PARAMS;
@@ -37,7 +38,8 @@ const rewardOf = (penalty: bigint) => (penalty * investigatorShareBps) / 10_000n
 
 describe("adjudicator: Adjudicator.evaluateCFrag with the real staking escrow", function () {
   async function fixture(): Promise<AdjudicatorSetup> {
-    return deployAdjudicatorSetup();
+    // 48 usable stamp periods: one slash per (staker, stamp period), and tests slash many times.
+    return deployAdjudicatorSetup(ADJUDICATOR_PARAMS, { stampPeriods: 48 });
   }
 
   function evaluate(s: AdjudicatorSetup, evidence: CFragEvidence, allowInvalid = false) {
@@ -46,8 +48,8 @@ describe("adjudicator: Adjudicator.evaluateCFrag with the real staking escrow", 
   }
 
   /** A malicious node's incorrect cfrag: E2 replaced, then stamped by the node. */
-  function incorrect(s: AdjudicatorSetup, r = referenceReencryption()): CFragEvidence {
-    return stamped(s, { ...r, cfrag: withField(r.cfrag, O.e2, randomPoint().toBytes(true)) });
+  function incorrect(s: AdjudicatorSetup, r = referenceReencryption(), stampPeriod = nextStampPeriod(s)): CFragEvidence {
+    return stamped(s, { ...r, cfrag: withField(r.cfrag, O.e2, randomPoint().toBytes(true)) }, TEST_POLICY_ID, stampPeriod);
   }
 
   it("a correct cfrag (reference and src/umbral) is judged correct and slashes nothing", async function () {
@@ -73,7 +75,7 @@ describe("adjudicator: Adjudicator.evaluateCFrag with the real staking escrow", 
     const reward = rewardOf(penalty);
     expect(await s.adjudicator.penaltyFor(s.node.staker.address)).to.equal(penalty);
 
-    const hash = evidenceHash(evidence);
+    const hash = slashKey(evidence);
     const reserveBefore = await s.core.escrow.reserve();
     await expect(evaluate(s, evidence))
       .to.emit(s.adjudicator, "IncorrectCFragSlashed")
@@ -115,7 +117,7 @@ describe("adjudicator: Adjudicator.evaluateCFrag with the real staking escrow", 
     await (await evaluate(s, first)).wait();
     await (await evaluateWithCommit(s.adjudicator, other, toContractEvidence(second), evaluationHints(second))).wait();
     await mine(Number(await s.adjudicator.CONTEST_BLOCKS()));
-    const [h1, h2] = [evidenceHash(first), evidenceHash(second)];
+    const [h1, h2] = [slashKey(first), slashKey(second)];
     const [, r1] = await s.adjudicator.records(h1);
     const [, r2] = await s.adjudicator.records(h2);
     expect(r1 > 0n && r2 > 0n).to.equal(true);
@@ -175,7 +177,7 @@ describe("adjudicator: Adjudicator.evaluateCFrag with the real staking escrow", 
     const evidence = incorrect(s);
     await expect(evaluate(s, evidence))
       .to.emit(s.adjudicator, "IncorrectCFragSlashed")
-      .withArgs(evidenceHash(evidence), staker, s.investigator.address, penalty, penalty + rewardOf(penalty), rewardOf(penalty), 3n);
+      .withArgs(slashKey(evidence), staker, s.investigator.address, penalty, penalty + rewardOf(penalty), rewardOf(penalty), 3n);
     expect(await s.core.escrow.slashingStateOf(staker)).to.deep.equal([stake - penalty - rewardOf(penalty), 3n]);
   });
 
@@ -220,6 +222,8 @@ describe("adjudicator: Adjudicator.evaluateCFrag with the real staking escrow", 
     const bad = incorrect(s);
     cases.push(["stampSignature", { ...bad, stampSignature: flip(bad.stampSignature, 40) }]);
     cases.push(["policyId", { ...bad, policyId: flip(bad.policyId, 3) }]);
+    cases.push(["policyCreator", { ...bad, policyCreator: s.core.accounts[9].address }]);
+    cases.push(["stampPeriod", { ...bad, stampPeriod: bad.stampPeriod === s.stampPeriod ? bad.stampPeriod - 1 : bad.stampPeriod + 1 }]);
     cases.push(["bad.capsule.s", { ...bad, capsule: flip(bad.capsule, CAPSULE_OFFSETS.s + 5) }]);
     for (const [name, evidence] of cases) {
       await expect(evaluate(s, evidence, true), name).to.be.revertedWithCustomError(s.adjudicator, "InvalidStampSignature");
@@ -233,8 +237,7 @@ describe("adjudicator: Adjudicator.evaluateCFrag with the real staking escrow", 
       evaluate(s, { ...bad, staker: other.staker.address, nodeVerifyingKey: other.verifyingKey }, true),
     ).to.be.revertedWithCustomError(s.adjudicator, "InvalidStampSignature");
     await expect(evaluate(s, { ...bad, staker: s.core.accounts[9].address }, true))
-      .to.be.revertedWithCustomError(s.adjudicator, "UnknownNodeKey")
-      .withArgs(s.core.accounts[9].address);
+      .to.be.revertedWithCustomError(s.adjudicator, "InvalidStampSignature");
     expect(await s.adjudicator.violations(s.node.staker.address)).to.equal(0n);
   });
 
@@ -277,7 +280,7 @@ describe("adjudicator: Adjudicator.evaluateCFrag with the real staking escrow", 
         const tampered: Reencryption = { ...r, cfrag };
         const accepted = oursVerifies(tampered);
         if (accepted) expect(referenceVerifies(tampered)).to.equal(true);
-        const context = { ...tampered, staker: s.node.staker.address, policyId: TEST_POLICY_ID };
+        const context = { ...tampered, staker: s.node.staker.address, stampPeriod: nextStampPeriod(s), policyCreator: TEST_POLICY_CREATOR, policyId: TEST_POLICY_ID };
         const evidence: CFragEvidence = {
           ...context,
           nodeVerifyingKey: s.node.verifyingKey,
@@ -310,7 +313,7 @@ describe("adjudicator: Adjudicator.evaluateCFrag with the real staking escrow", 
     cfrag[O.e1] = 0x05;
     const tampered: Reencryption = { ...r, cfrag };
     expect(oursVerifies(tampered)).to.equal(false);
-    const context = { ...tampered, staker: s.node.staker.address, policyId: TEST_POLICY_ID };
+    const context = { ...tampered, staker: s.node.staker.address, stampPeriod: nextStampPeriod(s), policyCreator: TEST_POLICY_CREATOR, policyId: TEST_POLICY_ID };
     const evidence: CFragEvidence = {
       ...context,
       nodeVerifyingKey: s.node.verifyingKey,
@@ -359,10 +362,13 @@ describe("adjudicator: Adjudicator.evaluateCFrag with the real staking escrow", 
     await (await s.core.escrow.connect(s.node.staker).startUnlock()).wait();
     await advancePeriods(s.core, s.node.lockPeriods + s.core.params.slashingGracePeriods);
     expect(await s.adjudicator.penaltyFor(s.node.staker.address)).to.equal(0n);
-    await expect(evaluateWithCommit(s.adjudicator, s.investigator, args, hints))
+    // (The old evidence is out of its slashing window by now: evidence dated now.)
+    const late = incorrect(s, referenceReencryption(), Number(await s.core.escrow.currentPeriod()));
+    await expect(evaluateWithCommit(s.adjudicator, s.investigator, toContractEvidence(late), evaluationHints(late)))
       .to.be.revertedWithCustomError(s.adjudicator, "NothingToSlash")
       .withArgs(s.node.staker.address);
-    expect(await s.adjudicator.evidenceUsed(evidenceHash(evidence))).to.equal(false);
+    await expect(evaluateWithCommit(s.adjudicator, s.investigator, args, hints)).to.be.revertedWithCustomError(s.adjudicator, "InvalidStampSignature");
+    expect(await s.adjudicator.evidenceUsed(slashKey(late))).to.equal(false);
   });
 
   it("constructor validates its wiring and parameters", async function () {

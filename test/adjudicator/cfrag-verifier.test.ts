@@ -30,7 +30,7 @@ import {
 const stampKey = secp256k1.utils.randomSecretKey();
 
 function asEvidence(r: Reencryption): CFragEvidence {
-  const context = { ...r, staker: ethers.ZeroAddress, policyId: new Uint8Array(16) };
+  const context = { ...r, staker: ethers.ZeroAddress, stampPeriod: 1, policyCreator: ethers.ZeroAddress, policyId: new Uint8Array(16) };
   return {
     ...context,
     nodeVerifyingKey: secp256k1.getPublicKey(stampKey, true),

@@ -22,6 +22,7 @@ import {
 } from "../../src/client/evidence";
 import type { Adjudicator } from "../../typechain-types";
 import { accountWallet, capsulesFor, createPolicy, uploadFor, type Network, type TestNode, type TestPolicy } from "../node/helpers";
+import { advancePeriods } from "../shared/core-fixture";
 import { startJudgedAgent, type JudgedAgent } from "./judged-agent";
 import { evaluateWithCommit } from "./setup";
 
@@ -66,6 +67,8 @@ describe("adjudicator: end to end with the real node agent's cfrags and stamps",
       receivingKey: p.bob.publicKey().toCompressedBytes(),
       verifyingKey: p.aliceSigner.verifyingKey().toCompressedBytes(),
       staker: node.staker.address,
+      stampPeriod: answer.stampPeriod,
+      policyCreator: owner.address, // the policy's on-chain owner names it with its id
       policyId: p.policyIdBytes,
       nodeVerifyingKey: node.keys.stampKey.toCompressedBytes(), // the key registered on-chain
       stampSignature: getBytes(answer.cfrags[0].signature),
@@ -148,6 +151,8 @@ describe("adjudicator: end to end with the real node agent's cfrags and stamps",
   });
 
   it("a node serving a kfrag whose receiver signature is garbage is slashed (the stamp covers the keys)", async function () {
+    // One slash per (staker, stamp period): the previous test's lie already cost this period's.
+    await advancePeriods(net.core, 1);
     const p = await createPolicy(net, payer, owner, [node.staker.address]);
     await plantKFrag(p, corrupt(p.kfrags[0], "signatureForReceiver"));
     const { evidence, capsule } = await askNode(p);

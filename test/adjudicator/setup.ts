@@ -7,7 +7,7 @@ import { hexlify, randomBytes, type ContractTransactionResponse, type Signer } f
 import { evidenceCommitment } from "../../src/client/challenge";
 import type { ContractEvidence, EvaluationHints } from "../../src/client/evidence";
 import type { Adjudicator } from "../../typechain-types";
-import { Core, StakedNode, deployCore, stakeNode } from "../shared/core-fixture";
+import { Core, StakedNode, advancePeriods, deployCore, stakeNode } from "../shared/core-fixture";
 import { CFragEvidence, buildEvidence, signStamp } from "../../src/client/evidence";
 import type { Reencryption } from "./fixtures";
 
@@ -26,6 +26,21 @@ export interface AdjudicatorSetup {
   node: StakedNode;
   stampSecretKey: Uint8Array;
   investigator: HardhatEthersSigner;
+  /** The escrow period when the setup was made (the last of `stampPeriods`). */
+  stampPeriod: number;
+  /**
+   * Periods a stamp may be dated with right after the setup (the node's key valid in all, all in
+   * the slashing window). `stamped` dates each new evidence with the next one, cyclically, so
+   * a test can slash up to `stampPeriods.length` times (one slash per staker and stamp period).
+   */
+  stampPeriods: number[];
+  nextStampPeriod: number;
+}
+
+export interface SetupOptions {
+  /** How many distinct stamp periods to make usable (default 1): the chain moves on that many
+   * periods minus one after the node registers, with G raised to match. */
+  stampPeriods?: number;
 }
 
 /** An Adjudicator on `core`'s escrow, allowed to slash. */
@@ -41,22 +56,49 @@ export async function deployAdjudicatorFor(core: Pick<Core, "escrow" | "escrowAd
   return adjudicator;
 }
 
-export async function deployAdjudicatorSetup(params = ADJUDICATOR_PARAMS): Promise<AdjudicatorSetup> {
-  const core = await deployCore();
+export async function deployAdjudicatorSetup(params = ADJUDICATOR_PARAMS, options: SetupOptions = {}): Promise<AdjudicatorSetup> {
+  const periods = options.stampPeriods ?? 1;
+  const core = await deployCore(periods > 1 ? { slashingGracePeriods: Math.max(periods - 1, 2) } : {});
   const adjudicator = await deployAdjudicatorFor(core, params);
   const stampSecretKey = secp256k1.utils.randomSecretKey();
   const node = await stakeNode(core, core.accounts[0], core.accounts[1], {
     stampSecretKey,
   });
-  return { core, adjudicator, node, stampSecretKey, investigator: core.accounts[5] };
+  if (periods > 1) {
+    await advancePeriods(core, periods - 1);
+    // Someone else's deposit pays the periods' issuance checkpoint, so the tests' own
+    // transactions see the reserve as they would within one period.
+    const bystander = core.accounts[10];
+    await (await core.token.connect(core.deployer).transfer(bystander.address, core.params.minStake)).wait();
+    await (await core.token.connect(bystander).approve(core.escrowAddress, core.params.minStake)).wait();
+    await (await core.escrow.connect(bystander).deposit(core.params.minStake, core.params.minLockPeriods)).wait();
+  }
+  const stampPeriod = Number(await core.escrow.currentPeriod());
+  const stampPeriods = Array.from({ length: periods }, (_, i) => stampPeriod - periods + 1 + i);
+  return { core, adjudicator, node, stampSecretKey, investigator: core.accounts[5], stampPeriod, stampPeriods, nextStampPeriod: 0 };
 }
 
 /** A fixed policy id for evidence that does not care which policy it came from. */
 export const TEST_POLICY_ID = new Uint8Array(16).fill(0x5a);
+/** A fixed policy creator, with TEST_POLICY_ID the policy's name. */
+export const TEST_POLICY_CREATOR = "0x00000000000000000000000000000000000C0FFE";
 
-/** Evidence for `r` as the node would stamp it (a malicious node stamps a tampered cfrag too). */
-export function stamped(setup: AdjudicatorSetup, r: Reencryption, policyId: Uint8Array = TEST_POLICY_ID): CFragEvidence {
-  const context = { ...r, staker: setup.node.staker.address, policyId };
+/** The next of the setup's usable stamp periods (cyclically). */
+export function nextStampPeriod(setup: AdjudicatorSetup): number {
+  return setup.stampPeriods[setup.nextStampPeriod++ % setup.stampPeriods.length];
+}
+
+/**
+ * Evidence for `r` as the node would stamp it (a malicious node stamps a tampered cfrag too),
+ * dated `stampPeriod` (default: the setup's next usable period, see `stampPeriods`).
+ */
+export function stamped(
+  setup: AdjudicatorSetup,
+  r: Reencryption,
+  policyId: Uint8Array = TEST_POLICY_ID,
+  stampPeriod: number = nextStampPeriod(setup),
+): CFragEvidence {
+  const context = { ...r, staker: setup.node.staker.address, stampPeriod, policyCreator: TEST_POLICY_CREATOR, policyId };
   return buildEvidence({
     ...context,
     nodeVerifyingKey: setup.node.verifyingKey,

@@ -29,7 +29,8 @@ describe("adjudicator: Ignition module and the nkms:challenge-cfrag task", funct
 
     const r = referenceReencryption();
     const cfrag = withField(r.cfrag, CFRAG_OFFSETS.v2, randomPoint().toBytes(true));
-    const context = { ...r, cfrag, staker: node.staker.address, policyId: new Uint8Array(16).fill(7) };
+    const stampPeriod = Number(await escrow.currentPeriod());
+    const context = { ...r, cfrag, staker: node.staker.address, stampPeriod, policyCreator: core.accounts[12].address, policyId: new Uint8Array(16).fill(7) };
     const evidence = buildEvidence({
       ...context,
       nodeVerifyingKey: node.verifyingKey,

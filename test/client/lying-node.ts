@@ -8,7 +8,8 @@ import { getBytes, hexlify, type Wallet } from "ethers";
 import { Capsule, SecretKey, Signer, generateKFrags, reencrypt } from "../../src/umbral";
 import { deriveNodeKeys } from "../../src/node/keys";
 import { cfragStampLeaf, stampBatch } from "../../src/protocol/stamp";
-import { type KFragUpload, type ReencryptRequest, type ReencryptResponse } from "../../src/node/protocol";
+import { kfragPackageDigest, type KFragUpload, type ReencryptRequest, type ReencryptResponse } from "../../src/node/protocol";
+import { recoverEthSigner } from "../../src/node/signatures";
 
 export interface LyingProxy {
   url: string;
@@ -21,12 +22,20 @@ export interface LyingProxy {
  * `mode: "lie"` replaces cfrags (all of them, or only the one at index `lieAt` of each answer)
  * with an unrelated kfrag's, or with `mutate(the honest cfrag)` when given;
  * `mode: "stall"` holds every re-encryption answer for `stallMs`; `mode: "bad-proof"` passes the
- * node's honest answer on with the last sibling of cfrag `lieAt`'s stamp proof dropped.
+ * node's honest answer on with the last sibling of cfrag `lieAt`'s stamp proof dropped;
+ * `mode: "misdate"` re-stamps the node's honest cfrags with the node's key, dated `dateShift`
+ * periods away from the node's own date (a node trying to make its stamps unusable on-chain).
  */
 export async function startLyingProxy(
   operator: Wallet,
   staker: string,
-  options: { mode?: "lie" | "stall" | "bad-proof"; stallMs?: number; lieAt?: number; mutate?: (cfrag: Uint8Array) => Uint8Array } = {},
+  options: {
+    mode?: "lie" | "stall" | "bad-proof" | "misdate";
+    stallMs?: number;
+    lieAt?: number;
+    dateShift?: number;
+    mutate?: (cfrag: Uint8Array) => Uint8Array;
+  } = {},
 ): Promise<LyingProxy> {
   const mode = options.mode ?? "lie";
   const stamp = deriveNodeKeys(operator).stamp;
@@ -34,7 +43,8 @@ export async function startLyingProxy(
   const [kfrag] = generateKFrags(stranger, SecretKey.random().publicKey(), new Signer(SecretKey.random()), 1, 1, true, true);
   const state = { target: "", lies: 0 };
   // The keys each policy's kfrag was uploaded with: a real node stamps its cfrags with them.
-  const uploadedKeys = new Map<string, { delegatingKey: Uint8Array; receivingKey: Uint8Array; verifyingKey: Uint8Array }>();
+  // (and the policy's creator, its owner, recovered from the upload's signature as the node does).
+  const uploadedKeys = new Map<string, { policyCreator: string; delegatingKey: Uint8Array; receivingKey: Uint8Array; verifyingKey: Uint8Array }>();
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -44,7 +54,10 @@ export async function startLyingProxy(
     const upload = /^\/v1\/policies\/(0x[0-9a-fA-F]{32})\/kfrag$/.exec(req.url ?? "");
     if (upload && upstream.ok) {
       const u = JSON.parse(body) as KFragUpload;
+      const policyCreator = recoverEthSigner(kfragPackageDigest(getBytes(upload[1]), staker, u), getBytes(u.ownerSignature));
+      if (!policyCreator) throw new Error("lying proxy: the upload's owner signature does not recover");
       uploadedKeys.set(upload[1].toLowerCase(), {
+        policyCreator,
         delegatingKey: getBytes(u.delegatingKey),
         receivingKey: getBytes(u.receivingKey),
         verifyingKey: getBytes(u.publisherVerifyingKey),
@@ -58,14 +71,16 @@ export async function startLyingProxy(
       state.lies++;
       text = JSON.stringify(response);
     }
-    else if (m && mode === "lie" && upstream.ok) {
+    else if (m && (mode === "lie" || mode === "misdate") && upstream.ok) {
       const request = JSON.parse(body) as ReencryptRequest;
       const response = JSON.parse(text) as ReencryptResponse;
       const keys = uploadedKeys.get(m[1].toLowerCase());
       if (!keys) throw new Error(`lying proxy saw no kfrag upload for ${m[1]}`);
-      const context = { staker, policyId: getBytes(m[1]), ...keys };
+      // Dated like the node's own answer (its period), so the lie counts on-chain as the node's.
+      if (mode === "misdate") response.stampPeriod += options.dateShift ?? -3;
+      const context = { staker, stampPeriod: response.stampPeriod, policyId: getBytes(m[1]), ...keys };
       const cfrags = request.capsules.map((c, i) => {
-        if (options.lieAt !== undefined && i !== options.lieAt) return getBytes(response.cfrags[i].cfrag);
+        if (mode === "misdate" || (options.lieAt !== undefined && i !== options.lieAt)) return getBytes(response.cfrags[i].cfrag);
         // `mutate`: the node's own honest cfrag, changed (e.g. made unparseable), then stamped.
         if (options.mutate) return options.mutate(getBytes(response.cfrags[i].cfrag));
         return reencrypt(Capsule.fromBytes(getBytes(c)), kfrag).toBytes();

@@ -87,14 +87,19 @@ describe("node agent (in-process, Hardhat chain)", function () {
       expect(res.status, JSON.stringify(res.json)).to.equal(200);
       answers.push(res.json as unknown as ReencryptResponse);
     }
+    const period = Number(await net.core.escrow.currentPeriod());
     for (let c = 0; c < capsules.length; c++) {
       const verified = answers.map((a, n) => {
         const item = a.cfrags[c];
         const cfrag = umbral.CapsuleFrag.fromBytes(getBytes(item.cfrag));
         const stampKey = [nodeA, nodeB][n].keys.stampKey.toCompressedBytes();
-        // The stamp covers the staker, policy and the keys the kfrag was verified with (src/protocol/stamp.ts).
+        // The stamp covers the staker, its date (the escrow's period), the policy (creator and id)
+        // and the keys the kfrag was verified with (src/protocol/stamp.ts).
+        expect(a.stampPeriod).to.equal(period);
         const context = {
           staker: [nodeA, nodeB][n].staker.address,
+          stampPeriod: a.stampPeriod,
+          policyCreator: owner.address,
           policyId: p.policyIdBytes,
           delegatingKey: p.alice.publicKey().toCompressedBytes(),
           receivingKey: p.bob.publicKey().toCompressedBytes(),

@@ -198,12 +198,14 @@ export async function advancePeriods(core: Core, n = 1): Promise<void> {
 }
 
 /** Bond `node`'s operator again after an unbond: the staker proposes it, the operator accepts by
- * registering the node's same endpoint and keys (so no stamp-key rotation happens). */
+ * registering the node's same endpoint and encrypting key with a fresh stamp key (unbonding
+ * retired the old one for good); `node` is updated to the new stamp key. */
 export async function rebondNode(core: Core, node: StakedNode): Promise<void> {
   await (await core.escrow.connect(node.staker).bondOperator(node.operator.address)).wait();
-  await registerNode(core, node.staker.address, node.operator, {
+  const registered = await registerNode(core, node.staker.address, node.operator, {
     endpoint: node.endpoint,
     encryptingKey: node.encryptingKey,
-    stampSecretKey: node.stampSecretKey,
   });
+  node.stampSecretKey = registered.stampSecretKey;
+  node.verifyingKey = registered.verifyingKey;
 }

@@ -282,7 +282,7 @@ describe("staking: StakingEscrow", () => {
   });
 
   describe("operators and nodes", () => {
-    it("a proposal bonds when the operator registers; early re-bond refused; re-bonds and unbonds after the minimum time", async () => {
+    it("a proposal bonds when the operator registers; an early next bond is refused; re-bonds after the minimum time; unbonds at any time", async () => {
       const core = await loadFixture(fixture);
       const { escrow } = core;
       const [a, op1, op2] = core.accounts;
@@ -313,8 +313,14 @@ describe("staking: StakingEscrow", () => {
       expect(await escrow.stakerOf(op1.address)).to.equal(ethers.ZeroAddress);
       expect(await escrow.operatorOf(a.address)).to.equal(op2.address);
       expect((await escrow.nodeInfo(a.address)).endpoint).to.equal("http://op2");
-      await time.increase(core.params.minBondSeconds);
-      await expect(escrow.connect(a).bondOperator(ethers.ZeroAddress)).to.emit(escrow, "OperatorBonded").withArgs(a.address, ethers.ZeroAddress, op2.address);
+      // Unbonding needs no wait (the cold key's cut-off), and retires the stamp key…
+      await expect(escrow.connect(a).bondOperator(ethers.ZeroAddress))
+        .to.emit(escrow, "OperatorBonded").withArgs(a.address, ethers.ZeroAddress, op2.address)
+        .and.to.emit(escrow, "StampKeyRetired");
+      // …and the next bond waits for the minimum time after the last one.
+      const lastBond = await time.latest();
+      await expect(escrow.connect(a).bondOperator(op1.address)).to.be.revertedWithCustomError(escrow, "BondTooRecent");
+      await time.increaseTo(BigInt(lastBond) + BigInt(core.params.minBondSeconds));
       expect(await escrow.operatorOf(a.address)).to.equal(ethers.ZeroAddress);
       expect(await escrow.isRegistered(a.address)).to.equal(false);
       expect((await escrow.nodeInfo(a.address)).endpoint).to.equal("");
@@ -390,7 +396,13 @@ describe("staking: StakingEscrow", () => {
         .to.emit(escrow, "NodeRegistered").withArgs(a.address, op.address, "http://n:1", ethers.hexlify(e), ethers.hexlify(v));
       expect(await escrow.isRegistered(a.address)).to.equal(true);
       const signer = ethers.computeAddress(ethers.hexlify(v));
-      expect(await escrow.stampKeysOf(a.address)).to.deep.equal([signer, ethers.ZeroAddress]);
+      const period = await escrow.currentPeriod();
+      await expect(register(op, "http://n:1", e, v)).to.not.emit(escrow, "StampKeyActivated"); // same key: no change
+      expect(await escrow.isStampKey(a.address, signer, period)).to.equal(true);
+      expect(await escrow.isStampKey(a.address, signer, period - 1n)).to.equal(false); // before its window
+      expect(await escrow.isStampKey(a.address, signer, period + 1n)).to.equal(false); // future-dated
+      expect(await escrow.isStampKey(a.address, ethers.ZeroAddress, period)).to.equal(false);
+      expect(await escrow.isStampKey(a.address, x.address, period)).to.equal(false);
       // The digest the proof signs is the documented message's SHA-256.
       const { chainId } = await ethers.provider.getNetwork();
       expect(await escrow.keyProofDigest(a.address, op.address)).to.equal(

@@ -29,6 +29,8 @@ import { policyBatch, tamperedProofs } from "./fixtures";
 
 const STAKER = "0x" + "ab".repeat(20);
 const POLICY_ID = new Uint8Array(16).fill(0x42);
+const CREATOR = "0x" + "cd".repeat(20);
+const PERIOD = 2_900;
 
 function nodeStamp(): { secret: umbral.SecretKey; signer: umbral.Signer; key: Uint8Array } {
   const secret = umbral.SecretKey.random();
@@ -39,7 +41,7 @@ function nodeStamp(): { secret: umbral.SecretKey; signer: umbral.Signer; key: Ui
 function answer(n: number) {
   const batch = policyBatch(n);
   const node = nodeStamp();
-  const context = { staker: STAKER, policyId: POLICY_ID, ...batch.keys };
+  const context = { staker: STAKER, stampPeriod: PERIOD, policyCreator: CREATOR, policyId: POLICY_ID, ...batch.keys };
   const result = reencryptAndStamp(batch.kfrag, node.signer, context, batch.capsules);
   if (!result.ok) throw new Error(result.message);
   const items: StampedCFrag[] = result.cfrags.map((cfrag, i) => ({
@@ -98,6 +100,8 @@ describe("stamp: one signature per re-encryption batch", () => {
     expect(verifyCFragStamp(node.key, context, { ...target, cfrag: items[2].cfrag })).to.equal(false);
     expect(verifyCFragStamp(node.key, context, { ...target, capsule: items[2].capsule })).to.equal(false);
     expect(verifyCFragStamp(node.key, { ...context, policyId: new Uint8Array(16) }, target)).to.equal(false);
+    expect(verifyCFragStamp(node.key, { ...context, stampPeriod: PERIOD + 1 }, target), "another date").to.equal(false);
+    expect(verifyCFragStamp(node.key, { ...context, policyCreator: STAKER }, target), "another creator").to.equal(false);
     expect(verifyCFragStamp(nodeStamp().key, context, target)).to.equal(false);
     expect(verifyCFragStamp(node.key, context, { ...target, cfrag: new Uint8Array(10) }), "malformed cfrag").to.equal(false);
     // The other cfrags of the batch are unaffected by one bad item.
@@ -146,7 +150,7 @@ describe("stamp: one signature per re-encryption batch", () => {
     expect("0x" + Buffer.from(processMerkleProof(a, [b])!).toString("hex")).to.equal(keccak256(Buffer.concat([b, a])));
   });
 
-  it("evidence carries the proof: file round-trip (version 3), version-2 files still read as a batch of one, malformed proofs refused", () => {
+  it("evidence carries the proof and the stamp's date and policy creator: file round-trip (version 4); undated versions 2 and 3 refused clearly; malformed fields refused", () => {
     const { node, context, result, items } = answer(5);
     const evidence = buildEvidence({
       ...context,
@@ -157,8 +161,9 @@ describe("stamp: one signature per re-encryption batch", () => {
       stampProof: result.proofs[2],
     });
     const text = serializeEvidence(evidence);
-    expect(JSON.parse(text).version).to.equal(3);
+    expect(JSON.parse(text).version).to.equal(4);
     const back = parseEvidence(text);
+    expect([back.stampPeriod, back.policyCreator]).to.deep.equal([PERIOD, CREATOR]);
     expect(back.stampProof).to.deep.equal(result.proofs[2]);
     expect(verifyStamp(node.key, back.stampSignature, back, back.capsule, back.cfrag, back.stampProof)).to.equal(true);
     expect(toContractEvidence(back).stampProof).to.deep.equal(result.proofs[2].map((p) => "0x" + Buffer.from(p).toString("hex")));
@@ -181,21 +186,13 @@ describe("stamp: one signature per re-encryption batch", () => {
       expect(() => parseEvidence(JSON.stringify({ ...json, stampProof: bad })), JSON.stringify(bad)).to.throw(EvidenceError).with.property("code", "BAD_FIELD");
     }
 
-    // A version-2 file (a single-cfrag stamp, no proof field) reads as an empty proof.
-    const single = answer(1);
-    const v2 = buildEvidence({
-      ...single.context,
-      capsule: single.items[0].capsule,
-      cfrag: single.items[0].cfrag,
-      nodeVerifyingKey: single.node.key,
-      stampSignature: single.result.signature,
-    });
-    const v2json = JSON.parse(serializeEvidence(v2));
-    delete v2json.stampProof;
-    v2json.version = 2;
-    const read = parseEvidence(JSON.stringify(v2json));
-    expect(read.stampProof).to.deep.equal([]);
-    expect(verifyStamp(single.node.key, read.stampSignature, read, read.capsule, read.cfrag, read.stampProof)).to.equal(true);
-    expect(() => parseEvidence(JSON.stringify({ ...v2json, version: 4 }))).to.throw(EvidenceError);
+    for (const [name, value] of [["stampPeriod", -1], ["stampPeriod", 2 ** 32], ["stampPeriod", "7"], ["stampPeriod", undefined], ["policyCreator", "0x12"], ["policyCreator", undefined]] as const) {
+      expect(() => parseEvidence(JSON.stringify({ ...json, [name]: value })), `${name} ${String(value)}`).to.throw(EvidenceError).with.property("code", "BAD_FIELD");
+    }
+    // Files of versions 2 and 3 carry undated V1 stamps, which the Adjudicator no longer takes.
+    for (const version of [2, 3]) {
+      expect(() => parseEvidence(JSON.stringify({ ...json, version }))).to.throw(EvidenceError, /undated/);
+    }
+    expect(() => parseEvidence(JSON.stringify({ ...json, version: 5 }))).to.throw(EvidenceError);
   });
 });

@@ -11,7 +11,7 @@ import type { NodeStore } from "../../src/node/store";
 import type { InProcessAgent } from "../node/in-process-agent";
 import { buildReencryptRequest, verifyCFragStamps, type ReencryptResponse } from "../../src/node/protocol";
 import type * as umbral from "../../src/umbral";
-import { retrieveCFrags } from "../../src/client/retrieval";
+import { retrieveCFrags, stampDateCheck } from "../../src/client/retrieval";
 import { RetrievalError } from "../../src/client/errors";
 import {
   EvidenceError,
@@ -19,6 +19,7 @@ import {
   evaluationHints,
   evidenceHash,
   evidenceStampRoot,
+  slashKey,
   parseEvidence,
   toContractEvidence,
   verifyStamp,
@@ -62,6 +63,8 @@ describe("stamp: batched stamps from the real node agent, judged by the real Adj
   function retrieveVia(endpoint: string, p: TestPolicy, capsules: umbral.Capsule[], evidenceDir?: string) {
     return retrieveCFrags({
       policyId: p.policyIdBytes,
+      policyCreator: owner.address,
+      checkStampDate: stampDateCheck(net.core.escrow),
       threshold: 1,
       capsules,
       delegatingKey: p.alice.publicKey(),
@@ -84,9 +87,11 @@ describe("stamp: batched stamps from the real node agent, judged by the real Adj
     return p;
   }
 
-  function stampContext(p: TestPolicy) {
+  function stampContext(p: TestPolicy, stampPeriod: number) {
     return {
       staker: node.staker.address,
+      stampPeriod,
+      policyCreator: owner.address,
       policyId: p.policyIdBytes,
       delegatingKey: p.alice.publicKey().toCompressedBytes(),
       receivingKey: p.bob.publicKey().toCompressedBytes(),
@@ -116,7 +121,8 @@ describe("stamp: batched stamps from the real node agent, judged by the real Adj
     expect(answer.cfrags.every((c) => c.stampProof.length >= 1 && c.stampProof.every((s) => /^0x[0-9a-f]{64}$/.test(s)))).to.equal(true);
 
     const stampKey = node.keys.stampKey.toCompressedBytes();
-    const context = stampContext(p);
+    expect(answer.stampPeriod).to.equal(Number(await net.core.escrow.currentPeriod()));
+    const context = stampContext(p, answer.stampPeriod);
     const items = answer.cfrags.map((c, i) => ({
       capsule: capsules[i].toBytes(),
       cfrag: getBytes(c.cfrag),
@@ -160,7 +166,7 @@ describe("stamp: batched stamps from the real node agent, judged by the real Adj
       expect(evidence.stampProof).to.have.length(3); // 5 leaves: leaf 2's siblings are leaf 3, h(0,1), leaf 4
 
       // Tampered proofs: not the node's stamp, neither for the client nor on-chain.
-      const context = stampContext(p);
+      const context = stampContext(p, evidence.stampPeriod);
       for (const [what, stampProof] of tamperedProofs(evidence.stampProof!)) {
         expect(verifyStamp(evidence.nodeVerifyingKey, evidence.stampSignature, context, evidence.capsule, evidence.cfrag, stampProof), what).to.equal(false);
         expect(() => buildEvidence({ ...evidence, stampProof })).to.throw(EvidenceError);
@@ -175,17 +181,45 @@ describe("stamp: batched stamps from the real node agent, judged by the real Adj
       await expect(evaluate({ ...evidence, stampProof: [] }, true)).to.be.revertedWithCustomError(adjudicator, "InvalidStampSignature");
       expect(await adjudicator.violations(node.staker.address)).to.equal(0n);
 
-      // The real evidence slashes; its replay key is the leaf (the stamp digest), not the root.
+      // The real evidence slashes; its record is the (staker, stamp period) pair's.
       const stakeBefore = (await net.core.escrow.stakeOf(node.staker.address)).amount;
       await expect(evaluate(evidence))
         .to.emit(adjudicator, "IncorrectCFragSlashed")
-        .withArgs(evidenceHash(evidence), node.staker.address, investigator.address, (x: bigint) => x > 0n, (x: bigint) => x > 0n, (x: bigint) => x > 0n, 1n);
+        .withArgs(slashKey(evidence), node.staker.address, investigator.address, (x: bigint) => x > 0n, (x: bigint) => x > 0n, (x: bigint) => x > 0n, 1n);
       expect((await net.core.escrow.stakeOf(node.staker.address)).amount).to.be.lessThan(stakeBefore);
-      expect(await adjudicator.evidenceUsed(evidenceHash(evidence))).to.equal(true);
+      expect(await adjudicator.evidenceUsed(slashKey(evidence))).to.equal(true);
       await expect(evaluate(evidence)).to.be.revertedWithCustomError(adjudicator, "EvidenceAlreadyUsed");
     } finally {
       await proxy.close();
     }
+  });
+
+  it("the client refuses stamps the escrow would not count: dated in the future, too old, or before the key's window (bad_stamp, no evidence)", async function () {
+    const p = await policyAtNode();
+    for (const dateShift of [1, -2, -100]) {
+      const proxy = await startLyingProxy(accountWallet(OPERATOR_INDEX), node.staker.address, { mode: "misdate", dateShift });
+      proxy.target = url;
+      try {
+        await fetch(`${proxy.url}/v1/policies/${p.policyId}/kfrag`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(await uploadFor(p, 0)),
+        });
+        const { capsules } = capsulesFor(p, 3);
+        const err = (await retrieveVia(proxy.url, p, capsules).catch((e: unknown) => e)) as RetrievalError;
+        expect(err, `shift ${dateShift}`).to.be.instanceOf(RetrievalError);
+        expect(proxy.lies).to.equal(1);
+        expect(err.failures.map((f) => f.kind), `shift ${dateShift}`).to.deep.equal(["bad_stamp"]);
+        expect(err.failures[0].message).to.match(/do not count/);
+        expect(err.failures[0].evidenceFile).to.equal(undefined);
+      } finally {
+        await proxy.close();
+      }
+    }
+    // The node's own, correctly dated answer is taken.
+    const { capsules } = capsulesFor(p, 3);
+    const ok = await retrieveVia(url, p, capsules);
+    expect(ok.usedNodes).to.deep.equal([node.staker.address]);
   });
 
   it("the client discards a batch whose proof was tampered in transit (bad_stamp, no evidence)", async function () {

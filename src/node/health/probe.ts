@@ -19,7 +19,7 @@
  * being checked. Hiding those would need a relayer and pre-created policies; not done here.
  */
 import { randomBytes } from "node:crypto";
-import { Contract, Wallet, ZeroAddress, getBytes, hexlify, type Provider } from "ethers";
+import { Contract, Wallet, computeAddress, ZeroAddress, getBytes, hexlify, type Provider } from "ethers";
 import * as umbral from "../../umbral";
 import { kfragHash, kfragRoot } from "../../client/kfrag-commitment";
 import { bytesEqual, parseHex, toHex } from "../bytes";
@@ -267,8 +267,13 @@ export class TargetProber {
     } catch (e) {
       throw new ProbeFailure(`malformed stamp: ${errorText(e)}`);
     }
+    if (typeof body.stampPeriod !== "number" || !Number.isInteger(body.stampPeriod) || body.stampPeriod < 0 || body.stampPeriod > 0xffffffff) {
+      throw new ProbeFailure("malformed stamp: stampPeriod must be a uint32");
+    }
     const stampContext = {
       staker: p.target,
+      stampPeriod: body.stampPeriod,
+      policyCreator: computeAddress(p.owner),
       policyId: policyIdBytes,
       delegatingKey: alice.publicKey().toCompressedBytes(),
       receivingKey: bob.publicKey().toCompressedBytes(),
