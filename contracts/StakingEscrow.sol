@@ -773,8 +773,9 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     /// @dev One SLOAD for the current key (the slot `slash` then finds warm), one more for a
     /// retired one. Independent of the bond: unbonding does not make past stamps unprovable.
     function isStampKey(address staker, address signer, uint32 period) external view returns (bool) {
-        uint256 now_ = currentPeriod();
-        if (signer == address(0) || period > now_ || uint256(period) + slashingGracePeriods < now_) return false;
+        // Not in the future, and not older than G periods, extended by a pause that met those G
+        // periods as an unlocking stake's window is (`_slashableUntil`): a pause never voids evidence.
+        if (signer == address(0) || period > currentPeriod() || block.timestamp >= _slashableUntil(period + 1)) return false;
         Node storage node = _nodes[staker];
         // The current key's window is open-ended; a retired key's (or none: 0, 0) is stored.
         if (signer == node.stampSigner) return node.stampSignerSince <= period;

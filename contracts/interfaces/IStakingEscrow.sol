@@ -42,7 +42,9 @@ interface IStakingEscrow {
     /// @notice Whether a stamp dated `period` and signed by the key with Ethereum address `signer`
     /// counts as `staker`'s now: `signer` was its stamp key in `period` (the key's window
     /// [validFrom, validUntil) contains it; a key retired in period R counts through R), and
-    /// currentPeriod − slashingGracePeriods ≤ period ≤ currentPeriod (no future-dated stamps).
+    /// currentPeriod − slashingGracePeriods ≤ period ≤ currentPeriod (no future-dated stamps), the
+    /// lower bound moved back by a guardian's pause that met those periods (a pause never voids
+    /// evidence; see `slashingDeadline`).
     /// Kept across unbonding; a retired key can never be re-registered by the same staker.
     function isStampKey(address staker, address signer, uint32 period) external view returns (bool);
 

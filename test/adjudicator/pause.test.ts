@@ -25,4 +25,22 @@ describe("adjudicator: a guardian's slashing pause", () => {
     await time.increaseTo(end);
     await expect(evaluate()).to.emit(escrow, "Slashed");
   });
+
+  it("a pause never voids evidence: a stamp whose age window met the pause stays usable the pause's length longer", async () => {
+    const s = await loadFixture(deployAdjudicatorSetup);
+    const { escrow } = s.core;
+    const guardian = s.core.accounts[18];
+    await (await escrow.grantRole(await escrow.GUARDIAN_ROLE(), guardian.address)).wait();
+    const r = referenceReencryption();
+    const evidence = stamped(s, { ...r, cfrag: withField(r.cfrag, O.e2, randomPoint().toBytes(true)) });
+    // The guardian pauses for G periods right after the lie: without the extension the stamp,
+    // dated s.stampPeriod, would be older than G periods when the pause ends.
+    await (await escrow.connect(guardian).pauseSlashing()).wait();
+    // After the pause, at the start of period stampPeriod + G + 1: older than G periods.
+    const grace = BigInt(s.core.params.slashingGracePeriods);
+    await time.increaseTo((BigInt(s.stampPeriod) + grace + 1n) * BigInt(s.core.params.secondsPerPeriod));
+    const [, end] = await escrow.pauseState();
+    expect(BigInt(await time.latest())).to.be.greaterThan(end);
+    await expect(evaluateWithCommit(s.adjudicator, s.investigator, toContractEvidence(evidence), evaluationHints(evidence))).to.emit(escrow, "Slashed");
+  });
 });
