@@ -48,7 +48,7 @@ import { N, P, bigintBytes, bytesBigint, createCraftedPolicy, kfragSignatureDige
 const H_OPERATOR = 6;
 const L_OPERATOR = 7;
 /** Committed run count: the first crafted-kfrag action fails on code without the acceptance rule. */
-const NUM_RUNS = 6;
+const NUM_RUNS = 24;
 
 type Lie = "wrong" | "zEqualsN" | "offCurve" | "scalarAboveN";
 type Filing = "plain" | "copiedReveal" | "selfReport";
