@@ -33,17 +33,14 @@ import {SlashingPolicy} from "./adjudicator/SlashingPolicy.sol";
 ///     is computed here from the evidence, never taken from the caller. The keys are stamped, so they are
 ///     the keys the node verified the kfrag with: a cfrag whose kfrag signature fails under them
 ///     is the node's fault, and a caller cannot change them to make a correct cfrag look bad.
-///  4. At most one slash per (staker, stamp period): the slash record is keyed by
-///     `slashKey(staker, stampPeriod)`, not by the stamped message. A leaked stamp key can forge
-///     any number of distinct stamps, but only dated in periods its window covers and the
-///     slashing window still reaches: one slash per such period (at most G + 1 open at any
-///     moment), each capped by maxPenaltyBps, and none for periods after the staker's cut-off or
-///     the operator's rotation. A node that really lies is still slashed once for every period
-///     it lies in (its client keeps evidence of each lie; the first filed for a period counts).
-///     Why per period: only the signer's date tells the node's own stamps from a thief's, so the
-///     bound on what a leaked key costs must be per date; a period is the escrow's unit of
-///     reward and liability. Keying the replay guard this way makes the rule free: it is the one
-///     record a slash writes anyway (a separate per-period marker would add a fresh 22.1k slot).
+///  4. Each stamped message slashes at most once: the record (replay guard and reward) is keyed by
+///     the stamp digest, so a node is slashed for every lie whose evidence is filed in its window.
+///     A leaked stamp key could forge distinct stamps without limit; the escrow bounds that by
+///     slashing a staker at most MAX_SLASHES_PER_PERIOD times per period (`SlashRateLimited`
+///     reverts with nothing spent, and the evidence slashes in a later period of its window), and
+///     the staker's cut-off or a rotation ends the key's window (stamps dated after the
+///     retirement period never count). So junk evidence filed by the liar's friend only delays
+///     the slashes for its real lies, at the same price per slash.
 ///
 /// ONE acceptance rule (issue #13; src/protocol/acceptance.ts is its off-chain side, used by the
 /// node agent at kfrag intake and by the client when it judges cfrags and keeps evidence). The
@@ -77,13 +74,11 @@ import {SlashingPolicy} from "./adjudicator/SlashingPolicy.sol";
 /// only then can the reward be withdrawn. A copier who commits after seeing a reveal in the
 /// mempool therefore gets nothing, provided the original reveal is mined within that window.
 /// Judging a correct cfrag needs no commitment (nothing happens).
-/// The commitment binds the stamp digest (the evidence); the record it earns is the slash's,
-/// per (staker, stamp period), so the earliest commitment to ANY valid evidence of that period
-/// is owed the reward.
-/// Each (staker, stamp period) slashes at most once; its record here (keyed by `slashKey`, the
-/// "evidenceHash" of `records`, `withdrawReward` and `IncorrectCFragSlashed`) holds the
-/// investigator and the reward until the investigator pulls it (`withdrawReward`, paid by the
-/// escrow), so a slash writes no per-investigator balance.
+/// The commitment binds the stamp digest (the evidence), and so does the record it earns: only an
+/// earlier commitment to the SAME evidence can take a reward over.
+/// Each stamped message (its SHA-256, the leaf: the evidence hash, whatever its proof) slashes at
+/// most once; its record here holds the investigator and the reward until the investigator pulls
+/// it (`withdrawReward`, paid by the escrow), so a slash writes no per-investigator balance.
 ///
 /// Trusts the escrow for stakes, stamp key windows, periods and violation counts; trusts
 /// callers for nothing (hints are checked, evidence is judged).
@@ -276,21 +271,21 @@ contract Adjudicator is ReentrancyGuardTransient {
             emit CFragJudgedCorrect(evidenceHash, evidence.staker, msg.sender);
             return true;
         }
-        _checkStamp(evidence, hints, evidenceHash);
-        uint256 committedAt = _useCommitment(evidenceHash, salt);
-        // The record (and the reward) is per (staker, stamp period), see the notice, 4.
-        bytes32 key = slashKey(evidence.staker, evidence.stampPeriod);
-        Record storage record = _records[key];
+        Record storage record = _records[evidenceHash];
         address previous = record.investigator;
         if (previous == address(0)) {
-            _slash(record, evidence.staker, key, committedAt);
+            _checkStamp(evidence, hints, evidenceHash);
+            _slash(record, evidence.staker, evidenceHash, _useCommitment(evidenceHash, salt));
         } else {
-            // Already slashed: an earlier commitment takes the reward over, within the window.
+            // Already slashed: its stamp was checked then (the record is keyed by the stamped
+            // message), so it is not checked again, and the stamp's window closing meanwhile does
+            // not cut the contest short. An earlier commitment takes the reward over.
+            uint256 committedAt = _useCommitment(evidenceHash, salt);
             uint256 recorded = record.commitBlock;
-            if (committedAt >= recorded || block.number > recorded + CONTEST_BLOCKS) revert EvidenceAlreadyUsed(key);
+            if (committedAt >= recorded || block.number > recorded + CONTEST_BLOCKS) revert EvidenceAlreadyUsed(evidenceHash);
             record.investigator = msg.sender;
             record.commitBlock = uint40(committedAt);
-            emit RewardReassigned(key, previous, msg.sender, committedAt);
+            emit RewardReassigned(evidenceHash, previous, msg.sender, committedAt);
         }
     }
 
@@ -303,8 +298,8 @@ contract Adjudicator is ReentrancyGuardTransient {
         return _judge(evidence, hints);
     }
 
-    /// @notice The record of a slash (zero values: none).
-    /// @param evidenceHash The record key, `slashKey(staker, stampPeriod)`.
+    /// @notice The record of evidence that slashed a node (zero values: none).
+    /// @param evidenceHash The evidence hash (`stampDigest`).
     /// @return investigator Who is owed the reward (the earliest revealed commitment).
     /// @return reward What is still owed (0 once withdrawn).
     /// @return commitBlock The block of the investigator's commitment.
@@ -313,17 +308,8 @@ contract Adjudicator is ReentrancyGuardTransient {
         return (record.investigator, uint256(record.rewardUnits) * REWARD_UNIT, record.commitBlock);
     }
 
-    /// @notice The record key of a slash for `staker`'s stamps dated `stampPeriod`: at most one
-    /// slash per key (see the contract notice, 4).
-    /// @param staker The node.
-    /// @param stampPeriod The period its stamp is dated with.
-    /// @return keccak256(abi.encode(staker, stampPeriod)).
-    function slashKey(address staker, uint32 stampPeriod) public pure returns (bytes32) {
-        return keccak256(abi.encode(staker, stampPeriod));
-    }
-
     /// @notice SHA-256 of the stamp message for `evidence`: the leaf of the node's stamp batch
-    /// (the replay guard is `slashKey`, one slash per staker and stamp period).
+    /// and the evidence's replay-guard key.
     /// @param evidence Evidence with a framed capsule and cfrag and 33-byte keys.
     /// @return The stamp digest.
     function stampDigest(CFragEvidence calldata evidence) external view returns (bytes32) {
@@ -365,8 +351,8 @@ contract Adjudicator is ReentrancyGuardTransient {
         escrow.payInvestigator(msg.sender, amount);
     }
 
-    /// @notice Whether the record `evidenceHash` already slashed a node (it cannot slash again).
-    /// @param evidenceHash The record key, `slashKey(staker, stampPeriod)`.
+    /// @notice Whether `evidenceHash` already slashed a node (it cannot slash again).
+    /// @param evidenceHash SHA-256 of the stamp message (`stampDigest`).
     /// @return True once used.
     function evidenceUsed(bytes32 evidenceHash) external view returns (bool) {
         return _records[evidenceHash].investigator != address(0);

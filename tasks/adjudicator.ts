@@ -25,7 +25,6 @@ import {
   EvidenceError,
   evaluationHints,
   evidenceHash,
-  slashKey,
   parseEvidence,
   toContractEvidence,
   type CFragEvidence,
@@ -75,8 +74,7 @@ task("nkms:challenge-cfrag", "Prove on-chain that a node returned an incorrect c
     const filed = await fileCFragEvidence(adjudicator as unknown as Adjudicator, evidence, { salt: args.salt });
     const receipt = filed.revealReceipt;
     console.log(`committed (salt ${filed.salt}; pass it with --salt to retry a failed reveal), gas ${filed.commitReceipt?.gasUsed ?? 0n}`);
-    // The record is per (staker, stamp period): one slash per period the node's stamps are dated.
-    const recordKey = slashKey(evidence);
+    const recordKey = hash; // the record is per stamped message (its evidence hash)
     const [, reward, commitBlock] = await adjudicator.records(recordKey);
     console.log(`slashed: penalty ${hre.ethers.formatEther(penalty)} NKMS (tx ${receipt?.hash}, gas ${receipt?.gasUsed})`);
     console.log(

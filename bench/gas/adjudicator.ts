@@ -19,7 +19,7 @@ import { evidenceCommitment } from "../../src/client/challenge";
 import { mine } from "@nomicfoundation/hardhat-network-helpers";
 import { takeSnapshot } from "@nomicfoundation/hardhat-network-helpers";
 import { advancePeriods, registerNode } from "../../test/shared/core-fixture";
-import { buildEvidence, evaluationHints, evidenceHash, slashKey, signStampBatch, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
+import { buildEvidence, evaluationHints, evidenceHash, signStampBatch, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
 import { randomPoint, referenceReencryption, withField } from "../../test/adjudicator/fixtures";
 import { TEST_POLICY_CREATOR, TEST_POLICY_ID, deployAdjudicatorSetup, stamped, type AdjudicatorSetup } from "../../test/adjudicator/setup";
 import { policyBatch } from "../../test/stamp/fixtures";
@@ -93,7 +93,7 @@ async function measure(): Promise<GasMeasurements> {
   const evidence = incorrect(s, first);
   await gasOf(revealCFrag(s, evidence));
   await mine(Number(await s.adjudicator.CONTEST_BLOCKS()) + 1);
-  out["adjudicator.withdrawReward"] = await gasOf(s.adjudicator.connect(s.investigator).withdrawReward([slashKey(evidence)]));
+  out["adjudicator.withdrawReward"] = await gasOf(s.adjudicator.connect(s.investigator).withdrawReward([evidenceHash(evidence)]));
   const batchSlash: bigint[] = [];
   for (const period of rest) batchSlash.push(await gasOf(revealCFrag(s, incorrectInBatch(s, period))));
   while (batchSlash.length < 3) {

@@ -59,8 +59,9 @@ interface IStakingEscrow {
     /// @notice Slash up to `penalty` tokens of `staker`'s slashable stake (`slashableStake`) and
     /// count a violation. `reward` of it (at most the amount slashed, else the call reverts) is
     /// withheld for this slasher to pay to its investigator later with `payInvestigator`; the
-    /// rest returns to the mining reserve. Slasher role only; reverts while slashing is paused.
-    /// Nothing happens when nothing is slashable.
+    /// rest returns to the mining reserve. Slasher role only; reverts while slashing is paused
+    /// and when the staker was already slashed MAX_SLASHES_PER_PERIOD times this period
+    /// (`SlashRateLimited`). Nothing happens when nothing is slashable.
     /// @return slashed The amount actually taken (never more than the slashable stake).
     /// @return violations The node's slash count after this one.
     function slash(address staker, uint256 penalty, uint256 reward)
@@ -69,7 +70,8 @@ interface IStakingEscrow {
 
     /// @notice Pay `amount` of the slashing rewards the caller's own slashes withheld to
     /// `investigator` (minted; never more than the caller's share of `owedInvestigatorRewards`).
-    /// Slasher role only: the slasher keeps the per-evidence record of who is owed what.
+    /// Only what the caller's own slashes withheld (`owedBy`): a slasher whose role was revoked
+    /// can still pay its investigators what it owes them, and no one else can pay anything.
     function payInvestigator(address investigator, uint256 amount) external;
 
     /// @notice Take back to the reserve what `staker` earned since its last health check (from

@@ -47,7 +47,13 @@ export async function fileCFragEvidence(
   const commitment = evidenceCommitment(hash, investigator, salt);
   let commitReceipt: ContractTransactionReceipt | null = null;
   if ((await adjudicator.commitments(commitment)) === 0n) {
-    commitReceipt = await (await adjudicator.commitEvidence(commitment)).wait();
+    try {
+      commitReceipt = await (await adjudicator.commitEvidence(commitment)).wait();
+    } catch (err) {
+      // Someone copied the commitment from the mempool and got it mined first: it is still
+      // ours (it binds our address), so go on to the reveal; anything else is a real failure.
+      if ((await adjudicator.commitments(commitment)) === 0n) throw err;
+    }
   }
   // The commitment is mined (its receipt awaited, or found on-chain): a transaction sent now
   // lands in a later block, as the reveal must.

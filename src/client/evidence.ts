@@ -287,18 +287,6 @@ export function evidenceFromJson(raw: unknown): CFragEvidence {
   return evidence;
 }
 
-/**
- * The Adjudicator's record key for a slash of this evidence (`Adjudicator.slashKey`):
- * keccak256(abi.encode(staker, stampPeriod)). One slash per key, i.e. per staker and stamp period;
- * `withdrawReward` and `records` take it.
- */
-export function slashKey(evidence: Pick<CFragEvidence, "staker" | "stampPeriod">): string {
-  const word = new Uint8Array(64);
-  word.set(hexToBytes(evidence.staker.slice(2)), 12);
-  new DataView(word.buffer).setUint32(60, evidence.stampPeriod);
-  return toHex(keccak_256(word));
-}
-
 /** SHA-256 of the stamp message (the stamp's leaf; names this evidence, e.g. in file names and `CFragJudgedCorrect`). */
 export function evidenceHash(evidence: Pick<CFragEvidence, keyof CFragStampContext | "capsule" | "cfrag">): string {
   return toHex(sha256(stampMessage(evidence)));

@@ -215,7 +215,8 @@ async function askNode(
   );
   // A stamp the escrow would not count (a key outside its window for that date, a stale or
   // future date) is no stamp: the answer is refused like an unstamped one.
-  if (stamped.every(Boolean) && !(await req.checkStampDate(node.staker, node.stampKey, stampPeriod))) {
+  // Checked whenever anything is stamped: evidence is only ever kept for stamps that count.
+  if (stamped.some(Boolean) && !(await req.checkStampDate(node.staker, node.stampKey, stampPeriod))) {
     return fail("bad_stamp", `stamps dated period ${stampPeriod} do not count for the node's key on-chain`, { status });
   }
   const verified: VerifiedCapsuleFrag[] = [];

@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { ethers, network } from "hardhat";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
 import { hexlify, randomBytes } from "ethers";
-import { CFRAG_OFFSETS as O, evaluationHints, evidenceHash, slashKey, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
+import { CFRAG_OFFSETS as O, evaluationHints, evidenceHash, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
 import { evidenceCommitment } from "../../src/client/challenge";
 import { randomPoint, referenceReencryption, withField } from "../adjudicator/fixtures";
 import { deployAdjudicatorSetup, stamped, type AdjudicatorSetup } from "../adjudicator/setup";
@@ -33,7 +33,7 @@ describe("acceptance: evidence cannot be stolen (commit–reveal, attack 2)", fu
     const [investigator, copier] = [s.investigator, s.core.accounts[6]];
     const evidence = incorrect(s);
     const hash = evidenceHash(evidence);
-    const key = slashKey(evidence); // the slash record: one per (staker, stamp period)
+    const key = evidenceHash(evidence); // the slash record: one per (staker, stamp period)
     const args = toContractEvidence(evidence);
     const hints = evaluationHints(evidence);
     const salt = hexlify(randomBytes(32));
@@ -111,7 +111,7 @@ describe("acceptance: evidence cannot be stolen (commit–reveal, attack 2)", fu
     await (await s.adjudicator.connect(staker).commitEvidence(evidenceCommitment(hash, staker.address, salt))).wait();
     await (await s.adjudicator.connect(staker).evaluateCFrag(toContractEvidence(evidence), evaluationHints(evidence), salt)).wait();
     await mine(Number(await s.adjudicator.CONTEST_BLOCKS()) + 1);
-    await (await s.adjudicator.connect(staker).withdrawReward([slashKey(evidence)])).wait();
+    await (await s.adjudicator.connect(staker).withdrawReward([evidenceHash(evidence)])).wait();
     const after = (await s.core.escrow.stakeOf(staker.address)).amount + (await s.core.token.balanceOf(staker.address));
     expect(before - after).to.equal(penalty); // penalty + reward slashed, the reward paid back: the penalty is lost
   });

@@ -29,7 +29,6 @@ import {
   evaluationHints,
   evidenceHash,
   parseEvidence,
-  slashKey,
   toContractEvidence,
   type CFragEvidence,
 } from "../../src/client/evidence";
@@ -282,7 +281,7 @@ describe("acceptance: property — an honest node never loses stake; every lie i
     const staker = liar.staker.address;
     const before = await stakeOf(staker);
     const penalty = await world.adjudicator.penaltyFor(staker);
-    const key = slashKey(evidence);
+    const key = evidenceHash(evidence);
     const investigator = world.investigator;
     if (filing === "selfReport") {
       // L (through a friend) files its own lie first, hoping to recover the reward.

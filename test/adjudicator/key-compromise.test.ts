@@ -11,7 +11,8 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { CFRAG_OFFSETS as O, evaluationHints, slashKey, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
+import { CFRAG_OFFSETS as O, evaluationHints, evidenceHash, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
+import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { advancePeriods, registerNode } from "../shared/core-fixture";
 import { randomPoint, referenceReencryption, withField } from "./fixtures";
 import { TEST_POLICY_ID, deployAdjudicatorSetup, evaluateWithCommit, stamped, type AdjudicatorSetup } from "./setup";
@@ -53,10 +54,10 @@ describe("adjudicator: a leaked stamp key (issue #13, attack 4)", function () {
     await expect(evaluate(s, forged(s, R + 1, leaked))).to.be.revertedWithCustomError(s.adjudicator, "InvalidStampSignature");
     expect(await s.core.escrow.isStampKey(staker, signerOf(leaked), R + 1)).to.equal(false);
     // …the new key's do, and a stamp dated the rotation period still does (so lying then
-    // rotating in the same period does not escape), once for that period.
+    // rotating in the same period does not escape); then the period's slash rate is reached.
     await expect(evaluate(s, forged(s, R + 1, fresh))).to.emit(s.adjudicator, "IncorrectCFragSlashed");
     await expect(evaluate(s, forged(s, R, leaked))).to.emit(s.adjudicator, "IncorrectCFragSlashed");
-    await expect(evaluate(s, forged(s, R, fresh))).to.be.revertedWithCustomError(s.adjudicator, "EvidenceAlreadyUsed").withArgs(slashKey({ staker, stampPeriod: R }));
+    await expect(evaluate(s, forged(s, R, fresh))).to.be.revertedWithCustomError(s.core.escrow, "SlashRateLimited").withArgs(staker, R + 2);
     // The new key cannot back-date stamps to before its window.
     expect(await s.core.escrow.isStampKey(staker, signerOf(fresh), R - 1)).to.equal(false);
     // A retired key can never come back (its window would reopen).
@@ -69,30 +70,50 @@ describe("adjudicator: a leaked stamp key (issue #13, attack 4)", function () {
     expect(await s.core.escrow.isStampKey(staker, signerOf(fresh), R)).to.equal(true);
   });
 
-  it("many distinct forged stamps under one leaked key slash at most once per period, within the slashing window", async function () {
+  it("many distinct forged stamps under one leaked key: at most MAX_SLASHES_PER_PERIOD slashes per period, only within the slashing window", async function () {
     const s = await loadFixture(deployAdjudicatorSetup);
     const staker = s.node.staker.address;
     const grace = s.core.params.slashingGracePeriods;
+    const rate = Number(await s.core.escrow.MAX_SLASHES_PER_PERIOD());
     const since = await period(s);
     await advancePeriods(s.core, grace + 1);
     const now = await period(s);
     let slashes = 0;
     for (let p = since; p <= now + 1; p++) {
       for (let copy = 0; copy < 3; copy++) {
-        const tx = evaluate(s, forged(s, p));
+        const evidence = forged(s, p);
+        const tx = evaluate(s, evidence);
         if (p > now || p + grace < now) {
           // Future-dated, or older than G periods: never counts.
           await expect(tx, `period ${p}`).to.be.revertedWithCustomError(s.adjudicator, "InvalidStampSignature");
-        } else if (copy === 0) {
+        } else if (slashes < rate) {
           await expect(tx, `period ${p}`).to.emit(s.adjudicator, "IncorrectCFragSlashed");
           slashes++;
+          // The same stamped message never slashes twice.
+          await expect(evaluate(s, evidence)).to.be.revertedWithCustomError(s.adjudicator, "EvidenceAlreadyUsed");
         } else {
-          await expect(tx, `period ${p} copy ${copy}`).to.be.revertedWithCustomError(s.adjudicator, "EvidenceAlreadyUsed");
+          // The period's slash rate is reached: the evidence is not spent, it waits a period.
+          await expect(tx, `period ${p} copy ${copy}`).to.be.revertedWithCustomError(s.core.escrow, "SlashRateLimited").withArgs(staker, now + 1);
         }
       }
     }
-    expect(slashes).to.equal(grace + 1);
-    expect(await s.adjudicator.violations(staker)).to.equal(BigInt(grace + 1));
+    expect(slashes).to.equal(rate);
+    expect(await s.adjudicator.violations(staker)).to.equal(BigInt(rate));
+  });
+
+  it("evidence the slash rate held back slashes in a later period of its window (a liar cannot pre-empt its own slashing)", async function () {
+    const s = await loadFixture(deployAdjudicatorSetup);
+    const staker = s.node.staker.address;
+    const rate = Number(await s.core.escrow.MAX_SLASHES_PER_PERIOD());
+    const P = await period(s);
+    // The liar's friend files junk first, up to the rate…
+    for (let i = 0; i < rate; i++) await expect(evaluate(s, forged(s, P))).to.emit(s.adjudicator, "IncorrectCFragSlashed");
+    // …the investigator's real evidence of a lie told in P is held back, not lost…
+    const lie = forged(s, P);
+    await expect(evaluate(s, lie)).to.be.revertedWithCustomError(s.core.escrow, "SlashRateLimited");
+    await advancePeriods(s.core, 1);
+    // …and slashes the next period (within the lie's window), paying the investigator.
+    await expect(evaluate(s, lie)).to.emit(s.adjudicator, "IncorrectCFragSlashed").withArgs(evidenceHash(lie), staker, s.investigator.address, anyValue, anyValue, anyValue, BigInt(rate + 1));
   });
 
   it("the staker's cold key cuts off a compromised operator and stamp key at once; the anti-churn delay applies to the next bond", async function () {

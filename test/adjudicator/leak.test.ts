@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { advancePeriods } from "../shared/core-fixture";
 import { ethers, network } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import fc from "fast-check";
@@ -147,6 +148,8 @@ describe("adjudicator: key-leak challenge (LeakAdjudicator + PolicyManager.revok
     const { w, x, y } = await loadFixture(fixture);
     let stake = x.amount;
     for (let n = 0n; n < 3n; n++) {
+      // The escrow slashes a staker at most MAX_SLASHES_PER_PERIOD times per period.
+      if (n === 2n) await advancePeriods(w.core, 1);
       const p = await leakPolicy(w, [x.staker.address, y.staker.address], 4);
       const evidence = p.evidenceFor(p.nodes.indexOf(x.staker.address));
       const salt = await commit(w, w.challenger, evidence);

@@ -41,6 +41,8 @@ export interface SetupOptions {
   /** How many distinct stamp periods to make usable (default 1): the chain moves on that many
    * periods minus one after the node registers, with G raised to match. */
   stampPeriods?: number;
+  /** G, the slashing window in periods (default: enough for `stampPeriods`, at least 2). */
+  slashingGracePeriods?: number;
 }
 
 /** An Adjudicator on `core`'s escrow, allowed to slash. */
@@ -58,7 +60,8 @@ export async function deployAdjudicatorFor(core: Pick<Core, "escrow" | "escrowAd
 
 export async function deployAdjudicatorSetup(params = ADJUDICATOR_PARAMS, options: SetupOptions = {}): Promise<AdjudicatorSetup> {
   const periods = options.stampPeriods ?? 1;
-  const core = await deployCore(periods > 1 ? { slashingGracePeriods: Math.max(periods - 1, 2) } : {});
+  const grace = options.slashingGracePeriods ?? (periods > 1 ? Math.max(periods - 1, 2) : undefined);
+  const core = await deployCore(grace !== undefined ? { slashingGracePeriods: grace } : {});
   const adjudicator = await deployAdjudicatorFor(core, params);
   const stampSecretKey = secp256k1.utils.randomSecretKey();
   const node = await stakeNode(core, core.accounts[0], core.accounts[1], {

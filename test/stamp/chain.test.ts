@@ -19,7 +19,6 @@ import {
   evaluationHints,
   evidenceHash,
   evidenceStampRoot,
-  slashKey,
   parseEvidence,
   toContractEvidence,
   verifyStamp,
@@ -185,9 +184,9 @@ describe("stamp: batched stamps from the real node agent, judged by the real Adj
       const stakeBefore = (await net.core.escrow.stakeOf(node.staker.address)).amount;
       await expect(evaluate(evidence))
         .to.emit(adjudicator, "IncorrectCFragSlashed")
-        .withArgs(slashKey(evidence), node.staker.address, investigator.address, (x: bigint) => x > 0n, (x: bigint) => x > 0n, (x: bigint) => x > 0n, 1n);
+        .withArgs(evidenceHash(evidence), node.staker.address, investigator.address, (x: bigint) => x > 0n, (x: bigint) => x > 0n, (x: bigint) => x > 0n, 1n);
       expect((await net.core.escrow.stakeOf(node.staker.address)).amount).to.be.lessThan(stakeBefore);
-      expect(await adjudicator.evidenceUsed(slashKey(evidence))).to.equal(true);
+      expect(await adjudicator.evidenceUsed(evidenceHash(evidence))).to.equal(true);
       await expect(evaluate(evidence)).to.be.revertedWithCustomError(adjudicator, "EvidenceAlreadyUsed");
     } finally {
       await proxy.close();
