@@ -39,8 +39,8 @@ import {SlashingPolicy} from "./adjudicator/SlashingPolicy.sol";
 ///     slashing a staker at most MAX_SLASHES_PER_PERIOD times per period (`SlashRateLimited`
 ///     reverts with nothing spent, and the evidence slashes in a later period of its window), and
 ///     the staker's cut-off or a rotation ends the key's window (stamps dated after the
-///     retirement period never count). So junk evidence filed by the liar's friend only delays
-///     the slashes for its real lies, at the same price per slash.
+///     retirement period never count). So junk evidence filed by the liar's friend costs the
+///     liar what real evidence would: the same penalties at the same rate.
 ///
 /// ONE acceptance rule (issue #13; src/protocol/acceptance.ts is its off-chain side, used by the
 /// node agent at kfrag intake and by the client when it judges cfrags and keeps evidence). The

@@ -77,9 +77,9 @@ import {Secp256k1} from "./adjudicator/Secp256k1.sol";
 /// Slash rate. A staker is slashed at most MAX_SLASHES_PER_PERIOD times per period (the period
 /// of the slash, whatever the evidence's date); evidence that meets the limit reverts unspent
 /// (`SlashRateLimited`) and can be filed in a later period of its window. Each stamped message
-/// slashes at most once (the Adjudicator's replay guard), so a lying node is slashed for every
-/// lie whose evidence is filed within its window, never escaping by having a friend file junk
-/// first: junk slashes cost it the same penalties and only delay the rest. A thief holding a
+/// slashes at most once (the Adjudicator's replay guard), so junk filed first by a lying node's
+/// friend costs it what real evidence would (the same penalties at the same rate), and real
+/// evidence held back waits for a free slot within its window. A thief holding a
 /// leaked stamp key causes at most MAX_SLASHES_PER_PERIOD slashes per period until the staker's
 /// cut-off, and after it only while stamps dated through the retirement period are still
 /// within their window (G + 1 periods): a bound where one leaked key could otherwise forge

@@ -1,11 +1,11 @@
 // Gas of the Adjudicator, measured on the embedded Hardhat network (cancun), gas used per
 // transaction including the 21k base and calldata. Evidence: real cfrags from the reference
 // (@nucypher/umbral-pre); the "incorrect" one is a node's cfrag with a wrong E2, stamped by it.
-// Every slash writes one fresh slot, the record of its (staker, stamp period) (replay guard + the
-// reward owed to the investigator); the node's violation count shares a slot the stamp check
-// (escrow.isStampKey, current key) already read. One slash per stamp period: the steady-state
-// slashes use stamps dated the current and the earlier periods of the slashing window, after a
-// unmeasured slash that paid the new period's issuance checkpoint.
+// Every slash writes one fresh slot, the record of its stamped message (replay guard + the reward
+// owed to the investigator); the node's violation count and slash-rate counter share a slot the
+// stamp check (escrow.isStampKey, current key) already read. The escrow slashes a staker at most
+// twice per period: each measured slash is the second of its period, after an unmeasured one that
+// paid the new period's issuance checkpoint.
 // An incorrect cfrag is filed commit–reveal: `.incorrectAndSlash*` is the reveal (the evaluating
 // transaction, the one the 180k goal applies to) and `adjudicator.evaluate.commit` the commitment
 // sent in an earlier block; a correct cfrag needs no commitment.
@@ -48,14 +48,13 @@ function incorrect(s: AdjudicatorSetup, stampPeriod = s.stampPeriod): CFragEvide
   return stamped(s, { ...r, cfrag: withField(r.cfrag, CFRAG_OFFSETS.e2, randomPoint().toBytes(true)) }, TEST_POLICY_ID, stampPeriod);
 }
 
-/** Moves the chain on past the slashing window, pays the new period's issuance checkpoint with
- * an unmeasured slash, and returns the other periods of the window, each good for one slash. */
-async function freshPeriods(s: AdjudicatorSetup): Promise<number[]> {
-  const grace = s.core.params.slashingGracePeriods;
-  await advancePeriods(s.core, grace + 1);
+/** Moves the chain to the next period and pays its issuance checkpoint with an unmeasured
+ * slash; the escrow's slash rate (MAX_SLASHES_PER_PERIOD = 2) leaves one measured slash in it. */
+async function freshPeriod(s: AdjudicatorSetup): Promise<number> {
+  await advancePeriods(s.core, 1);
   const now = Number(await s.core.escrow.currentPeriod());
   await gasOf(revealCFrag(s, incorrect(s, now)));
-  return Array.from({ length: grace }, (_, i) => now - 1 - i);
+  return now;
 }
 
 /** Evidence for cfrag 5 of a 16-cfrag batch the node stamped at once, that cfrag made incorrect. */
@@ -78,10 +77,9 @@ async function measure(): Promise<GasMeasurements> {
   const correct: bigint[] = [];
   const slash: bigint[] = [];
   while (slash.length < 5) {
-    for (const period of await freshPeriods(s)) {
-      correct.push(await gasOf(evaluate(s, stamped(s, referenceReencryption(), TEST_POLICY_ID, period))));
-      slash.push(await gasOf(revealCFrag(s, incorrect(s, period))));
-    }
+    const period = await freshPeriod(s);
+    correct.push(await gasOf(evaluate(s, stamped(s, referenceReencryption(), TEST_POLICY_ID, period))));
+    slash.push(await gasOf(revealCFrag(s, incorrect(s, period))));
   }
   // Gas varies by a few hundred with the calldata's zero bytes; report the worst case seen.
   out["adjudicator.evaluate.correct"] = correct.reduce((a, b) => (a > b ? a : b));
@@ -89,21 +87,16 @@ async function measure(): Promise<GasMeasurements> {
   // In a snapshot that is rolled back: later scenarios (health selection follows block numbers)
   // must see the same chain whether or not this is measured.
   const snapshot = await takeSnapshot();
-  const [first, ...rest] = await freshPeriods(s);
-  const evidence = incorrect(s, first);
+  const evidence = incorrect(s, await freshPeriod(s));
   await gasOf(revealCFrag(s, evidence));
   await mine(Number(await s.adjudicator.CONTEST_BLOCKS()) + 1);
   out["adjudicator.withdrawReward"] = await gasOf(s.adjudicator.connect(s.investigator).withdrawReward([evidenceHash(evidence)]));
   const batchSlash: bigint[] = [];
-  for (const period of rest) batchSlash.push(await gasOf(revealCFrag(s, incorrectInBatch(s, period))));
-  while (batchSlash.length < 3) {
-    for (const period of await freshPeriods(s)) batchSlash.push(await gasOf(revealCFrag(s, incorrectInBatch(s, period))));
-  }
+  while (batchSlash.length < 3) batchSlash.push(await gasOf(revealCFrag(s, incorrectInBatch(s, await freshPeriod(s)))));
   out["adjudicator.evaluate.incorrectAndSlash.batch16"] = batchSlash.reduce((a, b) => (a > b ? a : b));
-  // A stamp by a retired key (dated before its retirement): the one extra storage read of the
+  // A stamp by a retired key (dated its retirement period): the one extra storage read of the
   // key's window (the current key is in the node's slot, which the slash reads anyway).
-  const [beforeRetirement] = await freshPeriods(s);
-  const oldStamp = incorrect(s, beforeRetirement);
+  const oldStamp = incorrect(s, await freshPeriod(s));
   await registerNode(s.core, s.node.staker.address, s.node.operator, { endpoint: s.node.endpoint });
   out["adjudicator.evaluate.incorrectAndSlash.retiredKey"] = await gasOf(revealCFrag(s, oldStamp));
   // The commitment before a reveal (a fresh slot): reported beside the reveal it enables.
