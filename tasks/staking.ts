@@ -2,12 +2,12 @@
 // Contract addresses come from the Ignition deployment of module "NKMS" on the network
 // (ignition/deployments/chain-<id>/deployed_addresses.json) unless --escrow is given.
 // Amounts are in whole tokens (decimals allowed, e.g. 15000 or 0.5).
-import { task, types } from "hardhat/config";
+import { types } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { Signer } from "ethers";
 import type { NKMSToken, StakingEscrow } from "../typechain-types";
 import { signPermit } from "../src/client/permit";
-import { TaskError, contractAddress, formatTokens, parseTokens, requireBalance, send as sendTx, sender, withContractAndSender } from "./lib";
+import { TaskError, checkKind, contractAddress, formatTokens, parseTokens, requireBalance, send as sendTx, sender, withContractAndSender, operatorTask } from "./lib";
 
 interface Common {
   escrow?: string;
@@ -30,7 +30,9 @@ async function context(hre: HardhatRuntimeEnvironment, args: Common): Promise<Ct
     "Deploy with `npx hardhat ignition deploy ignition/modules/NKMS.ts --network <network>` or pass --escrow <address>.",
   );
   const escrow = (await hre.ethers.getContractAt("StakingEscrow", escrowAddress, signer)) as unknown as StakingEscrow;
-  const token = (await hre.ethers.getContractAt("NKMSToken", await escrow.token(), signer)) as unknown as NKMSToken;
+  let tokenAddress = "";
+  await checkKind(hre, "StakingEscrow", escrowAddress, async () => (tokenAddress = await escrow.token()));
+  const token = (await hre.ethers.getContractAt("NKMSToken", tokenAddress, signer)) as unknown as NKMSToken;
   return { escrow, token, signer, address: await signer.getAddress() };
 }
 
@@ -44,9 +46,9 @@ async function permitArgs(_hre: HardhatRuntimeEnvironment, ctx: Ctx, amount: big
   return signPermit(ctx.token, ctx.signer, await ctx.escrow.getAddress(), amount, deadline);
 }
 
-const withCommon = (t: ReturnType<typeof task>) => withContractAndSender(t, "escrow", "StakingEscrow");
+const withCommon = (t: ReturnType<typeof operatorTask>) => withContractAndSender(t, "escrow", "StakingEscrow");
 
-withCommon(task("nkms:stake", "Open a stake (one transaction, EIP-2612 permit)"))
+withCommon(operatorTask("nkms:stake", "Open a stake (one transaction, EIP-2612 permit)"))
   .addParam("amount", "Tokens to stake")
   .addParam("lock", "Lock duration in periods", undefined, types.int)
   .setAction(async (args: Common & { amount: string; lock: number }, hre) => {
@@ -66,7 +68,7 @@ withCommon(task("nkms:stake", "Open a stake (one transaction, EIP-2612 permit)")
     );
   });
 
-withCommon(task("nkms:increase", "Add tokens to your stake (permit)"))
+withCommon(operatorTask("nkms:increase", "Add tokens to your stake (permit)"))
   .addParam("amount", "Tokens to add")
   .setAction(async (args: Common & { amount: string }, hre) => {
     const ctx = await context(hre, args);
@@ -77,7 +79,7 @@ withCommon(task("nkms:increase", "Add tokens to your stake (permit)"))
     await send(ctx, `increase by ${fmt(hre, amount)}`, () => ctx.escrow.increaseWithPermit(amount, p.deadline, p.v, p.r, p.s));
   });
 
-withCommon(task("nkms:prolong", "Lengthen your rolling lock"))
+withCommon(operatorTask("nkms:prolong", "Lengthen your rolling lock"))
   .addParam("periods", "Extra periods", undefined, types.int)
   .setAction(async (args: Common & { periods: number }, hre) => {
     const ctx = await context(hre, args);
@@ -87,7 +89,7 @@ withCommon(task("nkms:prolong", "Lengthen your rolling lock"))
     await send(ctx, `prolong by ${args.periods} periods`, () => ctx.escrow.prolong(args.periods));
   });
 
-withCommon(task("nkms:unlock", "Start unlocking your stake (it stops earning rewards)")).setAction(async (args: Common, hre) => {
+withCommon(operatorTask("nkms:unlock", "Start unlocking your stake (it stops earning rewards)")).setAction(async (args: Common, hre) => {
   const ctx = await context(hre, args);
   const st = await ctx.escrow.stakeOf(ctx.address);
   if (st.amount === 0n) throw new TaskError("NOT_STAKER", `${ctx.address} has no stake.`);
@@ -96,12 +98,12 @@ withCommon(task("nkms:unlock", "Start unlocking your stake (it stops earning rew
   console.log(`withdrawable from period ${(await ctx.escrow.stakeOf(ctx.address)).unlockPeriod}`);
 });
 
-withCommon(task("nkms:relock", "Cancel unlocking: the stake rolls and earns again")).setAction(async (args: Common, hre) => {
+withCommon(operatorTask("nkms:relock", "Cancel unlocking: the stake rolls and earns again")).setAction(async (args: Common, hre) => {
   const ctx = await context(hre, args);
   await send(ctx, "relock", () => ctx.escrow.relock());
 });
 
-withCommon(task("nkms:withdraw", "Withdraw unlocked tokens"))
+withCommon(operatorTask("nkms:withdraw", "Withdraw unlocked tokens"))
   .addOptionalParam("amount", "Tokens to withdraw (default: everything)")
   .setAction(async (args: Common & { amount?: string }, hre) => {
     const ctx = await context(hre, args);
@@ -125,7 +127,7 @@ withCommon(task("nkms:withdraw", "Withdraw unlocked tokens"))
     await send(ctx, `withdraw ${fmt(hre, amount)}`, () => ctx.escrow.withdraw(amount));
   });
 
-withCommon(task("nkms:bond", "Propose an operator (the node's hot key); it bonds when it registers the node. Zero address unbonds at once and retires the node's stamp key (cut-off after a compromise)"))
+withCommon(operatorTask("nkms:bond", "Propose an operator (the node's hot key); it bonds when it registers the node. Zero address unbonds at once and retires the node's stamp key (cut-off after a compromise)"))
   .addParam("operator", "Operator address")
   .setAction(async (args: Common & { operator: string }, hre) => {
     const ctx = await context(hre, args);
@@ -144,7 +146,7 @@ withCommon(task("nkms:bond", "Propose an operator (the node's hot key); it bonds
     await send(ctx, `propose operator ${args.operator}`, () => ctx.escrow.bondOperator(args.operator));
   });
 
-withCommon(task("nkms:register", "Register the node and accept a pending bond (send from the operator account; the node agent does this itself at startup)"))
+withCommon(operatorTask("nkms:register", "Register the node and accept a pending bond (send from the operator account; the node agent does this itself at startup)"))
   .addParam("staker", "The staker whose node this is (it must have bonded or proposed this operator)")
   .addParam("endpoint", "Node HTTP endpoint, e.g. https://node.example:9151")
   .addParam("encryptingKey", "Umbral encrypting public key, 33-byte compressed hex")
@@ -169,7 +171,7 @@ withCommon(task("nkms:register", "Register the node and accept a pending bond (s
     },
   );
 
-withCommon(task("nkms:stake-info", "Show a stake, its operator/node and its rewards"))
+withCommon(operatorTask("nkms:stake-info", "Show a stake, its operator/node and its rewards"))
   .addOptionalParam("staker", "Staker address (default: the sending account)")
   .setAction(async (args: Common & { staker?: string }, hre) => {
     const ctx = await context(hre, args);
@@ -194,7 +196,7 @@ withCommon(task("nkms:stake-info", "Show a stake, its operator/node and its rewa
     return info;
   });
 
-withCommon(task("nkms:claim", "Claim rewards to the wallet, or restake them"))
+withCommon(operatorTask("nkms:claim", "Claim rewards to the wallet, or restake them"))
   .addFlag("restake", "Add the rewards to the stake instead")
   .setAction(async (args: Common & { restake: boolean }, hre) => {
     const ctx = await context(hre, args);
