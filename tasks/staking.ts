@@ -5,7 +5,7 @@
 import { types } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { Signer } from "ethers";
-import type { NKMSToken, StakingEscrow } from "../typechain-types";
+import type { NKMSToken, PolicyManager, StakingEscrow } from "../typechain-types";
 import { signPermit } from "../src/client/permit";
 import { TaskError, checkKind, contractAddress, formatTokens, parseTokens, requireBalance, send as sendTx, sender, withContractAndSender, operatorTask } from "./lib";
 
@@ -48,10 +48,12 @@ async function permitArgs(_hre: HardhatRuntimeEnvironment, ctx: Ctx, amount: big
 
 const withCommon = (t: ReturnType<typeof operatorTask>) => withContractAndSender(t, "escrow", "StakingEscrow");
 
-withCommon(operatorTask("nkms:stake", "Open a stake (one transaction, EIP-2612 permit)"))
+withCommon(operatorTask("nkms:stake", "Open a stake (one transaction, EIP-2612 permit); --fee-rate also enrolls the node for policies"))
   .addParam("amount", "Tokens to stake")
   .addParam("lock", "Lock duration in periods", undefined, types.int)
-  .setAction(async (args: Common & { amount: string; lock: number }, hre) => {
+  .addOptionalParam("feeRate", "Your minimum fee per period in NKMS: enrolls the node with the PolicyManager (policy:set-fee-rate), without which no policy selects it")
+  .addOptionalParam("manager", "PolicyManager address for --fee-rate (default: the network's Ignition deployment)")
+  .setAction(async (args: Common & { amount: string; lock: number; feeRate?: string; manager?: string }, hre) => {
     const ctx = await context(hre, args);
     const amount = parseTokens(hre, args.amount, "amount");
     const [minStake, maxStake, minLock, current] = await Promise.all([
@@ -62,11 +64,42 @@ withCommon(operatorTask("nkms:stake", "Open a stake (one transaction, EIP-2612 p
     if (amount > maxStake) throw new TaskError("ABOVE_MAXIMUM", `Stake above the maximum of ${fmt(hre, maxStake)}.`);
     if (args.lock < Number(minLock)) throw new TaskError("LOCK_TOO_SHORT", `Lock of ${args.lock} periods is below the minimum of ${minLock}.`);
     await requireBalance(hre, ctx.token, ctx.address, amount);
+    // The fee rate is checked before staking, so a bad one stakes nothing.
+    const enrollment = args.feeRate === undefined ? undefined : await feeRateEnrollment(hre, ctx, args.feeRate, args.manager);
     const p = await permitArgs(hre, ctx, amount);
     await send(ctx, `stake ${fmt(hre, amount)} for ${args.lock} periods`, () =>
       ctx.escrow.depositWithPermit(amount, args.lock, p.deadline, p.v, p.r, p.s),
     );
+    if (enrollment) await enrollment();
+    else {
+      console.log(
+        "next: set your minimum fee rate — `npx hardhat policy:set-fee-rate --rate <NKMS per period>` (or pass --fee-rate here): " +
+          "until then the PolicyManager has not enrolled this node and no policy selects it",
+      );
+    }
+    return { staker: ctx.address, staked: fmt(hre, amount), lockPeriods: args.lock, feeRate: args.feeRate === undefined ? null : `${args.feeRate} NKMS` };
   });
+
+/** Checks `rate` against the PolicyManager's range; returns the setMinFeeRate to send after staking. */
+async function feeRateEnrollment(hre: HardhatRuntimeEnvironment, ctx: Ctx, value: string, flag: string | undefined): Promise<() => Promise<void>> {
+  const rate = parseTokens(hre, value, "fee-rate");
+  const address = await contractAddress(
+    hre,
+    "Policy#PolicyManager",
+    flag,
+    "Deploy with `npx hardhat ignition deploy ignition/modules/Network.ts --network <network>` or pass --manager <address>.",
+  );
+  const pm = (await hre.ethers.getContractAt("PolicyManager", address, ctx.signer)) as unknown as PolicyManager;
+  let range: [bigint, bigint] = [0n, 0n];
+  await checkKind(hre, "PolicyManager", address, async () => {
+    const params = await pm.params();
+    range = [params.minFeeRate, params.maxFeeRate];
+  });
+  if (rate < range[0] || rate > range[1]) {
+    throw new TaskError("RATE_OUT_OF_RANGE", `--fee-rate must lie in [${fmt(hre, range[0])}, ${fmt(hre, range[1])}].`);
+  }
+  return () => sendTx([pm.interface], `set minimum fee rate ${fmt(hre, rate)} per period (enrolls the node)`, () => pm.setMinFeeRate(rate));
+}
 
 withCommon(operatorTask("nkms:increase", "Add tokens to your stake (permit)"))
   .addParam("amount", "Tokens to add")
