@@ -9,6 +9,7 @@ import hre from "hardhat";
 import { TOKEN, account, deployAll, serveHardhatChain, type RpcServer } from "../../scripts/demo-network";
 import type { NetworkAddresses } from "../../src/client/deployment";
 import { expectOneLine, hardhat } from "./hardhat-process";
+import { decodeRevert, revertData } from "../../tasks/lib";
 
 // The README's table (operator section), pinned: scripts branch on these numbers.
 const TASK_EXIT = { usage: 2, notFound: 3, chain: 4, unreachable: 5, funds: 9 } as const;
@@ -42,6 +43,19 @@ describe("tasks: expected errors are one line with a documented exit code", func
     const body = JSON.parse(j.stderr.trim()) as { error: { code: string; message: string; exit: number } };
     expect(body.error.code).to.equal("NoEnrolledNodes");
     expect(body.error.exit).to.equal(TASK_EXIT.chain);
+    // Success under --json: stdout is the result alone.
+    const ok = await hardhat(["health:status", "--network", "localhost", "--health", a.health, "--json"], env);
+    expect(ok.code, ok.stderr).to.equal(0);
+    expect((JSON.parse(ok.stdout) as { result: { enrolled: number } }).result.enrolled).to.equal(0);
+  });
+
+  it("revert arguments that are token amounts print in NKMS, wherever the provider nests the data", async () => {
+    const escrow = await hre.ethers.getContractAt("StakingEscrow", a.stakingEscrow);
+    const data = escrow.interface.encodeErrorResult("StakeBelowMinimum", [TOKEN / 2n, 15_000n * TOKEN]);
+    // Hardhat's HTTP provider: data is an object {message, data, txHash}, not the hex string.
+    const nested = { error: { data: { message: "reverted", data, txHash: "0x" + "00".repeat(32) } } };
+    expect(revertData(nested)).to.equal(data);
+    expect(decodeRevert([escrow.interface], data)?.text).to.equal("StakeBelowMinimum(0.5 NKMS, 15000.0 NKMS)");
   });
 
   it("a bad argument exits 'usage'; a short balance exits 'funds' and prints NKMS, not wei", async () => {
