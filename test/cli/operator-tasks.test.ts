@@ -13,6 +13,7 @@ import type { NetworkAddresses } from "../../src/client/deployment";
 import { selectNodes } from "../../src/client/node-selection";
 import { StartupError, runNode } from "../../src/node/node";
 import { loadNodeConfig } from "../../src/node/config";
+import { classify } from "../../src/cli/main";
 import type { PolicyManager, StakingEscrow, NKMSToken } from "../../typechain-types";
 
 async function rejects(p: Promise<unknown>, code: string): Promise<Error & { code?: string }> {
@@ -118,6 +119,7 @@ describe("operator path: transfer, stake with fee rate, the agent's ETH check", 
       expect(e.code).to.equal("NO_ETH");
       expect(e.message.split("\n")).to.have.length(1);
       expect(e.message).not.to.match(/0x[0-9a-f]{200}/i); // no raw transaction
+      expect(classify(e).exit).to.equal("funds"); // `nkms node run` exits 9 with this line
       const ask = /--eth ([0-9.]+)/.exec(e.message)?.[1];
       expect(e.message).to.include(`nkms:transfer --to ${operator.address} --eth ${ask}`);
 
