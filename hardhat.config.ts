@@ -55,7 +55,8 @@ const config: HardhatUserConfig = {
   defaultNetwork: "hardhat",
   networks: {
     hardhat: {},
-    localhost: { url: "http://127.0.0.1:8545" },
+    // NKMS_LOCALHOST_URL points `--network localhost` at another port (tests serve a chain on a free one).
+    localhost: { url: process.env.NKMS_LOCALHOST_URL ?? "http://127.0.0.1:8545" },
     ...(testnetUrl
       ? { testnet: { url: testnetUrl, accounts: deployerKey ? [deployerKey] : [] } }
       : {}),

@@ -7,10 +7,10 @@
 // The investigator's reward stays in the evidence's record until pulled:
 //   npx hardhat nkms:withdraw-reward --evidence-hashes 0x…[,0x…] [--adjudicator 0x…] [--from 0x…]
 import fs from "node:fs";
-import { task, types } from "hardhat/config";
+import { types } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { randomBytes } from "node:crypto";
-import { TaskError, contractAddress } from "./lib";
+import { TaskError, contractAddress, decodeRevert, operatorTask, revertData } from "./lib";
 import { fileCFragEvidence } from "../src/client/challenge";
 import type { Adjudicator } from "../typechain-types";
 import {
@@ -34,7 +34,7 @@ import {
 const adjudicatorAddress = (hre: HardhatRuntimeEnvironment, flag: string | undefined, future = "Adjudicator#Adjudicator") =>
   contractAddress(hre, future, flag, "Deploy with `npx hardhat ignition deploy ignition/modules/Network.ts --network <network>` or pass its address.");
 
-task("nkms:challenge-cfrag", "Prove on-chain that a node returned an incorrect cfrag, and slash it")
+operatorTask("nkms:challenge-cfrag", "Prove on-chain that a node returned an incorrect cfrag, and slash it")
   .addParam("evidence", "Path of the evidence JSON file", undefined, types.string)
   .addOptionalParam("adjudicator", "Adjudicator address", undefined, types.string)
   .addOptionalParam("from", "Investigator account (default: first signer)", undefined, types.string)
@@ -53,7 +53,7 @@ task("nkms:challenge-cfrag", "Prove on-chain that a node returned an incorrect c
       evidence = parseEvidence(text);
       hints = evaluationHints(evidence);
     } catch (err) {
-      if (err instanceof EvidenceError) throw new TaskError(err.code, err.message);
+      if (err instanceof EvidenceError) throw new TaskError(err.code, err.message, "usage");
       throw err;
     }
     const signer = args.from ? await hre.ethers.getSigner(args.from) : (await hre.ethers.getSigners())[0];
@@ -83,7 +83,7 @@ task("nkms:challenge-cfrag", "Prove on-chain that a node returned an incorrect c
     return { correct, txHash: receipt?.hash, evidenceHash: recordKey, reward, salt: filed.salt };
   });
 
-task("nkms:withdraw-reward", "Withdraw the investigator rewards your slashing evidence earned")
+operatorTask("nkms:withdraw-reward", "Withdraw the investigator rewards your slashing evidence earned")
   .addParam("evidenceHashes", "Comma-separated slash record keys (printed by nkms:challenge-cfrag)", undefined, types.string)
   .addOptionalParam("adjudicator", "Adjudicator address", undefined, types.string)
   .addOptionalParam("from", "Investigator account (default: first signer)", undefined, types.string)
@@ -100,8 +100,9 @@ task("nkms:withdraw-reward", "Withdraw the investigator rewards your slashing ev
     try {
       amount = await adjudicator.withdrawReward.staticCall(hashes);
     } catch (err) {
-      const reason = adjudicator.interface.parseError((err as { data?: string }).data ?? "0x");
-      if (reason) throw new TaskError("REFUSED", `${reason.name}(${reason.args.join(", ")})`);
+      const data = revertData(err);
+      const reason = data ? decodeRevert([adjudicator.interface], data) : undefined;
+      if (reason) throw new TaskError("REFUSED", reason.text);
       throw err;
     }
     const receipt = await (await adjudicator.withdrawReward(hashes)).wait();
@@ -114,7 +115,7 @@ task("nkms:withdraw-reward", "Withdraw the investigator rewards your slashing ev
 // Commit–reveal: commits keccak256(challenger, policyId, node, keccak256(kfrag), salt), waits for
 // it to be mined, then reveals in a later block. The salt is printed; pass it back with --salt to
 // finish a challenge whose reveal did not go through (the commit is then skipped).
-task("nkms:challenge-leak", "Prove on-chain that a node leaked its kfrag (commit, then reveal)")
+operatorTask("nkms:challenge-leak", "Prove on-chain that a node leaked its kfrag (commit, then reveal)")
   .addParam("evidence", "Path of the leak evidence JSON file", undefined, types.string)
   .addOptionalParam("leakAdjudicator", "LeakAdjudicator address", undefined, types.string)
   .addOptionalParam("from", "Challenger account, receives the bounty (default: first signer)", undefined, types.string)
@@ -126,7 +127,7 @@ task("nkms:challenge-leak", "Prove on-chain that a node leaked its kfrag (commit
       try {
         evidence = parseLeakEvidence(fs.readFileSync(args.evidence, "utf8"));
       } catch (err) {
-        if (err instanceof LeakEvidenceError) throw new TaskError(err.code, err.message);
+        if (err instanceof LeakEvidenceError) throw new TaskError(err.code, err.message, "usage");
         throw new TaskError("NO_FILE", `cannot read ${args.evidence}`);
       }
       const signer = args.from ? await hre.ethers.getSigner(args.from) : (await hre.ethers.getSigners())[0];

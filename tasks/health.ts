@@ -1,11 +1,11 @@
 // Health-check tasks: `npx hardhat health:<task> [--network localhost] [--health 0x…] [--from 0x…]`.
 // The HealthCheck address comes from the Ignition deployment of module "NKMSHealth" on the
 // network (ignition/deployments/chain-<id>/deployed_addresses.json) unless --health is given.
-import { task, types } from "hardhat/config";
+import { types } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { Signer } from "ethers";
 import type { HealthCheck, NKMSToken } from "../typechain-types";
-import { TaskError, contractAddress, ensureFunds, parseTokens, requireAddress, send as sendTx, sender, withContractAndSender } from "./lib";
+import { TaskError, checkKind, contractAddress, ensureFunds, parseTokens, requireAddress, send as sendTx, sender, withContractAndSender, operatorTask } from "./lib";
 
 interface Common {
   health?: string;
@@ -28,7 +28,9 @@ async function context(hre: HardhatRuntimeEnvironment, args: Common): Promise<Ct
     "Deploy with `npx hardhat ignition deploy ignition/modules/Network.ts --network <network>` or pass --health <address>.",
   );
   const health = (await hre.ethers.getContractAt("HealthCheck", address, signer)) as unknown as HealthCheck;
-  const token = (await hre.ethers.getContractAt("NKMSToken", await health.token(), signer)) as unknown as NKMSToken;
+  let tokenAddress = "";
+  await checkKind(hre, "HealthCheck", address, async () => (tokenAddress = await health.token()));
+  const token = (await hre.ethers.getContractAt("NKMSToken", tokenAddress, signer)) as unknown as NKMSToken;
   return { health, token, signer, address: await signer.getAddress() };
 }
 
@@ -41,9 +43,9 @@ async function roundArg(ctx: Ctx, round: number | undefined): Promise<bigint> {
   return BigInt(round);
 }
 
-const withCommon = (t: ReturnType<typeof task>) => withContractAndSender(t, "health", "HealthCheck");
+const withCommon = (t: ReturnType<typeof operatorTask>) => withContractAndSender(t, "health", "HealthCheck");
 
-withCommon(task("health:enroll", "Enroll a staked, registered node in health checks"))
+withCommon(operatorTask("health:enroll", "Enroll a staked, registered node in health checks"))
   .addParam("staker", "The node's staker address")
   .setAction(async (args: Common & { staker: string }, hre) => {
     const ctx = await context(hre, args);
@@ -51,7 +53,7 @@ withCommon(task("health:enroll", "Enroll a staked, registered node in health che
     await send(ctx, `enroll ${staker}`, () => ctx.health.enroll(staker));
   });
 
-withCommon(task("health:evict", "Remove a node that is no longer staked or registered"))
+withCommon(operatorTask("health:evict", "Remove a node that is no longer staked or registered"))
   .addParam("staker", "The node's staker address")
   .setAction(async (args: Common & { staker: string }, hre) => {
     const ctx = await context(hre, args);
@@ -59,7 +61,7 @@ withCommon(task("health:evict", "Remove a node that is no longer staked or regis
     await send(ctx, `evict ${staker}`, () => ctx.health.evict(staker));
   });
 
-withCommon(task("health:open", "Open the current round (draw seed, targets and checker threshold)")).setAction(
+withCommon(operatorTask("health:open", "Open the current round (draw seed, targets and checker threshold)")).setAction(
   async (args: Common, hre) => {
     const ctx = await context(hre, args);
     const round = await ctx.health.currentRound();
@@ -67,7 +69,7 @@ withCommon(task("health:open", "Open the current round (draw seed, targets and c
   },
 );
 
-withCommon(task("health:status", "Show a round (default: the current one) as JSON"))
+withCommon(operatorTask("health:status", "Show a round (default: the current one) as JSON"))
   .addOptionalParam("round", "Round number", undefined, types.int)
   .setAction(async (args: Common & { round?: number }, hre) => {
     const ctx = await context(hre, args);
@@ -97,9 +99,10 @@ withCommon(task("health:status", "Show a round (default: the current one) as JSO
       targets,
     };
     console.log(JSON.stringify(out, null, 2));
+    return out;
   });
 
-withCommon(task("health:finalize", "Judge a round's targets after its reveal window"))
+withCommon(operatorTask("health:finalize", "Judge a round's targets after its reveal window"))
   .addParam("round", "Round number", undefined, types.int)
   .setAction(async (args: Common & { round: number }, hre) => {
     const ctx = await context(hre, args);
@@ -107,7 +110,7 @@ withCommon(task("health:finalize", "Judge a round's targets after its reveal win
     await send(ctx, `finalize round ${round}`, () => ctx.health.finalize(round));
   });
 
-withCommon(task("health:claim", "Pay a checker's reward for a round to its staker address"))
+withCommon(operatorTask("health:claim", "Pay a checker's reward for a round to its staker address"))
   .addParam("round", "Round number", undefined, types.int)
   .addParam("staker", "The checker's staker address")
   .setAction(async (args: Common & { round: number; staker: string }, hre) => {
@@ -120,7 +123,7 @@ withCommon(task("health:claim", "Pay a checker's reward for a round to its stake
     );
   });
 
-withCommon(task("health:punish", "Make a checker that committed and did not reveal forfeit its accrued rewards"))
+withCommon(operatorTask("health:punish", "Make a checker that committed and did not reveal forfeit its accrued rewards"))
   .addParam("round", "Round number", undefined, types.int)
   .addParam("staker", "The checker's staker address")
   .setAction(async (args: Common & { round: number; staker: string }, hre) => {
@@ -130,7 +133,7 @@ withCommon(task("health:punish", "Make a checker that committed and did not reve
     await send(ctx, `punish ${staker} (round ${round})`, () => ctx.health.punishNonRevealer(round, staker));
   });
 
-withCommon(task("health:refresh-weight", "Record a node's vote weight anew (send from its staker or operator)"))
+withCommon(operatorTask("health:refresh-weight", "Record a node's vote weight anew (send from its staker or operator)"))
   .addParam("staker", "The node's staker address")
   .setAction(async (args: Common & { staker: string }, hre) => {
     const ctx = await context(hre, args);
@@ -138,7 +141,7 @@ withCommon(task("health:refresh-weight", "Record a node's vote weight anew (send
     await send(ctx, `refresh weight of ${staker}`, () => ctx.health.refreshWeight(staker));
   });
 
-withCommon(task("health:sweep", "Return a round's unclaimed checker budget to the pool"))
+withCommon(operatorTask("health:sweep", "Return a round's unclaimed checker budget to the pool"))
   .addParam("round", "Round number", undefined, types.int)
   .setAction(async (args: Common & { round: number }, hre) => {
     const ctx = await context(hre, args);
@@ -146,7 +149,7 @@ withCommon(task("health:sweep", "Return a round's unclaimed checker budget to th
     await send(ctx, `sweep round ${round}`, () => ctx.health.sweep(round));
   });
 
-withCommon(task("health:fund", "Add tokens to the checker reward pool"))
+withCommon(operatorTask("health:fund", "Add tokens to the checker reward pool"))
   .addParam("amount", "Tokens (whole, decimals allowed)")
   .setAction(async (args: Common & { amount: string }, hre) => {
     const ctx = await context(hre, args);

@@ -3,3 +3,4 @@ import "./staking";
 import "./policy";
 import "./health";
 import "./adjudicator";
+import "./funds";

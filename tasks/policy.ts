@@ -3,12 +3,12 @@
 // (ignition/deployments/chain-<id>/deployed_addresses.json) unless --manager is given.
 // Token amounts (fee rates) are in whole tokens, decimals allowed.
 import { randomBytes } from "node:crypto";
-import { task, types } from "hardhat/config";
+import { types } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { Signer } from "ethers";
 import type { NKMSToken, PolicyManager, StakingEscrow } from "../typechain-types";
 import { orderForPolicy, readCandidates, selectNodes } from "../src/client/node-selection";
-import { TaskError, contractAddress, ensureFunds, formatTokens, parseTokens as parseTokenAmount, send as sendTx, sender, withContractAndSender } from "./lib";
+import { TaskError, checkKind, contractAddress, ensureFunds, formatTokens, parseTokens as parseTokenAmount, send as sendTx, sender, withContractAndSender, operatorTask } from "./lib";
 
 interface Common {
   manager?: string;
@@ -32,8 +32,10 @@ async function context(hre: HardhatRuntimeEnvironment, args: Common): Promise<Ct
     "Deploy with `npx hardhat ignition deploy ignition/modules/Policy.ts --network <network>` or pass --manager <address>.",
   );
   const pm = (await hre.ethers.getContractAt("PolicyManager", address, signer)) as unknown as PolicyManager;
-  const token = (await hre.ethers.getContractAt("NKMSToken", await pm.token(), signer)) as unknown as NKMSToken;
-  const escrow = (await hre.ethers.getContractAt("StakingEscrow", await pm.escrow(), signer)) as unknown as StakingEscrow;
+  let linked: [string, string] = ["", ""];
+  await checkKind(hre, "PolicyManager", address, async () => (linked = await Promise.all([pm.token(), pm.escrow()])));
+  const token = (await hre.ethers.getContractAt("NKMSToken", linked[0], signer)) as unknown as NKMSToken;
+  const escrow = (await hre.ethers.getContractAt("StakingEscrow", linked[1], signer)) as unknown as StakingEscrow;
   return { pm, token, escrow, signer, address: await signer.getAddress() };
 }
 
@@ -55,9 +57,9 @@ async function ensureAllowance(hre: HardhatRuntimeEnvironment, ctx: Ctx, amount:
   await ensureFunds(hre, ctx.token, ctx.address, spender, amount, () => send(ctx, "approve", () => ctx.token.approve(spender, amount)));
 }
 
-const withCommon = (t: ReturnType<typeof task>) => withContractAndSender(t, "manager", "PolicyManager");
+const withCommon = (t: ReturnType<typeof operatorTask>) => withContractAndSender(t, "manager", "PolicyManager");
 
-withCommon(task("policy:create", "Create a policy paid by the sender"))
+withCommon(operatorTask("policy:create", "Create a policy paid by the sender"))
   .addParam("kfragRoot", "Kfrag commitment root (bytes32 hex, see src/client/kfrag-commitment.ts)")
   .addParam("periods", "Number of periods, the current one included", undefined, types.int)
   .addParam("feeRate", "Fee per node per period, in tokens")
@@ -99,7 +101,7 @@ withCommon(task("policy:create", "Create a policy paid by the sender"))
     },
   );
 
-withCommon(task("policy:renew", "Extend a live policy by more periods, paid by the sender"))
+withCommon(operatorTask("policy:renew", "Extend a live policy by more periods, paid by the sender"))
   .addParam("policyId", "Policy id (16-byte hex)")
   .addParam("periods", "Extra periods", undefined, types.int)
   .setAction(async (args: Common & { policyId: string; periods: number }, hre) => {
@@ -115,7 +117,7 @@ withCommon(task("policy:renew", "Extend a live policy by more periods, paid by t
     console.log(`policy ${id} now ends after period ${newEnd}; paid ${fmt(hre, cost)}`);
   });
 
-withCommon(task("policy:revoke", "Revoke a policy (or one node's arrangement) as its owner"))
+withCommon(operatorTask("policy:revoke", "Revoke a policy (or one node's arrangement) as its owner"))
   .addParam("policyId", "Policy id (16-byte hex)")
   .addOptionalParam("node", "Revoke only this node's arrangement")
   .setAction(async (args: Common & { policyId: string; node?: string }, hre) => {
@@ -131,14 +133,14 @@ withCommon(task("policy:revoke", "Revoke a policy (or one node's arrangement) as
     console.log(`refunded ${fmt(hre, (await ctx.token.balanceOf(ctx.address)) - before)}`);
   });
 
-withCommon(task("policy:settle", "Credit a policy's nodes with the periods served so far"))
+withCommon(operatorTask("policy:settle", "Credit a policy's nodes with the periods served so far"))
   .addParam("policyId", "Policy id (16-byte hex)")
   .setAction(async (args: Common & { policyId: string }, hre) => {
     const ctx = await context(hre, args);
     await send(ctx, "settle", () => ctx.pm.settle(parsePolicyId(hre, args.policyId)));
   });
 
-withCommon(task("policy:withdraw", "Pay a node's credited fees to its staker"))
+withCommon(operatorTask("policy:withdraw", "Pay a node's credited fees to its staker"))
   .addOptionalParam("node", "Staker address (default: the sender)")
   .addOptionalParam("settle", "Comma-separated policy ids to settle first")
   .setAction(async (args: Common & { node?: string; settle?: string }, hre) => {
@@ -153,7 +155,7 @@ withCommon(task("policy:withdraw", "Pay a node's credited fees to its staker"))
     console.log(`paid ${fmt(hre, feeBalance)} to ${node}`);
   });
 
-withCommon(task("policy:set-fee-rate", "Set the sender's (a staker's) minimum fee rate per period"))
+withCommon(operatorTask("policy:set-fee-rate", "Set the sender's (a staker's) minimum fee rate per period"))
   .addParam("rate", "Tokens per period")
   .setAction(async (args: Common & { rate: string }, hre) => {
     const ctx = await context(hre, args);
@@ -165,7 +167,7 @@ withCommon(task("policy:set-fee-rate", "Set the sender's (a staker's) minimum fe
     await send(ctx, "setMinFeeRate", () => ctx.pm.setMinFeeRate(rate));
   });
 
-withCommon(task("policy:info", "Show a policy"))
+withCommon(operatorTask("policy:info", "Show a policy"))
   .addParam("policyId", "Policy id (16-byte hex)")
   .setAction(async (args: Common & { policyId: string }, hre) => {
     const ctx = await context(hre, args);

@@ -2,12 +2,12 @@
 // Contract addresses come from the Ignition deployment of module "NKMS" on the network
 // (ignition/deployments/chain-<id>/deployed_addresses.json) unless --escrow is given.
 // Amounts are in whole tokens (decimals allowed, e.g. 15000 or 0.5).
-import { task, types } from "hardhat/config";
+import { types } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { Signer } from "ethers";
-import type { NKMSToken, StakingEscrow } from "../typechain-types";
+import type { NKMSToken, PolicyManager, StakingEscrow } from "../typechain-types";
 import { signPermit } from "../src/client/permit";
-import { TaskError, contractAddress, formatTokens, parseTokens, requireBalance, send as sendTx, sender, withContractAndSender } from "./lib";
+import { TaskError, checkKind, contractAddress, formatTokens, parseTokens, requireBalance, send as sendTx, sender, withContractAndSender, operatorTask } from "./lib";
 
 interface Common {
   escrow?: string;
@@ -30,7 +30,9 @@ async function context(hre: HardhatRuntimeEnvironment, args: Common): Promise<Ct
     "Deploy with `npx hardhat ignition deploy ignition/modules/NKMS.ts --network <network>` or pass --escrow <address>.",
   );
   const escrow = (await hre.ethers.getContractAt("StakingEscrow", escrowAddress, signer)) as unknown as StakingEscrow;
-  const token = (await hre.ethers.getContractAt("NKMSToken", await escrow.token(), signer)) as unknown as NKMSToken;
+  let tokenAddress = "";
+  await checkKind(hre, "StakingEscrow", escrowAddress, async () => (tokenAddress = await escrow.token()));
+  const token = (await hre.ethers.getContractAt("NKMSToken", tokenAddress, signer)) as unknown as NKMSToken;
   return { escrow, token, signer, address: await signer.getAddress() };
 }
 
@@ -44,12 +46,14 @@ async function permitArgs(_hre: HardhatRuntimeEnvironment, ctx: Ctx, amount: big
   return signPermit(ctx.token, ctx.signer, await ctx.escrow.getAddress(), amount, deadline);
 }
 
-const withCommon = (t: ReturnType<typeof task>) => withContractAndSender(t, "escrow", "StakingEscrow");
+const withCommon = (t: ReturnType<typeof operatorTask>) => withContractAndSender(t, "escrow", "StakingEscrow");
 
-withCommon(task("nkms:stake", "Open a stake (one transaction, EIP-2612 permit)"))
+withCommon(operatorTask("nkms:stake", "Open a stake (one transaction, EIP-2612 permit); --fee-rate also enrolls the node for policies"))
   .addParam("amount", "Tokens to stake")
   .addParam("lock", "Lock duration in periods", undefined, types.int)
-  .setAction(async (args: Common & { amount: string; lock: number }, hre) => {
+  .addOptionalParam("feeRate", "Your minimum fee per period in NKMS: enrolls the node with the PolicyManager (policy:set-fee-rate), without which no policy selects it")
+  .addOptionalParam("manager", "PolicyManager address for --fee-rate (default: the network's Ignition deployment)")
+  .setAction(async (args: Common & { amount: string; lock: number; feeRate?: string; manager?: string }, hre) => {
     const ctx = await context(hre, args);
     const amount = parseTokens(hre, args.amount, "amount");
     const [minStake, maxStake, minLock, current] = await Promise.all([
@@ -60,13 +64,44 @@ withCommon(task("nkms:stake", "Open a stake (one transaction, EIP-2612 permit)")
     if (amount > maxStake) throw new TaskError("ABOVE_MAXIMUM", `Stake above the maximum of ${fmt(hre, maxStake)}.`);
     if (args.lock < Number(minLock)) throw new TaskError("LOCK_TOO_SHORT", `Lock of ${args.lock} periods is below the minimum of ${minLock}.`);
     await requireBalance(hre, ctx.token, ctx.address, amount);
+    // The fee rate is checked before staking, so a bad one stakes nothing.
+    const enrollment = args.feeRate === undefined ? undefined : await feeRateEnrollment(hre, ctx, args.feeRate, args.manager);
     const p = await permitArgs(hre, ctx, amount);
     await send(ctx, `stake ${fmt(hre, amount)} for ${args.lock} periods`, () =>
       ctx.escrow.depositWithPermit(amount, args.lock, p.deadline, p.v, p.r, p.s),
     );
+    if (enrollment) await enrollment();
+    else {
+      console.log(
+        "next: set your minimum fee rate — `npx hardhat policy:set-fee-rate --rate <NKMS per period>` (or pass --fee-rate here): " +
+          "until then the PolicyManager has not enrolled this node and no policy selects it",
+      );
+    }
+    return { staker: ctx.address, staked: fmt(hre, amount), lockPeriods: args.lock, feeRate: args.feeRate === undefined ? null : `${args.feeRate} NKMS` };
   });
 
-withCommon(task("nkms:increase", "Add tokens to your stake (permit)"))
+/** Checks `rate` against the PolicyManager's range; returns the setMinFeeRate to send after staking. */
+async function feeRateEnrollment(hre: HardhatRuntimeEnvironment, ctx: Ctx, value: string, flag: string | undefined): Promise<() => Promise<void>> {
+  const rate = parseTokens(hre, value, "fee-rate");
+  const address = await contractAddress(
+    hre,
+    "Policy#PolicyManager",
+    flag,
+    "Deploy with `npx hardhat ignition deploy ignition/modules/Network.ts --network <network>` or pass --manager <address>.",
+  );
+  const pm = (await hre.ethers.getContractAt("PolicyManager", address, ctx.signer)) as unknown as PolicyManager;
+  let range: [bigint, bigint] = [0n, 0n];
+  await checkKind(hre, "PolicyManager", address, async () => {
+    const params = await pm.params();
+    range = [params.minFeeRate, params.maxFeeRate];
+  });
+  if (rate < range[0] || rate > range[1]) {
+    throw new TaskError("RATE_OUT_OF_RANGE", `--fee-rate must lie in [${fmt(hre, range[0])}, ${fmt(hre, range[1])}].`);
+  }
+  return () => sendTx([pm.interface], `set minimum fee rate ${fmt(hre, rate)} per period (enrolls the node)`, () => pm.setMinFeeRate(rate));
+}
+
+withCommon(operatorTask("nkms:increase", "Add tokens to your stake (permit)"))
   .addParam("amount", "Tokens to add")
   .setAction(async (args: Common & { amount: string }, hre) => {
     const ctx = await context(hre, args);
@@ -77,7 +112,7 @@ withCommon(task("nkms:increase", "Add tokens to your stake (permit)"))
     await send(ctx, `increase by ${fmt(hre, amount)}`, () => ctx.escrow.increaseWithPermit(amount, p.deadline, p.v, p.r, p.s));
   });
 
-withCommon(task("nkms:prolong", "Lengthen your rolling lock"))
+withCommon(operatorTask("nkms:prolong", "Lengthen your rolling lock"))
   .addParam("periods", "Extra periods", undefined, types.int)
   .setAction(async (args: Common & { periods: number }, hre) => {
     const ctx = await context(hre, args);
@@ -87,7 +122,7 @@ withCommon(task("nkms:prolong", "Lengthen your rolling lock"))
     await send(ctx, `prolong by ${args.periods} periods`, () => ctx.escrow.prolong(args.periods));
   });
 
-withCommon(task("nkms:unlock", "Start unlocking your stake (it stops earning rewards)")).setAction(async (args: Common, hre) => {
+withCommon(operatorTask("nkms:unlock", "Start unlocking your stake (it stops earning rewards)")).setAction(async (args: Common, hre) => {
   const ctx = await context(hre, args);
   const st = await ctx.escrow.stakeOf(ctx.address);
   if (st.amount === 0n) throw new TaskError("NOT_STAKER", `${ctx.address} has no stake.`);
@@ -96,12 +131,12 @@ withCommon(task("nkms:unlock", "Start unlocking your stake (it stops earning rew
   console.log(`withdrawable from period ${(await ctx.escrow.stakeOf(ctx.address)).unlockPeriod}`);
 });
 
-withCommon(task("nkms:relock", "Cancel unlocking: the stake rolls and earns again")).setAction(async (args: Common, hre) => {
+withCommon(operatorTask("nkms:relock", "Cancel unlocking: the stake rolls and earns again")).setAction(async (args: Common, hre) => {
   const ctx = await context(hre, args);
   await send(ctx, "relock", () => ctx.escrow.relock());
 });
 
-withCommon(task("nkms:withdraw", "Withdraw unlocked tokens"))
+withCommon(operatorTask("nkms:withdraw", "Withdraw unlocked tokens"))
   .addOptionalParam("amount", "Tokens to withdraw (default: everything)")
   .setAction(async (args: Common & { amount?: string }, hre) => {
     const ctx = await context(hre, args);
@@ -125,7 +160,7 @@ withCommon(task("nkms:withdraw", "Withdraw unlocked tokens"))
     await send(ctx, `withdraw ${fmt(hre, amount)}`, () => ctx.escrow.withdraw(amount));
   });
 
-withCommon(task("nkms:bond", "Propose an operator (the node's hot key); it bonds when it registers the node. Zero address unbonds at once and retires the node's stamp key (cut-off after a compromise)"))
+withCommon(operatorTask("nkms:bond", "Propose an operator (the node's hot key); it bonds when it registers the node. Zero address unbonds at once and retires the node's stamp key (cut-off after a compromise)"))
   .addParam("operator", "Operator address")
   .setAction(async (args: Common & { operator: string }, hre) => {
     const ctx = await context(hre, args);
@@ -144,7 +179,7 @@ withCommon(task("nkms:bond", "Propose an operator (the node's hot key); it bonds
     await send(ctx, `propose operator ${args.operator}`, () => ctx.escrow.bondOperator(args.operator));
   });
 
-withCommon(task("nkms:register", "Register the node and accept a pending bond (send from the operator account; the node agent does this itself at startup)"))
+withCommon(operatorTask("nkms:register", "Register the node and accept a pending bond (send from the operator account; the node agent does this itself at startup)"))
   .addParam("staker", "The staker whose node this is (it must have bonded or proposed this operator)")
   .addParam("endpoint", "Node HTTP endpoint, e.g. https://node.example:9151")
   .addParam("encryptingKey", "Umbral encrypting public key, 33-byte compressed hex")
@@ -169,7 +204,7 @@ withCommon(task("nkms:register", "Register the node and accept a pending bond (s
     },
   );
 
-withCommon(task("nkms:stake-info", "Show a stake, its operator/node and its rewards"))
+withCommon(operatorTask("nkms:stake-info", "Show a stake, its operator/node and its rewards"))
   .addOptionalParam("staker", "Staker address (default: the sending account)")
   .setAction(async (args: Common & { staker?: string }, hre) => {
     const ctx = await context(hre, args);
@@ -194,7 +229,7 @@ withCommon(task("nkms:stake-info", "Show a stake, its operator/node and its rewa
     return info;
   });
 
-withCommon(task("nkms:claim", "Claim rewards to the wallet, or restake them"))
+withCommon(operatorTask("nkms:claim", "Claim rewards to the wallet, or restake them"))
   .addFlag("restake", "Add the rewards to the stake instead")
   .setAction(async (args: Common & { restake: boolean }, hre) => {
     const ctx = await context(hre, args);

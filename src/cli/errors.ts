@@ -1,6 +1,6 @@
 /**
  * Exit codes of the `nkms` CLI. Scripts branch on these, so they never change meaning.
- * 0 success; 1 unexpected failure (a bug: please report it).
+ * 0 success; 1 unexpected failure (a bug: please report it); 9 an account lacks ETH or NKMS.
  */
 export const ExitCode = {
   ok: 0,
@@ -12,6 +12,7 @@ export const ExitCode = {
   denied: 6,
   integrity: 7,
   keystore: 8,
+  funds: 9,
 } as const;
 export type ExitCodeName = keyof typeof ExitCode;
 

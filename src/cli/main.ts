@@ -1,6 +1,7 @@
 /**
  * `nkms`: the command-line client. Every failure prints one line `nkms: <message>` on stderr and
- * exits with a code from errors.ts, so scripts can branch on it; `--json` makes stdout machine-readable.
+ * exits with a code from errors.ts, so scripts can branch on it; `--json` makes stdout machine-readable
+ * and the error one JSON object on stderr: {"error": {"code": <exit name>, "exit": <n>, "message"}}.
  */
 import { Command, CommanderError } from "commander";
 import { ClientError, RetrievalError, type ClientErrorCode } from "../client/errors";
@@ -37,7 +38,7 @@ export function classify(e: unknown): { exit: ExitCodeName; message: string } {
   if (e instanceof StorageError) return { exit: e.code === "not_found" ? "notFound" : e.code === "corrupt" ? "integrity" : "usage", message: e.message };
   if (e instanceof ConfigError) return { exit: "usage", message: e.message };
   if (e instanceof StartupError) {
-    const exit: ExitCodeName = e.code === "KEYSTORE" ? "keystore" : e.code === "RPC" ? "unreachable" : "chain";
+    const exit: ExitCodeName = e.code === "KEYSTORE" ? "keystore" : e.code === "RPC" ? "unreachable" : e.code === "NO_ETH" ? "funds" : "chain";
     return { exit, message: e.message };
   }
   if (e instanceof CommanderError) return { exit: e.exitCode === 0 ? "ok" : "usage", message: e.message.replace(/^error: /, "") };
@@ -82,7 +83,13 @@ export async function main(argv: string[]): Promise<number> {
     return ExitCode.ok;
   } catch (e) {
     const { exit, message } = classify(e);
-    if (exit !== "ok") process.stderr.write(`nkms: ${message.split("\n")[0]}\n`);
+    const line = message.split("\n")[0];
+    // Under --json a script parses stderr too: the error is one JSON object there.
+    if (exit !== "ok") {
+      process.stderr.write(
+        argv.includes("--json") ? JSON.stringify({ error: { code: exit, exit: ExitCode[exit], message: line } }) + "\n" : `nkms: ${line}\n`,
+      );
+    }
     if (exit === "internal" && process.env.NKMS_DEBUG) process.stderr.write(message + "\n");
     return ExitCode[exit];
   }

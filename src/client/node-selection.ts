@@ -156,7 +156,10 @@ export function selectNodes(candidates: readonly NodeCandidate[], options: Selec
   if (pool.length < options.count) {
     throw new NodeSelectionError(
       "NOT_ENOUGH_NODES",
-      `need ${options.count} nodes, only ${pool.length} are eligible with quota left`,
+      `need ${options.count} nodes, only ${pool.length} are eligible with quota left ` +
+        // The usual cause on a new network: stakers that never set a fee rate are not enrolled.
+        "(a staked node is eligible once its agent registered and its staker set a minimum fee rate at or below the policy's: " +
+        "`npx hardhat policy:set-fee-rate --rate R`, `nkms stake fee-rate R`, or `nkms:stake --fee-rate R`)",
     );
   }
   const rng = new Sha256CounterStream(options.seed);

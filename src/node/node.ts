@@ -13,10 +13,44 @@ import { ReencryptPool } from "./worker-pool";
 import { startHealthDuty } from "./health/duty";
 import { installTestFault, type TestFault } from "./health/fault";
 import { signKeyProof } from "./registration";
+import { formatEther, type Wallet } from "ethers";
+
+/** Gas assumed for registerNode when the node cannot estimate it (measured ~200k with a new stamp key). */
+const REGISTER_GAS_FALLBACK = 300_000n;
+
+/**
+ * Refuses to start (NO_ETH), in one line saying how much to send, when the operator's hot key
+ * cannot pay the registration: without this the agent died in ethers' INSUFFICIENT_FUNDS error
+ * with the whole raw transaction in it.
+ */
+export async function requireRegistrationGas(
+  chain: EthersNodeChain,
+  operator: Wallet,
+  registerArgs: readonly [string, string, string, string, string],
+): Promise<void> {
+  const balance = await chain.provider.getBalance(operator.address);
+  let gas = REGISTER_GAS_FALLBACK;
+  try {
+    gas = await chain.staking.registerNode.estimateGas(...registerArgs, { from: operator.address });
+  } catch {
+    // A revert shows up, decoded, when the registration itself is sent; price the fallback.
+  }
+  const fees = await chain.provider.getFeeData();
+  const price = fees.maxFeePerGas ?? fees.gasPrice ?? 0n;
+  const need = gas * price;
+  if (balance >= need) return;
+  // Ask for twice the estimate: the fee may rise, and health-check duty spends gas too.
+  const ask = formatEther(need * 2n - balance);
+  throw new StartupError(
+    "NO_ETH",
+    `operator ${operator.address} holds ${formatEther(balance)} ETH but registering the node needs about ${formatEther(need)} ETH (${gas} gas): ` +
+      `send it at least ${ask} ETH, e.g. \`npx hardhat nkms:transfer --to ${operator.address} --eth ${ask} --network <network>\``,
+  );
+}
 
 export class StartupError extends Error {
   constructor(
-    readonly code: "NOT_BONDED" | "AMBIGUOUS_BOND" | "NOT_STAKED" | "KEYSTORE" | "RPC",
+    readonly code: "NOT_BONDED" | "AMBIGUOUS_BOND" | "NOT_STAKED" | "KEYSTORE" | "RPC" | "NO_ETH",
     message: string,
   ) {
     super(message);
@@ -137,6 +171,7 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger } = {}
           staker,
           operator: operator.address,
         });
+        await requireRegistrationGas(chain, operator, [staker, endpoint, encryptingKey, verifyingKey, toHex(keyProof)]);
         const tx = await chain.registerNode(operator, staker, endpoint, encryptingKey, verifyingKey, keyProof);
         log.info({ endpoint, tx, bonded: !bonded }, bonded ? "registered endpoint and keys on-chain" : "accepted the bond and registered on-chain");
       } else log.info({ endpoint }, "on-chain registration is current");
