@@ -74,13 +74,12 @@ operatorTask("nkms:challenge-cfrag", "Prove on-chain that a node returned an inc
     const filed = await fileCFragEvidence(adjudicator as unknown as Adjudicator, evidence, { salt: args.salt });
     const receipt = filed.revealReceipt;
     console.log(`committed (salt ${filed.salt}; pass it with --salt to retry a failed reveal), gas ${filed.commitReceipt?.gasUsed ?? 0n}`);
-    const recordKey = hash; // the record is per stamped message (its evidence hash)
-    const [, reward, commitBlock] = await adjudicator.records(recordKey);
+    const [, reward, commitBlock] = await adjudicator.records(hash);
     console.log(`slashed: penalty ${hre.ethers.formatEther(penalty)} NKMS (tx ${receipt?.hash}, gas ${receipt?.gasUsed})`);
     console.log(
-      `your reward of ${hre.ethers.formatEther(reward)} NKMS waits in the evidence's record until block ${commitBlock + (await adjudicator.CONTEST_BLOCKS())}: npx hardhat nkms:withdraw-reward --evidence-hashes ${recordKey}`,
+      `your reward of ${hre.ethers.formatEther(reward)} NKMS waits in the evidence's record until block ${commitBlock + (await adjudicator.CONTEST_BLOCKS())}: npx hardhat nkms:withdraw-reward --evidence-hashes ${hash}`,
     );
-    return { correct, txHash: receipt?.hash, evidenceHash: recordKey, reward, salt: filed.salt };
+    return { correct, txHash: receipt?.hash, evidenceHash: hash, reward, salt: filed.salt };
   });
 
 operatorTask("nkms:withdraw-reward", "Withdraw the investigator rewards your slashing evidence earned")
