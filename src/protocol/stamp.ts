@@ -30,9 +30,9 @@
 //
 // The period dates the stamp: the escrow counts it only if the signing key's validity window
 // contains the period (a key retired in period R counts through R) and the period is at most G
-// periods old and not in the future (StakingEscrow `isStampKey`), and the Adjudicator slashes at
-// most once per (staker, stamp period). So a leaked key stops counting once the staker rotates
-// or retires it, and cannot drain a stake by forging many distinct stamps. The policy creator
+// periods old and not in the future (StakingEscrow `isStampKey`), and the escrow slashes a staker
+// at most MAX_SLASHES_PER_PERIOD times per period. So a leaked key stops counting once the staker
+// rotates or retires it, and cannot drain a stake at once by forging many distinct stamps. The policy creator
 // is here because a policy id alone does not name a policy once ids are namespaced by creator
 // (today PolicyManager's `owner`, the address the node and the client both read on-chain).
 //

@@ -242,7 +242,7 @@ describe("acceptance: property — an honest node never loses stake; every lie i
     }
   }
 
-  /** L lies in a fresh period (one slash per staker and stamp period); returns what its client kept. */
+  /** L lies in a fresh period (the escrow slashes a staker at most twice per period), its client keeps evidence, and it is filed. */
   async function lie(kind: Lie, filing: Filing): Promise<void> {
     await advancePeriods(world.net.core, 1);
     const p = await createPolicy(world.net, world.payer, owner, [liar.staker.address]);

@@ -4,7 +4,7 @@
 // staker could not cut off its operator for `minBondSeconds`. Now:
 //  - stamps carry their period; a key counts for stamps dated in its window [validFrom, R + 1)
 //    when retired in period R, and only within currentPeriod − G .. currentPeriod;
-//  - one slash per (staker, stamp period);
+//  - at most MAX_SLASHES_PER_PERIOD slashes of a staker per period (evidence beyond waits);
 //  - bondOperator(0) cuts off the operator and its stamp key at once, the anti-churn delay moves
 //    to the next bond, and a retired key can never be registered again.
 import { expect } from "chai";

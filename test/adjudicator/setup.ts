@@ -31,7 +31,7 @@ export interface AdjudicatorSetup {
   /**
    * Periods a stamp may be dated with right after the setup (the node's key valid in all, all in
    * the slashing window). `stamped` dates each new evidence with the next one, cyclically, so
-   * a test can slash up to `stampPeriods.length` times (one slash per staker and stamp period).
+   * stamps in a test are dated across the window.
    */
   stampPeriods: number[];
   nextStampPeriod: number;
