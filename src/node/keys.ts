@@ -64,7 +64,8 @@ export async function createKeystore(
     password,
     options.scryptN ? { scrypt: { N: options.scryptN } } : {},
   );
-  await mkdir(dirname(path), { recursive: true });
+  // Only the keystore's own directory is created here, owner-only like the file.
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await writeFile(path, json, { mode: 0o600, flag: "wx" });
   return wallet.address;
 }

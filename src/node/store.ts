@@ -1,4 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { dirname } from "node:path";
 import { Database, openDatabase } from "./sqlite";
 import { concatBytes } from "./bytes";
 import { conflict, gone } from "./errors";
@@ -79,6 +81,20 @@ CREATE TABLE IF NOT EXISTS health_results (
 `;
 
 /**
+ * Makes the store's directory 0700 and its files 0600 whatever the umask (or an earlier version)
+ * left: the kfrags are sealed, but tombstones, policy metadata and readers are not. SQLite creates
+ * the -wal and -shm files with the main file's mode, so creating that file 0600 first covers them;
+ * existing ones are tightened too.
+ */
+function restrictPermissions(path: string): void {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  closeSync(openSync(path, "a", 0o600));
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+}
+
+/**
  * The node's durable state: kfrags (AES-256-GCM at rest, bound to policy id and node as AAD),
  * tombstones of revoked/expired policies, small key-value settings and health-check results.
  * Every write is committed with WAL + synchronous=FULL before the call returns, so whatever the
@@ -102,6 +118,7 @@ export class NodeStore {
   static open(path: string, atRestKey: Uint8Array, nodeId: Uint8Array): NodeStore {
     if (atRestKey.length !== 32) throw new Error("at-rest key must be 32 bytes");
     if (nodeId.length !== 20) throw new Error("node id must be 20 bytes");
+    restrictPermissions(path);
     const db = openDatabase(path);
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = FULL");
