@@ -6,7 +6,24 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
+import { spawn } from "node:child_process";
 import { NodeStore } from "../../src/node/store";
+import { createKeystore, loadKeystore } from "../../src/node/keys";
+
+const BIN = join(__dirname, "..", "..", "bin", "nkms.js");
+
+/** Runs the real `nkms` bin; resolves with its exit code and output. */
+function nkms(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NKMS_UNSAFE_TEST_MODE: "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    proc.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    proc.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    proc.on("error", reject);
+    proc.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
 
 describe("node agent under hostile load (issue #15 item 7)", function () {
   let dir: string;
@@ -31,4 +48,41 @@ describe("node agent under hostile load (issue #15 item 7)", function () {
       store.close();
     }
   });
+
+  it("refuses a keystore with a cheap scrypt cost or a short password (library and `nkms keys create`), one clear line each", async function () {
+    this.timeout(120_000);
+    const strong = "correct horse battery staple";
+    const ks = (name: string) => join(dir, "ks", name + ".json");
+    await expectReject(createKeystore(ks("n2"), strong, undefined, { scryptN: 2 }), /scrypt cost .*at least 32768/);
+    await expectReject(createKeystore(ks("n1024"), strong, undefined, { scryptN: 1024 }), /scrypt cost .*at least 32768/);
+    await expectReject(createKeystore(ks("n3"), strong, undefined, { scryptN: 3 * 16384 }), /power of two/);
+    await expectReject(createKeystore(ks("pw"), "ab", undefined, { scryptN: 1024, unsafeTestMode: true }), /at least 12 characters/);
+    // The test-only floor is explicit, and still a floor.
+    await expectReject(createKeystore(ks("t2"), strong, undefined, { scryptN: 2, unsafeTestMode: true }), /at least 1024/);
+    const address = await createKeystore(ks("ok"), strong, undefined, { scryptN: 1024, unsafeTestMode: true });
+    expect((await loadKeystore(ks("ok"), strong)).address).to.equal(address);
+
+    const home = join(dir, "cli-home");
+    const cheap = await nkms(["keys", "create", "--scrypt-n", "2"], { NKMS_HOME: home, NKMS_KEYSTORE_PASSWORD: strong });
+    expect(cheap.code, cheap.stderr).to.equal(2);
+    expect(cheap.stderr).to.match(/^nkms: [^\n]*scrypt[^\n]*32768[^\n]*\n$/);
+    const short = await nkms(["keys", "create", "--scrypt-n", "1024"], { NKMS_HOME: home, NKMS_KEYSTORE_PASSWORD: "ab", NKMS_UNSAFE_TEST_MODE: "1" });
+    expect(short.code, short.stderr).to.equal(8);
+    expect(short.stderr).to.match(/^nkms: [^\n]*at least 12 characters[^\n]*\n$/);
+    const op = await nkms(["node", "init", "--keystore-path", join(home, "op.json")], { NKMS_HOME: home, NKMS_KEYSTORE_PASSWORD: "ab" });
+    expect(op.code, op.stderr).to.equal(8);
+    expect(op.stderr).to.match(/^nkms: [^\n]*at least 12 characters[^\n]*\n$/);
+    const fine = await nkms(["keys", "create", "--scrypt-n", "1024", "--json"], { NKMS_HOME: home, NKMS_KEYSTORE_PASSWORD: strong, NKMS_UNSAFE_TEST_MODE: "1" });
+    expect(fine.code, fine.stderr).to.equal(0);
+  });
 });
+
+async function expectReject(p: Promise<unknown>, message: RegExp): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    expect((e as Error).message).to.match(message);
+    return;
+  }
+  expect.fail(`expected a rejection matching ${message}`);
+}
