@@ -4,6 +4,7 @@ import { dirname } from "node:path";
 import { Database, openDatabase } from "./sqlite";
 import { concatBytes } from "./bytes";
 import { conflict, gone } from "./errors";
+import { canonicalJson } from "./protocol";
 
 /** What the owner attached to a kfrag when uploading it (signed by the owner, stored verbatim). */
 export interface PolicyMeta {
@@ -79,6 +80,13 @@ CREATE TABLE IF NOT EXISTS health_results (
   verdict TEXT NOT NULL, detail TEXT NOT NULL
 );
 `;
+
+/** The first signed field in which two uploads' rules differ, or undefined when they agree. */
+function metaDifference(held: PolicyMeta | null, next: PolicyMeta): string | undefined {
+  if (!held) return "package";
+  const fields: (keyof PolicyMeta)[] = ["publisherVerifyingKey", "delegatingKey", "receivingKey", "reader", "conditions"];
+  return fields.find((f) => canonicalJson(held[f]).toLowerCase() !== canonicalJson(next[f]).toLowerCase());
+}
 
 /**
  * Makes the store's directory 0700 and its files 0600 whatever the umask (or an earlier version)
@@ -163,9 +171,15 @@ export class NodeStore {
         const state = STATE_NAMES[existing.state];
         if (state === "revoked") throw gone("POLICY_REVOKED", "policy was revoked");
         if (state === "expired") throw gone("POLICY_EXPIRED", "policy has expired");
-        const held = this.decode(existing).kfrag;
-        if (held && Buffer.compare(held, entry.kfrag) === 0) return "duplicate";
-        throw conflict("KFRAG_CONFLICT", "a different kfrag is already held for this policy");
+        const held = this.decode(existing);
+        if (!held.kfrag || Buffer.compare(held.kfrag, entry.kfrag) !== 0) {
+          throw conflict("KFRAG_CONFLICT", "a different kfrag is already held for this policy");
+        }
+        // Same kfrag, other rules: answering "duplicate" would let the owner believe a tighter
+        // reader or conditions took effect while the first upload's still apply.
+        const differs = metaDifference(held.meta, entry.meta);
+        if (differs) throw conflict("KFRAG_CONFLICT", `this kfrag is already held with a different ${differs}; the held rules stay in force`);
+        return "duplicate";
       }
       const { ct, iv } = this.seal(entry.policyId, entry.kfrag);
       this.db

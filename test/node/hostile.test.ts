@@ -9,6 +9,10 @@ import type { FastifyInstance } from "fastify";
 import { spawn } from "node:child_process";
 import { NodeStore } from "../../src/node/store";
 import { createKeystore, loadKeystore } from "../../src/node/keys";
+import { buildReencryptRequest, type EthSigning } from "../../src/node/protocol";
+import * as umbral from "../../src/umbral";
+import { startInProcessAgent, type InProcessAgent } from "./in-process-agent";
+import { accountWallet, capsulesFor, createPolicy, deployNetwork, setupNode, uploadFor, type Network, type TestNode, type TestPolicy } from "./helpers";
 
 const BIN = join(__dirname, "..", "..", "bin", "nkms.js");
 
@@ -27,11 +31,52 @@ function nkms(args: string[], env: Record<string, string>): Promise<{ code: numb
 
 describe("node agent under hostile load (issue #15 item 7)", function () {
   let dir: string;
+  let net: Network;
+  let node: TestNode;
+  let agent: InProcessAgent;
+  let payer: Awaited<ReturnType<typeof ethers.getSigners>>[number];
+  const owner = accountWallet(15);
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "nkms-hostile-"));
+    net = await deployNetwork();
+    const signers = await ethers.getSigners();
+    payer = signers[10];
+    node = await setupNode(net, signers[1], 2, ethers.provider);
+    agent = await startInProcessAgent(net, node, dir);
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(async () => {
+    await agent?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function post(app: FastifyInstance, url: string, body: unknown) {
+    const res = await app.inject({ method: "POST", url, payload: body as object });
+    return { status: res.statusCode, headers: res.headers, json: res.json() as Record<string, unknown> & { error?: { code: string; message: string } } };
+  }
+
+  function reencrypt(a: InProcessAgent, p: TestPolicy, capsules: umbral.Capsule[], signer: umbral.Signer | EthSigning = p.bobSigner) {
+    return buildReencryptRequest(signer, node.staker.address, p.policyIdBytes, capsules.map((c) => c.toBytes())).then((req) =>
+      post(a.app, `/v1/policies/${p.policyId}/reencrypt`, req),
+    );
+  }
+
+  it("answers 409 KFRAG_CONFLICT to a re-upload whose reader or conditions differ from what it holds; an identical one stays idempotent", async () => {
+    const p = await createPolicy(net, payer, owner, [node.staker.address]);
+    const url = `/v1/policies/${p.policyId}/kfrag`;
+    const first = await uploadFor(p, 0);
+    expect((await post(agent.app, url, first)).status).to.equal(201);
+    expect((await post(agent.app, url, first)).status).to.equal(200);
+    const tighterReader = await post(agent.app, url, await uploadFor(p, 0, { reader: { address: accountWallet(17).address } }));
+    expect(tighterReader.status, JSON.stringify(tighterReader.json)).to.equal(409);
+    expect(tighterReader.json.error!.code).to.equal("KFRAG_CONFLICT");
+    const tighterConditions = await post(agent.app, url, await uploadFor(p, 0, { conditions: { op: "time", notAfter: 4_000_000_000 } }));
+    expect(tighterConditions.status).to.equal(409);
+    expect(tighterConditions.json.error!.code).to.equal("KFRAG_CONFLICT");
+    // What is held is unchanged: the first upload's (open) rules still apply.
+    expect(agent.store.get(p.policyIdBytes)!.meta!.reader).to.equal(null);
+    expect((await post(agent.app, url, first)).status).to.equal(200);
+  });
 
   it("creates its data directory 0700 and the SQLite files (and -wal/-shm) 0600", () => {
     const data = join(dir, "perm", "data");
