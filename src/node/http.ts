@@ -1,3 +1,5 @@
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { NodeError } from "./errors";
@@ -33,6 +35,29 @@ function errorBody(code: string, message: string) {
   return { error: { code, message } };
 }
 
+/**
+ * Errors Node's HTTP parser raises before fastify sees a request (oversized headers, a malformed
+ * request line or Content-Length, a request that timed out): answered on the raw socket, in the
+ * API's shape, then the connection is closed.
+ */
+function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [408, "REQUEST_TIMEOUT", "the request took too long to arrive"]
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "HEADERS_TOO_LARGE", "request headers are too large"]
+        : [400, "BAD_HTTP_REQUEST", "malformed HTTP request"];
+  const body = JSON.stringify(errorBody(code, message));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
 /** Builds the node's HTTP API on top of a NodeService. */
 export function buildHttpServer(service: NodeService, options: HttpOptions): FastifyInstance {
   const app = Fastify({
@@ -40,11 +65,35 @@ export function buildHttpServer(service: NodeService, options: HttpOptions): Fas
     bodyLimit: options.bodyLimit,
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",
-    return503OnClosing: true,
+    // Fastify's own 503-on-close body is not in the API's shape: the preClose/onRequest hooks
+    // below answer SHUTTING_DOWN instead.
+    return503OnClosing: false,
     // Per-request access logs would dominate the log volume under load; errors are logged.
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    clientErrorHandler,
+    // Routing failures fastify answers itself unless told otherwise: a URL that does not decode,
+    // and a path parameter beyond maxParamLength (414).
+    frameworkErrors: (err, _request, reply) => {
+      if (err.code === "FST_ERR_MAX_PARAM_LENGTH") return reply.status(414).send(errorBody("URI_TOO_LONG", "a path parameter is too long"));
+      if (err.code === "FST_ERR_BAD_URL") return reply.status(400).send(errorBody("BAD_URL", "the URL does not decode"));
+      return reply.status(400).send(errorBody("BAD_REQUEST", err.message.slice(0, 200)));
+    },
   });
+
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onRequest", async (_request, reply) => {
+    if (closing) {
+      reply.header("Retry-After", "1").header("Connection", "close");
+      return reply.status(503).send(errorBody("SHUTTING_DOWN", "node is shutting down"));
+    }
+  });
+
+  // The API speaks JSON only: a text/plain body is refused with 415 rather than parsed as a string.
+  app.removeContentTypeParser("text/plain");
 
   app.setErrorHandler((err: FastifyError | NodeError | Error, request, reply) => {
     if (err instanceof NodeError) {

@@ -7,12 +7,47 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { spawn } from "node:child_process";
+import { connect, type Socket } from "node:net";
 import { NodeStore } from "../../src/node/store";
 import { createKeystore, loadKeystore } from "../../src/node/keys";
 import { buildReencryptRequest, type EthSigning } from "../../src/node/protocol";
 import * as umbral from "../../src/umbral";
 import { startInProcessAgent, type InProcessAgent } from "./in-process-agent";
 import { accountWallet, capsulesFor, createPolicy, deployNetwork, setupNode, uploadFor, type Network, type TestNode, type TestPolicy } from "./helpers";
+
+/** Sends raw bytes to 127.0.0.1:port and returns what came back once the server closed (or 10 s passed). */
+function rawRequest(port: number, data: string | Buffer): Promise<{ status: number; headers: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => sock.destroy(), 10_000);
+    sock.on("data", (d: Buffer) => chunks.push(d));
+    sock.on("error", () => undefined);
+    sock.on("close", () => {
+      clearTimeout(timer);
+      const text = Buffer.concat(chunks).toString("latin1");
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
+      if (!m) return reject(new Error(`no HTTP response: ${JSON.stringify(text.slice(0, 200))}`));
+      const split = text.indexOf("\r\n\r\n");
+      resolve({ status: Number(m[1]), headers: text.slice(0, split), body: text.slice(split + 4) });
+    });
+    sock.write(data);
+  });
+}
+
+/** Decodes a chunked body when the headers say so. */
+function dechunk(headers: string, body: string): string {
+  if (!/transfer-encoding: chunked/i.test(headers)) return body;
+  let out = "";
+  let rest = body;
+  for (;;) {
+    const eol = rest.indexOf("\r\n");
+    const size = parseInt(rest.slice(0, eol), 16);
+    if (!size) return out;
+    out += rest.slice(eol + 2, eol + 2 + size);
+    rest = rest.slice(eol + 2 + size + 2);
+  }
+}
 
 const BIN = join(__dirname, "..", "..", "bin", "nkms.js");
 
@@ -60,6 +95,39 @@ describe("node agent under hostile load (issue #15 item 7)", function () {
       post(a.app, `/v1/policies/${p.policyId}/reencrypt`, req),
     );
   }
+
+  it("answers every framework-level error in the API shape: 414, 431, bad URL, malformed request, parser errors, media type, body too large", async () => {
+    const listening = await startInProcessAgent(net, node, mkdtempSync(join(dir, "shape-")));
+    try {
+      const address = await listening.app.listen({ host: "127.0.0.1", port: 0 });
+      const port = Number(new URL(address).port);
+      const p = await createPolicy(net, payer, owner, [node.staker.address]);
+      const json = (path: string, body: string, type = "application/json") =>
+        `POST ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+      const cases: [string, string | Buffer, number, string][] = [
+        ["414 long path parameter", json(`/v1/policies/0x${"ab".repeat(3000)}/kfrag`, "{}"), 414, "URI_TOO_LONG"],
+        ["431 header overflow", `GET /v1/ping HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`, 431, "HEADERS_TOO_LARGE"],
+        ["bad URL encoding", "GET /v1/policies/%zz/kfrag HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400, "BAD_URL"],
+        ["malformed request line", "NOT HTTP AT ALL\r\n\r\n", 400, "BAD_HTTP_REQUEST"],
+        ["bad content-length", "POST /v1/ping HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400, "BAD_HTTP_REQUEST"],
+        ["JSON parse error", json(`/v1/policies/${p.policyId}/revoke`, '{"signature":'), 400, "BAD_JSON"],
+        ["unsupported media type", json(`/v1/policies/${p.policyId}/revoke`, "hello", "text/plain"), 415, "UNSUPPORTED_MEDIA_TYPE"],
+        ["body too large", json(`/v1/policies/${p.policyId}/revoke`, JSON.stringify({ signature: "a".repeat(100_000) })), 413, "BODY_TOO_LARGE"],
+        ["unknown route", "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404, "NOT_FOUND"],
+      ];
+      for (const [what, request, status, code] of cases) {
+        const res = await rawRequest(port, request);
+        expect(res.status, `${what}: ${res.headers} ${res.body}`).to.equal(status);
+        expect(res.headers, what).to.match(/content-type: application\/json/i);
+        const body = JSON.parse(dechunk(res.headers, res.body)) as { error?: { code?: unknown; message?: unknown } };
+        expect(Object.keys(body), `${what}: ${res.body}`).to.deep.equal(["error"]);
+        expect(body.error!.code, `${what}: ${res.body}`).to.equal(code);
+        expect(body.error!.message, what).to.be.a("string").and.not.equal("");
+      }
+    } finally {
+      await listening.close();
+    }
+  });
 
   it("answers 409 KFRAG_CONFLICT to a re-upload whose reader or conditions differ from what it holds; an identical one stays idempotent", async () => {
     const p = await createPolicy(net, payer, owner, [node.staker.address]);
