@@ -6,6 +6,7 @@ import { evaluateCondition, parseCondition, type Condition } from "./conditions"
 import { NodeError, badRequest, forbidden, gone, notFound } from "./errors";
 import type { NodeKeys } from "./keys";
 import { FreshCoalescer } from "./live-check";
+import { NonceLedger } from "./nonce-ledger";
 import {
   POLICY_ID_BYTES,
   PROTOCOL_VERSION,
@@ -55,7 +56,7 @@ export interface NodeStatus {
 /** Everything the HTTP layer delegates to: kfrag intake, re-encryption, revocation, status. */
 export class NodeService {
   private readonly startedAt = Date.now();
-  private readonly seenNonces = new Map<string, number>();
+  private readonly nonces: NonceLedger;
   private readonly head: FreshCoalescer<number>;
   /** Arrangement status by policy, for one block (a promise, so concurrent look-ups share one call). */
   private readonly activeAt = new Map<string, { block: number; active: Promise<boolean> }>();
@@ -77,6 +78,7 @@ export class NodeService {
   ) {
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
     this.head = new FreshCoalescer(() => this.chain.latestBlockNumber());
+    this.nonces = new NonceLedger(store);
   }
 
   // ---- kfrag intake ----------------------------------------------------------------------
@@ -180,8 +182,12 @@ export class NodeService {
     const digest = reencryptDigest(this.staker, policyId, body.timestamp, nonce, capsules);
     const requester = this.authenticate(body, digest, meta.reader);
     const replayKey = requester + ":" + body.nonce.toLowerCase();
-    if (this.seenNonces.has(replayKey)) throw new NodeError(409, "REPLAYED_REQUEST", "this nonce was already used");
-    this.seenNonces.set(replayKey, body.timestamp + this.options.maxClockSkewSeconds);
+    if (!this.nonces.claim(replayKey, body.timestamp + this.options.maxClockSkewSeconds, now)) {
+      throw new NodeError(409, "REPLAYED_REQUEST", "this nonce was already used");
+    }
+    // Committed alongside the work below; the answer waits for it (a replay after a restart is refused).
+    const nonceDurable = this.nonces.durable();
+    nonceDurable.catch(() => undefined);
 
     // The stamps are dated with the escrow's period at the head block read after the request
     // arrived (the same read the arrangement check uses), so a stamp is never dated before a
@@ -201,6 +207,7 @@ export class NodeService {
     work.catch(() => undefined);
     await this.checkLive(policyId, policyIdHex, meta.conditions as Condition | null, body.requester.scheme === "eth" ? requester : undefined, block);
     const { cfrags, signatures, proofs } = await work;
+    await nonceDurable;
     return {
       node: this.staker,
       policyId: policyIdHex.toLowerCase(),
@@ -323,7 +330,7 @@ export class NodeService {
   /** Periodic housekeeping: purge expired kfrags, forget old nonces. */
   sweep(): number {
     const now = this.now();
-    for (const [k, expiry] of this.seenNonces) if (expiry < now) this.seenNonces.delete(k);
+    this.nonces.sweep(now);
     const purged = this.store.purgeExpired(now);
     if (purged) this.log.info({ purged }, "purged expired policies");
     return purged;

@@ -74,6 +74,8 @@ CREATE TABLE IF NOT EXISTS policies (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS policies_end ON policies (state, end_time);
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS nonces (key TEXT PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces (expires);
 CREATE TABLE IF NOT EXISTS health_results (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   at INTEGER NOT NULL, round TEXT NOT NULL, target TEXT NOT NULL,
@@ -290,6 +292,25 @@ export class NodeStore {
     this.db
       .prepare("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
       .run(key, value);
+  }
+
+  /** Whether a request nonce (requester:nonce) was recorded and has not expired yet. */
+  nonceUsed(key: string, now: number): boolean {
+    return this.db.prepare("SELECT 1 FROM nonces WHERE key = ? AND expires >= ?").get(key, now) !== undefined;
+  }
+
+  /** Records used request nonces in one transaction (one WAL sync for the whole batch). */
+  addNonces(entries: { key: string; expires: number }[]): void {
+    if (entries.length === 0) return;
+    const insert = this.db.prepare("INSERT INTO nonces (key, expires) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET expires = max(expires, excluded.expires)");
+    this.db.transaction(() => {
+      for (const e of entries) insert.run(e.key, e.expires);
+    })();
+  }
+
+  /** Forgets nonces whose request window closed before `now` (a replay of them is refused as stale). */
+  purgeNonces(now: number): number {
+    return this.db.prepare("DELETE FROM nonces WHERE expires < ?").run(now).changes;
   }
 
   /** Appends a health-check result (written by the health-check duty). */

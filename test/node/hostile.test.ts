@@ -129,6 +129,33 @@ describe("node agent under hostile load (issue #15 item 7)", function () {
     }
   });
 
+  it("refuses a signed re-encryption request replayed after the agent restarts on the same data directory", async () => {
+    const dataDir = mkdtempSync(join(dir, "replay-"));
+    let first = await startInProcessAgent(net, node, dataDir);
+    const p = await createPolicy(net, payer, owner, [node.staker.address]);
+    const { capsules } = capsulesFor(p, 1);
+    const req = await buildReencryptRequest(p.bobSigner, node.staker.address, p.policyIdBytes, capsules.map((c) => c.toBytes()));
+    const url = `/v1/policies/${p.policyId}/reencrypt`;
+    try {
+      expect((await post(first.app, `/v1/policies/${p.policyId}/kfrag`, await uploadFor(p, 0))).status).to.equal(201);
+      expect((await post(first.app, url, req)).status).to.equal(200);
+      expect((await post(first.app, url, req)).json.error!.code).to.equal("REPLAYED_REQUEST");
+    } finally {
+      await first.close();
+    }
+    first = await startInProcessAgent(net, node, dataDir);
+    try {
+      const replay = await post(first.app, url, req);
+      expect(replay.status, JSON.stringify(replay.json)).to.equal(409);
+      expect(replay.json.error!.code).to.equal("REPLAYED_REQUEST");
+      // A fresh request still works, and the ledger forgets nonces whose window has passed.
+      const fresh = await buildReencryptRequest(p.bobSigner, node.staker.address, p.policyIdBytes, capsules.map((c) => c.toBytes()));
+      expect((await post(first.app, url, fresh)).status).to.equal(200);
+    } finally {
+      await first.close();
+    }
+  });
+
   it("answers 409 KFRAG_CONFLICT to a re-upload whose reader or conditions differ from what it holds; an identical one stays idempotent", async () => {
     const p = await createPolicy(net, payer, owner, [node.staker.address]);
     const url = `/v1/policies/${p.policyId}/kfrag`;
