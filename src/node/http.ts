@@ -1,6 +1,6 @@
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
 import { NodeError } from "./errors";
 import openapi from "./openapi.json";
@@ -75,9 +75,10 @@ export function buildHttpServer(service: NodeService, options: HttpOptions): Fas
     // Routing failures fastify answers itself unless told otherwise: a URL that does not decode,
     // and a path parameter beyond maxParamLength (414).
     frameworkErrors: (err, _request, reply) => {
-      if (err.code === "FST_ERR_MAX_PARAM_LENGTH") return reply.status(414).send(errorBody("URI_TOO_LONG", "a path parameter is too long"));
-      if (err.code === "FST_ERR_BAD_URL") return reply.status(400).send(errorBody("BAD_URL", "the URL does not decode"));
-      return reply.status(400).send(errorBody("BAD_REQUEST", err.message.slice(0, 200)));
+      const r = reply as FastifyReply;
+      if (err.code === "FST_ERR_MAX_PARAM_LENGTH") return r.status(414).send(errorBody("URI_TOO_LONG", "a path parameter is too long"));
+      if (err.code === "FST_ERR_BAD_URL") return r.status(400).send(errorBody("BAD_URL", "the URL does not decode"));
+      return r.status(400).send(errorBody("BAD_REQUEST", err.message.slice(0, 200)));
     },
   });
 
