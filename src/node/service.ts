@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { KeyFrag, PublicKey } from "../umbral";
 import { bytesEqual, parseHex, toHex } from "./bytes";
 import type { NodeChain } from "./chain-types";
+import { DEFAULT_CHAIN_TIMEOUT_MS, TimedChain } from "./chain-timeout";
 import { evaluateCondition, parseCondition, type Condition } from "./conditions";
 import { NodeError, badRequest, forbidden, gone, notFound } from "./errors";
 import type { NodeKeys } from "./keys";
@@ -33,6 +34,8 @@ export interface ServiceOptions {
   /** Accepted distance between a request's timestamp and the node's clock, seconds. */
   maxClockSkewSeconds: number;
   maxBatch: number;
+  /** Bound on each chain read; past it the request gets 503 CHAIN_UNAVAILABLE (default 5 s). */
+  chainTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -63,6 +66,8 @@ export class NodeService {
   /** The escrow period at the last head block seen (stamps are dated with it). */
   private periodAt?: { block: number; period: Promise<number> };
   private readonly now: () => number;
+  /** The chain binding with every read bounded in time. */
+  private readonly chain: NodeChain;
   stake = "0";
 
   constructor(
@@ -72,10 +77,11 @@ export class NodeService {
     public endpoint: string,
     private readonly store: NodeStore,
     private readonly pool: ReencryptPool,
-    private readonly chain: NodeChain,
+    chain: NodeChain,
     private readonly log: Logger,
     private readonly options: ServiceOptions,
   ) {
+    this.chain = new TimedChain(chain, options.chainTimeoutMs ?? DEFAULT_CHAIN_TIMEOUT_MS);
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
     this.head = new FreshCoalescer(() => this.chain.latestBlockNumber());
     this.nonces = new NonceLedger(store);

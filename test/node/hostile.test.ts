@@ -8,6 +8,8 @@ import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
+import { createServer, type Server } from "node:http";
+import { EthersNodeChain, makeProvider } from "../../src/node/chain";
 import { NodeStore } from "../../src/node/store";
 import { createKeystore, loadKeystore } from "../../src/node/keys";
 import { buildReencryptRequest, type EthSigning } from "../../src/node/protocol";
@@ -153,6 +155,50 @@ describe("node agent under hostile load (issue #15 item 7)", function () {
       expect((await post(first.app, url, fresh)).status).to.equal(200);
     } finally {
       await first.close();
+    }
+  });
+
+  it("answers 503 CHAIN_UNAVAILABLE with Retry-After, in bounded time, when the chain RPC stalls", async () => {
+    // A JSON-RPC endpoint that accepts every request and never answers.
+    const sockets = new Set<Socket>();
+    const stall: Server = createServer(() => undefined);
+    stall.on("connection", (s: Socket) => sockets.add(s));
+    await new Promise<void>((resolve) => stall.listen(0, "127.0.0.1", resolve));
+    const provider = makeProvider(`http://127.0.0.1:${(stall.address() as { port: number }).port}`);
+    const dataDir = mkdtempSync(join(dir, "stall-"));
+    const p = await createPolicy(net, payer, owner, [node.staker.address]);
+    const healthy = await startInProcessAgent(net, node, dataDir);
+    try {
+      expect((await post(healthy.app, `/v1/policies/${p.policyId}/kfrag`, await uploadFor(p, 0))).status).to.equal(201);
+    } finally {
+      await healthy.close();
+    }
+    const stalled = await startInProcessAgent(net, node, dataDir, {
+      chain: new EthersNodeChain(provider, { stakingEscrow: net.core.escrowAddress, policyManager: net.policyManagerAddress }),
+      chainTimeoutMs: 500,
+    });
+    try {
+      const { capsules } = capsulesFor(p, 1);
+      const other = await createPolicy(net, payer, owner, [node.staker.address]);
+      const calls: [string, () => Promise<{ status: number; headers: Record<string, unknown>; json: { error?: { code: string } } }>][] = [
+        ["reencrypt", () => reencrypt(stalled, p, capsules)],
+        ["kfrag upload", async () => post(stalled.app, `/v1/policies/${other.policyId}/kfrag`, await uploadFor(other, 0))],
+      ];
+      for (const [what, call] of calls) {
+        const started = Date.now();
+        const bounded = await Promise.race([call(), new Promise<"hung">((resolve) => setTimeout(() => resolve("hung"), 10_000))]);
+        expect(bounded, `${what} hung on the stalled RPC`).to.not.equal("hung");
+        const res = bounded as Exclude<typeof bounded, "hung">;
+        expect(res.status, `${what}: ${JSON.stringify(res.json)}`).to.equal(503);
+        expect(res.json.error!.code).to.equal("CHAIN_UNAVAILABLE");
+        expect(Number(res.headers["retry-after"])).to.be.greaterThan(0);
+        expect(Date.now() - started).to.be.below(5_000);
+      }
+    } finally {
+      await stalled.close();
+      provider.destroy();
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => stall.close(resolve));
     }
   });
 
