@@ -1,4 +1,4 @@
-import { STATUS_CODES } from "node:http";
+import { STATUS_CODES, createServer } from "node:http";
 import type { Duplex } from "node:stream";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import type { Logger } from "pino";
@@ -12,7 +12,30 @@ export interface HttpOptions {
   /** Largest accepted request body, bytes. */
   bodyLimit: number;
   logger: Logger;
+  /** Time for a client to send its request headers, ms. */
+  headersTimeoutMs?: number;
+  /** Time for a client to send its whole request (headers and body), ms; 408 after it. */
+  requestTimeoutMs?: number;
+  /** A connection with no traffic either way for this long is closed, ms. */
+  idleTimeoutMs?: number;
+  /** An idle keep-alive connection is closed after this long, ms. */
+  keepAliveTimeoutMs?: number;
+  /** Open connections at most; further ones are closed on accept (keeps file descriptors for the store and the RPC). */
+  maxConnections?: number;
 }
+
+/**
+ * Limits for the HTTP server. Slow clients (trickled headers or bodies) each hold a socket and a
+ * file descriptor: without these, ~1,000 of them made an agent with a 1,024 descriptor limit
+ * unreachable. Every request the API takes is small, so whole requests get seconds, not minutes.
+ */
+export const HTTP_DEFAULTS = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 15_000,
+  idleTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 512,
+} as const;
 
 const schemas = openapi.components.schemas;
 const policyParams = {
@@ -58,9 +81,30 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
   socket.destroy();
 }
 
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 /** Builds the node's HTTP API on top of a NodeService. */
 export function buildHttpServer(service: NodeService, options: HttpOptions): FastifyInstance {
+  const limits = { ...HTTP_DEFAULTS, ...definedOnly(options) };
   const app = Fastify({
+    // Our own server so every limit is set, including how often Node checks the header and
+    // request timeouts (30 s by default, which would let a slow client live that much longer).
+    serverFactory: (handler) => {
+      const server = createServer(
+        {
+          headersTimeout: limits.headersTimeoutMs,
+          requestTimeout: limits.requestTimeoutMs,
+          keepAliveTimeout: limits.keepAliveTimeoutMs,
+          connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
+        },
+        handler,
+      );
+      server.maxConnections = limits.maxConnections;
+      server.setTimeout(limits.idleTimeoutMs);
+      return server;
+    },
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit,
     onProtoPoisoning: "error",

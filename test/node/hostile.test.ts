@@ -51,6 +51,29 @@ function dechunk(headers: string, body: string): string {
   }
 }
 
+/**
+ * A slow client: sends `head`, then one byte every 200 ms (at most `maxWrites`), never finishing.
+ * `closed` resolves with how long the server took to close the connection.
+ */
+function trickle(port: number, head: string, maxWrites = 75): { socket: Socket; closed: Promise<number> } {
+  const socket = connect(port, "127.0.0.1");
+  const started = Date.now();
+  let writes = 0;
+  socket.on("error", () => undefined);
+  socket.write(head);
+  const timer = setInterval(() => {
+    if (socket.destroyed || writes++ >= maxWrites) return clearInterval(timer);
+    socket.write("a");
+  }, 200);
+  const closed = new Promise<number>((resolve) =>
+    socket.on("close", () => {
+      clearInterval(timer);
+      resolve(Date.now() - started);
+    }),
+  );
+  return { socket, closed };
+}
+
 const BIN = join(__dirname, "..", "..", "bin", "nkms.js");
 
 /** Runs the real `nkms` bin; resolves with its exit code and output. */
@@ -97,6 +120,35 @@ describe("node agent under hostile load (issue #15 item 7)", function () {
       post(a.app, `/v1/policies/${p.policyId}/reencrypt`, req),
     );
   }
+
+  it("times out trickling headers and bodies, caps connections, and still answers a normal request", async function () {
+    this.timeout(60_000);
+    const listening = await startInProcessAgent(net, node, mkdtempSync(join(dir, "slow-")), {
+      http: { headersTimeoutMs: 1000, requestTimeoutMs: 1500, idleTimeoutMs: 1000, keepAliveTimeoutMs: 500, maxConnections: 8 },
+    });
+    const slow: ReturnType<typeof trickle>[] = [];
+    try {
+      const address = await listening.app.listen({ host: "127.0.0.1", port: 0 });
+      const port = Number(new URL(address).port);
+      const p = await createPolicy(net, payer, owner, [node.staker.address]);
+      // 12 slow clients against a cap of 8: half trickle their headers, half their bodies.
+      for (let i = 0; i < 6; i++) slow.push(trickle(port, "GET /v1/ping HTTP/1.1\r\nHost: x\r\nX-Slow: "));
+      for (let i = 0; i < 6; i++) {
+        slow.push(trickle(port, `POST /v1/policies/${p.policyId}/revoke HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"signature":"`));
+      }
+      const deadline = new Promise<"open">((resolve) => setTimeout(() => resolve("open"), 8_000));
+      const closedAfter = await Promise.all(slow.map((t) => Promise.race([t.closed, deadline])));
+      expect(closedAfter.filter((t) => t === "open").length, `connections still open after 8 s: ${JSON.stringify(closedAfter)}`).to.equal(0);
+      for (const ms of closedAfter as number[]) expect(ms).to.be.below(5_000);
+      // The 4 beyond the cap were closed on accept, long before any timeout.
+      expect((closedAfter as number[]).filter((ms) => ms < 700).length, JSON.stringify(closedAfter)).to.be.at.least(4);
+      const ping = await fetch(`${address}/v1/ping`);
+      expect(ping.status).to.equal(200);
+    } finally {
+      for (const t of slow) t.socket.destroy();
+      await listening.close();
+    }
+  });
 
   it("answers every framework-level error in the API shape: 414, 431, bad URL, malformed request, parser errors, media type, body too large", async () => {
     const listening = await startInProcessAgent(net, node, mkdtempSync(join(dir, "shape-")));
