@@ -124,7 +124,7 @@ export class NodeService {
     if (!policy) throw notFound("UNKNOWN_POLICY", "no paid policy with this id on-chain");
     if (signer !== policy.owner.toLowerCase()) throw forbidden("BAD_OWNER_SIGNATURE", "kfrag package is not signed by the policy owner");
     if (policy.revoked) {
-      this.store.markRevoked(policyId, this.now());
+      this.applyRevocation(policyId);
       throw gone("POLICY_REVOKED", "policy was revoked");
     }
     if (policy.endTime <= this.now()) throw gone("POLICY_EXPIRED", "policy has expired");
@@ -214,6 +214,10 @@ export class NodeService {
     await this.checkLive(policyId, policyIdHex, meta.conditions as Condition | null, body.requester.scheme === "eth" ? requester : undefined, block);
     const { cfrags, signatures, proofs } = await work;
     await nonceDurable;
+    // Revoked (by signature, on-chain poll or another request's live check) while this request
+    // was in a worker: the answer must not leave.
+    const state = this.store.state(policyId);
+    if (state !== "active") throw state === "expired" ? gone("POLICY_EXPIRED", "policy has expired") : gone("POLICY_REVOKED", "policy was revoked");
     return {
       node: this.staker,
       policyId: policyIdHex.toLowerCase(),
@@ -264,7 +268,7 @@ export class NodeService {
         this.store.purgeExpired(Math.max(now, policy.endTime));
         throw gone("POLICY_EXPIRED", "policy has expired");
       }
-      this.store.markRevoked(policyId, now);
+      this.applyRevocation(policyId);
       this.log.info({ policyId: policyIdHex }, "arrangement no longer active on-chain; kfrag purged");
       throw gone("POLICY_REVOKED", "policy was revoked on-chain");
     }
@@ -314,9 +318,21 @@ export class NodeService {
       owner = policy.owner.toLowerCase();
     }
     if (signer !== owner) throw forbidden("BAD_OWNER_SIGNATURE", "revocation is not signed by the policy owner");
-    this.store.markRevoked(policyId, this.now());
+    this.applyRevocation(policyId);
     this.log.info({ policyId: policyIdHex }, "policy revoked by owner signature");
     return { revoked: true };
+  }
+
+  /**
+   * Tombstones the policy (its kfrag destroyed) and drops its queued re-encryptions; answers of
+   * work already in a worker are refused by the state check in `reencrypt`. So once a revocation
+   * is acknowledged, no cfrag for the policy leaves this node.
+   */
+  private applyRevocation(policyId: Uint8Array): boolean {
+    const held = this.store.markRevoked(policyId, this.now());
+    const dropped = this.pool.cancel(policyId, gone("POLICY_REVOKED", "policy was revoked"));
+    if (dropped) this.log.info({ policyId: toHex(policyId), dropped }, "dropped queued re-encryptions of a revoked policy");
+    return held;
   }
 
   /** Applies on-chain revocations seen since the last poll. */
@@ -326,7 +342,7 @@ export class NodeService {
     let applied = 0;
     for (const ev of events) {
       if (ev.node && ev.node.toLowerCase() !== this.staker.toLowerCase()) continue;
-      if (this.store.markRevoked(ev.policyId, this.now())) applied++;
+      if (this.applyRevocation(ev.policyId)) applied++;
     }
     this.store.setSetting("revocations.lastBlock", String(toBlock));
     if (applied) this.log.info({ applied, toBlock }, "applied on-chain revocations");

@@ -222,6 +222,12 @@ export class NodeStore {
     };
   }
 
+  /** The policy's state alone (no decryption): the last check before an answer leaves. */
+  state(policyId: Uint8Array): PolicyState | undefined {
+    const row = this.db.prepare<unknown[], { state: number }>("SELECT state FROM policies WHERE policy_id = ?").get(Buffer.from(policyId));
+    return row ? STATE_NAMES[row.state] : undefined;
+  }
+
   /** The policy record (any state), decrypting its kfrag; undefined when never seen. */
   get(policyId: Uint8Array): StoredPolicy | undefined {
     const row = this.row(policyId);

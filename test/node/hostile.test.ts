@@ -12,7 +12,7 @@ import { createServer, type Server } from "node:http";
 import { EthersNodeChain, makeProvider } from "../../src/node/chain";
 import { NodeStore } from "../../src/node/store";
 import { createKeystore, loadKeystore } from "../../src/node/keys";
-import { buildReencryptRequest, type EthSigning } from "../../src/node/protocol";
+import { buildReencryptRequest, signRevocation, type EthSigning } from "../../src/node/protocol";
 import * as umbral from "../../src/umbral";
 import { startInProcessAgent, type InProcessAgent } from "./in-process-agent";
 import { accountWallet, capsulesFor, createPolicy, deployNetwork, setupNode, uploadFor, type Network, type TestNode, type TestPolicy } from "./helpers";
@@ -251,6 +251,39 @@ describe("node agent under hostile load (issue #15 item 7)", function () {
       provider.destroy();
       for (const s of sockets) s.destroy();
       await new Promise((resolve) => stall.close(resolve));
+    }
+  });
+
+  it("revocation cancels re-encryptions queued for the policy: no answer leaves after the revocation is acknowledged", async function () {
+    this.timeout(120_000);
+    const slowAgent = await startInProcessAgent(net, node, mkdtempSync(join(dir, "cancel-")), { workers: 1 });
+    try {
+      const p = await createPolicy(net, payer, owner, [node.staker.address]);
+      const bystander = await createPolicy(net, payer, owner, [node.staker.address]);
+      for (const q of [p, bystander]) expect((await post(slowAgent.app, `/v1/policies/${q.policyId}/kfrag`, await uploadFor(q, 0))).status).to.equal(201);
+      const { capsules } = capsulesFor(p, 64);
+      const { capsules: other } = capsulesFor(bystander, 8);
+      // A burst that keeps one worker busy for a while, so most of it is still queued.
+      const finished: { status: number; code?: string; at: number }[] = [];
+      const burst = Array.from({ length: 6 }, () =>
+        reencrypt(slowAgent, p, capsules).then((r) => finished.push({ status: r.status, code: r.json.error?.code, at: performance.now() })),
+      );
+      const unaffected = reencrypt(slowAgent, bystander, other);
+      for (let i = 0; i < 500 && slowAgent.pool.queueDepth === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(slowAgent.pool.queueDepth, "the burst never queued").to.be.greaterThan(0);
+      const revoked = await post(slowAgent.app, `/v1/policies/${p.policyId}/revoke`, await signRevocation(owner, p.policyIdBytes));
+      const ackAt = performance.now();
+      expect(revoked.status).to.equal(200);
+      await Promise.all(burst);
+      for (const f of finished) {
+        if (f.at > ackAt) expect(f, "answered after the revocation was acknowledged").to.deep.include({ status: 410, code: "POLICY_REVOKED" });
+      }
+      expect(finished.filter((f) => f.status === 410).length, JSON.stringify(finished)).to.be.greaterThan(0);
+      // Other policies' work is untouched, and nothing is left queued.
+      expect((await unaffected).status).to.equal(200);
+      expect(slowAgent.pool.queueDepth).to.equal(0);
+    } finally {
+      await slowAgent.close();
     }
   });
 
