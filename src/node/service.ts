@@ -27,6 +27,13 @@ import type { ReencryptPool } from "./worker-pool";
 
 export const NODE_VERSION = "0.1.0";
 
+/**
+ * A kfrag is destroyed only when a second chain read, at least this many blocks after the first
+ * "not active" read (or revocation event), still says so: one read from a flaky or lying RPC
+ * endpoint (or a block later reorganised away) must not destroy what the owner paid for.
+ */
+export const REVOCATION_CONFIRM_BLOCKS = 2;
+
 /** Policies whose arrangement status is kept for the current block. */
 const ARRANGEMENT_CACHE_SIZE = 4096;
 
@@ -63,6 +70,9 @@ export class NodeService {
   private readonly head: FreshCoalescer<number>;
   /** Arrangement status by policy, for one block (a promise, so concurrent look-ups share one call). */
   private readonly activeAt = new Map<string, { block: number; active: Promise<boolean> }>();
+  /** Policies a chain read found not active (not yet confirmed): not served, kfrag kept. Key: policy id hex. */
+  private readonly suspended = new Map<string, { policyId: Uint8Array; block: number }>();
+  private confirming?: Promise<number>;
   /** The escrow period at the last head block seen (stamps are dated with it). */
   private periodAt?: { block: number; period: Promise<number> };
   private readonly now: () => number;
@@ -182,6 +192,11 @@ export class NodeService {
       this.store.purgeExpired(now);
       throw gone("POLICY_EXPIRED", "policy has expired");
     }
+    const policyKey = toHex(policyId);
+    if (this.suspended.has(policyKey)) {
+      void this.confirmSuspended().catch(() => undefined);
+      throw gone("POLICY_REVOKED", "the arrangement is not active on-chain (revocation being confirmed)");
+    }
     const meta = policy.meta!;
     const kfrag = policy.kfrag!;
 
@@ -217,6 +232,7 @@ export class NodeService {
     // Revoked (by signature, on-chain poll or another request's live check) while this request
     // was in a worker: the answer must not leave.
     const state = this.store.state(policyId);
+    if (this.suspended.has(policyKey)) throw gone("POLICY_REVOKED", "the arrangement is not active on-chain");
     if (state !== "active") throw state === "expired" ? gone("POLICY_EXPIRED", "policy has expired") : gone("POLICY_REVOKED", "policy was revoked");
     return {
       node: this.staker,
@@ -268,8 +284,8 @@ export class NodeService {
         this.store.purgeExpired(Math.max(now, policy.endTime));
         throw gone("POLICY_EXPIRED", "policy has expired");
       }
-      this.applyRevocation(policyId);
-      this.log.info({ policyId: policyIdHex }, "arrangement no longer active on-chain; kfrag purged");
+      // Stop serving at once; the kfrag goes only once a later read confirms (confirmSuspended).
+      this.suspend(policyId, block);
       throw gone("POLICY_REVOKED", "policy was revoked on-chain");
     }
     if (conditions) {
@@ -329,24 +345,71 @@ export class NodeService {
    * is acknowledged, no cfrag for the policy leaves this node.
    */
   private applyRevocation(policyId: Uint8Array): boolean {
+    this.suspended.delete(toHex(policyId));
     const held = this.store.markRevoked(policyId, this.now());
     const dropped = this.pool.cancel(policyId, gone("POLICY_REVOKED", "policy was revoked"));
     if (dropped) this.log.info({ policyId: toHex(policyId), dropped }, "dropped queued re-encryptions of a revoked policy");
     return held;
   }
 
-  /** Applies on-chain revocations seen since the last poll. */
+  /**
+   * Stops serving a policy a chain read (at `block`) found not active, and drops its queued work;
+   * its kfrag is kept until confirmSuspended confirms.
+   */
+  private suspend(policyId: Uint8Array, block: number): void {
+    const key = toHex(policyId);
+    const known = this.suspended.get(key);
+    if (known && known.block <= block) return;
+    this.suspended.set(key, { policyId, block });
+    this.pool.cancel(policyId, gone("POLICY_REVOKED", "the arrangement is not active on-chain"));
+    this.log.info({ policyId: key, block }, "arrangement not active on-chain: serving stopped, revocation to be confirmed");
+  }
+
+  /**
+   * Reads each suspended policy's arrangement again once the head is REVOCATION_CONFIRM_BLOCKS past
+   * the read that suspended it: still not active, the kfrag is destroyed; active again, the
+   * suspension is lifted. Returns the number of kfrags destroyed. Concurrent calls share one run.
+   */
+  confirmSuspended(): Promise<number> {
+    this.confirming ??= this.runConfirmations().finally(() => (this.confirming = undefined));
+    return this.confirming;
+  }
+
+  private async runConfirmations(): Promise<number> {
+    if (this.suspended.size === 0) return 0;
+    const head = await this.chain.latestBlockNumber();
+    let destroyed = 0;
+    for (const [key, s] of [...this.suspended]) {
+      if (head < s.block + REVOCATION_CONFIRM_BLOCKS) continue;
+      const active = await this.chain.isActiveArrangement(s.policyId, this.staker, head);
+      if (this.suspended.get(key) !== s) continue;
+      this.suspended.delete(key);
+      if (active) {
+        this.log.warn({ policyId: key, first: s.block, head }, "arrangement active again: a single 'not active' read was not confirmed; serving resumed");
+        continue;
+      }
+      if (this.applyRevocation(s.policyId)) destroyed++;
+      this.log.info({ policyId: key, first: s.block, head }, "revocation confirmed on-chain; kfrag destroyed");
+    }
+    return destroyed;
+  }
+
+  /**
+   * Applies on-chain revocations: events seen since the last poll suspend their policies at once
+   * (a revocation event counts as the first read), and suspensions old enough are confirmed or
+   * lifted. Returns the number of kfrags destroyed by this poll.
+   */
   async pollRevocations(): Promise<number> {
     const from = Number(this.store.getSetting("revocations.lastBlock") ?? "0");
     const { events, toBlock } = await this.chain.revocationsSince(from);
-    let applied = 0;
     for (const ev of events) {
       if (ev.node && ev.node.toLowerCase() !== this.staker.toLowerCase()) continue;
-      if (this.applyRevocation(ev.policyId)) applied++;
+      if (this.store.state(ev.policyId) === "active") this.suspend(ev.policyId, ev.blockNumber);
     }
     this.store.setSetting("revocations.lastBlock", String(toBlock));
-    if (applied) this.log.info({ applied, toBlock }, "applied on-chain revocations");
-    return applied;
+    const destroyed = await this.confirmSuspended();
+    if (destroyed) this.log.info({ destroyed, toBlock }, "applied on-chain revocations");
+    return destroyed;
   }
 
   /** Periodic housekeeping: purge expired kfrags, forget old nonces. */

@@ -10,6 +10,7 @@ import { spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { createServer, type Server } from "node:http";
 import { EthersNodeChain, makeProvider } from "../../src/node/chain";
+import { mine } from "@nomicfoundation/hardhat-network-helpers";
 import { NodeStore } from "../../src/node/store";
 import { createKeystore, loadKeystore } from "../../src/node/keys";
 import { buildReencryptRequest, signRevocation, type EthSigning } from "../../src/node/protocol";
@@ -72,6 +73,20 @@ function trickle(port: number, head: string, maxWrites = 75): { socket: Socket; 
     }),
   );
   return { socket, closed };
+}
+
+/** The real chain binding, except that the test can make the arrangement-status read lie (a flaky or lying RPC). */
+class LyingChain extends EthersNodeChain {
+  /** How many of the next isActiveArrangement reads answer false whatever the chain says. */
+  lies = 0;
+  reads: { block?: number; answer: boolean }[] = [];
+
+  override async isActiveArrangement(policyId: Uint8Array, staker: string, blockNumber?: number): Promise<boolean> {
+    const truth = await super.isActiveArrangement(policyId, staker, blockNumber);
+    const answer = this.lies > 0 ? (this.lies--, false) : truth;
+    this.reads.push({ block: blockNumber, answer });
+    return answer;
+  }
 }
 
 const BIN = join(__dirname, "..", "..", "bin", "nkms.js");
@@ -284,6 +299,47 @@ describe("node agent under hostile load (issue #15 item 7)", function () {
       expect(slowAgent.pool.queueDepth).to.equal(0);
     } finally {
       await slowAgent.close();
+    }
+  });
+
+  it("stops serving on one 'not active' read but destroys the kfrag only after two reads two blocks apart both say so", async () => {
+    const chain = new LyingChain(ethers.provider, { stakingEscrow: net.core.escrowAddress, policyManager: net.policyManagerAddress });
+    const a = await startInProcessAgent(net, node, mkdtempSync(join(dir, "confirm-")), { chain });
+    try {
+      const p = await createPolicy(net, payer, owner, [node.staker.address], { periods: 5 });
+      expect((await post(a.app, `/v1/policies/${p.policyId}/kfrag`, await uploadFor(p, 0))).status).to.equal(201);
+      const { capsules } = capsulesFor(p, 1);
+      const held = () => a.store.get(p.policyIdBytes)!;
+      expect((await reencrypt(a, p, capsules)).status).to.equal(200);
+
+      // One lying read (at a new block: statuses are cached per block): refused at once, kfrag kept.
+      await mine(1);
+      chain.lies = 1;
+      expect((await reencrypt(a, p, capsules)).json.error!.code).to.equal("POLICY_REVOKED");
+      expect(held().state).to.equal("active");
+      expect(held().kfrag).to.not.equal(null);
+      expect((await reencrypt(a, p, capsules)).json.error!.code, "still refused until the chain is read again").to.equal("POLICY_REVOKED");
+      // Two blocks later the chain says active: the suspension is lifted and the policy served again.
+      await mine(2);
+      await a.service.pollRevocations();
+      expect(held().state).to.equal("active");
+      expect((await reencrypt(a, p, capsules)).status).to.equal(200);
+
+      // A real on-chain revocation: refused at once, destroyed only once confirmed two blocks later.
+      await (await net.policyManager.connect(owner.connect(ethers.provider)).revokeArrangement(p.policyId, node.staker.address)).wait();
+      expect((await reencrypt(a, p, capsules)).json.error!.code).to.equal("POLICY_REVOKED");
+      await a.service.pollRevocations();
+      expect(held().state, "destroyed on the first read").to.equal("active");
+      await mine(1);
+      await a.service.pollRevocations();
+      expect(held().state, "destroyed one block after the first read").to.equal("active");
+      expect((await reencrypt(a, p, capsules)).json.error!.code).to.equal("POLICY_REVOKED");
+      await mine(1);
+      await a.service.pollRevocations();
+      expect(held().state).to.equal("revoked");
+      expect(held().kfrag).to.equal(null);
+    } finally {
+      await a.close();
     }
   });
 
