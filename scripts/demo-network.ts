@@ -124,7 +124,7 @@ export const TEST_PASSWORD = "correct horse battery staple";
 export async function writeNodeFiles(dir: string, operator: Wallet, rpcUrl: string, deploymentFile: string): Promise<string> {
   fs.mkdirSync(dir, { recursive: true });
   const keystore = path.join(dir, "operator.json");
-  if (!fs.existsSync(keystore)) await createKeystore(keystore, TEST_PASSWORD, operator.privateKey, { scryptN: 1024 });
+  if (!fs.existsSync(keystore)) await createKeystore(keystore, TEST_PASSWORD, operator.privateKey, { scryptN: 1024, unsafeTestMode: true });
   const config = path.join(dir, "node-config.json");
   fs.writeFileSync(
     config,

@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs";
 import { availableParallelism, homedir } from "node:os";
 import { join } from "node:path";
 import { isTestFault } from "./health/fault";
+import { DEFAULT_CHAIN_TIMEOUT_MS } from "./chain-timeout";
+import { HTTP_DEFAULTS } from "./http";
 
 /** Everything runNode needs. Addresses of the deployed contracts are required. */
 export interface NodeConfig {
@@ -22,6 +24,14 @@ export interface NodeConfig {
   maxBatch: number;
   bodyLimit: number;
   maxClockSkewSeconds: number;
+  /** HTTP limits against slow or numerous clients (src/node/http.ts HTTP_DEFAULTS). */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  idleTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+  /** Bound on each chain read while serving; past it requests get 503 CHAIN_UNAVAILABLE. */
+  chainTimeoutMs: number;
   revocationPollMs: number;
   sweepIntervalMs: number;
   /** Register or update the endpoint and keys on-chain when they differ. */
@@ -51,6 +61,8 @@ export const DEFAULTS: Omit<NodeConfig, "stakingEscrow" | "policyManager"> = {
   maxBatch: 64,
   bodyLimit: 64 * 1024,
   maxClockSkewSeconds: 300,
+  ...HTTP_DEFAULTS,
+  chainTimeoutMs: DEFAULT_CHAIN_TIMEOUT_MS,
   revocationPollMs: 2000,
   sweepIntervalMs: 60_000,
   register: true,
@@ -76,6 +88,12 @@ const ENV: Record<keyof NodeConfig, string> = {
   maxBatch: "NKMS_NODE_MAX_BATCH",
   bodyLimit: "NKMS_NODE_BODY_LIMIT",
   maxClockSkewSeconds: "NKMS_NODE_MAX_SKEW",
+  headersTimeoutMs: "NKMS_NODE_HEADERS_TIMEOUT_MS",
+  requestTimeoutMs: "NKMS_NODE_REQUEST_TIMEOUT_MS",
+  idleTimeoutMs: "NKMS_NODE_IDLE_TIMEOUT_MS",
+  keepAliveTimeoutMs: "NKMS_NODE_KEEPALIVE_TIMEOUT_MS",
+  maxConnections: "NKMS_NODE_MAX_CONNECTIONS",
+  chainTimeoutMs: "NKMS_NODE_CHAIN_TIMEOUT_MS",
   revocationPollMs: "NKMS_NODE_POLL_MS",
   sweepIntervalMs: "NKMS_NODE_SWEEP_MS",
   register: "NKMS_NODE_REGISTER",
@@ -90,7 +108,8 @@ const ENV: Record<keyof NodeConfig, string> = {
 
 const NUMERIC = new Set<keyof NodeConfig>([
   "port", "workers", "maxQueuedCapsules", "maxBatch", "bodyLimit", "maxClockSkewSeconds", "revocationPollMs", "sweepIntervalMs",
-  "healthPollMs", "healthProbeTimeoutMs",
+  "healthPollMs", "healthProbeTimeoutMs", "headersTimeoutMs", "requestTimeoutMs", "idleTimeoutMs", "keepAliveTimeoutMs",
+  "maxConnections", "chainTimeoutMs",
 ]);
 const BOOLEAN = new Set<keyof NodeConfig>(["register", "unsafeTestMode"]);
 
@@ -161,6 +180,12 @@ export function loadNodeConfig(
     if (typeof merged[k] !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(merged[k] as string)) {
       throw new ConfigError(`${k} address is required (flag, ${ENV[k]}, config file or --deployment)`);
     }
+  }
+  for (const k of ["headersTimeoutMs", "requestTimeoutMs", "maxConnections", "chainTimeoutMs"] as const) {
+    if (merged[k] === 0) throw new ConfigError(`${k} (${ENV[k]}) must be positive`);
+  }
+  if ((merged.headersTimeoutMs as number) > (merged.requestTimeoutMs as number)) {
+    throw new ConfigError(`headersTimeoutMs (${ENV.headersTimeoutMs}) must not exceed requestTimeoutMs (${ENV.requestTimeoutMs})`);
   }
   if (merged.healthCheck !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(String(merged.healthCheck))) {
     throw new ConfigError(`healthCheck must be an address (${ENV.healthCheck})`);

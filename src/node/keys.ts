@@ -46,25 +46,68 @@ export function deriveNodeKeys(operator: Wallet): NodeKeys {
   };
 }
 
+/** The lowest scrypt cost (N) a keystore may be written with: 2^15 (ethers' default is 2^17). */
+export const MIN_SCRYPT_N = 1 << 15;
+/** TEST ONLY: the floor when `unsafeTestMode` is set (tests and the local demo, for speed). */
+export const UNSAFE_TEST_MIN_SCRYPT_N = 1 << 10;
+/** The shortest keystore password accepted when a keystore is created. */
+export const MIN_PASSWORD_LENGTH = 12;
+
 export interface KeystoreOptions {
-  /** scrypt cost; ethers' default (2^17) unless lowered for tests. */
+  /** scrypt cost, a power of two; ethers' default (2^17) when omitted. */
   scryptN?: number;
+  /**
+   * TEST ONLY: lowers the scrypt floor from MIN_SCRYPT_N to UNSAFE_TEST_MIN_SCRYPT_N. The CLI sets
+   * it only from NKMS_UNSAFE_TEST_MODE=1. A keystore this cheap falls to a password guesser.
+   */
+  unsafeTestMode?: boolean;
 }
 
-/** Writes an Ethereum JSON keystore (v3) for `privateKey` (a new random key when omitted). */
+/** A keystore parameter below the floor; the message is one line naming the limit. */
+export class KeystorePolicyError extends Error {
+  constructor(
+    readonly kind: "scrypt" | "password",
+    message: string,
+  ) {
+    super(message);
+    this.name = "KeystorePolicyError";
+  }
+}
+
+/** Throws KeystorePolicyError unless `n` is a power of two at or above the floor. */
+export function checkScryptN(n: number, unsafeTestMode = false): void {
+  const floor = unsafeTestMode ? UNSAFE_TEST_MIN_SCRYPT_N : MIN_SCRYPT_N;
+  if (!Number.isSafeInteger(n) || n < 2 || (n & (n - 1)) !== 0) throw new KeystorePolicyError("scrypt", `scrypt cost (N) must be a power of two, got ${n}`);
+  if (n < floor) throw new KeystorePolicyError("scrypt", `scrypt cost (N) must be at least ${floor}, got ${n}`);
+}
+
+/** Throws KeystorePolicyError for a password shorter than MIN_PASSWORD_LENGTH characters. */
+export function checkNewPassword(password: string): void {
+  if ([...password].length < MIN_PASSWORD_LENGTH) {
+    throw new KeystorePolicyError("password", `keystore password must be at least ${MIN_PASSWORD_LENGTH} characters`);
+  }
+}
+
+/**
+ * Writes an Ethereum JSON keystore (v3) for `privateKey` (a new random key when omitted). Refuses
+ * (KeystorePolicyError) a password shorter than MIN_PASSWORD_LENGTH or a scrypt cost below the floor.
+ */
 export async function createKeystore(
   path: string,
   password: string,
   privateKey?: string,
   options: KeystoreOptions = {},
 ): Promise<string> {
+  checkNewPassword(password);
+  if (options.scryptN !== undefined) checkScryptN(options.scryptN, options.unsafeTestMode === true);
   const wallet = privateKey ? new Wallet(privateKey) : Wallet.createRandom();
   const json = await encryptKeystoreJson(
     { address: wallet.address, privateKey: wallet.privateKey },
     password,
-    options.scryptN ? { scrypt: { N: options.scryptN } } : {},
+    options.scryptN !== undefined ? { scrypt: { N: options.scryptN } } : {},
   );
-  await mkdir(dirname(path), { recursive: true });
+  // Only the keystore's own directory is created here, owner-only like the file.
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await writeFile(path, json, { mode: 0o600, flag: "wx" });
   return wallet.address;
 }

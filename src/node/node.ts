@@ -150,9 +150,18 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger } = {}
     const service = new NodeService(keys, staker, endpoint, store, pool, chain, log, {
       maxClockSkewSeconds: config.maxClockSkewSeconds,
       maxBatch: config.maxBatch,
+      chainTimeoutMs: config.chainTimeoutMs,
     });
     service.stake = locked.toString();
-    const http = buildHttpServer(service, { bodyLimit: config.bodyLimit, logger: log });
+    const http = buildHttpServer(service, {
+      bodyLimit: config.bodyLimit,
+      logger: log,
+      headersTimeoutMs: config.headersTimeoutMs,
+      requestTimeoutMs: config.requestTimeoutMs,
+      idleTimeoutMs: config.idleTimeoutMs,
+      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      maxConnections: config.maxConnections,
+    });
     // loadNodeConfig only lets a fault through with unsafeTestMode; checked again here.
     if (config.testFault && config.unsafeTestMode) installTestFault(http, config.testFault as TestFault, log);
     const url = await http.listen({ host: config.host, port: config.port });

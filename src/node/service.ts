@@ -2,10 +2,12 @@ import type { Logger } from "pino";
 import { KeyFrag, PublicKey } from "../umbral";
 import { bytesEqual, parseHex, toHex } from "./bytes";
 import type { NodeChain } from "./chain-types";
+import { DEFAULT_CHAIN_TIMEOUT_MS, TimedChain } from "./chain-timeout";
 import { evaluateCondition, parseCondition, type Condition } from "./conditions";
 import { NodeError, badRequest, forbidden, gone, notFound } from "./errors";
 import type { NodeKeys } from "./keys";
 import { FreshCoalescer } from "./live-check";
+import { NonceLedger } from "./nonce-ledger";
 import {
   POLICY_ID_BYTES,
   PROTOCOL_VERSION,
@@ -25,6 +27,13 @@ import type { ReencryptPool } from "./worker-pool";
 
 export const NODE_VERSION = "0.1.0";
 
+/**
+ * A kfrag is destroyed only when a second chain read, at least this many blocks after the first
+ * "not active" read (or revocation event), still says so: one read from a flaky or lying RPC
+ * endpoint (or a block later reorganised away) must not destroy what the owner paid for.
+ */
+export const REVOCATION_CONFIRM_BLOCKS = 2;
+
 /** Policies whose arrangement status is kept for the current block. */
 const ARRANGEMENT_CACHE_SIZE = 4096;
 
@@ -32,6 +41,8 @@ export interface ServiceOptions {
   /** Accepted distance between a request's timestamp and the node's clock, seconds. */
   maxClockSkewSeconds: number;
   maxBatch: number;
+  /** Bound on each chain read; past it the request gets 503 CHAIN_UNAVAILABLE (default 5 s). */
+  chainTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -55,13 +66,18 @@ export interface NodeStatus {
 /** Everything the HTTP layer delegates to: kfrag intake, re-encryption, revocation, status. */
 export class NodeService {
   private readonly startedAt = Date.now();
-  private readonly seenNonces = new Map<string, number>();
+  private readonly nonces: NonceLedger;
   private readonly head: FreshCoalescer<number>;
   /** Arrangement status by policy, for one block (a promise, so concurrent look-ups share one call). */
   private readonly activeAt = new Map<string, { block: number; active: Promise<boolean> }>();
+  /** Policies a chain read found not active (not yet confirmed): not served, kfrag kept. Key: policy id hex. */
+  private readonly suspended = new Map<string, { policyId: Uint8Array; block: number }>();
+  private confirming?: Promise<number>;
   /** The escrow period at the last head block seen (stamps are dated with it). */
   private periodAt?: { block: number; period: Promise<number> };
   private readonly now: () => number;
+  /** The chain binding with every read bounded in time. */
+  private readonly chain: NodeChain;
   stake = "0";
 
   constructor(
@@ -71,12 +87,14 @@ export class NodeService {
     public endpoint: string,
     private readonly store: NodeStore,
     private readonly pool: ReencryptPool,
-    private readonly chain: NodeChain,
+    chain: NodeChain,
     private readonly log: Logger,
     private readonly options: ServiceOptions,
   ) {
+    this.chain = new TimedChain(chain, options.chainTimeoutMs ?? DEFAULT_CHAIN_TIMEOUT_MS);
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
     this.head = new FreshCoalescer(() => this.chain.latestBlockNumber());
+    this.nonces = new NonceLedger(store);
   }
 
   // ---- kfrag intake ----------------------------------------------------------------------
@@ -116,7 +134,7 @@ export class NodeService {
     if (!policy) throw notFound("UNKNOWN_POLICY", "no paid policy with this id on-chain");
     if (signer !== policy.owner.toLowerCase()) throw forbidden("BAD_OWNER_SIGNATURE", "kfrag package is not signed by the policy owner");
     if (policy.revoked) {
-      this.store.markRevoked(policyId, this.now());
+      this.applyRevocation(policyId);
       throw gone("POLICY_REVOKED", "policy was revoked");
     }
     if (policy.endTime <= this.now()) throw gone("POLICY_EXPIRED", "policy has expired");
@@ -174,14 +192,23 @@ export class NodeService {
       this.store.purgeExpired(now);
       throw gone("POLICY_EXPIRED", "policy has expired");
     }
+    const policyKey = toHex(policyId);
+    if (this.suspended.has(policyKey)) {
+      void this.confirmSuspended().catch(() => undefined);
+      throw gone("POLICY_REVOKED", "the arrangement is not active on-chain (revocation being confirmed)");
+    }
     const meta = policy.meta!;
     const kfrag = policy.kfrag!;
 
     const digest = reencryptDigest(this.staker, policyId, body.timestamp, nonce, capsules);
     const requester = this.authenticate(body, digest, meta.reader);
     const replayKey = requester + ":" + body.nonce.toLowerCase();
-    if (this.seenNonces.has(replayKey)) throw new NodeError(409, "REPLAYED_REQUEST", "this nonce was already used");
-    this.seenNonces.set(replayKey, body.timestamp + this.options.maxClockSkewSeconds);
+    if (!this.nonces.claim(replayKey, body.timestamp + this.options.maxClockSkewSeconds, now)) {
+      throw new NodeError(409, "REPLAYED_REQUEST", "this nonce was already used");
+    }
+    // Committed alongside the work below; the answer waits for it (a replay after a restart is refused).
+    const nonceDurable = this.nonces.durable();
+    nonceDurable.catch(() => undefined);
 
     // The stamps are dated with the escrow's period at the head block read after the request
     // arrived (the same read the arrangement check uses), so a stamp is never dated before a
@@ -201,6 +228,12 @@ export class NodeService {
     work.catch(() => undefined);
     await this.checkLive(policyId, policyIdHex, meta.conditions as Condition | null, body.requester.scheme === "eth" ? requester : undefined, block);
     const { cfrags, signatures, proofs } = await work;
+    await nonceDurable;
+    // Revoked (by signature, on-chain poll or another request's live check) while this request
+    // was in a worker: the answer must not leave.
+    const state = this.store.state(policyId);
+    if (this.suspended.has(policyKey)) throw gone("POLICY_REVOKED", "the arrangement is not active on-chain");
+    if (state !== "active") throw state === "expired" ? gone("POLICY_EXPIRED", "policy has expired") : gone("POLICY_REVOKED", "policy was revoked");
     return {
       node: this.staker,
       policyId: policyIdHex.toLowerCase(),
@@ -251,8 +284,8 @@ export class NodeService {
         this.store.purgeExpired(Math.max(now, policy.endTime));
         throw gone("POLICY_EXPIRED", "policy has expired");
       }
-      this.store.markRevoked(policyId, now);
-      this.log.info({ policyId: policyIdHex }, "arrangement no longer active on-chain; kfrag purged");
+      // Stop serving at once; the kfrag goes only once a later read confirms (confirmSuspended).
+      this.suspend(policyId, block);
       throw gone("POLICY_REVOKED", "policy was revoked on-chain");
     }
     if (conditions) {
@@ -301,29 +334,88 @@ export class NodeService {
       owner = policy.owner.toLowerCase();
     }
     if (signer !== owner) throw forbidden("BAD_OWNER_SIGNATURE", "revocation is not signed by the policy owner");
-    this.store.markRevoked(policyId, this.now());
+    this.applyRevocation(policyId);
     this.log.info({ policyId: policyIdHex }, "policy revoked by owner signature");
     return { revoked: true };
   }
 
-  /** Applies on-chain revocations seen since the last poll. */
+  /**
+   * Tombstones the policy (its kfrag destroyed) and drops its queued re-encryptions; answers of
+   * work already in a worker are refused by the state check in `reencrypt`. So once a revocation
+   * is acknowledged, no cfrag for the policy leaves this node.
+   */
+  private applyRevocation(policyId: Uint8Array): boolean {
+    this.suspended.delete(toHex(policyId));
+    const held = this.store.markRevoked(policyId, this.now());
+    const dropped = this.pool.cancel(policyId, gone("POLICY_REVOKED", "policy was revoked"));
+    if (dropped) this.log.info({ policyId: toHex(policyId), dropped }, "dropped queued re-encryptions of a revoked policy");
+    return held;
+  }
+
+  /**
+   * Stops serving a policy a chain read (at `block`) found not active, and drops its queued work;
+   * its kfrag is kept until confirmSuspended confirms.
+   */
+  private suspend(policyId: Uint8Array, block: number): void {
+    const key = toHex(policyId);
+    const known = this.suspended.get(key);
+    if (known && known.block <= block) return;
+    this.suspended.set(key, { policyId, block });
+    this.pool.cancel(policyId, gone("POLICY_REVOKED", "the arrangement is not active on-chain"));
+    this.log.info({ policyId: key, block }, "arrangement not active on-chain: serving stopped, revocation to be confirmed");
+  }
+
+  /**
+   * Reads each suspended policy's arrangement again once the head is REVOCATION_CONFIRM_BLOCKS past
+   * the read that suspended it: still not active, the kfrag is destroyed; active again, the
+   * suspension is lifted. Returns the number of kfrags destroyed. Concurrent calls share one run.
+   */
+  confirmSuspended(): Promise<number> {
+    this.confirming ??= this.runConfirmations().finally(() => (this.confirming = undefined));
+    return this.confirming;
+  }
+
+  private async runConfirmations(): Promise<number> {
+    if (this.suspended.size === 0) return 0;
+    const head = await this.chain.latestBlockNumber();
+    let destroyed = 0;
+    for (const [key, s] of [...this.suspended]) {
+      if (head < s.block + REVOCATION_CONFIRM_BLOCKS) continue;
+      const active = await this.chain.isActiveArrangement(s.policyId, this.staker, head);
+      if (this.suspended.get(key) !== s) continue;
+      this.suspended.delete(key);
+      if (active) {
+        this.log.warn({ policyId: key, first: s.block, head }, "arrangement active again: a single 'not active' read was not confirmed; serving resumed");
+        continue;
+      }
+      if (this.applyRevocation(s.policyId)) destroyed++;
+      this.log.info({ policyId: key, first: s.block, head }, "revocation confirmed on-chain; kfrag destroyed");
+    }
+    return destroyed;
+  }
+
+  /**
+   * Applies on-chain revocations: events seen since the last poll suspend their policies at once
+   * (a revocation event counts as the first read), and suspensions old enough are confirmed or
+   * lifted. Returns the number of kfrags destroyed by this poll.
+   */
   async pollRevocations(): Promise<number> {
     const from = Number(this.store.getSetting("revocations.lastBlock") ?? "0");
     const { events, toBlock } = await this.chain.revocationsSince(from);
-    let applied = 0;
     for (const ev of events) {
       if (ev.node && ev.node.toLowerCase() !== this.staker.toLowerCase()) continue;
-      if (this.store.markRevoked(ev.policyId, this.now())) applied++;
+      if (this.store.state(ev.policyId) === "active") this.suspend(ev.policyId, ev.blockNumber);
     }
     this.store.setSetting("revocations.lastBlock", String(toBlock));
-    if (applied) this.log.info({ applied, toBlock }, "applied on-chain revocations");
-    return applied;
+    const destroyed = await this.confirmSuspended();
+    if (destroyed) this.log.info({ destroyed, toBlock }, "applied on-chain revocations");
+    return destroyed;
   }
 
   /** Periodic housekeeping: purge expired kfrags, forget old nonces. */
   sweep(): number {
     const now = this.now();
-    for (const [k, expiry] of this.seenNonces) if (expiry < now) this.seenNonces.delete(k);
+    this.nonces.sweep(now);
     const purged = this.store.purgeExpired(now);
     if (purged) this.log.info({ purged }, "purged expired policies");
     return purged;

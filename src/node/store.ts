@@ -1,7 +1,10 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { dirname } from "node:path";
 import { Database, openDatabase } from "./sqlite";
 import { concatBytes } from "./bytes";
 import { conflict, gone } from "./errors";
+import { canonicalJson } from "./protocol";
 
 /** What the owner attached to a kfrag when uploading it (signed by the owner, stored verbatim). */
 export interface PolicyMeta {
@@ -71,12 +74,35 @@ CREATE TABLE IF NOT EXISTS policies (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS policies_end ON policies (state, end_time);
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS nonces (key TEXT PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces (expires);
 CREATE TABLE IF NOT EXISTS health_results (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   at INTEGER NOT NULL, round TEXT NOT NULL, target TEXT NOT NULL,
   verdict TEXT NOT NULL, detail TEXT NOT NULL
 );
 `;
+
+/** The first signed field in which two uploads' rules differ, or undefined when they agree. */
+function metaDifference(held: PolicyMeta | null, next: PolicyMeta): string | undefined {
+  if (!held) return "package";
+  const fields: (keyof PolicyMeta)[] = ["publisherVerifyingKey", "delegatingKey", "receivingKey", "reader", "conditions"];
+  return fields.find((f) => canonicalJson(held[f]).toLowerCase() !== canonicalJson(next[f]).toLowerCase());
+}
+
+/**
+ * Makes the store's directory 0700 and its files 0600 whatever the umask (or an earlier version)
+ * left: the kfrags are sealed, but tombstones, policy metadata and readers are not. SQLite creates
+ * the -wal and -shm files with the main file's mode, so creating that file 0600 first covers them;
+ * existing ones are tightened too.
+ */
+function restrictPermissions(path: string): void {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  closeSync(openSync(path, "a", 0o600));
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+}
 
 /**
  * The node's durable state: kfrags (AES-256-GCM at rest, bound to policy id and node as AAD),
@@ -102,6 +128,7 @@ export class NodeStore {
   static open(path: string, atRestKey: Uint8Array, nodeId: Uint8Array): NodeStore {
     if (atRestKey.length !== 32) throw new Error("at-rest key must be 32 bytes");
     if (nodeId.length !== 20) throw new Error("node id must be 20 bytes");
+    restrictPermissions(path);
     const db = openDatabase(path);
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = FULL");
@@ -146,9 +173,15 @@ export class NodeStore {
         const state = STATE_NAMES[existing.state];
         if (state === "revoked") throw gone("POLICY_REVOKED", "policy was revoked");
         if (state === "expired") throw gone("POLICY_EXPIRED", "policy has expired");
-        const held = this.decode(existing).kfrag;
-        if (held && Buffer.compare(held, entry.kfrag) === 0) return "duplicate";
-        throw conflict("KFRAG_CONFLICT", "a different kfrag is already held for this policy");
+        const held = this.decode(existing);
+        if (!held.kfrag || Buffer.compare(held.kfrag, entry.kfrag) !== 0) {
+          throw conflict("KFRAG_CONFLICT", "a different kfrag is already held for this policy");
+        }
+        // Same kfrag, other rules: answering "duplicate" would let the owner believe a tighter
+        // reader or conditions took effect while the first upload's still apply.
+        const differs = metaDifference(held.meta, entry.meta);
+        if (differs) throw conflict("KFRAG_CONFLICT", `this kfrag is already held with a different ${differs}; the held rules stay in force`);
+        return "duplicate";
       }
       const { ct, iv } = this.seal(entry.policyId, entry.kfrag);
       this.db
@@ -187,6 +220,12 @@ export class NodeStore {
       meta: row.meta ? (JSON.parse(row.meta) as PolicyMeta) : null,
       receivedAt: row.received_at,
     };
+  }
+
+  /** The policy's state alone (no decryption): the last check before an answer leaves. */
+  state(policyId: Uint8Array): PolicyState | undefined {
+    const row = this.db.prepare<unknown[], { state: number }>("SELECT state FROM policies WHERE policy_id = ?").get(Buffer.from(policyId));
+    return row ? STATE_NAMES[row.state] : undefined;
   }
 
   /** The policy record (any state), decrypting its kfrag; undefined when never seen. */
@@ -259,6 +298,25 @@ export class NodeStore {
     this.db
       .prepare("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
       .run(key, value);
+  }
+
+  /** Whether a request nonce (requester:nonce) was recorded and has not expired yet. */
+  nonceUsed(key: string, now: number): boolean {
+    return this.db.prepare("SELECT 1 FROM nonces WHERE key = ? AND expires >= ?").get(key, now) !== undefined;
+  }
+
+  /** Records used request nonces in one transaction (one WAL sync for the whole batch). */
+  addNonces(entries: { key: string; expires: number }[]): void {
+    if (entries.length === 0) return;
+    const insert = this.db.prepare("INSERT INTO nonces (key, expires) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET expires = max(expires, excluded.expires)");
+    this.db.transaction(() => {
+      for (const e of entries) insert.run(e.key, e.expires);
+    })();
+  }
+
+  /** Forgets nonces whose request window closed before `now` (a replay of them is refused as stale). */
+  purgeNonces(now: number): number {
+    return this.db.prepare("DELETE FROM nonces WHERE expires < ?").run(now).changes;
   }
 
   /** Appends a health-check result (written by the health-check duty). */

@@ -187,6 +187,25 @@ export class ReencryptPool {
     return batch;
   }
 
+  /**
+   * Drops every queued (not yet running) task of the policy, rejecting its job with `error`; a
+   * task already in a worker finishes, and the caller must not send its answer. Returns the
+   * number of tasks dropped.
+   */
+  cancel(policyId: Uint8Array, error: Error): number {
+    const key = Buffer.from(policyId).toString("hex");
+    let dropped = 0;
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const q = this.queue[i];
+      if (q.task.policyKey !== key) continue;
+      this.queue.splice(i, 1);
+      this.queuedCapsules -= q.task.capsules.length;
+      q.reject(error);
+      dropped++;
+    }
+    return dropped;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const q of this.queue.splice(0)) q.reject(new NodeError(503, "SHUTTING_DOWN", "node is shutting down", 1));

@@ -41,7 +41,7 @@ describe("nkms CLI (the real bin, against a chain and node agents)", function ()
     h = await startHarness(3);
     dir = path.join(h.dir, "cli");
     fs.mkdirSync(dir);
-    const common = { NKMS_RPC_URL: h.rpc.url, NKMS_DEPLOYMENT: h.deploymentFile, NKMS_KEYSTORE_PASSWORD: "pw" };
+    const common = { NKMS_RPC_URL: h.rpc.url, NKMS_DEPLOYMENT: h.deploymentFile, NKMS_KEYSTORE_PASSWORD: "pw-long-enough", NKMS_UNSAFE_TEST_MODE: "1" };
     aliceEnv = { ...common, NKMS_HOME: path.join(dir, "alice") };
     bobEnv = { ...common, NKMS_HOME: path.join(dir, "bob") };
     await send("fund Alice", () => h.contracts.token.connect(account(0).connect(h.provider)).transfer(account(1).address, 100n * TOKEN));
@@ -131,7 +131,7 @@ describe("nkms CLI (the real bin, against a chain and node agents)", function ()
     const operator = account(16);
     await stakeNodes(h.contracts, account(0).connect(h.provider), [{ staker, operator: operator.connect(h.provider) }]);
     const keystore = path.join(dir, "operator.json");
-    const env = { ...aliceEnv, NKMS_KEYSTORE_PASSWORD: "op" };
+    const env = { ...aliceEnv, NKMS_KEYSTORE_PASSWORD: "op-long-enough" };
     expect((await nkms(["node", "init", "--keystore-path", keystore, "--private-key", operator.privateKey], env)).code).to.equal(0);
     const keys = await nkms(["node", "keys", "--keystore-path", keystore, "--json"], env);
     expect(JSON.parse(keys.stdout).operator).to.equal(operator.address);
@@ -159,7 +159,7 @@ describe("nkms CLI (the real bin, against a chain and node agents)", function ()
       proc.kill("SIGTERM");
       expect(await exited).to.equal(0);
     }
-    const unbonded = await nkms(["node", "run", "--keystore-path", path.join(dir, "bob", "keys", "default.json"), "--port", "0"], { ...env, NKMS_KEYSTORE_PASSWORD: "pw" });
+    const unbonded = await nkms(["node", "run", "--keystore-path", path.join(dir, "bob", "keys", "default.json"), "--port", "0"], { ...env, NKMS_KEYSTORE_PASSWORD: "pw-long-enough" });
     expect(unbonded.code).to.equal(ExitCode.chain);
     expect(unbonded.stderr).to.match(/^nkms: .*not bonded/);
   });

@@ -218,6 +218,11 @@ describe("node agent (in-process, Hardhat chain)", function () {
 
     // Whole-policy revocation seen through event polling.
     await (await net.policyManager.connect(owner.connect(ethers.provider)).revokePolicy(p2.policyId)).wait();
+    // The event stops serving at once; the kfrag is destroyed once a read two blocks later confirms.
+    expect(await agentB.service.pollRevocations()).to.equal(0);
+    expect((await reencrypt(agentB, nodeB, p2, capsules)).json.error!.code).to.equal("POLICY_REVOKED");
+    expect(agentB.store.get(p2.policyIdBytes)!.state).to.equal("active");
+    await mine(2);
     expect(await agentB.service.pollRevocations()).to.equal(1);
     expect(agentB.store.get(p2.policyIdBytes)!.state).to.equal("revoked");
     expect((await reencrypt(agentB, nodeB, p2, capsules)).json.error!.code).to.equal("POLICY_REVOKED");

@@ -7,7 +7,8 @@ import pino from "pino";
 import type { FastifyInstance } from "fastify";
 import { addressBytes } from "../../src/node/bytes";
 import { EthersNodeChain } from "../../src/node/chain";
-import { buildHttpServer } from "../../src/node/http";
+import { buildHttpServer, type HttpOptions } from "../../src/node/http";
+import type { NodeChain } from "../../src/node/chain-types";
 import { NodeService } from "../../src/node/service";
 import { NodeStore } from "../../src/node/store";
 import { ReencryptPool } from "../../src/node/worker-pool";
@@ -23,7 +24,11 @@ export interface InProcessAgent {
 
 export interface InProcessAgentOptions {
   /** Defaults to the real binding over the Hardhat provider. */
-  chain?: EthersNodeChain;
+  chain?: NodeChain;
+  /** How long a chain read may take before requests get 503 CHAIN_UNAVAILABLE. */
+  chainTimeoutMs?: number;
+  /** Overrides of the HTTP server's limits (timeouts, connection cap). */
+  http?: Partial<Omit<HttpOptions, "logger">>;
   workers?: number;
   maxBatch?: number;
   bodyLimit?: number;
@@ -41,8 +46,9 @@ export async function startInProcessAgent(net: Network, node: TestNode, dir: str
   const service = new NodeService(node.keys, node.staker.address, "http://test", store, pool, options.chain ?? chainBinding(net), silent, {
     maxClockSkewSeconds: 300,
     maxBatch: options.maxBatch ?? 64,
+    chainTimeoutMs: options.chainTimeoutMs,
   });
-  const app = buildHttpServer(service, { bodyLimit: options.bodyLimit ?? 64 * 1024, logger: silent });
+  const app = buildHttpServer(service, { bodyLimit: options.bodyLimit ?? 64 * 1024, ...options.http, logger: silent });
   await app.ready();
   return {
     app,

@@ -94,7 +94,7 @@ export interface AgentFiles {
 export async function writeOperatorKeystore(dir: string, operatorIndex: number): Promise<AgentFiles> {
   const keystore = join(dir, "operator.json");
   const password = "correct horse battery staple";
-  await createKeystore(keystore, password, accountWallet(operatorIndex).privateKey, { scryptN: 1024 });
+  await createKeystore(keystore, password, accountWallet(operatorIndex).privateKey, { scryptN: 1024, unsafeTestMode: true });
   return { dir, keystore, password };
 }
 

@@ -3,6 +3,7 @@ import path from "node:path";
 import { Command } from "commander";
 import { createUserKeystore, deriveUserKeys, hex, loadUserKeys } from "../../client/identity";
 import { Wallet } from "ethers";
+import { checkNewPassword, checkScryptN } from "../../node/keys";
 import { Context } from "../context";
 import { CliError } from "../errors";
 
@@ -14,19 +15,27 @@ export function keysCommand(): Command {
     .description("create a new encrypted keystore (password from NKMS_KEYSTORE_PASSWORD or a prompt)")
     .option("--name <name>", "store it as <home>/keys/<name>.json (default: the --keystore path or keys/default.json)")
     .option("--private-key <hex>", "import this key instead of generating one")
-    .option("--scrypt-n <n>", "scrypt cost (default 131072; lower only for tests)")
+    .option("--scrypt-n <n>", "scrypt cost, a power of two (default 131072, at least 32768)")
     .action(async (opts: { name?: string; privateKey?: string; scryptN?: string }, cmd: Command) => {
       const ctx = new Context(cmd);
       const file = opts.name ? path.join(ctx.keysDir(), `${opts.name}.json`) : ctx.keystorePath();
       if (opts.privateKey !== undefined && !/^(0x)?[0-9a-fA-F]{64}$/.test(opts.privateKey)) throw new CliError("usage", "--private-key must be 32 bytes of hex");
       const scryptN = opts.scryptN === undefined ? undefined : Number(opts.scryptN);
-      if (scryptN !== undefined && (!Number.isInteger(scryptN) || scryptN < 2 || (scryptN & (scryptN - 1)) !== 0)) {
-        throw new CliError("usage", "--scrypt-n must be a power of two");
+      // TEST ONLY: a cheaper scrypt floor, never from a flag, only from this clearly named variable.
+      const unsafeTestMode = ctx.env.NKMS_UNSAFE_TEST_MODE === "1";
+      try {
+        if (scryptN !== undefined) checkScryptN(scryptN, unsafeTestMode);
+      } catch (e) {
+        throw new CliError("usage", `--scrypt-n: ${(e as Error).message}`);
       }
       const password = await ctx.password("New keystore password: ");
-      if (password.length === 0) throw new CliError("keystore", "refusing an empty keystore password");
+      try {
+        checkNewPassword(password);
+      } catch (e) {
+        throw new CliError("keystore", (e as Error).message);
+      }
       const privateKey = opts.privateKey ? (opts.privateKey.startsWith("0x") ? opts.privateKey : "0x" + opts.privateKey) : undefined;
-      const address = await createUserKeystore(file, password, privateKey, { scryptN });
+      const address = await createUserKeystore(file, password, privateKey, { scryptN, unsafeTestMode });
       const reader = (privateKey ? deriveUserKeys(new Wallet(privateKey)) : await loadUserKeys(file, password)).readerKeys();
       ctx.print({ address, keystore: file, ...reader });
     });
