@@ -154,6 +154,8 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     /// `nonce >> 8` is set once the nonce is used or cancelled. Nonces are unordered, so a
     /// withheld signature blocks nothing; owners pick any unused nonce (e.g. random).
     mapping(address owner => mapping(uint256 word => uint256 bits)) public revocationNonceBitmap;
+    /// @dev Set when DEFAULT_ADMIN_ROLE is first granted after construction (see `_grantRole`).
+    bool private _leakRoleSealed;
 
     event NodeEnrolled(address indexed node, uint32 id);
     event MinFeeRateSet(address indexed node, uint256 minFeeRate);
@@ -184,6 +186,8 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     /// @notice `owner` cancelled the revocation nonces `word * 256 + i` for every bit i of `mask`.
     event RevocationNoncesInvalidated(address indexed owner, uint256 word, uint256 mask);
     event FeesWithdrawn(address indexed node, uint256 amount);
+    /// @notice LEAK_ADJUDICATOR_ROLE can never be granted again (only revoked).
+    event LeakRoleSealed();
 
     error InvalidPolicyId();
     error InvalidOwner();
@@ -208,6 +212,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     error InvalidQuotaParams(uint256 quotaBase, uint256 quotaPerTotal);
     error AmountTooLarge(uint256 amount);
     error ZeroAddress();
+    error LeakRoleIsSealed();
 
     /// @param escrow_ The staking escrow (periods, stakes, operators, registration).
     /// @param token_ The NKMS token fees are paid in (ERC-20 with EIP-2612 permit).
@@ -222,7 +227,8 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         escrow = escrow_;
         token = token_;
         secondsPerPeriod = escrow_.secondsPerPeriod();
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        // Not through the override: the initial admin's own grant does not seal the wiring.
+        super._grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(GOVERNOR_ROLE, admin);
         _setFeeRateRange(params.minFeeRate, params.maxFeeRate);
         _setQuotaParams(params.quotaBase, params.quotaPerTotal);
@@ -549,6 +555,25 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     }
 
     // ------------------------------------------------------------------ internals
+
+    /// @notice True once LEAK_ADJUDICATOR_ROLE can no longer be granted (see `_grantRole`).
+    function leakRoleSealed() external view returns (bool) {
+        return _leakRoleSealed;
+    }
+
+    /// @dev The leak adjudicator moves owners' prepaid refunds (`revokeForLeak`), so it is wired
+    /// once: LEAK_ADJUDICATOR_ROLE can be granted only until DEFAULT_ADMIN_ROLE is first granted
+    /// after construction (the hand-over to the timelock, deploy/network.ts). Afterwards the admin
+    /// can revoke it but never grant it, so no governor can give itself owners' refunds.
+    function _grantRole(bytes32 role, address account) internal override returns (bool) {
+        if (role == LEAK_ADJUDICATOR_ROLE) {
+            if (_leakRoleSealed) revert LeakRoleIsSealed();
+        } else if (role == DEFAULT_ADMIN_ROLE && !_leakRoleSealed) {
+            _leakRoleSealed = true;
+            emit LeakRoleSealed();
+        }
+        return super._grantRole(role, account);
+    }
 
     function _createPolicy(
         bytes16 policyId,

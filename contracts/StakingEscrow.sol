@@ -105,7 +105,9 @@ import {Secp256k1} from "./adjudicator/Secp256k1.sol";
 /// evidence and size penalties, never for the escrow's own rules. The escrow itself caps every
 /// slash at `slashableStake` (the slashing window), lets each slasher pay out only the
 /// investigator rewards its own slashes withheld (`owedBy`), and refuses both hooks while
-/// paused. The admin (timelock, after its delay) can revoke a bad slasher's role.
+/// paused. The admin (timelock, after its delay) can revoke a bad slasher's role, but once the
+/// escrow has been handed on, nobody can grant SLASHER_ROLE or REWARD_FORFEITER_ROLE again
+/// (`slashingRolesSealed`): the slashing rules a staker locked under are the only ones that apply.
 contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransient {
     using SafeCast for uint256;
 
@@ -240,6 +242,8 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     /// @dev Rewards withheld by each slasher's slashes and not yet paid, plus 1 once the slasher
     /// was granted its role (so its first slash writes a non-zero slot: 2.9k gas, not 22.1k).
     mapping(address slasher => uint256 owedPlusOne) private _owed;
+    /// @dev Set when DEFAULT_ADMIN_ROLE is first handed on after construction (see `_grantRole`).
+    bool private _slashingRolesSealed;
     /// @dev The guardian used its pause; `liftPause` (admin) re-arms it.
     bool private _guardianSpent;
 
@@ -277,6 +281,8 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     /// @notice `guardian` paused slashing and forfeiture from `start` until `until` (unix seconds);
     /// stakes whose slashing window met the pause stay slashable `until − start` longer.
     event SlashingPaused(address indexed guardian, uint256 start, uint256 until);
+    /// @notice SLASHER_ROLE and REWARD_FORFEITER_ROLE can never be granted again (only revoked).
+    event SlashingRolesSealed();
     /// @notice The admin lifted the slashing pause (if any) and re-armed the guardian.
     event SlashingPauseLifted(uint256 pauseEnd);
 
@@ -310,6 +316,7 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     error SlashRateLimited(address staker, uint32 nextPeriod);
     error RewardNotOwed(uint256 amount, uint256 owed);
     error SlashingIsPaused(uint256 until);
+    error SlashingRoleIsSealed(bytes32 role);
     error PauseUnavailable();
     error WithdrawalDelayedByPause(uint256 until);
 
@@ -351,7 +358,8 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
             totalWeight: 0
         });
         _totals.reserve = (token_.cap() - token_.totalSupply()).toUint96();
-        _grantRole(DEFAULT_ADMIN_ROLE, msg.sender);
+        // Not through the override: the deployer's own admin grant does not seal the wiring.
+        super._grantRole(DEFAULT_ADMIN_ROLE, msg.sender);
     }
 
     // ---------------------------------------------------------------- staking
@@ -824,6 +832,12 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         return raw == 0 ? 0 : raw - 1;
     }
 
+    /// @notice True once SLASHER_ROLE and REWARD_FORFEITER_ROLE can no longer be granted (see
+    /// `_grantRole`): set when DEFAULT_ADMIN_ROLE is first granted after construction.
+    function slashingRolesSealed() external view returns (bool) {
+        return _slashingRolesSealed;
+    }
+
     /// @notice The SHA-256 digest a node's verifying key signs as its proof of possession.
     function keyProofDigest(address staker, address operator) public view returns (bytes32) {
         return sha256(abi.encodePacked(KEY_PROOF_TAG, block.chainid, address(this), staker, operator));
@@ -994,8 +1008,21 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         if (block.timestamp < until) revert SlashingIsPaused(until);
     }
 
-    /// @dev A new slasher's owed-rewards slot is made non-zero (see `_owed`).
+    /// @dev Powers that take from stakers are wired once: SLASHER_ROLE and REWARD_FORFEITER_ROLE
+    /// can be granted only until DEFAULT_ADMIN_ROLE is first granted after construction (the
+    /// deployer handing the escrow to the timelock, deploy/network.ts). From then on the admin can
+    /// revoke a bad slasher but never add one, so no governor, captured or not, can take stake
+    /// that was locked under the slashing rules it saw: a governance delay shorter than a staker's
+    /// exit (lock + grace periods) would otherwise protect nobody. New slashing rules mean a new
+    /// escrow that stakers choose to move to. A new slasher's owed-rewards slot is made non-zero
+    /// (see `_owed`).
     function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
+        if (role == SLASHER_ROLE || role == REWARD_FORFEITER_ROLE) {
+            if (_slashingRolesSealed) revert SlashingRoleIsSealed(role);
+        } else if (role == DEFAULT_ADMIN_ROLE && !_slashingRolesSealed) {
+            _slashingRolesSealed = true;
+            emit SlashingRolesSealed();
+        }
         granted = super._grantRole(role, account);
         if (role == SLASHER_ROLE && _owed[account] == 0) _owed[account] = 1;
     }

@@ -123,6 +123,26 @@ describe("NKMSNetwork Ignition module: who holds which power", () => {
     expect(await d.policyManager.escrow()).to.equal(escrow);
     expect(manager).to.be.properAddress;
     expect(await d.timelock.getMinDelay()).to.equal(BigInt(DEFAULT_MIN_DELAY));
+    // The roles that take from stakers or owners were wired once and can never be granted again.
+    expect(await d.escrow.slashingRolesSealed()).to.equal(true);
+    expect(await d.policyManager.leakRoleSealed()).to.equal(true);
+  });
+
+  it("not even the timelock can add a slasher, a forfeiter or a leak adjudicator after the hand-over", async () => {
+    const d = await deployNetwork();
+    const calls: [BaseContract & { getAddress(): Promise<string> }, string, string][] = [
+      [d.escrow, await d.escrow.SLASHER_ROLE(), "SlashingRoleIsSealed"],
+      [d.escrow, await d.escrow.REWARD_FORFEITER_ROLE(), "SlashingRoleIsSealed"],
+      [d.policyManager, await d.policyManager.LEAK_ADJUDICATOR_ROLE(), "LeakRoleIsSealed"],
+    ];
+    for (const [i, [contract, role, error]] of calls.entries()) {
+      const target = await contract.getAddress();
+      const data = contract.interface.encodeFunctionData("grantRole", [role, d.stranger.address]);
+      const salt = "0x" + (i + 7).toString(16).padStart(64, "0");
+      await (await d.timelock.connect(d.proposer).schedule(target, 0, data, ZERO, salt, DEFAULT_MIN_DELAY)).wait();
+      await time.increase(DEFAULT_MIN_DELAY);
+      await expect(d.timelock.connect(d.executor).execute(target, 0, data, ZERO, salt)).to.be.revertedWithCustomError(contract, error);
+    }
   });
 
   it("the guardian only pauses; the timelock, after its delay, removes a bad slasher and lifts the pause", async () => {
