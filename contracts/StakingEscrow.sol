@@ -832,8 +832,8 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     function isStampKey(address staker, address signer, uint32 period) external view returns (bool) {
         // Not older than G periods, extended by a pause that met those G periods as an unlocking
         // stake's window is (`_slashableUntil`): a pause never voids evidence.
-        if (block.timestamp >= _slashableUntil(period + 1)) return false;
-        return wasStampKey(staker, signer, period);
+        // A future period fails in `wasStampKey` first, so `period + 1` cannot overflow here.
+        return wasStampKey(staker, signer, period) && block.timestamp < _slashableUntil(period + 1);
     }
 
     /// @notice Whether `signer` was `staker`'s stamp key in `period` (its validity window contains

@@ -431,6 +431,20 @@ describe("adjudicator: key-leak challenges that cannot frame a node (issue #14)"
     await expect(F.deploy(e, pm, 1, 1, 0)).to.be.revertedWithCustomError(F, "InvalidParameters");
   });
 
+  it("escrow: wasStampKey is isStampKey without the evidence-age limit; both refuse future and out-of-range periods", async function () {
+    const { w, x } = await loadFixture(fixture);
+    const signer = ethers.computeAddress(hex(x.stampSecretKey));
+    const now = Number(await w.core.escrow.currentPeriod());
+    for (const period of [now + 1, 0xffffffff]) {
+      expect(await w.core.escrow.wasStampKey(x.staker.address, signer, period)).to.equal(false);
+      expect(await w.core.escrow.isStampKey(x.staker.address, signer, period)).to.equal(false);
+    }
+    expect(await w.core.escrow.wasStampKey(x.staker.address, ethers.ZeroAddress, now)).to.equal(false);
+    await advancePeriods(w.core, Number(w.core.params.slashingGracePeriods) + 1);
+    expect(await w.core.escrow.isStampKey(x.staker.address, signer, now)).to.equal(false);
+    expect(await w.core.escrow.wasStampKey(x.staker.address, signer, now)).to.equal(true);
+  });
+
   it("time passes honestly: a stake unlocked past its slashing window forfeits nothing", async function () {
     const { w, x } = await loadFixture(fixture);
     const p = await leakPolicy(w, [x.staker.address], 1);
