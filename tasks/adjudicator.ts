@@ -142,7 +142,7 @@ operatorTask("nkms:challenge-leak", "Prove on-chain that a node's acknowledged k
       const { policyId, staker, proof } = revealArgs(evidence, new Uint8Array(32));
       const committed = await pm.verifyKfragCommitment(policyId, staker, leakKfragHash(evidence), proof);
       if (!committed) throw new TaskError("NOT_COMMITTED", "the policy's kfrag commitment does not bind this kfrag to this node");
-      const forfeit = await leak.forfeitFor(policyId, staker);
+      const forfeit = await leak.forfeitFor(evidence.policyCreator, policyId, staker);
       console.log(`kfrag of node ${staker} in policy ${policyId} matches the on-chain commitment; forfeit ${hre.ethers.formatEther(forfeit)} NKMS`);
       if (args.dryRun) return { committed, forfeit };
 

@@ -208,11 +208,12 @@ contract LeakAdjudicator is ReentrancyGuardTransient {
         leakPunished[leak] = true;
     }
 
-    /// @notice The forfeit a leak of `staker`'s kfrag in the policy proven now would cost, before
-    /// the commitment and receipt checks: min(C, earned, slashableStake) (0 if not hired).
-    function forfeitFor(bytes16 policyId, address staker) external view returns (uint256) {
-        (,, bool hired,, uint256 paid, uint256 earned) = policyManager.leakExposure(policyId, staker);
-        if (!hired) return 0;
+    /// @notice The forfeit a leak of `staker`'s kfrag in the policy (creator, policyId) proven now
+    /// would cost, before the commitment and receipt checks: min(C, earned, slashableStake) (0 if
+    /// the node was not hired or `creator` is not the policy's owner).
+    function forfeitFor(address creator, bytes16 policyId, address staker) external view returns (uint256) {
+        (address owner,, bool hired,, uint256 paid, uint256 earned) = policyManager.leakExposure(policyId, staker);
+        if (!hired || owner != creator) return 0;
         return _min(_min((paid * collateralBps) / BPS, earned), escrow.slashableStake(staker));
     }
 

@@ -137,7 +137,8 @@ describe("adjudicator: key-leak challenges that cannot frame a node (issue #14)"
     const paid = p.feeRate * (p.endPeriod + 1n - start);
     const earned = p.feeRate * (period + 1n - start);
     const forfeit = min((paid * collateralBps) / 10_000n, earned, x.amount);
-    expect(await w.leak.forfeitFor(hex(p.policyId), x.staker.address)).to.equal(forfeit);
+    expect(await w.leak.forfeitFor(p.creator, hex(p.policyId), x.staker.address)).to.equal(forfeit);
+    expect(await w.leak.forfeitFor(w.stranger.address, hex(p.policyId), x.staker.address)).to.equal(0n);
     const refundable = p.feeRate * (p.endPeriod - period);
     const bounty = min((forfeit * challengerShareBps) / 10_000n, refundable);
     const [aliceBefore, challengerBefore] = [await balance(w, w.alice), await balance(w, w.challenger)];
