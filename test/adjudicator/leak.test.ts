@@ -391,6 +391,12 @@ describe("adjudicator: key-leak challenges that cannot frame a node (issue #14)"
     const after = await adjudicator.penaltyFor(x.staker.address);
     expect(after).to.equal(min(1_000n * TOKEN, (s * 1_000n) / 10_000n));
     expect(after <= penaltyBefore).to.equal(true);
+    // And the period's slash slots are all still free for real evidence of lies.
+    const slasher = w.core.accounts[13];
+    await (await w.core.escrow.grantRole(await w.core.escrow.SLASHER_ROLE(), slasher.address)).wait();
+    for (let k = 0n; k < max; k++) await (await w.core.escrow.connect(slasher).slash(x.staker.address, 1n, 0n)).wait();
+    await expect(w.core.escrow.connect(slasher).slash(x.staker.address, 1n, 0n)).to.be.revertedWithCustomError(w.core.escrow, "SlashRateLimited");
+    s = await stake(w, x);
 
     const guardian = w.core.accounts[15];
     await (await w.core.escrow.grantRole(await w.core.escrow.GUARDIAN_ROLE(), guardian.address)).wait();

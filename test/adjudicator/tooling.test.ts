@@ -114,5 +114,15 @@ describe("adjudicator: Ignition module and the nkms:challenge-cfrag task", funct
       (err: Error) => err,
     );
     expect(failure?.message).to.match(/does not bind this kfrag/);
+
+    // A receipt the node never signed: one line, the contract's reason.
+    const q = await leakPolicy(w, [node.staker.address], 5);
+    const forged = await signReceipt(w, secp256k1.utils.randomSecretKey(), node.staker.address, q.creator, q.policyId, q.kfrags[0]);
+    fs.writeFileSync(file, serializeLeakEvidence(q.evidenceFor(0, forged)));
+    const refused = await hre.run("nkms:challenge-leak", { evidence: file, leakAdjudicator: leakAddress, from: challenger.address }).then(
+      () => null,
+      (err: Error & { code?: string }) => err,
+    );
+    expect(refused?.message).to.match(/InvalidReceipt/);
   });
 });
