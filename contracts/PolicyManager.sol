@@ -34,6 +34,14 @@ import {IStakingEscrow} from "./interfaces/IStakingEscrow.sol";
 /// (OpenZeppelin's commutative hashing, so proofs carry no positions); an unpaired last element of a
 /// level moves up unchanged; the root of one leaf is the leaf. Leaves hash 68 bytes and inner nodes
 /// 64, so an inner node can never pass as a leaf. See src/client/kfrag-commitment.ts.
+///
+/// Leak challenges (issue #14; the LeakAdjudicator holds LEAK_ADJUDICATOR_ROLE and is trusted to
+/// have proven what it settles). `leakExposure` tells it what was paid for an arrangement and what
+/// the node keeps of it, so a forfeit never exceeds the owner side's net payment. A commitment on a
+/// live arrangement opens a challenge (`openLeakChallenge`); until the challenge's reveal window
+/// ends, a revocation of that arrangement holds back up to the bounty cap of its refund
+/// (`leakHold`), paid to the committed challenger by `revokeForLeak` or to the owner afterwards
+/// (`releaseLeakHold`). A revocation pays one extra cold read for this (`_challengedUntil`).
 contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     using SafeERC20 for IERC20;
 
