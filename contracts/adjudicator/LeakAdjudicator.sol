@@ -163,6 +163,8 @@ contract LeakAdjudicator is ReentrancyGuardTransient {
         commitments[key] = block.number;
         // The most this arrangement's bounty can be: share of C (the forfeit never exceeds C).
         uint256 cap = (((paid * collateralBps) / BPS) * challengerShareBps) / BPS;
+        // Saturate, never wrap: a larger cap only holds back the whole refund, which is less.
+        if (cap > type(uint96).max) cap = type(uint96).max;
         bool held = policyManager.openLeakChallenge(
             policyId, staker, uint96(cap), uint64(block.number + revealWindowBlocks)
         );
