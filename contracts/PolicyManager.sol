@@ -34,6 +34,14 @@ import {IStakingEscrow} from "./interfaces/IStakingEscrow.sol";
 /// (OpenZeppelin's commutative hashing, so proofs carry no positions); an unpaired last element of a
 /// level moves up unchanged; the root of one leaf is the leaf. Leaves hash 68 bytes and inner nodes
 /// 64, so an inner node can never pass as a leaf. See src/client/kfrag-commitment.ts.
+///
+/// Leak challenges (issue #14; the LeakAdjudicator holds LEAK_ADJUDICATOR_ROLE and is trusted to
+/// have proven what it settles). `leakExposure` tells it what was paid for an arrangement and what
+/// the node keeps of it, so a forfeit never exceeds the owner side's net payment. A commitment on a
+/// live arrangement opens a challenge (`openLeakChallenge`); until the challenge's reveal window
+/// ends, a revocation of that arrangement holds back up to the bounty cap of its refund
+/// (`leakHold`), paid to the committed challenger by `revokeForLeak` or to the owner afterwards
+/// (`releaseLeakHold`). A revocation pays one extra cold read for this (`_challengedUntil`).
 contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     using SafeERC20 for IERC20;
 
@@ -69,6 +77,8 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     uint256 private constant MASK_SHIFT = 112;
     uint256 private constant ID0_SHIFT = 144;
     uint256 private constant RELEASED_BIT = 1 << 240;
+    uint256 private constant FIRST_REVOKE_SHIFT = 248;
+    uint256 private constant FIRST_REVOKE_MAX = type(uint8).max;
     // Node slot: feeBalance | minFeeRate | activeArrangements | id.
     uint256 private constant FEE_FIELD = type(uint96).max;
     uint256 private constant ARRANGEMENTS_SHIFT = 176;
@@ -101,6 +111,10 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         uint32 id1;
         uint32 id2;
         bool released; // expired and settled: the active nodes' quota was freed
+        // 0: no arrangement revoked yet; else min(P − startPeriod + 1, 255) for the period P of
+        // the first revocation: every revoked node earned at least feeRate · firstRevoke (a lower
+        // bound past 255 periods), the bound a leak forfeit needs (see `leakExposure`).
+        uint8 firstRevoke;
         // slot 2
         bytes32 kfragRoot;
     }
@@ -157,6 +171,22 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     /// @dev Set when DEFAULT_ADMIN_ROLE is first granted after construction (see `_grantRole`).
     bool private _leakRoleSealed;
 
+    /// @notice A leak challenge's claim on one arrangement's refund (see `openLeakChallenge`).
+    /// While open (`revokedBlock` 0), `amount` is the most a revocation holds back and
+    /// `untilBlock` the last block a committed challenge may still be revealed in. After a
+    /// revocation during that time, `amount` is what was held back, payable to a challenger
+    /// committed by `revokedBlock` (the reveal) or to the owner after `untilBlock` (`releaseLeakHold`).
+    struct LeakHold {
+        uint96 amount;
+        uint64 untilBlock;
+        uint64 revokedBlock;
+    }
+
+    /// @dev Last block in which some leak challenge on an arrangement of the policy may be
+    /// revealed: a revocation reads this one slot and looks at its nodes' holds only before it.
+    mapping(bytes16 policyId => uint256 untilBlock) private _challengedUntil;
+    mapping(bytes32 arrangement => LeakHold) private _leakHolds;
+
     event NodeEnrolled(address indexed node, uint32 id);
     event MinFeeRateSet(address indexed node, uint256 minFeeRate);
     event FeeRateRangeSet(uint256 minFeeRate, uint256 maxFeeRate);
@@ -183,6 +213,14 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     event ArrangementRevokedForLeak(
         bytes16 indexed policyId, address indexed node, address indexed challenger, uint256 bounty, uint256 refund
     );
+    /// @notice A leak challenge was committed on `node`'s live arrangement: a revocation up to
+    /// block `untilBlock` holds back up to `cap` of its refund for the challenger.
+    event LeakChallengeOpened(bytes16 indexed policyId, address indexed node, uint256 cap, uint256 untilBlock);
+    /// @notice A revocation held back `amount` of `node`'s refund for an open leak challenge,
+    /// until block `untilBlock`.
+    event LeakHoldCreated(bytes16 indexed policyId, address indexed node, uint256 amount, uint256 untilBlock);
+    /// @notice A held-back refund was paid out: `bounty` to `challenger` (a reveal), the rest to the owner.
+    event LeakHoldSettled(bytes16 indexed policyId, address indexed node, address challenger, uint256 bounty, uint256 refund);
     /// @notice `owner` cancelled the revocation nonces `word * 256 + i` for every bit i of `mask`.
     event RevocationNoncesInvalidated(address indexed owner, uint256 word, uint256 mask);
     event FeesWithdrawn(address indexed node, uint256 amount);
@@ -211,6 +249,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     error InvalidFeeRateRange(uint256 minFeeRate, uint256 maxFeeRate);
     error InvalidQuotaParams(uint256 quotaBase, uint256 quotaPerTotal);
     error AmountTooLarge(uint256 amount);
+    error HoldNotReleasable(bytes16 policyId, address node);
     error ZeroAddress();
     error LeakRoleIsSealed();
 
@@ -384,38 +423,149 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         return _revokeArrangement(p, head, policyId, node);
     }
 
-    /// @notice End `node`'s arrangement because the caller (the leak adjudicator) proved that
-    /// its kfrag leaked. The node is credited through the current period exactly as in
-    /// `revokeArrangement`, and the refund R that `revokeArrangement` would pay the owner right now,
-    /// feeRate · (endPeriod − currentPeriod), is split: `bounty = min(maxBounty, R)` goes to
-    /// `challenger` and `R − bounty` to the owner. The owner knows every kfrag and can "challenge"
-    /// her own node, so this split is what makes self-challenge never pay the owner more than
-    /// revoking at the same moment: she gets bounty + (R − bounty) = R at most, while the node's
-    /// forfeited stake (taken by the adjudicator) goes to the reserve, never to her.
-    /// Leak adjudicator only; reverts like `revokeArrangement` (unknown policy, expired, not an
-    /// arrangement, already revoked).
+    /// @notice Open a leak challenge on `node`'s live arrangement (a commitment was just made on
+    /// it): until block `untilBlock`, revoking this arrangement (alone, with the whole policy or by
+    /// signature) holds back min(`cap`, refund) of its refund for the challenger instead of paying
+    /// it to the owner, so a revocation between commit and reveal cannot cancel the bounty. A
+    /// later open on the same live arrangement keeps the larger cap and the later block. Nothing
+    /// happens (returns false) when the arrangement is not live. Leak adjudicator only: it is
+    /// trusted to bound `untilBlock` (its reveal window) and `cap` (its bounty cap), so a griefer's
+    /// commitment delays at most `cap` of a refund by one window and never takes it.
+    /// @param policyId The policy.
+    /// @param node The node named in the commitment.
+    /// @param cap The most a revocation holds back (the challenger's bounty cap).
+    /// @param untilBlock The last block the commitment can be revealed in.
+    /// @return opened Whether the arrangement was live (and the challenge recorded).
+    function openLeakChallenge(bytes16 policyId, address node, uint96 cap, uint64 untilBlock)
+        external
+        onlyRole(LEAK_ADJUDICATOR_ROLE)
+        returns (bool opened)
+    {
+        if (!isActiveArrangement(policyId, node)) return false;
+        LeakHold storage h = _leakHolds[_arrangementKey(policyId, node)];
+        LeakHold memory old = h;
+        bool stillOpen = old.untilBlock >= block.number;
+        uint96 newCap = stillOpen && old.amount > cap ? old.amount : cap;
+        uint64 newUntil = stillOpen && old.untilBlock > untilBlock ? old.untilBlock : untilBlock;
+        (h.amount, h.untilBlock, h.revokedBlock) = (newCap, newUntil, 0);
+        if (_challengedUntil[policyId] < newUntil) _challengedUntil[policyId] = newUntil;
+        emit LeakChallengeOpened(policyId, node, newCap, newUntil);
+        return true;
+    }
+
+    /// @notice Settle the refund side of a proven leak of `node`'s kfrag (the caller, the leak
+    /// adjudicator, proved it). A live arrangement ends exactly as `revokeArrangement` ends it and
+    /// its refund R = feeRate · (endPeriod − currentPeriod) is split: `bounty = min(maxBounty, R)`
+    /// to `challenger`, R − bounty to the owner. An arrangement revoked while the challenge was
+    /// open has its held-back refund H split the same way when the challenger's commitment is from
+    /// a block no later than the revocation (`committedAt`), else H goes to the owner. Otherwise
+    /// (expired, or revoked without a hold) nothing is paid. The owner made every kfrag and can
+    /// "challenge" her own node, so the bounty always comes out of what revoking at that moment
+    /// returns her, never on top of it. Leak adjudicator only; trusted to have proven the leak,
+    /// to call once per arrangement and to pass the commitment's real block.
     /// @param policyId The policy.
     /// @param node The node whose kfrag leaked.
     /// @param challenger Who proved the leak; receives the bounty.
     /// @param maxBounty Upper bound of the bounty (the adjudicator's share of the forfeit).
+    /// @param committedAt Block of the challenger's commitment.
     /// @return bounty The amount sent to `challenger`.
     /// @return refund The amount sent to the owner.
-    function revokeForLeak(bytes16 policyId, address node, address challenger, uint256 maxBounty)
+    function revokeForLeak(bytes16 policyId, address node, address challenger, uint256 maxBounty, uint256 committedAt)
         external
         onlyRole(LEAK_ADJUDICATOR_ROLE)
         nonReentrant
         returns (uint256 bounty, uint256 refund)
     {
         if (challenger == address(0)) revert ZeroAddress();
-        (Policy storage p, uint256 head) = _load(policyId);
-        uint256 refundable = _endArrangement(p, head, policyId, node);
-        bounty = refundable < maxBounty ? refundable : maxBounty;
-        refund = refundable - bounty;
-        address owner = address(uint160(head));
-        emit ArrangementRevoked(policyId, node, refund);
-        emit ArrangementRevokedForLeak(policyId, node, challenger, bounty, refund);
+        (uint256 available, bool live, bool fromHold, bool claimable, address owner) =
+            _leakRefund(policyId, node, committedAt);
+        if (!claimable) maxBounty = 0;
+        bounty = available < maxBounty ? available : maxBounty;
+        refund = available - bounty;
+        if (live) {
+            emit ArrangementRevoked(policyId, node, refund);
+            emit ArrangementRevokedForLeak(policyId, node, challenger, bounty, refund);
+        } else if (fromHold) {
+            emit LeakHoldSettled(policyId, node, challenger, bounty, refund);
+        }
         if (bounty != 0) token.safeTransfer(challenger, bounty);
         if (refund != 0) token.safeTransfer(owner, refund);
+    }
+
+    /// What a proven leak can pay out: a live arrangement's refund (ending it), or the refund a
+    /// revocation held back (`fromHold`; `claimable` only by a commitment no later than that
+    /// revocation). Clears the arrangement's hold either way.
+    function _leakRefund(bytes16 policyId, address node, uint256 committedAt)
+        private
+        returns (uint256 available, bool live, bool fromHold, bool claimable, address owner)
+    {
+        (Policy storage p, uint256 head) = _load(policyId);
+        owner = address(uint160(head));
+        bytes32 key = _arrangementKey(policyId, node);
+        LeakHold memory h = _leakHolds[key];
+        if (h.untilBlock != 0) delete _leakHolds[key];
+        live = isActiveArrangement(policyId, node);
+        claimable = true;
+        if (live) {
+            available = _endArrangement(p, head, policyId, node);
+        } else if (h.revokedBlock != 0) {
+            (available, fromHold, claimable) = (h.amount, true, committedAt <= h.revokedBlock);
+        }
+    }
+
+    /// @notice Pay the owner a refund that a revocation held back for a leak challenge, once its
+    /// reveal window has passed (block > `untilBlock`) without a reveal. Anyone may call.
+    /// @return amount The amount sent to the owner.
+    function releaseLeakHold(bytes16 policyId, address node) external nonReentrant returns (uint256 amount) {
+        (, uint256 head) = _load(policyId);
+        bytes32 key = _arrangementKey(policyId, node);
+        LeakHold memory h = _leakHolds[key];
+        if (h.revokedBlock == 0 || block.number <= h.untilBlock) revert HoldNotReleasable(policyId, node);
+        delete _leakHolds[key];
+        amount = h.amount;
+        emit LeakHoldSettled(policyId, node, address(0), 0, amount);
+        if (amount != 0) token.safeTransfer(address(uint160(head)), amount);
+    }
+
+    /// @notice A leak challenge's view of `node`'s arrangement: the policy's owner and first
+    /// period, `paid` F = feeRate · (endPeriod + 1 − startPeriod) (everything paid for one node,
+    /// extensions included), and `earned`, what the node keeps of F once a leak proven now is
+    /// settled: through the current period if live, through the end if expired, and for a revoked
+    /// arrangement feeRate · `firstRevoke` (a lower bound: every revoked node was revoked no earlier
+    /// than the policy's first revocation). F − earned is at least what went or goes back to the
+    /// owner's side (refunds, held refunds and bounties), so a forfeit ≤ earned never exceeds what
+    /// the owner paid net. Zero owner when the policy does not exist; `hired` false when the node
+    /// is not one of its nodes.
+    function leakExposure(bytes16 policyId, address node)
+        external
+        view
+        returns (address owner, uint32 startPeriod, bool hired, bool live, uint256 paid, uint256 earned)
+    {
+        Policy storage p = _policies[policyId];
+        uint256 head = _head(p);
+        owner = address(uint160(head));
+        startPeriod = uint32(head >> START_SHIFT);
+        uint256 terms = _terms(p);
+        (bool found, uint256 i) = _indexOf(terms, policyId, node);
+        if (owner == address(0) || !found) return (owner, startPeriod, false, false, 0, 0);
+        hired = true;
+        uint256 rate = uint96(terms);
+        uint32 end = uint32(head >> END_SHIFT);
+        uint32 period = _currentPeriod();
+        paid = rate * (end + 1 - startPeriod);
+        if ((terms >> (MASK_SHIFT + i)) & 1 != 0) {
+            earned = rate * (terms >> FIRST_REVOKE_SHIFT);
+        } else if (period <= end) {
+            live = true;
+            earned = rate * (period + 1 - startPeriod);
+        } else {
+            earned = paid;
+        }
+    }
+
+    /// @notice The leak-challenge hold on `node`'s arrangement (all zero: none). See `LeakHold`.
+    function leakHold(bytes16 policyId, address node) external view returns (LeakHold memory) {
+        return _leakHolds[_arrangementKey(policyId, node)];
     }
 
     /// @notice Execute the owner's EIP-712 signed `Revocation` (gasless for the owner). `node` zero
@@ -528,7 +678,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
 
     /// @notice Whether `node` currently holds a live arrangement of the policy: hired, not revoked,
     /// and the policy's last period not yet passed.
-    function isActiveArrangement(bytes16 policyId, address node) external view returns (bool) {
+    function isActiveArrangement(bytes16 policyId, address node) public view returns (bool) {
         Policy storage p = _policies[policyId];
         if (_currentPeriod() > p.endPeriod) return false;
         uint256 terms = _terms(p);
@@ -696,8 +846,17 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         _creditActiveNodes(policyId, terms, rate * (period + 1 - uint32(head >> PAID_SHIFT)), true);
         // Every bit of the mask set, no active node; paidUntil stays: nothing is credited any more.
         uint256 allRevoked = (uint256(1) << uint8(terms >> COUNT_SHIFT)) - 1;
-        _setTerms(p, (terms & ~((uint256(0xff) << ACTIVE_SHIFT) | (PERIOD_FIELD << MASK_SHIFT))) | (allRevoked << MASK_SHIFT));
+        _setTerms(
+            p,
+            _withFirstRevoke(
+                (terms & ~((uint256(0xff) << ACTIVE_SHIFT) | (PERIOD_FIELD << MASK_SHIFT))) | (allRevoked << MASK_SHIFT),
+                head,
+                period
+            )
+        );
         refund = rate * active * (end - period);
+        // One cold read on the usual path; the nodes' holds only while a leak challenge is open.
+        if (_challengedUntil[policyId] >= block.number) refund -= _holdBackAll(policyId, terms, rate * (end - period));
         address owner = address(uint160(head));
         emit PolicyRevoked(policyId, refund);
         if (refund != 0) token.safeTransfer(owner, refund);
@@ -708,6 +867,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         returns (uint256 refund)
     {
         refund = _endArrangement(p, head, policyId, node);
+        if (_challengedUntil[policyId] >= block.number) refund -= _holdBack(policyId, node, refund);
         address owner = address(uint160(head));
         emit ArrangementRevoked(policyId, node, refund);
         if (refund != 0) token.safeTransfer(owner, refund);
@@ -730,8 +890,40 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         uint256 rate = uint96(terms);
         _creditNode(_nodes[node], rate * (period + 1 - uint32(head >> PAID_SHIFT)), true);
         // The bit was clear, so activeNodes ≥ 1 and the decrement stays in its field.
-        _setTerms(p, (terms | bit) - (uint256(1) << ACTIVE_SHIFT));
+        _setTerms(p, _withFirstRevoke((terms | bit) - (uint256(1) << ACTIVE_SHIFT), head, period));
         refundable = rate * (end - period);
+    }
+
+    /// Records the policy's first revocation period in `terms` (see `Policy.firstRevoke`).
+    function _withFirstRevoke(uint256 terms, uint256 head, uint32 period) private pure returns (uint256) {
+        if (terms >> FIRST_REVOKE_SHIFT != 0) return terms;
+        uint256 served = period + 1 - uint32(head >> START_SHIFT);
+        return terms | ((served < FIRST_REVOKE_MAX ? served : FIRST_REVOKE_MAX) << FIRST_REVOKE_SHIFT);
+    }
+
+    /// Holds back min(cap, `refundable`) of a revoked arrangement's refund while a leak challenge
+    /// on it is open (`openLeakChallenge`); returns the amount held.
+    function _holdBack(bytes16 policyId, address node, uint256 refundable) private returns (uint256 held) {
+        bytes32 key = _arrangementKey(policyId, node);
+        LeakHold memory h = _leakHolds[key];
+        if (h.revokedBlock != 0 || h.untilBlock < block.number) return 0;
+        held = h.amount < refundable ? h.amount : refundable;
+        _leakHolds[key] = LeakHold(uint96(held), h.untilBlock, uint64(block.number));
+        emit LeakHoldCreated(policyId, node, held, h.untilBlock);
+    }
+
+    /// `_holdBack` for every node still active in `terms` (≤ MAX_NODES), each refundable `perNode`.
+    function _holdBackAll(bytes16 policyId, uint256 terms, uint256 perNode) private returns (uint256 held) {
+        uint256 count = uint8(terms >> COUNT_SHIFT);
+        uint256 mask = uint32(terms >> MASK_SHIFT);
+        for (uint256 i; i < count; ++i) {
+            if ((mask >> i) & 1 != 0) continue;
+            held += _holdBack(policyId, nodeById[_idAt(terms, policyId, i)], perNode);
+        }
+    }
+
+    function _arrangementKey(bytes16 policyId, address node) private pure returns (bytes32) {
+        return keccak256(abi.encode(policyId, node));
     }
 
     /// Credits `amount` to every non-revoked node of the policy and, if `release`, frees one unit

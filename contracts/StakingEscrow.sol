@@ -100,14 +100,17 @@ import {Secp256k1} from "./adjudicator/Secp256k1.sol";
 /// TimelockController and renounces it (deploy/network.ts). SLASHER_ROLE: the adjudicators
 /// (`slash`, `payInvestigator`; the escrow counts each node's slashes for their penalty
 /// formulas); REWARD_FORFEITER_ROLE: the health check (`forfeitRewards`, `markChecked`);
+/// LEAK_FORFEITER_ROLE: the LeakAdjudicator (`forfeitForLeak`: bounded per arrangement by the
+/// caller, no violation counted, no slash rate used);
 /// GUARDIAN_ROLE: may only pause slashing and forfeiture, once until re-armed (`pauseSlashing`).
 /// What the escrow trusts its callers for, and what it does not: a slasher is trusted to judge
 /// evidence and size penalties, never for the escrow's own rules. The escrow itself caps every
 /// slash at `slashableStake` (the slashing window), lets each slasher pay out only the
-/// investigator rewards its own slashes withheld (`owedBy`), and refuses both hooks while
+/// investigator rewards its own slashes withheld (`owedBy`), and refuses every hook while
 /// paused. The admin (timelock, after its delay) can revoke a bad slasher's role, but once the
-/// escrow has been handed on, nobody can grant SLASHER_ROLE or REWARD_FORFEITER_ROLE again
-/// (`slashingRolesSealed`): the slashing rules a staker locked under are the only ones that apply.
+/// escrow has been handed on, nobody can grant SLASHER_ROLE, LEAK_FORFEITER_ROLE or
+/// REWARD_FORFEITER_ROLE again (`slashingRolesSealed`): the slashing rules a staker locked under
+/// are the only ones that apply.
 contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransient {
     using SafeCast for uint256;
 
@@ -115,6 +118,10 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
     /// @notice Role allowed to call `forfeitRewards` (the health check).
     bytes32 public constant REWARD_FORFEITER_ROLE = keccak256("REWARD_FORFEITER_ROLE");
+    /// @notice Role allowed to call `forfeitForLeak` (the leak adjudicator): stake forfeits that
+    /// are bounded per arrangement by the adjudicator and neither count as violations nor use the
+    /// slash rate (issue #14).
+    bytes32 public constant LEAK_FORFEITER_ROLE = keccak256("LEAK_FORFEITER_ROLE");
     /// @notice Role allowed to pause slashing and forfeiture (`pauseSlashing`), nothing else.
     bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
 
@@ -274,6 +281,8 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     /// reserve; `fromStake` of it came out of the stake because it had already been claimed.
     event RewardsForfeited(address indexed staker, uint256 amount);
     event ForfeitedFromStake(address indexed staker, uint256 fromStake);
+    /// @notice The leak adjudicator took `amount` of `staker`'s stake back to the reserve.
+    event LeakForfeited(address indexed staker, uint256 amount);
     /// @notice The staker passed a health check; rewards earned up to `earned` are safe now.
     event HealthCheckpoint(address indexed staker, uint256 earned);
     /// @notice A slasher paid `amount` of the withheld slashing rewards to `investigator`.
@@ -281,7 +290,7 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     /// @notice `guardian` paused slashing and forfeiture from `start` until `until` (unix seconds);
     /// stakes whose slashing window met the pause stay slashable `until − start` longer.
     event SlashingPaused(address indexed guardian, uint256 start, uint256 until);
-    /// @notice SLASHER_ROLE and REWARD_FORFEITER_ROLE can never be granted again (only revoked).
+    /// @notice SLASHER_ROLE, LEAK_FORFEITER_ROLE and REWARD_FORFEITER_ROLE can never be granted again (only revoked).
     event SlashingRolesSealed();
     /// @notice The admin lifted the slashing pause (if any) and re-armed the guardian.
     event SlashingPauseLifted(uint256 pauseEnd);
@@ -664,6 +673,36 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         }
     }
 
+    /// @notice Take up to `amount` of `staker`'s slashable stake (`slashableStake`) back to the
+    /// reserve for a proven kfrag leak. Leak forfeiter only (the LeakAdjudicator); reverts
+    /// `SlashingIsPaused` during a guardian's pause. Unlike `slash` it counts no violation and
+    /// uses none of the slash rate: what a leak costs is bounded per arrangement by the fees the
+    /// node earned on it (the caller's rule, see LeakAdjudicator), because the policy owner, who
+    /// made the kfrag, can always reveal it herself; so it must not raise the Adjudicator's
+    /// history term nor spend the slots real evidence of lies needs. The escrow trusts the caller
+    /// for the amount and enforces only the slashing window and the pause.
+    /// @return forfeited The amount taken (never more than the slashable stake).
+    function forfeitForLeak(address staker, uint256 amount)
+        external
+        onlyRole(LEAK_FORFEITER_ROLE)
+        nonReentrant
+        returns (uint256 forfeited)
+    {
+        _whenNotPaused();
+        Staker memory st = _stakers[staker];
+        forfeited = Math.min(amount, _slashable(st));
+        if (forfeited == 0) return 0;
+        RewardState memory rs = _rewardState;
+        uint256 oldWeight = _weight(st);
+        _checkpoint(rs);
+        _settle(st, oldWeight, rs.rewardPerWeight);
+        _reduceStake(st, rs, oldWeight, forfeited);
+        _rewardState = rs;
+        _stakers[staker] = st;
+        emit LeakForfeited(staker, forfeited);
+        _returnToReserve(forfeited);
+    }
+
     /// @notice Record that `staker` passed a health check, or (first call) start tracking its
     /// claims: what it earned so far can no longer be forfeited. Health check only
     /// (REWARD_FORFEITER_ROLE).
@@ -800,9 +839,19 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     /// @dev One SLOAD for the current key (the slot `slash` then finds warm), one more for a
     /// retired one. Independent of the bond: unbonding does not make past stamps unprovable.
     function isStampKey(address staker, address signer, uint32 period) external view returns (bool) {
-        // Not in the future, and not older than G periods, extended by a pause that met those G
-        // periods as an unlocking stake's window is (`_slashableUntil`): a pause never voids evidence.
-        if (signer == address(0) || period > currentPeriod() || block.timestamp >= _slashableUntil(period + 1)) return false;
+        // Not older than G periods, extended by a pause that met those G periods as an unlocking
+        // stake's window is (`_slashableUntil`): a pause never voids evidence.
+        // A future period fails in `wasStampKey` first, so `period + 1` cannot overflow here.
+        return wasStampKey(staker, signer, period) && block.timestamp < _slashableUntil(period + 1);
+    }
+
+    /// @notice Whether `signer` was `staker`'s stamp key in `period` (its validity window contains
+    /// the period) and `period` is not in the future, whatever its age: `isStampKey` without the
+    /// evidence-age limit. For kfrag receipts (LeakAdjudicator), which a node signs once at upload
+    /// and which must stay usable for the whole arrangement; a retired key still signs nothing
+    /// that counts for a period after its retirement.
+    function wasStampKey(address staker, address signer, uint32 period) public view returns (bool) {
+        if (signer == address(0) || period > currentPeriod()) return false;
         Node storage node = _nodes[staker];
         // The current key's window is open-ended; a retired key's (or none: 0, 0) is stored.
         if (signer == node.stampSigner) return node.stampSignerSince <= period;
@@ -832,7 +881,7 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         return raw == 0 ? 0 : raw - 1;
     }
 
-    /// @notice True once SLASHER_ROLE and REWARD_FORFEITER_ROLE can no longer be granted (see
+    /// @notice True once SLASHER_ROLE, LEAK_FORFEITER_ROLE and REWARD_FORFEITER_ROLE can no longer be granted (see
     /// `_grantRole`): set when DEFAULT_ADMIN_ROLE is first granted after construction.
     function slashingRolesSealed() external view returns (bool) {
         return _slashingRolesSealed;
@@ -1008,8 +1057,8 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         if (block.timestamp < until) revert SlashingIsPaused(until);
     }
 
-    /// @dev Powers that take from stakers are wired once: SLASHER_ROLE and REWARD_FORFEITER_ROLE
-    /// can be granted only until DEFAULT_ADMIN_ROLE is first granted after construction (the
+    /// @dev Powers that take from stakers are wired once: SLASHER_ROLE, LEAK_FORFEITER_ROLE and
+    /// REWARD_FORFEITER_ROLE can be granted only until DEFAULT_ADMIN_ROLE is first granted after construction (the
     /// deployer handing the escrow to the timelock, deploy/network.ts). From then on the admin can
     /// revoke a bad slasher but never add one, so no governor, captured or not, can take stake
     /// that was locked under the slashing rules it saw: a governance delay shorter than a staker's
@@ -1017,7 +1066,7 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     /// escrow that stakers choose to move to. A new slasher's owed-rewards slot is made non-zero
     /// (see `_owed`).
     function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
-        if (role == SLASHER_ROLE || role == REWARD_FORFEITER_ROLE) {
+        if (role == SLASHER_ROLE || role == LEAK_FORFEITER_ROLE || role == REWARD_FORFEITER_ROLE) {
             if (_slashingRolesSealed) revert SlashingRoleIsSealed(role);
         } else if (role == DEFAULT_ADMIN_ROLE && !_slashingRolesSealed) {
             _slashingRolesSealed = true;

@@ -1,7 +1,9 @@
 // Ignition module "Adjudicator": deploys the Adjudicator (incorrect re-encryption) and the
 // LeakAdjudicator (key-leak challenges) on top of the NKMS core and Policy modules, and grants
-// them the escrow's SLASHER_ROLE and the PolicyManager's LEAK_ADJUDICATOR_ROLE from the deploying
-// account (account 0), which holds both contracts' admin role until NKMSNetwork hands it over.
+// the Adjudicator the escrow's SLASHER_ROLE, the LeakAdjudicator the escrow's LEAK_FORFEITER_ROLE
+// (leak forfeits count no violation and use no slash rate) and the PolicyManager's
+// LEAK_ADJUDICATOR_ROLE, from the deploying account (account 0), which holds both contracts' admin
+// role until NKMSNetwork hands it over.
 // `npx hardhat ignition deploy deploy/adjudicator.ts [--network localhost] [--parameters p.json]`
 // Penalty = min(basePenalty + penaltyHistoryCoefficient · priorViolations, stake · maxPenaltyBps / 10⁴);
 // the investigator receives investigatorShareBps / 10⁴ of it, the rest returns to the reserve.
@@ -29,18 +31,20 @@ const AdjudicatorModule = buildModule("Adjudicator", (m) => {
   const slasherRole = m.staticCall(escrow, "SLASHER_ROLE");
   m.call(escrow, "grantRole", [slasherRole, adjudicator], { id: "grantSlasherToAdjudicator", from: deployer });
 
-  // Key-leak challenges: forfeit = same formula with the leak parameters; the challenger's bounty
-  // (≤ leakChallengerShareBps of it) is carved out of the owner's refund (see LeakAdjudicator.sol).
+  // Key-leak challenges (issue #14): forfeit = min(C, earned, stake) with C = F · leakCollateralBps / 10⁴
+  // of what was paid for the arrangement; the challenger's bounty (≤ leakChallengerShareBps of the
+  // forfeit) is carved out of the owner's refund; a commitment is revealable for
+  // leakRevealWindowBlocks (a revocation meanwhile holds the bounty back that long at most).
   const { policyManager } = m.useModule(PolicyModule);
   const leakAdjudicator = m.contract("LeakAdjudicator", [
     escrow,
     policyManager,
-    m.getParameter("leakBasePenalty", 1_000n * TOKEN),
-    m.getParameter("leakPenaltyHistoryCoefficient", 500n * TOKEN),
-    m.getParameter("leakMaxPenaltyBps", 1_000n),
+    m.getParameter("leakCollateralBps", 10_000n),
     m.getParameter("leakChallengerShareBps", 5_000n),
+    m.getParameter("leakRevealWindowBlocks", 7_200n),
   ]);
-  m.call(escrow, "grantRole", [slasherRole, leakAdjudicator], { id: "grantSlasherToLeakAdjudicator", from: deployer });
+  const leakForfeiterRole = m.staticCall(escrow, "LEAK_FORFEITER_ROLE");
+  m.call(escrow, "grantRole", [leakForfeiterRole, leakAdjudicator], { id: "grantLeakForfeiterToLeakAdjudicator", from: deployer });
   const leakRole = m.staticCall(policyManager, "LEAK_ADJUDICATOR_ROLE");
   m.call(policyManager, "grantRole", [leakRole, leakAdjudicator], { id: "grantLeakRole", from: deployer });
   return { token, escrow, adjudicator, policyManager, leakAdjudicator };

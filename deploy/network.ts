@@ -13,8 +13,9 @@ import GovernanceModule from "./governance";
  *   PolicyManager's GOVERNOR_ROLE, the timelock's own DEFAULT_ADMIN_ROLE) is the timelock alone:
  *   any change of who may slash, forfeit, govern fees or pause waits the timelock's delay, and
  *   a bad slasher can be removed (revokeRole) that way — no power is irrevocable, none immediate;
- * - SLASHER_ROLE: the Adjudicator and the LeakAdjudicator; REWARD_FORFEITER_ROLE: the health
- *   check; LEAK_ADJUDICATOR_ROLE: the LeakAdjudicator; the token's minter: the escrow (set once);
+ * - SLASHER_ROLE: the Adjudicator; LEAK_FORFEITER_ROLE: the LeakAdjudicator (leak forfeits,
+ *   bounded per arrangement, count no violation); REWARD_FORFEITER_ROLE: the health check;
+ *   LEAK_ADJUDICATOR_ROLE (PolicyManager): the LeakAdjudicator; the token's minter: the escrow (set once);
  * - GUARDIAN_ROLE (parameter `guardian`, default the deploying account): may only pause slashing
  *   and forfeiture for G periods, once until the timelock re-arms it (StakingEscrow.pauseSlashing);
  * - the deploying account keeps no role: it wires everything, grants the timelock its admin

@@ -13,14 +13,9 @@ import { randomBytes } from "node:crypto";
 import { TaskError, contractAddress, decodeRevert, operatorTask, revertData } from "./lib";
 import { fileCFragEvidence } from "../src/client/challenge";
 import type { Adjudicator } from "../typechain-types";
-import {
-  LeakEvidenceError,
-  leakCommitment,
-  leakKfragHash,
-  parseLeakEvidence,
-  revealArgs,
-  type LeakEvidence,
-} from "../src/client/leak-evidence";
+import { LeakEvidenceError, leakKfragHash, parseLeakEvidence, revealArgs, type LeakEvidence } from "../src/client/leak-evidence";
+import { fileLeakChallenge } from "../src/client/leak-challenge";
+import type { LeakAdjudicator } from "../typechain-types";
 import {
   EvidenceError,
   evaluationHints,
@@ -109,12 +104,16 @@ operatorTask("nkms:withdraw-reward", "Withdraw the investigator rewards your sla
     return { amount, txHash: receipt?.hash };
   });
 
-// File a key-leak challenge from a leak evidence file (src/client/leak-evidence.ts):
+// File a key-leak challenge from a leak evidence file (src/client/leak-evidence.ts: the kfrag, its
+// commitment proof and the node's receipt for it):
 //   npx hardhat nkms:challenge-leak --evidence leak.json [--leak-adjudicator 0x…] [--from 0x…] [--salt 0x…] [--dry-run]
-// Commit–reveal: commits keccak256(challenger, policyId, node, keccak256(kfrag), salt), waits for
-// it to be mined, then reveals in a later block. The salt is printed; pass it back with --salt to
-// finish a challenge whose reveal did not go through (the commit is then skipped).
-operatorTask("nkms:challenge-leak", "Prove on-chain that a node leaked its kfrag (commit, then reveal)")
+// Commit–reveal (src/client/leak-challenge.ts): commits to the arrangement (creator, policy, node)
+// with (challenger, keccak256(kfrag), salt) sealed, waits for it to be mined, then reveals in a
+// later block within the reveal window. The salt is printed; pass it back with --salt to finish a
+// challenge whose reveal did not go through (the commit is then skipped). A reveal proves that the
+// challenger holds a kfrag the node acknowledged, not that the node leaked it: the node forfeits at
+// most what it earned on that arrangement (see contracts/adjudicator/LeakAdjudicator.sol).
+operatorTask("nkms:challenge-leak", "Prove on-chain that a node's acknowledged kfrag is out (commit, then reveal)")
   .addParam("evidence", "Path of the leak evidence JSON file", undefined, types.string)
   .addOptionalParam("leakAdjudicator", "LeakAdjudicator address", undefined, types.string)
   .addOptionalParam("from", "Challenger account, receives the bounty (default: first signer)", undefined, types.string)
@@ -122,33 +121,42 @@ operatorTask("nkms:challenge-leak", "Prove on-chain that a node leaked its kfrag
   .addFlag("dryRun", "Only check the evidence against the on-chain commitment, send nothing")
   .setAction(
     async (args: { evidence: string; leakAdjudicator?: string; from?: string; salt?: string; dryRun: boolean }, hre) => {
-      let evidence: LeakEvidence;
+      let text: string;
       try {
-        evidence = parseLeakEvidence(fs.readFileSync(args.evidence, "utf8"));
-      } catch (err) {
-        if (err instanceof LeakEvidenceError) throw new TaskError(err.code, err.message, "usage");
+        text = fs.readFileSync(args.evidence, "utf8");
+      } catch {
         throw new TaskError("NO_FILE", `cannot read ${args.evidence}`);
       }
+      let evidence: LeakEvidence;
+      try {
+        evidence = parseLeakEvidence(text);
+      } catch (err) {
+        if (err instanceof LeakEvidenceError) throw new TaskError(err.code, err.message, "usage");
+        throw err;
+      }
+      if (args.salt !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(args.salt)) throw new TaskError("BAD_FIELD", "salt must be 32 bytes of hex", "usage");
       const signer = args.from ? await hre.ethers.getSigner(args.from) : (await hre.ethers.getSigners())[0];
       const address = await adjudicatorAddress(hre, args.leakAdjudicator, "Adjudicator#LeakAdjudicator");
       const leak = (await hre.ethers.getContractAt("LeakAdjudicator", address)).connect(signer);
       const pm = await hre.ethers.getContractAt("ILeakPolicyManager", await leak.policyManager());
-      const [policyId, staker, , proof] = revealArgs(evidence, new Uint8Array(32));
+      const { policyId, staker, proof } = revealArgs(evidence, new Uint8Array(32));
       const committed = await pm.verifyKfragCommitment(policyId, staker, leakKfragHash(evidence), proof);
       if (!committed) throw new TaskError("NOT_COMMITTED", "the policy's kfrag commitment does not bind this kfrag to this node");
-      const penalty = await leak.penaltyFor(staker);
-      console.log(`kfrag of node ${staker} in policy ${policyId} matches the on-chain commitment; forfeit ${hre.ethers.formatEther(penalty)} NKMS`);
-      if (args.dryRun) return { committed, penalty };
+      const forfeit = await leak.forfeitFor(evidence.policyCreator, policyId, staker);
+      console.log(`kfrag of node ${staker} in policy ${policyId} matches the on-chain commitment; forfeit ${hre.ethers.formatEther(forfeit)} NKMS`);
+      if (args.dryRun) return { committed, forfeit };
 
-      const salt = args.salt ? new Uint8Array(Buffer.from(args.salt.replace(/^0x/, ""), "hex")) : new Uint8Array(randomBytes(32));
-      if (salt.length !== 32) throw new TaskError("BAD_FIELD", "salt must be 32 bytes");
-      const commitment = leakCommitment(signer.address, evidence, salt);
-      if ((await leak.commitments(commitment)) === 0n) {
-        const receipt = await (await leak.commitLeak(commitment)).wait();
-        console.log(`committed ${commitment} in block ${receipt?.blockNumber} (salt 0x${Buffer.from(salt).toString("hex")})`);
+      const { receipt, ...rest } = evidence;
+      let filed;
+      try {
+        filed = await fileLeakChallenge(leak as unknown as LeakAdjudicator, rest, receipt, { salt: args.salt });
+      } catch (err) {
+        const data = revertData(err);
+        const reason = data ? decodeRevert([leak.interface], data) : undefined;
+        if (reason) throw new TaskError("REFUSED", reason.text);
+        throw err;
       }
-      const receipt = await (await leak.revealLeak(...revealArgs(evidence, salt))).wait();
-      const proven = receipt?.logs
+      const proven = filed.revealReceipt?.logs
         .map((log) => {
           try {
             return leak.interface.parseLog(log);
@@ -158,7 +166,10 @@ operatorTask("nkms:challenge-leak", "Prove on-chain that a node leaked its kfrag
         })
         .find((parsed) => parsed?.name === "LeakProven");
       const bounty = proven ? (proven.args.bounty as bigint) : 0n;
-      console.log(`leak proven (tx ${receipt?.hash}, gas ${receipt?.gasUsed}): bounty ${hre.ethers.formatEther(bounty)} NKMS paid to ${signer.address}`);
-      return { committed, penalty, bounty, txHash: receipt?.hash };
+      console.log(`committed (salt ${filed.salt}; pass it with --salt to retry a failed reveal), gas ${filed.commitReceipt?.gasUsed ?? 0n}`);
+      console.log(
+        `leak proven (tx ${filed.revealReceipt?.hash}, gas ${filed.revealReceipt?.gasUsed}): bounty ${hre.ethers.formatEther(bounty)} NKMS paid to ${signer.address}`,
+      );
+      return { committed, forfeit, bounty, txHash: filed.revealReceipt?.hash, salt: filed.salt };
     },
   );

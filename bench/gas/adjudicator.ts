@@ -26,7 +26,8 @@ import { policyBatch } from "../../test/stamp/fixtures";
 import { CFRAG_OFFSETS } from "../../src/client/evidence";
 import type { GasMeasurements, GasScenario } from "./types";
 import { gasOf } from "./gas-of";
-import { commit, deployLeakWorld, leakNode, leakPolicy, reveal } from "../../test/adjudicator/leak-setup";
+import { deployLeakWorld, leakNode, leakPolicy, reveal, signReceipt } from "../../test/adjudicator/leak-setup";
+import { commitArgs } from "../../src/client/leak-evidence";
 
 /** A correct cfrag: judged without any commitment. */
 function evaluate(s: AdjudicatorSetup, evidence: CFragEvidence): Promise<ContractTransactionResponse> {
@@ -106,18 +107,26 @@ async function measure(): Promise<GasMeasurements> {
   return out;
 }
 
-/** Key-leak challenge on a 3-node policy with real kfrags: the reveal of the node's first leak
- * (fresh leak counter; bounty and owner refund both paid), and the commit before it. */
+/** Key-leak challenge on a 3-node policy with real kfrags and the node's real receipt (issue #14):
+ * the commit on a live arrangement (which opens a revocation hold) and the reveal (receipt check,
+ * forfeit to the reserve, bounty and owner refund both paid); also a revocation while a challenge
+ * is open (the held-back path) beside the plain one. */
 async function measureLeak(): Promise<GasMeasurements> {
   const w = await deployLeakWorld();
   const nodes = [await leakNode(w, 0), await leakNode(w, 1), await leakNode(w, 2)];
   const p = await leakPolicy(w, nodes.map((n) => n.staker.address), 6);
-  const evidence = p.evidenceFor(1);
-  const salt = await commit(w, w.challenger, evidence);
-  const commitGas = await gasOf(
-    w.leak.connect(w.stranger).commitLeak("0x" + "11".repeat(32)), // same shape as a real commit
-  );
-  return { "adjudicator.leak.commit": commitGas, "adjudicator.leak": await gasOf(reveal(w, w.challenger, evidence, salt)) };
+  const i = 1;
+  const node = nodes.find((n) => n.staker.address === p.nodes[i])!;
+  const receipt = await signReceipt(w, node.stampSecretKey, node.staker.address, p.creator, p.policyId, p.kfrags[i]);
+  const evidence = p.evidenceFor(i, receipt);
+  const salt = new Uint8Array(32).fill(3);
+  const commitGas = await gasOf(w.leak.connect(w.challenger).commitLeak(...commitArgs(w.challenger.address, evidence, salt)));
+  const revealGas = await gasOf(reveal(w, w.challenger, evidence, salt));
+  // A revocation that finds a challenge open on its arrangement holds the bounty cap back.
+  const q = await leakPolicy(w, nodes.map((n) => n.staker.address), 6);
+  await gasOf(w.leak.connect(w.stranger).commitLeak(q.creator, "0x" + Buffer.from(q.policyId).toString("hex"), q.nodes[0], "0x" + "11".repeat(32)));
+  const heldRevoke = await gasOf(w.pm.connect(w.alice).revokeArrangement("0x" + Buffer.from(q.policyId).toString("hex"), q.nodes[0]));
+  return { "adjudicator.leak.commit": commitGas, "adjudicator.leak": revealGas, "adjudicator.leak.revokeWithHold": heldRevoke };
 }
 
 export const scenario: GasScenario = {

@@ -172,7 +172,8 @@ describe("adjudicator: Adjudicator.evaluateCFrag with the real staking escrow", 
     let stake = s.node.amount - basePenalty - rewardOf(basePenalty);
     expect(await s.core.escrow.slashingStateOf(staker)).to.deep.equal([stake, 1n]);
     expect(await s.adjudicator.penaltyFor(staker)).to.equal(basePenalty + penaltyHistoryCoefficient);
-    // Another slasher (e.g. the LeakAdjudicator) slashes too: one history for the node.
+    // Another slasher slashes too: one history for the node (leak forfeits do not count, see
+    // test/adjudicator/leak.test.ts).
     const leakSlasher = s.core.accounts[7];
     await (await s.core.escrow.grantRole(await s.core.escrow.SLASHER_ROLE(), leakSlasher.address)).wait();
     await (await s.core.escrow.connect(leakSlasher).slash(staker, 1n, 0n)).wait();

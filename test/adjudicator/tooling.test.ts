@@ -12,7 +12,7 @@ import { randomPoint, referenceReencryption, withField } from "./fixtures";
 import { serializeLeakEvidence } from "../../src/client/leak-evidence";
 import type { LeakAdjudicator, NKMSToken, PolicyManager, StakingEscrow } from "../../typechain-types";
 import { NODE_RATE } from "../policy/fixture";
-import { leakPolicy, type LeakWorld } from "./leak-setup";
+import { leakPolicy, signReceipt, type LeakWorld } from "./leak-setup";
 
 describe("adjudicator: Ignition module and the nkms:challenge-cfrag task", function () {
   it("deploys with the slasher role and files a challenge from an evidence file", async function () {
@@ -76,7 +76,10 @@ describe("adjudicator: Ignition module and the nkms:challenge-cfrag task", funct
     const policyManager = deployed.policyManager as unknown as PolicyManager;
     const leakAdjudicator = deployed.leakAdjudicator as unknown as LeakAdjudicator;
     const leakAddress = await leakAdjudicator.getAddress();
-    expect(await escrow.hasRole(await escrow.SLASHER_ROLE(), leakAddress)).to.equal(true);
+    // The leak forfeiter role, and NOT the slasher role (leak forfeits count no violation).
+    expect(await escrow.hasRole(await escrow.LEAK_FORFEITER_ROLE(), leakAddress)).to.equal(true);
+    expect(await escrow.hasRole(await escrow.SLASHER_ROLE(), leakAddress)).to.equal(false);
+    expect(await leakAdjudicator.collateralBps()).to.equal(10_000n);
     expect(await policyManager.hasRole(await policyManager.LEAK_ADJUDICATOR_ROLE(), leakAddress)).to.equal(true);
 
     const core = await deployCore();
@@ -86,11 +89,14 @@ describe("adjudicator: Ignition module and the nkms:challenge-cfrag task", funct
     const alice = core.accounts[16];
     await (await token.connect(core.deployer).transfer(alice.address, 10n ** 24n)).wait();
     await (await token.connect(alice).approve(await policyManager.getAddress(), hre.ethers.MaxUint256)).wait();
-    const w = { core: wired, pm: policyManager, leak: leakAdjudicator, alice } as unknown as LeakWorld;
+    const { chainId } = await hre.ethers.provider.getNetwork();
+    const w = { core: wired, pm: policyManager, leak: leakAdjudicator, alice, chainId } as unknown as LeakWorld;
     const p = await leakPolicy(w, [node.staker.address], 5);
+    await mine(1); // the node earned something: the forfeit is bounded by its fees on the arrangement
+    const receipt = await signReceipt(w, node.stampSecretKey, node.staker.address, p.creator, p.policyId, p.kfrags[0]);
 
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "nkms-leak-")), "leak.json");
-    fs.writeFileSync(file, serializeLeakEvidence(p.evidenceFor(0)));
+    fs.writeFileSync(file, serializeLeakEvidence(p.evidenceFor(0, receipt)));
     const challenger = core.accounts[17];
     const dry = await hre.run("nkms:challenge-leak", { evidence: file, leakAdjudicator: leakAddress, dryRun: true });
     expect(dry.committed).to.equal(true);
@@ -98,14 +104,25 @@ describe("adjudicator: Ignition module and the nkms:challenge-cfrag task", funct
     const filed = await hre.run("nkms:challenge-leak", { evidence: file, leakAdjudicator: leakAddress, from: challenger.address });
     expect(filed.bounty).to.be.greaterThan(0n);
     expect(await token.balanceOf(challenger.address)).to.equal(before + filed.bounty);
-    expect((await escrow.stakeOf(node.staker.address)).amount).to.equal(node.amount - filed.penalty);
+    expect(filed.forfeit).to.be.greaterThan(0n);
+    expect((await escrow.stakeOf(node.staker.address)).amount).to.equal(node.amount - filed.forfeit);
     expect(await policyManager.isActiveArrangement(p.policyId, node.staker.address)).to.equal(false);
 
-    fs.writeFileSync(file, serializeLeakEvidence({ ...p.evidenceFor(0), kfrag: new Uint8Array(310).fill(1) }));
+    fs.writeFileSync(file, serializeLeakEvidence({ ...p.evidenceFor(0, receipt), kfrag: new Uint8Array(310).fill(1) }));
     const failure = await hre.run("nkms:challenge-leak", { evidence: file, leakAdjudicator: leakAddress }).then(
       () => null,
       (err: Error) => err,
     );
     expect(failure?.message).to.match(/does not bind this kfrag/);
+
+    // A receipt the node never signed: one line, the contract's reason.
+    const q = await leakPolicy(w, [node.staker.address], 5);
+    const forged = await signReceipt(w, secp256k1.utils.randomSecretKey(), node.staker.address, q.creator, q.policyId, q.kfrags[0]);
+    fs.writeFileSync(file, serializeLeakEvidence(q.evidenceFor(0, forged)));
+    const refused = await hre.run("nkms:challenge-leak", { evidence: file, leakAdjudicator: leakAddress, from: challenger.address }).then(
+      () => null,
+      (err: Error & { code?: string }) => err,
+    );
+    expect(refused?.message).to.match(/InvalidReceipt/);
   });
 });

@@ -81,8 +81,9 @@ describe("NKMSNetwork Ignition module: who holds which power", () => {
         contract: asContract(d.escrow),
         roles: {
           DEFAULT_ADMIN_ROLE: [timelock],
-          SLASHER_ROLE: [adjudicator, leak],
+          SLASHER_ROLE: [adjudicator],
           REWARD_FORFEITER_ROLE: [health],
+          LEAK_FORFEITER_ROLE: [leak],
           GUARDIAN_ROLE: [d.guardian.address],
         },
       },
@@ -133,6 +134,7 @@ describe("NKMSNetwork Ignition module: who holds which power", () => {
     const calls: [BaseContract & { getAddress(): Promise<string> }, string, string][] = [
       [d.escrow, await d.escrow.SLASHER_ROLE(), "SlashingRoleIsSealed"],
       [d.escrow, await d.escrow.REWARD_FORFEITER_ROLE(), "SlashingRoleIsSealed"],
+      [d.escrow, await d.escrow.LEAK_FORFEITER_ROLE(), "SlashingRoleIsSealed"],
       [d.policyManager, await d.policyManager.LEAK_ADJUDICATOR_ROLE(), "LeakRoleIsSealed"],
     ];
     for (const [i, [contract, role, error]] of calls.entries()) {
@@ -149,7 +151,7 @@ describe("NKMSNetwork Ignition module: who holds which power", () => {
     const d = await deployNetwork();
     const { escrow, timelock } = d;
     const slasher = await escrow.SLASHER_ROLE();
-    const leak = await d.leakAdjudicator.getAddress();
+    const bad = await d.adjudicator.getAddress(); // the slasher the timelock removes
     // Nobody but the timelock can grant anything: not the deployer, not the guardian.
     for (const who of [d.deployer, d.guardian, d.proposer]) {
       await expect(escrow.connect(who).grantRole(slasher, who.address)).to.be.revertedWithCustomError(escrow, "AccessControlUnauthorizedAccount");
@@ -166,14 +168,14 @@ describe("NKMSNetwork Ignition module: who holds which power", () => {
       await (await timelock.connect(d.proposer).schedule(target, 0, data, ZERO, salt, DEFAULT_MIN_DELAY)).wait();
       return () => timelock.connect(d.executor).execute(target, 0, data, ZERO, salt);
     };
-    const revoke = await schedule(escrow.interface.encodeFunctionData("revokeRole", [slasher, leak]), ZERO);
+    const revoke = await schedule(escrow.interface.encodeFunctionData("revokeRole", [slasher, bad]), ZERO);
     await expect(revoke()).to.be.revertedWithCustomError(timelock, "TimelockUnexpectedOperationState");
     const lift = await schedule(escrow.interface.encodeFunctionData("liftPause"), "0x" + "01".padStart(64, "0"));
     await time.increase(DEFAULT_MIN_DELAY);
     await expect(timelock.connect(d.stranger).execute(await escrow.getAddress(), 0, "0x", ZERO, ZERO)).to.be.reverted;
-    await expect(revoke()).to.emit(escrow, "RoleRevoked").withArgs(slasher, leak, await timelock.getAddress());
-    expect(await escrow.hasRole(slasher, leak)).to.equal(false);
-    expect(await escrow.hasRole(slasher, await d.adjudicator.getAddress())).to.equal(true);
+    await expect(revoke()).to.emit(escrow, "RoleRevoked").withArgs(slasher, bad, await timelock.getAddress());
+    expect(await escrow.hasRole(slasher, bad)).to.equal(false);
+    expect(await escrow.hasRole(await escrow.LEAK_FORFEITER_ROLE(), await d.leakAdjudicator.getAddress())).to.equal(true);
     await expect(lift()).to.emit(escrow, "SlashingPauseLifted");
     expect((await escrow.pauseState()).guardianArmed).to.equal(true);
   });

@@ -1,12 +1,14 @@
-// PolicyManager.revokeForLeak: the hook the LeakAdjudicator calls once it has proven a kfrag leak
-// (the proof itself is tested in test/adjudicator/leak.test.ts). Here the role is granted to a
-// plain account so the hook's accounting can be checked on its own.
+// PolicyManager's leak hooks (issue #14): openLeakChallenge, revokeForLeak, releaseLeakHold and the
+// leakExposure view the LeakAdjudicator sizes forfeits with (the proof itself is tested in
+// test/adjudicator/leak.test.ts). Here the role is granted to a plain account so the accounting
+// can be checked on its own.
 import { expect } from "chai";
-import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { ethers } from "hardhat";
+import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
 import { advancePeriods } from "../shared/core-fixture";
 import { NODE_RATE, PolicyWorld, createPolicy, deployPolicyWorld } from "./fixture";
 
-describe("policy: revokeForLeak hook (leak adjudicator role)", function () {
+describe("policy: leak hooks (leak adjudicator role)", function () {
   async function world(): Promise<PolicyWorld & { hook: PolicyWorld["alice"] }> {
     const w = await deployPolicyWorld(3);
     await advancePeriods(w.core, 1);
@@ -14,20 +16,26 @@ describe("policy: revokeForLeak hook (leak adjudicator role)", function () {
     await (await w.pm.grantRole(await w.pm.LEAK_ADJUDICATOR_ROLE(), hook.address)).wait();
     return { ...w, hook };
   }
+  const block = async () => BigInt(await ethers.provider.getBlockNumber());
 
   it("is role-gated and refuses a zero challenger", async function () {
     const w = await loadFixture(world);
     const { policyId, nodes } = await createPolicy(w, [w.nodes[0].staker.address]);
-    await expect(w.pm.connect(w.alice).revokeForLeak(policyId, nodes[0], w.stranger.address, 1n))
+    const role = await w.pm.LEAK_ADJUDICATOR_ROLE();
+    await expect(w.pm.connect(w.alice).revokeForLeak(policyId, nodes[0], w.stranger.address, 1n, 0n))
       .to.be.revertedWithCustomError(w.pm, "AccessControlUnauthorizedAccount")
-      .withArgs(w.alice.address, await w.pm.LEAK_ADJUDICATOR_ROLE());
-    await expect(w.pm.connect(w.hook).revokeForLeak(policyId, nodes[0], "0x" + "00".repeat(20), 1n)).to.be.revertedWithCustomError(
+      .withArgs(w.alice.address, role);
+    await expect(w.pm.connect(w.alice).openLeakChallenge(policyId, nodes[0], 1n, 10n ** 9n))
+      .to.be.revertedWithCustomError(w.pm, "AccessControlUnauthorizedAccount")
+      .withArgs(w.alice.address, role);
+    await expect(w.pm.connect(w.hook).revokeForLeak(policyId, nodes[0], ethers.ZeroAddress, 1n, 0n)).to.be.revertedWithCustomError(w.pm, "ZeroAddress");
+    await expect(w.pm.connect(w.hook).revokeForLeak("0x" + "ab".repeat(16), nodes[0], w.stranger.address, 1n, 0n)).to.be.revertedWithCustomError(
       w.pm,
-      "ZeroAddress",
+      "PolicyNotFound",
     );
   });
 
-  it("ends the arrangement like a revocation and splits the would-be refund: bounty ≤ maxBounty, the rest to the owner", async function () {
+  it("a live arrangement ends like a revocation and its refund is split: bounty ≤ maxBounty, the rest to the owner", async function () {
     const w = await loadFixture(world);
     const stakers = [w.nodes[0].staker.address, w.nodes[1].staker.address];
     const { policyId, nodes, endPeriod, feeRate } = await createPolicy(w, stakers, { periods: 6 });
@@ -35,49 +43,91 @@ describe("policy: revokeForLeak hook (leak adjudicator role)", function () {
     const period = await w.pm.currentPeriod();
     const refundable = feeRate * (endPeriod - period);
     for (const [node, maxBounty] of [
-      [nodes[0], refundable / 3n], // bounty capped by maxBounty
-      [nodes[1], refundable * 10n], // bounty capped by the refund: the owner gets nothing
+      [nodes[0], refundable / 3n],
+      [nodes[1], refundable * 10n],
     ] as const) {
       const bounty = maxBounty < refundable ? maxBounty : refundable;
-      const [alice0, stranger0] = await Promise.all([
-        w.core.token.balanceOf(w.alice.address),
-        w.core.token.balanceOf(w.stranger.address),
-      ]);
+      const [alice0, stranger0] = await Promise.all([w.core.token.balanceOf(w.alice.address), w.core.token.balanceOf(w.stranger.address)]);
       const fees0 = (await w.pm.nodeFees(node)).feeBalance;
-      await expect(w.pm.connect(w.hook).revokeForLeak(policyId, node, w.stranger.address, maxBounty))
+      const exposure = await w.pm.leakExposure(policyId, node);
+      expect([exposure.hired, exposure.live, exposure.paid, exposure.earned]).to.deep.equal([true, true, feeRate * 6n, feeRate * 3n]);
+      await expect(w.pm.connect(w.hook).revokeForLeak(policyId, node, w.stranger.address, maxBounty, await block()))
         .to.emit(w.pm, "ArrangementRevoked")
         .withArgs(policyId, node, refundable - bounty)
         .and.to.emit(w.pm, "ArrangementRevokedForLeak")
         .withArgs(policyId, node, w.stranger.address, bounty, refundable - bounty);
       expect(await w.core.token.balanceOf(w.stranger.address)).to.equal(stranger0 + bounty);
       expect(await w.core.token.balanceOf(w.alice.address)).to.equal(alice0 + refundable - bounty);
-      // Credited through the current period (3 periods: creation, +1, +2), as revokeArrangement does.
       expect((await w.pm.nodeFees(node)).feeBalance).to.equal(fees0 + NODE_RATE * 3n);
-      expect((await w.pm.nodeFees(node)).activeArrangements).to.equal(0n);
       expect(await w.pm.isActiveArrangement(policyId, node)).to.equal(false);
+      // Revoked: what it earned is known from the policy's first revocation (3 periods).
+      const after = await w.pm.leakExposure(policyId, node);
+      expect([after.live, after.earned]).to.deep.equal([false, feeRate * 3n]);
     }
     expect((await w.pm.getPolicy(policyId)).revoked).to.equal(true);
-    await expect(w.pm.connect(w.hook).revokeForLeak(policyId, nodes[0], w.stranger.address, 1n))
-      .to.be.revertedWithCustomError(w.pm, "ArrangementAlreadyRevoked")
-      .withArgs(policyId, nodes[0]);
+    // Ended without a hold: nothing left to pay.
+    await expect(w.pm.connect(w.hook).revokeForLeak(policyId, nodes[0], w.stranger.address, 1n, await block())).to.not.emit(w.pm, "LeakHoldSettled");
   });
 
-  it("reverts like revokeArrangement for unknown policies, non-arrangements and expired policies", async function () {
+  it("an open challenge makes a revocation hold back min(cap, refund) until its window ends; only a commitment no later than the revocation can claim it", async function () {
     const w = await loadFixture(world);
-    const { policyId, endPeriod } = await createPolicy(w, [w.nodes[0].staker.address], { periods: 1 });
-    const unknown = "0x" + "ab".repeat(16);
-    await expect(w.pm.connect(w.hook).revokeForLeak(unknown, w.nodes[0].staker.address, w.stranger.address, 1n)).to.be.revertedWithCustomError(
-      w.pm,
-      "PolicyNotFound",
-    );
-    await expect(w.pm.connect(w.hook).revokeForLeak(policyId, w.nodes[2].staker.address, w.stranger.address, 1n)).to.be.revertedWithCustomError(
-      w.pm,
-      "NotArrangement",
-    );
-    await advancePeriods(w.core, Number(endPeriod - (await w.pm.currentPeriod())) + 1);
-    await expect(w.pm.connect(w.hook).revokeForLeak(policyId, w.nodes[0].staker.address, w.stranger.address, 1n)).to.be.revertedWithCustomError(
-      w.pm,
-      "PolicyExpired",
-    );
+    const stakers = [w.nodes[0].staker.address, w.nodes[1].staker.address];
+    const { policyId, nodes, endPeriod, feeRate } = await createPolicy(w, stakers, { periods: 6 });
+    const cap = feeRate * 2n;
+    const until = (await block()) + 50n;
+    await expect(w.pm.connect(w.hook).openLeakChallenge(policyId, nodes[0], cap, until)).to.emit(w.pm, "LeakChallengeOpened").withArgs(policyId, nodes[0], cap, until);
+    const committedAt = await block();
+    const alice0 = await w.core.token.balanceOf(w.alice.address);
+    const refundable = feeRate * (endPeriod - (await w.pm.currentPeriod()));
+    await expect(w.pm.connect(w.alice).revokePolicy(policyId)).to.emit(w.pm, "LeakHoldCreated").withArgs(policyId, nodes[0], cap, until);
+    const revokedAt = await block();
+    expect(await w.core.token.balanceOf(w.alice.address)).to.equal(alice0 + 2n * refundable - cap);
+    expect(await w.pm.connect(w.hook).openLeakChallenge.staticCall(policyId, nodes[0], cap, until + 100n)).to.equal(false);
+    // A commitment made after the revocation: no bounty, the held part goes to the owner.
+    const snapshot = await ethers.provider.send("evm_snapshot", []);
+    await expect(w.pm.connect(w.hook).revokeForLeak(policyId, nodes[0], w.stranger.address, cap, revokedAt + 1n))
+      .to.emit(w.pm, "LeakHoldSettled")
+      .withArgs(policyId, nodes[0], w.stranger.address, 0n, cap);
+    await ethers.provider.send("evm_revert", [snapshot]);
+    // The committed challenger: bounty from the hold, the rest to the owner at once.
+    await expect(w.pm.connect(w.hook).revokeForLeak(policyId, nodes[0], w.stranger.address, cap / 2n, committedAt))
+      .to.emit(w.pm, "LeakHoldSettled")
+      .withArgs(policyId, nodes[0], w.stranger.address, cap / 2n, cap - cap / 2n);
+    expect(await w.core.token.balanceOf(w.alice.address)).to.equal(alice0 + 2n * refundable - cap / 2n);
+    await expect(w.pm.releaseLeakHold(policyId, nodes[0])).to.be.revertedWithCustomError(w.pm, "HoldNotReleasable");
+  });
+
+  it("without a reveal the owner gets the held part after the window (anyone may trigger it), never before", async function () {
+    const w = await loadFixture(world);
+    const { policyId, nodes, endPeriod, feeRate } = await createPolicy(w, [w.nodes[0].staker.address], { periods: 4 });
+    const until = (await block()) + 20n;
+    await (await w.pm.connect(w.hook).openLeakChallenge(policyId, nodes[0], feeRate * 100n, until)).wait();
+    const alice0 = await w.core.token.balanceOf(w.alice.address);
+    const refundable = feeRate * (endPeriod - (await w.pm.currentPeriod()));
+    await (await w.pm.connect(w.alice).revokeArrangement(policyId, nodes[0])).wait();
+    expect(await w.core.token.balanceOf(w.alice.address)).to.equal(alice0); // all of it held (cap > refund)
+    await mine(Number(until - (await block())) - 1);
+    await expect(w.pm.connect(w.stranger).releaseLeakHold(policyId, nodes[0])).to.be.revertedWithCustomError(w.pm, "HoldNotReleasable");
+    await expect(w.pm.connect(w.stranger).releaseLeakHold(policyId, nodes[0])).to.emit(w.pm, "LeakHoldSettled").withArgs(policyId, nodes[0], ethers.ZeroAddress, 0n, refundable);
+    expect(await w.core.token.balanceOf(w.alice.address)).to.equal(alice0 + refundable);
+    await expect(w.pm.releaseLeakHold(policyId, nodes[0])).to.be.revertedWithCustomError(w.pm, "HoldNotReleasable");
+  });
+
+  it("an expired window holds nothing; an expired arrangement cannot be opened; leakExposure of strangers and expired policies", async function () {
+    const w = await loadFixture(world);
+    const { policyId, nodes, endPeriod, feeRate } = await createPolicy(w, [w.nodes[0].staker.address], { periods: 2 });
+    await (await w.pm.connect(w.hook).openLeakChallenge(policyId, nodes[0], feeRate, (await block()) + 1n)).wait();
+    await mine(2);
+    const alice0 = await w.core.token.balanceOf(w.alice.address);
+    const refundable = feeRate * (endPeriod - (await w.pm.currentPeriod()));
+    await expect(w.pm.connect(w.alice).revokeArrangement(policyId, nodes[0])).to.not.emit(w.pm, "LeakHoldCreated");
+    expect(await w.core.token.balanceOf(w.alice.address)).to.equal(alice0 + refundable);
+
+    const q = await createPolicy(w, [w.nodes[1].staker.address], { periods: 2 });
+    expect((await w.pm.leakExposure(q.policyId, w.nodes[2].staker.address)).hired).to.equal(false);
+    await advancePeriods(w.core, 3);
+    expect(await w.pm.connect(w.hook).openLeakChallenge.staticCall(q.policyId, q.nodes[0], 1n, 10n ** 9n)).to.equal(false);
+    const e = await w.pm.leakExposure(q.policyId, q.nodes[0]);
+    expect([e.live, e.paid, e.earned]).to.deep.equal([false, q.feeRate * 2n, q.feeRate * 2n]);
   });
 });

@@ -3,7 +3,7 @@
 // governor could schedule grantRole(SLASHER_ROLE, eoa); 2 days later the EOA slashed every stake
 // in full and minted it to itself with payInvestigator, while an exit takes lockPeriods + G
 // periods (≥ 6 weeks with the deploy defaults). Fixed: once the escrow is handed on, the roles
-// that take from stakers (SLASHER_ROLE, REWARD_FORFEITER_ROLE; the PolicyManager's
+// that take from stakers (SLASHER_ROLE, LEAK_FORFEITER_ROLE, REWARD_FORFEITER_ROLE; the PolicyManager's
 // LEAK_ADJUDICATOR_ROLE, which moves owners' refunds) can be revoked but never granted again.
 import { expect } from "chai";
 import { ethers } from "hardhat";
@@ -36,11 +36,11 @@ async function viaTimelock(timelock: TimelockController, proposer: Awaited<Retur
 }
 
 describe("review: governance cannot take stakes faster than a staker can leave", function () {
-  it("after the hand-over, not even the timelock can grant SLASHER_ROLE or REWARD_FORFEITER_ROLE; the stake stays whole", async function () {
+  it("after the hand-over, not even the timelock can grant SLASHER_ROLE, LEAK_FORFEITER_ROLE or REWARD_FORFEITER_ROLE; the stake stays whole", async function () {
     const { core, timelock, proposer, node } = await loadFixture(governedCore);
     expect(await core.escrow.slashingRolesSealed()).to.equal(true);
     const thief = core.accounts[16];
-    for (const role of [await core.escrow.SLASHER_ROLE(), await core.escrow.REWARD_FORFEITER_ROLE()]) {
+    for (const role of [await core.escrow.SLASHER_ROLE(), await core.escrow.LEAK_FORFEITER_ROLE(), await core.escrow.REWARD_FORFEITER_ROLE()]) {
       const call = core.escrow.interface.encodeFunctionData("grantRole", [role, thief.address]);
       await expect(viaTimelock(timelock, proposer, core.escrowAddress, call))
         .to.be.revertedWithCustomError(core.escrow, "SlashingRoleIsSealed")
