@@ -23,7 +23,7 @@ import { Contract, Wallet, computeAddress, ZeroAddress, getBytes, hexlify, type 
 import * as umbral from "../../umbral";
 import { kfragHash, kfragRoot } from "../../client/kfrag-commitment";
 import { bytesEqual, parseHex, toHex } from "../bytes";
-import { buildReencryptRequest, signKFragUpload, signRevocation, verifyCFragStamp, type EthSigning, type ReencryptResponse, type UmbralSigning } from "../protocol";
+import { buildReencryptRequest, sealKFragUpload, signRevocation, verifyCFragStamp, type EthSigning, type ReencryptResponse, type UmbralSigning } from "../protocol";
 import type { SettingsStore } from "./ballot";
 import { CHECK_POLICY_ABI, ERC20_ABI, ESCROW_NODE_ABI } from "./contracts";
 import type { TxQueue } from "./tx-queue";
@@ -107,7 +107,7 @@ export class TargetProber {
   async probe(target: string): Promise<ProbeReport> {
     const checks: CheckOutcome[] = [];
     const report = (): ProbeReport => ({ target, healthy: checks.every((c) => c.ok !== false), checks });
-    const [endpoint, , verifyingKeyHex] = (await this.escrow.nodeInfo(target)) as [string, string, string];
+    const [endpoint, encryptingKeyHex, verifyingKeyHex] = (await this.escrow.nodeInfo(target)) as [string, string, string];
     if (!endpoint) {
       checks.push({ name: "reachability", ok: false, detail: "no endpoint registered" });
       return report();
@@ -134,14 +134,14 @@ export class TargetProber {
       checks.push(await this.step("old-policy", () => this.reencryptAndVerify(base, keeper, stampKey, null)));
     } else {
       checks.push({ name: "old-policy", ok: null, detail: keeper ? "previous check policy expired; replaced" : "first contact; check policy created for next time" });
-      const fresh = await this.createAndUpload(base, target, period + (this.deps.keeperPeriods ?? 4), feeRate, null);
+      const fresh = await this.createAndUpload(base, target, encryptingKeyHex, period + (this.deps.keeperPeriods ?? 4), feeRate, null);
       if (fresh.ok) this.deps.settings.setSetting(keeperKey, JSON.stringify(fresh.policy));
       else if (fresh.refused) checks.push({ name: "create", ok: false, detail: `old-policy upload: ${fresh.detail}` });
     }
 
     // 3.–5. create, re-encrypt for a fresh unrelated address, revoke
     const freshReader = new Wallet(Wallet.createRandom().privateKey);
-    const created = await this.createAndUpload(base, target, period + 1, feeRate, freshReader);
+    const created = await this.createAndUpload(base, target, encryptingKeyHex, period + 1, feeRate, freshReader);
     if (!created.ok) {
       // Refusing a valid, paid kfrag is the node's fault; being unable to pay is ours.
       checks.push({ name: "create", ok: created.refused ? false : null, detail: created.detail });
@@ -181,6 +181,8 @@ export class TargetProber {
   private async createAndUpload(
     base: string,
     target: string,
+    /** The target's registered encrypting key: the kfrag travels sealed to it, as a client's would. */
+    encryptingKey: string,
     endPeriod: number,
     feeRate: bigint,
     reader: Wallet | null,
@@ -213,7 +215,7 @@ export class TargetProber {
       reader: toHex(bobReader.toBEBytes()),
     };
     try {
-      const upload = await signKFragUpload(owner, policyIdBytes, target, {
+      const upload = await sealKFragUpload(owner, policyIdBytes, target, encryptingKey, {
         kfrag: toHex(kfragBytes),
         publisherVerifyingKey: toHex(signer.publicKey().toCompressedBytes()),
         delegatingKey: toHex(alice.publicKey().toCompressedBytes()),
