@@ -203,36 +203,46 @@ describe("kfrag transport and receipts (issue #14, off-chain)", function () {
 
   it("measures: upload latency, the seal/open share of it, and receipt signing per upload", async () => {
     const N = 20;
-    const policies: TestPolicy[] = [];
-    for (let i = 0; i < N; i++) policies.push(await createPolicy(net, payer, owner, [nodeA.staker.address]));
-    const kfrag = policies[0].kfrags[0].toBytes();
+    const ROUNDS = 3;
     const time = (f: () => unknown, reps: number) => {
       const t = performance.now();
       for (let i = 0; i < reps; i++) f();
       return (performance.now() - t) / reps;
     };
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const uploads: number[] = [];
+    const builds: number[] = [];
+    let kfrag: Uint8Array = new Uint8Array();
+    let policyId: Uint8Array = new Uint8Array();
+    for (let round = 0; round < ROUNDS; round++) {
+      const policies: TestPolicy[] = [];
+      for (let i = 0; i < N; i++) policies.push(await createPolicy(net, payer, owner, [nodeA.staker.address]));
+      kfrag = policies[0].kfrags[0].toBytes();
+      policyId = policies[0].policyIdBytes;
+      const t2 = performance.now();
+      const bodies: KFragUpload[] = [];
+      for (const p of policies) bodies.push(await uploadFor(p, 0));
+      builds.push((performance.now() - t2) / N);
+      const t = performance.now();
+      for (let i = 0; i < N; i++) expect((await post(agentA.app, url(policies[i]), bodies[i])).status).to.equal(201);
+      uploads.push((performance.now() - t) / N);
+    }
     time(() => sealKFrag(nodeA.keys.encryptingKey, kfrag), 20); // warm-up
     const seal = time(() => sealKFrag(nodeA.keys.encryptingKey, kfrag), 200);
     const box = sealKFrag(nodeA.keys.encryptingKey, kfrag);
     const open = time(() => openKFrag(nodeA.keys.encryptingSecret, box), 200);
-    const digest = kfragReceiptDigest({ chainId, policyManager: net.policyManagerAddress, staker: nodeA.staker.address, period: 1, policyCreator: owner.address, policyId: policies[0].policyIdBytes, kfragHash: sha256(kfrag) });
+    const digest = kfragReceiptDigest({ chainId, policyManager: net.policyManagerAddress, staker: nodeA.staker.address, period: 1, policyCreator: owner.address, policyId, kfragHash: sha256(kfrag) });
     const sign = time(() => nodeA.keys.stamp.signDigest(digest), 200);
-    const bodies = await Promise.all(policies.map((p) => uploadFor(p, 0)));
-    const t = performance.now();
-    for (let i = 0; i < N; i++) expect((await post(agentA.app, url(policies[i]), bodies[i])).status).to.equal(201);
-    const upload = (performance.now() - t) / N;
-    const t2 = performance.now();
-    for (let i = 0; i < N; i++) await sealKFragUpload(owner, policies[i].policyIdBytes, nodeA.staker.address, policies[i].encryptingKeys[0], { kfrag: hexlify(policies[i].kfrags[0].toBytes()), publisherVerifyingKey: bodies[i].publisherVerifyingKey, delegatingKey: bodies[i].delegatingKey, receivingKey: bodies[i].receivingKey, proof: policies[i].proofs[0], conditions: null, reader: null });
-    const build = (performance.now() - t2) / N;
+    const upload = median(uploads);
     const rows = [
-      ["node: whole upload (inject, chain reads, SQLite)", upload],
+      ["node: whole upload (inject, chain reads, SQLite), median of rounds", upload],
       ["node: open the sealed kfrag", open],
       ["node: sign the receipt", sign],
-      ["client: build + sign a sealed upload", build],
+      ["client: build + sign a sealed upload (uploadFor)", median(builds)],
       ["client: seal alone", seal],
     ] as const;
-    console.log("      per upload, ms (ratio to the node's whole upload):");
-    for (const [name, ms] of rows) console.log(`        ${name.padEnd(52)} ${ms.toFixed(3).padStart(8)}  ${(ms / upload).toFixed(3)}`);
+    console.log(`      per upload, ms (ratio to the node's whole upload); rounds: ${uploads.map((u) => u.toFixed(1)).join(", ")}`);
+    for (const [name, ms] of rows) console.log(`        ${name.padEnd(68)} ${ms.toFixed(3).padStart(8)}  ${(ms / upload).toFixed(3)}`);
     // The encryption and the receipt add a small part of what an upload already costs.
     expect((open + sign) / upload).to.be.lessThan(0.5);
   });
