@@ -333,7 +333,10 @@ export class NkmsClient {
     if (missing.length === 0) return { policyId: id, delivery: [], undelivered: [] };
     const info = await this.contracts.policyManager.getPolicy(id).catch((e: unknown) => Promise.reject(chainError("reading the policy", e)));
     if (info.revoked) {
-      this.policies.update(id, (r) => void (r.status = "revoked"));
+      this.policies.update(id, (r) => {
+        r.status = "revoked";
+        delete r.pending;
+      });
       throw new ClientError("DENIED", `policy ${id} was revoked on-chain`);
     }
     const infos = await this.nodeInfos(missing);
@@ -502,6 +505,8 @@ export class NkmsClient {
     try {
       this.policies.update(id, (r) => {
         r.status = "revoked";
+        // Kfrags kept for redelivery are never needed again: keep no secret longer than its use.
+        delete r.pending;
       });
     } catch (e) {
       if (!(e instanceof ClientError && e.code === "NOT_FOUND")) throw e;

@@ -197,6 +197,24 @@ describe("kfrag delivery: receipts, partial shares and redelivery (real agents o
     });
   }
 
+  it("revoking a partially delivered policy drops the kfrags kept for it; redeliver then refuses (DENIED)", async () => {
+    const down = 0;
+    await h.nodes[down].close();
+    let policyId: string;
+    try {
+      const err = (await alice.share({ label: "revoke-partial", reader: bob.keys!.readerKeys(), threshold: 1, shares: 3, periods: 1 }).catch((e: unknown) => e)) as PartialDeliveryError;
+      expect(err).to.be.instanceOf(PartialDeliveryError);
+      policyId = err.policyId;
+      expect(Object.keys(alice.policies.get(policyId).pending!)).to.deep.equal([h.nodes[down].staker.toLowerCase()]);
+    } finally {
+      await h.restart(down);
+    }
+    await alice.revoke(policyId);
+    expect(alice.policies.get(policyId).pending).to.equal(undefined);
+    const e = (await alice.redeliver(policyId).catch((x: unknown) => x)) as ClientError;
+    expect(e.code).to.equal("DENIED");
+  });
+
   it("`nkms share` exits 10 (partial) with one line, JSON under --json, and still writes the grant; `nkms policies redeliver` completes it (exit 0)", async () => {
     const dir = path.join(h.dir, "cli");
     fs.mkdirSync(dir, { recursive: true });
