@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { KeyFrag, PublicKey } from "../umbral";
 import { bytesEqual, parseHex, toHex } from "./bytes";
-import type { NodeChain } from "./chain-types";
+import type { NodeChain, ReceiptDomain } from "./chain-types";
 import { DEFAULT_CHAIN_TIMEOUT_MS, TimedChain } from "./chain-timeout";
 import { evaluateCondition, parseCondition, type Condition } from "./conditions";
 import { NodeError, badRequest, forbidden, gone, notFound, unprocessable } from "./errors";
@@ -125,6 +125,11 @@ export class NodeService {
     const held = this.store.get(policyId);
     if (held?.state === "revoked") throw gone("POLICY_REVOKED", "policy was revoked");
     if (held?.state === "expired") throw gone("POLICY_EXPIRED", "policy has expired");
+    // The receipt's date and domain are read alongside the policy checks below, so the receipt
+    // costs no extra chain round trip (a period that turns meanwhile dates it one period early,
+    // which still counts).
+    const receiptDate = this.receiptDate();
+    receiptDate.catch(() => undefined);
 
     // The signature covers the sealed bytes and the kfrag's hash, so a body altered on the way,
     // or sealed for another node, fails here, before the node's secret key touches it.
@@ -192,20 +197,21 @@ export class NodeService {
     });
     // Signed only once the kfrag is durably held (and again, identically bound, on an idempotent
     // re-upload): the receipt is what lets a leak challenge name this node (issue #14).
-    const receipt = await this.signReceipt(policy.owner, policyId, kfragHash);
+    const receipt = this.signReceipt(await receiptDate, policy.owner, policyId, kfragHash);
     this.log.info({ policyId: policyIdHex, outcome, receiptPeriod: receipt.period }, "kfrag accepted");
     return { stored: outcome === "stored", receipt };
   }
 
-  /**
-   * The node's receipt (src/protocol/kfrag-receipt.ts) for the kfrag with keccak256 `kfragHash`,
-   * dated with the escrow's period at the latest block, signed by the stamp key.
-   */
-  private async signReceipt(policyCreator: string, policyId: Uint8Array, kfragHash: Uint8Array): Promise<KfragReceipt> {
+  /** The deployment and the escrow's period at the latest block: what a receipt is bound to and dated with. */
+  private async receiptDate(): Promise<ReceiptDomain & { period: number }> {
     const [domain, block] = await Promise.all([this.chain.receiptDomain(), this.head.get("latest")]);
-    const period = await this.stampPeriodAt(block);
-    const digest = kfragReceiptDigest({ ...domain, staker: this.staker, period, policyCreator, policyId, kfragHash });
-    return { period, signature: toHex(this.keys.stamp.signDigest(digest).toBEBytes()) };
+    return { ...domain, period: await this.stampPeriodAt(block) };
+  }
+
+  /** The node's receipt (src/protocol/kfrag-receipt.ts) for the kfrag with keccak256 `kfragHash`, signed by the stamp key. */
+  private signReceipt(date: ReceiptDomain & { period: number }, policyCreator: string, policyId: Uint8Array, kfragHash: Uint8Array): KfragReceipt {
+    const digest = kfragReceiptDigest({ ...date, staker: this.staker, policyCreator, policyId, kfragHash });
+    return { period: date.period, signature: toHex(this.keys.stamp.signDigest(digest).toBEBytes()) };
   }
 
   // ---- re-encryption ---------------------------------------------------------------------
