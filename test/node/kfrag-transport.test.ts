@@ -211,6 +211,9 @@ describe("kfrag transport and receipts (issue #14, off-chain)", function () {
     };
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const uploads: number[] = [];
+    // CPU time of this process (agent, in-process chain, test) per upload: less noisy than wall
+    // time on a shared machine.
+    const cpu: number[] = [];
     const builds: number[] = [];
     let kfrag: Uint8Array = new Uint8Array();
     let policyId: Uint8Array = new Uint8Array();
@@ -224,8 +227,11 @@ describe("kfrag transport and receipts (issue #14, off-chain)", function () {
       for (const p of policies) bodies.push(await uploadFor(p, 0));
       builds.push((performance.now() - t2) / N);
       const t = performance.now();
+      const c = process.cpuUsage();
       for (let i = 0; i < N; i++) expect((await post(agentA.app, url(policies[i]), bodies[i])).status).to.equal(201);
       uploads.push((performance.now() - t) / N);
+      const cu = process.cpuUsage(c);
+      cpu.push((cu.user + cu.system) / 1000 / N);
     }
     time(() => sealKFrag(nodeA.keys.encryptingKey, kfrag), 20); // warm-up
     const seal = time(() => sealKFrag(nodeA.keys.encryptingKey, kfrag), 200);
@@ -236,6 +242,7 @@ describe("kfrag transport and receipts (issue #14, off-chain)", function () {
     const upload = median(uploads);
     const rows = [
       ["node: whole upload (inject, chain reads, SQLite), median of rounds", upload],
+      ["process CPU per upload (agent + in-process chain), median of rounds", median(cpu)],
       ["node: open the sealed kfrag", open],
       ["node: sign the receipt", sign],
       ["client: build + sign a sealed upload (uploadFor)", median(builds)],
