@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { getBytes, keccak256 } from "ethers";
 import { KeyFrag, PublicKey } from "../umbral";
 import { bytesEqual, parseHex, toHex } from "./bytes";
 import type { NodeChain, ReceiptDomain } from "./chain-types";
@@ -26,7 +27,6 @@ import { kfragAcceptable } from "../protocol/acceptance";
 import { kfragReceiptDigest } from "../protocol/kfrag-receipt";
 import type { KfragReceipt } from "../protocol/kfrag-receipt-verify";
 import { KFragTransportError, openKFrag } from "../protocol/kfrag-transport";
-import { getBytes, keccak256 } from "ethers";
 import type { HealthResult, NodeStore, PolicyMeta } from "./store";
 import type { ReencryptPool } from "./worker-pool";
 
