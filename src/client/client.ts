@@ -552,6 +552,11 @@ export class NkmsClient {
     return this.share({ ...options, reader: resolved.keys, directoryActor: actor, readerName: options.readerName ?? actor });
   }
 
+  /** The receipt `staker` signed for its kfrag of (`policyCreator`, `policyId`), from the policy store (what a leak challenge needs). */
+  receiptFor(policyCreator: string, policyId: string, staker: string): KfragReceipt {
+    return this.policies.receiptFor(policyCreator, policyId, staker);
+  }
+
   grantFor(policyId: string): Grant {
     return grantOf(this.policies.get(policyId));
   }
