@@ -1,6 +1,7 @@
 /**
  * Exit codes of the `nkms` CLI. Scripts branch on these, so they never change meaning.
- * 0 success; 1 unexpected failure (a bug: please report it); 9 an account lacks ETH or NKMS.
+ * 0 success; 1 unexpected failure (a bug: please report it); 9 an account lacks ETH or NKMS;
+ * 10 a paid policy's kfrags did not all reach their nodes (`nkms policies redeliver` completes it).
  */
 export const ExitCode = {
   ok: 0,
@@ -13,6 +14,7 @@ export const ExitCode = {
   integrity: 7,
   keystore: 8,
   funds: 9,
+  partial: 10,
 } as const;
 export type ExitCodeName = keyof typeof ExitCode;
 

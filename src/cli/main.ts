@@ -28,6 +28,7 @@ const CLIENT_EXIT: Record<ClientErrorCode, ExitCodeName> = {
   NOT_ENOUGH_NODES: "chain",
   THRESHOLD_NOT_MET: "unreachable",
   DIRECTORY: "unreachable",
+  PARTIAL_DELIVERY: "partial",
 };
 
 /** The exit code and the one-line message for any error. */

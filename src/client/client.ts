@@ -12,22 +12,24 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { getBytes, hexlify, type Provider, type Wallet } from "ethers";
+import { getBytes, hexlify, keccak256, type Provider, type Wallet } from "ethers";
 import { Capsule, PublicKey, generateKFrags } from "../umbral";
+import { openKFrag, sealKFrag } from "../protocol/kfrag-transport";
+import { verifyKfragReceipt, type KfragReceipt } from "../protocol/kfrag-receipt-verify";
 import { StreamDecryptor, StreamEncryptor, StreamHeader, createOriginalDecryptor, readStreamHeader, splitHeader } from "../umbral/stream";
-import { signKFragUpload, signRevocation, type ReaderSpec } from "../node/protocol";
+import { sealKFragUpload, signRevocation, type KFragPackage, type ReaderSpec } from "../node/protocol";
 import type { Condition } from "../node/conditions";
 import { buildKfragTree, kfragHash } from "./kfrag-commitment";
 import { orderForPolicy, readCandidates, selectNodes, NodeSelectionError } from "./node-selection";
 import { LocalDirectoryStorage, StorageError, type ObjectStorage } from "./storage";
-import { ClientError } from "./errors";
+import { ClientError, PartialDeliveryError, type DeliveryResult } from "./errors";
 import { chainError, connectContracts, makeProvider, permitDeadline, send, signPermit, type Contracts } from "./chain";
 import { deploymentFile, loadDeployment, requireAddresses, type NetworkAddresses } from "./deployment";
 import { GRANT_FORMAT, GRANT_VERSION, type Grant } from "./grant";
 import { hex, parseReaderKeys, type ReaderKeys, type UserKeys } from "./identity";
 import { ReaderDirectory } from "./directory";
 import { connectCheckpointContract } from "../directory/checkpoint-contract";
-import { PolicyStore, type PolicyRecord, type PolicyUpdate } from "./policy-store";
+import { PolicyStore, type PendingKFrag, type PolicyRecord, type PolicyUpdate } from "./policy-store";
 import { DEFAULT_NODE_TIMEOUT_MS, retrieveCFrags, stampDateCheck, type RetrievalNode, type RetrievalResult } from "./retrieval";
 
 export interface ConnectOptions {
@@ -106,11 +108,14 @@ export interface ShareOptions {
   directoryActor?: string;
 }
 
-export interface DeliveryResult {
-  staker: string;
-  endpoint: string;
-  ok: boolean;
-  message?: string;
+export type { DeliveryResult } from "./errors";
+
+export interface RedeliveryResult {
+  policyId: string;
+  /** One entry per node that still lacked a receipt before this call (empty: nothing to do). */
+  delivery: DeliveryResult[];
+  /** Nodes still without a receipt afterwards. */
+  undelivered: string[];
 }
 
 export interface ShareResult {
@@ -278,25 +283,8 @@ export class NkmsClient {
     );
 
     const publisherVerifyingKey = hex(keys.verifyingKey.toCompressedBytes());
-    const readerSpec: ReaderSpec = { verifyingKey: reader.verifyingKey };
-    const infos = await this.nodeInfos(nodes);
-    const delivery = await Promise.all(
-      nodes.map(async (staker, i): Promise<DeliveryResult> => {
-        const endpoint = infos[i].endpoint;
-        if (!endpoint) return { staker, endpoint, ok: false, message: "no endpoint registered" };
-        const body = await signKFragUpload(wallet, policyId, staker, {
-          kfrag: hexlify(kfrags[i].toBytes()),
-          publisherVerifyingKey,
-          delegatingKey: hex(delegatingKey.toCompressedBytes()),
-          receivingKey: reader.encryptingKey,
-          proof: tree.proofs[i].map((p) => hexlify(p)),
-          conditions: options.conditions ?? null,
-          reader: readerSpec,
-        });
-        return this.postToNode(staker, endpoint, `/v1/policies/${policyIdHex}/kfrag`, body);
-      }),
-    );
-
+    // Saved before any delivery, with every kfrag pending (sealed to the owner's own key): the
+    // policy is paid, so a crash or a node that is down must not lose what redelivery needs.
     const record: PolicyRecord = {
       policyId: policyIdHex,
       label: options.label,
@@ -312,20 +300,143 @@ export class NkmsClient {
       paid: cost.toString(),
       createdAt: Math.floor(Date.now() / 1000),
       status: "active",
-      undelivered: delivery.filter((d) => !d.ok).map((d) => d.staker),
+      undelivered: [...nodes],
+      receipts: {},
+      pending: Object.fromEntries(nodes.map((node, i) => [node.toLowerCase(), this.sealForLater(kfrags[i].toBytes(), tree.proofs[i].map((p) => hexlify(p)))])),
+      conditions: options.conditions ?? null,
     };
     this.policies.put(record);
-    const grant = grantOf(record);
-    const delivered = delivery.filter((d) => d.ok).length;
-    if (delivered < threshold) {
-      throw new ClientError(
-        "UNREACHABLE",
-        `policy ${policyIdHex} is paid but only ${delivered} of ${shares} nodes took their kfrag (need ${threshold}): ` +
-          delivery.filter((d) => !d.ok).map((d) => `${d.staker}: ${d.message}`).join("; ") +
-          ` — revoke it for a refund`,
-      );
+
+    const infos = await this.nodeInfos(nodes);
+    const delivery = await Promise.all(
+      nodes.map((staker, i) => this.deliverKFrag(record, staker, infos[i], kfrags[i].toBytes(), tree.proofs[i].map((p) => hexlify(p)))),
+    );
+    const saved = this.policies.get(policyIdHex);
+    const grant = grantOf(saved);
+    if (delivery.some((d) => !d.ok)) throw new PartialDeliveryError(policyIdHex, threshold, delivery);
+    return { record: saved, grant, delivery, txHash };
+  }
+
+  /**
+   * Completes delivery of an active policy: every node without a receipt gets its kfrag (kept,
+   * sealed to the owner, since share) sealed to its current encrypting key, and its receipt is
+   * stored. Idempotent: nodes that already acknowledged are skipped (a node that holds the kfrag
+   * answers with a fresh receipt). Throws PartialDeliveryError while some node still lacks one.
+   */
+  async redeliver(policyId: string): Promise<RedeliveryResult> {
+    this.requireKeys();
+    const id = normalizePolicyId(policyId);
+    const record = this.policies.get(id);
+    if (record.owner.toLowerCase() !== this.wallet().address.toLowerCase()) throw new ClientError("DENIED", `${this.wallet().address} does not own policy ${id}`);
+    if (record.status !== "active") throw new ClientError("DENIED", `policy ${id} is ${record.status}`);
+    const missing = record.nodes.filter((n) => !record.receipts?.[n.toLowerCase()]);
+    if (missing.length === 0) return { policyId: id, delivery: [], undelivered: [] };
+    const info = await this.contracts.policyManager.getPolicy(id).catch((e: unknown) => Promise.reject(chainError("reading the policy", e)));
+    if (info.revoked) {
+      this.policies.update(id, (r) => {
+        r.status = "revoked";
+        delete r.pending;
+      });
+      throw new ClientError("DENIED", `policy ${id} was revoked on-chain`);
     }
-    return { record, grant, delivery, txHash };
+    const infos = await this.nodeInfos(missing);
+    const delivery = await Promise.all(
+      missing.map(async (staker, i): Promise<DeliveryResult> => {
+        const pending = record.pending?.[staker.toLowerCase()];
+        if (!pending) return { staker, endpoint: infos[i].endpoint, ok: false, message: "no kfrag kept for this node (record from an older client)" };
+        let kfrag: Uint8Array;
+        try {
+          kfrag = openKFrag(this.requireKeys().encryptingSecret, { capsule: getBytes(pending.sealed.capsule), ciphertext: getBytes(pending.sealed.ciphertext) });
+        } catch (e) {
+          throw new ClientError("INTEGRITY", `the kfrag kept for ${staker} does not open with this keystore: ${(e as Error).message}`);
+        }
+        return this.deliverKFrag(record, staker, infos[i], kfrag, pending.proof);
+      }),
+    );
+    const undelivered = this.policies.get(id).undelivered;
+    if (undelivered.length > 0) throw new PartialDeliveryError(id, record.threshold, delivery);
+    return { policyId: id, delivery, undelivered };
+  }
+
+  /** Seals a kfrag to the owner's own encrypting key for the policy store. */
+  private sealForLater(kfrag: Uint8Array, proof: string[]): PendingKFrag {
+    const sealed = sealKFrag(this.requireKeys().encryptingKey, kfrag);
+    return { sealed: { capsule: hexlify(sealed.capsule), ciphertext: hexlify(sealed.ciphertext) }, proof };
+  }
+
+  /**
+   * Hands `staker` its kfrag sealed to its registered encrypting key, and checks the receipt it
+   * answers with. Counts as delivered only with a valid receipt, which is then stored (and the
+   * pending kfrag dropped) in the policy record.
+   */
+  private async deliverKFrag(
+    record: PolicyRecord,
+    staker: string,
+    info: { endpoint: string; encryptingKey: string; verifyingKey: string },
+    kfrag: Uint8Array,
+    proof: string[],
+  ): Promise<DeliveryResult> {
+    const endpoint = info.endpoint;
+    if (!endpoint) return { staker, endpoint, ok: false, message: "no endpoint registered" };
+    let nodeKey: PublicKey;
+    try {
+      nodeKey = PublicKey.fromCompressedBytes(getBytes(info.encryptingKey));
+    } catch {
+      return { staker, endpoint, ok: false, message: "the node's registered encrypting key is not a curve point" };
+    }
+    const pkg: KFragPackage = {
+      kfrag: hexlify(kfrag),
+      publisherVerifyingKey: record.publisherVerifyingKey,
+      delegatingKey: record.delegatingKey,
+      receivingKey: record.reader.encryptingKey,
+      proof,
+      conditions: record.conditions ?? null,
+      reader: { verifyingKey: record.reader.verifyingKey } satisfies ReaderSpec,
+    };
+    const body = await sealKFragUpload(this.wallet(), getBytes(record.policyId), staker, nodeKey, pkg);
+    const answer = await this.postJson(endpoint, `/v1/policies/${record.policyId}/kfrag`, body);
+    if (!answer.ok) return { staker, endpoint, ok: false, message: answer.message };
+    const receipt = await this.checkReceipt(record, staker, info.verifyingKey, keccak256(kfrag), answer.json);
+    if (typeof receipt === "string") return { staker, endpoint, ok: false, message: receipt };
+    this.policies.update(record.policyId, (r) => {
+      r.receipts = { ...r.receipts, [staker.toLowerCase()]: receipt };
+      if (r.pending) delete r.pending[staker.toLowerCase()];
+      r.undelivered = r.undelivered.filter((n) => n.toLowerCase() !== staker.toLowerCase());
+    });
+    return { staker, endpoint, ok: true, receipt };
+  }
+
+  private chainIdCache?: Promise<bigint>;
+
+  /**
+   * The receipt in a node's answer if it is valid: signed by the node's registered stamp key over
+   * exactly this (chain, PolicyManager, staker, period, creator, policy, kfragHash), and dated in a
+   * period the escrow counts that key for (`isStampKey`, and not stale). Otherwise why not.
+   */
+  private async checkReceipt(record: PolicyRecord, staker: string, verifyingKey: string, kfragHash: string, json: unknown): Promise<KfragReceipt | string> {
+    const r = (json as { receipt?: { period?: unknown; signature?: unknown } } | null)?.receipt;
+    if (!r || typeof r.signature !== "string" || !/^0x[0-9a-fA-F]{128}$/.test(r.signature) || !Number.isSafeInteger(r.period)) {
+      return "answered without a receipt";
+    }
+    const period = r.period as number;
+    if (period < 0 || period > 0xffffffff) return "receipt period out of range";
+    this.chainIdCache ??= this.provider.getNetwork().then((n) => n.chainId);
+    const stampKey = getBytes(verifyingKey || "0x");
+    const ctx = {
+      chainId: await this.chainIdCache,
+      policyManager: this.addresses.policyManager,
+      staker,
+      period,
+      policyCreator: record.owner,
+      policyId: getBytes(record.policyId),
+      kfragHash: getBytes(kfragHash),
+    };
+    if (!verifyKfragReceipt(stampKey, ctx, getBytes(r.signature))) return "receipt not signed by the node's stamp key for this kfrag";
+    const counts = await stampDateCheck(this.contracts.escrow)(staker, stampKey, period).catch((e: unknown) => {
+      throw chainError("checking a receipt's date", e);
+    });
+    if (!counts) return `receipt dated ${period}: not a period the escrow counts the node's stamp key for`;
+    return { period, signature: r.signature.toLowerCase() };
   }
 
   /** The highest minimum fee rate among enrolled nodes, so every node is eligible on price. */
@@ -394,6 +505,8 @@ export class NkmsClient {
     try {
       this.policies.update(id, (r) => {
         r.status = "revoked";
+        // Kfrags kept for redelivery are never needed again: keep no secret longer than its use.
+        delete r.pending;
       });
     } catch (e) {
       if (!(e instanceof ClientError && e.code === "NOT_FOUND")) throw e;
@@ -437,6 +550,11 @@ export class NkmsClient {
   async shareWithActor(directoryUrl: string, actor: string, options: Omit<ShareOptions, "reader" | "directoryActor">): Promise<ShareResult> {
     const resolved = await this.readerDirectory(directoryUrl).resolve(actor);
     return this.share({ ...options, reader: resolved.keys, directoryActor: actor, readerName: options.readerName ?? actor });
+  }
+
+  /** The receipt `staker` signed for its kfrag of (`policyCreator`, `policyId`), from the policy store (what a leak challenge needs). */
+  receiptFor(policyCreator: string, policyId: string, staker: string): KfragReceipt {
+    return this.policies.receiptFor(policyCreator, policyId, staker);
   }
 
   grantFor(policyId: string): Grant {
@@ -556,6 +674,12 @@ export class NkmsClient {
   }
 
   private async postToNode(staker: string, endpoint: string, route: string, body: unknown): Promise<DeliveryResult> {
+    const answer = await this.postJson(endpoint, route, body);
+    return answer.ok ? { staker, endpoint, ok: true } : { staker, endpoint, ok: false, message: answer.message };
+  }
+
+  /** POSTs JSON to a node; a 2xx answer's JSON body, or a one-line reason. */
+  private async postJson(endpoint: string, route: string, body: unknown): Promise<{ ok: true; json: unknown } | { ok: false; message: string }> {
     try {
       const res = await fetch(endpoint.replace(/\/+$/, "") + route, {
         method: "POST",
@@ -563,12 +687,12 @@ export class NkmsClient {
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(this.nodeTimeoutMs),
       });
-      if (res.ok) return { staker, endpoint, ok: true };
-      const json = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-      return { staker, endpoint, ok: false, message: `${json.error?.code ?? res.status}: ${json.error?.message ?? res.statusText}` };
+      const json = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+      if (res.ok) return { ok: true, json };
+      return { ok: false, message: `${json?.error?.code ?? res.status}: ${json?.error?.message ?? res.statusText}` };
     } catch (e) {
       const cause = (e as { cause?: { code?: string } }).cause;
-      return { staker, endpoint, ok: false, message: (e as Error).name === "TimeoutError" ? "timeout" : cause?.code ?? (e as Error).message };
+      return { ok: false, message: (e as Error).name === "TimeoutError" ? "timeout" : cause?.code ?? (e as Error).message };
     }
   }
 }

@@ -11,7 +11,9 @@ export type ClientErrorCode =
   | "KEYSTORE"
   | "NOT_ENOUGH_NODES"
   | "THRESHOLD_NOT_MET"
-  | "DIRECTORY";
+  | "DIRECTORY"
+  /** A paid policy whose kfrags did not all reach their nodes (with a valid receipt): redeliver. */
+  | "PARTIAL_DELIVERY";
 
 export class ClientError extends Error {
   constructor(
@@ -71,5 +73,43 @@ export class RetrievalError extends ClientError {
   /** True when every failing node refused because the policy was revoked (or expired). */
   get revoked(): boolean {
     return this.failures.some((f) => f.code === "POLICY_REVOKED" || f.code === "POLICY_EXPIRED");
+  }
+}
+
+/** What happened to one node's kfrag (or revocation notice). */
+export interface DeliveryResult {
+  staker: string;
+  endpoint: string;
+  /** For a kfrag: true only when the node answered with a valid receipt (see src/protocol/kfrag-receipt.ts). */
+  ok: boolean;
+  message?: string;
+  /** The node's receipt for its kfrag (kfrag deliveries only). */
+  receipt?: { period: number; signature: string };
+}
+
+/**
+ * Fewer than all n nodes of a paid policy acknowledged their kfrag. The policy record (and the
+ * undelivered kfrags, sealed to the owner's own key) are saved: `redeliver(policyId)` completes it.
+ */
+export class PartialDeliveryError extends ClientError {
+  constructor(
+    readonly policyId: string,
+    readonly threshold: number,
+    readonly delivery: DeliveryResult[],
+  ) {
+    const failed = delivery.filter((d) => !d.ok);
+    const delivered = delivery.length - failed.length;
+    super(
+      "PARTIAL_DELIVERY",
+      `policy ${policyId}: ${delivered} of ${delivery.length} nodes acknowledged their kfrag` +
+        (delivered < threshold ? ` (${threshold} needed to read)` : "") +
+        `; not delivered: ${failed.map((d) => `${d.staker} (${d.message ?? "no receipt"})`).join(", ")}` +
+        ` — run \`nkms policies redeliver ${policyId}\` once they are back, or revoke for a refund`,
+    );
+    this.name = "PartialDeliveryError";
+  }
+
+  get delivered(): number {
+    return this.delivery.filter((d) => d.ok).length;
   }
 }

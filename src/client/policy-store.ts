@@ -8,6 +8,8 @@ import { randomBytes } from "node:crypto";
 import { ClientError } from "./errors";
 import type { Grant } from "./grant";
 import type { ReaderKeys } from "./identity";
+import type { Condition } from "../node/conditions";
+import type { KfragReceipt } from "../protocol/kfrag-receipt-verify";
 
 export type PolicyStatus = "active" | "revoked";
 
@@ -28,9 +30,24 @@ export interface PolicyRecord {
   paid: string;
   createdAt: number;
   status: PolicyStatus;
-  /** Nodes that did not accept their kfrag at share time. */
+  /** Nodes that have not acknowledged their kfrag with a valid receipt (at share time, or since). */
   undelivered: string[];
+  /** Each node's receipt for its kfrag, by staker address (lowercase): what a leak challenge needs. */
+  receipts?: Record<string, KfragReceipt>;
+  /**
+   * The kfrags still to deliver, by staker (lowercase), each sealed to the owner's own encrypting
+   * key (like every other secret here, only the keystore opens it); removed once delivered.
+   */
+  pending?: Record<string, PendingKFrag>;
+  /** The access conditions handed to the nodes (redelivery sends the same package). */
+  conditions?: Condition | null;
   note?: string;
+}
+
+/** An undelivered kfrag, kept for `redeliver`: sealed to the owner (src/protocol/kfrag-transport.ts), with its commitment proof. */
+export interface PendingKFrag {
+  sealed: { capsule: string; ciphertext: string };
+  proof: string[];
 }
 
 interface StoreFile {
@@ -108,6 +125,21 @@ export class PolicyStore {
     delete data.policies[key];
     this.save(data);
     return true;
+  }
+
+  /**
+   * The receipt `staker` signed for its kfrag of policy (`policyCreator`, `policyId`), as a leak
+   * challenge needs it. Throws NOT_FOUND when there is no record of that policy by that creator or
+   * the node never acknowledged its kfrag.
+   */
+  receiptFor(policyCreator: string, policyId: string, staker: string): KfragReceipt {
+    const record = this.get(policyId);
+    if (record.owner.toLowerCase() !== policyCreator.toLowerCase()) {
+      throw new ClientError("NOT_FOUND", `no local record of policy ${policyId} created by ${policyCreator}`);
+    }
+    const receipt = record.receipts?.[staker.toLowerCase()];
+    if (!receipt) throw new ClientError("NOT_FOUND", `no receipt from ${staker} for policy ${policyId}`);
+    return { period: receipt.period, signature: receipt.signature };
   }
 
   putGrant(grant: Grant): void {

@@ -1,5 +1,5 @@
 import { isError } from "ethers";
-import type { NodeChain, PolicyOnChain, RevocationEvent } from "./chain-types";
+import type { NodeChain, PolicyOnChain, ReceiptDomain, RevocationEvent } from "./chain-types";
 import { NodeError } from "./errors";
 
 /** Default bound on one chain read made while serving a request. */
@@ -54,8 +54,12 @@ export class TimedChain implements NodeChain {
     return this.bounded("blockNumber", () => this.inner.latestBlockNumber());
   }
 
-  verifyKFragCommitment(policyId: Uint8Array, staker: string, kfrag: Uint8Array, proof: Uint8Array[]): Promise<boolean> {
-    return this.bounded("verifyKfragCommitment", () => this.inner.verifyKFragCommitment(policyId, staker, kfrag, proof));
+  verifyKFragCommitment(policyId: Uint8Array, staker: string, kfragHash: Uint8Array, proof: Uint8Array[]): Promise<boolean> {
+    return this.bounded("verifyKfragCommitment", () => this.inner.verifyKFragCommitment(policyId, staker, kfragHash, proof));
+  }
+
+  receiptDomain(): Promise<ReceiptDomain> {
+    return this.bounded("chainId", () => this.inner.receiptDomain());
   }
 
   currentPeriod(blockNumber: number): Promise<number> {

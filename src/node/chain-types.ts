@@ -15,6 +15,11 @@ export interface RevocationEvent {
   blockNumber: number;
 }
 
+export interface ReceiptDomain {
+  chainId: bigint;
+  policyManager: string;
+}
+
 export interface NodeChain {
   /** The policy, or undefined when no (paid) policy with this id exists. */
   getPolicy(policyId: Uint8Array): Promise<PolicyOnChain | undefined>;
@@ -23,13 +28,16 @@ export interface NodeChain {
   isActiveArrangement(policyId: Uint8Array, staker: string, blockNumber?: number): Promise<boolean>;
   /** Number of the latest block. */
   latestBlockNumber(): Promise<number>;
-  /** Checks `kfrag` against the policy's on-chain kfrag commitment for `staker` (sorted-pair Merkle proof). */
+  /** Checks a kfrag, by its keccak256 `kfragHash`, against the policy's on-chain kfrag commitment
+   * for `staker` (sorted-pair Merkle proof). */
   verifyKFragCommitment(
     policyId: Uint8Array,
     staker: string,
-    kfrag: Uint8Array,
+    kfragHash: Uint8Array,
     proof: Uint8Array[],
   ): Promise<boolean>;
+  /** The deployment a kfrag receipt names (src/protocol/kfrag-receipt.ts): chain id and PolicyManager address. */
+  receiptDomain(): Promise<ReceiptDomain>;
   /** The staking escrow's period at block `blockNumber`: what the node dates its stamps with. */
   currentPeriod(blockNumber: number): Promise<number>;
   /** Timestamp of the latest block (the chain's clock, which decides expiry on-chain). */

@@ -1,5 +1,5 @@
-import { Contract, JsonRpcProvider, Wallet, ZeroAddress, getBytes, hexlify, keccak256, type Provider } from "ethers";
-import type { NodeChain, PolicyOnChain, RevocationEvent } from "./chain-types";
+import { Contract, JsonRpcProvider, Wallet, ZeroAddress, getBytes, hexlify, type Provider } from "ethers";
+import type { NodeChain, PolicyOnChain, ReceiptDomain, RevocationEvent } from "./chain-types";
 
 /** The parts of StakingEscrow the agent calls (see contracts/interfaces/IStakingEscrow.sol). */
 export const STAKING_ABI = [
@@ -70,9 +70,18 @@ export class EthersNodeChain implements NodeChain {
     return this.provider.getBlockNumber();
   }
 
-  async verifyKFragCommitment(policyId: Uint8Array, staker: string, kfrag: Uint8Array, proof: Uint8Array[]): Promise<boolean> {
+  async verifyKFragCommitment(policyId: Uint8Array, staker: string, kfragHash: Uint8Array, proof: Uint8Array[]): Promise<boolean> {
     // The contract's own view, so the node and the Adjudicator agree on leaf and tree format.
-    return (await this.policies.verifyKfragCommitment(hexlify(policyId), staker, keccak256(kfrag), proof.map((p) => hexlify(p)))) as boolean;
+    return (await this.policies.verifyKfragCommitment(hexlify(policyId), staker, hexlify(kfragHash), proof.map((p) => hexlify(p)))) as boolean;
+  }
+
+  private domain?: Promise<ReceiptDomain>;
+
+  receiptDomain(): Promise<ReceiptDomain> {
+    // Fixed for the life of the binding; a failed read is retried next time.
+    this.domain ??= (async () => ({ chainId: (await this.provider.getNetwork()).chainId, policyManager: await this.policies.getAddress() }))();
+    this.domain.catch(() => (this.domain = undefined));
+    return this.domain;
   }
 
   async currentPeriod(blockNumber: number): Promise<number> {

@@ -16,3 +16,5 @@ export const forbidden = (code: string, message: string) => new NodeError(403, c
 export const notFound = (code: string, message: string) => new NodeError(404, code, message);
 export const conflict = (code: string, message: string) => new NodeError(409, code, message);
 export const gone = (code: string, message: string) => new NodeError(410, code, message);
+/** A well-formed, authenticated body the node cannot act on (a sealed kfrag it cannot open, a cleartext kfrag). */
+export const unprocessable = (code: string, message: string) => new NodeError(422, code, message);

@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import { NodeError } from "./errors";
 import openapi from "./openapi.json";
 import type { KFragUpload, ReencryptRequest, RevokeRequest } from "./protocol";
-import type { NodeService } from "./service";
+import { cleartextRefused, type NodeService } from "./service";
 import { renderStatusPage } from "./status-page";
 
 export interface HttpOptions {
@@ -172,7 +172,14 @@ export function buildHttpServer(service: NodeService, options: HttpOptions): Fas
 
   app.post<{ Params: { policyId: string }; Body: KFragUpload }>(
     "/v1/policies/:policyId/kfrag",
-    { schema: { params: policyParams, body: schemas.KFragUpload } },
+    {
+      schema: { params: policyParams, body: schemas.KFragUpload },
+      // Before schema validation, so the old cleartext format gets its own code, not BAD_REQUEST.
+      preValidation: async (request) => {
+        const body = request.body;
+        if (body !== null && typeof body === "object" && Object.prototype.hasOwnProperty.call(body, "kfrag")) throw cleartextRefused();
+      },
+    },
     async (request, reply) => {
       const result = await service.acceptKFrag(request.params.policyId, request.body);
       return reply.status(result.stored ? 201 : 200).send(result);

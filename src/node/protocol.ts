@@ -1,5 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
-import { getBytes, hashMessage } from "ethers";
+import { getBytes, hashMessage, keccak256 } from "ethers";
+import { PublicKey } from "../umbral";
+import { sealKFrag } from "../protocol/kfrag-transport";
+import type { KfragReceipt } from "../protocol/kfrag-receipt-verify";
 import { addressBytes, parseHex, toHex, u64be, utf8 } from "./bytes";
 import type { Condition } from "./conditions";
 
@@ -37,9 +40,24 @@ export interface ReaderSpec {
   address?: string;
 }
 
-/** POST /v1/policies/{policyId}/kfrag body. */
+/** A kfrag sealed to the node's encrypting key (src/protocol/kfrag-transport.ts), as 0x-hex. */
+export interface EncryptedKFrag {
+  /** Umbral capsule (105 bytes, as Capsule.toBytes). */
+  capsule: string;
+  /** DEM ciphertext of the kfrag bytes (authenticates the capsule too). */
+  ciphertext: string;
+}
+
+/**
+ * POST /v1/policies/{policyId}/kfrag body. The kfrag never travels in clear: only the node's
+ * encrypting secret opens `encryptedKfrag`, so an observer of the body (plain http://) cannot
+ * present it as a "leak" (issue #14). A body carrying a cleartext `kfrag` is refused.
+ */
 export interface KFragUpload {
-  kfrag: string;
+  encryptedKfrag: EncryptedKFrag;
+  /** keccak256 of the kfrag bytes (as in the on-chain commitment leaf): the owner's signature and
+   * the commitment are checked with it before the node spends its secret key on the body. */
+  kfragHash: string;
   publisherVerifyingKey: string;
   delegatingKey: string;
   receivingKey: string;
@@ -53,17 +71,35 @@ export interface KFragUpload {
   ownerSignature: string;
 }
 
-/** The digest the owner signs (EIP-191 personal_sign) to hand `kfrag` and its rules to `node`. */
+/** What the owner hands a node before sealing: the kfrag in clear (0x-hex) and its rules. */
+export interface KFragPackage extends Omit<KFragUpload, "encryptedKfrag" | "kfragHash" | "ownerSignature"> {
+  kfrag: string;
+}
+
+/** 201 / 200 answer to an upload: the node's receipt for the kfrag (src/protocol/kfrag-receipt.ts). */
+export interface KFragAccepted {
+  stored: boolean;
+  receipt: KfragReceipt;
+}
+
+/**
+ * The digest the owner signs (EIP-191 personal_sign) to hand a kfrag and its rules to `node`. It
+ * binds the plaintext kfrag (by its keccak256, the commitment's hash) and the exact sealed bytes, so
+ * nothing in the body can be swapped: a capsule or ciphertext changed on the way (or a body sealed
+ * for another node) fails the signature, before any decryption.
+ */
 export function kfragPackageDigest(
   policyId: Uint8Array,
   node: string,
   body: Omit<KFragUpload, "ownerSignature" | "proof">,
 ): Uint8Array {
   return sha256(
-    utf8("NKMS-KFRAG-PACKAGE-V1"),
+    utf8("NKMS-KFRAG-PACKAGE-V2"),
     policyId,
     addressBytes(node),
-    sha256(parseHex(body.kfrag, "kfrag")),
+    parseHex(body.kfragHash, "kfragHash", 32),
+    sha256(parseHex(body.encryptedKfrag.capsule, "encryptedKfrag.capsule")),
+    sha256(parseHex(body.encryptedKfrag.ciphertext, "encryptedKfrag.ciphertext")),
     parseHex(body.publisherVerifyingKey, "publisherVerifyingKey", 33),
     parseHex(body.delegatingKey, "delegatingKey", 33),
     parseHex(body.receivingKey, "receivingKey", 33),
@@ -128,6 +164,8 @@ export interface ReencryptResponse {
 // with the client's evidence and the on-chain Adjudicator); re-exported for API clients.
 export { cfragStampMessage, cfragStampLeaf, stampRoot, type CFragStampContext } from "../protocol/stamp";
 export { verifyCFragStamps, verifyCFragStamp, type StampedCFrag } from "../protocol/stamp-verify";
+export { kfragReceiptMessage, kfragReceiptDigest, type KfragReceiptContext } from "../protocol/kfrag-receipt";
+export { verifyKfragReceipt, type KfragReceipt } from "../protocol/kfrag-receipt-verify";
 
 /** POST /v1/policies/{policyId}/revoke body: the owner's EIP-191 signature over revocationDigest. */
 export interface RevokeRequest {
@@ -141,13 +179,26 @@ export function revocationDigest(policyId: Uint8Array): Uint8Array {
 
 // ---- client-side helpers -------------------------------------------------------------------
 
-/** Owner side: signs a kfrag package for `node`. */
-export async function signKFragUpload(
+/**
+ * Owner side: seals the package's kfrag to `node`'s encrypting key (its registered nodeInfo
+ * `encryptingKey`) and signs the upload for `node`.
+ */
+export async function sealKFragUpload(
   owner: EthSigning,
   policyId: Uint8Array,
   node: string,
-  body: Omit<KFragUpload, "ownerSignature">,
+  nodeEncryptingKey: PublicKey | string,
+  pkg: KFragPackage,
 ): Promise<KFragUpload> {
+  const key = typeof nodeEncryptingKey === "string" ? PublicKey.fromCompressedBytes(parseHex(nodeEncryptingKey, "nodeEncryptingKey", 33)) : nodeEncryptingKey;
+  const kfrag = parseHex(pkg.kfrag, "kfrag");
+  const sealed = sealKFrag(key, kfrag);
+  const { kfrag: _clear, ...rules } = pkg;
+  const body = {
+    ...rules,
+    encryptedKfrag: { capsule: toHex(sealed.capsule), ciphertext: toHex(sealed.ciphertext) },
+    kfragHash: keccak256(kfrag),
+  };
   const ownerSignature = await owner.signMessage(kfragPackageDigest(policyId, node, body));
   return { ...body, ownerSignature };
 }

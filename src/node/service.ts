@@ -1,10 +1,11 @@
 import type { Logger } from "pino";
+import { getBytes, keccak256 } from "ethers";
 import { KeyFrag, PublicKey } from "../umbral";
 import { bytesEqual, parseHex, toHex } from "./bytes";
-import type { NodeChain } from "./chain-types";
+import type { NodeChain, ReceiptDomain } from "./chain-types";
 import { DEFAULT_CHAIN_TIMEOUT_MS, TimedChain } from "./chain-timeout";
 import { evaluateCondition, parseCondition, type Condition } from "./conditions";
-import { NodeError, badRequest, forbidden, gone, notFound } from "./errors";
+import { NodeError, badRequest, forbidden, gone, notFound, unprocessable } from "./errors";
 import type { NodeKeys } from "./keys";
 import { FreshCoalescer } from "./live-check";
 import { NonceLedger } from "./nonce-ledger";
@@ -14,6 +15,7 @@ import {
   kfragPackageDigest,
   reencryptDigest,
   revocationDigest,
+  type KFragAccepted,
   type KFragUpload,
   type ReaderSpec,
   type ReencryptRequest,
@@ -22,6 +24,9 @@ import {
 } from "./protocol";
 import { recoverEthSigner, verifyUmbralSignature } from "./signatures";
 import { kfragAcceptable } from "../protocol/acceptance";
+import { kfragReceiptDigest } from "../protocol/kfrag-receipt";
+import type { KfragReceipt } from "../protocol/kfrag-receipt-verify";
+import { KFragTransportError, openKFrag } from "../protocol/kfrag-transport";
 import type { HealthResult, NodeStore, PolicyMeta } from "./store";
 import type { ReencryptPool } from "./worker-pool";
 
@@ -99,9 +104,16 @@ export class NodeService {
 
   // ---- kfrag intake ----------------------------------------------------------------------
 
-  async acceptKFrag(policyIdHex: string, body: KFragUpload): Promise<{ stored: boolean }> {
+  async acceptKFrag(policyIdHex: string, body: KFragUpload): Promise<KFragAccepted> {
+    // No downgrade: a kfrag in clear has already been exposed to the path; storing it would let
+    // its observers "prove a leak" against this node (issue #14).
+    if (Object.prototype.hasOwnProperty.call(body, "kfrag")) throw cleartextRefused();
     const policyId = parseHex(policyIdHex, "policyId", POLICY_ID_BYTES);
-    const kfragBytes = parseHex(body.kfrag, "kfrag");
+    const kfragHash = parseHex(body.kfragHash, "kfragHash", 32);
+    const sealed = {
+      capsule: parseHex(body.encryptedKfrag.capsule, "encryptedKfrag.capsule"),
+      ciphertext: parseHex(body.encryptedKfrag.ciphertext, "encryptedKfrag.ciphertext"),
+    };
     const publisher = parseHex(body.publisherVerifyingKey, "publisherVerifyingKey", 33);
     const delegating = parseHex(body.delegatingKey, "delegatingKey", 33);
     const receiving = parseHex(body.receivingKey, "receivingKey", 33);
@@ -113,15 +125,16 @@ export class NodeService {
     const held = this.store.get(policyId);
     if (held?.state === "revoked") throw gone("POLICY_REVOKED", "policy was revoked");
     if (held?.state === "expired") throw gone("POLICY_EXPIRED", "policy has expired");
+    // The receipt's date and domain are read alongside the policy checks below, so the receipt
+    // costs no extra chain round trip (a period that turns meanwhile dates it one period early,
+    // which still counts).
+    const receiptDate = this.receiptDate();
+    receiptDate.catch(() => undefined);
 
+    // The signature covers the sealed bytes and the kfrag's hash, so a body altered on the way,
+    // or sealed for another node, fails here, before the node's secret key touches it.
     const signer = recoverEthSigner(kfragPackageDigest(policyId, this.staker, body), ownerSig);
     if (!signer) throw forbidden("BAD_OWNER_SIGNATURE", "ownerSignature is malformed");
-
-    try {
-      KeyFrag.fromBytes(kfragBytes);
-    } catch (e) {
-      throw badRequest("BAD_KFRAG", `kfrag does not parse: ${(e as Error).message}`);
-    }
     [publisher, delegating, receiving].forEach((k, i) => {
       try {
         PublicKey.fromCompressedBytes(k);
@@ -141,8 +154,23 @@ export class NodeService {
     if (!(await this.chain.isActiveArrangement(policyId, this.staker))) {
       throw forbidden("NOT_IN_POLICY", "the on-chain policy does not name this node (or its arrangement ended)");
     }
-    if (!(await this.chain.verifyKFragCommitment(policyId, this.staker, kfragBytes, proof))) {
-      throw forbidden("KFRAG_COMMITMENT_MISMATCH", "kfrag does not match the on-chain kfrag commitment");
+    if (!(await this.chain.verifyKFragCommitment(policyId, this.staker, kfragHash, proof))) {
+      throw forbidden("KFRAG_COMMITMENT_MISMATCH", "kfragHash does not match the on-chain kfrag commitment");
+    }
+
+    let kfragBytes: Uint8Array;
+    try {
+      kfragBytes = openKFrag(this.keys.encryptingSecret, sealed);
+    } catch (e) {
+      throw unprocessable("KFRAG_UNDECRYPTABLE", e instanceof KFragTransportError ? e.message : "the sealed kfrag does not open");
+    }
+    if (!bytesEqual(getBytes(keccak256(kfragBytes)), kfragHash)) {
+      throw unprocessable("KFRAG_HASH_MISMATCH", "the sealed kfrag's keccak256 is not the signed kfragHash");
+    }
+    try {
+      KeyFrag.fromBytes(kfragBytes);
+    } catch (e) {
+      throw badRequest("BAD_KFRAG", `kfrag does not parse: ${(e as Error).message}`);
     }
     // The one acceptance rule (src/protocol/acceptance.ts): Umbral's checks plus kfrag
     // signatures that ecrecover verifies (x of the nonce point = r exactly, low-S), so the
@@ -167,8 +195,23 @@ export class NodeService {
       meta,
       receivedAt: this.now(),
     });
-    this.log.info({ policyId: policyIdHex, outcome }, "kfrag accepted");
-    return { stored: outcome === "stored" };
+    // Signed only once the kfrag is durably held (and again, identically bound, on an idempotent
+    // re-upload): the receipt is what lets a leak challenge name this node (issue #14).
+    const receipt = this.signReceipt(await receiptDate, policy.owner, policyId, kfragHash);
+    this.log.info({ policyId: policyIdHex, outcome, receiptPeriod: receipt.period }, "kfrag accepted");
+    return { stored: outcome === "stored", receipt };
+  }
+
+  /** The deployment and the escrow's period at the latest block: what a receipt is bound to and dated with. */
+  private async receiptDate(): Promise<ReceiptDomain & { period: number }> {
+    const [domain, block] = await Promise.all([this.chain.receiptDomain(), this.head.get("latest")]);
+    return { ...domain, period: await this.stampPeriodAt(block) };
+  }
+
+  /** The node's receipt (src/protocol/kfrag-receipt.ts) for the kfrag with keccak256 `kfragHash`, signed by the stamp key. */
+  private signReceipt(date: ReceiptDomain & { period: number }, policyCreator: string, policyId: Uint8Array, kfragHash: Uint8Array): KfragReceipt {
+    const digest = kfragReceiptDigest({ ...date, staker: this.staker, policyCreator, policyId, kfragHash });
+    return { period: date.period, signature: toHex(this.keys.stamp.signDigest(digest).toBEBytes()) };
   }
 
   // ---- re-encryption ---------------------------------------------------------------------
@@ -448,4 +491,9 @@ function parseReader(reader: ReaderSpec | null): ReaderSpec | null {
   if (reader.address !== undefined) out.address = toHex(parseHex(reader.address, "reader.address", 20));
   if (!out.verifyingKey && !out.address) throw badRequest("BAD_READER", "reader needs a verifyingKey or an address");
   return out;
+}
+
+/** The answer to an upload that carries the kfrag in clear (the pre-encryption format). */
+export function cleartextRefused(): NodeError {
+  return unprocessable("CLEARTEXT_KFRAG", "kfrags are accepted only sealed to this node's encrypting key (encryptedKfrag); a kfrag sent in clear is refused");
 }

@@ -12,7 +12,7 @@ import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { hexlify } from "ethers";
 import * as umbral from "../../src/umbral";
-import { signKFragUpload } from "../../src/node/protocol";
+import { sealKFragUpload } from "../../src/node/protocol";
 import { CFRAG_OFFSETS as O, buildEvidence, evaluationHints, signStamp, toContractEvidence, type CFragEvidence } from "../../src/client/evidence";
 import { cfragAcceptable } from "../../src/protocol/acceptance";
 import { accountWallet } from "../node/helpers";
@@ -220,8 +220,12 @@ describe("acceptance: one rule for the agent, the client and the Adjudicator (co
         reader: null,
       };
       // A 34-byte key cannot even be signed into an upload (the agent digests it with the same
-      // length-checking parser, src/node/protocol.ts kfragPackageDigest, and answers 400).
-      const upload = await signKFragUpload(owner, p.policyIdBytes, node.staker.address, fields).catch(() => ({ ...fields, ownerSignature: "0x" + "00".repeat(65) }));
+      // length-checking parser, src/node/protocol.ts kfragPackageDigest, and answers 400): it is
+      // put into a body sealed and signed with the 33-byte key instead.
+      const upload = await sealKFragUpload(owner, p.policyIdBytes, node.staker.address, node.keys.encryptingKey, fields).catch(async () => ({
+        ...(await sealKFragUpload(owner, p.policyIdBytes, node.staker.address, node.keys.encryptingKey, { ...fields, publisherVerifyingKey: hexlify(made.keys.verifyingKey) })),
+        publisherVerifyingKey: fields.publisherVerifyingKey,
+      }));
       const res = await agent.app.inject({ method: "POST", url: `/v1/policies/${p.policyId}/kfrag`, payload: upload as object });
       const accepted = res.statusCode === 201;
       if (!accepted) expect(res.statusCode, res.body).to.be.oneOf([400, 403]);

@@ -98,7 +98,9 @@ export async function createCraftedPolicy(
   await (await net.core.token.connect(net.core.deployer).transfer(payer.address, cost)).wait();
   await (await net.core.token.connect(payer).approve(net.policyManagerAddress, cost)).wait();
   await (await net.policyManager.connect(payer).createPolicy(policyId, owner.address, endPeriod, FEE_RATE, [node], tree.root)).wait();
+  const encryptingKeys = [(await net.core.escrow.nodeInfo(node)).encryptingKey as string];
   return {
+    encryptingKeys,
     policyId,
     policyIdBytes,
     owner,

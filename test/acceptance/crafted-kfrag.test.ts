@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { getBytes, hexlify } from "ethers";
 import * as reference from "@nucypher/umbral-pre";
 import * as umbral from "../../src/umbral";
-import { buildReencryptRequest, signKFragUpload, type ReencryptResponse } from "../../src/node/protocol";
+import { buildReencryptRequest, sealKFragUpload, type ReencryptResponse } from "../../src/node/protocol";
 import { buildEvidence, type CFragEvidence } from "../../src/client/evidence";
 import { accountWallet, capsulesFor } from "../node/helpers";
 import { startJudgedAgent, type JudgedAgent } from "../adjudicator/judged-agent";
@@ -42,7 +42,7 @@ describe("acceptance: a kfrag signature with R.x ≥ n (attack 1) never gets an 
       )
       .free();
 
-    const upload = await signKFragUpload(owner, p.policyIdBytes, node.staker.address, {
+    const upload = await sealKFragUpload(owner, p.policyIdBytes, node.staker.address, node.keys.encryptingKey, {
       kfrag: hexlify(p.kfragBytes),
       publisherVerifyingKey: hexlify(p.publisherKey),
       delegatingKey: hexlify(p.alice.publicKey().toCompressedBytes()),

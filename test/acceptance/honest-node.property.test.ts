@@ -28,7 +28,7 @@ import { getBytes, hexlify, randomBytes } from "ethers";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import * as umbral from "../../src/umbral";
-import { buildReencryptRequest, signKFragUpload, type ReencryptResponse } from "../../src/node/protocol";
+import { buildReencryptRequest, sealKFragUpload, type ReencryptResponse } from "../../src/node/protocol";
 import {
   CFRAG_OFFSETS as O,
   buildEvidence,
@@ -218,7 +218,7 @@ describe("acceptance: property — an honest node never loses stake (but its bou
       const high = new Uint8Array([...low.slice(0, 32), ...bigintBytes(N - bytesBigint(low.slice(32, 64)))]);
       return { kfrag: withKFragSignature(bytes, high), verifyingKey: secp256k1.getPublicKey(secret, true) };
     });
-    const upload = await signKFragUpload(owner, p.policyIdBytes, world.node.staker.address, {
+    const upload = await sealKFragUpload(owner, p.policyIdBytes, world.node.staker.address, world.node.keys.encryptingKey, {
       kfrag: hexlify(p.kfragBytes),
       publisherVerifyingKey: hexlify(p.publisherKey),
       delegatingKey: hexlify(p.alice.publicKey().toCompressedBytes()),

@@ -3,7 +3,7 @@ import { HDNodeWallet, Wallet, concat, getBytes, hexlify, keccak256, solidityPac
 import { randomBytes } from "node:crypto";
 import * as umbral from "../../src/umbral";
 import { deriveNodeKeys, type NodeKeys } from "../../src/node/keys";
-import { signKFragUpload, type KFragUpload } from "../../src/node/protocol";
+import { sealKFragUpload, type KFragUpload } from "../../src/node/protocol";
 import { signKeyProof } from "../../src/node/registration";
 import type { Condition } from "../../src/node/conditions";
 import { deployCore, signPermit, type Core } from "../shared/core-fixture";
@@ -112,6 +112,8 @@ export interface TestPolicy {
   kfrags: umbral.VerifiedKeyFrag[];
   nodes: string[];
   proofs: string[][];
+  /** Each node's registered encrypting key (0x-hex), read on-chain: uploads are sealed to it. */
+  encryptingKeys: string[];
   endPeriod: number;
 }
 
@@ -137,16 +139,17 @@ export async function createPolicy(
   await (await net.core.token.connect(net.core.deployer).transfer(payer.address, cost)).wait();
   await (await net.core.token.connect(payer).approve(net.policyManagerAddress, cost)).wait();
   await (await net.policyManager.connect(payer).createPolicy(policyId, owner.address, endPeriod, FEE_RATE, sorted, tree.root)).wait();
-  return { policyId, policyIdBytes, owner, alice, aliceSigner, bob, bobSigner, kfrags, nodes: sorted, proofs: tree.proofs, endPeriod };
+  const encryptingKeys = await Promise.all(sorted.map(async (n) => (await net.core.escrow.nodeInfo(n)).encryptingKey as string));
+  return { policyId, policyIdBytes, owner, alice, aliceSigner, bob, bobSigner, kfrags, nodes: sorted, proofs: tree.proofs, encryptingKeys, endPeriod };
 }
 
-/** The owner-signed upload body for node `i` of the policy. */
+/** The owner-signed upload body for node `i` of the policy, its kfrag sealed to the node's registered key. */
 export function uploadFor(
   p: TestPolicy,
   i: number,
   extra: { conditions?: Condition | null; reader?: KFragUpload["reader"] } = {},
 ): Promise<KFragUpload> {
-  return signKFragUpload(p.owner, p.policyIdBytes, p.nodes[i], {
+  return sealKFragUpload(p.owner, p.policyIdBytes, p.nodes[i], p.encryptingKeys[i], {
     kfrag: hexlify(p.kfrags[i].toBytes()),
     publisherVerifyingKey: hexlify(p.aliceSigner.verifyingKey().toCompressedBytes()),
     delegatingKey: hexlify(p.alice.publicKey().toCompressedBytes()),

@@ -5,6 +5,7 @@ import { serializeGrant } from "../../client/grant";
 import { parseReaderKeys, type ReaderKeys } from "../../client/identity";
 import { PolicyStore, type PolicyRecord } from "../../client/policy-store";
 import { grantOf } from "../../client/client";
+import { PartialDeliveryError, type DeliveryResult } from "../../client/errors";
 import { Context } from "../context";
 import { CliError } from "../errors";
 import { readGrantFile } from "./data";
@@ -36,6 +37,10 @@ function readerFrom(value: string): ReaderKeys {
   return parseReaderKeys(json);
 }
 
+function deliveryLines(delivery: DeliveryResult[]): string[] {
+  return delivery.map((d) => `  ${d.staker} ${d.ok ? `kfrag delivered (receipt, period ${d.receipt?.period})` : `NOT delivered: ${d.message}`}`);
+}
+
 function policyLine(p: PolicyRecord): string {
   return `${p.policyId}  ${p.status.padEnd(7)}  ${p.threshold}-of-${p.shares}  label=${p.label}  reader=${p.reader.name ?? p.reader.encryptingKey.slice(0, 12) + "…"}  end=${p.endPeriod}`;
 }
@@ -63,19 +68,36 @@ export function policyCommands(): Command[] {
       if (opts.readerActor && !opts.directory) throw new CliError("usage", "--reader-actor needs --directory <url>");
       const client = await ctx.client();
       const common = { label: opts.label!, threshold, shares, periods, feeRate, readerName: opts.readerName };
-      const r = opts.readerActor
-        ? await client.shareWithActor(opts.directory!, opts.readerActor, common)
-        : await client.share({ ...common, reader: readerFrom(opts.reader!) });
-      if (opts.grantOut) fs.writeFileSync(opts.grantOut, serializeGrant(r.grant));
+      let delivery: DeliveryResult[];
+      let partial: PartialDeliveryError | undefined;
+      let tx: string | undefined;
+      let policyId: string;
+      try {
+        const r = opts.readerActor
+          ? await client.shareWithActor(opts.directory!, opts.readerActor, common)
+          : await client.share({ ...common, reader: readerFrom(opts.reader!) });
+        ({ delivery, txHash: tx } = r);
+        policyId = r.grant.policyId;
+      } catch (e) {
+        // Paid, but not every node acknowledged: the grant and the delivery report still go out,
+        // then the one-line error and exit code 10 (partial).
+        if (!(e instanceof PartialDeliveryError)) throw e;
+        partial = e;
+        ({ delivery, policyId } = e);
+      }
+      const record = client.policies.get(policyId);
+      const grant = grantOf(record);
+      if (opts.grantOut) fs.writeFileSync(opts.grantOut, serializeGrant(grant));
       ctx.print(
-        { policyId: r.grant.policyId, nodes: r.record.nodes, endPeriod: r.record.endPeriod, paid: r.record.paid, tx: r.txHash, delivery: r.delivery, grant: opts.grantOut ?? r.grant },
+        { policyId, nodes: record.nodes, endPeriod: record.endPeriod, paid: record.paid, tx, delivery, undelivered: record.undelivered, grant: opts.grantOut ?? grant },
         (x) =>
           [
             `policy ${x.policyId}: ${threshold}-of-${shares}, paid ${x.paid} token units through period ${x.endPeriod}`,
-            ...x.delivery.map((d) => `  ${d.staker} ${d.ok ? "kfrag delivered" : `NOT delivered: ${d.message}`}`),
-            opts.grantOut ? `grant written to ${opts.grantOut}` : `grant: ${JSON.stringify(r.grant)}`,
+            ...deliveryLines(x.delivery),
+            opts.grantOut ? `grant written to ${opts.grantOut}` : `grant: ${JSON.stringify(grant)}`,
           ].join("\n"),
       );
+      if (partial) throw partial;
     });
 
   const revoke = new Command("revoke")
@@ -141,6 +163,28 @@ export function policyCommands(): Command[] {
       const client = await ctx.client();
       const r = await client.deletePolicy(policyId);
       ctx.print({ policyId, removed: r.removed, revokedTx: r.revoked?.txHash });
+    });
+  policies
+    .command("redeliver")
+    .description("deliver a policy's kfrags to the nodes that have not acknowledged theirs (idempotent); exit 10 while some still have not")
+    .argument("<policyId>")
+    .action(async (policyId: string, _o: unknown, cmd: Command) => {
+      const ctx = new Context(cmd);
+      const client = await ctx.client();
+      let delivery: DeliveryResult[];
+      let partial: PartialDeliveryError | undefined;
+      try {
+        ({ delivery } = await client.redeliver(policyId));
+      } catch (e) {
+        if (!(e instanceof PartialDeliveryError)) throw e;
+        partial = e;
+        delivery = e.delivery;
+      }
+      const record = client.policies.get(policyId);
+      ctx.print({ policyId: record.policyId, delivery, undelivered: record.undelivered }, (x) =>
+        x.delivery.length === 0 ? `policy ${x.policyId}: every node already acknowledged its kfrag` : [`policy ${x.policyId}:`, ...deliveryLines(x.delivery)].join("\n"),
+      );
+      if (partial) throw partial;
     });
   policies
     .command("grant")

@@ -23,8 +23,9 @@ import { Contract, Wallet, computeAddress, ZeroAddress, getBytes, hexlify, type 
 import * as umbral from "../../umbral";
 import { kfragHash, kfragRoot } from "../../client/kfrag-commitment";
 import { bytesEqual, parseHex, toHex } from "../bytes";
-import { buildReencryptRequest, signKFragUpload, signRevocation, verifyCFragStamp, type EthSigning, type ReencryptResponse, type UmbralSigning } from "../protocol";
+import { buildReencryptRequest, sealKFragUpload, signRevocation, verifyCFragStamp, type EthSigning, type ReencryptResponse, type UmbralSigning } from "../protocol";
 import type { SettingsStore } from "./ballot";
+import { verifyKfragReceipt } from "../../protocol/kfrag-receipt-verify";
 import { CHECK_POLICY_ABI, ERC20_ABI, ESCROW_NODE_ABI } from "./contracts";
 import type { TxQueue } from "./tx-queue";
 
@@ -107,7 +108,7 @@ export class TargetProber {
   async probe(target: string): Promise<ProbeReport> {
     const checks: CheckOutcome[] = [];
     const report = (): ProbeReport => ({ target, healthy: checks.every((c) => c.ok !== false), checks });
-    const [endpoint, , verifyingKeyHex] = (await this.escrow.nodeInfo(target)) as [string, string, string];
+    const [endpoint, encryptingKeyHex, verifyingKeyHex] = (await this.escrow.nodeInfo(target)) as [string, string, string];
     if (!endpoint) {
       checks.push({ name: "reachability", ok: false, detail: "no endpoint registered" });
       return report();
@@ -134,14 +135,14 @@ export class TargetProber {
       checks.push(await this.step("old-policy", () => this.reencryptAndVerify(base, keeper, stampKey, null)));
     } else {
       checks.push({ name: "old-policy", ok: null, detail: keeper ? "previous check policy expired; replaced" : "first contact; check policy created for next time" });
-      const fresh = await this.createAndUpload(base, target, period + (this.deps.keeperPeriods ?? 4), feeRate, null);
+      const fresh = await this.createAndUpload(base, target, { encryptingKey: encryptingKeyHex, stampKey }, period + (this.deps.keeperPeriods ?? 4), feeRate, null);
       if (fresh.ok) this.deps.settings.setSetting(keeperKey, JSON.stringify(fresh.policy));
       else if (fresh.refused) checks.push({ name: "create", ok: false, detail: `old-policy upload: ${fresh.detail}` });
     }
 
     // 3.–5. create, re-encrypt for a fresh unrelated address, revoke
     const freshReader = new Wallet(Wallet.createRandom().privateKey);
-    const created = await this.createAndUpload(base, target, period + 1, feeRate, freshReader);
+    const created = await this.createAndUpload(base, target, { encryptingKey: encryptingKeyHex, stampKey }, period + 1, feeRate, freshReader);
     if (!created.ok) {
       // Refusing a valid, paid kfrag is the node's fault; being unable to pay is ours.
       checks.push({ name: "create", ok: created.refused ? false : null, detail: created.detail });
@@ -181,6 +182,9 @@ export class TargetProber {
   private async createAndUpload(
     base: string,
     target: string,
+    /** The target's registered keys: the kfrag travels sealed to the encrypting key, as a client's
+     * would, and the receipt must be the stamp key's. */
+    keys: { encryptingKey: string; stampKey: Uint8Array },
     endPeriod: number,
     feeRate: bigint,
     reader: Wallet | null,
@@ -213,7 +217,7 @@ export class TargetProber {
       reader: toHex(bobReader.toBEBytes()),
     };
     try {
-      const upload = await signKFragUpload(owner, policyIdBytes, target, {
+      const upload = await sealKFragUpload(owner, policyIdBytes, target, keys.encryptingKey, {
         kfrag: toHex(kfragBytes),
         publisherVerifyingKey: toHex(signer.publicKey().toCompressedBytes()),
         delegatingKey: toHex(alice.publicKey().toCompressedBytes()),
@@ -226,6 +230,23 @@ export class TargetProber {
       if (res.status !== 201 && res.status !== 200) {
         return { ok: false, refused: true, detail: `kfrag refused: ${res.status} ${JSON.stringify(res.json).slice(0, 120)}` };
       }
+      // A client counts a kfrag without a valid receipt as not delivered; so does a checker.
+      this.chainId ??= (await this.deps.provider.getNetwork()).chainId;
+      const receipt = (res.json as { receipt?: { period?: unknown; signature?: unknown } } | undefined)?.receipt;
+      const period = receipt?.period;
+      const valid =
+        typeof receipt?.signature === "string" &&
+        /^0x[0-9a-fA-F]{128}$/.test(receipt.signature) &&
+        typeof period === "number" &&
+        Number.isSafeInteger(period) &&
+        period >= 0 &&
+        period <= 0xffffffff &&
+        verifyKfragReceipt(
+          keys.stampKey,
+          { chainId: this.chainId, policyManager: this.deps.policyManager, staker: target, period, policyCreator: owner.address, policyId: policyIdBytes, kfragHash: kfragHash(kfragBytes) },
+          getBytes(receipt.signature),
+        );
+      if (!valid) return { ok: false, refused: true, detail: "kfrag accepted without a valid receipt from the node's stamp key" };
     } catch (e) {
       return { ok: false, refused: true, detail: `kfrag upload failed: ${errorText(e)}` };
     }
