@@ -22,6 +22,9 @@ import { kfragReceiptDigest } from "../../src/protocol/kfrag-receipt";
 import { verifyKfragReceipt } from "../../src/protocol/kfrag-receipt-verify";
 import { openKFrag } from "../../src/protocol/kfrag-transport";
 import { startHarness, type Harness } from "./harness";
+import { fileLeakChallenge } from "../../src/client/leak-challenge";
+import { kfragHash, kfragProof } from "../../src/client/kfrag-commitment";
+import { LeakAdjudicator__factory } from "../../typechain-types";
 
 const BIN = path.join(__dirname, "..", "..", "bin", "nkms.js");
 
@@ -258,5 +261,26 @@ describe("kfrag delivery: receipts, partial shares and redelivery (real agents o
       expect(again.stdout).to.include("every node already acknowledged");
     }
     expect(listed.policies.filter((x) => x.undelivered.length > 0)).to.have.length(2);
+  });
+
+  it("the receipt the real agent returned and the client kept is what the LeakAdjudicator accepts: an owner-assisted challenge forfeits at most what the node earned", async () => {
+    const { grant } = await alice.share({ label: "leak-e2e", reader: bob.keys!.readerKeys(), threshold: 2, shares: 3, periods: 2 });
+    const staker = grant.nodes[0];
+    const policyId = getBytes(grant.policyId);
+    // The owner knows every kfrag; the proof is rebuilt from the kfrags the nodes hold.
+    const entries = grant.nodes.map((node) => ({ node, kfragHash: kfragHash(h.nodes.find((n) => n.staker === node)!.store.get(policyId)!.kfrag!) }));
+    const kfrag = h.nodes.find((n) => n.staker === staker)!.store.get(policyId)!.kfrag!;
+    const deployed = JSON.parse(fs.readFileSync(h.deploymentFile, "utf8")) as Record<string, string>;
+    const friend = account(8).connect(h.provider);
+    await send("fund friend", () => account(0).connect(h.provider).sendTransaction({ to: friend.address, value: 10n ** 18n }));
+    const leak = LeakAdjudicator__factory.connect(deployed["Adjudicator#LeakAdjudicator"], friend);
+    const bound = await leak.forfeitFor(alice.keys!.address, grant.policyId, staker);
+    const paid = BigInt(alice.policies.get(grant.policyId).paid) / BigInt(grant.nodes.length);
+    expect(bound > 0n && bound <= paid, `0 < forfeit ${bound} ≤ what Alice paid for the arrangement ${paid}`).to.equal(true);
+    const before = (await h.contracts.escrow.stakeOf(staker)).amount;
+    const receipt = alice.policies.receiptFor(alice.keys!.address, grant.policyId, staker);
+    await fileLeakChallenge(leak, { policyCreator: alice.keys!.address, policyId, staker, kfrag, proof: kfragProof(policyId, entries, staker) }, receipt);
+    expect(before - (await h.contracts.escrow.stakeOf(staker)).amount).to.equal(bound);
+    expect((await h.contracts.escrow.slashingStateOf(staker)).violations).to.equal(0n);
   });
 });
