@@ -400,6 +400,7 @@ export class NkmsClient {
     if (typeof receipt === "string") return { staker, endpoint, ok: false, message: receipt };
     this.policies.update(record.policyId, (r) => {
       r.receipts = { ...r.receipts, [staker.toLowerCase()]: receipt };
+      r.proofs = { ...r.proofs, [staker.toLowerCase()]: proof };
       if (r.pending) delete r.pending[staker.toLowerCase()];
       r.undelivered = r.undelivered.filter((n) => n.toLowerCase() !== staker.toLowerCase());
     });

@@ -34,6 +34,9 @@ export interface PolicyRecord {
   undelivered: string[];
   /** Each node's receipt for its kfrag, by staker address (lowercase): what a leak challenge needs. */
   receipts?: Record<string, KfragReceipt>;
+  /** Each node's commitment proof, by staker (lowercase): public, kept beside its receipt so a leak
+   * challenge (the owner's, or a third party's given `challengeKit`) can prove the leaf. */
+  proofs?: Record<string, string[]>;
   /**
    * The kfrags still to deliver, by staker (lowercase), each sealed to the owner's own encrypting
    * key (like every other secret here, only the keystore opens it); removed once delivered.
@@ -140,6 +143,20 @@ export class PolicyStore {
     const receipt = record.receipts?.[staker.toLowerCase()];
     if (!receipt) throw new ClientError("NOT_FOUND", `no receipt from ${staker} for policy ${policyId}`);
     return { period: receipt.period, signature: receipt.signature };
+  }
+
+  /**
+   * Everything a leak challenge against `staker` needs besides the leaked kfrag itself: the
+   * policy's name, the node's commitment proof and its receipt (src/client/leak-evidence.ts). None
+   * of it is secret, so an owner can hand it to whoever finds a leaked kfrag.
+   */
+  challengeKit(policyCreator: string, policyId: string, staker: string): { policyCreator: string; policyId: string; staker: string; proof: string[]; receipt: KfragReceipt } {
+    const receipt = this.receiptFor(policyCreator, policyId, staker);
+    const record = this.get(policyId);
+    const proof = record.proofs?.[staker.toLowerCase()];
+    if (!proof) throw new ClientError("NOT_FOUND", `no commitment proof kept for ${staker} in policy ${policyId} (record from an older client)`);
+    const node = record.nodes.find((n) => n.toLowerCase() === staker.toLowerCase())!;
+    return { policyCreator: record.owner, policyId: record.policyId, staker: node, proof: [...proof], receipt };
   }
 
   putGrant(grant: Grant): void {

@@ -23,6 +23,7 @@ import { verifyKfragReceipt } from "../../src/protocol/kfrag-receipt-verify";
 import { openKFrag } from "../../src/protocol/kfrag-transport";
 import { startHarness, type Harness } from "./harness";
 import { fileLeakChallenge } from "../../src/client/leak-challenge";
+import { parseLeakEvidence } from "../../src/client/leak-evidence";
 import { kfragHash, kfragProof } from "../../src/client/kfrag-commitment";
 import { LeakAdjudicator__factory } from "../../typechain-types";
 
@@ -278,8 +279,17 @@ describe("kfrag delivery: receipts, partial shares and redelivery (real agents o
     const paid = BigInt(alice.policies.get(grant.policyId).paid) / BigInt(grant.nodes.length);
     expect(bound > 0n && bound <= paid, `0 < forfeit ${bound} ≤ what Alice paid for the arrangement ${paid}`).to.equal(true);
     const before = (await h.contracts.escrow.stakeOf(staker)).amount;
-    const receipt = alice.policies.receiptFor(alice.keys!.address, grant.policyId, staker);
-    await fileLeakChallenge(leak, { policyCreator: alice.keys!.address, policyId, staker, kfrag, proof: kfragProof(policyId, entries, staker) }, receipt);
+    // The owner's challenge kit (receipt + proof, as `nkms policies challenge-kit` writes it) plus the leaked kfrag.
+    const kfragFile = path.join(h.dir, "leaked.kfrag");
+    fs.writeFileSync(kfragFile, kfrag);
+    const evidenceFile = path.join(h.dir, "leak.json");
+    const run = await nkms(["policies", "challenge-kit", grant.policyId, "--node", staker, "--kfrag", kfragFile, "--out", evidenceFile, "--json"], { NKMS_HOME: path.dirname(alice.policies.file) });
+    expect(run.code, run.stderr).to.equal(0);
+    const evidence = parseLeakEvidence(fs.readFileSync(evidenceFile, "utf8"));
+    expect(evidence.proof.map((p) => hexlify(p))).to.deep.equal(kfragProof(policyId, entries, staker).map((p) => hexlify(p)));
+    expect(evidence.receipt).to.deep.equal(alice.policies.receiptFor(alice.keys!.address, grant.policyId, staker));
+    const { receipt, ...rest } = evidence;
+    await fileLeakChallenge(leak, rest, receipt);
     expect(before - (await h.contracts.escrow.stakeOf(staker)).amount).to.equal(bound);
     expect((await h.contracts.escrow.slashingStateOf(staker)).violations).to.equal(0n);
   });

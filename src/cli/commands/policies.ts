@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import { Command } from "commander";
-import { parseUnits } from "ethers";
+import { hexlify, parseUnits } from "ethers";
+import { LEAK_EVIDENCE_FORMAT, LEAK_EVIDENCE_VERSION, parseLeakEvidence } from "../../client/leak-evidence";
 import { serializeGrant } from "../../client/grant";
 import { parseReaderKeys, type ReaderKeys } from "../../client/identity";
 import { PolicyStore, type PolicyRecord } from "../../client/policy-store";
@@ -185,6 +186,36 @@ export function policyCommands(): Command[] {
         x.delivery.length === 0 ? `policy ${x.policyId}: every node already acknowledged its kfrag` : [`policy ${x.policyId}:`, ...deliveryLines(x.delivery)].join("\n"),
       );
       if (partial) throw partial;
+    });
+  policies
+    .command("challenge-kit")
+    .description("write the leak evidence against one node of your policy (its receipt and commitment proof; add the leaked kfrag with --kfrag) for `npx hardhat nkms:challenge-leak`")
+    .argument("<policyId>")
+    .requiredOption("--node <staker>", "the node whose kfrag leaked")
+    .option("--kfrag <file>", "the leaked kfrag (310 bytes, binary or 0x hex); without it the file has kfrag null, for a challenger to fill in")
+    .option("--out <file>")
+    .action(async (policyId: string, opts: { node: string; kfrag?: string; out?: string }, cmd: Command) => {
+      const ctx = new Context(cmd);
+      const store = new PolicyStore(ctx.home);
+      const record = store.get(policyId);
+      const kit = store.challengeKit(record.owner, policyId, opts.node);
+      let kfrag: string | null = null;
+      if (opts.kfrag) {
+        if (!fs.existsSync(opts.kfrag)) throw new CliError("usage", `--kfrag: no file ${opts.kfrag}`);
+        const raw = fs.readFileSync(opts.kfrag);
+        const text = raw.toString("utf8").trim();
+        kfrag = /^0x[0-9a-fA-F]+$/.test(text) ? text : hexlify(raw);
+      }
+      const evidence = { format: LEAK_EVIDENCE_FORMAT, version: LEAK_EVIDENCE_VERSION, ...kit, kfrag };
+      if (kfrag !== null) {
+        try {
+          parseLeakEvidence(JSON.stringify(evidence)); // refuse a file the task would refuse
+        } catch (e) {
+          throw new CliError("usage", `--kfrag: ${(e as Error).message}`);
+        }
+      }
+      if (opts.out) fs.writeFileSync(opts.out, JSON.stringify(evidence, null, 2) + "\n");
+      ctx.print(evidence);
     });
   policies
     .command("grant")
