@@ -1,6 +1,6 @@
 // The NKMS client SDK's public surface.
 export { connect, defaultHome, NkmsClient, Enrico, splitEdek, grantOf } from "./client";
-export type { ConnectOptions, WriteResult, ShareOptions, ShareResult, DeliveryResult, RevokeOptions, RevokeResult, ReadOptions } from "./client";
+export type { ConnectOptions, WriteResult, ShareOptions, ShareResult, DeliveryResult, RevokeOptions, RevokeResult, ReadOptions, ReadResult } from "./client";
 export { ClientError, RetrievalError, type ClientErrorCode, type NodeFailure, type NodeFailureKind } from "./errors";
 export { UserKeys, deriveUserKeys, createUserKeystore, loadUserKeys, parseReaderKeys, type ReaderKeys } from "./identity";
 export { loadDeployment, deploymentFile, requireAddresses, type NetworkAddresses } from "./deployment";
@@ -9,5 +9,7 @@ export { PolicyStore, type PolicyRecord, type PolicyUpdate } from "./policy-stor
 export { retrieveCFrags, saveEvidence, stampDateCheck, type StampDateCheck, type StampDateSource, type RetrievalRequest, type RetrievalResult, type RetrievalNode } from "./retrieval";
 export { ReaderDirectory, READER_KEYS_AUX_TYPE, type ResolvedReader } from "./directory";
 export { stake, bondOperator, setMinFeeRate, withdrawFees, stakeInfo, type StakeInfo } from "./staking";
-export { LocalDirectoryStorage, StorageError, type ObjectStorage } from "./storage";
+export { LocalDirectoryStorage, StorageError, isContentId, type ObjectStorage } from "./storage";
 export { signOnChainRevocation, type SignedRevocation } from "./chain";
+export { parseObjectRef, openObjectRef, type ObjectRef, type OpenedObject } from "./object-ref";
+export { AtomicFile, sweepStaleTemporaries } from "./atomic-file";
