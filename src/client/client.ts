@@ -145,7 +145,7 @@ export interface ReadOptions {
   fetchTimeoutMs?: number;
 }
 
-/** What a read returns: the retrieval's outcome, and the object's size when it was known. */
+/** What a read returns: the retrieval's outcome, and the ciphertext's size when it was known up front. */
 export type ReadResult = RetrievalResult & { bytes?: number };
 
 export class NkmsClient {

@@ -159,7 +159,11 @@ async function openUrl(ref: { kind: "url"; url: string; id?: string }, timeoutMs
       await chunks.return?.();
     }
   }
-  return { ref, stream: verified(Readable.from(guarded(), { objectMode: false }), ref.id), size };
+  const stream = Readable.from(guarded(), { objectMode: false });
+  // A consumer that gives up (e.g. retrieval failed) destroys the stream while the generator may be
+  // waiting on the body: abort the request so no socket or timer outlives it.
+  stream.once("close", () => controller.abort());
+  return { ref, stream: verified(stream, ref.id), size };
 }
 
 /** Passes `source` through a content-id check when the reference names one. */

@@ -54,7 +54,7 @@ async function readObject(ctx: Context, given: string, ref: ObjectRef, grant: Gr
   }
   if (!toFile) return; // stdout carries the plaintext
   const id = ref.kind === "store" ? ref.id : (ref.id ?? null);
-  ctx.print({ object: given, id, out: opts.out, bytes: r.bytes ?? null, policyId: grant.policyId, nodes: r.usedNodes, failures: r.failures }, (x) =>
+  ctx.print({ object: given, id, out: opts.out, ciphertextBytes: r.bytes ?? null, policyId: grant.policyId, nodes: r.usedNodes, failures: r.failures }, (x) =>
     [`decrypted ${x.object} to ${x.out} with cfrags from ${x.nodes.join(", ")}`, ...x.failures.map((f) => `  node ${f.staker}: ${f.kind} ${f.code ?? ""} ${f.message}`)].join("\n"),
   );
 }
