@@ -18,6 +18,8 @@ export interface GlobalOptions {
   storage?: string;
   json?: boolean;
   timeout?: string;
+  /** --progress / --no-progress; undefined: bars only on a terminal. */
+  progress?: boolean;
 }
 
 /** Set by long-running commands (node run, directory serve) so main() does not exit after them. */
@@ -35,6 +37,11 @@ export class Context {
 
   get json(): boolean {
     return this.opts.json === true;
+  }
+
+  /** Whether to draw progress bars: forced on or off, or undefined (only when stderr is a terminal). */
+  get progress(): boolean | undefined {
+    return this.opts.progress;
   }
 
   get home(): string {

@@ -45,7 +45,7 @@ export function classify(e: unknown): { exit: ExitCodeName; message: string } {
   if (e instanceof CommanderError) return { exit: e.exitCode === 0 ? "ok" : "usage", message: e.message.replace(/^error: /, "") };
   const err = e as NodeJS.ErrnoException;
   if (err?.code === "ENOENT") return { exit: "notFound", message: err.message };
-  if (err?.code === "EACCES" || err?.code === "EEXIST") return { exit: "usage", message: err.message };
+  if (err?.code === "EACCES" || err?.code === "EEXIST" || err?.code === "EISDIR" || err?.code === "ENOTDIR") return { exit: "usage", message: err.message };
   return { exit: "internal", message: `unexpected error: ${err?.stack ?? String(e)}` };
 }
 
@@ -58,8 +58,10 @@ export function buildProgram(): Command {
     .option("--keystore <file>", "your encrypted keystore (env NKMS_KEYSTORE; default <home>/keys/default.json)")
     .option("--home <dir>", "local state: keys, policy records, objects, evidence (env NKMS_HOME, default ~/.nkms)")
     .option("--storage <dir>", "object storage directory (default <home>/objects)")
-    .option("--timeout <ms>", "per-node timeout for kfrag delivery and retrieval")
+    .option("--timeout <ms>", "per-node timeout for kfrag delivery and retrieval; for an object URL, the wait for its response and any silence in its body (default 30000)")
     .option("--json", "machine-readable output on stdout")
+    .option("--progress", "draw progress bars on stderr even when it is not a terminal")
+    .option("--no-progress", "never draw progress bars")
     .showHelpAfterError(false);
   program.addCommand(keysCommand());
   for (const c of dataCommands()) program.addCommand(c);

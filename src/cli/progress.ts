@@ -1,37 +1,85 @@
-/** A progress bar on stderr for large transfers, drawn only when stderr is a terminal. */
+/**
+ * Byte progress bars on stderr (cli-progress), for large transfers. Drawn when stderr is a terminal
+ * and the transfer is large (or of unknown size); `--progress` draws it anyway (on a non-terminal,
+ * a line every 2 s and a final one), `--no-progress` never.
+ */
 import { Transform } from "node:stream";
+import { SingleBar } from "cli-progress";
 
 const MIN_BYTES = 1024 * 1024;
+const MiB = 1024 * 1024;
 
-export function progressBar(label: string, totalBytes: number | undefined): Transform {
-  const enabled = process.stderr.isTTY === true && (totalBytes === undefined || totalBytes >= MIN_BYTES);
-  let done = 0;
-  let lastDraw = 0;
-  const started = Date.now();
-  const draw = (final: boolean) => {
-    const now = Date.now();
-    if (!final && now - lastDraw < 100) return;
-    lastDraw = now;
-    const seconds = Math.max((now - started) / 1000, 0.001);
-    const rate = `${(done / seconds / 1024 / 1024).toFixed(1)} MiB/s`;
-    const mib = `${(done / 1024 / 1024).toFixed(1)} MiB`;
-    let bar = "";
-    if (totalBytes) {
-      const width = 30;
-      const filled = Math.min(width, Math.round((done / totalBytes) * width));
-      bar = `[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${Math.min(100, Math.floor((done / totalBytes) * 100))}% `;
-    }
-    process.stderr.write(`\r${label} ${bar}${mib} ${rate}\x1b[K${final ? "\n" : ""}`);
-  };
-  return new Transform({
-    transform(chunk: Buffer, _enc, callback) {
-      done += chunk.length;
-      if (enabled) draw(false);
-      callback(null, chunk);
-    },
-    flush(callback) {
-      if (enabled) draw(true);
-      callback();
-    },
-  });
+const mib = (n: number) => (n / MiB).toFixed(1);
+
+export class ByteProgress {
+  private bar: SingleBar | undefined;
+  private decided = false;
+  private readonly started = Date.now();
+
+  /** `force`: true always draws, false never, undefined decides by terminal and size. */
+  constructor(
+    private readonly label: string,
+    private readonly force: boolean | undefined,
+  ) {}
+
+  private begin(total: number | undefined): void {
+    this.decided = true;
+    const enabled = this.force ?? (process.stderr.isTTY === true && (total === undefined || total >= MIN_BYTES));
+    if (!enabled) return;
+    const known = total !== undefined && total > 0;
+    this.bar = new SingleBar({
+      stream: process.stderr,
+      noTTYOutput: this.force === true,
+      hideCursor: false,
+      format: known
+        ? `${this.label} [{bar}] {percentage}% | {done}/{size} MiB | {rate} MiB/s | ETA {eta_formatted}`
+        : `${this.label} {done} MiB | {rate} MiB/s`,
+      barCompleteChar: "#",
+      barIncompleteChar: "-",
+      barsize: 30,
+    });
+    this.bar.start(known ? total : 1, 0, { done: "0.0", size: known ? mib(total) : "?", rate: "0.0" });
+  }
+
+  /** Reports `bytes` transferred so far of `total` (when known). */
+  update(bytes: number, total: number | undefined): void {
+    if (!this.decided) this.begin(total);
+    if (!this.bar) return;
+    const seconds = Math.max((Date.now() - this.started) / 1000, 0.001);
+    const known = total !== undefined && total > 0;
+    this.bar.update(known ? bytes : 0, { done: mib(bytes), rate: (bytes / MiB / seconds).toFixed(1) });
+  }
+
+  /** Draws the final state and releases the line. */
+  stop(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+
+  /** A pass-through stream that reports the bytes flowing through it, and stops at the end. */
+  transform(total: number | undefined): Transform {
+    let bytes = 0;
+    const stop = () => this.stop();
+    const update = (n: number) => this.update(n, total);
+    return new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        bytes += chunk.length;
+        update(bytes);
+        done(null, chunk);
+      },
+      flush(done) {
+        stop();
+        done();
+      },
+      destroy(err, done) {
+        stop();
+        done(err);
+      },
+    });
+  }
+}
+
+/** The former helper: a pass-through bar for `label`, drawn when stderr is a terminal. */
+export function progressBar(label: string, totalBytes: number | undefined, force?: boolean): Transform {
+  return new ByteProgress(label, force).transform(totalBytes);
 }

@@ -10,7 +10,7 @@
 import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
-import { Readable, Writable } from "node:stream";
+import { Readable, Transform, Writable, pipeline as pipe } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { getBytes, hexlify, keccak256, type Provider, type Wallet } from "ethers";
 import { Capsule, PublicKey, generateKFrags } from "../umbral";
@@ -22,6 +22,8 @@ import type { Condition } from "../node/conditions";
 import { buildKfragTree, kfragHash } from "./kfrag-commitment";
 import { orderForPolicy, readCandidates, selectNodes, NodeSelectionError } from "./node-selection";
 import { LocalDirectoryStorage, StorageError, type ObjectStorage } from "./storage";
+import { openObjectRef, type ObjectRef } from "./object-ref";
+import { AtomicFile } from "./atomic-file";
 import { ClientError, PartialDeliveryError, type DeliveryResult } from "./errors";
 import { chainError, connectContracts, makeProvider, permitDeadline, send, signPermit, type Contracts } from "./chain";
 import { deploymentFile, loadDeployment, requireAddresses, type NetworkAddresses } from "./deployment";
@@ -142,7 +144,14 @@ export interface ReadOptions {
   /** Where to save challenge evidence (default `<home>/evidence`). */
   evidenceDir?: string;
   onRetrieval?: (r: RetrievalResult) => void;
+  /** Called as ciphertext is consumed: bytes so far, and the object's size when known up front. */
+  onProgress?: (bytes: number, total: number | undefined) => void;
+  /** Deadline for an HTTP object's response, and for each silence while its body streams, ms. */
+  fetchTimeoutMs?: number;
 }
+
+/** What a read returns: the retrieval's outcome, and the ciphertext's size when it was known up front. */
+export type ReadResult = RetrievalResult & { bytes?: number };
 
 export class NkmsClient {
   readonly contracts: Contracts;
@@ -564,27 +573,56 @@ export class NkmsClient {
 
   // ---- reading ------------------------------------------------------------------------------
 
-  /** Bob: fetches object `id`, gathers `threshold` verified cfrags from the grant's nodes, decrypts into `out`. */
-  async readTo(id: string, grant: Grant, out: Writable, options: ReadOptions = {}): Promise<RetrievalResult> {
-    const { header, payload } = await readStreamHeader(this.openObject(id)).catch((e: unknown) => {
+  /**
+   * Bob: streams the object `ref` names (a content id in this client's storage, an http(s) URL or
+   * a ciphertext file: see object-ref.ts), gathers `threshold` verified cfrags from the grant's
+   * nodes and decrypts into `out`, one authenticated chunk at a time (memory stays O(chunk size)).
+   * Plaintext reaches `out` before the whole object is checked: give `out` an AtomicFile's stream
+   * and commit only when this resolves, to never keep a partial or unauthenticated plaintext.
+   */
+  async readTo(ref: string | ObjectRef, grant: Grant, out: Writable, options: ReadOptions = {}): Promise<ReadResult> {
+    const opened = await openObjectRef(ref, this.storage, { timeoutMs: options.fetchTimeoutMs }).catch((e: unknown) => {
+      throw dataError(e);
+    });
+    const source = options.onProgress ? countBytes(opened.stream, opened.size, options.onProgress) : opened.stream;
+    const { header, payload } = await readStreamHeader(source).catch((e: unknown) => {
+      source.destroy();
       throw dataError(e);
     });
     let retrieval: RetrievalResult;
+    let dataKey: Uint8Array;
     try {
       retrieval = await this.retrieve(grant, [header.capsule], options);
+      dataKey = this.unwrap(header, grant, retrieval);
     } catch (e) {
-      (payload as AsyncGenerator<Uint8Array>).return?.(undefined);
+      await (payload as AsyncGenerator<Uint8Array>).return?.(undefined);
+      source.destroy();
       throw e;
     }
-    const dataKey = this.unwrap(header, grant, retrieval);
     await pipeline(Readable.from(payload), new StreamDecryptor(dataKey, header), out).catch((e: unknown) => {
       throw dataError(e);
     });
-    return retrieval;
+    return { ...retrieval, bytes: opened.size };
+  }
+
+  /**
+   * Bob: reads into the file `outPath`, which appears only once the whole object decrypted and
+   * checked out (a failure leaves nothing there, and an existing file untouched: see AtomicFile).
+   */
+  async readToFile(ref: string | ObjectRef, grant: Grant, outPath: string, options: ReadOptions = {}): Promise<ReadResult> {
+    const file = openOutput(outPath);
+    try {
+      const result = await this.readTo(ref, grant, file.stream, options);
+      await file.commit();
+      return result;
+    } catch (e) {
+      await file.abort();
+      throw e;
+    }
   }
 
   /** Bob: read a whole (small) object into memory. */
-  async read(id: string, grant: Grant, options: ReadOptions = {}): Promise<Uint8Array> {
+  async read(id: string | ObjectRef, grant: Grant, options: ReadOptions = {}): Promise<Uint8Array> {
     const chunks: Buffer[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
@@ -749,6 +787,29 @@ export function grantOf(record: PolicyRecord): Grant {
 function normalizePolicyId(id: string): string {
   if (!/^0x[0-9a-fA-F]{32}$/.test(id)) throw new ClientError("BAD_INPUT", `policy id must be 16 bytes of 0x-hex, got ${id}`);
   return id.toLowerCase();
+}
+
+/** An AtomicFile at `outPath`, its failures as ClientErrors. */
+export function openOutput(outPath: string): AtomicFile {
+  try {
+    return AtomicFile.open(outPath);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ClientError(code === "ENOENT" ? "NOT_FOUND" : "BAD_INPUT", `cannot write ${outPath}: ${(e as Error).message}`);
+  }
+}
+
+/** Passes `source` through, reporting the running byte count. */
+function countBytes(source: Readable, total: number | undefined, report: (bytes: number, total: number | undefined) => void): Readable {
+  let bytes = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      report(bytes, total);
+      done(null, chunk);
+    },
+  });
+  return pipe(source, counter, () => undefined);
 }
 
 function dataError(e: unknown): ClientError {

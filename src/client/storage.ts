@@ -13,6 +13,8 @@ export interface ObjectStorage {
   /** Reads a whole (small) object into memory. */
   getBytes(id: string): Promise<Uint8Array>;
   has(id: string): Promise<boolean>;
+  /** The object's size in bytes, when the backend knows it cheaply (for progress reporting). */
+  size?(id: string): Promise<number>;
   /** Removes an object; returns false when it was not there. */
   delete(id: string): Promise<boolean>;
 }
@@ -31,12 +33,21 @@ export class StorageError extends Error {
 
 const CONTENT_ID = /^[0-9a-f]{64}$/;
 
+/** True when `s` is a content id: 64 lowercase hex digits (the SHA-256 of the object's bytes). */
+export function isContentId(s: string): boolean {
+  return CONTENT_ID.test(s);
+}
+
 function checkId(id: string): void {
   if (!CONTENT_ID.test(id)) throw new StorageError("bad_id", `not a content id: ${JSON.stringify(id)}`);
 }
 
-/** Passes bytes through while hashing them; on end compares with the expected content id. */
-function verifyingHash(expectedId: string): Transform {
+/**
+ * Passes bytes through while hashing them; on end compares with the expected content id and
+ * errors with `StorageError("corrupt")` on a mismatch (so a consumer must not commit its output
+ * before the stream has ended without error).
+ */
+export function verifyingHash(expectedId: string): Transform {
   const hash = createHash("sha256");
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -60,7 +71,8 @@ export class LocalDirectoryStorage implements ObjectStorage {
     fs.mkdirSync(path.join(root, "tmp"), { recursive: true });
   }
 
-  private pathOf(id: string): string {
+  /** The file holding object `id` (whether or not it exists): what to serve or copy to share it. */
+  pathOf(id: string): string {
     checkId(id);
     return path.join(this.root, id.slice(0, 2), id);
   }
@@ -111,6 +123,12 @@ export class LocalDirectoryStorage implements ObjectStorage {
 
   async has(id: string): Promise<boolean> {
     return fs.existsSync(this.pathOf(id));
+  }
+
+  async size(id: string): Promise<number> {
+    const file = this.pathOf(id);
+    if (!fs.existsSync(file)) throw new StorageError("not_found", `no object ${id}`);
+    return fs.statSync(file).size;
   }
 
   async delete(id: string): Promise<boolean> {

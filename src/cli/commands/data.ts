@@ -3,7 +3,7 @@ import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Command } from "commander";
 import { getBytes } from "ethers";
-import { Enrico, splitEdek } from "../../client/client";
+import { Enrico, openOutput, splitEdek } from "../../client/client";
 import { LocalDirectoryStorage } from "../../client/storage";
 import { parseGrantText, type Grant } from "../../client/grant";
 import { PolicyStore } from "../../client/policy-store";
@@ -11,7 +11,9 @@ import { PublicKey } from "../../umbral";
 import { StreamHeader, STREAM_HEADER_SIZE, createOriginalDecryptor } from "../../umbral/stream";
 import { Context } from "../context";
 import { CliError } from "../errors";
-import { progressBar } from "../progress";
+import { ByteProgress, progressBar } from "../progress";
+import { removingPartialsOnSignal } from "../interrupt";
+import { parseObjectRef, type ObjectRef } from "../../client/object-ref";
 import { defaultHome } from "../../client/client";
 import path from "node:path";
 
@@ -21,8 +23,40 @@ function input(file: string): { stream: Readable; size?: number } {
   return { stream: fs.createReadStream(file), size: fs.statSync(file).size };
 }
 
-function output(file: string | undefined): Writable {
-  return file && file !== "-" ? fs.createWriteStream(file) : process.stdout;
+interface ReadCommandOptions {
+  grant?: string;
+  policy?: string;
+  out?: string;
+  evidenceDir?: string;
+}
+
+/**
+ * Reads `ref` through the grant into --out (all or nothing: see AtomicFile; a signal removes the
+ * partial file) or to stdout (plaintext is released chunk by chunk as each authenticates, so a
+ * failure mid-way leaves a prefix there: use --out for all or nothing).
+ */
+async function readObject(ctx: Context, given: string, ref: ObjectRef, grant: Grant, opts: ReadCommandOptions): Promise<void> {
+  const client = await ctx.client();
+  const progress = new ByteProgress("reading", ctx.progress);
+  const options = {
+    evidenceDir: opts.evidenceDir,
+    fetchTimeoutMs: ctx.timeoutMs(),
+    onProgress: (bytes: number, total: number | undefined) => progress.update(bytes, total),
+  };
+  const toFile = opts.out !== undefined && opts.out !== "-";
+  let r;
+  try {
+    r = toFile
+      ? await removingPartialsOnSignal(() => client.readToFile(ref, grant, opts.out!, options))
+      : await client.readTo(ref, grant, process.stdout, options);
+  } finally {
+    progress.stop();
+  }
+  if (!toFile) return; // stdout carries the plaintext
+  const id = ref.kind === "store" ? ref.id : (ref.id ?? null);
+  ctx.print({ object: given, id, out: opts.out, ciphertextBytes: r.bytes ?? null, policyId: grant.policyId, nodes: r.usedNodes, failures: r.failures }, (x) =>
+    [`decrypted ${x.object} to ${x.out} with cfrags from ${x.nodes.join(", ")}`, ...x.failures.map((f) => `  node ${f.staker}: ${f.kind} ${f.code ?? ""} ${f.message}`)].join("\n"),
+  );
 }
 
 export function readGrantFile(file: string): Grant {
@@ -63,19 +97,20 @@ export function dataCommands(): Command[] {
       if (!opts.label === !opts.policyKey) throw new CliError("usage", "give exactly one of --label or --policy-key");
       const chunkSize = parseChunkSize(opts.chunkSize);
       const { stream, size } = input(file);
-      const source = stream.pipe(progressBar("encrypting", size));
+      const source = stream.pipe(progressBar("encrypting", size, ctx.progress));
       stream.on("error", (e) => source.destroy(e));
       if (opts.policyKey) {
         const storage = new LocalDirectoryStorage(ctx.opts.storage ?? path.join(ctx.opts.home ?? defaultHome(), "objects"));
         const id = await new Enrico(policyKey(opts.policyKey), storage).write(source, { chunkSize });
-        ctx.print({ id, policyPublicKey: opts.policyKey.toLowerCase(), bytes: size });
+        ctx.print({ id, policyPublicKey: opts.policyKey.toLowerCase(), bytes: size, file: storage.pathOf(id) });
         return;
       }
       const keys = await ctx.keys();
       const storage = new LocalDirectoryStorage(ctx.opts.storage ?? path.join(ctx.home, "objects"));
       const enrico = new Enrico(keys.labelPublicKey(opts.label!), storage);
       const id = await enrico.write(source, { chunkSize });
-      ctx.print({ id, label: opts.label, bytes: size });
+      // `file` is what to serve (any static HTTP server) or copy: a reader passes its URL or path to `read`.
+      ctx.print({ id, label: opts.label, bytes: size, file: storage.pathOf(id) });
     });
 
   const encrypt = new Command("encrypt")
@@ -91,64 +126,60 @@ export function dataCommands(): Command[] {
       const key = opts.policyKey ? policyKey(opts.policyKey) : (await ctx.keys()).labelPublicKey(opts.label!);
       const { stream, size } = input(file);
       const encryptor = new Enrico(key).encryptor({ chunkSize: parseChunkSize(opts.chunkSize) });
-      await pipeline(stream, progressBar("encrypting", size), encryptor, fs.createWriteStream(opts.out));
+      await pipeline(stream, progressBar("encrypting", size, ctx.progress), encryptor, fs.createWriteStream(opts.out));
       ctx.print({ out: opts.out, bytes: size, capsule: "0x" + Buffer.from(encryptor.header.capsule.toBytes()).toString("hex") });
     });
 
   const read = new Command("read")
-    .description("fetch a stored object, gather cfrags from the policy's nodes and decrypt it")
-    .argument("<id>", "object id (from `nkms write`)")
+    .description("fetch an object, gather cfrags from the policy's nodes and decrypt it (streaming)")
+    .argument("<object>", "object reference: a content id in your store, an http(s) URL (…#<id> pins the content id), or a ciphertext file")
     .option("--grant <file>", "the grant the owner sent you")
     .option("--policy <id>", "use an imported grant (see `nkms grants import`)")
-    .option("--out <file>", "plaintext file (default: stdout)")
+    .option("--out <file>", "plaintext file, written only once complete and authenticated (default: stdout)")
     .option("--evidence-dir <dir>", "where to save evidence of invalid cfrags (default <home>/evidence)")
-    .action(async (id: string, opts: { grant?: string; policy?: string; out?: string; evidenceDir?: string }, cmd: Command) => {
+    .action(async (object: string, opts: ReadCommandOptions, cmd: Command) => {
       const ctx = new Context(cmd);
-      const grant = await grantFrom(ctx, opts);
-      const client = await ctx.client();
-      // A file output appears only once fully decrypted: write beside it, rename on success.
-      const partial = opts.out && opts.out !== "-" ? `${opts.out}.partial` : undefined;
-      const out = output(partial);
-      const bar = progressBar("decrypting", undefined);
-      const done = pipeline(bar, out);
-      let r;
-      try {
-        r = await client.readTo(id, grant, bar, { evidenceDir: opts.evidenceDir });
-        await done;
-      } catch (e) {
-        bar.destroy();
-        if (partial) fs.rmSync(partial, { force: true });
-        throw e;
-      }
-      if (partial) fs.renameSync(partial, opts.out!);
-      if (opts.out) {
-        ctx.print({ id, out: opts.out, policyId: grant.policyId, nodes: r.usedNodes, failures: r.failures }, (x) =>
-          [`decrypted ${id} to ${x.out} with cfrags from ${x.nodes.join(", ")}`, ...x.failures.map((f) => `  node ${f.staker}: ${f.kind} ${f.code ?? ""} ${f.message}`)].join("\n"),
-        );
-      }
+      const ref = parseObjectRef(object);
+      await readObject(ctx, object, ref, await grantFrom(ctx, opts), opts);
     });
 
   const decrypt = new Command("decrypt")
-    .description("decrypt a local ciphertext file: as the owner (--label) or as a reader (--grant/--policy)")
+    .description("decrypt a local ciphertext file: as the owner (--label) or as a reader (--grant/--policy), streaming")
     .argument("<file>", "ciphertext file")
     .option("--label <label>", "decrypt with your own label key")
     .option("--grant <file>", "decrypt through the policy's nodes with this grant")
     .option("--policy <id>", "use an imported grant")
-    .option("--out <file>", "plaintext file (default: stdout)")
-    .action(async (file: string, opts: { label?: string; grant?: string; policy?: string; out?: string }, cmd: Command) => {
+    .option("--out <file>", "plaintext file, written only once complete and authenticated (default: stdout)")
+    .option("--evidence-dir <dir>", "where to save evidence of invalid cfrags (default <home>/evidence)")
+    .action(async (file: string, opts: ReadCommandOptions & { label?: string }, cmd: Command) => {
       const ctx = new Context(cmd);
-      const { stream } = input(file);
-      if (opts.label) {
-        const keys = await ctx.keys();
-        await pipeline(stream, createOriginalDecryptor(keys.labelSecret(opts.label)), output(opts.out)).catch((e: unknown) => {
-          throw new CliError("integrity", `cannot decrypt ${file}: ${(e as Error).message}`);
-        });
+      if (!opts.label) {
+        // As a reader this is `read` of a file reference (never a store id, whatever its name).
+        await readObject(ctx, file, { kind: "file", path: file }, await grantFrom(ctx, opts), opts);
         return;
       }
-      const grant = await grantFrom(ctx, opts);
-      const client = await ctx.client();
-      const plaintext = await client.decryptWithGrant(new Uint8Array(fs.readFileSync(file)), grant);
-      await pipeline(Readable.from([Buffer.from(plaintext)]), output(opts.out));
+      const { stream, size } = input(file);
+      const keys = await ctx.keys();
+      const decryptor = createOriginalDecryptor(keys.labelSecret(opts.label));
+      const progress = progressBar("decrypting", size, ctx.progress);
+      const run = (out: Writable) =>
+        pipeline(stream, progress, decryptor, out).catch((e: unknown) => {
+          throw new CliError("integrity", `cannot decrypt ${file}: ${(e as Error).message}`);
+        });
+      if (!opts.out || opts.out === "-") {
+        await run(process.stdout);
+        return;
+      }
+      const out = openOutput(opts.out);
+      await removingPartialsOnSignal(async () => {
+        try {
+          await run(out.stream);
+          await out.commit();
+        } catch (e) {
+          await out.abort();
+          throw e;
+        }
+      });
     });
 
   const split = new Command("split")
