@@ -114,13 +114,18 @@ export async function encryptAttribute(
   return concatBytes(Uint8Array.of(ATTRIBUTE_VERSION), r, q, t, c);
 }
 
-/** Decrypts and fully checks one attribute (version, MAC, then the plaintext commitment). */
-export async function decryptAttribute(
-  name: string,
-  ciphertext: Uint8Array,
-  key: Uint8Array,
-  recentMerkleRoot: string,
-): Promise<Uint8Array> {
+/** An attribute whose MAC verified and whose bytes are decrypted; its commitment is not yet checked. */
+export interface OpenedAttribute {
+  plaintext: Uint8Array;
+  /** Checks the Argon2id commitment Q (the expensive part); rejects with AttributeDecryptionError. */
+  verifyCommitment(): Promise<void>;
+}
+
+/**
+ * Cheap half of decryption: version, MAC (constant time) and AES-CTR. The Argon2id commitment is
+ * deferred to `verifyCommitment()` so a server can authenticate the sender before paying for it.
+ */
+export function openAttribute(name: string, ciphertext: Uint8Array, key: Uint8Array, recentMerkleRoot: string): OpenedAttribute {
   checkKey(key);
   if (ciphertext.length < ATTRIBUTE_OVERHEAD) throw new AttributeDecryptionError("truncated", "attribute ciphertext is too short");
   if (ciphertext[0] !== ATTRIBUTE_VERSION) throw new AttributeDecryptionError("bad_version", `unsupported attribute version ${ciphertext[0]}`);
@@ -133,7 +138,23 @@ export async function decryptAttribute(
   const { ek, iv, ak } = deriveKeys(key, r, a);
   if (!timingSafeEqual(authTag(ak, r, a, c, q), t)) throw new AttributeDecryptionError("bad_tag", "attribute MAC does not verify");
   const plaintext = aesCtr(ek, iv, c);
-  const expected = await plaintextCommitment(r, m, a, plaintext);
-  if (!timingSafeEqual(expected, q)) throw new AttributeDecryptionError("bad_commitment", "plaintext commitment does not match");
-  return plaintext;
+  return {
+    plaintext,
+    async verifyCommitment() {
+      const expected = await plaintextCommitment(r, m, a, plaintext);
+      if (!timingSafeEqual(expected, q)) throw new AttributeDecryptionError("bad_commitment", "plaintext commitment does not match");
+    },
+  };
+}
+
+/** Decrypts and fully checks one attribute (version, MAC, then the plaintext commitment). */
+export async function decryptAttribute(
+  name: string,
+  ciphertext: Uint8Array,
+  key: Uint8Array,
+  recentMerkleRoot: string,
+): Promise<Uint8Array> {
+  const opened = openAttribute(name, ciphertext, key, recentMerkleRoot);
+  await opened.verifyCommitment();
+  return opened.plaintext;
 }

@@ -1,0 +1,28 @@
+// A flood of pre-built requests from its own process (attackers are other machines: their
+// request building must not share the measuring process's event loop). Bounded in count and time.
+// Usage: node flood-client.js SPEC.json   (spec: {url, clients, durationMs, requests: [{path, body, headers}]})
+// Prints {"<status>": count, ...} on stdout.
+"use strict";
+const fs = require("node:fs");
+
+async function main() {
+  const spec = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+  const counts = {};
+  const end = Date.now() + spec.durationMs;
+  await Promise.all(
+    Array.from({ length: spec.clients }, async (_, c) => {
+      for (let i = 0; Date.now() < end && i < 100000; i++) {
+        const r = spec.requests[(c * 7 + i) % spec.requests.length];
+        const res = await fetch(spec.url + r.path, { method: "POST", headers: { "content-type": "application/json", ...r.headers }, body: r.body });
+        await res.arrayBuffer();
+        counts[res.status] = (counts[res.status] || 0) + 1;
+      }
+    }),
+  );
+  process.stdout.write(JSON.stringify(counts) + "\n");
+}
+
+main().catch((e) => {
+  process.stderr.write(String(e && e.stack) + "\n");
+  process.exit(1);
+});
