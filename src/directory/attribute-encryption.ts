@@ -46,6 +46,11 @@ function deriveKeys(ikm: Uint8Array, r: Uint8Array, name: Uint8Array): { ek: Uin
   return { ek: encAndIv.subarray(0, 32), iv: encAndIv.subarray(32, 48), ak };
 }
 
+/** SHA-512(SALT ‖ h ‖ r ‖ len(m) ‖ m ‖ len(a) ‖ a): the commitment salt is taken from it. */
+export function commitmentSaltInput(r: Uint8Array, root: Uint8Array, name: Uint8Array): Uint8Array {
+  return sha512(concatBytes(utf8.encode(KDF_SALT), Uint8Array.of(ATTRIBUTE_VERSION), r, lengthPrefixed(root), lengthPrefixed(name)));
+}
+
 /** The Argon2id commitment Q to (root, name, plaintext) with its SHA-512-derived salt. */
 export async function plaintextCommitment(
   r: Uint8Array,
@@ -53,14 +58,12 @@ export async function plaintextCommitment(
   name: Uint8Array,
   plaintext: Uint8Array,
 ): Promise<Uint8Array> {
-  const saltInput = concatBytes(
-    utf8.encode(KDF_SALT),
-    Uint8Array.of(ATTRIBUTE_VERSION),
-    r,
-    lengthPrefixed(root),
-    lengthPrefixed(name),
-  );
-  const salt = sha512(saltInput).subarray(48, 64);
+  // The spec and pkd-crypto take the LAST 16 bytes (the test vectors' generator takes the first).
+  return argon2Commitment(root, name, plaintext, commitmentSaltInput(r, root, name).subarray(48, 64));
+}
+
+/** Q = Argon2id(len(m) ‖ m ‖ len(a) ‖ a ‖ len(p) ‖ p, salt) with COMMITMENT_PARAMS. */
+export async function argon2Commitment(root: Uint8Array, name: Uint8Array, plaintext: Uint8Array, salt: Uint8Array): Promise<Uint8Array> {
   const password = concatBytes(lengthPrefixed(root), lengthPrefixed(name), lengthPrefixed(plaintext));
   return argon2id({
     password,
