@@ -1,5 +1,5 @@
 // Issue #17's four live attacks on the key directory, each first reproduced against the code of
-// the time (results in the commit message and docs/threat-model.md), then kept as regressions,
+// the time (results in the commit message of 492b9cc), then kept as regressions,
 // with the attacker's next move after each fix. Real processes, real HTTP, real SQLite, real
 // crypto, a real ActivityPub instance on loopback, the real DirectoryCheckpoint contract.
 import fs from "node:fs";

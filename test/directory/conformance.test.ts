@@ -1,4 +1,5 @@
-// The specification's test vectors (test/vectors/pkd-v0.8/) replayed: 40 of 40 steps, through the
+// The specification's test vectors (test/vectors/pkd-v0.8/) replayed: 40 of 40 steps (HPKE-wrapped
+// forms opened with the file's X-Wing key, ML-DSA-44 signatures, rules, leaves), through the
 // npm script as a process (its last line is the summary), and the runner is shown not to be
 // vacuous: a tampered signature, leaf, root or expectation fails exactly the step it touches.
 import { spawnSync } from "node:child_process";
@@ -42,7 +43,10 @@ describe("directory: PKD specification test vectors (conformance replay)", funct
     // 3. a claimed root after
     const rootStep = byName("successful-checkpoint").steps[0];
     rootStep["merkle-root-after"] = rootStep["merkle-root-before"];
-    // 4. an expectation turned around
+    // 4. an HPKE-wrapped message (X-Wing / ChaCha20-Poly1305 tag)
+    const wrapped = byName("complete-protocol-message-flow").steps[4];
+    wrapped["hpke-wrapped-message"] = flipBase64url(wrapped["hpke-wrapped-message"]!, 2000);
+    // 5. an expectation turned around
     byName("cannot-fireproof-twice").steps[2]["expect-fail"] = false;
     const summary = await replayVectors(file);
     const failed = summary.results.filter((r) => !r.passed).map((r) => `${r.testCase}#${r.step}`);
@@ -51,6 +55,7 @@ describe("directory: PKD specification test vectors (conformance replay)", funct
       "basic-enrollment-and-fireproof#2", // its root before no longer matches: the log diverged
       "basic-enrollment-and-fireproof#3",
       "cannot-fireproof-twice#2",
+      "complete-protocol-message-flow#4",
       "key-management-lifecycle#1",
       "successful-checkpoint#0",
     ]);

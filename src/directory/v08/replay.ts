@@ -2,7 +2,8 @@
 // labelled 0.9.0): each test case starts from an empty log with the file's server key, and each
 // step must be accepted or rejected as the file expects, with the Merkle root before and after equal.
 //
-// What this checks, per step: the protocol signature (ML-DSA-44 over PAE with field names
+// What this checks, per step: the HPKE-wrapped form (X-Wing) opens to the signed message, the
+// protocol signature (ML-DSA-44 over PAE with field names
 // interleaved, `mldsa44:` keys), the encrypted attributes (tag and Argon2id commitment), the v0.8
 // validation rules of the ten actions, the recent Merkle root, and for an accepted step the given
 // leaf: its hash is SHA-256 of the signed message as transmitted minus `otp`, its hedged server
@@ -19,6 +20,7 @@ import { AttributeDecryptionError } from "../attribute-encryption";
 import { canonicalJson, JsonValue } from "../encoding";
 import { EMPTY_TREE_HASH, bytesEqual, leafHash, nodeHash, splitPoint } from "../merkle";
 import { concatBytes, pae } from "../pae";
+import { openProtocolMessage } from "./hpke";
 import { decryptLegacyVectorAttribute } from "./legacy-attribute";
 
 export const PKD_CONTEXT = "https://github.com/fedi-e2ee/public-key-directory/v1";
@@ -34,11 +36,12 @@ export interface VectorStep {
   "protocol-message": string;
   "signed-message": string;
   "merkle-leaf": string;
+  "hpke-wrapped-message"?: string;
 }
 
 export interface VectorCase {
   name: string;
-  "server-keys": { "sign-public-key": string };
+  "server-keys": { "sign-public-key": string; "hpke-decaps-key"?: string; "hpke-encaps-key"?: string };
   steps: VectorStep[];
 }
 
@@ -328,6 +331,27 @@ function checkedLeaf(state: CaseState, step: VectorStep): Uint8Array {
   return new TextEncoder().encode(step["merkle-leaf"]);
 }
 
+/**
+ * The step's HPKE-wrapped form (X-Wing to the file's server key) must open to the signed message
+ * plus `padding` (outside the signature); BurnDown is never encrypted.
+ */
+async function checkHpke(testCase: VectorCase, step: VectorStep): Promise<void> {
+  const wrapped = step["hpke-wrapped-message"] ?? "";
+  const action = (JSON.parse(step["protocol-message"]) as { action?: string }).action;
+  if (action === "BurnDown" || action === "RevokeKeyThirdParty") {
+    if (wrapped !== "") throw new Error(`${action} must not be HPKE-encrypted`);
+    return;
+  }
+  if (wrapped === "") return;
+  const keys = testCase["server-keys"];
+  if (!keys["hpke-decaps-key"] || !keys["hpke-encaps-key"]) throw new Error("the file gives no HPKE server keys");
+  const opened = await openProtocolMessage(wrapped, b64(keys["hpke-decaps-key"]), b64(keys["hpke-encaps-key"]));
+  const { padding: _padding, ...unpadded } = JSON.parse(opened) as Record<string, unknown>;
+  if (canonicalJson(unpadded as JsonValue) !== canonicalJson(JSON.parse(step["signed-message"]) as JsonValue)) {
+    throw new Error("the HPKE-wrapped message is not the signed message");
+  }
+}
+
 export async function replayVectors(file: VectorFile): Promise<ReplaySummary> {
   const results: StepResult[] = [];
   for (const testCase of file["test-cases"]) {
@@ -339,6 +363,7 @@ export async function replayVectors(file: VectorFile): Promise<ReplaySummary> {
       let passed = true;
       try {
         if (state.root() !== step["merkle-root-before"]) throw new Error(`root before is ${state.root()}, the file says ${step["merkle-root-before"]}`);
+        await checkHpke(testCase, step);
         try {
           await apply(state, JSON.parse(step["protocol-message"]) as Record<string, unknown>, step["signed-message"]);
         } catch (err) {
