@@ -117,11 +117,24 @@ export async function encryptAttribute(
   return concatBytes(Uint8Array.of(ATTRIBUTE_VERSION), r, q, t, c);
 }
 
+/** The inputs of one Argon2id commitment (what a worker thread needs to compute Q). */
+export interface CommitmentInput {
+  root: Uint8Array;
+  name: Uint8Array;
+  plaintext: Uint8Array;
+  salt: Uint8Array;
+}
+
+/** Computes Q; the default runs hash-wasm on the calling thread, a CommitmentPool on workers. */
+export type CommitmentHasher = (input: CommitmentInput) => Promise<Uint8Array>;
+
+const hereHasher: CommitmentHasher = (i) => argon2Commitment(i.root, i.name, i.plaintext, i.salt);
+
 /** An attribute whose MAC verified and whose bytes are decrypted; its commitment is not yet checked. */
 export interface OpenedAttribute {
   plaintext: Uint8Array;
   /** Checks the Argon2id commitment Q (the expensive part); rejects with AttributeDecryptionError. */
-  verifyCommitment(): Promise<void>;
+  verifyCommitment(hasher?: CommitmentHasher): Promise<void>;
 }
 
 /**
@@ -143,8 +156,9 @@ export function openAttribute(name: string, ciphertext: Uint8Array, key: Uint8Ar
   const plaintext = aesCtr(ek, iv, c);
   return {
     plaintext,
-    async verifyCommitment() {
-      const expected = await plaintextCommitment(r, m, a, plaintext);
+    async verifyCommitment(hasher: CommitmentHasher = hereHasher) {
+      const salt = commitmentSaltInput(r, m, a).subarray(48, 64);
+      const expected = await hasher({ root: m, name: a, plaintext, salt });
       if (!timingSafeEqual(expected, q)) throw new AttributeDecryptionError("bad_commitment", "plaintext commitment does not match");
     },
   };

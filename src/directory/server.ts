@@ -5,9 +5,11 @@
 // refuses a penalized client before its body is read; then the RFC 9421 signature of the actor's
 // instance is checked (the only unauthenticated cost is fetching that instance's actor document,
 // bounded and cached); only then does the directory see the message.
+import { availableParallelism } from "node:os";
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ActorKeyResolver, actorOrigin } from "./actor-keys";
 import { Checkpointer, CheckpointerOptions } from "./checkpointer";
+import { CommitmentPool } from "./commitment-pool";
 import { Directory, DirectoryOptions, SubmissionAuth } from "./directory";
 import { encodePublicKey, toB64url } from "./encoding";
 import { DirectoryError } from "./errors";
@@ -27,6 +29,8 @@ export interface DirectoryServerOptions extends DirectoryOptions {
   logger?: boolean;
   /** Bad-request back-off (spec defaults: 100 ms doubling); `{ basePenaltyMs: 0 }` disables it. */
   rateLimit?: RateLimitOptions;
+  /** Worker threads for Argon2id commitments (default: one per core); 0 computes them on the event loop. */
+  commitmentWorkers?: number;
 }
 
 export interface DirectoryRouteOptions {
@@ -148,7 +152,11 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
   async function submission(req: FastifyRequest): Promise<{ message: unknown; auth?: SubmissionAuth }> {
     const envelope = parseEnvelope(req.body);
     if (!envelope) return { message: req.body };
-    return { message: envelope.message, auth: await authenticate(req, envelope.actor) };
+    const auth = await authenticate(req, envelope.actor);
+    // Requests waiting on one actor-document fetch all resume in the same microtask run; yielding
+    // here lets reads and new connections interleave with their validation instead of waiting it out.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return { message: envelope.message, auth };
   }
 
   app.setErrorHandler((err, _req, reply) => sendError(reply, err));
@@ -229,7 +237,14 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
 /** Opens the database, serves the API, and (optionally) checkpoints to chain until closed. */
 export async function startDirectoryServer(options: DirectoryServerOptions): Promise<DirectoryServer> {
   const db = openDirectoryDatabase(options.database);
-  const directory = new Directory(db, options);
+  const workers = options.commitmentWorkers ?? Math.max(1, availableParallelism());
+  const pool = workers > 0 ? new CommitmentPool(workers) : undefined;
+  const directory = new Directory(db, {
+    ...options,
+    commitmentHasher: pool ? (input) => pool.compute(input) : undefined,
+    // As many commitments run as there are workers to run them.
+    commitmentConcurrency: options.commitmentConcurrency ?? Math.max(1, workers),
+  });
   // Protocol messages are a few KiB; a small body limit bounds what an unauthenticated client makes us buffer.
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: 64 * 1024 });
   const resolver = new ActorKeyResolver({ allowInsecure: options.allowInsecureActors });
@@ -244,6 +259,7 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
     async close() {
       await checkpointer?.stop();
       await app.close();
+      await pool?.close();
       db.close();
     },
   };

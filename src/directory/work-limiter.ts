@@ -26,6 +26,13 @@ export class WorkLimiter {
     return this.waiting.length;
   }
 
+  /** Throws `overloaded` now if a job would be refused: lets callers shed load before preparing a job. */
+  assertCapacity(): void {
+    if (this.active >= this.options.concurrency && this.waiting.length >= this.options.queue) {
+      throw new DirectoryError("overloaded", "the directory is busy; retry later", this.options.retryAfterSeconds ?? 1);
+    }
+  }
+
   /** Runs `job` when a slot is free; throws `overloaded` without running it when the queue is full. */
   async run<T>(job: () => Promise<T>): Promise<T> {
     if (this.active >= this.options.concurrency) {

@@ -8,6 +8,21 @@ const fs = require("node:fs");
 async function main() {
   const spec = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
   const counts = {};
+  if (spec.burst) {
+    // Every request at once; 503 answers must say why and when to come back.
+    const started = Date.now();
+    const answers = await Promise.all(
+      spec.requests.map(async (r) => {
+        const res = await fetch(spec.url + r.path, { method: "POST", headers: { "content-type": "application/json", ...r.headers }, body: r.body });
+        const body = await res.json().catch(() => ({}));
+        return { status: res.status, code: body.error && body.error.code, retryAfter: res.headers.get("retry-after") };
+      }),
+    );
+    for (const a of answers) counts[a.status] = (counts[a.status] || 0) + 1;
+    const bad503 = answers.filter((a) => a.status === 503 && !(a.code === "overloaded" && Number(a.retryAfter) > 0)).length;
+    process.stdout.write(JSON.stringify({ counts, bad503, elapsedMs: Date.now() - started }) + "\n");
+    return;
+  }
   const end = Date.now() + spec.durationMs;
   await Promise.all(
     Array.from({ length: spec.clients }, async (_, c) => {

@@ -116,8 +116,26 @@ export interface FloodRequest {
  * process (flood-client.js); resolves to the status counts.
  */
 export async function flood(url: string, clients: number, durationMs: number, requests: FloodRequest[], dir: string): Promise<Map<number, number>> {
+  const counts = JSON.parse(await runFloodClient({ url, clients, durationMs, requests }, dir)) as Record<string, number>;
+  return new Map(Object.entries(counts).map(([k, v]) => [Number(k), v]));
+}
+
+export interface BurstResult {
+  counts: Map<number, number>;
+  /** 503 answers without code "overloaded" and a positive Retry-After. */
+  bad503: number;
+  elapsedMs: number;
+}
+
+/** Sends all `requests` at once from a separate process. */
+export async function burst(url: string, requests: FloodRequest[], dir: string): Promise<BurstResult> {
+  const r = JSON.parse(await runFloodClient({ url, burst: true, requests }, dir)) as { counts: Record<string, number>; bad503: number; elapsedMs: number };
+  return { counts: new Map(Object.entries(r.counts).map(([k, v]) => [Number(k), v])), bad503: r.bad503, elapsedMs: r.elapsedMs };
+}
+
+async function runFloodClient(spec: object, dir: string): Promise<string> {
   const specFile = path.join(dir, `flood-${randomBytes(4).toString("hex")}.json`);
-  fs.writeFileSync(specFile, JSON.stringify({ url, clients, durationMs, requests }));
+  fs.writeFileSync(specFile, JSON.stringify(spec));
   const proc = spawn(process.execPath, [path.join(__dirname, "flood-client.js"), specFile], { stdio: ["ignore", "pipe", "pipe"] });
   // The attackers' machines are not ours: lowest priority, so building their requests does not
   // take the CPU from the server being measured (the server's own cost is what counts).
@@ -128,6 +146,5 @@ export async function flood(url: string, clients: number, durationMs: number, re
   proc.stderr.on("data", (d: Buffer) => (err += d.toString()));
   const code = await new Promise<number | null>((resolve) => proc.once("exit", resolve));
   if (code !== 0) throw new Error(`flood client failed: ${err}`);
-  const counts = JSON.parse(out) as Record<string, number>;
-  return new Map(Object.entries(counts).map(([k, v]) => [Number(k), v]));
+  return out;
 }
