@@ -37,7 +37,10 @@ async function main() {
   process.stdout.write(JSON.stringify(counts) + "\n");
 }
 
-main().catch((e) => {
-  process.stderr.write(String(e && e.stack) + "\n");
-  process.exit(1);
-});
+// `npm test` loads every .js file under test/ as a test file: do nothing unless run as a program.
+if (require.main === module) {
+  main().catch((e) => {
+    process.stderr.write(String(e && e.stack) + "\n");
+    process.exit(1);
+  });
+}
