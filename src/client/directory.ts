@@ -7,9 +7,11 @@
  *     on-chain checkpoint (DirectoryClient.verifiedTreeHead / lookup),
  *   - the AddAuxData record is proven included in that tree and decrypts to this actor and data,
  *   - the record is signed by one of the actor's keys that DirectoryClient.lookup proved.
+ * Writes are vouched for by the actor's instance (an RFC 9421 signature with the key its actor
+ * document publishes): the directory accepts no actor on a bare claim.
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { DirectoryClient, DirectoryRequestError, DirectoryVerificationError } from "../directory/client";
+import { DirectoryClient, DirectoryRequestError, DirectoryVerificationError, type InstanceIdentity } from "../directory/client";
 import type { CheckpointContract } from "../directory/checkpoint-contract";
 import { fromB64url } from "../directory/encoding";
 import { bytesEqual } from "../directory/merkle";
@@ -50,7 +52,7 @@ export class ReaderDirectory {
   }
 
   /** Publishes `keys`' directory key (first key of the actor) and its ReaderKeys record. */
-  async publish(actor: string, keys: UserKeys): Promise<{ addedKey: boolean; addedReaderKeys: boolean }> {
+  async publish(actor: string, keys: UserKeys, instance: InstanceIdentity): Promise<{ addedKey: boolean; addedReaderKeys: boolean }> {
     try {
       const myKey = publicKeyOf(keys.directorySecret);
       const existing = await this.client.lookup(actor).catch((e: unknown) => {
@@ -60,13 +62,13 @@ export class ReaderDirectory {
       let addedKey = false;
       if (!existing.keys.some((k) => bytesEqual(k.publicKey, myKey))) {
         if (existing.keys.length > 0) throw new ClientError("DENIED", `actor ${actor} already has other keys; this keystore's directory key is not one of them`);
-        await this.client.publishFirstKey(actor, keys.directorySecret);
+        await this.client.publishFirstKey(actor, keys.directorySecret, instance);
         addedKey = true;
       }
       const data = JSON.stringify(keys.readerKeys());
       const tree = await this.client.verifiedTreeHead();
       let addedReaderKeys = true;
-      await this.client.submit(await buildAddAuxData(actor, READER_KEYS_AUX_TYPE, data, tree.head.root, keys.directorySecret)).catch((e: unknown) => {
+      await this.client.submit(await buildAddAuxData(actor, READER_KEYS_AUX_TYPE, data, tree.head.root, keys.directorySecret), instance).catch((e: unknown) => {
         if (e instanceof DirectoryRequestError && e.code === "duplicate_aux_data") addedReaderKeys = false;
         else throw e;
       });
@@ -108,11 +110,11 @@ export class ReaderDirectory {
   }
 
   /** Withdraws the reader-keys record (RevokeAuxData signed with the directory key). */
-  async revoke(actor: string, keys: UserKeys): Promise<void> {
+  async revoke(actor: string, keys: UserKeys, instance: InstanceIdentity): Promise<void> {
     try {
       const tree = await this.client.verifiedTreeHead();
       const id = auxDataId(READER_KEYS_AUX_TYPE, JSON.stringify(keys.readerKeys()));
-      await this.client.submit(await buildRevokeAuxData(actor, READER_KEYS_AUX_TYPE, id, tree.head.root, keys.directorySecret));
+      await this.client.submit(await buildRevokeAuxData(actor, READER_KEYS_AUX_TYPE, id, tree.head.root, keys.directorySecret), instance);
     } catch (e) {
       throw directoryError(e);
     }

@@ -46,6 +46,11 @@ function deriveKeys(ikm: Uint8Array, r: Uint8Array, name: Uint8Array): { ek: Uin
   return { ek: encAndIv.subarray(0, 32), iv: encAndIv.subarray(32, 48), ak };
 }
 
+/** SHA-512(SALT ‖ h ‖ r ‖ len(m) ‖ m ‖ len(a) ‖ a): the commitment salt is taken from it. */
+export function commitmentSaltInput(r: Uint8Array, root: Uint8Array, name: Uint8Array): Uint8Array {
+  return sha512(concatBytes(utf8.encode(KDF_SALT), Uint8Array.of(ATTRIBUTE_VERSION), r, lengthPrefixed(root), lengthPrefixed(name)));
+}
+
 /** The Argon2id commitment Q to (root, name, plaintext) with its SHA-512-derived salt. */
 export async function plaintextCommitment(
   r: Uint8Array,
@@ -53,14 +58,12 @@ export async function plaintextCommitment(
   name: Uint8Array,
   plaintext: Uint8Array,
 ): Promise<Uint8Array> {
-  const saltInput = concatBytes(
-    utf8.encode(KDF_SALT),
-    Uint8Array.of(ATTRIBUTE_VERSION),
-    r,
-    lengthPrefixed(root),
-    lengthPrefixed(name),
-  );
-  const salt = sha512(saltInput).subarray(48, 64);
+  // The spec and pkd-crypto take the LAST 16 bytes (the test vectors' generator takes the first).
+  return argon2Commitment(root, name, plaintext, commitmentSaltInput(r, root, name).subarray(48, 64));
+}
+
+/** Q = Argon2id(len(m) ‖ m ‖ len(a) ‖ a ‖ len(p) ‖ p, salt) with COMMITMENT_PARAMS. */
+export async function argon2Commitment(root: Uint8Array, name: Uint8Array, plaintext: Uint8Array, salt: Uint8Array): Promise<Uint8Array> {
   const password = concatBytes(lengthPrefixed(root), lengthPrefixed(name), lengthPrefixed(plaintext));
   return argon2id({
     password,
@@ -114,13 +117,31 @@ export async function encryptAttribute(
   return concatBytes(Uint8Array.of(ATTRIBUTE_VERSION), r, q, t, c);
 }
 
-/** Decrypts and fully checks one attribute (version, MAC, then the plaintext commitment). */
-export async function decryptAttribute(
-  name: string,
-  ciphertext: Uint8Array,
-  key: Uint8Array,
-  recentMerkleRoot: string,
-): Promise<Uint8Array> {
+/** The inputs of one Argon2id commitment (what a worker thread needs to compute Q). */
+export interface CommitmentInput {
+  root: Uint8Array;
+  name: Uint8Array;
+  plaintext: Uint8Array;
+  salt: Uint8Array;
+}
+
+/** Computes Q; the default runs hash-wasm on the calling thread, a CommitmentPool on workers. */
+export type CommitmentHasher = (input: CommitmentInput) => Promise<Uint8Array>;
+
+const hereHasher: CommitmentHasher = (i) => argon2Commitment(i.root, i.name, i.plaintext, i.salt);
+
+/** An attribute whose MAC verified and whose bytes are decrypted; its commitment is not yet checked. */
+export interface OpenedAttribute {
+  plaintext: Uint8Array;
+  /** Checks the Argon2id commitment Q (the expensive part); rejects with AttributeDecryptionError. */
+  verifyCommitment(hasher?: CommitmentHasher): Promise<void>;
+}
+
+/**
+ * Cheap half of decryption: version, MAC (constant time) and AES-CTR. The Argon2id commitment is
+ * deferred to `verifyCommitment()` so a server can authenticate the sender before paying for it.
+ */
+export function openAttribute(name: string, ciphertext: Uint8Array, key: Uint8Array, recentMerkleRoot: string): OpenedAttribute {
   checkKey(key);
   if (ciphertext.length < ATTRIBUTE_OVERHEAD) throw new AttributeDecryptionError("truncated", "attribute ciphertext is too short");
   if (ciphertext[0] !== ATTRIBUTE_VERSION) throw new AttributeDecryptionError("bad_version", `unsupported attribute version ${ciphertext[0]}`);
@@ -133,7 +154,24 @@ export async function decryptAttribute(
   const { ek, iv, ak } = deriveKeys(key, r, a);
   if (!timingSafeEqual(authTag(ak, r, a, c, q), t)) throw new AttributeDecryptionError("bad_tag", "attribute MAC does not verify");
   const plaintext = aesCtr(ek, iv, c);
-  const expected = await plaintextCommitment(r, m, a, plaintext);
-  if (!timingSafeEqual(expected, q)) throw new AttributeDecryptionError("bad_commitment", "plaintext commitment does not match");
-  return plaintext;
+  return {
+    plaintext,
+    async verifyCommitment(hasher: CommitmentHasher = hereHasher) {
+      const salt = commitmentSaltInput(r, m, a).subarray(48, 64);
+      const expected = await hasher({ root: m, name: a, plaintext, salt });
+      if (!timingSafeEqual(expected, q)) throw new AttributeDecryptionError("bad_commitment", "plaintext commitment does not match");
+    },
+  };
+}
+
+/** Decrypts and fully checks one attribute (version, MAC, then the plaintext commitment). */
+export async function decryptAttribute(
+  name: string,
+  ciphertext: Uint8Array,
+  key: Uint8Array,
+  recentMerkleRoot: string,
+): Promise<Uint8Array> {
+  const opened = openAttribute(name, ciphertext, key, recentMerkleRoot);
+  await opened.verifyCommitment();
+  return opened.plaintext;
 }

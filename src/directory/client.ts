@@ -5,9 +5,11 @@ import { CheckpointContract, OnChainCheckpoint, readLatestCheckpoint } from "./c
 import { decryptAttribute } from "./attribute-encryption";
 import { decodeMerkleRoot, decodePublicKey, fromB64url } from "./encoding";
 import type { AuxRecord, HistoryView, KeyRecord, SubmitResult } from "./directory";
+import { HttpSigner, signRequest } from "./http-signature";
 import { bytesEqual, leafHash, verifyConsistency, verifyInclusion } from "./merkle";
 import {
   ErasureRequest,
+  PLAINTEXT_CONTEXT,
   SubmittedMessage,
   buildAddKey,
   buildErasureRequest,
@@ -72,6 +74,16 @@ export interface LookupResult {
   treeHead: VerifiedTreeHead;
 }
 
+/**
+ * The actor's instance vouching for a submission: the actor ID and the key its instance publishes
+ * in the actor document (RFC 9421 signer). In the Fediverse the instance holds this key and
+ * forwards its users' messages; a self-hosted actor (or a test) holds it directly.
+ */
+export interface InstanceIdentity {
+  actor: string;
+  signer: HttpSigner;
+}
+
 export interface DirectoryClientOptions {
   /** Base URL of the directory, e.g. http://127.0.0.1:8080 */
   url: string;
@@ -89,12 +101,13 @@ export class DirectoryClient {
     this.base = options.url.replace(/\/+$/, "");
   }
 
-  private async request<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
-    const res = await fetch(this.base + path, {
-      method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+  private async request<T>(method: "GET" | "POST", path: string, body?: unknown, instance?: InstanceIdentity): Promise<T> {
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string> = text === undefined ? {} : { "content-type": "application/json" };
+    if (instance && text !== undefined) {
+      Object.assign(headers, signRequest({ method, targetUri: this.base + path, body: Buffer.from(text, "utf8") }, instance.signer));
+    }
+    const res = await fetch(this.base + path, { method, headers, body: text });
     const json = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
     if (!res.ok) {
       throw new DirectoryRequestError(res.status, json.error?.code ?? "http_error", json.error?.message ?? res.statusText);
@@ -217,25 +230,33 @@ export class DirectoryClient {
     return (await this.request<{ auxiliary: AuxRecord[] }>("GET", `/api/actor/${encodeURIComponent(actor)}/auxiliary`)).auxiliary;
   }
 
-  async submit(message: SubmittedMessage): Promise<SubmitResult> {
-    return this.request<SubmitResult>("POST", "/api/message", message);
+  /**
+   * Sends a protocol message. With `instance`, it travels in the spec's plaintext wire format,
+   * signed (RFC 9421) by the instance key of `instance.actor`; without, as a bare message (only
+   * RevokeKeyThirdParty and Checkpoint are accepted that way). BurnDown goes to api/burndown.
+   */
+  async submit(message: SubmittedMessage, instance?: InstanceIdentity): Promise<SubmitResult> {
+    const path = message.action === "BurnDown" ? "/api/burndown" : "/api/message";
+    if (!instance) return this.request<SubmitResult>("POST", path, message);
+    const envelope = { "!pkd-context": PLAINTEXT_CONTEXT, actor: instance.actor, message: JSON.stringify(message) };
+    return this.request<SubmitResult>("POST", path, envelope, instance);
   }
 
   /** AddKey: `signer` is the new key's own secret key for an actor's first key, else an existing key's. */
-  async publish(actor: string, publicKey: Uint8Array, signer: Uint8Array): Promise<SubmitResult> {
+  async publish(actor: string, publicKey: Uint8Array, signer: Uint8Array, instance: InstanceIdentity): Promise<SubmitResult> {
     const tree = await this.verifiedTreeHead();
-    return this.submit(await buildAddKey(actor, publicKey, tree.head.root, signer));
+    return this.submit(await buildAddKey(actor, publicKey, tree.head.root, signer), instance);
   }
 
   /** Convenience: register `secretKey`'s own public key as the actor's first key. */
-  async publishFirstKey(actor: string, secretKey: Uint8Array): Promise<SubmitResult> {
-    return this.publish(actor, publicKeyOf(secretKey), secretKey);
+  async publishFirstKey(actor: string, secretKey: Uint8Array, instance: InstanceIdentity): Promise<SubmitResult> {
+    return this.publish(actor, publicKeyOf(secretKey), secretKey, instance);
   }
 
   /** RevokeKey, signed by another of the actor's keys. */
-  async revoke(actor: string, publicKey: Uint8Array, signer: Uint8Array): Promise<SubmitResult> {
+  async revoke(actor: string, publicKey: Uint8Array, signer: Uint8Array, instance: InstanceIdentity): Promise<SubmitResult> {
     const tree = await this.verifiedTreeHead();
-    return this.submit(await buildRevokeKey(actor, publicKey, tree.head.root, signer));
+    return this.submit(await buildRevokeKey(actor, publicKey, tree.head.root, signer), instance);
   }
 
   /** RevokeKeyThirdParty with a token made by `buildRevocationToken`. */

@@ -4,9 +4,11 @@
 // Storage split: `records` (the logged envelopes, ciphertext only) is permanent; everything that
 // can identify a person in the clear — attribute keys and plaintexts, the actor/key/aux index —
 // lives in tables that erasure deletes (with secure_delete, so the bytes are overwritten).
+import { createPublicKey, verify as nodeVerify } from "node:crypto";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { AttributeDecryptionError, decryptAttribute } from "./attribute-encryption";
+import { actorOrigin, canonicalActorId } from "./actor-keys";
+import { AttributeDecryptionError, CommitmentHasher, OpenedAttribute, openAttribute } from "./attribute-encryption";
 import {
   decodeMerkleRoot,
   decodePublicKey,
@@ -36,6 +38,7 @@ import {
 } from "./protocol";
 import { SignedTreeHead, signTreeHead } from "./tree-head";
 import type { SqliteDatabase } from "./sqlite";
+import { WorkLimiter } from "./work-limiter";
 
 export interface DirectoryOptions {
   /** This directory's name, e.g. its base URL; bound into tree heads and erasure requests. */
@@ -48,7 +51,29 @@ export interface DirectoryOptions {
   peers?: readonly string[];
   /** How far (seconds) an erasure request's time may be from now. Default 300. */
   erasureWindowSeconds?: number;
+  /**
+   * TEST/DEVELOPMENT ONLY: keep http:// actor IDs (loopback instances) instead of rewriting them
+   * to https:// as the specification's canonicalization does.
+   */
+  allowInsecureActors?: boolean;
+  /** Argon2id commitment checks run at once (default 1) and queued (default 16); beyond: 503. */
+  commitmentConcurrency?: number;
+  commitmentQueue?: number;
+  /** Where commitments are computed (a CommitmentPool's worker threads); default: this thread. */
+  commitmentHasher?: CommitmentHasher;
 }
+
+/**
+ * Who vouched for a submission at the HTTP layer: the actor whose instance signed the request
+ * (RFC 9421), verified by the server before the message reaches the directory. Absent for
+ * unsigned requests, which only RevokeKeyThirdParty and Checkpoint may be.
+ */
+export interface SubmissionAuth {
+  actor: string;
+}
+
+/** Actions that need no instance signature: the token / the peer directory's key authenticates them. */
+const SELF_AUTHENTICATING: ReadonlySet<Action> = new Set(["RevokeKeyThirdParty", "Checkpoint"]);
 
 export interface KeyRecord {
   "key-id": string;
@@ -124,6 +149,8 @@ export class Directory {
   readonly publicKey: Uint8Array;
   private readonly operators: ReadonlySet<string>;
   private readonly peers: ReadonlySet<string>;
+  private readonly commitments: WorkLimiter;
+  private headCache?: { head: SignedTreeHead; at: number };
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -133,6 +160,11 @@ export class Directory {
     this.publicKey = ed25519.getPublicKey(options.signingKey);
     this.operators = new Set(options.operators ?? []);
     this.peers = new Set(options.peers ?? []);
+    this.commitments = new WorkLimiter({
+      concurrency: options.commitmentConcurrency ?? 1,
+      queue: options.commitmentQueue ?? 16,
+      retryAfterSeconds: 1,
+    });
     db.exec(`
       CREATE TABLE IF NOT EXISTS records (
         leaf_index INTEGER PRIMARY KEY, leaf_hash BLOB NOT NULL UNIQUE, action TEXT NOT NULL,
@@ -161,8 +193,17 @@ export class Directory {
 
   // ---------------------------------------------------------------- tree heads and proofs
 
+  /**
+   * The signed head of the tree of `size` leaves. The current head is re-signed at most once a
+   * second (its `time` may be that old): reads are what floods compete with, so they stay cheap.
+   */
   treeHead(size: number = this.log.size): SignedTreeHead {
-    return signTreeHead(this.name, size, encodeMerkleRoot(this.log.rootAt(size)), this.options.signingKey);
+    const now = Date.now();
+    const cached = this.headCache;
+    if (cached && cached.head["tree-size"] === size && now - cached.at < 1000) return cached.head;
+    const head = signTreeHead(this.name, size, encodeMerkleRoot(this.log.rootAt(size)), this.options.signingKey);
+    if (size === this.log.size) this.headCache = { head, at: now };
+    return head;
   }
 
   currentRoot(): string {
@@ -188,9 +229,21 @@ export class Directory {
 
   // ---------------------------------------------------------------- submission
 
-  /** Validates and appends one protocol message; throws DirectoryError and changes nothing on rejection. */
-  async submit(input: unknown): Promise<SubmitResult> {
+  /**
+   * Validates and appends one protocol message; throws DirectoryError and changes nothing on
+   * rejection. `auth` is the instance-signed actor the HTTP layer verified (see SubmissionAuth).
+   *
+   * Order matters (threat model rule 5): shape and freshness, then the cheap half of attribute
+   * decryption (MAC + AES-CTR), the identity binding and the protocol signature; only a message
+   * that passed all of these pays for the Argon2id commitments, through a bounded limiter.
+   */
+  async submit(input: unknown, auth?: SubmissionAuth): Promise<SubmitResult> {
     const msg = parseSubmitted(input);
+    if (!SELF_AUTHENTICATING.has(msg.action) && !auth) {
+      throw new DirectoryError("unauthorized", `${msg.action} needs an HTTP Message Signature from the actor's instance`);
+    }
+    // Shed load before any crypto when the commitment queue is already full.
+    if (MESSAGE_FIELDS[msg.action].encrypted.some((f) => f in msg.message)) this.commitments.assertCapacity();
     const data = leafData(msg);
     const hash = leafHashOf(data);
     // Cheap checks first so stale or replayed messages cost no Argon2id work; repeated below
@@ -202,10 +255,20 @@ export class Directory {
       this.checkFreshness(msg["recent-merkle-root"]);
     };
     cheapChecks();
-    const plain = await this.decryptFields(msg);
+    const { plain, opened } = this.openFields(msg);
+    this.validate(msg, plain, auth);
+    await this.commitments.run(async () => {
+      for (const [name, attr] of opened) {
+        await attr.verifyCommitment(this.options.commitmentHasher).catch((err: unknown) => {
+          const why = err instanceof AttributeDecryptionError ? err.code : String(err);
+          throw new DirectoryError("attribute_decryption_failed", `message.${name} does not decrypt (${why})`);
+        });
+      }
+    });
     const run = this.db.transaction(() => {
       cheapChecks();
-      const effects = this.validate(msg, plain);
+      // Again inside the transaction: another submission may have changed the actor's keys meanwhile.
+      const effects = this.validate(msg, plain, auth);
       const { index } = this.log.append(data);
       this.db
         .prepare("INSERT INTO records (leaf_index, leaf_hash, action, envelope, created) VALUES (?, ?, ?, ?, ?)")
@@ -242,8 +305,10 @@ export class Directory {
     return this.submit(revocationMessage(token, this.currentRoot()));
   }
 
-  private async decryptFields(msg: SubmittedMessage): Promise<Record<string, string>> {
+  /** MAC-checks and decrypts the encrypted fields; their commitments are verified later. */
+  private openFields(msg: SubmittedMessage): { plain: Record<string, string>; opened: Array<[string, OpenedAttribute]> } {
     const plain: Record<string, string> = { ...msg.message };
+    const opened: Array<[string, OpenedAttribute]> = [];
     for (const name of MESSAGE_FIELDS[msg.action].encrypted) {
       if (!(name in msg.message)) continue;
       const keyText = msg["symmetric-keys"][name];
@@ -254,14 +319,29 @@ export class Directory {
       const ciphertext = fromB64url(msg.message[name]);
       if (!ciphertext) throw new DirectoryError("invalid_message", `message.${name} is not base64url`);
       try {
-        const bytes = await decryptAttribute(name, ciphertext, key, msg["recent-merkle-root"]);
-        plain[name] = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+        const attr = openAttribute(name, ciphertext, key, msg["recent-merkle-root"]);
+        plain[name] = new TextDecoder("utf-8", { fatal: true }).decode(attr.plaintext);
+        opened.push([name, attr]);
       } catch (err) {
         const why = err instanceof AttributeDecryptionError ? err.code : "not UTF-8";
         throw new DirectoryError("attribute_decryption_failed", `message.${name} does not decrypt (${why})`);
       }
     }
-    return plain;
+    return { plain, opened };
+  }
+
+  /** The HTTP-signing actor must be the one the message speaks for (spec: "Verify the actor field"). */
+  private requireBinding(auth: SubmissionAuth | undefined, actor: string, role: string): void {
+    if (!auth) throw new DirectoryError("unauthorized", "an HTTP Message Signature from the actor's instance is required");
+    if (auth.actor !== actor) {
+      throw new DirectoryError("actor_mismatch", `the request is signed for ${auth.actor}, not for the message's ${role}`);
+    }
+  }
+
+  private canonical(actor: string): string {
+    const canonical = canonicalActorId(actor, this.options.allowInsecureActors ?? false);
+    if (canonical !== actor) throw new DirectoryError("invalid_actor", `actor IDs are canonical https URLs (${canonical})`);
+    return actor;
   }
 
   private checkFreshness(rootText: string): void {
@@ -281,12 +361,13 @@ export class Directory {
 
   // ---------------------------------------------------------------- validation rules
 
-  private validate(msg: SubmittedMessage, plain: Record<string, string>): Effects {
+  private validate(msg: SubmittedMessage, plain: Record<string, string>, auth: SubmissionAuth | undefined): Effects {
     const payload = signaturePayload(msg);
     const signature = fromB64url(msg.signature);
     switch (msg.action) {
       case "AddKey": {
-        const actor = plain.actor;
+        const actor = this.canonical(plain.actor);
+        this.requireBinding(auth, actor, "actor");
         const newKey = this.publicKeyField(plain["public-key"]);
         if (this.db.prepare("SELECT 1 FROM keys WHERE public_key = ? AND revoked_leaf IS NULL").get(Buffer.from(newKey))) {
           throw new DirectoryError("key_in_use", "this public key is already registered");
@@ -307,6 +388,7 @@ export class Directory {
       }
       case "RevokeKey": {
         const actor = plain.actor;
+        this.requireBinding(auth, actor, "actor");
         const target = this.publicKeyField(plain["public-key"]);
         const active = this.activeKeys(actor);
         const targetRow = active.find((k) => bytesEqual(k.public_key, target));
@@ -353,20 +435,26 @@ export class Directory {
       }
       case "MoveIdentity": {
         const from = plain["old-actor"];
-        const to = plain["new-actor"];
+        const to = this.canonical(plain["new-actor"]);
+        // The new instance vouches for the move (the old key signs the message itself).
+        this.requireBinding(auth, to, "new-actor");
         if (from === to) throw new DirectoryError("invalid_message", "old-actor and new-actor are the same");
         const active = this.activeKeys(from);
         if (active.length === 0) throw new DirectoryError("actor_not_found", "old-actor has no active keys");
         if (this.activeKeys(to).length > 0) throw new DirectoryError("actor_exists", "new-actor already has keys");
         this.requireSignature(active.map((k) => new Uint8Array(k.public_key)), signature, payload);
         return {
-          actors: [from, to],
+          // Only the new name owns the move record: whoever later claims the vacated name must not reach it.
+          actors: [to],
           apply: (leaf) => this.moveIdentity(from, to, leaf),
         };
       }
       case "BurnDown": {
         const actor = plain.actor;
         const operator = plain.operator;
+        this.requireBinding(auth, operator, "operator");
+        // Spec step 9: an operator burns down actors of its own instance only.
+        if (actorOrigin(operator) !== actorOrigin(actor)) throw new DirectoryError("not_operator", "operator and actor are on different instances");
         if (!this.operators.has(operator)) throw new DirectoryError("not_operator", "operator is not an operator of this directory");
         this.requireSignature(this.activeKeys(operator).map((k) => new Uint8Array(k.public_key)), signature, payload);
         if (!this.actorRow(actor)) throw new DirectoryError("actor_not_found", "no such actor");
@@ -376,6 +464,7 @@ export class Directory {
       case "Fireproof":
       case "UndoFireproof": {
         const actor = plain.actor;
+        this.requireBinding(auth, actor, "actor");
         this.requireActorSignature(actor, signature, payload);
         const fireproof = this.actorRow(actor)?.fireproof === 1;
         const want = msg.action === "Fireproof";
@@ -391,6 +480,7 @@ export class Directory {
       }
       case "AddAuxData": {
         const actor = plain.actor;
+        this.requireBinding(auth, actor, "actor");
         const auxType = plain["aux-type"];
         const auxData = plain["aux-data"];
         if (!AUX_TYPE_PATTERN.test(auxType)) throw new DirectoryError("invalid_message", "aux-type is not a valid type name");
@@ -413,6 +503,7 @@ export class Directory {
       }
       case "RevokeAuxData": {
         const actor = plain.actor;
+        this.requireBinding(auth, actor, "actor");
         const auxType = plain["aux-type"];
         const id = plain["aux-data"] !== undefined ? auxDataId(auxType, plain["aux-data"]) : plain["aux-id"];
         if (id === undefined) throw new DirectoryError("invalid_message", "RevokeAuxData needs aux-data or aux-id");
@@ -473,7 +564,7 @@ export class Directory {
     if (!signature || signature.length !== 64) return false;
     return keys.some((pk) => {
       try {
-        return ed25519.verify(signature, payload, pk);
+        return verifyEd25519(signature, payload, pk);
       } catch {
         return false;
       }
@@ -506,8 +597,10 @@ export class Directory {
     this.db.prepare("UPDATE keys SET actor = ?, moves = json_insert(moves, '$[#]', ?) WHERE actor = ?").run(to, leaf, from);
     this.db.prepare("UPDATE aux SET actor = ? WHERE actor = ?").run(to, from);
     this.db.prepare("DELETE FROM actors WHERE actor = ?").run(from);
-    // The same person owns the old records, so erasure under the new name must reach them.
+    // The same person owns the old records, so erasure under the new name must reach them — and
+    // only under the new name: the vacated name keeps no link, so a later holder of it cannot shred them.
     this.db.prepare("INSERT OR IGNORE INTO record_actors (actor, leaf_index) SELECT ?, leaf_index FROM record_actors WHERE actor = ?").run(to, from);
+    this.db.prepare("DELETE FROM record_actors WHERE actor = ?").run(from);
   }
 
   // ---------------------------------------------------------------- erasure
@@ -652,6 +745,19 @@ export class Directory {
       "symmetric-keys": keys,
     };
   }
+}
+
+// DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410), followed by the 32 raw key bytes.
+const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+
+/**
+ * Ed25519 verification by node:crypto (OpenSSL): about twenty times faster than the pure-JS
+ * verifier, which matters because every submission is verified on the event loop.
+ */
+function verifyEd25519(signature: Uint8Array, payload: Uint8Array, publicKey: Uint8Array): boolean {
+  if (publicKey.length !== 32) return false;
+  const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey]), format: "der", type: "spki" });
+  return nodeVerify(null, payload, key, signature);
 }
 
 function leafHashOf(data: Uint8Array): Buffer {

@@ -24,7 +24,13 @@ export type DirectoryErrorCode =
   | "untrusted_peer"
   | "wrong_directory"
   | "erasure_expired"
-  | "invalid_range";
+  | "invalid_range"
+  | "invalid_actor"
+  | "unauthorized"
+  | "actor_mismatch"
+  | "rate_limited"
+  | "overloaded"
+  | "actor_unreachable";
 
 const NOT_FOUND: ReadonlySet<DirectoryErrorCode> = new Set([
   "actor_not_found",
@@ -47,18 +53,26 @@ const FORBIDDEN: ReadonlySet<DirectoryErrorCode> = new Set([
   "fireproof",
   "not_operator",
   "untrusted_peer",
+  "actor_mismatch",
 ]);
 
 export class DirectoryError extends Error {
   constructor(
     readonly code: DirectoryErrorCode,
     message: string,
+    /** Seconds before retrying (sent as Retry-After with 429 and 503). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = "DirectoryError";
   }
 
   get status(): number {
+    if (this.code === "unauthorized") return 401;
+    if (this.code === "rate_limited") return 429;
+    if (this.code === "overloaded") return 503;
+    // The actor's instance did not answer usably: our peer failed, not the client's request.
+    if (this.code === "actor_unreachable") return 502;
     if (NOT_FOUND.has(this.code)) return 404;
     if (CONFLICT.has(this.code)) return 409;
     if (FORBIDDEN.has(this.code)) return 403;

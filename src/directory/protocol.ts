@@ -9,6 +9,8 @@ import { canonicalJson, encodePublicKey, toB64url } from "./encoding";
 import { concatBytes, pae } from "./pae";
 
 export const PKD_CONTEXT = "https://github.com/fedi-e2ee/public-key-directory/v1";
+/** Wire format of a plaintext protocol message sent with the instance's HTTP signature. */
+export const PLAINTEXT_CONTEXT = "fedi-e2ee:v1-plaintext-message";
 
 export const ACTIONS = [
   "AddKey",

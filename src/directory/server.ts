@@ -1,10 +1,21 @@
 // HTTP service of the directory (fastify). Read endpoints follow the reference server's paths;
-// errors are 4xx JSON `{ "error": { "code", "message" } }`.
-import Fastify, { FastifyInstance, FastifyReply } from "fastify";
+// errors are 4xx JSON `{ "error": { "code", "message" } }` (429 and 503 with Retry-After).
+//
+// Submissions (POST) are handled cheapest-first: the bad-request table (per IP and per instance)
+// refuses a penalized client before its body is read; then the RFC 9421 signature of the actor's
+// instance is checked (the only unauthenticated cost is fetching that instance's actor document,
+// bounded and cached); only then does the directory see the message.
+import { availableParallelism } from "node:os";
+import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { ActorKeyResolver, actorOrigin } from "./actor-keys";
 import { Checkpointer, CheckpointerOptions } from "./checkpointer";
-import { Directory, DirectoryOptions } from "./directory";
+import { CommitmentPool } from "./commitment-pool";
+import { Directory, DirectoryOptions, SubmissionAuth } from "./directory";
 import { encodePublicKey, toB64url } from "./encoding";
 import { DirectoryError } from "./errors";
+import { HttpSignatureError, parseSignatureHeaders, verifyRequest } from "./http-signature";
+import { PLAINTEXT_CONTEXT } from "./protocol";
+import { BadRequestTable, RateLimitOptions } from "./rate-limit";
 import { openDirectoryDatabase } from "./sqlite";
 
 export interface DirectoryServerOptions extends DirectoryOptions {
@@ -16,6 +27,25 @@ export interface DirectoryServerOptions extends DirectoryOptions {
   /** Publish (tree size, root) to the DirectoryCheckpoint contract periodically. */
   checkpoint?: Omit<CheckpointerOptions, "directory">;
   logger?: boolean;
+  /** Bad-request back-off (spec defaults: 100 ms doubling); `{ basePenaltyMs: 0 }` disables it. */
+  rateLimit?: RateLimitOptions;
+  /** Worker threads for Argon2id commitments (default: one per core); 0 computes them on the event loop. */
+  commitmentWorkers?: number;
+}
+
+export interface DirectoryRouteOptions {
+  /** Resolves instance keys for HTTP Message Signatures; default: https-only resolver. */
+  resolver?: ActorKeyResolver;
+  rateLimit?: RateLimitOptions;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The request body exactly as received (Content-Digest covers these bytes). */
+    rawBody?: Buffer;
+    /** Bad-request table keys this request is charged to when rejected. */
+    penaltyKeys?: string[];
+  }
 }
 
 export interface DirectoryServer {
@@ -35,6 +65,7 @@ function intParam(text: string | undefined, name: string, fallback?: number): nu
 
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   if (err instanceof DirectoryError) {
+    if (err.retryAfterSeconds !== undefined) reply.header("retry-after", String(Math.max(1, err.retryAfterSeconds)));
     return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
   }
   const e = err as { statusCode?: number; message?: string };
@@ -46,8 +77,88 @@ function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   return reply.code(500).send({ error: { code: "internal_error", message: "internal error" } });
 }
 
+interface PlaintextEnvelope {
+  actor: string;
+  message: unknown;
+}
+
+/** The spec's plaintext wire format: `{"!pkd-context": "fedi-e2ee:v1-plaintext-message", actor, message: "<JSON>"}`. */
+function parseEnvelope(body: unknown): PlaintextEnvelope | undefined {
+  if (typeof body !== "object" || body === null) return undefined;
+  const o = body as Record<string, unknown>;
+  if (o["!pkd-context"] !== PLAINTEXT_CONTEXT) return undefined;
+  if (typeof o.actor !== "string" || typeof o.message !== "string") {
+    throw new DirectoryError("invalid_message", "a plaintext message carries actor and message (a JSON string)");
+  }
+  try {
+    return { actor: o.actor, message: JSON.parse(o.message) as unknown };
+  } catch {
+    throw new DirectoryError("invalid_message", "message is not JSON");
+  }
+}
+
 /** Registers the routes on a fastify instance (exported for embedding in other services). */
-export function registerDirectoryRoutes(app: FastifyInstance, directory: Directory): void {
+export function registerDirectoryRoutes(app: FastifyInstance, directory: Directory, options: DirectoryRouteOptions = {}): void {
+  const resolver = options.resolver ?? new ActorKeyResolver();
+  const badRequests = new BadRequestTable(options.rateLimit);
+
+  // Keep the exact body bytes: the HTTP signature's Content-Digest is over them, not over re-serialized JSON.
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (req, body, done) => {
+    const raw = body as Buffer;
+    req.rawBody = raw;
+    try {
+      done(null, raw.length === 0 ? undefined : (JSON.parse(raw.toString("utf8")) as unknown));
+    } catch {
+      done(Object.assign(new Error("body is not JSON"), { statusCode: 400 }), undefined);
+    }
+  });
+
+  // Refuse a penalized client before reading its body: the cheapest possible rejection.
+  app.addHook("onRequest", async (req) => {
+    if (req.method !== "POST") return;
+    req.penaltyKeys = [`ip:${req.ip}`];
+    badRequests.check(req.penaltyKeys);
+  });
+  // Every rejected submission (4xx other than the rate limit itself) doubles the client's penalty.
+  app.addHook("onResponse", async (req, reply) => {
+    if (req.method !== "POST" || !req.penaltyKeys) return;
+    if (reply.statusCode >= 400 && reply.statusCode < 500 && reply.statusCode !== 429) badRequests.penalize(req.penaltyKeys);
+  });
+
+  /** Verifies the instance's RFC 9421 signature over this request; returns the actor it speaks for. */
+  async function authenticate(req: FastifyRequest, actor: string): Promise<SubmissionAuth> {
+    let origin: string;
+    try {
+      origin = actorOrigin(actor);
+    } catch {
+      throw new DirectoryError("invalid_actor", "actor is not a URL");
+    }
+    // Charge the instance too, so one misbehaving instance is slowed down from any address.
+    req.penaltyKeys = [...(req.penaltyKeys ?? []), `instance:${origin}`];
+    badRequests.check(req.penaltyKeys);
+    try {
+      const parsed = parseSignatureHeaders(req.headers);
+      const key = await resolver.resolve(actor, parsed.keyId);
+      const targetUri = `${req.protocol}://${req.headers.host ?? ""}${req.url}`;
+      verifyRequest({ method: req.method, targetUri, body: req.rawBody ?? Buffer.alloc(0) }, req.headers, parsed, key);
+    } catch (err) {
+      if (err instanceof HttpSignatureError) throw new DirectoryError("unauthorized", err.message);
+      throw err;
+    }
+    return { actor };
+  }
+
+  /** A submission: the signed plaintext envelope, or (unsigned) a bare protocol message. */
+  async function submission(req: FastifyRequest): Promise<{ message: unknown; auth?: SubmissionAuth }> {
+    const envelope = parseEnvelope(req.body);
+    if (!envelope) return { message: req.body };
+    const auth = await authenticate(req, envelope.actor);
+    // Requests waiting on one actor-document fetch all resume in the same microtask run; yielding
+    // here lets reads and new connections interleave with their validation instead of waiting it out.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return { message: envelope.message, auth };
+  }
+
   app.setErrorHandler((err, _req, reply) => sendError(reply, err));
   app.setNotFoundHandler((_req, reply) =>
     reply.code(404).send({ error: { code: "not_found", message: "no such endpoint" } }),
@@ -103,11 +214,18 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
     return { "leaf-index": index, "tree-size": size, "merkle-leaf": toB64url(directory.log.leafHashAt(index)), proof };
   });
 
-  app.post("/api/message", async (req, reply) => reply.code(201).send(await directory.submit(req.body)));
+  app.post("/api/message", async (req, reply) => {
+    const { message, auth } = await submission(req);
+    const action = (message as { action?: unknown } | null)?.action;
+    // Spec: a BurnDown arriving any other way than api/burndown is discarded.
+    if (action === "BurnDown") throw new DirectoryError("invalid_message", "BurnDown messages go to api/burndown");
+    return reply.code(201).send(await directory.submit(message, auth));
+  });
   app.post("/api/burndown", async (req, reply) => {
-    const body = req.body as { action?: unknown } | null;
+    const { message, auth } = await submission(req);
+    const body = message as { action?: unknown } | null;
     if (!body || body.action !== "BurnDown") throw new DirectoryError("invalid_message", "api/burndown takes BurnDown messages");
-    return reply.code(201).send(await directory.submit(body));
+    return reply.code(201).send(await directory.submit(body, auth));
   });
   app.post("/api/revoke", async (req, reply) => {
     const body = req.body as { "revocation-token"?: unknown } | null;
@@ -119,9 +237,18 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
 /** Opens the database, serves the API, and (optionally) checkpoints to chain until closed. */
 export async function startDirectoryServer(options: DirectoryServerOptions): Promise<DirectoryServer> {
   const db = openDirectoryDatabase(options.database);
-  const directory = new Directory(db, options);
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 256 * 1024 });
-  registerDirectoryRoutes(app, directory);
+  const workers = options.commitmentWorkers ?? Math.max(1, availableParallelism());
+  const pool = workers > 0 ? new CommitmentPool(workers) : undefined;
+  const directory = new Directory(db, {
+    ...options,
+    commitmentHasher: pool ? (input) => pool.compute(input) : undefined,
+    // As many commitments run as there are workers to run them.
+    commitmentConcurrency: options.commitmentConcurrency ?? Math.max(1, workers),
+  });
+  // Protocol messages are a few KiB; a small body limit bounds what an unauthenticated client makes us buffer.
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 64 * 1024 });
+  const resolver = new ActorKeyResolver({ allowInsecure: options.allowInsecureActors });
+  registerDirectoryRoutes(app, directory, { resolver, rateLimit: options.rateLimit });
   const url = await app.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 0 });
   const checkpointer = options.checkpoint ? new Checkpointer({ ...options.checkpoint, directory }) : undefined;
   checkpointer?.start();
@@ -132,6 +259,7 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
     async close() {
       await checkpointer?.stop();
       await app.close();
+      await pool?.close();
       db.close();
     },
   };

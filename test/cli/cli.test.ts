@@ -7,6 +7,8 @@ import { ExitCode } from "../../src/cli/errors";
 import { TOKEN, account, stakeNodes } from "../../scripts/demo-network";
 import { send } from "../../src/client/chain";
 import { startHarness, type Harness } from "../client/harness";
+import { startDirectoryServer } from "../../src/directory/server";
+import { startInstance } from "../directory/instance";
 
 const BIN = path.join(__dirname, "..", "..", "bin", "nkms.js");
 
@@ -102,6 +104,38 @@ describe("nkms CLI (the real bin, against a chain and node agents)", function ()
     expect(refused.stderr).to.match(/^nkms: .*POLICY_REVOKED/);
     expect(fs.existsSync(path.join(dir, "nope.bin"))).to.equal(false);
     expect(fs.existsSync(path.join(dir, "nope.bin.partial"))).to.equal(false);
+  });
+
+  it("directory publish (vouched for by the reader's instance) and lookup; without the instance key: usage exit 2", async () => {
+    const instance = await startInstance();
+    const server = await startDirectoryServer({
+      database: path.join(dir, "directory.db"),
+      name: "http://directory.test",
+      signingKey: h.addresses.directorySecret,
+      allowInsecureActors: true, // the instance is on loopback http
+    });
+    try {
+      const BOB = instance.actor("bob");
+      const keyFile = path.join(dir, "bob-instance-key.json");
+      instance.writeKeyFile("bob", keyFile);
+      const missing = await nkms(["directory", "publish", "--directory", server.url, "--actor", BOB], bobEnv);
+      expect(missing.code).to.equal(ExitCode.usage);
+      const pub = await nkms(["directory", "publish", "--directory", server.url, "--actor", BOB, "--instance-key", keyFile, "--json"], bobEnv);
+      expect(pub.code, pub.stderr).to.equal(0);
+      expect(JSON.parse(pub.stdout)).to.include({ addedKey: true, addedReaderKeys: true });
+      const found = await nkms(["directory", "lookup", BOB, "--directory", server.url, "--json"], aliceEnv);
+      expect(found.code, found.stderr).to.equal(0);
+      expect(JSON.parse(found.stdout).encryptingKey).to.equal(JSON.parse(pub.stdout).encryptingKey);
+      // Another user's instance key cannot publish for Bob: one line, "denied".
+      const eveKey = path.join(dir, "eve-instance-key.json");
+      instance.writeKeyFile("eve", eveKey);
+      const denied = await nkms(["directory", "publish", "--directory", server.url, "--actor", instance.actor("mallory"), "--instance-key", eveKey], aliceEnv);
+      expect(denied.code).to.equal(ExitCode.denied);
+      expect(denied.stderr.trim().split("\n")).to.have.length(1);
+    } finally {
+      await server.close();
+      await instance.close();
+    }
   });
 
   it("encrypt / split / decrypt locally; a tampered ciphertext exits 7", async () => {

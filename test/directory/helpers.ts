@@ -3,7 +3,10 @@ import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { expect } from "chai";
-import { Directory, DirectoryOptions } from "../../src/directory/directory";
+import { openAttribute } from "../../src/directory/attribute-encryption";
+import { Directory, DirectoryOptions, SubmitResult } from "../../src/directory/directory";
+import { fromB64url } from "../../src/directory/encoding";
+import type { SubmittedMessage } from "../../src/directory/protocol";
 import { DirectoryError } from "../../src/directory/errors";
 import { openDirectoryDatabase, SqliteDatabase } from "../../src/directory/sqlite";
 
@@ -43,4 +46,26 @@ export async function expectCode(p: Promise<unknown> | (() => unknown), code: st
     return;
   }
   expect.fail(`expected DirectoryError ${code}`);
+}
+
+/**
+ * The actor an honest instance would vouch for (RFC 9421) when forwarding `msg`: the message's
+ * actor (new-actor for MoveIdentity, operator for BurnDown), read with the message's own
+ * symmetric keys. Rule tests below the HTTP layer use it in place of a verified HTTP signature.
+ */
+export function vouchingActor(msg: unknown): string {
+  try {
+    const m = msg as SubmittedMessage;
+    const field = m.action === "MoveIdentity" ? "new-actor" : m.action === "BurnDown" ? "operator" : "actor";
+    const opened = openAttribute(field, fromB64url(m.message[field])!, fromB64url(m["symmetric-keys"][field])!, m["recent-merkle-root"]);
+    return new TextDecoder().decode(opened.plaintext);
+  } catch {
+    // Malformed on purpose: let the directory report what is wrong with it.
+    return "";
+  }
+}
+
+/** Submits `msg` as its own actor's honest instance would (see vouchingActor). */
+export function submitAs(directory: Directory, msg: unknown, actor: string = vouchingActor(msg)): Promise<SubmitResult> {
+  return directory.submit(msg, { actor });
 }

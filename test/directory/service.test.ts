@@ -24,10 +24,8 @@ import {
   signaturePayload,
 } from "../../src/directory/protocol";
 import { DirectoryServer, startDirectoryServer } from "../../src/directory/server";
-import { newSecretKey } from "./helpers";
-
-const ALICE = "https://social.example/users/alice";
-const ERIN = "https://social.example/users/erin-7Qx9";
+import { newSecretKey, submitAs } from "./helpers";
+import { startInstance, TestInstance } from "./instance";
 
 async function expectVerification(p: Promise<unknown>, code: string): Promise<DirectoryVerificationError> {
   try {
@@ -60,6 +58,11 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
   let readerContract: CheckpointContract;
   let honest: DirectoryServer;
   const servers: DirectoryServer[] = [];
+  // Actors are ActivityPub actors of real (loopback) instances, which sign their submissions.
+  let social: TestInstance;
+  let other: TestInstance;
+  let ALICE: string;
+  let ERIN: string;
 
   async function serve(name: string, withCheckpoint: boolean): Promise<DirectoryServer> {
     const server = await startDirectoryServer({
@@ -68,12 +71,18 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
       signingKey,
       // Interval far beyond the test: checkpoints are published explicitly (publish()).
       checkpoint: withCheckpoint ? { contract: operatorContract, intervalMs: 3_600_000 } : undefined,
+      allowInsecureActors: true,
+      rateLimit: { basePenaltyMs: 0 }, // this file checks error codes, sent back to back from one address
     });
     servers.push(server);
     return server;
   }
 
   before(async () => {
+    social = await startInstance();
+    other = await startInstance();
+    ALICE = social.actor("alice");
+    ERIN = social.actor("erin-7Qx9");
     const [operator] = await ethers.getSigners();
     const factory = await ethers.getContractFactory("DirectoryCheckpoint");
     contract = (await factory.deploy(operator.address, publicKeyOf(signingKey))) as unknown as DirectoryCheckpoint;
@@ -86,13 +95,15 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
 
   after(async () => {
     for (const s of servers) await s.close();
+    await social?.close();
+    await other?.close();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
   it("publishes and looks up keys with proofs tied to the on-chain checkpoint", async () => {
     const client = new DirectoryClient({ url: honest.url, contract: readerContract });
     const alice1 = newSecretKey();
-    const res = await client.publishFirstKey(ALICE, alice1);
+    const res = await client.publishFirstKey(ALICE, alice1, social.identity("alice"));
     expect(res["leaf-index"]).to.equal(0);
 
     const published = await honest.checkpointer!.publish();
@@ -103,7 +114,7 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
     expect(await honest.checkpointer!.publish()).to.equal(null);
 
     const alice2 = newSecretKey();
-    await client.publish(ALICE, publicKeyOf(alice2), alice1);
+    await client.publish(ALICE, publicKeyOf(alice2), alice1, social.identity("alice"));
     const found = await client.lookup(ALICE);
     expect(found.keys.map((k) => encodePublicKey(k.publicKey))).to.deep.equal([
       encodePublicKey(publicKeyOf(alice1)),
@@ -122,9 +133,11 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
     const client = new DirectoryClient({ url: honest.url, contract: readerContract });
     await expectRequestError(client.lookup("https://nowhere.example/u/x"), 404, "actor_not_found");
     const sk = newSecretKey();
-    const msg = await buildAddKey("https://social.example/users/carol", publicKeyOf(sk), honest.directory.currentRoot(), sk);
-    await client.submit(msg);
-    await expectRequestError(client.submit(msg), 409, "duplicate_message");
+    const msg = await buildAddKey(social.actor("carol"), publicKeyOf(sk), honest.directory.currentRoot(), sk);
+    await client.submit(msg, social.identity("carol"));
+    await expectRequestError(client.submit(msg, social.identity("carol")), 409, "duplicate_message");
+    // Without the instance's signature an AddKey is not even looked at.
+    await expectRequestError(client.submit(await buildAddKey(social.actor("x"), publicKeyOf(sk), honest.directory.currentRoot(), sk)), 401, "unauthorized");
     const bad = await fetch(`${honest.url}/api/message`, { method: "POST", headers: { "content-type": "application/json" }, body: "{oops" });
     expect(bad.status).to.equal(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).to.equal("invalid_request");
@@ -139,7 +152,7 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
 
   it("checkpoints periodically on its own", async () => {
     const sk = newSecretKey();
-    await honest.directory.submit(await buildAddKey("https://social.example/users/dan", publicKeyOf(sk), honest.directory.currentRoot(), sk));
+    await submitAs(honest.directory, await buildAddKey(social.actor("dan"), publicKeyOf(sk), honest.directory.currentRoot(), sk));
     const auto = await startDirectoryServer({
       database: path.join(tmp, "honest.db"), // the same log, reopened by a second process-like instance
       name: "https://pkd.test",
@@ -170,7 +183,7 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
     const liar = await serve("liar", false);
     for (const entry of honest.directory.history(0, checkpointed - 1)) {
       const view = honest.directory.view(entry["merkle-leaf"]);
-      await liar.directory.submit({ ...entry.envelope, "symmetric-keys": view["symmetric-keys"] ?? {} });
+      await submitAs(liar.directory, { ...entry.envelope, "symmetric-keys": view["symmetric-keys"] ?? {} });
     }
     expect(liar.directory.log.rootAt(checkpointed - 1)).to.deep.equal(honest.directory.log.rootAt(checkpointed - 1));
     const liarClient = new DirectoryClient({ url: liar.url, contract: readerContract });
@@ -178,7 +191,7 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
 
     for (let i = 0; i < 3; i++) {
       const k = newSecretKey();
-      await liar.directory.submit(await buildAddKey(`https://evil.example/u/${i}`, publicKeyOf(k), liar.directory.currentRoot(), k));
+      await submitAs(liar.directory, await buildAddKey(`https://evil.example/u/${i}`, publicKeyOf(k), liar.directory.currentRoot(), k));
     }
     const err = await expectVerification(liarClient.lookup(ALICE), "inconsistent_with_checkpoint");
     expect(err.splitView).to.equal(true);
@@ -208,8 +221,8 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
     const client = new DirectoryClient({ url: honest.url, contract: readerContract });
     const erin = newSecretKey();
     const erin2 = newSecretKey();
-    const first = await client.publishFirstKey(ERIN, erin);
-    const second = await client.publish(ERIN, publicKeyOf(erin2), erin);
+    const first = await client.publishFirstKey(ERIN, erin, social.identity("erin-7Qx9"));
+    const second = await client.publish(ERIN, publicKeyOf(erin2), erin, social.identity("erin-7Qx9"));
     await honest.checkpointer!.publish();
     const before = (await (await fetch(`${honest.url}/api/history/view/${first["merkle-leaf"]}`)).json()) as HistoryView;
     expect(before.message?.actor).to.equal(ERIN);
@@ -286,9 +299,9 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
     };
     const frank = newSecretKey();
     const frank2 = newSecretKey();
-    const FRANK = "https://social.example/users/frank";
-    const added = await client.publishFirstKey(FRANK, frank);
-    await client.publish(FRANK, publicKeyOf(frank2), frank);
+    const FRANK = social.actor("frank");
+    const added = await client.publishFirstKey(FRANK, frank, social.identity("frank"));
+    await client.publish(FRANK, publicKeyOf(frank2), frank, social.identity("frank"));
     const info = await get<{ "active-keys": number; fireproof: boolean }>(`/api/actor/${encodeURIComponent(FRANK)}`);
     expect(info.body).to.include({ "active-keys": 2, fireproof: false });
     const keys = await get<{ "public-keys": Array<{ "key-id": string; "public-key": string }> }>(`/api/actor/${encodeURIComponent(FRANK)}/keys`);
@@ -309,9 +322,10 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
     expect(wrong.status).to.equal(400);
 
     // After a move, lookup proves the AddKey record and the MoveIdentity chain to the new name.
-    const NEW = "https://other.example/users/frank";
+    // The new instance vouches for the move; the old key signs it.
+    const NEW = other.actor("frank");
     const tree = await client.verifiedTreeHead();
-    await client.submit(await buildMoveIdentity(FRANK, NEW, tree.head.root, frank));
+    await client.submit(await buildMoveIdentity(FRANK, NEW, tree.head.root, frank), other.identity("frank"));
     const moved = await client.lookup(NEW);
     expect(moved.keys.map((k) => encodePublicKey(k.publicKey))).to.deep.equal([encodePublicKey(publicKeyOf(frank))]);
     await expectRequestError(client.lookup(FRANK), 404, "actor_not_found");

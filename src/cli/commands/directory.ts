@@ -1,8 +1,9 @@
 import fs from "node:fs";
-import { randomBytes } from "node:crypto";
+import { createPrivateKey, randomBytes } from "node:crypto";
 import { Command } from "commander";
 import { Wallet } from "ethers";
 import { startDirectoryServer } from "../../directory/server";
+import type { InstanceIdentity } from "../../directory/client";
 import { connectCheckpointContract } from "../../directory/checkpoint-contract";
 import { encodePublicKey } from "../../directory/encoding";
 import { publicKeyOf } from "../../directory/protocol";
@@ -18,6 +19,29 @@ function loadOrCreateKey(file: string): Uint8Array {
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/**
+ * The actor's instance key (RFC 9421 signer): JSON `{"keyId": "https://host/users/bob#main-key",
+ * "privateKeyPem": "-----BEGIN PRIVATE KEY-----…"}`, the Ed25519 key the actor document publishes.
+ */
+function loadInstanceKey(file: string, actor: string): InstanceIdentity {
+  let parsed: { keyId?: unknown; privateKeyPem?: unknown };
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, "utf8")) as typeof parsed;
+  } catch (e) {
+    throw new CliError("keystore", `${file}: ${(e as Error).message}`);
+  }
+  if (typeof parsed.keyId !== "string" || typeof parsed.privateKeyPem !== "string") {
+    throw new CliError("keystore", `${file} must hold {"keyId", "privateKeyPem"} (the instance's Ed25519 key for this actor)`);
+  }
+  try {
+    const privateKey = createPrivateKey(parsed.privateKeyPem);
+    if (privateKey.asymmetricKeyType !== "ed25519") throw new Error("not an Ed25519 key");
+    return { actor, signer: { keyId: parsed.keyId, privateKey } };
+  } catch (e) {
+    throw new CliError("keystore", `${file}: ${(e as Error).message}`);
+  }
+}
 
 export function directoryCommand(): Command {
   const dir = new Command("directory").description("the key-transparency directory: serve it, publish/resolve reader keys");
@@ -35,7 +59,8 @@ export function directoryCommand(): Command {
     .option("--contract <address>", "DirectoryCheckpoint address (checkpoints sent via --rpc-url)")
     .option("--wallet-key-env <name>", "environment variable holding the checkpoint wallet's private key", "NKMS_DIRECTORY_WALLET_KEY")
     .option("--checkpoint-interval <seconds>", "seconds between checkpoints", "60")
-    .action(async (opts: { database: string; keyFile: string; name: string; host: string; port: string; operator: string[]; peer: string[]; contract?: string; walletKeyEnv: string; checkpointInterval: string }, c: Command) => {
+    .option("--insecure-actors", "TEST ONLY: accept http:// actors and instances on loopback/private addresses")
+    .action(async (opts: { database: string; keyFile: string; name: string; host: string; port: string; operator: string[]; peer: string[]; contract?: string; walletKeyEnv: string; checkpointInterval: string; insecureActors?: boolean }, c: Command) => {
       const ctx = new Context(c);
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError("usage", "--port must be 0..65535");
@@ -52,7 +77,10 @@ export function directoryCommand(): Command {
       }
       const signingKey = loadOrCreateKey(opts.keyFile);
       lifecycle.keepAlive = true;
-      const server = await startDirectoryServer({ database: opts.database, name: opts.name, signingKey, operators: opts.operator, peers: opts.peer, host: opts.host, port, checkpoint });
+      const server = await startDirectoryServer({
+        database: opts.database, name: opts.name, signingKey, operators: opts.operator, peers: opts.peer, host: opts.host, port, checkpoint,
+        allowInsecureActors: opts.insecureActors === true,
+      });
       process.stdout.write(JSON.stringify({ event: "listening", url: server.url, publicKey: encodePublicKey(publicKeyOf(signingKey)) }) + "\n");
       const shutdown = (): void => void server.close().then(() => process.exit(0));
       process.once("SIGINT", shutdown);
@@ -68,13 +96,17 @@ export function directoryCommand(): Command {
       new Context(c).print({ "public-key": encodePublicKey(pk), bytes32: "0x" + Buffer.from(pk).toString("hex") });
     });
 
-  const withDirectory = (c: Command) => c.requiredOption("--directory <url>", "directory URL").requiredOption("--actor <actor>", "your directory identity, e.g. bob@example.org");
+  const withDirectory = (c: Command) =>
+    c.requiredOption("--directory <url>", "directory URL").requiredOption("--actor <actor>", "your ActivityPub actor ID, e.g. https://example.org/users/bob");
+  const withInstance = (c: Command) =>
+    withDirectory(c).requiredOption("--instance-key <file>", "your instance's signing key for this actor (JSON keyId + privateKeyPem)");
 
-  withDirectory(dir.command("publish").description("publish your reader keys under your actor (first key self-signed)")).action(
-    async (opts: { directory: string; actor: string }, c: Command) => {
+  withInstance(dir.command("publish").description("publish your reader keys under your actor (first key self-signed, vouched for by your instance)")).action(
+    async (opts: { directory: string; actor: string; instanceKey: string }, c: Command) => {
       const ctx = new Context(c);
+      const instance = loadInstanceKey(opts.instanceKey, opts.actor);
       const client = await ctx.client();
-      const r = await client.readerDirectory(opts.directory).publish(opts.actor, client.keys!);
+      const r = await client.readerDirectory(opts.directory).publish(opts.actor, client.keys!, instance);
       ctx.print({ actor: opts.actor, ...r, ...client.keys!.readerKeys() });
     },
   );
@@ -93,10 +125,11 @@ export function directoryCommand(): Command {
       ctx.print({ actor, ...r.keys, leafIndex: r.leafIndex, treeSize: r.treeSize });
     });
 
-  withDirectory(dir.command("revoke").description("withdraw your published reader keys")).action(async (opts: { directory: string; actor: string }, c: Command) => {
+  withInstance(dir.command("revoke").description("withdraw your published reader keys")).action(async (opts: { directory: string; actor: string; instanceKey: string }, c: Command) => {
     const ctx = new Context(c);
+    const instance = loadInstanceKey(opts.instanceKey, opts.actor);
     const client = await ctx.client();
-    await client.readerDirectory(opts.directory).revoke(opts.actor, client.keys!);
+    await client.readerDirectory(opts.directory).revoke(opts.actor, client.keys!, instance);
     ctx.print({ actor: opts.actor, revoked: true });
   });
 

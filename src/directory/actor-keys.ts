@@ -1,0 +1,184 @@
+// Identity binding: an actor is an ActivityPub actor URL, and only a key that the actor's own
+// instance publishes in the actor document may sign (RFC 9421) a submission for it. The directory
+// fetches that document itself, never trusting key material the request carries.
+//
+// The fetch is work an unauthenticated caller can trigger, so it is bounded: a WorkLimiter caps
+// concurrent fetches (503 when full), each fetch has a deadline and a size cap, redirects are
+// refused, and answers are cached per key id for a short time.
+import { KeyObject, createPublicKey } from "node:crypto";
+import { isIP } from "node:net";
+import { DirectoryError } from "./errors";
+import { WorkLimiter } from "./work-limiter";
+
+export interface ActorKeyResolverOptions {
+  /**
+   * TEST/DEVELOPMENT ONLY: accept http:// actors and instances on loopback or private addresses.
+   * Production directories leave this off (https only, no literal internal addresses).
+   */
+  allowInsecure?: boolean;
+  timeoutMs?: number;
+  maxDocumentBytes?: number;
+  cacheTtlMs?: number;
+  maxConcurrentFetches?: number;
+}
+
+const MAX_ACTOR_LENGTH = 2048;
+
+/**
+ * Checks that `actor` is a canonical actor ID (spec "Actor ID Canonicalization"): an absolute
+ * https URL without credentials or fragment, compared byte for byte afterwards. `http://` is
+ * rewritten to `https://` as the spec says, unless `allowInsecure` keeps it (loopback tests).
+ */
+export function canonicalActorId(actor: string, allowInsecure = false): string {
+  const bad = (why: string): never => {
+    throw new DirectoryError("invalid_actor", `actor ID ${why}`);
+  };
+  if (typeof actor !== "string" || actor.length === 0 || actor.length > MAX_ACTOR_LENGTH) return bad("must be a URL of at most 2048 characters");
+  if (!/^https?:\/\/[^\s/?#@]+\/[^\s#]*$/.test(actor)) return bad("must be an http(s) URL with a path, no credentials, no fragment");
+  let url: URL;
+  try {
+    url = new URL(actor);
+  } catch {
+    return bad("is not a well-formed URL");
+  }
+  if (url.username || url.password || url.hash) bad("must not carry credentials or a fragment");
+  if (actor.startsWith("http://") && !allowInsecure) return "https://" + actor.slice("http://".length);
+  return actor;
+}
+
+/** Origin (scheme, host and port) of an actor ID, for "same instance" comparisons. */
+export function actorOrigin(actor: string): string {
+  return new URL(actor).origin;
+}
+
+function isInternalAddress(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "");
+  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  const family = isIP(host);
+  if (family === 4) {
+    const [a, b] = host.split(".").map(Number);
+    return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
+  }
+  if (family === 6) return host === "::1" || host === "::" || /^f[cd]/i.test(host) || /^fe80/i.test(host) || host.startsWith("::ffff:");
+  return false;
+}
+
+interface CachedKey {
+  key: KeyObject;
+  expires: number;
+}
+
+interface PublishedKey {
+  id?: unknown;
+  owner?: unknown;
+  controller?: unknown;
+  publicKeyPem?: unknown;
+}
+
+export class ActorKeyResolver {
+  private readonly cache = new Map<string, CachedKey>();
+  private readonly inflight = new Map<string, Promise<KeyObject>>();
+  private readonly limiter: WorkLimiter;
+
+  constructor(private readonly options: ActorKeyResolverOptions = {}) {
+    this.limiter = new WorkLimiter({ concurrency: options.maxConcurrentFetches ?? 8, queue: 32, retryAfterSeconds: 1 });
+  }
+
+  /** The Ed25519 key `keyId` that the actor document of `actor` publishes as the actor's own. */
+  async resolve(actor: string, keyId: string): Promise<KeyObject> {
+    const allowInsecure = this.options.allowInsecure ?? false;
+    const url = new URL(canonicalActorId(actor, allowInsecure));
+    if (!allowInsecure && (url.protocol !== "https:" || isInternalAddress(url.hostname))) {
+      throw new DirectoryError("invalid_actor", "actor IDs must be public https URLs");
+    }
+    let keyUrl: URL;
+    try {
+      keyUrl = new URL(keyId);
+    } catch {
+      throw new DirectoryError("unauthorized", "keyid must be a URL");
+    }
+    // A key id elsewhere would let one instance speak for another's actors.
+    if (keyUrl.origin !== url.origin) throw new DirectoryError("unauthorized", "keyid is not on the actor's instance");
+    const cacheKey = `${actor}\n${keyId}`;
+    const hit = this.cache.get(cacheKey);
+    if (hit && hit.expires > Date.now()) return hit.key;
+    // Concurrent requests for one key share one fetch (a burst costs the instance one request).
+    let pending = this.inflight.get(cacheKey);
+    if (!pending) {
+      pending = this.limiter.run(() => this.fetchKey(actor, keyId)).finally(() => this.inflight.delete(cacheKey));
+      this.inflight.set(cacheKey, pending);
+    }
+    const key = await pending;
+    if (this.cache.size >= 10_000) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(cacheKey, { key, expires: Date.now() + (this.options.cacheTtlMs ?? 300_000) });
+    return key;
+  }
+
+  /** Forgets cached keys (an instance rotated its key, or tests). */
+  clear(): void {
+    this.cache.clear();
+  }
+
+  private async fetchKey(actor: string, keyId: string): Promise<KeyObject> {
+    const doc = await this.fetchDocument(actor);
+    if (doc.id !== actor) throw new DirectoryError("unauthorized", "the actor document's id is not this actor");
+    const published = Array.isArray(doc.publicKey) ? (doc.publicKey as PublishedKey[]) : [doc.publicKey as PublishedKey];
+    const entry = published.find((k) => k && typeof k === "object" && k.id === keyId);
+    if (!entry || typeof entry.publicKeyPem !== "string") throw new DirectoryError("unauthorized", "the actor's instance does not publish this key");
+    if (entry.owner !== actor && entry.controller !== actor) throw new DirectoryError("unauthorized", "the published key belongs to another actor");
+    let key: KeyObject;
+    try {
+      key = createPublicKey(entry.publicKeyPem);
+    } catch {
+      throw new DirectoryError("unauthorized", "the published key is not a valid PEM public key");
+    }
+    if (key.asymmetricKeyType !== "ed25519") throw new DirectoryError("unauthorized", "only Ed25519 instance keys are accepted");
+    return key;
+  }
+
+  private async fetchDocument(actor: string): Promise<Record<string, unknown>> {
+    const max = this.options.maxDocumentBytes ?? 64 * 1024;
+    let text: string;
+    try {
+      const res = await fetch(actor, {
+        headers: { accept: 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"' },
+        redirect: "error",
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 3000),
+      });
+      // The instance says there is no such actor: the request cannot be authenticated (401), the
+      // instance is not failing (502).
+      if (res.status === 404 || res.status === 410) {
+        await res.body?.cancel();
+        throw new DirectoryError("unauthorized", "the actor's instance does not know this actor");
+      }
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const declared = Number(res.headers.get("content-length") ?? "0");
+      if (declared > max) throw new Error("document too large");
+      // Read at most `max` bytes: an instance that streams without end is cut off, not buffered.
+      const chunks: Uint8Array[] = [];
+      let total = 0;
+      const reader = res.body?.getReader();
+      for (;;) {
+        const next = reader ? await reader.read() : { done: true as const, value: undefined };
+        if (next.done) break;
+        total += next.value.length;
+        if (total > max) {
+          await reader?.cancel();
+          throw new Error("document too large");
+        }
+        chunks.push(next.value);
+      }
+      text = Buffer.concat(chunks).toString("utf8");
+    } catch (err) {
+      if (err instanceof DirectoryError) throw err;
+      throw new DirectoryError("actor_unreachable", `cannot fetch the actor document: ${(err as Error).message}`);
+    }
+    try {
+      const doc = JSON.parse(text) as unknown;
+      if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new Error("not an object");
+      return doc as Record<string, unknown>;
+    } catch {
+      throw new DirectoryError("actor_unreachable", "the actor document is not a JSON object");
+    }
+  }
+}

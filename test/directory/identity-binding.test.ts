@@ -1,0 +1,163 @@
+// The pieces of identity binding on their own: the RFC 9421 profile (sign, verify, every tamper),
+// the actor-key resolver against a real loopback instance (and what it refuses to fetch), and the
+// bad-request table's doubling and decay.
+import { generateKeyPairSync } from "node:crypto";
+import { expect } from "chai";
+import Fastify from "fastify";
+import { ActorKeyResolver, canonicalActorId } from "../../src/directory/actor-keys";
+import { DirectoryError } from "../../src/directory/errors";
+import { HttpSignatureError, parseSignatureHeaders, signRequest, verifyRequest } from "../../src/directory/http-signature";
+import { BadRequestTable } from "../../src/directory/rate-limit";
+import { WorkLimiter } from "../../src/directory/work-limiter";
+import { startInstance, TestInstance } from "./instance";
+
+async function code(p: Promise<unknown> | (() => unknown)): Promise<string> {
+  try {
+    await (typeof p === "function" ? p() : p);
+  } catch (e) {
+    if (e instanceof DirectoryError) return e.code;
+    if (e instanceof HttpSignatureError) return "http_signature";
+    throw e;
+  }
+  return "ok";
+}
+
+describe("directory identity binding: RFC 9421, actor keys, rate limits", function () {
+  this.timeout(60_000);
+
+  describe("HTTP message signatures (ed25519 profile)", () => {
+    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+    const signer = { keyId: "https://social.example/users/bob#main-key", privateKey };
+    const parts = { method: "POST", targetUri: "https://pkd.example/api/message", body: Buffer.from('{"a":1}') };
+
+    it("verifies what it signs and refuses every tampered component", async () => {
+      const headers = signRequest(parts, signer);
+      const parsed = parseSignatureHeaders(headers);
+      expect(parsed.keyId).to.equal(signer.keyId);
+      verifyRequest(parts, headers, parsed, publicKey);
+      expect(await code(() => verifyRequest({ ...parts, body: Buffer.from('{"a":2}') }, headers, parsed, publicKey))).to.equal("http_signature");
+      expect(await code(() => verifyRequest({ ...parts, method: "PUT" }, headers, parsed, publicKey))).to.equal("http_signature");
+      expect(await code(() => verifyRequest({ ...parts, targetUri: "https://other.example/api/message" }, headers, parsed, publicKey))).to.equal("http_signature");
+      expect(await code(() => verifyRequest(parts, headers, parsed, generateKeyPairSync("ed25519").publicKey))).to.equal("http_signature");
+      // A digest that matches a different body, even if the body is swapped consistently, breaks the signature.
+      const other = { ...parts, body: Buffer.from("{}") };
+      const forged = { ...headers, "content-digest": signRequest(other, signer)["content-digest"] };
+      expect(await code(() => verifyRequest(other, forged, parsed, publicKey))).to.equal("http_signature");
+    });
+
+    it("refuses stale signatures, other algorithms and other component lists", async () => {
+      const old = signRequest(parts, signer, Math.floor(Date.now() / 1000) - 301);
+      expect(await code(() => verifyRequest(parts, old, parseSignatureHeaders(old), publicKey))).to.equal("http_signature");
+      const h = signRequest(parts, signer);
+      for (const input of [
+        h["signature-input"].replace('alg="ed25519"', 'alg="rsa-v1_5-sha256"'),
+        h["signature-input"].replace('"@method" ', ""),
+        h["signature-input"].replace("sig1=", "sig2="),
+        h["signature-input"] + ";expires=1",
+      ]) {
+        expect(await code(() => parseSignatureHeaders({ ...h, "signature-input": input }))).to.equal("http_signature");
+      }
+      expect(await code(() => parseSignatureHeaders({ ...h, signature: undefined }))).to.equal("http_signature");
+      const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey;
+      expect(await code(() => verifyRequest(parts, h, parseSignatureHeaders(h), rsa))).to.equal("http_signature");
+    });
+  });
+
+  describe("actor keys", () => {
+    let instance: TestInstance;
+    before(async () => {
+      instance = await startInstance();
+    });
+    after(() => instance.close());
+
+    it("resolves the key the actor document publishes, once for a burst, and caches it", async () => {
+      const resolver = new ActorKeyResolver({ allowInsecure: true });
+      const bob = instance.identity("bob");
+      const before = instance.fetches;
+      const keys = await Promise.all(Array.from({ length: 20 }, () => resolver.resolve(bob.actor, bob.signer.keyId)));
+      expect(keys[0].asymmetricKeyType).to.equal("ed25519");
+      await resolver.resolve(bob.actor, bob.signer.keyId);
+      expect(instance.fetches - before).to.equal(1);
+    });
+
+    it("refuses key ids elsewhere, unknown actors and keys, and (by default) http or internal addresses", async () => {
+      const resolver = new ActorKeyResolver({ allowInsecure: true });
+      const bob = instance.identity("bob");
+      expect(await code(resolver.resolve(bob.actor, "https://evil.example/users/bob#main-key"))).to.equal("unauthorized");
+      expect(await code(resolver.resolve(bob.actor, `${bob.actor}#other-key`))).to.equal("unauthorized");
+      expect(await code(resolver.resolve(instance.actor("nobody"), `${instance.actor("nobody")}#main-key`))).to.equal("unauthorized");
+      // Another user's key id on the same instance is that user's, not bob's.
+      instance.identity("carol");
+      expect(await code(resolver.resolve(bob.actor, instance.keyId("carol")))).to.equal("unauthorized");
+      const strict = new ActorKeyResolver();
+      expect(await code(strict.resolve(bob.actor, bob.signer.keyId))).to.equal("invalid_actor");
+      expect(await code(strict.resolve("https://127.0.0.1:1/users/x", "https://127.0.0.1:1/users/x#k"))).to.equal("invalid_actor");
+      expect(await code(strict.resolve("https://10.1.2.3/users/x", "https://10.1.2.3/users/x#k"))).to.equal("invalid_actor");
+    });
+
+    it("cuts off huge, redirecting, slow or lying instances", async () => {
+      const app = Fastify();
+      app.get("/huge", async (_req, reply) => reply.type("application/json").send("x".repeat(200_000)));
+      app.get("/redirect", async (_req, reply) => reply.redirect("/huge"));
+      app.get("/slow", () => new Promise(() => undefined));
+      app.get("/liar", async (req) => ({ id: `http://${req.headers.host}/someone-else`, publicKey: [] }));
+      const base = (await app.listen({ host: "127.0.0.1", port: 0 })).replace("localhost", "127.0.0.1");
+      try {
+        const resolver = new ActorKeyResolver({ allowInsecure: true, timeoutMs: 500 });
+        expect(await code(resolver.resolve(`${base}/huge`, `${base}/huge#k`))).to.equal("actor_unreachable");
+        expect(await code(resolver.resolve(`${base}/redirect`, `${base}/redirect#k`))).to.equal("actor_unreachable");
+        expect(await code(resolver.resolve(`${base}/slow`, `${base}/slow#k`))).to.equal("actor_unreachable");
+        expect(await code(resolver.resolve(`${base}/liar`, `${base}/liar#k`))).to.equal("unauthorized");
+      } finally {
+        await app.close();
+      }
+    });
+
+    it("canonical actor IDs: https URLs with a path, http rewritten, no credentials or fragments", async () => {
+      expect(canonicalActorId("https://social.example/users/Bob")).to.equal("https://social.example/users/Bob");
+      expect(canonicalActorId("http://social.example/users/bob")).to.equal("https://social.example/users/bob");
+      expect(canonicalActorId("http://127.0.0.1:80/users/bob", true)).to.equal("http://127.0.0.1:80/users/bob");
+      for (const bad of ["bob@social.example", "https://social.example", "https://u:p@social.example/x", "https://social.example/x#y", "ftp://x/y"]) {
+        expect(await code(() => canonicalActorId(bad)), bad).to.equal("invalid_actor");
+      }
+    });
+  });
+
+  describe("bounded work and back-off", () => {
+    it("the bad-request table doubles the penalty per rejection and decays after twice the penalty", () => {
+      const t = new BadRequestTable({ basePenaltyMs: 100 });
+      t.penalize(["ip:a"], 0);
+      expect(() => t.check(["ip:a"], 50)).to.throw(/too many/);
+      t.check(["ip:a"], 100);
+      t.check(["ip:b"], 50);
+      t.penalize(["ip:a"], 100); // count 2: 200 ms
+      expect(() => t.check(["ip:a"], 299)).to.throw(/too many/);
+      t.check(["ip:a"], 300);
+      // 2 × 200 ms later the count drops to 1, 2 × 100 ms after that the entry is gone.
+      expect(t.resetAt("ip:a", 100)).to.equal(1);
+      t.check(["ip:a"], 1000);
+      expect(t.resetAt("ip:a", 1000)).to.equal(0);
+      const off = new BadRequestTable({ basePenaltyMs: 0 });
+      off.penalize(["x"], 0);
+      off.check(["x"], 0);
+    });
+
+    it("the work limiter runs at most N, queues at most Q, and refuses the rest with overloaded", async () => {
+      const limiter = new WorkLimiter({ concurrency: 2, queue: 3, retryAfterSeconds: 2 });
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let peak = 0;
+      const job = async () => {
+        peak = Math.max(peak, limiter.running);
+        await gate;
+      };
+      const runs = Array.from({ length: 8 }, () => limiter.run(job).then(() => "ok", (e: DirectoryError) => `${e.code}:${e.retryAfterSeconds}`));
+      release();
+      const results = await Promise.all(runs);
+      expect(results.filter((r) => r === "ok")).to.have.length(5);
+      expect(results.filter((r) => r === "overloaded:2")).to.have.length(3);
+      expect(peak).to.equal(2);
+      expect(limiter.running).to.equal(0);
+    });
+  });
+});

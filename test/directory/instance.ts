@@ -1,0 +1,85 @@
+// A real (minimal) ActivityPub instance on loopback for identity-binding tests: WebFinger
+// (RFC 7033) and actor documents that publish each user's Ed25519 key (publicKeyPem), as the
+// directory fetches them to verify RFC 9421 signatures. The instance holds its users' keys, as a
+// Fediverse server does, and signs on their behalf.
+import { generateKeyPairSync, KeyObject } from "node:crypto";
+import fs from "node:fs";
+import Fastify, { FastifyInstance } from "fastify";
+import type { InstanceIdentity } from "../../src/directory/client";
+
+export interface TestInstance {
+  /** http://127.0.0.1:PORT */
+  origin: string;
+  host: string;
+  actor(name: string): string;
+  keyId(name: string): string;
+  /** The instance's signer for `name` (creates the user on first use). */
+  identity(name: string): InstanceIdentity;
+  /** Writes the CLI's --instance-key file for `name`. */
+  writeKeyFile(name: string, file: string): void;
+  /** Replaces a user's published key (key rotation, or a compromised instance). */
+  rotate(name: string): void;
+  /** Requests for actor documents served so far. */
+  fetches: number;
+  close(): Promise<void>;
+}
+
+export async function startInstance(): Promise<TestInstance> {
+  const keys = new Map<string, { privateKey: KeyObject; publicKey: KeyObject }>();
+  const app: FastifyInstance = Fastify({ logger: false });
+  let origin = "";
+  const actorUrl = (name: string): string => `${origin}/users/${name}`;
+  const keyFor = (name: string) => {
+    let k = keys.get(name);
+    if (!k) {
+      k = generateKeyPairSync("ed25519");
+      keys.set(name, k);
+    }
+    return k;
+  };
+  const state = { fetches: 0 };
+
+  app.get<{ Querystring: { resource?: string } }>("/.well-known/webfinger", async (req, reply) => {
+    const m = /^acct:([a-z0-9_.-]+)@(.+)$/i.exec(req.query.resource ?? "");
+    if (!m || m[2] !== new URL(origin).host || !keys.has(m[1])) return reply.code(404).send({});
+    return reply.type("application/jrd+json").send({
+      subject: req.query.resource,
+      links: [{ rel: "self", type: "application/activity+json", href: actorUrl(m[1]) }],
+    });
+  });
+  app.get<{ Params: { name: string } }>("/users/:name", async (req, reply) => {
+    state.fetches++;
+    const k = keys.get(req.params.name);
+    if (!k) return reply.code(404).send({});
+    const id = actorUrl(req.params.name);
+    return reply.type("application/activity+json").send({
+      "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+      id,
+      type: "Person",
+      preferredUsername: req.params.name,
+      inbox: `${id}/inbox`,
+      publicKey: { id: `${id}#main-key`, owner: id, publicKeyPem: k.publicKey.export({ type: "spki", format: "pem" }).toString() },
+    });
+  });
+  origin = (await app.listen({ host: "127.0.0.1", port: 0 })).replace("localhost", "127.0.0.1");
+  return {
+    origin,
+    host: new URL(origin).host,
+    actor: actorUrl,
+    keyId: (name) => `${actorUrl(name)}#main-key`,
+    identity(name) {
+      return { actor: actorUrl(name), signer: { keyId: `${actorUrl(name)}#main-key`, privateKey: keyFor(name).privateKey } };
+    },
+    writeKeyFile(name, file) {
+      const pem = keyFor(name).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+      fs.writeFileSync(file, JSON.stringify({ keyId: `${actorUrl(name)}#main-key`, privateKeyPem: pem }));
+    },
+    rotate(name) {
+      keys.set(name, generateKeyPairSync("ed25519"));
+    },
+    get fetches() {
+      return state.fetches;
+    },
+    close: () => app.close(),
+  };
+}
