@@ -15,7 +15,7 @@ import { pipeline } from "node:stream/promises";
 import { getBytes, hexlify, keccak256, type Provider, type Wallet } from "ethers";
 import { Capsule, PublicKey, generateKFrags } from "../umbral";
 import { openKFrag, sealKFrag } from "../protocol/kfrag-transport";
-import { verifyKfragReceipt, type KfragReceipt } from "../protocol/kfrag-receipt-verify";
+import { lowSReceiptSignature, verifyKfragReceipt, type KfragReceipt } from "../protocol/kfrag-receipt-verify";
 import { StreamDecryptor, StreamEncryptor, StreamHeader, createOriginalDecryptor, readStreamHeader, splitHeader } from "../umbral/stream";
 import { sealKFragUpload, signRevocation, type KFragPackage, type ReaderSpec } from "../node/protocol";
 import type { Condition } from "../node/conditions";
@@ -441,12 +441,15 @@ export class NkmsClient {
       policyId: getBytes(record.policyId),
       kfragHash: getBytes(kfragHash),
     };
-    if (!verifyKfragReceipt(stampKey, ctx, getBytes(r.signature))) return "receipt not signed by the node's stamp key for this kfrag";
+    // Kept in low-S form: the only form the LeakAdjudicator accepts (a high-S receipt, though a
+    // valid signature, could never be revealed against the node).
+    const signature = lowSReceiptSignature(getBytes(r.signature));
+    if (!signature || !verifyKfragReceipt(stampKey, ctx, signature)) return "receipt not signed by the node's stamp key for this kfrag";
     const counts = await stampDateCheck(this.contracts.escrow)(staker, stampKey, period).catch((e: unknown) => {
       throw chainError("checking a receipt's date", e);
     });
     if (!counts) return `receipt dated ${period}: not a period the escrow counts the node's stamp key for`;
-    return { period, signature: r.signature.toLowerCase() };
+    return { period, signature: hexlify(signature) };
   }
 
   /** The highest minimum fee rate among enrolled nodes, so every node is eligible on price. */

@@ -7,6 +7,7 @@
 // the file, so a copy of the file does not let anyone reveal someone else's commitment.
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { AbiCoder } from "ethers";
+import { lowSReceiptSignature } from "../protocol/kfrag-receipt-verify";
 
 export const LEAK_EVIDENCE_FORMAT = "nkms.leak-evidence";
 export const LEAK_EVIDENCE_VERSION = 2;
@@ -139,7 +140,8 @@ export function revealArgs(e: LeakEvidence, salt: Uint8Array): LeakProofArgs {
     kfrag: hex(e.kfrag),
     proof: e.proof.map(hex),
     receiptPeriod: e.receipt.period,
-    receiptSignature: e.receipt.signature,
+    // Low-S, the only form the chain accepts (a receipt kept high-S by an older client still counts).
+    receiptSignature: hex(lowSReceiptSignature(Buffer.from(e.receipt.signature.slice(2), "hex")) ?? Buffer.from(e.receipt.signature.slice(2), "hex")),
     salt: hex(salt),
   };
 }
