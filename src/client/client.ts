@@ -449,6 +449,12 @@ export class NkmsClient {
       throw chainError("checking a receipt's date", e);
     });
     if (!counts) return `receipt dated ${period}: not a period the escrow counts the node's stamp key for`;
+    // The LeakAdjudicator refuses a receipt dated before the policy's first period; a node could
+    // otherwise date it one period early (its stamp key still counts there) and never be challengeable.
+    const info = await this.contracts.policyManager.getPolicy(record.policyId).catch((e: unknown) => {
+      throw chainError("reading the policy's first period", e);
+    });
+    if (period < Number(info.startPeriod)) return `receipt dated ${period}: before the policy's first period ${info.startPeriod}`;
     return { period, signature: hexlify(signature) };
   }
 
