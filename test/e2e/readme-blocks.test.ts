@@ -35,7 +35,7 @@ describe("README block runner (test/shared/readme-blocks.ts)", function () {
   });
 
   it("a failing command fails its block (errexit, pipefail, unset variables), even mid-block", async () => {
-    for (const text of ["false\necho after\n", "false | true\n", "echo $UNSET_VARIABLE\n", "X=$(false)\n"]) {
+    for (const text of ["false\necho after\n", "false | true\n", "echo $UNSET_VARIABLE\n", "X=$(false)\n", "true\nfalse && echo after\n"]) {
       const r = await runForeground({ background: false, text, line: 1 }, scratch, env(), scratch, [], 30_000);
       expect(r.code, text).to.not.equal(0);
       expect(r.output, text).to.not.include("after");

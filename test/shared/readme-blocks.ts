@@ -116,8 +116,9 @@ export interface ForegroundResult {
 export function runForeground(block: Block, cwd: string, env: Env, scratch: string, watch: BackgroundProcess[], timeoutMs: number): Promise<ForegroundResult> {
   const file = path.join(scratch, `block-${block.line}.sh`);
   const envOut = path.join(scratch, `block-${block.line}.env`);
-  // The block verbatim, then (only when it got to its end) the environment it leaves behind.
-  fs.writeFileSync(file, `${block.text}\nenv -0 > ${JSON.stringify(envOut)}\n`);
+  // The block verbatim; on exit, the environment it leaves behind. A trap, not a line after the
+  // block, so the block's own exit status stays the script's (a last `cmp a b && echo same` fails).
+  fs.writeFileSync(file, `trap 'env -0 > ${JSON.stringify(envOut).replace(/'/g, "")}' EXIT\n${block.text}`);
   return new Promise((resolve, reject) => {
     const proc = spawn("bash", ["--noprofile", "--norc", "-euo", "pipefail", file], { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     const output = collect(proc);
