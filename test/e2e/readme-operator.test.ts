@@ -85,6 +85,9 @@ describe("e2e: the README's operator path, run verbatim (Anvil, directory, three
 
     const background: BackgroundProcess[] = [];
     const timings: string[] = [];
+    // README_E2E_TRANSCRIPT=FILE keeps every block's output and the background processes' (to read
+    // what a newcomer sees).
+    const transcript: string[] = [];
     let env = base;
     let settings: Env | undefined;
     try {
@@ -98,8 +101,10 @@ describe("e2e: the README's operator path, run verbatim (Anvil, directory, three
         const r = await runForeground(block, ROOT, env, scratch, background, 300_000);
         timings.push(`line ${block.line}: ${Date.now() - t0} ms`);
         expect(r.code, `README block at line ${block.line} exited ${r.code}:\n${block.text}\n--- output ---\n${r.output}`).to.equal(0);
+        transcript.push(`--- block at line ${block.line} (${Date.now() - t0} ms)\n${block.text}--- output\n${r.output}`);
         env = r.env;
         settings ??= r.env;
+        if (/ share /.test(block.text)) expect(r.output, r.output).to.match(/paid \d+(\.\d+)? NKMS through period/);
         if (/cmp /.test(block.text)) expect(r.output).to.include("Bob reads what Alice wrote");
         if (/ revoke /.test(block.text)) expect(r.output, r.output).to.match(/revoked|denied/i);
       }
@@ -125,6 +130,10 @@ describe("e2e: the README's operator path, run verbatim (Anvil, directory, three
       console.log(`      README operator path: ${timings.join(", ")}`);
     } finally {
       for (const b of background.reverse()) await b.stop();
+      if (process.env.README_E2E_TRANSCRIPT) {
+        for (const b of background) transcript.push(`--- background block at line ${b.block.line}\n${b.block.text}--- output\n${b.output()}`);
+        fs.writeFileSync(process.env.README_E2E_TRANSCRIPT, transcript.join("\n"));
+      }
       fs.rmSync(path.join(ROOT, "ignition", "deployments", deploymentId), { recursive: true, force: true });
       fs.rmSync(work, { recursive: true, force: true });
     }

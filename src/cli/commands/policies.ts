@@ -6,6 +6,7 @@ import { serializeGrant } from "../../client/grant";
 import { parseReaderKeys, type ReaderKeys } from "../../client/identity";
 import { PolicyStore, type PolicyRecord } from "../../client/policy-store";
 import { grantOf } from "../../client/client";
+import { formatNkms } from "../../client/chain";
 import { PartialDeliveryError, type DeliveryResult } from "../../client/errors";
 import { Context } from "../context";
 import { CliError } from "../errors";
@@ -93,7 +94,7 @@ export function policyCommands(): Command[] {
         { policyId, nodes: record.nodes, endPeriod: record.endPeriod, paid: record.paid, tx, delivery, undelivered: record.undelivered, grant: opts.grantOut ?? grant },
         (x) =>
           [
-            `policy ${x.policyId}: ${threshold}-of-${shares}, paid ${x.paid} token units through period ${x.endPeriod}`,
+            `policy ${x.policyId}: ${threshold}-of-${shares}, paid ${formatNkms(BigInt(x.paid))} through period ${x.endPeriod}`,
             ...deliveryLines(x.delivery),
             opts.grantOut ? `grant written to ${opts.grantOut}` : `grant: ${JSON.stringify(grant)}`,
           ].join("\n"),
