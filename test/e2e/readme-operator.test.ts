@@ -124,6 +124,8 @@ describe("e2e: the README's operator path, run verbatim (Anvil, directory, three
           checkpoint = await readLatestCheckpoint(contract);
         }
         expect(checkpoint.treeSize, "the directory checkpoints Bob's publication on-chain").to.be.greaterThan(0);
+        const directory = background.find((b) => /directory serve/.test(b.block.text))!;
+        expect(directory.output(), directory.output()).to.not.match(/checkpoint failed/);
       } finally {
         provider.destroy();
       }
