@@ -30,7 +30,8 @@ const testnetUrl = configured("NKMS_RPC_URL");
 // against reorgs). A local chain with timed blocks (`npm run chain`) is never reorganised, and the
 // wait is 40 s of an 80 s Network deployment there (measured, 1-second blocks): on `localhost`, 1.
 const networkArg = process.argv[process.argv.indexOf("--network") + 1];
-const onLocalhost = (process.argv.includes("--network") ? networkArg : process.env.HARDHAT_NETWORK) === "localhost";
+const onLocalhost =
+  (process.argv.includes("--network") ? networkArg : process.env.HARDHAT_NETWORK) === "localhost" || process.argv.includes("--network=localhost");
 const deployerKey = configured("NKMS_DEPLOYER_KEY");
 
 const config: HardhatUserConfig = {
