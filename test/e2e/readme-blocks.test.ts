@@ -60,7 +60,7 @@ describe("README block runner (test/shared/readme-blocks.ts)", function () {
     const parent = startBackground({ background: true, text: `sleep 300 &\necho $! > ${pidFile}\nwait\n`, line: 9 }, scratch, env(), scratch);
     while (!fs.existsSync(pidFile) || !fs.readFileSync(pidFile, "utf8").trim()) await new Promise((r) => setTimeout(r, 50));
     const child = Number(fs.readFileSync(pidFile, "utf8"));
-    await parent.stop();
+    expect(await parent.stop(), "went by itself on SIGTERM").to.equal(true);
     const alive = (): boolean => {
       try {
         process.kill(child, 0);
@@ -71,6 +71,13 @@ describe("README block runner (test/shared/readme-blocks.ts)", function () {
     };
     for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
     expect(alive(), "the background block's child is gone").to.equal(false);
+  });
+
+  it("a background process that ignores Ctrl-C is killed after the grace period, and reported so", async () => {
+    const stubborn = startBackground({ background: true, text: "trap '' INT\necho ready\nsleep 300\n", line: 11 }, scratch, env(), scratch);
+    while (!stubborn.output().includes("ready")) await new Promise((r) => setTimeout(r, 50));
+    expect(await stubborn.stop("SIGINT", 500)).to.equal(false);
+    expect(stubborn.exited()).to.equal(true);
   });
 
   it("a block that never ends is stopped after its timeout", async () => {

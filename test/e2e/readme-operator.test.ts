@@ -129,6 +129,10 @@ describe("e2e: the README's operator path, run verbatim (Anvil, directory, three
       } finally {
         provider.destroy();
       }
+      // "Stop the processes with Ctrl-C": each stops by itself on SIGINT.
+      for (const b of [...background].reverse()) {
+        expect(await b.stop("SIGINT", 30_000), `the background block at line ${b.block.line} did not stop on Ctrl-C:\n${b.output()}`).to.equal(true);
+      }
       console.log(`      README operator path: ${timings.join(", ")}`);
     } finally {
       for (const b of background.reverse()) await b.stop();

@@ -57,8 +57,11 @@ export interface BackgroundProcess {
   proc: ChildProcess;
   output(): string;
   exited(): boolean;
-  /** SIGTERM to its whole process group, SIGKILL after `graceMs`; resolves once it is gone. */
-  stop(graceMs?: number): Promise<void>;
+  /**
+   * `signal` (SIGTERM by default; SIGINT is a terminal's Ctrl-C) to its whole process group,
+   * SIGKILL after `graceMs`; resolves once it is gone: true when it went by itself, in time.
+   */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<boolean>;
 }
 
 function collect(proc: ChildProcess): () => string {
@@ -80,9 +83,10 @@ export function startBackground(block: Block, cwd: string, env: Env, scratch: st
     proc,
     output,
     exited,
-    stop: (graceMs = 15_000) =>
+    stop: (signal = "SIGTERM", graceMs = 15_000) =>
       new Promise((resolve) => {
-        if (exited()) return resolve();
+        if (exited()) return resolve(false);
+        let killed = false;
         const kill = (signal: NodeJS.Signals): void => {
           try {
             process.kill(-proc.pid!, signal);
@@ -90,14 +94,17 @@ export function startBackground(block: Block, cwd: string, env: Env, scratch: st
             /* already gone */
           }
         };
-        const timer = setTimeout(() => kill("SIGKILL"), graceMs);
+        const timer = setTimeout(() => {
+          killed = true;
+          kill("SIGKILL");
+        }, graceMs);
         proc.once("exit", () => {
           clearTimeout(timer);
           // what the group's leader started may outlive it: make sure the group is gone
           kill("SIGKILL");
-          resolve();
+          resolve(!killed);
         });
-        kill("SIGTERM");
+        kill(signal);
       }),
   };
 }
