@@ -124,7 +124,8 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger } = {}
 
   // One agent per data dir, taken before anything else: a second agent must not touch the store.
   // A data dir this start creates is removed again if the start fails (no empty database left).
-  const freshDir = !existsSync(config.dataDir) || readdirSync(config.dataDir).length === 0;
+  const existed = existsSync(config.dataDir);
+  const freshDir = !existed || readdirSync(config.dataDir).length === 0;
   const lock = lockDataDir(config.dataDir);
   if (!lock) {
     provider.destroy();
@@ -133,7 +134,11 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger } = {}
   cleanup.push(() => lock.release());
   let started = false;
   cleanup.push(() => {
-    if (!started && freshDir) rmSync(config.dataDir, { recursive: true, force: true });
+    if (!started && freshDir) {
+      // What this start created goes; an empty directory the operator made stays.
+      if (existed) for (const f of readdirSync(config.dataDir)) rmSync(join(config.dataDir, f), { recursive: true, force: true });
+      else rmSync(config.dataDir, { recursive: true, force: true });
+    }
   });
 
   try {

@@ -9,6 +9,26 @@ import { randomBytes } from "node:crypto";
 
 export const CHALLENGE_DOMAIN = "NKMS-OPERATOR-CHALLENGE-V1";
 export const CHALLENGE_TIMEOUT_MS = 5_000;
+/** An answer is ~250 bytes; whatever sits at the endpoint cannot make the starting agent buffer more. */
+const MAX_ANSWER_BYTES = 4096;
+
+async function boundedText(res: Response, max: number): Promise<string> {
+  const reader = res.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > max) {
+      await reader.cancel();
+      throw new Error(`answer larger than ${max} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
 
 export function challengeMessage(nonce: Uint8Array, endpoint: string): Uint8Array {
   const domain = new TextEncoder().encode(CHALLENGE_DOMAIN);
@@ -49,8 +69,11 @@ export async function challengeEndpoint(endpoint: string, operator: string, time
       signal: AbortSignal.timeout(timeoutMs),
       redirect: "error",
     });
-    if (res.status !== 200) return { live: false, reason: `it answered HTTP ${res.status}` };
-    body = await res.json();
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      return { live: false, reason: `it answered HTTP ${res.status}` };
+    }
+    body = JSON.parse(await boundedText(res, MAX_ANSWER_BYTES));
   } catch (e) {
     return { live: false, reason: `no answer (${(e as Error).message.split("\n")[0]})` };
   }
