@@ -25,6 +25,13 @@ function configured(name: string): string {
   return process.env[name] ?? vars.get(name, "");
 }
 const testnetUrl = configured("NKMS_RPC_URL");
+
+// Ignition waits `requiredConfirmations` blocks after each batch of a deployment (5 by default,
+// against reorgs). A local chain with timed blocks (`npm run chain`) is never reorganised, and the
+// wait is 40 s of an 80 s Network deployment there (measured, 1-second blocks): on `localhost`, 1.
+const networkArg = process.argv[process.argv.indexOf("--network") + 1];
+const onLocalhost =
+  (process.argv.includes("--network") ? networkArg : process.env.HARDHAT_NETWORK) === "localhost" || process.argv.includes("--network=localhost");
 const deployerKey = configured("NKMS_DEPLOYER_KEY");
 
 const config: HardhatUserConfig = {
@@ -61,6 +68,7 @@ const config: HardhatUserConfig = {
       ? { testnet: { url: testnetUrl, accounts: deployerKey ? [deployerKey] : [] } }
       : {}),
   },
+  ignition: onLocalhost ? { requiredConfirmations: 1 } : {},
   mocha: {
     timeout: 600_000,
   },

@@ -58,7 +58,8 @@ export async function deployAll(hre: HardhatRuntimeEnvironment, outFile: string)
   // The directory's tree-head key; its operator (who checkpoints) is the deployer, account 0.
   const directorySecret = ed25519.utils.randomSecretKey();
   const directoryKey = "0x" + Buffer.from(ed25519.getPublicKey(directorySecret)).toString("hex");
-  const options = { deploymentId, displayUi: false, parameters: { DirectoryCheckpoint: { directoryKey } } };
+  // One confirmation: on a chain with timed blocks Ignition's default (5 blocks per batch) only waits.
+  const options = { deploymentId, displayUi: false, parameters: { DirectoryCheckpoint: { directoryKey } }, config: { requiredConfirmations: 1 } };
   try {
     const network = await hre.ignition.deploy(NetworkModule, options);
     const directory = await hre.ignition.deploy(DirectoryModule, options);
@@ -91,17 +92,41 @@ export interface StakedNode {
   operator: Wallet;
 }
 
-/** Funds each staker from the deployer, stakes (permit), proposes its operator (the bond takes effect
- * when the node agent registers at startup) and enrolls it at `feeRate`. */
+/** ETH each fresh account gets for gas (stakers: stake, bond, fee rate; operators: registration, health duty). */
+export const GAS_MONEY = 10n ** 17n * 5n; // 0.5 ETH
+
+/**
+ * Sends ETH (and NKMS when `tokens` > 0) from `funder` to each of `to`: the demo and the tests
+ * need no account but the chain's first one, so they run on any chain with a funded account.
+ * The transactions go out back to back and are awaited together (one or two blocks on a chain
+ * with timed blocks, not one per transfer).
+ */
+export async function fundAccounts(contracts: Contracts, funder: Signer, to: string[], tokens = 0n, eth = GAS_MONEY): Promise<void> {
+  const sent: { wait(): Promise<unknown> }[] = [];
+  for (const address of to) {
+    sent.push(await funder.sendTransaction({ to: address, value: eth }));
+    if (tokens > 0n) sent.push(await contracts.token.connect(funder).transfer(address, tokens));
+  }
+  await Promise.all(sent.map((t) => t.wait()));
+}
+
+/** Funds each staker from the deployer (its NKMS; ETH for gas with `gas`, and its operator's ETH),
+ * stakes (permit), proposes its operator (the bond takes effect when the node agent registers at
+ * startup) and enrolls it at `feeRate`. */
 export async function stakeNodes(
   contracts: Contracts,
   deployer: Signer,
   nodes: StakedNode[],
-  options: { amount?: bigint; lockPeriods?: number; feeRate?: bigint } = {},
+  options: { amount?: bigint; lockPeriods?: number; feeRate?: bigint; gas?: boolean } = {},
 ): Promise<void> {
   const amount = options.amount ?? 150_000n * TOKEN;
-  for (const n of nodes) {
-    await send("fund staker", () => contracts.token.connect(deployer).transfer(n.staker.address, amount));
+  if (options.gas) {
+    await fundAccounts(contracts, deployer, nodes.map((n) => n.staker.address), amount);
+    await fundAccounts(contracts, deployer, nodes.map((n) => n.operator.address));
+  } else {
+    for (const n of nodes) {
+      await send("fund staker", () => contracts.token.connect(deployer).transfer(n.staker.address, amount));
+    }
   }
   // Different stakers send from different accounts: their transactions can go in parallel.
   await Promise.all(

@@ -3,7 +3,10 @@
  * deploy (Ignition) → stake 5 nodes → start 5 node agents as separate processes → Alice writes a
  * file and shares it 3-of-5 with Bob → Bob reads → two nodes are killed, Bob still reads → Alice
  * revokes → Bob is refused. Runs on the in-process Hardhat chain served over JSON-RPC on loopback,
- * or against a running `npx hardhat node` with `npm run demo -- --network localhost`.
+ * or against a running `npx hardhat node` with `npm run demo -- --network localhost`, or any
+ * JSON-RPC chain (Anvil, a testnet-like node with timed blocks) through scripts/demo-external.config.ts.
+ * It needs ONE funded account, the chain's first (it deploys, and funds every other key the demo
+ * uses: stakers, operators and Alice are fresh keys).
  * Exits 0 on success; every child process is stopped on every exit path.
  */
 import fs from "node:fs";
@@ -15,8 +18,7 @@ import { Wallet } from "ethers";
 import { connect, type NkmsClient } from "../src/client/client";
 import { RetrievalError } from "../src/client/errors";
 import { deriveUserKeys } from "../src/client/identity";
-import { send } from "../src/client/chain";
-import { TOKEN, account, connectAt, deployAll, serveHardhatChain, spawnNode, stakeNodes, writeNodeFiles, type NodeProcess } from "./demo-network";
+import { TOKEN, connectAt, fundAccounts, deployAll, serveHardhatChain, spawnNode, stakeNodes, writeNodeFiles, type NodeProcess } from "./demo-network";
 
 const NODES = 5;
 const FILE_BYTES = 4 * 1024 * 1024;
@@ -64,11 +66,13 @@ async function main(): Promise<void> {
   const addresses = await timed("deploy all contracts (Ignition)", () => deployAll(hre, deploymentFile), (a) => `PolicyManager ${a.policyManager}`);
   const { contracts, provider } = connectAt(rpcUrl, addresses);
   cleanups.push(() => provider.destroy());
-  const deployer = account(0).connect(provider);
-
-  // Stakers are accounts 3..7, their operators (the nodes' hot keys) accounts 10..14.
-  const staked = Array.from({ length: NODES }, (_, i) => ({ staker: account(3 + i).connect(provider), operator: account(10 + i).connect(provider) }));
-  await timed(`stake, bond and enroll ${NODES} nodes`, () => stakeNodes(contracts, deployer, staked), () => "150,000 NKMS each");
+  // The chain's first account deployed (Ignition) and holds the NKMS supply; it is the only
+  // account the demo needs. Stakers, their operators (the nodes' hot keys) and Alice are fresh
+  // keys it funds with ETH for gas (and NKMS), as an operator does with `nkms:transfer`.
+  const deployer = await provider.getSigner(0);
+  const fresh = () => new Wallet(Wallet.createRandom().privateKey).connect(provider);
+  const staked = Array.from({ length: NODES }, () => ({ staker: fresh(), operator: fresh() }));
+  await timed(`fund, stake, bond and enroll ${NODES} nodes`, () => stakeNodes(contracts, deployer, staked, { gas: true }), () => "150,000 NKMS and 0.5 ETH each");
 
   const nodes = await timed(`start ${NODES} node agents (separate processes)`, async () => {
     const configs = await Promise.all(staked.map((s, i) => writeNodeFiles(path.join(dir, `node-${i}`), s.operator, rpcUrl, deploymentFile)));
@@ -82,8 +86,8 @@ async function main(): Promise<void> {
   }, (ns) => ns.map((n) => n.url.replace("http://127.0.0.1", "")).join(" "));
 
   const storage = path.join(dir, "objects");
-  const aliceWallet = account(1);
-  await send("fund Alice", () => contracts.token.connect(deployer).transfer(aliceWallet.address, 100n * TOKEN));
+  const aliceWallet = fresh();
+  await fundAccounts(contracts, deployer, [aliceWallet.address], 100n * TOKEN);
   const alice: NkmsClient = await connect({ rpcUrl, deploymentFile, home: path.join(dir, "alice"), storage, keys: deriveUserKeys(aliceWallet) });
   const bob: NkmsClient = await connect({ rpcUrl, deploymentFile, home: path.join(dir, "bob"), storage, keys: deriveUserKeys(new Wallet(Wallet.createRandom().privateKey)), nodeTimeoutMs: 5000 });
   cleanups.push(() => alice.close(), () => bob.close());

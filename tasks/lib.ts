@@ -210,10 +210,16 @@ export async function checkKind(hre: HardhatRuntimeEnvironment, kind: string, ad
   }
 }
 
-/** The network's Ignition deployed_addresses.json, or an empty record when there is none. */
+/**
+ * The network's Ignition deployed_addresses.json, or an empty record when there is none.
+ * NKMS_DEPLOYMENT (the file the `nkms` CLI reads too) overrides it: a deployment made with
+ * `ignition deploy --deployment-id ID` is not under chain-<id>.
+ */
 async function deployedAddresses(hre: HardhatRuntimeEnvironment): Promise<{ file: string; addresses: Record<string, string> }> {
   const { chainId } = await hre.ethers.provider.getNetwork();
-  const file = path.join(hre.config.paths.root, "ignition", "deployments", `chain-${chainId}`, "deployed_addresses.json");
+  const file = process.env.NKMS_DEPLOYMENT
+    ? path.resolve(process.env.NKMS_DEPLOYMENT)
+    : path.join(hre.config.paths.root, "ignition", "deployments", `chain-${chainId}`, "deployed_addresses.json");
   const addresses = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, string>) : {};
   return { file, addresses };
 }

@@ -39,7 +39,12 @@ export function classify(e: unknown): { exit: ExitCodeName; message: string } {
   if (e instanceof StorageError) return { exit: e.code === "not_found" ? "notFound" : e.code === "corrupt" ? "integrity" : "usage", message: e.message };
   if (e instanceof ConfigError) return { exit: "usage", message: e.message };
   if (e instanceof StartupError) {
-    const exit: ExitCodeName = e.code === "KEYSTORE" ? "keystore" : e.code === "RPC" ? "unreachable" : e.code === "NO_ETH" ? "funds" : "chain";
+    const exit: ExitCodeName =
+      e.code === "KEYSTORE" ? "keystore"
+      : e.code === "RPC" ? "unreachable"
+      : e.code === "NO_ETH" ? "funds"
+      : e.code === "DATA_DIR_BUSY" || e.code === "PORT_IN_USE" || e.code === "ENDPOINT_LIVE" ? "busy"
+      : "chain";
     return { exit, message: e.message };
   }
   if (e instanceof CommanderError) return { exit: e.exitCode === 0 ? "ok" : "usage", message: e.message.replace(/^error: /, "") };

@@ -2,7 +2,7 @@
  * The SDK's view of the contracts: typed handles, transactions that turn reverts into
  * ClientError("CHAIN") naming the contract's custom error, and EIP-2612 permits.
  */
-import { JsonRpcProvider, ZeroAddress, randomBytes, toBigInt, type Interface, type Provider, type Signer } from "ethers";
+import { JsonRpcProvider, ZeroAddress, formatUnits, randomBytes, toBigInt, type Interface, type Provider, type Signer } from "ethers";
 import {
   NKMSToken__factory,
   PolicyManager__factory,
@@ -125,4 +125,9 @@ export async function signOnChainRevocation(
     message,
   );
   return { ...message, signature };
+}
+
+/** An amount of NKMS (18 decimals) for people: "0.15 NKMS", never token units. */
+export function formatNkms(units: bigint): string {
+  return `${formatUnits(units, 18)} NKMS`;
 }

@@ -25,7 +25,7 @@ import { LocalDirectoryStorage, StorageError, type ObjectStorage } from "./stora
 import { openObjectRef, type ObjectRef } from "./object-ref";
 import { AtomicFile } from "./atomic-file";
 import { ClientError, PartialDeliveryError, type DeliveryResult } from "./errors";
-import { chainError, connectContracts, makeProvider, permitDeadline, send, signPermit, type Contracts } from "./chain";
+import { chainError, connectContracts, formatNkms, makeProvider, permitDeadline, send, signPermit, type Contracts } from "./chain";
 import { deploymentFile, loadDeployment, requireAddresses, type NetworkAddresses } from "./deployment";
 import { GRANT_FORMAT, GRANT_VERSION, type Grant } from "./grant";
 import { hex, parseReaderKeys, type ReaderKeys, type UserKeys } from "./identity";
@@ -283,7 +283,7 @@ export class NkmsClient {
 
     const cost = await pm.policyCost(shares, feeRate, endPeriod);
     const balance = await token.balanceOf(wallet.address);
-    if (balance < cost) throw new ClientError("CHAIN", `policy costs ${cost} token units, ${wallet.address} holds ${balance}`);
+    if (balance < cost) throw new ClientError("CHAIN", `policy costs ${formatNkms(cost)}, ${wallet.address} holds ${formatNkms(balance)}`);
     const permit = await signPermit(token.connect(wallet), wallet, this.addresses.policyManager, cost, await permitDeadline(this.provider));
     const txHash = await send("createPolicy", () =>
       pm

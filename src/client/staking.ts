@@ -5,7 +5,7 @@
  */
 import type { Signer } from "ethers";
 import { ZeroAddress } from "ethers";
-import { send, permitDeadline, signPermit, type Contracts } from "./chain";
+import { formatNkms, send, permitDeadline, signPermit, type Contracts } from "./chain";
 import { ClientError } from "./errors";
 
 export interface StakeInfo {
@@ -26,7 +26,7 @@ export interface StakeInfo {
 export async function stake(contracts: Contracts, staker: Signer, amount: bigint, lockPeriods: number): Promise<string> {
   const address = await staker.getAddress();
   const balance = await contracts.token.balanceOf(address);
-  if (balance < amount) throw new ClientError("CHAIN", `${address} holds ${balance} token units, needs ${amount}`);
+  if (balance < amount) throw new ClientError("CHAIN", `${address} holds ${formatNkms(balance)}, needs ${formatNkms(amount)}`);
   const escrowAddress = await contracts.escrow.getAddress();
   const permit = await signPermit(contracts.token.connect(staker), staker, escrowAddress, amount, await permitDeadline(staker.provider!));
   return send("deposit", () =>

@@ -7,6 +7,7 @@ import openapi from "./openapi.json";
 import type { KFragUpload, ReencryptRequest, RevokeRequest } from "./protocol";
 import { cleartextRefused, type NodeService } from "./service";
 import { renderStatusPage } from "./status-page";
+import { answerChallenge } from "./operator-challenge";
 
 export interface HttpOptions {
   /** Largest accepted request body, bytes. */
@@ -169,6 +170,34 @@ export function buildHttpServer(service: NodeService, options: HttpOptions): Fas
     reply.type("text/html; charset=utf-8");
     return renderStatusPage(service.status());
   });
+
+  // The operator challenge (src/node/operator-challenge.ts): a starting agent of the same operator
+  // asks whether this instance is live before it re-registers the endpoint. The body's shape is
+  // checked by the schema (tiny body limit) before anything else, and signing is rate-limited
+  // (a token bucket for the whole node), so a flood costs it no more than 10 signatures a second.
+  const challengeBucket = { tokens: 10, at: Date.now() };
+  app.post<{ Body: { nonce: string } }>(
+    "/v1/operator-challenge",
+    {
+      bodyLimit: 256,
+      schema: {
+        body: {
+          type: "object",
+          required: ["nonce"],
+          additionalProperties: false,
+          properties: { nonce: { type: "string", pattern: "^0x[0-9a-fA-F]{64}$" } },
+        },
+      },
+    },
+    async (request) => {
+      const now = Date.now();
+      challengeBucket.tokens = Math.min(10, challengeBucket.tokens + ((now - challengeBucket.at) / 1000) * 10);
+      challengeBucket.at = now;
+      if (challengeBucket.tokens < 1) throw new NodeError(429, "RATE_LIMITED", "too many operator challenges; retry later", 1);
+      challengeBucket.tokens -= 1;
+      return answerChallenge(service.keys.operator, service.endpoint, request.body.nonce);
+    },
+  );
 
   app.post<{ Params: { policyId: string }; Body: KFragUpload }>(
     "/v1/policies/:policyId/kfrag",

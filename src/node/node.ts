@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import pino, { type Logger } from "pino";
 import type { FastifyInstance } from "fastify";
@@ -13,6 +13,8 @@ import { ReencryptPool } from "./worker-pool";
 import { startHealthDuty } from "./health/duty";
 import { installTestFault, type TestFault } from "./health/fault";
 import { signKeyProof } from "./registration";
+import { lockDataDir } from "./lock";
+import { challengeEndpoint } from "./operator-challenge";
 import { formatEther, type Wallet } from "ethers";
 
 /** Gas assumed for registerNode when the node cannot estimate it (measured ~200k with a new stamp key). */
@@ -50,7 +52,7 @@ export async function requireRegistrationGas(
 
 export class StartupError extends Error {
   constructor(
-    readonly code: "NOT_BONDED" | "AMBIGUOUS_BOND" | "NOT_STAKED" | "KEYSTORE" | "RPC" | "NO_ETH",
+    readonly code: "NOT_BONDED" | "AMBIGUOUS_BOND" | "NOT_STAKED" | "KEYSTORE" | "RPC" | "NO_ETH" | "DATA_DIR_BUSY" | "PORT_IN_USE" | "ENDPOINT_LIVE",
     message: string,
   ) {
     super(message);
@@ -120,6 +122,25 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger } = {}
     for (const c of cleanup.reverse()) await c();
   };
 
+  // One agent per data dir, taken before anything else: a second agent must not touch the store.
+  // A data dir this start creates is removed again if the start fails (no empty database left).
+  const existed = existsSync(config.dataDir);
+  const freshDir = !existed || readdirSync(config.dataDir).length === 0;
+  const lock = lockDataDir(config.dataDir);
+  if (!lock) {
+    provider.destroy();
+    throw new StartupError("DATA_DIR_BUSY", `data dir ${config.dataDir} is in use by another node agent (it holds ${join(config.dataDir, "agent.lock")}): stop it, or give this one another --data-dir`);
+  }
+  cleanup.push(() => lock.release());
+  let started = false;
+  cleanup.push(() => {
+    if (!started && freshDir) {
+      // What this start created goes; an empty directory the operator made stays.
+      if (existed) for (const f of readdirSync(config.dataDir)) rmSync(join(config.dataDir, f), { recursive: true, force: true });
+      else rmSync(config.dataDir, { recursive: true, force: true });
+    }
+  });
+
   try {
     let staker: string | undefined;
     try {
@@ -164,7 +185,15 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger } = {}
     });
     // loadNodeConfig only lets a fault through with unsafeTestMode; checked again here.
     if (config.testFault && config.unsafeTestMode) installTestFault(http, config.testFault as TestFault, log);
-    const url = await http.listen({ host: config.host, port: config.port });
+    let url: string;
+    try {
+      url = await http.listen({ host: config.host, port: config.port });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EADDRINUSE") {
+        throw new StartupError("PORT_IN_USE", `port ${config.port} on ${config.host} is already in use (another node agent?): stop it, or give this one another --port`);
+      }
+      throw e;
+    }
     cleanup.push(() => http.close());
     endpoint = config.publicUrl ?? url;
     service.endpoint = endpoint;
@@ -173,6 +202,18 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger } = {}
       const encryptingKey = toHex(keys.encryptingKey.toCompressedBytes());
       const verifyingKey = toHex(keys.stampKey.toCompressedBytes());
       const current = await chain.nodeInfo(staker);
+      if (bonded && current.endpoint !== "" && current.endpoint !== endpoint) {
+        // Another instance of this operator may be serving there: overwriting its endpoint would cut
+        // clients off from it while it never notices. Only a dead or wrong answer lets us take over.
+        const verdict = await challengeEndpoint(current.endpoint, operator.address);
+        if (verdict.live) {
+          throw new StartupError(
+            "ENDPOINT_LIVE",
+            `the on-chain endpoint ${current.endpoint} of staker ${staker} is live (it answered the operator challenge): another agent of operator ${operator.address} runs there; stop it first`,
+          );
+        }
+        log.warn({ previous: current.endpoint, endpoint, reason: verdict.reason }, `taking over the on-chain endpoint from ${current.endpoint}: ${verdict.reason}`);
+      }
       if (!bonded || current.endpoint !== endpoint || current.encryptingKey !== encryptingKey || current.verifyingKey !== verifyingKey) {
         const keyProof = signKeyProof(keys.stampSecret, {
           chainId: await chain.chainId(),
@@ -227,6 +268,7 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger } = {}
     }
     log.info({ url, endpoint, staker, operator: operator.address, workers: pool.size }, "node agent running");
 
+    started = true;
     let closed = false;
     return {
       url,

@@ -15,6 +15,7 @@ import hre from "hardhat";
 import { evaluationHints, parseEvidence, toContractEvidence } from "../../src/client/evidence";
 import type { Adjudicator } from "../../typechain-types";
 import { deriveNodeKeys } from "../../src/node/keys";
+import { deriveUserKeys } from "../../src/client/identity";
 
 describe("client SDK against real node agents (Hardhat chain over JSON-RPC)", function () {
   this.timeout(300_000);
@@ -231,6 +232,11 @@ describe("client SDK against real node agents (Hardhat chain over JSON-RPC)", fu
       expect((e as ClientError).code, (e as Error).message).to.equal(code);
     }
     expect(alice.listPolicies().length).to.equal(before);
+    // amounts in an error are NKMS, never token units (account 18 holds ETH but no NKMS)
+    const pauper = await connect({ rpcUrl: h.rpc.url, deploymentFile: h.deploymentFile, home: `${h.dir}/pauper`, keys: deriveUserKeys(account(18)) });
+    const poor = await pauper.share({ label: "x", reader, threshold: 1, shares: 1, periods: 1 }).catch((x: unknown) => x);
+    pauper.close();
+    expect((poor as Error).message).to.match(/^policy costs \d+(\.\d+)? NKMS, 0x[0-9a-fA-F]{40} holds 0\.0 NKMS$/);
     const e = await connect({ rpcUrl: "http://127.0.0.1:1", home: h.dir }).catch((x: unknown) => x);
     expect((e as ClientError).code).to.equal("UNREACHABLE");
     void getBytes;

@@ -1,17 +1,24 @@
-// End-to-end: `scripts/demo.ts` as its own process against a real `hardhat node` process, with
-// five node-agent processes it starts itself — the flow `npm run demo -- --network localhost` runs.
+// End-to-end: `scripts/demo.ts` as its own process against a real chain process, with five
+// node-agent processes it starts itself — the flow `npm run demo -- --network localhost` runs.
+// Twice: on a `hardhat node`, and on Foundry's Anvil (a second EVM implementation) mining a block
+// every second with only 10 funded accounts, like a testnet node: the demo funds its own keys.
 import { expect } from "chai";
 import path from "node:path";
 import { spawn } from "node:child_process";
-import { startHardhatNode } from "../node/multiproc";
+import { startAnvil, startHardhatNode } from "../node/multiproc";
 
 const ROOT = path.join(__dirname, "..", "..");
 
-describe("e2e: the demo flow against a hardhat node (multi-process)", function () {
-  this.timeout(240_000);
+const chains = [
+  { name: "a hardhat node", start: startHardhatNode },
+  { name: "anvil (1 s blocks, 10 funded accounts)", start: () => startAnvil({ blockTime: 1, accounts: 10 }) },
+];
+
+for (const { name, start } of chains) describe(`e2e: the demo flow against ${name} (multi-process)`, function () {
+  this.timeout(480_000);
 
   it("deploys, stakes, starts 5 agents, shares 3-of-5, survives 2 dead nodes, revokes; exits 0 and leaves no agent running", async () => {
-    const chain = await startHardhatNode();
+    const chain = await start();
     try {
       const proc = spawn(
         process.execPath,

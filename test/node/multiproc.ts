@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { ethers } from "hardhat";
 import { JsonRpcProvider, type Wallet } from "ethers";
 import { createKeystore } from "../../src/node/keys";
 import { DEFAULT_CORE_PARAMS, type Core } from "../shared/core-fixture";
 import type { NKMSToken, PolicyManager, StakingEscrow } from "../../typechain-types";
-import { TOKEN, accountWallet, type Network } from "./helpers";
+import { HARDHAT_MNEMONIC, TOKEN, accountWallet, type Network } from "./helpers";
 
 const ROOT = join(__dirname, "..", "..");
 
@@ -138,4 +138,49 @@ export async function spawnAgent(files: AgentFiles, rpcUrl: string, net: Network
     });
   });
   return { proc, url, stop: stopper(proc) };
+}
+
+/**
+ * The `anvil` binary that `@foundry-rs/anvil` ships in its per-platform package. Its postinstall is
+ * disabled (package.json allowScripts), so the binary is found here directly; a missing binary
+ * fails the test that needs it rather than skipping it.
+ */
+export function anvilBinary(): string {
+  const arch = process.arch === "x64" ? "amd64" : process.arch;
+  const pkg = `@foundry-rs/anvil-${process.platform}-${arch}`;
+  let dir: string;
+  try {
+    dir = dirname(require.resolve(`${pkg}/package.json`));
+  } catch {
+    throw new Error(`${pkg} is not installed: run \`npm ci\` (it is an optional dependency of the devDependency @foundry-rs/anvil)`);
+  }
+  const bin = join(dir, "bin", process.platform === "win32" ? "anvil.exe" : "anvil");
+  if (!existsSync(bin)) throw new Error(`anvil binary missing at ${bin}`);
+  return bin;
+}
+
+/**
+ * Foundry's Anvil (a second EVM implementation) on a free port, mining a block every
+ * `blockTime` seconds (timed blocks, like a testnet) with `accounts` funded accounts from the
+ * same mnemonic as Hardhat's.
+ */
+export async function startAnvil(options: { blockTime?: number; accounts?: number } = {}): Promise<Child & { url: string; provider: JsonRpcProvider }> {
+  const port = await freePort();
+  const proc = spawn(
+    anvilBinary(),
+    ["--port", String(port), "--host", "127.0.0.1", "--block-time", String(options.blockTime ?? 1), "--accounts", String(options.accounts ?? 10), "--mnemonic", HARDHAT_MNEMONIC],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  proc.stdout!.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
+  proc.stderr!.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  while (!output.includes("Listening on")) {
+    if (proc.exitCode !== null) throw new Error(`anvil exited: ${output}`);
+    if (Date.now() > deadline) throw new Error(`anvil did not start: ${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const provider = new JsonRpcProvider(url, undefined, { batchMaxCount: 1, cacheTimeout: -1, pollingInterval: 100 });
+  return { proc, url, provider, stop: stopper(proc) };
 }

@@ -6,6 +6,7 @@ import { serializeGrant } from "../../client/grant";
 import { parseReaderKeys, type ReaderKeys } from "../../client/identity";
 import { PolicyStore, type PolicyRecord } from "../../client/policy-store";
 import { grantOf } from "../../client/client";
+import { formatNkms } from "../../client/chain";
 import { PartialDeliveryError, type DeliveryResult } from "../../client/errors";
 import { Context } from "../context";
 import { CliError } from "../errors";
@@ -93,7 +94,7 @@ export function policyCommands(): Command[] {
         { policyId, nodes: record.nodes, endPeriod: record.endPeriod, paid: record.paid, tx, delivery, undelivered: record.undelivered, grant: opts.grantOut ?? grant },
         (x) =>
           [
-            `policy ${x.policyId}: ${threshold}-of-${shares}, paid ${x.paid} token units through period ${x.endPeriod}`,
+            `policy ${x.policyId}: ${threshold}-of-${shares}, paid ${formatNkms(BigInt(x.paid))} through period ${x.endPeriod}`,
             ...deliveryLines(x.delivery),
             opts.grantOut ? `grant written to ${opts.grantOut}` : `grant: ${JSON.stringify(grant)}`,
           ].join("\n"),
@@ -122,8 +123,25 @@ export function policyCommands(): Command[] {
     .action(async (opts: { status?: string; label?: string }, cmd: Command) => {
       const ctx = new Context(cmd);
       if (opts.status && opts.status !== "active" && opts.status !== "revoked") throw new CliError("usage", "--status must be active or revoked");
-      const list = new PolicyStore(ctx.home).list({ status: opts.status as "active" | "revoked" | undefined, label: opts.label });
-      ctx.print({ policies: list }, (x) => (x.policies.length ? x.policies.map(policyLine).join("\n") : "no policies"));
+      const filter = { label: opts.label };
+      const store = new PolicyStore(ctx.home);
+      // Records still "active" locally are refreshed from the chain (a revocation from elsewhere
+      // shows); when the chain cannot be read the list says its records may be stale, never silently.
+      let chain: { refreshed: boolean; error?: string } = { refreshed: true };
+      if (store.list({ ...filter, status: "active" }).length > 0) {
+        try {
+          const client = await ctx.client({ keys: false });
+          await withTimeout(
+            Promise.all(store.list({ ...filter, status: "active" }).map((p) => client.getPolicy(p.policyId))),
+            ctx.timeoutMs() ?? 30_000,
+          );
+        } catch (e) {
+          chain = { refreshed: false, error: (e as Error).message.split("\n")[0] };
+          process.stderr.write(`nkms: warning: cannot read the chain at ${ctx.rpcUrl} (${chain.error}): these are local records, possibly stale\n`);
+        }
+      }
+      const list = new PolicyStore(ctx.home).list({ ...filter, status: opts.status as "active" | "revoked" | undefined });
+      ctx.print({ policies: list, chain }, (x) => (x.policies.length ? x.policies.map(policyLine).join("\n") : "no policies"));
     });
   policies
     .command("show")
@@ -249,4 +267,12 @@ export function policyCommands(): Command[] {
     });
 
   return [share, revoke, policies, grants];
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
 }
