@@ -2,11 +2,14 @@
 // up decides (targets and checkers adapt to N); smaller ones are explicitly void; a verdict needs
 // `quorum` >= 2 distinct nodes; one stamp key can never serve two stakers (the 3-of-9 Sybil).
 import { expect } from "chai";
+import fc from "fast-check";
 import { ethers } from "hardhat";
+import { takeSnapshot } from "@nomicfoundation/hardhat-network-helpers";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { HEALTH_DEFAULTS } from "../../deploy/health-defaults";
 import {
   buildWorld,
+  deployHealth,
   checkersOf,
   commitVote,
   openNextRound,
@@ -74,6 +77,14 @@ describe("HealthCheck rounds at every network size (issue #16)", function () {
     await expect(w.health.openRound()).to.be.revertedWithCustomError(w.health, "RoundAlreadyOpen");
   });
 
+  it("covers every member within ceil(N / sweep) opened rounds (the sweep), whatever the seeds", async () => {
+    const w = await buildWorld({ nodes: 9, config: { ...TEST_CONFIG, ...DEFAULT_SIZING } });
+    const seen = new Set<string>();
+    // N = 9, quorum 2: k = min(32, 7, 4) = 4, all swept; 9 members in 3 rounds.
+    for (let r = 0; r < 3; r++) for (const t of (await openNextRound(w.health)).targets) seen.add(t);
+    expect(seen.size).to.equal(9);
+  });
+
   it("keeps at least quorum candidates outside the sample", async () => {
     const w = await buildWorld({ nodes: 4, config: { ...TEST_CONFIG, sampleSize: 32, expectedCheckers: 3, quorum: 3 } });
     const { round, targets } = await openNextRound(w.health);
@@ -82,6 +93,51 @@ describe("HealthCheck rounds at every network size (issue #16)", function () {
     expect(info.candidates).to.equal(3n);
     // Every candidate checks when there are few of them, whatever expectedCheckers says.
     for (const node of checkersOf(w, targets)) expect((await w.health.isChecker(round, node.staker.address))[0]).to.equal(true);
+  });
+});
+
+describe("HealthCheck round sizing (property, issue #16)", function () {
+  this.timeout(600_000);
+
+  it("void iff N <= quorum; otherwise >= 1 target, >= quorum candidates, all of them checkers when few", async () => {
+    const w = await buildWorld({ nodes: 9, enroll: false, accruePeriods: 0 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 9 }),
+        fc.integer({ min: 2, max: 4 }),
+        fc.integer({ min: 1, max: 32 }),
+        fc.integer({ min: 0, max: 8 }),
+        async (n, quorum, sampleSize, extraCheckers) => {
+          const snapshot = await takeSnapshot();
+          try {
+            const config = { ...TEST_CONFIG, quorum, sampleSize, expectedCheckers: quorum + extraCheckers };
+            const health = await deployHealth(w.core, config, 0n);
+            for (const node of w.nodes.slice(0, n)) await health.enroll(node.staker.address);
+            const round = await toNextRound(health);
+            await health.openRound();
+            const info = await health.roundInfo(round);
+            if (n <= quorum) {
+              expect(info.voided).to.equal(true);
+              return;
+            }
+            expect(info.voided).to.equal(false);
+            const k = Number(info.sampleSize);
+            expect(k).to.equal(Math.min(sampleSize, n - quorum, Math.max(1, Math.floor(n / 2))));
+            expect(new Set(info.targets).size).to.equal(k);
+            expect(Number(info.candidates)).to.equal(n - k).and.to.be.at.least(quorum);
+            if (n - k <= Math.max(config.expectedCheckers, 3 * quorum)) {
+              for (const node of w.nodes.slice(0, n)) {
+                if (info.targets.includes(node.staker.address)) continue;
+                expect((await health.isChecker(round, node.staker.address)).selected).to.equal(true);
+              }
+            }
+          } finally {
+            await snapshot.restore();
+          }
+        },
+      ),
+      { numRuns: 20 },
+    );
   });
 });
 
