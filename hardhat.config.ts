@@ -46,6 +46,10 @@ const config: HardhatUserConfig = {
     // cross-contract calls to every caller). Gas per operation: bench/results/gas.json.
     // Overrides need the `compilers` form above.
     overrides: {
+      "contracts/PolicyManager.sol": {
+        version: SOLC_VERSION,
+        settings: { evmVersion: "cancun", optimizer: { enabled: true, runs: 1_000 }, viaIR: true },
+      },
       "contracts/StakingEscrow.sol": {
         version: SOLC_VERSION,
         settings: { evmVersion: "cancun", optimizer: { enabled: true, runs: 1_000 }, viaIR: true },

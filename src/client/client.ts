@@ -285,10 +285,12 @@ export class NkmsClient {
     const balance = await token.balanceOf(wallet.address);
     if (balance < cost) throw new ClientError("CHAIN", `policy costs ${cost} token units, ${wallet.address} holds ${balance}`);
     const permit = await signPermit(token.connect(wallet), wallet, this.addresses.policyManager, cost, await permitDeadline(this.provider));
+    // The permit is for today's price; if the transaction lands in the next period it costs one
+    // period less and the contract takes only that (the difference stays an allowance).
     const txHash = await send("createPolicy", () =>
       pm
         .connect(wallet)
-        .createPolicyWithPermit(policyIdHex, wallet.address, endPeriod, feeRate, nodes, hexlify(tree.root), permit.deadline, permit.v, permit.r, permit.s),
+        .createPolicyWithPermit(policyIdHex, wallet.address, endPeriod, feeRate, nodes, hexlify(tree.root), cost, permit.deadline, permit.v, permit.r, permit.s),
     );
 
     const publisherVerifyingKey = hex(keys.verifyingKey.toCompressedBytes());

@@ -76,7 +76,7 @@ describe("policy: PolicyManager", () => {
       await expect(F.deploy(core.escrowAddress, core.tokenAddress, core.deployer.address, { ...good, quotaBase: 0 }))
         .to.be.revertedWithCustomError(F, "InvalidQuotaParams");
       await expect(
-        F.deploy(core.escrowAddress, core.tokenAddress, core.deployer.address, { ...good, quotaBase: 10, quotaPerTotal: 2n ** 24n - 10n }),
+        F.deploy(core.escrowAddress, core.tokenAddress, core.deployer.address, { ...good, quotaBase: 10, quotaPerTotal: 2n ** 16n - 10n }),
       ).to.be.revertedWithCustomError(F, "InvalidQuotaParams");
     });
 
@@ -114,7 +114,7 @@ describe("policy: PolicyManager", () => {
       expect(await w.pm.nodeById(before + 1n)).to.equal(s.address);
     });
 
-    it("rejects rates outside the range and clamps stored rates into a new range", async () => {
+    it("rejects rates outside the range, raises stored rates to a new minimum, never lowers them", async () => {
       const w = await loadFixture(world);
       await expect(w.pm.connect(w.stranger).setMinFeeRate(MIN_RATE - 1n))
         .to.be.revertedWithCustomError(w.pm, "FeeRateOutOfRange")
@@ -124,9 +124,10 @@ describe("policy: PolicyManager", () => {
       await w.pm.setFeeRateRange(NODE_RATE * 2n, MAX_RATE);
       expect((await w.pm.nodeFees(node)).effectiveMinFeeRate).to.equal(NODE_RATE * 2n);
       await w.pm.setFeeRateRange(MIN_RATE, NODE_RATE / 2n);
-      expect((await w.pm.nodeFees(node)).effectiveMinFeeRate).to.equal(NODE_RATE / 2n);
-      // Under the lowered ceiling a policy at half the node's own rate is acceptable.
-      await createPolicy(w, [node], { feeRate: NODE_RATE / 2n });
+      // A lowered ceiling bounds new rates only: the node keeps its own (issue #16).
+      expect((await w.pm.nodeFees(node)).effectiveMinFeeRate).to.equal(NODE_RATE);
+      await expect(createPolicy(w, [node], { feeRate: NODE_RATE / 2n })).to.be.revertedWithCustomError(w.pm, "NodeIneligible");
+      await expect(w.pm.connect(w.stranger).setMinFeeRate(NODE_RATE)).to.be.revertedWithCustomError(w.pm, "FeeRateOutOfRange");
     });
   });
 
@@ -286,17 +287,17 @@ describe("policy: PolicyManager", () => {
       let id = newPolicyId();
       let permit = await signPermit(w.core.token, payer, w.pmAddress, cost);
       await expect(
-        w.pm.connect(payer).createPolicyWithPermit(id, payer.address, end, NODE_RATE, nodes, rootFor(id, nodes), permit.deadline, permit.v, permit.r, permit.s),
+        w.pm.connect(payer).createPolicyWithPermit(id, payer.address, end, NODE_RATE, nodes, rootFor(id, nodes), cost, permit.deadline, permit.v, permit.r, permit.s),
       ).to.changeTokenBalances(w.core.token, [payer, w.pm], [-cost, cost]);
       // Front-run: someone submits the permit first; creation still succeeds.
       id = newPolicyId();
       permit = await signPermit(w.core.token, payer, w.pmAddress, cost);
       await w.core.token.connect(w.stranger).permit(payer.address, w.pmAddress, cost, permit.deadline, permit.v, permit.r, permit.s);
-      await w.pm.connect(payer).createPolicyWithPermit(id, payer.address, end, NODE_RATE, nodes, rootFor(id, nodes), permit.deadline, permit.v, permit.r, permit.s);
+      await w.pm.connect(payer).createPolicyWithPermit(id, payer.address, end, NODE_RATE, nodes, rootFor(id, nodes), cost, permit.deadline, permit.v, permit.r, permit.s);
       // A bad permit and no allowance: the transfer fails and nothing is created.
       id = newPolicyId();
       await expect(
-        w.pm.connect(payer).createPolicyWithPermit(id, payer.address, end, NODE_RATE, nodes, rootFor(id, nodes), permit.deadline, permit.v, permit.r, permit.s),
+        w.pm.connect(payer).createPolicyWithPermit(id, payer.address, end, NODE_RATE, nodes, rootFor(id, nodes), cost, permit.deadline, permit.v, permit.r, permit.s),
       ).to.be.revertedWithCustomError(w.core.token, "ERC20InsufficientAllowance");
       expect((await w.pm.getPolicy(id)).owner).to.equal(ethers.ZeroAddress);
     });
@@ -336,7 +337,7 @@ describe("policy: PolicyManager", () => {
       await expect(w.pm.withdrawFees(nodes[0])).to.be.revertedWithCustomError(w.pm, "NothingToWithdraw").withArgs(nodes[0]);
     });
 
-    it("releases quota once the expired policy is settled, exactly once", async () => {
+    it("releases quota once the policy expired, without a settle; settles its fees once", async () => {
       const w = await loadFixture(world);
       const [n0] = stakersOf(w, 0);
       const { policyId, endPeriod } = await createPolicy(w, [n0], { periods: 2 });
@@ -344,7 +345,7 @@ describe("policy: PolicyManager", () => {
       await advancePeriods(w.core, 5);
       expect(await w.pm.isActiveArrangement(policyId, n0)).to.equal(false);
       expect(await w.pm.isArrangement(policyId, n0)).to.equal(true);
-      expect((await w.pm.nodeFees(n0)).activeArrangements).to.equal(1n);
+      expect((await w.pm.nodeFees(n0)).activeArrangements).to.equal(0n);
       await expect(w.pm.settle(policyId))
         .to.emit(w.pm, "PolicySettled")
         .withArgs(policyId, endPeriod - 1n, endPeriod, NODE_RATE * 2n, true);
