@@ -36,6 +36,7 @@ import {IStakingEscrow} from "./interfaces/IStakingEscrow.sol";
 ///
 /// Kfrag commitment: a Merkle root over leaves
 ///   leaf_i = keccak256(policyId (16 bytes) ‖ nodes[i] (20 bytes) ‖ keccak256(kfragBytes_i) (32 bytes))
+/// where policyId is the policy's name, `policyKey(creator, id)`;
 /// taken in the order of `nodes[]`; a parent is keccak256 of its two children sorted ascending
 /// (OpenZeppelin's commutative hashing, so proofs carry no positions); an unpaired last element of a
 /// level moves up unchanged; the root of one leaf is the leaf. Leaves hash 68 bytes and inner nodes
@@ -344,7 +345,10 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     // ------------------------------------------------------------------ policies
 
     /// @notice Create a policy paid by the caller with a prior `approve` of `policyCost(...)`.
-    /// @param policyId Nonzero, never used before.
+    /// The caller is the policy's creator: the policy is named `policyKey(msg.sender, id)` from
+    /// then on (every other function, the kfrag commitment's leaves, events), so nobody can take
+    /// a creator's id by copying it from a pending transaction.
+    /// @param id Nonzero, never used before by the caller.
     /// @param owner Who may revoke and receives refunds.
     /// @param endPeriod Last period served (inclusive), not before the current period.
     /// @param feeRate Fee per node per period, at least every node's minimum and the range minimum.
@@ -352,14 +356,14 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     /// @param kfragRoot Merkle root of the kfrag commitment (see contract notice).
     /// @return paid The amount taken from the caller.
     function createPolicy(
-        bytes16 policyId,
+        bytes16 id,
         address owner,
         uint32 endPeriod,
         uint96 feeRate,
         address[] calldata nodes,
         bytes32 kfragRoot
     ) external nonReentrant returns (uint256 paid) {
-        paid = _createPolicy(policyId, owner, endPeriod, feeRate, nodes, kfragRoot);
+        paid = _createPolicy(id, owner, endPeriod, feeRate, nodes, kfragRoot);
         token.safeTransferFrom(msg.sender, address(this), paid);
     }
 
@@ -369,7 +373,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     /// is taken (the rest stays an allowance). A permit already used (e.g. front-run) is tolerated
     /// when the allowance suffices anyway.
     function createPolicyWithPermit(
-        bytes16 policyId,
+        bytes16 id,
         address owner,
         uint32 endPeriod,
         uint96 feeRate,
@@ -381,7 +385,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         bytes32 r,
         bytes32 s
     ) external nonReentrant returns (uint256 paid) {
-        paid = _createPolicy(policyId, owner, endPeriod, feeRate, nodes, kfragRoot);
+        paid = _createPolicy(id, owner, endPeriod, feeRate, nodes, kfragRoot);
         if (permitValue < paid || permitValue - paid > uint256(feeRate) * nodes.length) {
             revert PermitValueOutOfBounds(permitValue, paid);
         }
@@ -754,6 +758,13 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         return found && (terms >> (MASK_SHIFT + i)) & 1 == 0;
     }
 
+    /// @notice The name of the policy `creator` (the account that called `createPolicy`) created
+    /// under its own `id`: the first 16 bytes of keccak256(abi.encode(creator, id)). Ids are
+    /// namespaced by creator; taking another creator's name needs a 128-bit second preimage.
+    function policyKey(address creator, bytes16 id) public pure returns (bytes16) {
+        return bytes16(keccak256(abi.encode(creator, id)));
+    }
+
     /// @notice The commitment leaf of `node`'s kfrag in a policy (`kfragHash` = keccak256 of the
     /// 310-byte KeyFrag bytes).
     function kfragLeaf(bytes16 policyId, address node, bytes32 kfragHash) public pure returns (bytes32) {
@@ -794,7 +805,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     }
 
     function _createPolicy(
-        bytes16 policyId,
+        bytes16 id,
         address owner,
         uint32 endPeriod,
         uint96 feeRate,
@@ -802,7 +813,8 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         bytes32 kfragRoot
     ) private returns (uint256 paid) {
         uint32 period = _currentPeriod();
-        if (policyId == bytes16(0)) revert InvalidPolicyId();
+        if (id == bytes16(0)) revert InvalidPolicyId();
+        bytes16 policyId = policyKey(msg.sender, id);
         if (owner == address(0)) revert InvalidOwner();
         if (kfragRoot == bytes32(0)) revert InvalidKfragRoot();
         if (endPeriod < period) revert InvalidEndPeriod(endPeriod, period);

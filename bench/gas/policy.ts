@@ -5,7 +5,7 @@
 // bench/gas/floor.ts measures the irreducible part of the same operations in the same state.
 import { ethers } from "hardhat";
 import { advancePeriods } from "../../test/shared/core-fixture";
-import { TOKEN, createPolicy, deployPolicyWorld, newPolicyId, rootFor } from "../../test/policy/fixture";
+import { TOKEN, createPolicy, deployPolicyWorld, newPolicyId, policyKey, rootFor } from "../../test/policy/fixture";
 import { orderForPolicy } from "../../src/client/node-selection";
 import type { GasMeasurements, GasScenario } from "./types";
 import { gasOf } from "./gas-of";
@@ -20,10 +20,11 @@ async function measure(): Promise<GasMeasurements> {
 
   const out: GasMeasurements = {};
   const create = async (nodes: string[]): Promise<{ id: string; gas: bigint }> => {
-    const id = newPolicyId();
+    const salt = newPolicyId();
+    const id = policyKey(w.alice.address, salt);
     const end = (await pm.currentPeriod()) + 9n;
     const gas = await gasOf(
-      pm.connect(w.alice).createPolicy(id, w.alice.address, end, (await pm.nodeFees(nodes[0])).minFeeRate, nodes, rootFor(id, nodes)),
+      pm.connect(w.alice).createPolicy(salt, w.alice.address, end, (await pm.nodeFees(nodes[0])).minFeeRate, nodes, rootFor(id, nodes)),
     );
     return { id, gas };
   };

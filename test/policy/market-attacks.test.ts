@@ -9,7 +9,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { advancePeriods, signPermit } from "../shared/core-fixture";
-import { NODE_RATE, PolicyWorld, TOKEN, createPolicy, deployPolicyWorld, newPolicyId, rootFor } from "./fixture";
+import { NODE_RATE, PolicyWorld, TOKEN, createPolicy, deployPolicyWorld, newPolicyId, policyKey, rootFor } from "./fixture";
 import { NODE_STATUS as Status, orderForPolicy } from "../../src/client/node-selection";
 
 async function world(): Promise<PolicyWorld> {
@@ -19,6 +19,33 @@ async function world(): Promise<PolicyWorld> {
 }
 
 describe("policy: market attacks (issue #16)", () => {
+  describe("policy ids namespaced by creator", () => {
+    it("a front-runner copying Alice's pending creation gets its own policy, not Alice's id", async () => {
+      const w = await loadFixture(world);
+      const nodes = [w.nodes[0].staker.address];
+      const attacker = w.sponsor;
+      const id = newPolicyId();
+      const end = (await w.pm.currentPeriod()) + 3n;
+      const alicesKey = policyKey(w.alice.address, id);
+      const root = rootFor(alicesKey, nodes);
+      // The squatter sends Alice's exact arguments first (owner Alice included), for one cheap period.
+      await w.pm.connect(attacker).createPolicy(id, w.alice.address, await w.pm.currentPeriod(), NODE_RATE, nodes, root);
+      await w.pm.connect(attacker).createPolicy(newPolicyId(), attacker.address, await w.pm.currentPeriod(), NODE_RATE, nodes, root);
+      // Alice's transaction still lands, under her own name, with her commitment.
+      await expect(w.pm.connect(w.alice).createPolicy(id, w.alice.address, end, NODE_RATE, nodes, root))
+        .to.emit(w.pm, "PolicyCreated")
+        .withArgs(alicesKey, w.alice.address, w.alice.address, end - 3n, end, NODE_RATE, nodes, root, NODE_RATE * 4n);
+      expect(await w.pm.policyKey(w.alice.address, id)).to.equal(alicesKey);
+      const squatted = await w.pm.getPolicy(policyKey(attacker.address, id));
+      expect([squatted.owner, squatted.sponsor]).to.deep.equal([w.alice.address, attacker.address]);
+      expect((await w.pm.getPolicy(alicesKey)).endPeriod).to.equal(end);
+      // Alice creating the same id twice is still refused, under her name.
+      await expect(w.pm.connect(w.alice).createPolicy(id, w.alice.address, end, NODE_RATE, nodes, root))
+        .to.be.revertedWithCustomError(w.pm, "PolicyAlreadyExists")
+        .withArgs(alicesKey);
+    });
+  });
+
   describe("quota griefing with short policies", () => {
     it("one-period policies stop counting once their period passed, with no settle", async () => {
       const w = await loadFixture(world);
@@ -49,7 +76,7 @@ describe("policy: market attacks (issue #16)", () => {
       await advancePeriods(w.core, 51);
       const period = await w.pm.currentPeriod();
       const id = newPolicyId();
-      const tx = await w.pm.connect(w.alice).createPolicy(id, w.alice.address, period, NODE_RATE, [n0], rootFor(id, [n0]));
+      const tx = await w.pm.connect(w.alice).createPolicy(id, w.alice.address, period, NODE_RATE, [n0], rootFor(policyKey(w.alice.address, id), [n0]));
       const receipt = (await tx.wait())!;
       await expect(tx).to.emit(w.pm, "ArrangementsExpired").withArgs(n0, 6n, period);
       // At most four words read once, whatever the number of policies in them (measured, never timed).

@@ -13,7 +13,7 @@ import fc from "fast-check";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { advancePeriods } from "../shared/core-fixture";
-import { NODE_RATE, PolicyWorld, deployPolicyWorld, newPolicyId, rootFor } from "./fixture";
+import { NODE_RATE, PolicyWorld, deployPolicyWorld, newPolicyId, policyKey, rootFor } from "./fixture";
 import { orderForPolicy } from "../../src/client/node-selection";
 
 interface ModelPolicy {
@@ -120,8 +120,9 @@ describe("policy: market properties (fast-check, hostile owners, stakers and gov
               let expected = true;
               for (const n of nodes) if (!(await admits(n, end, rate, 0, period))) expected = false;
               const payer = payers[op.squatter ? 1 : 0];
-              const id = newPolicyId();
-              const ok = await succeeded(() => pm.connect(payer).createPolicy(id, payer.address, end, rate, nodes, rootFor(id, nodes)));
+              const salt = newPolicyId();
+              const id = policyKey(payer.address, salt);
+              const ok = await succeeded(() => pm.connect(payer).createPolicy(salt, payer.address, end, rate, nodes, rootFor(id, nodes)));
               expect(ok, `create ${nodes.length} nodes at ${rate}`).to.equal(expected);
               if (ok) policies.push({ id, nodes, rate, end, revoked: new Set(), owner: payer });
               break;

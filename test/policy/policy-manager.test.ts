@@ -14,6 +14,7 @@ import {
   deployPolicyManager,
   deployPolicyWorld,
   newPolicyId,
+  policyKey,
   rootFor,
 } from "./fixture";
 import { buildKfragTree, kfragHash, kfragLeaf, toHex } from "../../src/client/kfrag-commitment";
@@ -135,13 +136,14 @@ describe("policy: PolicyManager", () => {
     it("creates a one-node policy, takes the fee and records everything", async () => {
       const w = await loadFixture(world);
       const [node] = stakersOf(w, 0);
-      const policyId = newPolicyId();
+      const id = newPolicyId();
+      const policyId = policyKey(w.alice.address, id);
       const period = await w.pm.currentPeriod();
       const end = period + 3n;
       const cost = NODE_RATE * 4n;
       expect(await w.pm.policyCost(1, NODE_RATE, end)).to.equal(cost);
       const root = rootFor(policyId, [node]);
-      const tx1 = w.pm.connect(w.alice).createPolicy(policyId, w.alice.address, end, NODE_RATE, [node], root);
+      const tx1 = w.pm.connect(w.alice).createPolicy(id, w.alice.address, end, NODE_RATE, [node], root);
       await expect(tx1)
         .to.emit(w.pm, "PolicyCreated")
         .withArgs(policyId, w.alice.address, w.alice.address, period, end, NODE_RATE, [node], root, cost)
@@ -220,7 +222,7 @@ describe("policy: PolicyManager", () => {
         .to.be.revertedWithCustomError(pm, "NodesNotAscending")
         .withArgs(1);
       await pm.createPolicy(id, a, period, NODE_RATE, sorted, root);
-      await expect(pm.createPolicy(id, a, period, NODE_RATE, sorted, root)).to.be.revertedWithCustomError(pm, "PolicyAlreadyExists").withArgs(id);
+      await expect(pm.createPolicy(id, a, period, NODE_RATE, sorted, root)).to.be.revertedWithCustomError(pm, "PolicyAlreadyExists").withArgs(policyKey(a, id));
     });
 
     it("rejects ineligible nodes with the reason", async () => {
@@ -299,7 +301,7 @@ describe("policy: PolicyManager", () => {
       await expect(
         w.pm.connect(payer).createPolicyWithPermit(id, payer.address, end, NODE_RATE, nodes, rootFor(id, nodes), cost, permit.deadline, permit.v, permit.r, permit.s),
       ).to.be.revertedWithCustomError(w.core.token, "ERC20InsufficientAllowance");
-      expect((await w.pm.getPolicy(id)).owner).to.equal(ethers.ZeroAddress);
+      expect((await w.pm.getPolicy(policyKey(payer.address, id))).owner).to.equal(ethers.ZeroAddress);
     });
 
     it("fails without allowance and leaves no trace", async () => {
@@ -544,12 +546,13 @@ describe("policy: PolicyManager", () => {
       const alice = umbral.SecretKey.random();
       const bob = umbral.SecretKey.random();
       const kfrags = umbral.generateKFrags(alice, bob.publicKey(), new umbral.Signer(alice), 3, 5, true, true);
-      const policyId = newPolicyId();
+      const salt = newPolicyId();
+      const policyId = policyKey(w.alice.address, salt);
       const idBytes = Uint8Array.from(Buffer.from(policyId.slice(2), "hex"));
       const entries = nodes.map((node, i) => ({ node, kfragHash: kfragHash(kfrags[i].toBytes()) }));
       const tree = buildKfragTree(idBytes, entries);
       const end = await w.pm.currentPeriod();
-      await w.pm.connect(w.alice).createPolicy(policyId, w.alice.address, end, NODE_RATE, nodes, toHex(tree.root));
+      await w.pm.connect(w.alice).createPolicy(salt, w.alice.address, end, NODE_RATE, nodes, toHex(tree.root));
       for (let i = 0; i < nodes.length; i++) {
         const hash = toHex(entries[i].kfragHash);
         const proof = tree.proofs[i].map(toHex);
@@ -567,14 +570,15 @@ describe("policy: PolicyManager", () => {
       const w = await loadFixture(world);
       const nodes = stakersOf(w, 0);
       const outsider = stakersOf(w, 1)[0];
-      const policyId = newPolicyId();
+      const salt = newPolicyId();
+      const policyId = policyKey(w.alice.address, salt);
       const idBytes = Uint8Array.from(Buffer.from(policyId.slice(2), "hex"));
       const h = new Uint8Array(32).fill(7);
       const tree = buildKfragTree(idBytes, [
         { node: nodes[0], kfragHash: h },
         { node: outsider, kfragHash: h },
       ]);
-      await w.pm.connect(w.alice).createPolicy(policyId, w.alice.address, await w.pm.currentPeriod(), NODE_RATE, nodes, toHex(tree.root));
+      await w.pm.connect(w.alice).createPolicy(salt, w.alice.address, await w.pm.currentPeriod(), NODE_RATE, nodes, toHex(tree.root));
       expect(await w.pm.verifyKfragCommitment(policyId, nodes[0], toHex(h), tree.proofs[0].map(toHex))).to.equal(true);
       expect(await w.pm.verifyKfragCommitment(policyId, outsider, toHex(h), tree.proofs[1].map(toHex))).to.equal(false);
     });
@@ -604,8 +608,8 @@ describe("policy: PolicyManager", () => {
         seed: new Uint8Array(32).fill(1),
       });
       expect(chosen).to.not.include(w.nodes[4].staker.address);
-      await createPolicy(w, chosen, { policyId, periods: 4 });
-      expect(await w.pm.policyNodes(policyId)).to.deep.equal(orderForPolicy(chosen));
+      const created = await createPolicy(w, chosen, { policyId, periods: 4 });
+      expect(await w.pm.policyNodes(created.policyId)).to.deep.equal(orderForPolicy(chosen));
       // Over quota shows up as quotaLeft 0 but eligible.
       await w.pm.setQuotaParams(1, 0);
       const after = await readCandidates(w.pm, w.core.escrow, { endPeriod: period + 3n, feeRate: NODE_RATE, stakers: chosen });
