@@ -123,17 +123,36 @@ withCommon(operatorTask("policy:renew", "Extend a live policy by more periods, p
 withCommon(operatorTask("policy:revoke", "Revoke a policy (or one node's arrangement) as its owner"))
   .addParam("policyId", "Policy id (16-byte hex)")
   .addOptionalParam("node", "Revoke only this node's arrangement")
-  .setAction(async (args: Common & { policyId: string; node?: string }, hre) => {
+  .addFlag("unregistered", "End --node's arrangement because the node unbonded (anyone may; the owner is refunded)")
+  .setAction(async (args: Common & { policyId: string; node?: string; unregistered?: boolean }, hre) => {
     const ctx = await context(hre, args);
     const id = parsePolicyId(hre, args.policyId);
     const before = await ctx.token.balanceOf(ctx.address);
+    if (args.unregistered && !args.node) throw new TaskError("BAD_ADDRESS", "--unregistered needs --node.");
     if (args.node) {
       if (!hre.ethers.isAddress(args.node)) throw new TaskError("BAD_ADDRESS", `Not an address: ${args.node}`);
+      if (args.unregistered) {
+        await send(ctx, "revokeUnregistered", () => ctx.pm.revokeUnregistered(id, args.node!));
+        console.log(`ended ${args.node}'s arrangement; the owner was refunded the unserved periods`);
+        return;
+      }
       await send(ctx, "revokeArrangement", () => ctx.pm.revokeArrangement(id, args.node!));
     } else {
       await send(ctx, "revokePolicy", () => ctx.pm.revokePolicy(id));
     }
     console.log(`refunded ${fmt(hre, (await ctx.token.balanceOf(ctx.address)) - before)}`);
+  });
+
+withCommon(operatorTask("policy:release", "Stop counting a node's expired arrangements against its quota (a bounded sweep; rarely needed)"))
+  .addOptionalParam("node", "Staker address (default: the sender)")
+  .setAction(async (args: Common & { node?: string }, hre) => {
+    const ctx = await context(hre, args);
+    const node = args.node ?? ctx.address;
+    if (!hre.ethers.isAddress(node)) throw new TaskError("BAD_ADDRESS", `Not an address: ${node}`);
+    await send(ctx, "releaseExpired", () => ctx.pm.releaseExpired(node));
+    const live = (await ctx.pm.nodeFees(node)).activeArrangements;
+    console.log(`${node} holds ${live} live arrangements`);
+    return { node, live };
   });
 
 withCommon(operatorTask("policy:settle", "Credit a policy's nodes with the periods served so far"))

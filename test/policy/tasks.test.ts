@@ -78,6 +78,10 @@ describe("policy: tasks", () => {
     await run("policy:settle", { manager: w.pmAddress, policyId: selected.policyId });
 
     await rejects(run("policy:revoke", { ...alice, policyId }), "NotPolicyOwner");
+    // Ending a still-registered node's arrangement as a third party is refused.
+    await rejects(run("policy:revoke", { ...alice, policyId, node: staker, unregistered: true }), "NodeStillRegistered");
+    const released = await run("policy:release", { ...alice, node: staker });
+    expect(released.live).to.equal((await w.pm.nodeFees(staker)).activeArrangements);
     await run("policy:revoke", { manager: w.pmAddress, from: w.stranger.address, policyId, node: staker });
     await run("policy:revoke", { ...alice, policyId: selected.policyId });
     expect((await w.pm.getPolicy(selected.policyId)).revoked).to.equal(true);
