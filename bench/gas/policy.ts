@@ -16,13 +16,18 @@ async function measure(): Promise<GasMeasurements> {
   const stakers = orderForPolicy(w.nodes.map((n) => n.staker.address));
   for (const s of stakers) await (await w.core.token.connect(w.core.deployer).transfer(s, TOKEN)).wait();
   await advancePeriods(w.core, 1);
-  await createPolicy(w, stakers, { periods: 20 }); // background: every node holds an arrangement
+  // Background: every node holds arrangements ending in the periods the measured policies end in
+  // (current + 9, and + 13 after the extension), as a busy node does: each node's expiry-count word
+  // for those periods exists. `policy.create.1node.newExpiryWindow` measures a policy ending in a
+  // 16-period window where the node has no arrangement yet (one fresh slot per node, +17k each).
+  await createPolicy(w, stakers, { periods: 10 });
+  await createPolicy(w, stakers, { periods: 14 });
 
   const out: GasMeasurements = {};
-  const create = async (nodes: string[]): Promise<{ id: string; gas: bigint }> => {
+  const create = async (nodes: string[], periods = 10n): Promise<{ id: string; gas: bigint }> => {
     const salt = newPolicyId();
     const id = policyKey(w.alice.address, salt);
-    const end = (await pm.currentPeriod()) + 9n;
+    const end = (await pm.currentPeriod()) + periods - 1n;
     const gas = await gasOf(
       pm.connect(w.alice).createPolicy(salt, w.alice.address, end, (await pm.nodeFees(nodes[0])).minFeeRate, nodes, rootFor(id, nodes)),
     );
@@ -35,6 +40,7 @@ async function measure(): Promise<GasMeasurements> {
   out["policy.create.3nodes"] = three.gas;
   out["policy.create.5nodes"] = five.gas;
   out["policy.create.perExtraNode"] = (five.gas - one.gas) / 4n;
+  out["policy.create.1node.newExpiryWindow"] = (await create(stakers.slice(0, 1), 42n)).gas;
 
   await advancePeriods(w.core, 1);
   out["policy.settle.3nodes"] = await gasOf(pm.settle(three.id));
