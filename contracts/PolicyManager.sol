@@ -24,12 +24,19 @@ import {IStakingEscrow} from "./interfaces/IStakingEscrow.sol";
 /// Credited fees sit in a per-node balance that `withdrawFees` pays out in O(1).
 ///
 /// Quota rule (kfrags held proportional to stake), O(1) per node:
-///   activeArrangements[node] < quotaBase + lockedThrough(node, endPeriod) · quotaPerTotal / totalLocked
-/// An arrangement counts from creation until it is revoked or, after the policy expired, until the
-/// policy is settled (anyone may call `settle`; the node agent does it to free its quota).
+///   activeArrangements[node] < quotaBase + stake · quotaPerTotal / (totalLocked + unlocking stake)
+/// with stake = lockedThrough(node, endPeriod); an unlocking stake (left out of the escrow's
+/// total) is added back to the denominator, so starting to unlock never raises a node's share.
+/// An arrangement counts from creation until it is revoked or its last period has passed, with no
+/// per-policy work: each node also counts its arrangements by last period (`_expiring`, sixteen
+/// 16-bit counters per word) and keeps a cursor (`_sweptThrough`) below which those counts were
+/// subtracted. Admission sweeps only when the node is at `quotaBase` or more (the slow path), at
+/// most MAX_SWEEP_WORDS words (16 periods each) per call, so its cost is bounded and paid per
+/// elapsed period, never per policy; `releaseExpired` lets anyone catch a long-idle node up.
 ///
 /// Kfrag commitment: a Merkle root over leaves
 ///   leaf_i = keccak256(policyId (16 bytes) ‖ nodes[i] (20 bytes) ‖ keccak256(kfragBytes_i) (32 bytes))
+/// where policyId is the policy's name, `policyKey(creator, id)`;
 /// taken in the order of `nodes[]`; a parent is keccak256 of its two children sorted ascending
 /// (OpenZeppelin's commutative hashing, so proofs carry no positions); an unpaired last element of a
 /// level moves up unchanged; the root of one leaf is the leaf. Leaves hash 68 bytes and inner nodes
@@ -76,7 +83,6 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     uint256 private constant ACTIVE_SHIFT = 104;
     uint256 private constant MASK_SHIFT = 112;
     uint256 private constant ID0_SHIFT = 144;
-    uint256 private constant RELEASED_BIT = 1 << 240;
     uint256 private constant FIRST_REVOKE_SHIFT = 248;
     uint256 private constant FIRST_REVOKE_MAX = type(uint8).max;
     // Node slot: feeBalance | minFeeRate | activeArrangements | id.
@@ -85,6 +91,12 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     uint256 private constant NODE_ID_SHIFT = 200;
     /// @dev Stands for "escrow.totalLocked() not read yet" (no real total reaches it: the token is capped).
     uint256 private constant TOTAL_UNKNOWN = type(uint256).max;
+    /// @dev Expiry counters: 16 periods per word, 16 bits each (a count never exceeds a quota,
+    /// which `_setQuotaParams` keeps below 2^16).
+    uint256 private constant PERIODS_PER_WORD = 16;
+    uint256 private constant COUNTER_BITS = 16;
+    /// @notice Most expiry words one admission or `releaseExpired` call sweeps.
+    uint256 public constant MAX_SWEEP_WORDS = 8;
 
     /// @notice Why a node cannot take an arrangement (see `checkNode`).
     enum NodeStatus {
@@ -110,7 +122,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         uint32 id0;
         uint32 id1;
         uint32 id2;
-        bool released; // expired and settled: the active nodes' quota was freed
+        bool reserved; // unused (was "released": quota is now freed without settling)
         // 0: no arrangement revoked yet; else min(P − startPeriod + 1, 255) for the period P of
         // the first revocation: every revoked node earned at least feeRate · firstRevoke (a lower
         // bound past 255 periods), the bound a leak forfeit needs (see `leakExposure`).
@@ -144,7 +156,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         uint8 nodeCount;
         uint8 activeNodes;
         bool revoked; // every arrangement revoked
-        bool released;
+        bool released; // expired: its arrangements no longer count against the nodes' quotas
         bytes32 kfragRoot;
     }
 
@@ -186,6 +198,10 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     /// revealed: a revocation reads this one slot and looks at its nodes' holds only before it.
     mapping(bytes16 policyId => uint256 untilBlock) private _challengedUntil;
     mapping(bytes32 arrangement => LeakHold) private _leakHolds;
+    /// @dev Per node: live arrangements by last period (word = period / 16, counter = period % 16).
+    mapping(address node => mapping(uint256 word => uint256 counts)) private _expiring;
+    /// @dev Per node: every arrangement ending before this period was subtracted from its count.
+    mapping(address node => uint256 period) private _sweptThrough;
 
     event NodeEnrolled(address indexed node, uint32 id);
     event MinFeeRateSet(address indexed node, uint256 minFeeRate);
@@ -224,6 +240,9 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     /// @notice `owner` cancelled the revocation nonces `word * 256 + i` for every bit i of `mask`.
     event RevocationNoncesInvalidated(address indexed owner, uint256 word, uint256 mask);
     event FeesWithdrawn(address indexed node, uint256 amount);
+    /// @notice `count` of `node`'s arrangements had ended before period `sweptThrough` and no
+    /// longer count against its quota.
+    event ArrangementsExpired(address indexed node, uint256 count, uint256 sweptThrough);
     /// @notice LEAK_ADJUDICATOR_ROLE can never be granted again (only revoked).
     event LeakRoleSealed();
 
@@ -252,6 +271,8 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     error HoldNotReleasable(bytes16 policyId, address node);
     error ZeroAddress();
     error LeakRoleIsSealed();
+    error PermitValueOutOfBounds(uint256 permitValue, uint256 paid);
+    error NodeStillRegistered(address node);
 
     /// @param escrow_ The staking escrow (periods, stakes, operators, registration).
     /// @param token_ The NKMS token fees are paid in (ERC-20 with EIP-2612 permit).
@@ -276,7 +297,9 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     // ------------------------------------------------------------------ governance
 
     /// @notice Set the range every node's minimum fee rate must lie in. Governor only.
-    /// Rates already set outside a new range are clamped into it when used.
+    /// A node's rate below a raised minimum is raised to it when used; a rate above a lowered
+    /// maximum stays as the node set it (the maximum only bounds new `setMinFeeRate` calls), so no
+    /// governor can price a node below its own minimum.
     function setFeeRateRange(uint80 minFeeRate, uint80 maxFeeRate) external onlyRole(GOVERNOR_ROLE) {
         _setFeeRateRange(minFeeRate, maxFeeRate);
     }
@@ -298,6 +321,8 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
             uint32 id = ++enrolledNodes;
             node.id = id;
             nodeById[id] = msg.sender;
+            // Nothing of this node ends before now: sweeping starts here.
+            _sweptThrough[msg.sender] = _currentPeriod();
             emit NodeEnrolled(msg.sender, id);
         }
         node.minFeeRate = rate;
@@ -320,7 +345,10 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     // ------------------------------------------------------------------ policies
 
     /// @notice Create a policy paid by the caller with a prior `approve` of `policyCost(...)`.
-    /// @param policyId Nonzero, never used before.
+    /// The caller is the policy's creator: the policy is named `policyKey(msg.sender, id)` from
+    /// then on (every other function, the kfrag commitment's leaves, events), so nobody can take
+    /// a creator's id by copying it from a pending transaction.
+    /// @param id Nonzero, never used before by the caller.
     /// @param owner Who may revoke and receives refunds.
     /// @param endPeriod Last period served (inclusive), not before the current period.
     /// @param feeRate Fee per node per period, at least every node's minimum and the range minimum.
@@ -328,39 +356,47 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     /// @param kfragRoot Merkle root of the kfrag commitment (see contract notice).
     /// @return paid The amount taken from the caller.
     function createPolicy(
-        bytes16 policyId,
+        bytes16 id,
         address owner,
         uint32 endPeriod,
         uint96 feeRate,
         address[] calldata nodes,
         bytes32 kfragRoot
     ) external nonReentrant returns (uint256 paid) {
-        paid = _createPolicy(policyId, owner, endPeriod, feeRate, nodes, kfragRoot);
+        paid = _createPolicy(id, owner, endPeriod, feeRate, nodes, kfragRoot);
         token.safeTransferFrom(msg.sender, address(this), paid);
     }
 
-    /// @notice `createPolicy` paid through an EIP-2612 permit for exactly `policyCost(...)`,
-    /// signed by the caller. A permit already used (e.g. front-run) is tolerated when the allowance
-    /// suffices anyway.
+    /// @notice `createPolicy` paid through an EIP-2612 permit for `permitValue`, signed by the
+    /// caller: `policyCost(...)` when it was priced. Landing one period later costs one period
+    /// less (feeRate · nodes): `permitValue` may exceed the cost by at most that, and only the cost
+    /// is taken (the rest stays an allowance). A permit already used (e.g. front-run) is tolerated
+    /// when the allowance suffices anyway.
     function createPolicyWithPermit(
-        bytes16 policyId,
+        bytes16 id,
         address owner,
         uint32 endPeriod,
         uint96 feeRate,
         address[] calldata nodes,
         bytes32 kfragRoot,
+        uint256 permitValue,
         uint256 permitDeadline,
         uint8 v,
         bytes32 r,
         bytes32 s
     ) external nonReentrant returns (uint256 paid) {
-        paid = _createPolicy(policyId, owner, endPeriod, feeRate, nodes, kfragRoot);
-        _permit(paid, permitDeadline, v, r, s);
+        paid = _createPolicy(id, owner, endPeriod, feeRate, nodes, kfragRoot);
+        if (permitValue < paid || permitValue - paid > uint256(feeRate) * nodes.length) {
+            revert PermitValueOutOfBounds(permitValue, paid);
+        }
+        _permit(permitValue, permitDeadline, v, r, s);
         token.safeTransferFrom(msg.sender, address(this), paid);
     }
 
-    /// @notice Extend a live policy to `newEndPeriod`, paid by the caller (approve first) for the
-    /// extra periods of every still-active node; each must stay registered and locked through it.
+    /// @notice Extend a live policy to `newEndPeriod`, paid by the caller (approve first) at the
+    /// policy's fee rate for the extra periods of every still-active node. Each node is re-hired on
+    /// its current terms: the rate must meet its minimum as it is now, it must be registered and
+    /// locked through the new end, and within its quota (counting this arrangement once).
     /// @return paid The amount taken from the caller.
     function extendPolicy(bytes16 policyId, uint32 newEndPeriod) external nonReentrant returns (uint256 paid) {
         (Policy storage p, uint256 head) = _load(policyId);
@@ -370,22 +406,37 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         uint256 active = uint8(terms >> ACTIVE_SHIFT);
         if (active == 0) revert PolicyFullyRevoked(policyId);
         if (newEndPeriod <= oldEnd) revert InvalidEndPeriod(newEndPeriod, oldEnd);
-        uint256 count = uint8(terms >> COUNT_SHIFT);
-        uint256 mask = uint32(terms >> MASK_SHIFT);
-        for (uint256 i; i < count; ++i) {
-            if ((mask >> i) & 1 != 0) continue;
-            address node = nodeById[_idAt(terms, policyId, i)];
-            if (!escrow.isRegistered(node)) revert NodeIneligible(node, NodeStatus.NotRegistered);
-            if (escrow.lockedThrough(node, newEndPeriod) == 0) revert NodeIneligible(node, NodeStatus.StakeNotLocked);
-        }
+        _extendArrangements(policyId, terms, oldEnd, newEndPeriod);
         paid = uint256(uint96(terms)) * active * (newEndPeriod - oldEnd);
         _setHead(p, (head & ~(PERIOD_FIELD << END_SHIFT)) | (uint256(newEndPeriod) << END_SHIFT));
         emit PolicyExtended(policyId, msg.sender, newEndPeriod, paid);
         token.safeTransferFrom(msg.sender, address(this), paid);
     }
 
-    /// @notice Credit the policy's active nodes with the periods served since the last settlement;
-    /// once the policy has expired this also frees their quota. Anyone may call.
+    /// Re-hires every active node through `newEnd` on its current terms (`_checkTerms`: its
+    /// minimum fee rate now, registration, lock through `newEnd`, quota) and moves the arrangement
+    /// in its expiry count from `oldEnd` to `newEnd`.
+    function _extendArrangements(bytes16 policyId, uint256 terms, uint32 oldEnd, uint32 newEnd) private {
+        Params memory g = _params;
+        uint256 totalLocked = TOTAL_UNKNOWN;
+        uint256 count = uint8(terms >> COUNT_SHIFT);
+        uint256 mask = uint32(terms >> MASK_SHIFT);
+        for (uint256 i; i < count; ++i) {
+            if ((mask >> i) & 1 != 0) continue;
+            address node = nodeById[_idAt(terms, policyId, i)];
+            Node storage n = _nodes[node];
+            uint256 word;
+            (word, totalLocked) = _checkTerms(node, _word(n), newEnd, uint96(terms), g, totalLocked, 1);
+            _setWord(n, word);
+            mapping(uint256 => uint256) storage counts = _expiring[node];
+            counts[oldEnd / PERIODS_PER_WORD] -= _expiryUnit(oldEnd);
+            counts[newEnd / PERIODS_PER_WORD] += _expiryUnit(newEnd);
+        }
+    }
+
+    /// @notice Credit the policy's active nodes with the periods served since the last settlement.
+    /// Anyone may call. Quota needs no settlement: an arrangement stops counting once its last
+    /// period has passed (`released` in the event says the policy has expired).
     /// @return perNode The amount credited to each active node.
     function settle(bytes16 policyId) external returns (uint256 perNode) {
         (Policy storage p, uint256 head) = _load(policyId);
@@ -395,14 +446,11 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         uint32 end = uint32(head >> END_SHIFT);
         uint32 through = period < end ? period : end;
         uint32 from = uint32(head >> PAID_SHIFT);
-        bool release = period > end && terms & RELEASED_BIT == 0;
-        uint256 periods = through >= from ? through + 1 - from : 0;
-        perNode = periods * uint96(terms);
-        if (periods == 0 && !release) return 0;
-        _creditActiveNodes(policyId, terms, perNode, release);
-        if (periods != 0) _setHead(p, (head & ~(PERIOD_FIELD << PAID_SHIFT)) | (uint256(through + 1) << PAID_SHIFT));
-        if (release) _setTerms(p, terms | RELEASED_BIT);
-        emit PolicySettled(policyId, from, through, perNode, release);
+        if (through < from) return 0;
+        perNode = (through + 1 - from) * uint256(uint96(terms));
+        _creditActiveNodes(policyId, terms, perNode, false, 0);
+        _setHead(p, (head & ~(PERIOD_FIELD << PAID_SHIFT)) | (uint256(through + 1) << PAID_SHIFT));
+        emit PolicySettled(policyId, from, through, perNode, period > end);
     }
 
     /// @notice Revoke the whole policy: the active nodes are credited through the current period
@@ -421,6 +469,28 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         (Policy storage p, uint256 head) = _load(policyId);
         if (msg.sender != address(uint160(head))) revert NotPolicyOwner(msg.sender);
         return _revokeArrangement(p, head, policyId, node);
+    }
+
+    /// @notice End `node`'s live arrangement of the policy because the node left: it is no longer
+    /// registered in the escrow (its operator unbonded). Anyone may call; the arrangement ends as
+    /// `revokeArrangement` ends it (the node keeps the periods through the current one, the owner
+    /// is refunded the rest), so fees stop accruing to a node that no longer serves.
+    /// @return refund The amount sent to the owner.
+    function revokeUnregistered(bytes16 policyId, address node) external nonReentrant returns (uint256 refund) {
+        if (escrow.isRegistered(node)) revert NodeStillRegistered(node);
+        (Policy storage p, uint256 head) = _load(policyId);
+        return _revokeArrangement(p, head, policyId, node);
+    }
+
+    /// @notice Stop counting `node`'s ended arrangements against its quota, reading at most
+    /// MAX_SWEEP_WORDS words of its expiry counts (a hire does the same when it needs room; this
+    /// catches up a node idle for very long). Anyone may call.
+    /// @return live The node's arrangements still counted.
+    function releaseExpired(address node) external returns (uint256 live) {
+        Node storage n = _nodes[node];
+        uint256 word = _sweep(node, _word(n));
+        _setWord(n, word);
+        return uint24(word >> ARRANGEMENTS_SHIFT);
     }
 
     /// @notice Open a leak challenge on `node`'s live arrangement (a commitment was just made on
@@ -623,14 +693,16 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     }
 
     /// @notice A node's fee state: credited balance, minimum fee rate as set and as effective
-    /// (clamped into the range), arrangements counted against its quota, enrollment id.
+    /// (raised to the range minimum), live arrangements counted against its quota (ended ones
+    /// excluded as far as one sweep reaches), enrollment id.
     function nodeFees(address node)
         external
         view
         returns (uint256 feeBalance, uint256 minFeeRate, uint256 effectiveMinFeeRate, uint256 activeArrangements, uint32 id)
     {
         Node memory n = _nodes[node];
-        return (n.feeBalance, n.minFeeRate, _effectiveMinFeeRate(n.minFeeRate, _params), n.activeArrangements, n.id);
+        (uint256 expired,) = _expired(node, n.activeArrangements);
+        return (n.feeBalance, n.minFeeRate, _effectiveMinFeeRate(n.minFeeRate, _params), n.activeArrangements - expired, n.id);
     }
 
     /// @notice Whether `node` could take an arrangement of a policy ending at `endPeriod` at
@@ -657,7 +729,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
             nodeCount: p.nodeCount,
             activeNodes: p.activeNodes,
             revoked: p.owner != address(0) && p.activeNodes == 0,
-            released: p.released,
+            released: p.owner != address(0) && _currentPeriod() > p.endPeriod,
             kfragRoot: p.kfragRoot
         });
     }
@@ -684,6 +756,13 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         uint256 terms = _terms(p);
         (bool found, uint256 i) = _indexOf(terms, policyId, node);
         return found && (terms >> (MASK_SHIFT + i)) & 1 == 0;
+    }
+
+    /// @notice The name of the policy `creator` (the account that called `createPolicy`) created
+    /// under its own `id`: the first 16 bytes of keccak256(abi.encode(creator, id)). Ids are
+    /// namespaced by creator; taking another creator's name needs a 128-bit second preimage.
+    function policyKey(address creator, bytes16 id) public pure returns (bytes16) {
+        return bytes16(keccak256(abi.encode(creator, id)));
     }
 
     /// @notice The commitment leaf of `node`'s kfrag in a policy (`kfragHash` = keccak256 of the
@@ -726,7 +805,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     }
 
     function _createPolicy(
-        bytes16 policyId,
+        bytes16 id,
         address owner,
         uint32 endPeriod,
         uint96 feeRate,
@@ -734,7 +813,8 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         bytes32 kfragRoot
     ) private returns (uint256 paid) {
         uint32 period = _currentPeriod();
-        if (policyId == bytes16(0)) revert InvalidPolicyId();
+        if (id == bytes16(0)) revert InvalidPolicyId();
+        bytes16 policyId = policyKey(msg.sender, id);
         if (owner == address(0)) revert InvalidOwner();
         if (kfragRoot == bytes32(0)) revert InvalidKfragRoot();
         if (endPeriod < period) revert InvalidEndPeriod(endPeriod, period);
@@ -799,18 +879,73 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         uint256 word = _word(n);
         id = uint32(word >> NODE_ID_SHIFT);
         if (id == 0) revert NodeIneligible(node, NodeStatus.NotEnrolled);
+        (word, totalLocked) = _checkTerms(node, word, endPeriod, feeRate, g, totalLocked, 0);
+        // active < quota ≤ type(uint24).max (see _setQuotaParams): the increment stays in its field.
+        _setWord(n, word + (uint256(1) << ARRANGEMENTS_SHIFT));
+        _expiring[node][endPeriod / PERIODS_PER_WORD] += _expiryUnit(endPeriod);
+        return (id, totalLocked);
+    }
+
+    /// The node's current terms, as a hire or an extension through `endPeriod` must meet them: fee
+    /// rate, registration, stake locked through `endPeriod` and the quota, where `held` of the
+    /// node's arrangements is the one being extended (it holds that kfrag already). At quotaBase or
+    /// more, expired arrangements are swept out first; returns the node word after that.
+    function _checkTerms(
+        address node,
+        uint256 word,
+        uint32 endPeriod,
+        uint96 feeRate,
+        Params memory g,
+        uint256 totalLocked,
+        uint256 held
+    ) private returns (uint256, uint256) {
         if (feeRate < _effectiveMinFeeRate(uint80(word >> 96), g)) revert NodeIneligible(node, NodeStatus.FeeRateTooLow);
         if (!escrow.isRegistered(node)) revert NodeIneligible(node, NodeStatus.NotRegistered);
         uint256 stake = escrow.lockedThrough(node, endPeriod);
         if (stake == 0) revert NodeIneligible(node, NodeStatus.StakeNotLocked);
-        uint256 active = uint24(word >> ARRANGEMENTS_SHIFT);
-        if (active >= g.quotaBase) {
-            if (totalLocked == TOTAL_UNKNOWN) totalLocked = escrow.totalLocked();
-            if (active >= _quota(stake, totalLocked, g)) revert NodeIneligible(node, NodeStatus.OverQuota);
+        if (uint24(word >> ARRANGEMENTS_SHIFT) - held >= g.quotaBase) {
+            word = _sweep(node, word);
+            uint256 active = uint24(word >> ARRANGEMENTS_SHIFT) - held;
+            if (active >= g.quotaBase) {
+                if (totalLocked == TOTAL_UNKNOWN) totalLocked = escrow.totalLocked();
+                if (active >= _quota(node, stake, totalLocked, g)) revert NodeIneligible(node, NodeStatus.OverQuota);
+            }
         }
-        // active < quota ≤ type(uint24).max (see _setQuotaParams): the increment stays in its field.
-        _setWord(n, word + (uint256(1) << ARRANGEMENTS_SHIFT));
-        return (id, totalLocked);
+        return (word, totalLocked);
+    }
+
+    /// Subtracts the node's arrangements that ended before now (as far as `_expired` reaches)
+    /// from its count in `word` and moves its cursor; returns the new word (the caller stores it).
+    function _sweep(address node, uint256 word) private returns (uint256) {
+        (uint256 expired, uint256 through) = _expired(node, uint24(word >> ARRANGEMENTS_SHIFT));
+        if (through == _sweptThrough[node]) return word;
+        _sweptThrough[node] = through;
+        emit ArrangementsExpired(node, expired, through);
+        return word - (expired << ARRANGEMENTS_SHIFT);
+    }
+
+    /// How many of the node's `active` counted arrangements ended before the current period, read
+    /// from at most MAX_SWEEP_WORDS expiry words from its cursor on, and where the cursor moves.
+    /// Counts below the cursor are never read or written again (hires and revocations touch only
+    /// periods ≥ now), so `active` is always the sum of the counts from the cursor on: once all of
+    /// them ended, nothing later is counted and the cursor jumps to now.
+    function _expired(address node, uint256 active) private view returns (uint256 expired, uint256 through) {
+        through = _sweptThrough[node];
+        uint256 period = _currentPeriod();
+        mapping(uint256 => uint256) storage counts = _expiring[node];
+        for (uint256 w; w < MAX_SWEEP_WORDS && through < period && expired < active; ++w) {
+            uint256 index = through / PERIODS_PER_WORD;
+            uint256 word = counts[index];
+            uint256 stop = (index + 1) * PERIODS_PER_WORD;
+            if (stop > period) stop = period;
+            for (; through < stop; ++through) expired += uint16(word >> (COUNTER_BITS * (through % PERIODS_PER_WORD)));
+        }
+        if (expired == active) through = period;
+    }
+
+    /// One in the 16-bit expiry counter of `period` within its word.
+    function _expiryUnit(uint256 period) private pure returns (uint256) {
+        return uint256(1) << (COUNTER_BITS * (period % PERIODS_PER_WORD));
     }
 
     function _nodeStatus(address node, uint32 endPeriod, uint96 feeRate, Params memory g, uint256 totalLocked)
@@ -819,20 +954,32 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         returns (NodeStatus status, uint256 stake, uint256 quota, uint256 active)
     {
         Node memory n = _nodes[node];
-        active = n.activeArrangements;
-        if (n.id == 0) return (NodeStatus.NotEnrolled, 0, 0, active);
+        if (n.id == 0) return (NodeStatus.NotEnrolled, 0, 0, 0);
+        (uint256 expired,) = _expired(node, n.activeArrangements);
+        active = n.activeArrangements - expired;
         if (feeRate < _effectiveMinFeeRate(n.minFeeRate, g)) return (NodeStatus.FeeRateTooLow, 0, 0, active);
         if (!escrow.isRegistered(node)) return (NodeStatus.NotRegistered, 0, 0, active);
         stake = escrow.lockedThrough(node, endPeriod);
         if (stake == 0) return (NodeStatus.StakeNotLocked, 0, 0, active);
-        quota = _quota(stake, totalLocked, g);
+        quota = _quota(node, stake, totalLocked, g);
         status = active < quota ? NodeStatus.Eligible : NodeStatus.OverQuota;
     }
 
     /// quotaBase + the node's share of the locked total times quotaPerTotal. An unlocking stake
-    /// still counts in lockedThrough but no longer in totalLocked: the share is capped at 1.
-    function _quota(uint256 stake, uint256 totalLocked, Params memory g) private pure returns (uint256) {
+    /// still counts in lockedThrough but no longer in the escrow's totalLocked: it is added back
+    /// to the total, so the share a node had stays when it starts unlocking instead of jumping.
+    function _quota(address node, uint256 stake, uint256 totalLocked, Params memory g) private view returns (uint256) {
+        if (_isUnlocking(node)) totalLocked += stake;
         return g.quotaBase + (stake >= totalLocked ? g.quotaPerTotal : stake * g.quotaPerTotal / totalLocked);
+    }
+
+    /// Whether the node's stake has started unlocking (StakingEscrow.stakeOf: amount, lockPeriods,
+    /// unlockPeriod, ...; a nonzero unlockPeriod).
+    function _isUnlocking(address node) private view returns (bool) {
+        (bool ok, bytes memory data) = address(escrow).staticcall(abi.encodeWithSignature("stakeOf(address)", node));
+        if (!ok || data.length < 96) return false;
+        (,, uint32 unlockPeriod) = abi.decode(data, (uint256, uint32, uint32));
+        return unlockPeriod != 0;
     }
 
     function _revokePolicy(Policy storage p, uint256 head, bytes16 policyId) private returns (uint256 refund) {
@@ -843,7 +990,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         uint256 active = uint8(terms >> ACTIVE_SHIFT);
         if (active == 0) revert PolicyFullyRevoked(policyId);
         uint256 rate = uint96(terms);
-        _creditActiveNodes(policyId, terms, rate * (period + 1 - uint32(head >> PAID_SHIFT)), true);
+        _creditActiveNodes(policyId, terms, rate * (period + 1 - uint32(head >> PAID_SHIFT)), true, end);
         // Every bit of the mask set, no active node; paidUntil stays: nothing is credited any more.
         uint256 allRevoked = (uint256(1) << uint8(terms >> COUNT_SHIFT)) - 1;
         _setTerms(
@@ -888,7 +1035,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         uint256 bit = uint256(1) << (MASK_SHIFT + i);
         if (terms & bit != 0) revert ArrangementAlreadyRevoked(policyId, node);
         uint256 rate = uint96(terms);
-        _creditNode(_nodes[node], rate * (period + 1 - uint32(head >> PAID_SHIFT)), true);
+        _creditNode(node, rate * (period + 1 - uint32(head >> PAID_SHIFT)), true, end);
         // The bit was clear, so activeNodes ≥ 1 and the decrement stays in its field.
         _setTerms(p, _withFirstRevoke((terms | bit) - (uint256(1) << ACTIVE_SHIFT), head, period));
         refundable = rate * (end - period);
@@ -927,20 +1074,23 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     }
 
     /// Credits `amount` to every non-revoked node of the policy and, if `release`, frees one unit
-    /// of its quota.
-    function _creditActiveNodes(bytes16 policyId, uint256 terms, uint256 amount, bool release) private {
+    /// of its quota (the arrangement ending at `end`, not yet passed).
+    function _creditActiveNodes(bytes16 policyId, uint256 terms, uint256 amount, bool release, uint32 end) private {
         uint256 count = uint8(terms >> COUNT_SHIFT);
         uint256 mask = uint32(terms >> MASK_SHIFT);
         for (uint256 i; i < count; ++i) {
             if ((mask >> i) & 1 != 0) continue;
-            _creditNode(_nodes[nodeById[_idAt(terms, policyId, i)]], amount, release);
+            _creditNode(nodeById[_idAt(terms, policyId, i)], amount, release, end);
         }
     }
 
     /// Adds `amount` to a node's fee balance and, if `release`, frees one unit of its quota, in
-    /// one read and one write of its slot.
-    function _creditNode(Node storage n, uint256 amount, bool release) private {
+    /// one read and one write of its slot, and takes the arrangement out of its expiry count at
+    /// `end` (≥ now, so above the node's sweep cursor: the count holds it).
+    function _creditNode(address node, uint256 amount, bool release, uint32 end) private {
+        Node storage n = _nodes[node];
         uint256 word = _word(n);
+        if (release) _expiring[node][end / PERIODS_PER_WORD] -= _expiryUnit(end);
         uint256 balance = uint96(word) + amount;
         if (balance > type(uint96).max) revert AmountTooLarge(balance);
         // Every live arrangement was counted at admission, so a release never underflows.
@@ -1025,10 +1175,9 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         return uint32(block.timestamp / secondsPerPeriod);
     }
 
+    /// The node's own rate, raised to the range minimum; never lowered (see `setFeeRateRange`).
     function _effectiveMinFeeRate(uint256 rate, Params memory g) private pure returns (uint256) {
-        if (rate < g.minFeeRate) return g.minFeeRate;
-        if (rate > g.maxFeeRate) return g.maxFeeRate;
-        return rate;
+        return rate < g.minFeeRate ? g.minFeeRate : rate;
     }
 
     function _setFeeRateRange(uint80 minFeeRate, uint80 maxFeeRate) private {
@@ -1039,8 +1188,8 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     }
 
     function _setQuotaParams(uint24 quotaBase, uint64 quotaPerTotal) private {
-        // Quota must fit the 24-bit arrangement counter.
-        if (quotaBase == 0 || uint256(quotaBase) + quotaPerTotal > type(uint24).max) {
+        // Quota must fit the 16-bit expiry counters (and so the 24-bit arrangement counter).
+        if (quotaBase == 0 || uint256(quotaBase) + quotaPerTotal > type(uint16).max) {
             revert InvalidQuotaParams(quotaBase, quotaPerTotal);
         }
         _params.quotaBase = quotaBase;

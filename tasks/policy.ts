@@ -8,6 +8,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { Signer } from "ethers";
 import type { NKMSToken, PolicyManager, StakingEscrow } from "../typechain-types";
 import { orderForPolicy, readCandidates, selectNodes } from "../src/client/node-selection";
+import { policyKey } from "../src/protocol/policy-key";
 import { TaskError, checkKind, contractAddress, ensureFunds, formatTokens, parseTokens as parseTokenAmount, send as sendTx, sender, withContractAndSender, operatorTask } from "./lib";
 
 interface Common {
@@ -66,7 +67,7 @@ withCommon(operatorTask("policy:create", "Create a policy paid by the sender"))
   .addOptionalParam("nodes", "Comma-separated staker addresses (default: select --count nodes by stake)")
   .addOptionalParam("count", "How many nodes to select when --nodes is not given", 3, types.int)
   .addOptionalParam("owner", "Policy owner (default: the sender)")
-  .addOptionalParam("policyId", "16-byte hex policy id (default: random)")
+  .addOptionalParam("policyId", "Your own 16-byte hex id for it (default: random); the policy is named policyKey(sender, id), which the kfrag root's leaves use")
   .setAction(
     async (
       args: Common & { kfragRoot: string; periods: number; feeRate: string; nodes?: string; count: number; owner?: string; policyId?: string },
@@ -76,7 +77,9 @@ withCommon(operatorTask("policy:create", "Create a policy paid by the sender"))
       if (!hre.ethers.isHexString(args.kfragRoot, 32)) throw new TaskError("BAD_ROOT", "--kfrag-root must be 32 bytes of hex.");
       if (!Number.isInteger(args.periods) || args.periods < 1) throw new TaskError("BAD_PERIODS", "--periods must be at least 1.");
       const feeRate = parseTokens(hre, args.feeRate, "fee-rate");
-      const policyId = args.policyId ? parsePolicyId(hre, args.policyId) : hre.ethers.hexlify(randomBytes(16));
+      const id = args.policyId ? parsePolicyId(hre, args.policyId) : hre.ethers.hexlify(randomBytes(16));
+      // Ids are namespaced by creator: every later call names the policy by this key.
+      const policyId = policyKey(ctx.address, id);
       const endPeriod = (await ctx.pm.currentPeriod()) + BigInt(args.periods) - 1n;
       let nodes: string[];
       if (args.nodes) {
@@ -94,10 +97,10 @@ withCommon(operatorTask("policy:create", "Create a policy paid by the sender"))
       const cost = await ctx.pm.policyCost(nodes.length, feeRate, endPeriod);
       await ensureAllowance(hre, ctx, cost);
       await send(ctx, "createPolicy", () =>
-        ctx.pm.createPolicy(policyId, args.owner ?? ctx.address, endPeriod, feeRate, nodes, args.kfragRoot),
+        ctx.pm.createPolicy(id, args.owner ?? ctx.address, endPeriod, feeRate, nodes, args.kfragRoot),
       );
-      console.log(`policy ${policyId}: nodes ${nodes.join(", ")}; periods through ${endPeriod}; paid ${fmt(hre, cost)}`);
-      return { policyId, nodes, endPeriod, cost };
+      console.log(`policy ${policyId} (id ${id} of ${ctx.address}): nodes ${nodes.join(", ")}; periods through ${endPeriod}; paid ${fmt(hre, cost)}`);
+      return { policyId, id, nodes, endPeriod, cost };
     },
   );
 
@@ -120,17 +123,36 @@ withCommon(operatorTask("policy:renew", "Extend a live policy by more periods, p
 withCommon(operatorTask("policy:revoke", "Revoke a policy (or one node's arrangement) as its owner"))
   .addParam("policyId", "Policy id (16-byte hex)")
   .addOptionalParam("node", "Revoke only this node's arrangement")
-  .setAction(async (args: Common & { policyId: string; node?: string }, hre) => {
+  .addFlag("unregistered", "End --node's arrangement because the node unbonded (anyone may; the owner is refunded)")
+  .setAction(async (args: Common & { policyId: string; node?: string; unregistered?: boolean }, hre) => {
     const ctx = await context(hre, args);
     const id = parsePolicyId(hre, args.policyId);
     const before = await ctx.token.balanceOf(ctx.address);
+    if (args.unregistered && !args.node) throw new TaskError("BAD_ADDRESS", "--unregistered needs --node.");
     if (args.node) {
       if (!hre.ethers.isAddress(args.node)) throw new TaskError("BAD_ADDRESS", `Not an address: ${args.node}`);
+      if (args.unregistered) {
+        await send(ctx, "revokeUnregistered", () => ctx.pm.revokeUnregistered(id, args.node!));
+        console.log(`ended ${args.node}'s arrangement; the owner was refunded the unserved periods`);
+        return;
+      }
       await send(ctx, "revokeArrangement", () => ctx.pm.revokeArrangement(id, args.node!));
     } else {
       await send(ctx, "revokePolicy", () => ctx.pm.revokePolicy(id));
     }
     console.log(`refunded ${fmt(hre, (await ctx.token.balanceOf(ctx.address)) - before)}`);
+  });
+
+withCommon(operatorTask("policy:release", "Stop counting a node's expired arrangements against its quota (a bounded sweep; rarely needed)"))
+  .addOptionalParam("node", "Staker address (default: the sender)")
+  .setAction(async (args: Common & { node?: string }, hre) => {
+    const ctx = await context(hre, args);
+    const node = args.node ?? ctx.address;
+    if (!hre.ethers.isAddress(node)) throw new TaskError("BAD_ADDRESS", `Not an address: ${node}`);
+    await send(ctx, "releaseExpired", () => ctx.pm.releaseExpired(node));
+    const live = (await ctx.pm.nodeFees(node)).activeArrangements;
+    console.log(`${node} holds ${live} live arrangements`);
+    return { node, live };
   });
 
 withCommon(operatorTask("policy:settle", "Credit a policy's nodes with the periods served so far"))

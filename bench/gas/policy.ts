@@ -5,7 +5,7 @@
 // bench/gas/floor.ts measures the irreducible part of the same operations in the same state.
 import { ethers } from "hardhat";
 import { advancePeriods } from "../../test/shared/core-fixture";
-import { TOKEN, createPolicy, deployPolicyWorld, newPolicyId, rootFor } from "../../test/policy/fixture";
+import { TOKEN, createPolicy, deployPolicyWorld, newPolicyId, policyKey, rootFor } from "../../test/policy/fixture";
 import { orderForPolicy } from "../../src/client/node-selection";
 import type { GasMeasurements, GasScenario } from "./types";
 import { gasOf } from "./gas-of";
@@ -16,14 +16,20 @@ async function measure(): Promise<GasMeasurements> {
   const stakers = orderForPolicy(w.nodes.map((n) => n.staker.address));
   for (const s of stakers) await (await w.core.token.connect(w.core.deployer).transfer(s, TOKEN)).wait();
   await advancePeriods(w.core, 1);
-  await createPolicy(w, stakers, { periods: 20 }); // background: every node holds an arrangement
+  // Background: every node holds arrangements ending in the periods the measured policies end in
+  // (current + 9, and + 13 after the extension), as a busy node does: each node's expiry-count word
+  // for those periods exists. `policy.create.1node.newExpiryWindow` measures a policy ending in a
+  // 16-period window where the node has no arrangement yet (one fresh slot per node, +17k each).
+  await createPolicy(w, stakers, { periods: 10 });
+  await createPolicy(w, stakers, { periods: 14 });
 
   const out: GasMeasurements = {};
-  const create = async (nodes: string[]): Promise<{ id: string; gas: bigint }> => {
-    const id = newPolicyId();
-    const end = (await pm.currentPeriod()) + 9n;
+  const create = async (nodes: string[], periods = 10n): Promise<{ id: string; gas: bigint }> => {
+    const salt = newPolicyId();
+    const id = policyKey(w.alice.address, salt);
+    const end = (await pm.currentPeriod()) + periods - 1n;
     const gas = await gasOf(
-      pm.connect(w.alice).createPolicy(id, w.alice.address, end, (await pm.nodeFees(nodes[0])).minFeeRate, nodes, rootFor(id, nodes)),
+      pm.connect(w.alice).createPolicy(salt, w.alice.address, end, (await pm.nodeFees(nodes[0])).minFeeRate, nodes, rootFor(id, nodes)),
     );
     return { id, gas };
   };
@@ -34,6 +40,7 @@ async function measure(): Promise<GasMeasurements> {
   out["policy.create.3nodes"] = three.gas;
   out["policy.create.5nodes"] = five.gas;
   out["policy.create.perExtraNode"] = (five.gas - one.gas) / 4n;
+  out["policy.create.1node.newExpiryWindow"] = (await create(stakers.slice(0, 1), 42n)).gas;
 
   await advancePeriods(w.core, 1);
   out["policy.settle.3nodes"] = await gasOf(pm.settle(three.id));

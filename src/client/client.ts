@@ -33,6 +33,7 @@ import { ReaderDirectory } from "./directory";
 import { connectCheckpointContract } from "../directory/checkpoint-contract";
 import { PolicyStore, type PendingKFrag, type PolicyRecord, type PolicyUpdate } from "./policy-store";
 import { DEFAULT_NODE_TIMEOUT_MS, retrieveCFrags, stampDateCheck, type RetrievalNode, type RetrievalResult } from "./retrieval";
+import { policyKeyBytes } from "../protocol/policy-key";
 
 export interface ConnectOptions {
   /** JSON-RPC endpoint (used unless `provider` is given). */
@@ -259,7 +260,9 @@ export class NkmsClient {
     if (!Number.isInteger(periods) || periods < 0) throw new ClientError("BAD_INPUT", "periods must be a non-negative integer");
     const { policyManager: pm, escrow, token } = this.contracts;
 
-    const policyId = new Uint8Array(randomBytes(16));
+    // Created under a random id of ours; named by its key (namespaced by us, the creator) from then on.
+    const id = new Uint8Array(randomBytes(16));
+    const policyId = policyKeyBytes(wallet.address, id);
     const policyIdHex = hexlify(policyId);
     const current = Number(await pm.currentPeriod().catch((e: unknown) => Promise.reject(chainError("reading the period", e))));
     const endPeriod = current + periods;
@@ -285,10 +288,12 @@ export class NkmsClient {
     const balance = await token.balanceOf(wallet.address);
     if (balance < cost) throw new ClientError("CHAIN", `policy costs ${formatNkms(cost)}, ${wallet.address} holds ${formatNkms(balance)}`);
     const permit = await signPermit(token.connect(wallet), wallet, this.addresses.policyManager, cost, await permitDeadline(this.provider));
+    // The permit is for today's price; if the transaction lands in the next period it costs one
+    // period less and the contract takes only that (the difference stays an allowance).
     const txHash = await send("createPolicy", () =>
       pm
         .connect(wallet)
-        .createPolicyWithPermit(policyIdHex, wallet.address, endPeriod, feeRate, nodes, hexlify(tree.root), permit.deadline, permit.v, permit.r, permit.s),
+        .createPolicyWithPermit(hexlify(id), wallet.address, endPeriod, feeRate, nodes, hexlify(tree.root), cost, permit.deadline, permit.v, permit.r, permit.s),
     );
 
     const publisherVerifyingKey = hex(keys.verifyingKey.toCompressedBytes());

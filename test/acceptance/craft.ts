@@ -11,6 +11,7 @@ import { cfragChallengeScalar } from "../../src/client/evidence";
 import type { Network } from "../node/helpers";
 import { FEE_RATE, kfragLeaf, merkleTree, type TestPolicy } from "../node/helpers";
 import type { Wallet, Signer as EthSigner } from "ethers";
+import { policyKeyBytes } from "../../src/protocol/policy-key";
 
 export const N = secp256k1.Point.CURVE().n;
 export const P = secp256k1.Point.CURVE().p;
@@ -90,14 +91,15 @@ export async function createCraftedPolicy(
   const bobSigner = new umbral.Signer(umbral.SecretKey.random());
   const kfrags = umbral.generateKFrags(alice, bob.publicKey(), aliceSigner, 1, 1, true, true);
   const { kfrag, verifyingKey } = craft(kfrags[0], alice, bob);
-  const policyIdBytes = new Uint8Array(randomBytes(16));
+  const id = new Uint8Array(randomBytes(16));
+  const policyIdBytes = policyKeyBytes(payer.address, id);
   const policyId = hexlify(policyIdBytes);
   const tree = merkleTree([kfragLeaf(policyId, node, kfrag)]);
   const endPeriod = Number(await net.policyManager.currentPeriod()) + 2;
   const cost = await net.policyManager.policyCost(1, FEE_RATE, endPeriod);
   await (await net.core.token.connect(net.core.deployer).transfer(payer.address, cost)).wait();
   await (await net.core.token.connect(payer).approve(net.policyManagerAddress, cost)).wait();
-  await (await net.policyManager.connect(payer).createPolicy(policyId, owner.address, endPeriod, FEE_RATE, [node], tree.root)).wait();
+  await (await net.policyManager.connect(payer).createPolicy(id, owner.address, endPeriod, FEE_RATE, [node], tree.root)).wait();
   const encryptingKeys = [(await net.core.escrow.nodeInfo(node)).encryptingKey as string];
   return {
     encryptingKeys,

@@ -54,6 +54,7 @@ import { fileLeakChallenge } from "../../src/client/leak-challenge";
 import type { StoredKfragReceipt } from "../../src/client/leak-evidence";
 import type { LeakAdjudicator } from "../../typechain-types";
 import { N, P, bigintBytes, bytesBigint, createCraftedPolicy, kfragSignatureDigest, signatureWithLargeNonce, withBytes, withKFragSignature } from "./craft";
+import { policyKeyBytes } from "../../src/protocol/policy-key";
 
 const H_OPERATOR = 6;
 const L_OPERATOR = 7;
@@ -385,10 +386,11 @@ describe("acceptance: property — an honest node never loses stake (but its bou
       const end = await pm.currentPeriod();
       await (await world.net.core.token.connect(world.net.core.deployer).transfer(world.payer.address, rate)).wait();
       await (await world.net.core.token.connect(world.payer).approve(world.net.policyManagerAddress, rate)).wait();
-      p.policyIdBytes = randomBytes(16);
+      const id = randomBytes(16);
+      p.policyIdBytes = policyKeyBytes(world.payer.address, id);
       p.policyId = hexlify(p.policyIdBytes);
       const root = kfragRoot(p.policyIdBytes, [{ node: H, kfragHash: kfragHash(kfrag) }]);
-      await (await pm.connect(world.payer).createPolicy(p.policyId, owner.address, end, rate, [H], hexlify(root))).wait();
+      await (await pm.connect(world.payer).createPolicy(hexlify(id), owner.address, end, rate, [H], hexlify(root))).wait();
       proof = [];
     } else {
       // H accepts the real kfrag (its agent checks it against the commitment) and acknowledges it.

@@ -12,6 +12,7 @@ import { orderForPolicy } from "../../src/client/node-selection";
 import type { LeakAdjudicator, PolicyManager } from "../../typechain-types";
 import { Core, StakedNode, deployCore, stakeNode } from "../shared/core-fixture";
 import { NODE_RATE, TOKEN, deployPolicyManager } from "../policy/fixture";
+import { policyKeyBytes } from "../../src/protocol/policy-key";
 
 export const LEAK_PARAMS = {
   collateralBps: 10_000n,
@@ -112,11 +113,12 @@ export async function leakPolicy(
     const signer = new umbral.Signer(umbral.SecretKey.random());
     kfrags = umbral.generateKFrags(alice, bob.publicKey(), signer, 1, nodes.length, true, true).map((k) => k.toBytes());
   }
-  const policyId = new Uint8Array(randomBytes(16));
+  const id = new Uint8Array(randomBytes(16));
+  const policyId = policyKeyBytes(owner.address, id);
   const entries = nodes.map((node, i) => ({ node, kfragHash: kfragHash(kfrags[i]) }));
   const endPeriod = (await w.pm.currentPeriod()) + BigInt(periods) - 1n;
   await (
-    await w.pm.connect(owner).createPolicy(hex(policyId), owner.address, endPeriod, feeRate, nodes, hex(kfragRoot(policyId, entries)))
+    await w.pm.connect(owner).createPolicy(hex(id), owner.address, endPeriod, feeRate, nodes, hex(kfragRoot(policyId, entries)))
   ).wait();
   const k = kfrags;
   return {

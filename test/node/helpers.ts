@@ -8,6 +8,7 @@ import { signKeyProof } from "../../src/node/registration";
 import type { Condition } from "../../src/node/conditions";
 import { deployCore, signPermit, type Core } from "../shared/core-fixture";
 import type { PolicyManager } from "../../typechain-types";
+import { policyKeyBytes } from "../../src/protocol/policy-key";
 
 export const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
 
@@ -131,14 +132,16 @@ export async function createPolicy(
   const bob = umbral.SecretKey.random();
   const bobSigner = new umbral.Signer(umbral.SecretKey.random());
   const kfrags = umbral.generateKFrags(alice, bob.publicKey(), aliceSigner, opts.threshold ?? 1, sorted.length, true, true);
-  const policyIdBytes = new Uint8Array(randomBytes(16));
+  // The payer creates the policy under its own random id; everything else names it by its key.
+  const id = new Uint8Array(randomBytes(16));
+  const policyIdBytes = policyKeyBytes(payer.address, id);
   const policyId = hexlify(policyIdBytes);
   const tree = merkleTree(sorted.map((n, i) => kfragLeaf(policyId, n, kfrags[i].toBytes())));
   const endPeriod = Number(await net.policyManager.currentPeriod()) + (opts.periods ?? 2);
   const cost = await net.policyManager.policyCost(sorted.length, FEE_RATE, endPeriod);
   await (await net.core.token.connect(net.core.deployer).transfer(payer.address, cost)).wait();
   await (await net.core.token.connect(payer).approve(net.policyManagerAddress, cost)).wait();
-  await (await net.policyManager.connect(payer).createPolicy(policyId, owner.address, endPeriod, FEE_RATE, sorted, tree.root)).wait();
+  await (await net.policyManager.connect(payer).createPolicy(id, owner.address, endPeriod, FEE_RATE, sorted, tree.root)).wait();
   const encryptingKeys = await Promise.all(sorted.map(async (n) => (await net.core.escrow.nodeInfo(n)).encryptingKey as string));
   return { policyId, policyIdBytes, owner, alice, aliceSigner, bob, bobSigner, kfrags, nodes: sorted, proofs: tree.proofs, encryptingKeys, endPeriod };
 }

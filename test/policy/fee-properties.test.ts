@@ -9,7 +9,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { advancePeriods } from "../shared/core-fixture";
-import { NODE_RATE, PolicyWorld, deployPolicyWorld, newPolicyId, rootFor } from "./fixture";
+import { NODE_RATE, PolicyWorld, deployPolicyWorld, newPolicyId, policyKey, rootFor } from "./fixture";
 import { orderForPolicy } from "../../src/client/node-selection";
 
 interface ModelPolicy {
@@ -78,9 +78,10 @@ describe("policy: fee accounting properties (fast-check on the real contracts)",
             const nodes = stakers.filter((_, i) => op.mask & (1 << i));
             const rate = NODE_RATE * BigInt(op.rateMul);
             const end = period + BigInt(op.periods) - 1n;
-            const id = newPolicyId();
+            const salt = newPolicyId();
+            const id = policyKey(alice.address, salt);
             const delta = await aliceDelta(async () =>
-              (await pm.connect(alice).createPolicy(id, alice.address, end, rate, nodes, rootFor(id, nodes))).wait(),
+              (await pm.connect(alice).createPolicy(salt, alice.address, end, rate, nodes, rootFor(id, nodes))).wait(),
             );
             expect(-delta).to.equal(rate * BigInt(nodes.length) * BigInt(op.periods));
             paid += -delta;

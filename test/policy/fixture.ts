@@ -10,6 +10,9 @@ import { Core, deployCore, stakeNode, StakedNode } from "../shared/core-fixture"
 import type { PolicyGasFloor, PolicyManager } from "../../typechain-types";
 import { kfragRoot, toHex } from "../../src/client/kfrag-commitment";
 import { orderForPolicy } from "../../src/client/node-selection";
+import { policyKey } from "../../src/protocol/policy-key";
+
+export { policyKey };
 
 export const TOKEN = 10n ** 18n;
 export const MIN_RATE = TOKEN / 1000n;
@@ -89,17 +92,20 @@ export interface CreateOptions {
   /** Last period = current + periods - 1 (default 4 periods). */
   periods?: number;
   feeRate?: bigint;
+  /** The creator's own id (default: fresh); the policy is named policyKey(payer, id). */
   policyId?: string;
 }
 
-/** Create a policy over `stakers` (sorted for the contract); returns its id and parameters. */
+/** Create a policy over `stakers` (sorted for the contract); returns its name (`policyId`, the
+ * on-chain key policyKey(payer, id)), the creator's `id` and parameters. */
 export async function createPolicy(
   w: PolicyWorld,
   stakers: readonly string[],
   options: CreateOptions = {},
-): Promise<{ policyId: string; endPeriod: bigint; feeRate: bigint; nodes: string[]; paid: bigint }> {
+): Promise<{ policyId: string; id: string; endPeriod: bigint; feeRate: bigint; nodes: string[]; paid: bigint }> {
   const payer = options.payer ?? w.alice;
-  const policyId = options.policyId ?? newPolicyId();
+  const id = options.policyId ?? newPolicyId();
+  const policyId = policyKey(payer.address, id);
   const feeRate = options.feeRate ?? NODE_RATE;
   const period = await w.pm.currentPeriod();
   const endPeriod = period + BigInt(options.periods ?? 4) - 1n;
@@ -108,9 +114,9 @@ export async function createPolicy(
   await (
     await w.pm
       .connect(payer)
-      .createPolicy(policyId, options.owner ?? payer.address, endPeriod, feeRate, nodes, rootFor(policyId, nodes))
+      .createPolicy(id, options.owner ?? payer.address, endPeriod, feeRate, nodes, rootFor(policyId, nodes))
   ).wait();
-  return { policyId, endPeriod, feeRate, nodes, paid };
+  return { policyId, id, endPeriod, feeRate, nodes, paid };
 }
 
 /** The gas-floor instrument (contracts/bench/PolicyGasFloor.sol) on `w`'s token and escrow; Alice

@@ -14,6 +14,7 @@ import {
   deployPolicyManager,
   deployPolicyWorld,
   newPolicyId,
+  policyKey,
   rootFor,
 } from "./fixture";
 import { buildKfragTree, kfragHash, kfragLeaf, toHex } from "../../src/client/kfrag-commitment";
@@ -76,7 +77,7 @@ describe("policy: PolicyManager", () => {
       await expect(F.deploy(core.escrowAddress, core.tokenAddress, core.deployer.address, { ...good, quotaBase: 0 }))
         .to.be.revertedWithCustomError(F, "InvalidQuotaParams");
       await expect(
-        F.deploy(core.escrowAddress, core.tokenAddress, core.deployer.address, { ...good, quotaBase: 10, quotaPerTotal: 2n ** 24n - 10n }),
+        F.deploy(core.escrowAddress, core.tokenAddress, core.deployer.address, { ...good, quotaBase: 10, quotaPerTotal: 2n ** 16n - 10n }),
       ).to.be.revertedWithCustomError(F, "InvalidQuotaParams");
     });
 
@@ -114,7 +115,7 @@ describe("policy: PolicyManager", () => {
       expect(await w.pm.nodeById(before + 1n)).to.equal(s.address);
     });
 
-    it("rejects rates outside the range and clamps stored rates into a new range", async () => {
+    it("rejects rates outside the range, raises stored rates to a new minimum, never lowers them", async () => {
       const w = await loadFixture(world);
       await expect(w.pm.connect(w.stranger).setMinFeeRate(MIN_RATE - 1n))
         .to.be.revertedWithCustomError(w.pm, "FeeRateOutOfRange")
@@ -124,9 +125,10 @@ describe("policy: PolicyManager", () => {
       await w.pm.setFeeRateRange(NODE_RATE * 2n, MAX_RATE);
       expect((await w.pm.nodeFees(node)).effectiveMinFeeRate).to.equal(NODE_RATE * 2n);
       await w.pm.setFeeRateRange(MIN_RATE, NODE_RATE / 2n);
-      expect((await w.pm.nodeFees(node)).effectiveMinFeeRate).to.equal(NODE_RATE / 2n);
-      // Under the lowered ceiling a policy at half the node's own rate is acceptable.
-      await createPolicy(w, [node], { feeRate: NODE_RATE / 2n });
+      // A lowered ceiling bounds new rates only: the node keeps its own (issue #16).
+      expect((await w.pm.nodeFees(node)).effectiveMinFeeRate).to.equal(NODE_RATE);
+      await expect(createPolicy(w, [node], { feeRate: NODE_RATE / 2n })).to.be.revertedWithCustomError(w.pm, "NodeIneligible");
+      await expect(w.pm.connect(w.stranger).setMinFeeRate(NODE_RATE)).to.be.revertedWithCustomError(w.pm, "FeeRateOutOfRange");
     });
   });
 
@@ -134,13 +136,14 @@ describe("policy: PolicyManager", () => {
     it("creates a one-node policy, takes the fee and records everything", async () => {
       const w = await loadFixture(world);
       const [node] = stakersOf(w, 0);
-      const policyId = newPolicyId();
+      const id = newPolicyId();
+      const policyId = policyKey(w.alice.address, id);
       const period = await w.pm.currentPeriod();
       const end = period + 3n;
       const cost = NODE_RATE * 4n;
       expect(await w.pm.policyCost(1, NODE_RATE, end)).to.equal(cost);
       const root = rootFor(policyId, [node]);
-      const tx1 = w.pm.connect(w.alice).createPolicy(policyId, w.alice.address, end, NODE_RATE, [node], root);
+      const tx1 = w.pm.connect(w.alice).createPolicy(id, w.alice.address, end, NODE_RATE, [node], root);
       await expect(tx1)
         .to.emit(w.pm, "PolicyCreated")
         .withArgs(policyId, w.alice.address, w.alice.address, period, end, NODE_RATE, [node], root, cost)
@@ -219,7 +222,7 @@ describe("policy: PolicyManager", () => {
         .to.be.revertedWithCustomError(pm, "NodesNotAscending")
         .withArgs(1);
       await pm.createPolicy(id, a, period, NODE_RATE, sorted, root);
-      await expect(pm.createPolicy(id, a, period, NODE_RATE, sorted, root)).to.be.revertedWithCustomError(pm, "PolicyAlreadyExists").withArgs(id);
+      await expect(pm.createPolicy(id, a, period, NODE_RATE, sorted, root)).to.be.revertedWithCustomError(pm, "PolicyAlreadyExists").withArgs(policyKey(a, id));
     });
 
     it("rejects ineligible nodes with the reason", async () => {
@@ -286,19 +289,19 @@ describe("policy: PolicyManager", () => {
       let id = newPolicyId();
       let permit = await signPermit(w.core.token, payer, w.pmAddress, cost);
       await expect(
-        w.pm.connect(payer).createPolicyWithPermit(id, payer.address, end, NODE_RATE, nodes, rootFor(id, nodes), permit.deadline, permit.v, permit.r, permit.s),
+        w.pm.connect(payer).createPolicyWithPermit(id, payer.address, end, NODE_RATE, nodes, rootFor(id, nodes), cost, permit.deadline, permit.v, permit.r, permit.s),
       ).to.changeTokenBalances(w.core.token, [payer, w.pm], [-cost, cost]);
       // Front-run: someone submits the permit first; creation still succeeds.
       id = newPolicyId();
       permit = await signPermit(w.core.token, payer, w.pmAddress, cost);
       await w.core.token.connect(w.stranger).permit(payer.address, w.pmAddress, cost, permit.deadline, permit.v, permit.r, permit.s);
-      await w.pm.connect(payer).createPolicyWithPermit(id, payer.address, end, NODE_RATE, nodes, rootFor(id, nodes), permit.deadline, permit.v, permit.r, permit.s);
+      await w.pm.connect(payer).createPolicyWithPermit(id, payer.address, end, NODE_RATE, nodes, rootFor(id, nodes), cost, permit.deadline, permit.v, permit.r, permit.s);
       // A bad permit and no allowance: the transfer fails and nothing is created.
       id = newPolicyId();
       await expect(
-        w.pm.connect(payer).createPolicyWithPermit(id, payer.address, end, NODE_RATE, nodes, rootFor(id, nodes), permit.deadline, permit.v, permit.r, permit.s),
+        w.pm.connect(payer).createPolicyWithPermit(id, payer.address, end, NODE_RATE, nodes, rootFor(id, nodes), cost, permit.deadline, permit.v, permit.r, permit.s),
       ).to.be.revertedWithCustomError(w.core.token, "ERC20InsufficientAllowance");
-      expect((await w.pm.getPolicy(id)).owner).to.equal(ethers.ZeroAddress);
+      expect((await w.pm.getPolicy(policyKey(payer.address, id))).owner).to.equal(ethers.ZeroAddress);
     });
 
     it("fails without allowance and leaves no trace", async () => {
@@ -336,7 +339,7 @@ describe("policy: PolicyManager", () => {
       await expect(w.pm.withdrawFees(nodes[0])).to.be.revertedWithCustomError(w.pm, "NothingToWithdraw").withArgs(nodes[0]);
     });
 
-    it("releases quota once the expired policy is settled, exactly once", async () => {
+    it("releases quota once the policy expired, without a settle; settles its fees once", async () => {
       const w = await loadFixture(world);
       const [n0] = stakersOf(w, 0);
       const { policyId, endPeriod } = await createPolicy(w, [n0], { periods: 2 });
@@ -344,7 +347,7 @@ describe("policy: PolicyManager", () => {
       await advancePeriods(w.core, 5);
       expect(await w.pm.isActiveArrangement(policyId, n0)).to.equal(false);
       expect(await w.pm.isArrangement(policyId, n0)).to.equal(true);
-      expect((await w.pm.nodeFees(n0)).activeArrangements).to.equal(1n);
+      expect((await w.pm.nodeFees(n0)).activeArrangements).to.equal(0n);
       await expect(w.pm.settle(policyId))
         .to.emit(w.pm, "PolicySettled")
         .withArgs(policyId, endPeriod - 1n, endPeriod, NODE_RATE * 2n, true);
@@ -543,12 +546,13 @@ describe("policy: PolicyManager", () => {
       const alice = umbral.SecretKey.random();
       const bob = umbral.SecretKey.random();
       const kfrags = umbral.generateKFrags(alice, bob.publicKey(), new umbral.Signer(alice), 3, 5, true, true);
-      const policyId = newPolicyId();
+      const salt = newPolicyId();
+      const policyId = policyKey(w.alice.address, salt);
       const idBytes = Uint8Array.from(Buffer.from(policyId.slice(2), "hex"));
       const entries = nodes.map((node, i) => ({ node, kfragHash: kfragHash(kfrags[i].toBytes()) }));
       const tree = buildKfragTree(idBytes, entries);
       const end = await w.pm.currentPeriod();
-      await w.pm.connect(w.alice).createPolicy(policyId, w.alice.address, end, NODE_RATE, nodes, toHex(tree.root));
+      await w.pm.connect(w.alice).createPolicy(salt, w.alice.address, end, NODE_RATE, nodes, toHex(tree.root));
       for (let i = 0; i < nodes.length; i++) {
         const hash = toHex(entries[i].kfragHash);
         const proof = tree.proofs[i].map(toHex);
@@ -566,14 +570,15 @@ describe("policy: PolicyManager", () => {
       const w = await loadFixture(world);
       const nodes = stakersOf(w, 0);
       const outsider = stakersOf(w, 1)[0];
-      const policyId = newPolicyId();
+      const salt = newPolicyId();
+      const policyId = policyKey(w.alice.address, salt);
       const idBytes = Uint8Array.from(Buffer.from(policyId.slice(2), "hex"));
       const h = new Uint8Array(32).fill(7);
       const tree = buildKfragTree(idBytes, [
         { node: nodes[0], kfragHash: h },
         { node: outsider, kfragHash: h },
       ]);
-      await w.pm.connect(w.alice).createPolicy(policyId, w.alice.address, await w.pm.currentPeriod(), NODE_RATE, nodes, toHex(tree.root));
+      await w.pm.connect(w.alice).createPolicy(salt, w.alice.address, await w.pm.currentPeriod(), NODE_RATE, nodes, toHex(tree.root));
       expect(await w.pm.verifyKfragCommitment(policyId, nodes[0], toHex(h), tree.proofs[0].map(toHex))).to.equal(true);
       expect(await w.pm.verifyKfragCommitment(policyId, outsider, toHex(h), tree.proofs[1].map(toHex))).to.equal(false);
     });
@@ -603,8 +608,8 @@ describe("policy: PolicyManager", () => {
         seed: new Uint8Array(32).fill(1),
       });
       expect(chosen).to.not.include(w.nodes[4].staker.address);
-      await createPolicy(w, chosen, { policyId, periods: 4 });
-      expect(await w.pm.policyNodes(policyId)).to.deep.equal(orderForPolicy(chosen));
+      const created = await createPolicy(w, chosen, { policyId, periods: 4 });
+      expect(await w.pm.policyNodes(created.policyId)).to.deep.equal(orderForPolicy(chosen));
       // Over quota shows up as quotaLeft 0 but eligible.
       await w.pm.setQuotaParams(1, 0);
       const after = await readCandidates(w.pm, w.core.escrow, { endPeriod: period + 3n, feeRate: NODE_RATE, stakers: chosen });

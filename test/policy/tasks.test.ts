@@ -2,7 +2,7 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { advancePeriods } from "../shared/core-fixture";
-import { NODE_RATE, PolicyWorld, deployPolicyWorld, rootFor } from "./fixture";
+import { NODE_RATE, PolicyWorld, deployPolicyWorld, policyKey, rootFor } from "./fixture";
 
 async function rejects(promise: Promise<unknown>, code: string): Promise<void> {
   let error: unknown;
@@ -41,7 +41,8 @@ describe("policy: tasks", () => {
     await rejects(run("policy:create", { ...alice, kfragRoot: root, periods: 3, feeRate: fee, count: 5 }), "NOT_ENOUGH_NODES");
 
     // Explicit nodes, a fresh payer needing an approval.
-    const policyId = "0x" + "11".repeat(16);
+    const ownId = "0x" + "11".repeat(16);
+    const policyId = policyKey(w.stranger.address, ownId); // ids are namespaced by creator
     await hre.run("policy:create", {
       manager: w.pmAddress,
       from: w.stranger.address,
@@ -49,16 +50,17 @@ describe("policy: tasks", () => {
       periods: 2,
       feeRate: fee,
       nodes: staker,
-      policyId,
+      policyId: ownId,
       count: 3,
     }).then(
       () => expect.fail("stranger has no tokens"),
       (e: Error & { code?: string }) => expect(e.code).to.equal("INSUFFICIENT_BALANCE"),
     );
     await w.core.token.transfer(w.stranger.address, NODE_RATE * 100n);
-    await run("policy:create", { manager: w.pmAddress, from: w.stranger.address, kfragRoot: root, periods: 2, feeRate: fee, nodes: staker, policyId, count: 3 });
+    const created = await run("policy:create", { manager: w.pmAddress, from: w.stranger.address, kfragRoot: root, periods: 2, feeRate: fee, nodes: staker, policyId: ownId, count: 3 });
+    expect(created.policyId).to.equal(policyId);
     await rejects(
-      run("policy:create", { manager: w.pmAddress, from: w.stranger.address, kfragRoot: root, periods: 2, feeRate: fee, nodes: staker, policyId, count: 3 }),
+      run("policy:create", { manager: w.pmAddress, from: w.stranger.address, kfragRoot: root, periods: 2, feeRate: fee, nodes: staker, policyId: ownId, count: 3 }),
       "PolicyAlreadyExists",
     );
     await rejects(run("policy:create", { ...alice, kfragRoot: "0x12", periods: 2, feeRate: fee, count: 1 }), "BAD_ROOT");
@@ -76,6 +78,10 @@ describe("policy: tasks", () => {
     await run("policy:settle", { manager: w.pmAddress, policyId: selected.policyId });
 
     await rejects(run("policy:revoke", { ...alice, policyId }), "NotPolicyOwner");
+    // Ending a still-registered node's arrangement as a third party is refused.
+    await rejects(run("policy:revoke", { ...alice, policyId, node: staker, unregistered: true }), "NodeStillRegistered");
+    const released = await run("policy:release", { ...alice, node: staker });
+    expect(released.live).to.equal((await w.pm.nodeFees(staker)).activeArrangements);
     await run("policy:revoke", { manager: w.pmAddress, from: w.stranger.address, policyId, node: staker });
     await run("policy:revoke", { ...alice, policyId: selected.policyId });
     expect((await w.pm.getPolicy(selected.policyId)).revoked).to.equal(true);

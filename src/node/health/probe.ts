@@ -26,6 +26,7 @@ import { bytesEqual, parseHex, toHex } from "../bytes";
 import { buildReencryptRequest, sealKFragUpload, signRevocation, verifyCFragStamp, type EthSigning, type ReencryptResponse, type UmbralSigning } from "../protocol";
 import type { SettingsStore } from "./ballot";
 import { verifyKfragReceipt } from "../../protocol/kfrag-receipt-verify";
+import { policyKeyBytes } from "../../protocol/policy-key";
 import { CHECK_POLICY_ABI, ERC20_ABI, ESCROW_NODE_ABI } from "./contracts";
 import type { TxQueue } from "./tx-queue";
 
@@ -195,14 +196,16 @@ export class TargetProber {
     const bob = umbral.SecretKey.random();
     const bobReader = umbral.SecretKey.random();
     const [kfrag] = umbral.generateKFrags(alice, bob.publicKey(), new umbral.Signer(signer), 1, 1, true, true);
-    const policyIdBytes = new Uint8Array(randomBytes(16));
+    // The payer creates it under a random id; it is named policyKey(payer, id) everywhere else.
+    const id = new Uint8Array(randomBytes(16));
+    const policyIdBytes = policyKeyBytes(this.deps.payer.address, id);
     const policyId = hexlify(policyIdBytes);
     const kfragBytes = kfrag.toBytes();
     const root = kfragRoot(policyIdBytes, [{ node: target, kfragHash: kfragHash(kfragBytes) }]);
     try {
       const cost = (await this.pm.policyCost(1, feeRate, endPeriod)) as bigint;
       await this.ensureAllowance(cost);
-      await this.deps.txs.send(() => this.pm.createPolicy(policyId, owner.address, endPeriod, feeRate, [target], toHex(root)));
+      await this.deps.txs.send(() => this.pm.createPolicy(hexlify(id), owner.address, endPeriod, feeRate, [target], toHex(root)));
     } catch (e) {
       return { ok: false, refused: false, detail: `could not pay the check policy: ${errorText(e)}` };
     }
