@@ -4,7 +4,7 @@
  * rate (which enrolls the node for policies), and read a stake's state.
  */
 import type { Signer } from "ethers";
-import { ZeroAddress } from "ethers";
+import { ZeroAddress, formatUnits } from "ethers";
 import { send, permitDeadline, signPermit, type Contracts } from "./chain";
 import { ClientError } from "./errors";
 
@@ -26,7 +26,7 @@ export interface StakeInfo {
 export async function stake(contracts: Contracts, staker: Signer, amount: bigint, lockPeriods: number): Promise<string> {
   const address = await staker.getAddress();
   const balance = await contracts.token.balanceOf(address);
-  if (balance < amount) throw new ClientError("CHAIN", `${address} holds ${balance} token units, needs ${amount}`);
+  if (balance < amount) throw new ClientError("FUNDS", `${address} holds ${formatUnits(balance, 18)} NKMS, needs ${formatUnits(amount, 18)} NKMS (\`npx hardhat nkms:transfer --to ${address} --amount …\` sends it)`);
   const escrowAddress = await contracts.escrow.getAddress();
   const permit = await signPermit(contracts.token.connect(staker), staker, escrowAddress, amount, await permitDeadline(staker.provider!));
   return send("deposit", () =>
