@@ -29,6 +29,7 @@ const CLIENT_EXIT: Record<ClientErrorCode, ExitCodeName> = {
   THRESHOLD_NOT_MET: "unreachable",
   DIRECTORY: "unreachable",
   PARTIAL_DELIVERY: "partial",
+  FUNDS: "funds",
 };
 
 /** The exit code and the one-line message for any error. */

@@ -12,6 +12,8 @@ export type ClientErrorCode =
   | "NOT_ENOUGH_NODES"
   | "THRESHOLD_NOT_MET"
   | "DIRECTORY"
+  /** An account lacks NKMS (or ETH for gas). */
+  | "FUNDS"
   /** A paid policy whose kfrags did not all reach their nodes (with a valid receipt): redeliver. */
   | "PARTIAL_DELIVERY";
 

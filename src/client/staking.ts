@@ -26,7 +26,7 @@ export interface StakeInfo {
 export async function stake(contracts: Contracts, staker: Signer, amount: bigint, lockPeriods: number): Promise<string> {
   const address = await staker.getAddress();
   const balance = await contracts.token.balanceOf(address);
-  if (balance < amount) throw new ClientError("CHAIN", `${address} holds ${formatNkms(balance)}, needs ${formatNkms(amount)}`);
+  if (balance < amount) throw new ClientError("FUNDS", `${address} holds ${formatNkms(balance)}, needs ${formatNkms(amount)} (\`npx hardhat nkms:transfer --to ${address} --amount …\` sends it)`);
   const escrowAddress = await contracts.escrow.getAddress();
   const permit = await signPermit(contracts.token.connect(staker), staker, escrowAddress, amount, await permitDeadline(staker.provider!));
   return send("deposit", () =>

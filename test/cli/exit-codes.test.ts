@@ -17,7 +17,7 @@ import { PolicyStore, type PolicyRecord } from "../../src/client/policy-store";
 import { deriveNodeKeys } from "../../src/node/keys";
 import { signKeyProof } from "../../src/node/registration";
 import { lockDataDir } from "../../src/node/lock";
-import type { StakingEscrow } from "../../typechain-types";
+import type { PolicyManager, StakingEscrow } from "../../typechain-types";
 
 const BIN = path.join(__dirname, "..", "..", "bin", "nkms.js");
 const PASSWORD = "pw-long-enough";
@@ -88,6 +88,7 @@ describe("nkms CLI: every exit code of the table, each one line (JSON under --js
     const escrow = (await hre.ethers.getContractAt("StakingEscrow", addresses["NKMS#StakingEscrow"])) as unknown as StakingEscrow;
     const signers = await hre.ethers.getSigners();
     const lock = Number(await escrow.minLockPeriods());
+    const pm = (await hre.ethers.getContractAt("PolicyManager", addresses["Policy#PolicyManager"])) as unknown as PolicyManager;
 
     // Alice (owner, with ETH and NKMS) and Bob (a reader).
     const alice = JSON.parse((await row("ok", ["keys", "create", "--scrypt-n", "1024", "--json"], env("alice"))).stdout) as { address: string };
@@ -97,6 +98,25 @@ describe("nkms CLI: every exit code of the table, each one line (JSON under --js
     await row("ok", ["keys", "export", "--out", bobKeys], env("bob"));
 
     await row("usage", ["frobnicate"], env("alice"));
+    // Staking from the CLI: amounts in NKMS, a short balance is 'funds', a bad fee rate stakes nothing,
+    // --fee-rate enrolls the node, and without it the command says what is next.
+    await row("funds", ["stake", "deposit", "--amount", "20000", "--lock", String(lock)], env("alice"), /holds 100\.0 NKMS, needs 20000\.0 NKMS/);
+    await row("usage", ["stake", "deposit", "--amount", "20", "--lock", String(lock), "--fee-rate", "100000"], env("alice"), /--fee-rate must lie in/);
+    for (const [name, extra] of [["carol", ["--fee-rate", "0.01"]], ["dave", []]] as const) {
+      const who = JSON.parse((await row("ok", ["keys", "create", "--scrypt-n", "1024", "--json"], env(name))).stdout) as { address: string };
+      await hre.run("nkms:transfer", { to: who.address, amount: "20000", eth: "1", token: addresses["NKMS#NKMSToken"] });
+      const r = await row("ok", ["--json", "stake", "deposit", "--amount", "20000", "--lock", String(lock), ...extra], env(name));
+      const out = JSON.parse(r.stdout) as { amount: string; minFeeRate: string | null };
+      expect(out.amount).to.equal("20000.0 NKMS");
+      if (extra.length) {
+        expect(out.minFeeRate).to.equal("0.01 NKMS");
+        expect(r.stderr).to.equal("");
+        expect((await pm.nodeFees(who.address)).minFeeRate).to.equal(10n ** 16n);
+      } else {
+        expect(out.minFeeRate).to.equal(null);
+        expect(r.stderr).to.match(/next: set your minimum fee rate .*nkms stake fee-rate/);
+      }
+    }
     await row("notFound", ["read", "ab".repeat(32), "--grant", path.join(dir, "missing.json")], env("bob"));
     await row("keystore", ["keys", "export"], env("nobody"));
     await row("unreachable", ["stake", "info", signers[1].address], env("alice", { NKMS_RPC_URL: "http://127.0.0.1:9" }));

@@ -20,14 +20,26 @@ export function stakeCommand(): Command {
     .description("open a stake in one transaction (EIP-2612 permit)")
     .requiredOption("--amount <tokens>", "tokens to stake")
     .requiredOption("--lock <periods>", "lock duration in periods")
-    .action(async (opts: { amount: string; lock: string }, c: Command) => {
+    .option("--fee-rate <tokens>", "also set your minimum fee per period, which enrolls the node: without it no policy selects it")
+    .action(async (opts: { amount: string; lock: string; feeRate?: string }, c: Command) => {
       const ctx = new Context(c);
       const amount = parseTokenAmount(opts.amount, "amount");
       const lock = Number(opts.lock);
       if (!Number.isInteger(lock) || lock < 1) throw new CliError("usage", "--lock must be a positive integer");
+      const rate = opts.feeRate === undefined ? undefined : parseTokenAmount(opts.feeRate, "fee-rate");
       const client = await ctx.client();
-      const tx = await stake(client.contracts, client.keys!.wallet.connect(client.provider), amount, lock);
-      ctx.print({ staker: client.keys!.address, amount: amount.toString(), lockPeriods: lock, tx });
+      const wallet = client.keys!.wallet.connect(client.provider);
+      if (rate !== undefined) {
+        // Checked before staking, so a bad rate stakes nothing.
+        const { minFeeRate, maxFeeRate } = await client.contracts.policyManager.params();
+        if (rate < minFeeRate || rate > maxFeeRate) throw new CliError("usage", `--fee-rate must lie in [${fmt(minFeeRate)}, ${fmt(maxFeeRate)}]`);
+      }
+      const tx = await stake(client.contracts, wallet, amount, lock);
+      const feeTx = rate === undefined ? undefined : await setMinFeeRate(client.contracts, wallet, rate);
+      if (rate === undefined) {
+        process.stderr.write("nkms: next: set your minimum fee rate (`nkms stake fee-rate <NKMS per period>`, or --fee-rate here): until then no policy selects this node\n");
+      }
+      ctx.print({ staker: client.keys!.address, amount: fmt(amount), lockPeriods: lock, minFeeRate: rate === undefined ? null : fmt(rate), tx, ...(feeTx ? { feeRateTx: feeTx } : {}) });
     });
 
   cmd
@@ -50,7 +62,7 @@ export function stakeCommand(): Command {
       const rate = parseTokenAmount(tokens, "fee-rate");
       const client = await ctx.client();
       const tx = await setMinFeeRate(client.contracts, client.keys!.wallet.connect(client.provider), rate);
-      ctx.print({ staker: client.keys!.address, minFeeRate: rate.toString(), tx });
+      ctx.print({ staker: client.keys!.address, minFeeRate: fmt(rate), tx });
     });
 
   cmd
