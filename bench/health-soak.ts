@@ -2,8 +2,8 @@
 // agent processes on Anvil mining a block a second: five nodes that do not serve (dead, lying
 // cfrags, 1 in 3 cfrags right, always 503, unhireable = ping-only behind a quota it filled itself),
 // a blind voter, and honest nodes (plain, overloaded in bursts, behind a lagging RPC, clock one
-// second ahead). Rounds of a minute; runs until every node was sampled and every faulty node
-// judged (or sampled 5 times), at most NKMS_SOAK_MAX_SECONDS (default 780 s, inside 15 minutes with
+// second ahead). Rounds of 95 s; runs until every node was sampled and every faulty node
+// judged (or sampled 5 times), at most NKMS_SOAK_MAX_SECONDS (default 600 s, inside 15 minutes with
 // the setup). Writes bench/results/health-soak.json and prints a table.
 import fs from "node:fs";
 import path from "node:path";
@@ -16,11 +16,11 @@ async function main(): Promise<void> {
   ];
   const result = await runSoak({
     kinds,
-    commitSeconds: Number(process.env.NKMS_SOAK_COMMIT_S ?? 40),
+    commitSeconds: Number(process.env.NKMS_SOAK_COMMIT_S ?? 75),
     revealSeconds: Number(process.env.NKMS_SOAK_REVEAL_S ?? 20),
     sampleSize: 4,
     quorum: 2,
-    maxSeconds: Number(process.env.NKMS_SOAK_MAX_SECONDS ?? 660),
+    maxSeconds: Number(process.env.NKMS_SOAK_MAX_SECONDS ?? 600),
     minRounds: 6,
     log: (line) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`),
   });

@@ -11,12 +11,15 @@ describe("health: short soak on a live network", function () {
   it("judges every sampled faulty node unhealthy within 5 rounds and never an honest one", async () => {
     const result = await runSoak({
       kinds: ["honest", "overloaded-honest", "lagging-rpc", "blind-voter", "dead", "bad-cfrag", "one-in-three", "always-503", "unhireable"],
-      commitSeconds: 30,
-      revealSeconds: 15,
+      // A checker pays two check policies per target through one transaction queue (a block a
+      // second): on a busy 2-core machine its probes take most of a minute.
+      commitSeconds: 75,
+      revealSeconds: 20,
       sampleSize: 4,
       quorum: 2,
-      maxSeconds: 200,
-      minRounds: 3,
+      maxSeconds: 300,
+      minRounds: 2,
+      log: (line) => console.log(`      ${line}`),
     });
     console.log(soakTable(result));
     console.log("      summary", JSON.stringify(result.summary), "void", result.void_rounds, "runtime", result.runtime_seconds, "s");

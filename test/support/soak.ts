@@ -109,14 +109,32 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     await (await health.fund(1_000_000n * TOKEN)).wait();
     log(`deployed on anvil (${chain.url}); HealthCheck ${healthAddress}; ${n} nodes`);
 
-    // Accounts: 0 deployer; 20.. stakers and operators (deployExternal's wallets stop at 19).
-    const stakers: Wallet[] = [];
+    // Accounts: 0 deployer; 20.. stakers and operators (deployExternal's wallets stop at 19). The
+    // deployer funds everyone first (its own nonces), then the nodes set up in parallel.
+    const stakers: Wallet[] = Array.from({ length: n }, (_, i) => accountWallet(20 + 2 * i).connect(provider));
+    let nonce = await provider.getTransactionCount(deployer.address, "pending");
+    const funding = [];
     for (let i = 0; i < n; i++) {
-      const staker = accountWallet(20 + 2 * i).connect(provider);
-      const node = await setupNode(net, staker, 21 + 2 * i, provider);
-      await (await token.transfer(node.operator.address, 200n * TOKEN)).wait();
-      stakers.push(staker);
+      funding.push(await token.transfer(stakers[i].address, net.core.params.minStake * 10n, { nonce: nonce++ }));
+      funding.push(await token.transfer(accountWallet(21 + 2 * i).address, 200n * TOKEN, { nonce: nonce++ }));
     }
+    await Promise.all(funding.map((tx) => tx.wait()));
+    await Promise.all(
+      stakers.map(async (staker, i) => {
+        await setupNode(net, staker, 21 + 2 * i, provider, undefined, false);
+        // Enrollment pauses just before each round starts (freezeWindow): try again after it.
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await (await health.connect(staker).enroll(staker.address)).wait();
+            break;
+          } catch (e) {
+            if (attempt >= 5) throw e;
+            await sleep(3000);
+          }
+        }
+      }),
+    );
+    log(`${n} nodes staked, registered and enrolled after ${Math.round((Date.now() - t0) / 1000)} s`);
     // The unhireable node fills its own quota with long policies (a lazy node: net cost zero).
     for (const [i, kind] of opts.kinds.entries()) {
       if (kind !== "unhireable") continue;
@@ -126,7 +144,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       const cost = (await net.policyManager.policyCost(1, fees[2], end)) * BigInt(quota);
       await (await token.transfer(self.address, cost)).wait();
       await (await token.connect(self).approve(net.policyManagerAddress, cost)).wait();
-      let nonce = await provider.getTransactionCount(self.address, "pending");
+      nonce = await provider.getTransactionCount(self.address, "pending");
       const sent = [];
       for (let k = 0; k < quota; k++) {
         sent.push(await net.policyManager.connect(self).createPolicy(hexlify(randomBytes(16)), Wallet.createRandom().address, end, fees[2], [self.address], hexlify(randomBytes(32)), { nonce: nonce++, gasLimit: 600_000 }));
@@ -172,10 +190,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       }),
     );
     agents.push(...started);
-    for (const s of stakers) await (await health.enroll(s.address)).wait();
-    // Rounds count from the first one that starts after every node enrolled.
+    // Rounds count from the first one that starts once every agent runs.
     const firstRound = (await health.currentRound()) + 1n;
-    log(`${n} agents running and enrolled after ${Math.round((Date.now() - t0) / 1000)} s`);
+    log(`${n} agents running after ${Math.round((Date.now() - t0) / 1000)} s`);
 
     // Watch the rounds the agents run.
     const byStaker = new Map(stakers.map((s, i) => [s.address.toLowerCase(), i]));
