@@ -3,7 +3,7 @@
 // cfrags, 1 in 3 cfrags right, always 503, unhireable = ping-only behind a quota it filled itself),
 // a blind voter, and honest nodes (plain, overloaded in bursts, behind a lagging RPC, clock one
 // second ahead). Rounds of 95 s; runs until every node was sampled and every faulty node
-// judged (or sampled 5 times), at most NKMS_SOAK_MAX_SECONDS (default 600 s, inside 15 minutes with
+// judged (or sampled 5 times), at most NKMS_SOAK_MAX_SECONDS (default 540 s, inside 15 minutes with
 // the setup). Writes bench/results/health-soak.json and prints a table.
 import fs from "node:fs";
 import path from "node:path";
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     revealSeconds: Number(process.env.NKMS_SOAK_REVEAL_S ?? 20),
     sampleSize: 4,
     quorum: 2,
-    maxSeconds: Number(process.env.NKMS_SOAK_MAX_SECONDS ?? 600),
+    maxSeconds: Number(process.env.NKMS_SOAK_MAX_SECONDS ?? 540),
     minRounds: 6,
     log: (line) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`),
   });

@@ -141,6 +141,8 @@ export interface SpawnOptions {
   entry?: string;
   /** Agent log level (default warn). */
   logLevel?: string;
+  /** How long to wait for the agent's "listening" line (default 120 s). */
+  startTimeoutMs?: number;
 }
 
 export async function spawnAgent(files: AgentFiles, rpcUrl: string, net: Network, extraEnv: Record<string, string> = {}, opts: SpawnOptions = {}): Promise<AgentProcess> {
@@ -168,7 +170,7 @@ export async function spawnAgent(files: AgentFiles, rpcUrl: string, net: Network
   let err = "";
   proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`agent did not start: ${err}`)), 120_000);
+    const timer = setTimeout(() => reject(new Error(`agent did not start: ${err}`)), opts.startTimeoutMs ?? 120_000);
     proc.stdout!.on("data", (d: Buffer) => {
       out += d.toString();
       const line = out.split("\n").find((l) => l.includes('"listening"'));

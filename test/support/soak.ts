@@ -156,8 +156,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     // Agents.
     const skewPreload = join(__dirname, "clock-skew.ts");
     const blindEntry = join(__dirname, "blind-agent.ts");
-    const started = await Promise.all(
-      opts.kinds.map(async (kind, i) => {
+    // Started three at a time: a dozen tsx processes compiling at once on a busy 2-core machine
+    // took more than two minutes to listen.
+    const startOne = async (kind: NodeKind, i: number): Promise<AgentProcess> => {
         const d = join(dir, `node${i}`);
         mkdirSync(d);
         const files = await writeOperatorKeystore(d, 21 + 2 * i);
@@ -184,12 +185,13 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         }
         const spawnOpts = kind === "skewed-clock" ? { nodeArgs: ["--import", skewPreload] } : kind === "blind-voter" ? { entry: blindEntry } : {};
         if (kind === "skewed-clock") Object.assign(env, { NKMS_TEST_CLOCK_SKEW_MS: "1000", NKMS_NODE_MAX_SKEW: "0" });
-        const agent = await spawnAgent(files, rpc, net, env, spawnOpts);
+        const agent = await spawnAgent(files, rpc, net, env, { ...spawnOpts, startTimeoutMs: 300_000 });
         if (proxy) proxy.upstream = agent.url;
         return agent;
-      }),
-    );
-    agents.push(...started);
+    };
+    for (let i = 0; i < n; i += 3) {
+      agents.push(...(await Promise.all(opts.kinds.slice(i, i + 3).map((kind, j) => startOne(kind, i + j)))));
+    }
     // Rounds count from the first one that starts once every agent runs.
     const firstRound = (await health.currentRound()) + 1n;
     log(`${n} agents running after ${Math.round((Date.now() - t0) / 1000)} s`);
