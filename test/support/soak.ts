@@ -159,35 +159,35 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     // Started three at a time: a dozen tsx processes compiling at once on a busy 2-core machine
     // took more than two minutes to listen.
     const startOne = async (kind: NodeKind, i: number): Promise<AgentProcess> => {
-        const d = join(dir, `node${i}`);
-        mkdirSync(d);
-        const files = await writeOperatorKeystore(d, 21 + 2 * i);
-        const env: Record<string, string> = {
-          NKMS_HEALTH_CHECK: healthAddress,
-          NKMS_HEALTH_POLL_MS: "1000",
-          NKMS_HEALTH_PROBE_TIMEOUT_MS: "8000",
-          NKMS_NODE_WORKERS: "1",
-        };
-        const mode: FaultMode | undefined = (
-          { dead: "dead", "bad-cfrag": "bad-cfrag", "one-in-three": "one-in-three", "always-503": "always-503", unhireable: "ping-only", "overloaded-honest": "burst-503" } as Partial<Record<NodeKind, FaultMode>>
-        )[kind];
-        let proxy: FaultProxy | undefined;
-        if (mode) {
-          proxy = await FaultProxy.start(mode);
-          proxies.push(proxy);
-          env.NKMS_NODE_PUBLIC_URL = proxy.url;
-        }
-        let rpc = chain.url;
-        if (kind === "lagging-rpc") {
-          const lag = await LaggingRpc.start(chain.url, 3);
-          laggers.push(lag);
-          rpc = lag.url;
-        }
-        const spawnOpts = kind === "skewed-clock" ? { nodeArgs: ["--import", skewPreload] } : kind === "blind-voter" ? { entry: blindEntry } : {};
-        if (kind === "skewed-clock") Object.assign(env, { NKMS_TEST_CLOCK_SKEW_MS: "1000", NKMS_NODE_MAX_SKEW: "0" });
-        const agent = await spawnAgent(files, rpc, net, env, { ...spawnOpts, startTimeoutMs: 300_000 });
-        if (proxy) proxy.upstream = agent.url;
-        return agent;
+      const d = join(dir, `node${i}`);
+      mkdirSync(d);
+      const files = await writeOperatorKeystore(d, 21 + 2 * i);
+      const env: Record<string, string> = {
+        NKMS_HEALTH_CHECK: healthAddress,
+        NKMS_HEALTH_POLL_MS: "1000",
+        NKMS_HEALTH_PROBE_TIMEOUT_MS: "8000",
+        NKMS_NODE_WORKERS: "1",
+      };
+      const mode: FaultMode | undefined = (
+        { dead: "dead", "bad-cfrag": "bad-cfrag", "one-in-three": "one-in-three", "always-503": "always-503", unhireable: "ping-only", "overloaded-honest": "burst-503" } as Partial<Record<NodeKind, FaultMode>>
+      )[kind];
+      let proxy: FaultProxy | undefined;
+      if (mode) {
+        proxy = await FaultProxy.start(mode);
+        proxies.push(proxy);
+        env.NKMS_NODE_PUBLIC_URL = proxy.url;
+      }
+      let rpc = chain.url;
+      if (kind === "lagging-rpc") {
+        const lag = await LaggingRpc.start(chain.url, 3);
+        laggers.push(lag);
+        rpc = lag.url;
+      }
+      const spawnOpts = kind === "skewed-clock" ? { nodeArgs: ["--import", skewPreload] } : kind === "blind-voter" ? { entry: blindEntry } : {};
+      if (kind === "skewed-clock") Object.assign(env, { NKMS_TEST_CLOCK_SKEW_MS: "1000", NKMS_NODE_MAX_SKEW: "0" });
+      const agent = await spawnAgent(files, rpc, net, env, { ...spawnOpts, startTimeoutMs: 300_000 });
+      if (proxy) proxy.upstream = agent.url;
+      return agent;
     };
     for (let i = 0; i < n; i += 3) {
       agents.push(...(await Promise.all(opts.kinds.slice(i, i + 3).map((kind, j) => startOne(kind, i + j)))));
