@@ -21,7 +21,7 @@ import {HammingSelection} from "./health/HammingSelection.sol";
 /// length hold (value before, value after, round from which "after" applies), folded lazily on
 /// the next change, so enroll/evict stay O(1) (append; swap-and-pop applied to the "after"
 /// layout only) and `openRound` reads the exact layout of its own round with no tombstones and
-/// no skipped draws. Enrollment changes (enroll, evict, refreshKey) are rejected during the
+/// no skipped draws. Enrollment changes (enroll, evict) are rejected during the
 /// last `freezeWindow` seconds before a round starts (`EnrollmentFrozen`), so the membership,
 /// order, N and cached key hashes that round r uses are final at least `freezeWindow` seconds
 /// before round r's seed can be drawn. An evicted node stops being a checker at once, counts
@@ -164,6 +164,7 @@ contract HealthCheck is ReentrancyGuardTransient {
         uint256 budget;
         uint256 claimed;
         address[] targets;
+        bool voided;
     }
 
     struct Round {
@@ -184,6 +185,7 @@ contract HealthCheck is ReentrancyGuardTransient {
         uint120 claimed;
         bool finalized;
         bool swept;
+        bool voided; // fewer than quorum + 1 members: nobody can be judged, nothing was drawn
         // per-target unhealthy weight, 4 lanes of 63 bits per word; bit 255 is a marker written
         // at opening so that reveals update warm non-zero slots (5k) instead of fresh ones (22k)
         uint256[8] tallies;
@@ -221,7 +223,7 @@ contract HealthCheck is ReentrancyGuardTransient {
     uint256 public immutable revealDuration;
     /// @notice Seconds from a round's start during which it can be opened.
     uint256 public immutable openWindow;
-    /// @notice Seconds before each round's start during which enroll, evict and refreshKey revert.
+    /// @notice Seconds before each round's start during which enroll and evict revert.
     uint256 public immutable freezeWindow;
     /// @notice Seconds after a round's reveal window during which its rewards can be claimed.
     uint256 public immutable claimWindow;
@@ -240,6 +242,8 @@ contract HealthCheck is ReentrancyGuardTransient {
     uint256 public pool;
     /// @notice The latest round seed (full 256 bits), chained into the next one.
     bytes32 public lastSeed;
+    /// @notice Layout position where the next round's sweep of targets starts.
+    uint32 public sweepCursor;
 
     Count private _count;
     mapping(uint256 index => Slot) private _slotPrev;
@@ -251,8 +255,6 @@ contract HealthCheck is ReentrancyGuardTransient {
 
     /// @notice A node joined the enrollment; it counts from round `fromRound`.
     event Enrolled(address indexed staker, uint192 keyHash, uint32 fromRound);
-    /// @notice A node's cached key hash changed; it may check again from round `fromRound`.
-    event KeyRefreshed(address indexed staker, uint192 keyHash, uint32 fromRound);
     /// @notice An ineligible node was evicted; it stops counting from round `fromRound`.
     event Evicted(address indexed staker, uint32 fromRound);
     /// @notice A round was opened with its seed, checker threshold and targets.
@@ -267,6 +269,9 @@ contract HealthCheck is ReentrancyGuardTransient {
     event NonRevealerPunished(uint32 indexed round, address indexed staker, uint256 forfeited);
     /// @notice A checker revealed its verdicts (bit i set = target i unhealthy).
     event Revealed(uint32 indexed round, address indexed staker, uint256 verdicts, uint256 weight);
+    /// @notice Round `round` had `members` members, fewer than quorum + 1 (`quorum` + 1): it is
+    /// void, nobody is drawn or judged in it.
+    event RoundVoid(uint32 indexed round, uint256 members, uint256 quorum);
     /// @notice A round was finalized.
     event RoundFinalized(
         uint32 indexed round, uint32 decidedMask, uint32 unhealthyMask, uint256 majorityWeight, uint256 budget
@@ -285,14 +290,12 @@ contract HealthCheck is ReentrancyGuardTransient {
     error NotEnrolled(address staker);
     error NotEligible(address staker);
     error StillEligible(address staker);
-    error KeyUnchanged(address staker);
     error WeightUnchanged(address staker);
     error EnrollmentFull();
     error EnrollmentFrozen(uint32 nextRound);
     error StillLeaving(address staker, uint32 leaveFrom);
     error OpenWindowClosed(uint32 round);
     error RoundAlreadyOpen(uint32 round);
-    error NoEnrolledNodes();
     error RoundNotOpen(uint32 round);
     error NotInCommitWindow(uint32 round);
     error NotInRevealWindow(uint32 round);
@@ -336,7 +339,8 @@ contract HealthCheck is ReentrancyGuardTransient {
         if (config.claimWindow == 0) revert InvalidParameter("claimWindow");
         if (config.sampleSize == 0 || config.sampleSize > MAX_SAMPLE_SIZE) revert InvalidParameter("sampleSize");
         if (config.expectedCheckers == 0) revert InvalidParameter("expectedCheckers");
-        if (config.quorum == 0) revert InvalidParameter("quorum");
+        // A verdict needs at least two distinct nodes; checkers are drawn per node (staker).
+        if (config.quorum < 2 || config.quorum > config.expectedCheckers) revert InvalidParameter("quorum");
         escrow = escrow_;
         token = token_;
         genesis = block.timestamp;
@@ -382,20 +386,6 @@ contract HealthCheck is ReentrancyGuardTransient {
         // First enrollment ever: failed checks may reach back to here, not further.
         (bool tracked,,) = escrow.checkStateOf(staker);
         if (!tracked) escrow.markChecked(staker);
-    }
-
-    /// @notice Re-read a node's verifying key from the escrow after it re-registered. The node may
-    /// check again from the next round on. Callable by anyone, except during the freeze window.
-    /// @param staker The node's staker address.
-    function refreshKey(address staker) external {
-        Node storage node = _nodes[staker];
-        if (node.weight == 0) revert NotEnrolled(staker);
-        uint192 keyHash = _keyHash(staker);
-        if (keyHash == node.keyHash) revert KeyUnchanged(staker);
-        uint32 effective = _changeRound();
-        node.keyHash = keyHash;
-        node.barredRound = effective - 1;
-        emit KeyRefreshed(staker, keyHash, effective);
     }
 
     /// @notice Record the node's vote weight anew from its currently locked stake (after a top-up,
@@ -449,17 +439,26 @@ contract HealthCheck is ReentrancyGuardTransient {
         uint32 round = currentRound();
         if (block.timestamp >= _start(round) + openWindow) revert OpenWindowClosed(round);
         Round storage rd = _rounds[round];
-        if (rd.sampleSize != 0) revert RoundAlreadyOpen(round);
+        if (rd.sampleSize != 0 || rd.voided) revert RoundAlreadyOpen(round);
         uint256 members = _countIn(round);
-        if (members == 0) revert NoEnrolledNodes();
+        uint256 q = quorum;
+        if (members <= q) {
+            rd.voided = true;
+            emit RoundVoid(round, members, q);
+            return;
+        }
 
         bytes32 seed = keccak256(abi.encode(lastSeed, block.prevrandao, round));
         lastSeed = seed;
-        address[] memory targets = _drawTargets(round, seed, members);
+        // At most half the members and never so many that fewer than `quorum` remain to check.
+        uint256 k = Math.min(Math.min(sampleSize, members - q), Math.max(1, members / 2));
+        address[] memory targets = _drawTargets(round, seed, members, k);
         uint256 picked = targets.length;
 
         uint256 candidates = members - picked;
-        (uint8 threshold, uint16 fraction) = HammingSelection.threshold(candidates, expectedCheckers);
+        // Few candidates: all of them check (a random count could miss the quorum).
+        uint256 c = Math.max(expectedCheckers, 3 * q);
+        (uint8 threshold, uint16 fraction) = HammingSelection.threshold(candidates, c);
         uint192 seed192 = uint192(uint256(seed) >> 64);
         rd.seed = seed192;
         rd.threshold = threshold;
@@ -687,6 +686,7 @@ contract HealthCheck is ReentrancyGuardTransient {
         info.revealEnd = info.commitEnd + revealDuration;
         info.claimEnd = info.revealEnd + claimWindow;
         info.opened = rd.sampleSize != 0;
+        info.voided = rd.voided;
         info.finalized = rd.finalized;
         info.swept = rd.swept;
         info.seed = rd.seed;
@@ -805,32 +805,40 @@ contract HealthCheck is ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- internals
 
-    /// @dev Pure function of the seed and the round's layout: no eligibility look-up, no writes
-    /// to the layout. Duplicates are found in memory (O(sampleSize^2), sampleSize <= 32), so that
-    /// no per-node state a node could set beforehand can make the draw skip it. Each target is
-    /// then barred from checking in this round.
-    function _drawTargets(uint32 round, bytes32 seed, uint256 members) private returns (address[] memory targets) {
-        uint256 k = sampleSize;
+    /// @dev Targets: a sweep of `k - k / 8` consecutive layout positions from `sweepCursor` (so a
+    /// stable layout of N members is fully covered every ceil(N / sweep) opened rounds), then
+    /// `k / 8` positions drawn at random, `keccak256(seed, draw) % N`, outside the sweep and
+    /// distinct (at most 4 * k draws, so a round may check fewer), so that no node can know
+    /// every round it will be checked in. A pure function of (seed, layout, cursor): no
+    /// eligibility look-up, no per-node state a node could set beforehand. Requires k < N.
+    /// Each target is then barred from checking in this round.
+    function _drawTargets(uint32 round, bytes32 seed, uint256 members, uint256 k)
+        private
+        returns (address[] memory targets)
+    {
+        targets = new address[](k);
+        uint256 sweep = k - k / 8;
+        uint256 cursor = sweepCursor;
+        if (cursor >= members) cursor = 0; // the layout shrank
         uint256 picked;
-        if (members <= k) {
-            targets = new address[](members);
-            for (; picked < members; ++picked) {
-                targets[picked] = _memberAt(round, picked);
+        for (; picked < sweep; ++picked) {
+            targets[picked] = _memberAt(round, (cursor + picked) % members);
+        }
+        sweepCursor = uint32((cursor + sweep) % members);
+        uint256 maxDraws = 4 * k;
+        for (uint256 draw = 0; draw < maxDraws && picked < k; ++draw) {
+            uint256 position = uint256(keccak256(abi.encode(seed, draw))) % members;
+            // Inside the sweep window [cursor, cursor + sweep) mod N?
+            if ((position + members - cursor) % members < sweep) continue;
+            address staker = _memberAt(round, position);
+            bool seen;
+            for (uint256 j = sweep; j < picked && !seen; ++j) {
+                seen = targets[j] == staker;
             }
-        } else {
-            targets = new address[](k);
-            uint256 maxDraws = 4 * k;
-            for (uint256 draw = 0; draw < maxDraws && picked < k; ++draw) {
-                address staker = _memberAt(round, uint256(keccak256(abi.encode(seed, draw))) % members);
-                bool seen;
-                for (uint256 j = 0; j < picked && !seen; ++j) {
-                    seen = targets[j] == staker;
-                }
-                if (!seen) targets[picked++] = staker;
-            }
-            assembly ("memory-safe") {
-                mstore(targets, picked)
-            }
+            if (!seen) targets[picked++] = staker;
+        }
+        assembly ("memory-safe") {
+            mstore(targets, picked)
         }
         for (uint256 i = 0; i < picked; ++i) {
             _nodes[targets[i]].barredRound = round;
@@ -905,9 +913,10 @@ contract HealthCheck is ReentrancyGuardTransient {
         return uint32(timestamp / secondsPerPeriod);
     }
 
-    function _keyHash(address staker) private view returns (uint192) {
-        (,, bytes memory verifyingKey) = escrow.nodeInfo(staker);
-        return uint192(uint256(keccak256(verifyingKey)) >> 64);
+    /// @dev Selection is per node: the staker address, which no two nodes share (issue #16: a
+    /// verifying key shared by several stakers selected them all together).
+    function _keyHash(address staker) private pure returns (uint192) {
+        return uint192(uint256(keccak256(abi.encode(staker))) >> 64);
     }
 
     function _stakerOf(address operator) private view returns (address staker) {

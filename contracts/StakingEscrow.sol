@@ -243,6 +243,9 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     mapping(address staker => CheckState) private _checks;
     /// @dev Window of each retired stamp key, packed by `_packWindow` (never zero once set).
     mapping(address staker => mapping(address signer => uint64 window)) private _retiredStampKeys;
+    /// @notice The staker that registered stamp key `signer` first: set once, kept after the key
+    /// retires, so one key never serves two stakers (issue #16).
+    mapping(address signer => address staker) public stampKeyOwnerOf;
 
     RewardState private _rewardState;
     Totals private _totals;
@@ -318,6 +321,7 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
     error InvalidPublicKey(bytes key);
     error InvalidKeyProof();
     error StampKeyWasRetired(address signer);
+    error StampKeyTaken(address signer, address owner);
     error NothingToClaim();
     error RewardAboveSlashed(uint256 reward, uint256 slashed);
     /// @notice `staker` was slashed MAX_SLASHES_PER_PERIOD times this period; evidence can be
@@ -1159,6 +1163,7 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         if (signer != current) {
             // A retired key's window is closed for good: re-registering it must not reopen it.
             if (_retiredStampKeys[staker][signer] != 0) revert StampKeyWasRetired(signer);
+            _claimStampKey(signer, staker);
             if (current != address(0)) _retireStampKey(node, staker, current);
             uint32 period = currentPeriod();
             node.stampSigner = signer;
@@ -1169,6 +1174,13 @@ contract StakingEscrow is IStakingEscrow, AccessControl, ReentrancyGuardTransien
         node.encryptingKeyPrefix = encPrefix;
         node.verifyingKeyX = bytes32(verifyingKey[1:33]);
         node.verifyingKeyPrefix = uint8(verifyingKey[0]);
+    }
+
+    /// @dev Record `staker` as the owner of stamp key `signer` for good; another staker's key reverts.
+    function _claimStampKey(address signer, address staker) private {
+        address owner = stampKeyOwnerOf[signer];
+        if (owner == address(0)) stampKeyOwnerOf[signer] = staker;
+        else if (owner != staker) revert StampKeyTaken(signer, owner);
     }
 
     /// @dev Close the window of `staker`'s current stamp key `signer` at the end of this period

@@ -7,24 +7,21 @@
 // deployed_addresses.json); their operator key then needs a few NKMS to pay for check policies.
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import NKMSModule from "./nkms";
-
-const TOKEN = 10n ** 18n;
-const HOUR = 3600;
+import { HEALTH_DEFAULTS } from "./health-defaults";
 
 const HealthModule = buildModule("NKMSHealth", (m) => {
   const { token, escrow } = m.useModule(NKMSModule);
+  const d = HEALTH_DEFAULTS;
   const config = {
-    commitDuration: m.getParameter("commitDuration", 6 * HOUR),
-    revealDuration: m.getParameter("revealDuration", 6 * HOUR),
-    openWindow: m.getParameter("openWindow", 1 * HOUR),
-    // Enrollment changes stop this long before each round starts, so that the layout a round
-    // draws from is final ~75 beacon slots before its seed can be known.
-    freezeWindow: m.getParameter("freezeWindow", 15 * 60),
-    claimWindow: m.getParameter("claimWindow", 28 * 24 * HOUR),
-    sampleSize: m.getParameter("sampleSize", 10),
-    expectedCheckers: m.getParameter("expectedCheckers", 10),
-    quorum: m.getParameter("quorum", 3),
-    rewardPerRound: m.getParameter("rewardPerRound", 1_000n * TOKEN),
+    commitDuration: m.getParameter("commitDuration", d.commitDuration),
+    revealDuration: m.getParameter("revealDuration", d.revealDuration),
+    openWindow: m.getParameter("openWindow", d.openWindow),
+    freezeWindow: m.getParameter("freezeWindow", d.freezeWindow),
+    claimWindow: m.getParameter("claimWindow", d.claimWindow),
+    sampleSize: m.getParameter("sampleSize", d.sampleSize),
+    expectedCheckers: m.getParameter("expectedCheckers", d.expectedCheckers),
+    quorum: m.getParameter("quorum", d.quorum),
+    rewardPerRound: m.getParameter("rewardPerRound", d.rewardPerRound),
   };
   const health = m.contract("HealthCheck", [escrow, token, config]);
   m.call(escrow, "grantRole", [m.staticCall(escrow, "REWARD_FORFEITER_ROLE"), health], {

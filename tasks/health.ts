@@ -83,6 +83,8 @@ withCommon(operatorTask("health:status", "Show a round (default: the current one
     const out = {
       round: round.toString(),
       start: Number(info.start),
+      // Fewer than quorum + 1 members when it was opened: nothing drawn, nobody judged.
+      voided: info.voided,
       commitEnd: Number(info.commitEnd),
       revealEnd: Number(info.revealEnd),
       claimEnd: Number(info.claimEnd),

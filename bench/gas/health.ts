@@ -1,5 +1,5 @@
 // Gas of the health-check round: commit, reveal of 10 verdicts, and finalize at N = 10, 100 and
-// 1000 enrolled nodes (finalize must not grow with N). Finalize includes the escrow's
+// 1000 enrolled nodes; open/reveal/finalize at the deployment's sample size 32 at N = 1000 (finalize must not grow with N). Finalize includes the escrow's
 // forfeitRewards for unhealthy targets and markChecked for healthy ones.
 //
 // Population: every node is really staked (deposit, bond operator, register keys) and enrolled,
@@ -97,7 +97,7 @@ async function runRound(
     for (const node of nodes) {
       if ((await health.isChecker(round, node.staker)).selected) checkers.push(node);
     }
-    if (checkers.length < (withhold ? 2 : 1)) continue; // too few self-selected checkers (rare): next round
+    if (checkers.length < (withhold ? 3 : 2)) continue; // below quorum (2) + a withholder (rare): next round
     const verdicts = unhealthy(Number(info.sampleSize));
     const salts = checkers.map(() => ethers.hexlify(ethers.randomBytes(32)));
     let commit = 0n;
@@ -131,7 +131,7 @@ async function deployInstance(core: Core, sampleSize: number): Promise<HealthChe
     claimWindow: 86_400,
     sampleSize,
     expectedCheckers: 10,
-    quorum: 1,
+    quorum: 2, // the least the contract accepts (issue #16)
     rewardPerRound: 1_000n * TOKEN,
   };
   const health = await ethers.deployContract("HealthCheck", [core.escrowAddress, core.tokenAddress, config]);
@@ -146,13 +146,15 @@ async function measure(): Promise<GasMeasurements> {
   const core = await deployCore();
   const a = await deployInstance(core, 5);
   const b = await deployInstance(core, 10);
+  // The deployment's sample size (deploy/health-defaults.ts): the round's cost at N = 1000.
+  const c = await deployInstance(core, 32);
   const twoUnhealthy = () => 0b11n; // targets 0 and 1 unhealthy, the rest healthy
   const out: GasMeasurements = {};
   const nodes: BenchNode[] = [];
   const rows: Array<Record<string, string | number>> = [];
   let baseline = 0n;
   for (const n of [10, 100, 1000]) {
-    nodes.push(...(await stakeNodes(core, n - nodes.length, [a, b])));
+    nodes.push(...(await stakeNodes(core, n - nodes.length, [a, b, c])));
     await nextPeriod(core);
     const gas = await runRound(a, nodes, twoUnhealthy);
     out[`health.finalize.N${n}`] = gas.finalize;
@@ -172,6 +174,11 @@ async function measure(): Promise<GasMeasurements> {
   out["health.open.k10.N1000"] = big.open;
   out["health.claim"] = big.claim;
   out["health.punishNonRevealer"] = big.punish;
+  // Sample 32 (28 swept + 4 random), every target unhealthy in the reveal (worst case).
+  const k32 = await runRound(c, nodes, (k) => (1n << BigInt(k)) - 1n);
+  out["health.open.k32.N1000"] = k32.open;
+  out["health.reveal.k32"] = k32.reveal;
+  out["health.finalize.k32.N1000"] = k32.finalize;
   // A reward claim by an enrolled staker: the escrow also records the claim so a failed check can
   // take it back (one warm slot update); the escrow's claim goal applies.
   await nextPeriod(core);

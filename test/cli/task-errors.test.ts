@@ -35,18 +35,23 @@ describe("tasks: expected errors are one line with a documented exit code", func
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("decodes a revert to its custom error (NoEnrolledNodes), also as JSON under --json", async () => {
+  it("decodes a revert to its custom error (RoundAlreadyOpen), also as JSON under --json", async () => {
+    // No node enrolled: the first opening makes the round void (issue #16), a second one reverts.
+    const first = await hardhat(["health:open", "--network", "localhost", "--health", a.health], env);
+    expect(first.code, first.stderr).to.equal(0);
     const r = await hardhat(["health:open", "--network", "localhost", "--health", a.health], env);
-    expectOneLine(r, TASK_EXIT.chain, /NoEnrolledNodes\(\)/);
+    expectOneLine(r, TASK_EXIT.chain, /RoundAlreadyOpen\(\d+\)/);
     const j = await hardhat(["health:open", "--network", "localhost", "--health", a.health, "--json"], env);
     expect(j.code).to.equal(TASK_EXIT.chain);
     const body = JSON.parse(j.stderr.trim()) as { error: { code: string; message: string; exit: number } };
-    expect(body.error.code).to.equal("NoEnrolledNodes");
+    expect(body.error.code).to.equal("RoundAlreadyOpen");
     expect(body.error.exit).to.equal(TASK_EXIT.chain);
     // Success under --json: stdout is the result alone.
     const ok = await hardhat(["health:status", "--network", "localhost", "--health", a.health, "--json"], env);
     expect(ok.code, ok.stderr).to.equal(0);
-    expect((JSON.parse(ok.stdout) as { result: { enrolled: number } }).result.enrolled).to.equal(0);
+    const status = (JSON.parse(ok.stdout) as { result: { enrolled: number; voided: boolean } }).result;
+    expect(status.enrolled).to.equal(0);
+    expect(status.voided).to.equal(true);
   });
 
   it("revert arguments that are token amounts print in NKMS, wherever the provider nests the data", async () => {

@@ -5,6 +5,7 @@ import HealthModule from "../../deploy/health";
 import type { HealthCheck, NKMSToken, StakingEscrow } from "../../typechain-types";
 import { TaskError } from "../../tasks/lib";
 import { TOKEN } from "./fixture";
+import { HEALTH_DEFAULTS } from "../../deploy/health-defaults";
 
 async function deployed() {
   const { token, escrow, health } = await ignition.deploy(HealthModule, {
@@ -38,7 +39,7 @@ describe("health: Ignition module and tasks", () => {
     expect(await escrow.hasRole(await escrow.REWARD_FORFEITER_ROLE(), await health.getAddress())).to.equal(true);
     expect(await health.sampleSize()).to.equal(4n);
     expect(await health.quorum()).to.equal(2n);
-    expect(await health.commitDuration()).to.equal(6n * 3600n);
+    expect(await health.commitDuration()).to.equal(BigInt(HEALTH_DEFAULTS.commitDuration));
     expect(await health.expectedCheckers()).to.equal(10n);
   });
 
@@ -61,7 +62,10 @@ describe("health: Ignition module and tasks", () => {
       expect(err).to.be.instanceOf(TaskError);
       expect((err as TaskError).code).to.equal(code);
     };
-    await reject("health:open", {}, "NoEnrolledNodes");
+    // No node enrolled: the round is void, said so by the status, and cannot be opened again.
+    expect(await runTask("health:open", { health: address })).to.include(": ok");
+    expect(JSON.parse(await runTask("health:status", { health: address })).voided).to.equal(true);
+    await reject("health:open", {}, "RoundAlreadyOpen");
     const [, stranger] = await ethers.getSigners();
     await reject("health:enroll", { staker: stranger.address }, "NotEligible");
     await reject("health:enroll", { staker: "nope" }, "BAD_ADDRESS");

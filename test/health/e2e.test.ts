@@ -48,13 +48,18 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined | fal
   }
 }
 
-/** Off-chain replay of HealthCheck._drawTargets for N > sampleSize, every node eligible. */
-function drawTargets(lastSeed: string, prevrandao: bigint, round: bigint, enrolled: string[], k: number): string[] {
+/** Off-chain replay of HealthCheck._drawTargets: k - k/8 swept from `cursor`, k/8 random outside the sweep. */
+function drawTargets(lastSeed: string, prevrandao: bigint, round: bigint, enrolled: string[], sampleSize: number, cursor: number, quorum: number): string[] {
   const coder = AbiCoder.defaultAbiCoder();
   const seed = keccak256(coder.encode(["bytes32", "uint256", "uint32"], [lastSeed, prevrandao, round]));
+  const n = enrolled.length;
+  const k = Math.min(sampleSize, n - quorum, Math.max(1, Math.floor(n / 2)));
+  const sweep = k - Math.floor(k / 8);
   const picked: string[] = [];
+  for (let j = 0; j < sweep; j++) picked.push(enrolled[(cursor + j) % n]);
   for (let draw = 0; draw < 4 * k && picked.length < k; draw++) {
-    const idx = Number(BigInt(keccak256(coder.encode(["bytes32", "uint256"], [seed, draw]))) % BigInt(enrolled.length));
+    const idx = Number(BigInt(keccak256(coder.encode(["bytes32", "uint256"], [seed, draw]))) % BigInt(n));
+    if ((idx + n - cursor) % n < sweep) continue;
     if (!picked.includes(enrolled[idx])) picked.push(enrolled[idx]);
   }
   return picked;
@@ -122,13 +127,17 @@ describe("health: end to end with real agents on a hardhat node", function () {
     badCfrag.upstream = started[BAD_CFRAG].url;
     agents[SILENT]!.proc.kill("SIGSTOP"); // registered its endpoint, now never answers
 
-    for (const s of stakers) await (await health.enroll(s.address)).wait();
+    // The faulty nodes enroll first: the first round's sweep (layout positions 0..2) checks them.
+    const order = [BAD_CFRAG, SILENT, ...stakers.keys()].filter((v, i, a) => a.indexOf(v) === i);
+    for (const i of order) await (await health.enroll(stakers[i].address)).wait();
     // Rewards accrue for a period after enrollment (tracking starts at enrollment).
     await provider.send("evm_increaseTime", [7 * 24 * 3600 + 60]);
     await provider.send("evm_mine", []);
 
     const faulty = [stakers[BAD_CFRAG].address, stakers[SILENT].address];
     const enrolled = await Promise.all(stakers.map((_, i) => health.enrolledAt(i)));
+    const draw = async (lastSeed: string, prevrandao: bigint, round: bigint, cursor: number) =>
+      drawTargets(lastSeed, prevrandao, round, enrolled, CONFIG.sampleSize, cursor, CONFIG.quorum);
     /** Open the next round ourselves, in a block whose PREVRANDAO draws `wanted` (and whatever else fills the sample). */
     async function openSteered(wanted: (targets: string[]) => boolean): Promise<{ round: bigint; targets: string[] }> {
       const round = (await health.currentRound()) + 1n;
@@ -138,22 +147,32 @@ describe("health: end to end with real agents on a hardhat node", function () {
         await provider.send("evm_setNextBlockTimestamp", [Number(start)]);
         // Agents may open in the same block: the seed only depends on the block, so it is the same.
         const lastSeed = await health.lastSeed();
+        const cursor = Number(await health.sweepCursor());
         let prevrandao = 1n;
-        while (!wanted(drawTargets(lastSeed, prevrandao, round, enrolled, CONFIG.sampleSize))) prevrandao++;
+        // With 6 nodes every target is swept (k = 3): PREVRANDAO only steers random draws, if any.
+        while (!wanted(await draw(lastSeed, prevrandao, round, cursor)) && prevrandao < 200n) prevrandao++;
         const openTx = await health.connect(deployer).openRound({ gasLimit: 2_000_000 });
         await provider.send("hardhat_setPrevRandao", [toBeHex(prevrandao, 32)]);
         await provider.send("evm_mine", []);
         await openTx.wait().catch(() => undefined); // an agent's openRound may have come first
         const targets = [...(await health.roundInfo(round)).targets];
-        expect(targets).to.deep.equal(drawTargets(lastSeed, prevrandao, round, enrolled, CONFIG.sampleSize));
+        expect(targets).to.deep.equal(await draw(lastSeed, prevrandao, round, cursor));
         return { round, targets };
       } finally {
         await provider.send("evm_setAutomine", [true]);
       }
     }
+    /** Open rounds until the sweep (which agents may have advanced already) gives `wanted`. */
+    async function openWanted(wanted: (targets: string[]) => boolean): Promise<{ round: bigint; targets: string[] }> {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const opened = await openSteered(wanted);
+        if (wanted(opened.targets)) return opened;
+      }
+      throw new Error("the sweep never reached the wanted targets");
+    }
 
     // Round 1 of the test: both faulty nodes and one honest node are checked.
-    const { round, targets: expectedTargets } = await openSteered((t) => faulty.every((f) => t.includes(f)));
+    const { round, targets: expectedTargets } = await openWanted((t) => faulty.every((f) => t.includes(f)));
     const info = await health.roundInfo(round);
     const honestTarget = expectedTargets.find((t) => !faulty.includes(t))!;
     const checkerIdx = stakers.map((s, i) => i).filter((i) => !expectedTargets.includes(stakers[i].address));
@@ -232,7 +251,8 @@ describe("health: end to end with real agents on a hardhat node", function () {
 
     // A later round with the same targets: the checkers now hold old check policies, which the
     // honest target still serves correctly and the bad-cfrag node does not.
-    const again = await openSteered((t) => t.every((x, i) => x === expectedTargets[i]));
+    // The sweep checks the other half of the layout in between (its checkers may act or not).
+    const again = await openWanted((t) => t.every((x, i) => x === expectedTargets[i]));
     const againInfo = await health.roundInfo(again.round);
     await waitFor("commits of the second round", async () => {
       const b = await Promise.all(checkerIdx.map((i) => health.ballotOf(again.round, stakers[i].address)));

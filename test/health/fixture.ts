@@ -31,7 +31,7 @@ export const TEST_CONFIG: HealthConfig = {
   claimWindow: 86_400,
   sampleSize: 3,
   expectedCheckers: 1000,
-  quorum: 1,
+  quorum: 2,
   rewardPerRound: 1_000n * TOKEN,
 };
 
@@ -183,9 +183,9 @@ export function weightOf(amount: bigint): bigint {
   return amount / TOKEN;
 }
 
-/** Top 192 bits of keccak256(key), as the contract caches it. */
-export function keyHash192(key: Uint8Array): bigint {
-  return BigInt(ethers.keccak256(key)) >> 64n;
+/** Top 192 bits of keccak256(abi.encode(staker)): selection is per node, not per key (issue #16). */
+export function keyHash192(staker: string): bigint {
+  return BigInt(ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["address"], [staker]))) >> 64n;
 }
 
 export function popcount(x: bigint): number {

@@ -36,7 +36,7 @@ const weighted = () =>
     amounts: [150_000n, 150_000n, 300_000n, 150_000n, 150_000n, 900_000n].map((a) => a * TOKEN),
     config: { sampleSize: 1 },
   });
-const emptyWorld = () => buildWorld({ nodes: 3, enroll: false });
+const emptyWorld = () => buildWorld({ nodes: 4, enroll: false });
 const world7 = () => buildWorld({ nodes: 7 });
 const world3 = () => buildWorld({ nodes: 3 });
 const world2 = () => buildWorld({ nodes: 2 });
@@ -48,14 +48,18 @@ const world9Partial = async () => {
   return w;
 };
 
-/** Off-chain replay of the draw (N > sample) over a round's layout. */
-function replayDraw(lastSeed: string, prevrandao: bigint, round: bigint, layout: string[], k: number): string[] {
+/** Off-chain replay of the draw: a sweep of k - k/8 positions from `cursor`, then k/8 random ones outside it. */
+function replayDraw(lastSeed: string, prevrandao: bigint, round: bigint, layout: string[], k: number, cursor = 0): string[] {
   const coder = ethers.AbiCoder.defaultAbiCoder();
   const seed = ethers.keccak256(coder.encode(["bytes32", "uint256", "uint32"], [lastSeed, prevrandao, round]));
+  const n = layout.length;
+  const sweep = k - Math.floor(k / 8);
   const picked: string[] = [];
+  for (let j = 0; j < sweep; j++) picked.push(layout[(cursor + j) % n]);
   for (let draw = 0; draw < 4 * k && picked.length < k; draw++) {
-    const idx = BigInt(ethers.keccak256(coder.encode(["bytes32", "uint256"], [seed, draw]))) % BigInt(layout.length);
-    if (!picked.includes(layout[Number(idx)])) picked.push(layout[Number(idx)]);
+    const idx = Number(BigInt(ethers.keccak256(coder.encode(["bytes32", "uint256"], [seed, draw]))) % BigInt(n));
+    if ((idx + n - cursor) % n < sweep) continue;
+    if (!picked.includes(layout[idx])) picked.push(layout[idx]);
   }
   return picked;
 }
@@ -67,7 +71,7 @@ const shortLocks = () =>
     lockPeriods: 1,
     config: { sampleSize: 1, commitDuration: 3000, revealDuration: 3000 },
   });
-const fewChecker = () => buildWorld({ nodes: 9, config: { expectedCheckers: 1, sampleSize: 1 } });
+const fewChecker = () => buildWorld({ nodes: 9, config: { expectedCheckers: 2, sampleSize: 1 } });
 
 /** Open a round and build one vote per non-target node with the given verdicts. */
 async function openWithVotes(w: HealthWorld, verdicts: (i: number) => bigint) {
@@ -119,7 +123,7 @@ describe("health: HealthCheck", () => {
       expect(await health.claimWindow()).to.equal(86_400n);
       expect(await health.sampleSize()).to.equal(3n);
       expect(await health.expectedCheckers()).to.equal(1000n);
-      expect(await health.quorum()).to.equal(1n);
+      expect(await health.quorum()).to.equal(2n);
       expect(await health.rewardPerRound()).to.equal(1000n * TOKEN);
       expect(await health.currentRound()).to.equal(1n);
       const info = await health.roundInfo(1);
@@ -138,7 +142,7 @@ describe("health: HealthCheck", () => {
       const round = await w.health.currentRound();
       await expect(w.health.connect(w.outsider).enroll(node.staker.address))
         .to.emit(w.health, "Enrolled")
-        .withArgs(node.staker.address, keyHash192(node.verifyingKey), round + 1n)
+        .withArgs(node.staker.address, keyHash192(node.staker.address), round + 1n)
         .and.to.emit(w.health, "WeightRecorded")
         .withArgs(node.staker.address, weightOf(node.amount), round + 1n);
       expect(await w.health.enrolledCount()).to.equal(1n);
@@ -150,7 +154,7 @@ describe("health: HealthCheck", () => {
       await expect(w.health.memberAt(round, 0)).to.be.revertedWithCustomError(w.health, "InvalidParameter");
       await expect(w.health.enrolledAt(1)).to.be.revertedWithCustomError(w.health, "InvalidParameter");
       const record = await w.health.nodeOf(node.staker.address);
-      expect(record.keyHash).to.equal(keyHash192(node.verifyingKey));
+      expect(record.keyHash).to.equal(keyHash192(node.staker.address));
       expect(record.barredRound).to.equal(round);
       expect(record.weight).to.equal(weightOf(node.amount));
       const m = await w.health.membershipOf(node.staker.address);
@@ -174,32 +178,6 @@ describe("health: HealthCheck", () => {
       await w.core.escrow.connect(staker).deposit(amount, 52);
       await w.core.escrow.connect(staker).bondOperator(operator.address);
       await expect(w.health.enroll(staker.address)).to.be.revertedWithCustomError(w.health, "NotEligible");
-    });
-
-    it("refreshes a changed key and bars the node from checking in the refresh round", async () => {
-      const w = await loadFixture(world6);
-      const node = w.nodes[0];
-      await expect(w.health.refreshKey(node.staker.address))
-        .to.be.revertedWithCustomError(w.health, "KeyUnchanged")
-        .withArgs(node.staker.address);
-      await expect(w.health.refreshKey(w.outsider.address))
-        .to.be.revertedWithCustomError(w.health, "NotEnrolled")
-        .withArgs(w.outsider.address);
-
-      await time.increase(2 * w.core.params.secondsPerPeriod); // a stamp key changes at most once per grace period
-      const { round, targets } = await openNextRound(w.health);
-      const checker = checkersOf(w, targets)[0];
-      const newKey = (await registerNode(w.core, checker.staker.address, checker.operator, { endpoint: checker.endpoint, encryptingKey: checker.encryptingKey })).verifyingKey;
-      await expect(w.health.refreshKey(checker.staker.address))
-        .to.emit(w.health, "KeyRefreshed")
-        .withArgs(checker.staker.address, keyHash192(newKey), round + 1n);
-      const salt = randomSalt();
-      await expect(
-        w.health.connect(checker.operator).commit(round, commitmentOf(w.healthAddress, round, checker.staker.address, 0n, salt)),
-      )
-        .to.be.revertedWithCustomError(w.health, "KeyTooRecent")
-        .withArgs(checker.staker.address, round);
-      expect((await w.health.isChecker(round, checker.staker.address)).selected).to.equal(false);
     });
 
     it("evicts only ineligible nodes, by swap-and-pop in the next rounds' layout", async () => {
@@ -249,7 +227,7 @@ describe("health: HealthCheck", () => {
       expect(await layout(round + 2n)).to.deep.equal([0, 5, 2, 3, 1].map((i) => all[i]));
     });
 
-    it("rejects enroll, evict and refreshKey during the freeze window before a round", async () => {
+    it("rejects enroll and evict during the freeze window before a round", async () => {
       const w = await loadFixture(emptyWorld);
       const node = w.nodes[0];
       const staker = node.staker.address;
@@ -263,10 +241,8 @@ describe("health: HealthCheck", () => {
         .to.be.revertedWithCustomError(w.health, "EnrollmentFrozen")
         .withArgs((await w.health.currentRound()) + 1n);
       await w.health.enroll(staker); // the reverted transaction took the round's last second
-      await registerNode(w.core, staker, node.operator, { endpoint: node.endpoint, encryptingKey: node.encryptingKey });
       start = await nextStart();
       await time.increaseTo(start - 10n);
-      await expect(w.health.refreshKey(staker)).to.be.revertedWithCustomError(w.health, "EnrollmentFrozen");
       await w.core.escrow.connect(node.staker).bondOperator(ethers.ZeroAddress);
       await expect(w.health.evict(staker)).to.be.revertedWithCustomError(w.health, "EnrollmentFrozen");
       await time.increaseTo(start);
@@ -359,7 +335,7 @@ describe("health: HealthCheck", () => {
             await w.health.openRound();
             const info = await w.health.roundInfo(round);
             expect([...info.targets]).to.deep.equal(replayDraw(lastSeed, prevrandao, round, layout, 3));
-            const { t, fraction } = expectedThreshold(BigInt(layout.length) - info.sampleSize, 2n);
+            const { t, fraction } = expectedThreshold(BigInt(layout.length) - info.sampleSize, 6n); // max(c, 3 * quorum)
             expect([Number(info.threshold), Number(info.fraction)]).to.deep.equal([t, fraction]);
           } finally {
             await snapshot.restore();
@@ -376,16 +352,17 @@ describe("health: HealthCheck", () => {
       const round = await toNextRound(w.health);
       await expect(w.health.openRound()).not.to.emit(w.health, "Evicted");
       const info = await w.health.roundInfo(round);
-      expect([...info.targets]).to.deep.equal(w.nodes.map((n) => n.staker.address)); // N <= sample: layout order
-      expect(info.candidates).to.equal(0n);
+      // N = 3, quorum 2: one target (the sweep starts at position 0), two checkers.
+      expect([...info.targets]).to.deep.equal([w.nodes[0].staker.address]);
+      expect(info.candidates).to.equal(2n);
       expect(await w.health.enrolledCount()).to.equal(3n);
     });
 
-    it("opens nothing from an enrollment made in the same round", async () => {
+    it("opens nothing from an enrollment made in the same round (the round is void)", async () => {
       const w = await loadFixture(emptyWorld);
       const round = await toNextRound(w.health);
-      await w.health.enroll(w.nodes[0].staker.address);
-      await expect(w.health.openRound()).to.be.revertedWithCustomError(w.health, "NoEnrolledNodes");
+      for (const node of w.nodes.slice(0, 3)) await w.health.enroll(node.staker.address);
+      await expect(w.health.openRound()).to.emit(w.health, "RoundVoid").withArgs(round, 0n, 2n);
       await toNextRound(w.health);
       await expect(w.health.openRound()).to.emit(w.health, "RoundOpened");
       expect((await w.health.roundInfo(round + 1n)).targets).to.deep.equal([w.nodes[0].staker.address]);
@@ -401,7 +378,7 @@ describe("health: HealthCheck", () => {
 
       const e = await loadFixture(emptyWorld);
       await toNextRound(e.health);
-      await expect(e.health.openRound()).to.be.revertedWithCustomError(e.health, "NoEnrolledNodes");
+      await expect(e.health.openRound()).to.emit(e.health, "RoundVoid");
     });
   });
 
@@ -447,9 +424,9 @@ describe("health: HealthCheck", () => {
 
     it("rejects non-operators, unenrolled nodes, targets and empty commitments", async () => {
       const w = await loadFixture(emptyWorld);
-      for (const node of w.nodes.slice(0, 2)) await w.health.enroll(node.staker.address);
+      for (const node of w.nodes.slice(0, 3)) await w.health.enroll(node.staker.address);
       await time.increase(2 * (TEST_CONFIG.commitDuration + TEST_CONFIG.revealDuration));
-      const { round, targets } = await openNextRound(w.health); // both enrolled nodes are targets
+      const { round, targets } = await openNextRound(w.health);
       const c = ethers.id("c");
       await expect(w.health.connect(w.outsider).commit(round, c))
         .to.be.revertedWithCustomError(w.health, "NotAnOperator")
@@ -459,9 +436,9 @@ describe("health: HealthCheck", () => {
         w.health,
         "NotAnOperator",
       );
-      await expect(w.health.connect(w.nodes[2].operator).commit(round, c))
+      await expect(w.health.connect(w.nodes[3].operator).commit(round, c))
         .to.be.revertedWithCustomError(w.health, "NotEnrolled")
-        .withArgs(w.nodes[2].staker.address);
+        .withArgs(w.nodes[3].staker.address);
       const target = nodeByStaker(w, targets[0]);
       await expect(w.health.connect(target.operator).commit(round, c))
         .to.be.revertedWithCustomError(w.health, "TargetCannotCheck")
@@ -486,12 +463,13 @@ describe("health: HealthCheck", () => {
       const w = await loadFixture(emptyWorld);
       await w.health.enroll(w.nodes[0].staker.address);
       await w.health.enroll(w.nodes[1].staker.address);
+      await w.health.enroll(w.nodes[2].staker.address);
       const round = await toNextRound(w.health);
       await w.health.openRound();
-      await w.health.enroll(w.nodes[2].staker.address);
-      await expect(w.health.connect(w.nodes[2].operator).commit(round, ethers.id("c")))
+      await w.health.enroll(w.nodes[3].staker.address);
+      await expect(w.health.connect(w.nodes[3].operator).commit(round, ethers.id("c")))
         .to.be.revertedWithCustomError(w.health, "KeyTooRecent")
-        .withArgs(w.nodes[2].staker.address, round);
+        .withArgs(w.nodes[3].staker.address, round);
     });
 
     it("lets exactly the self-selected nodes commit when few checkers are wanted", async () => {
@@ -501,10 +479,10 @@ describe("health: HealthCheck", () => {
       for (let attempt = 0; attempt < 12 && !(sawRejected && sawAccepted); attempt++) {
         const { round, targets } = await openNextRound(w.health);
         const info = await w.health.roundInfo(round);
-        const { t, fraction } = expectedThreshold(8n, 1n);
+        const { t, fraction } = expectedThreshold(8n, 6n); // max(expectedCheckers, 3 * quorum)
         expect([Number(info.threshold), Number(info.fraction)]).to.deep.equal([t, fraction]);
         for (const node of checkersOf(w, targets)) {
-          const expected = isSelectedRef(keyHash192(node.verifyingKey), info.seed, t, fraction);
+          const expected = isSelectedRef(keyHash192(node.staker.address), info.seed, t, fraction);
           const view = await w.health.isChecker(round, node.staker.address);
           expect(view.selected).to.equal(expected);
           const c = commitmentOf(w.healthAddress, round, node.staker.address, 0n, randomSalt());

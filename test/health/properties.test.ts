@@ -26,7 +26,7 @@ const STAKES = [100_000n, 100_000n, 200_000n, 100_000n, 300_000n, 200_000n, 100_
 
 const tallyWorld = () => buildWorld({ nodes: 8, amounts: STAKES, config: { sampleSize: SAMPLE, quorum: 2 } });
 const poolWorld = () =>
-  buildWorld({ nodes: 8, amounts: STAKES, fund: 2_500n * TOKEN, config: { sampleSize: SAMPLE, quorum: 1 } });
+  buildWorld({ nodes: 8, amounts: STAKES, fund: 2_500n * TOKEN, config: { sampleSize: SAMPLE, quorum: 2 } });
 
 type Action = "none" | "commit" | "reveal";
 interface Ballot {

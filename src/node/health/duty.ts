@@ -60,6 +60,8 @@ export interface HealthDuty {
 
 interface RoundInfo {
   opened: boolean;
+  /** Fewer than quorum + 1 members: nothing drawn, nobody judged (HealthCheck.RoundVoid). */
+  voided: boolean;
   finalized: boolean;
   targets: string[];
   decidedMask: bigint;
@@ -120,6 +122,7 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
     const i = await hc.roundInfo(round);
     return {
       opened: i.opened as boolean,
+      voided: i.voided as boolean,
       finalized: i.finalized as boolean,
       targets: [...(i.targets as string[])],
       decidedMask: BigInt(i.decidedMask),
@@ -188,6 +191,19 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
       if (!sent) return;
     }
     book.markRevealed(round);
+  }
+
+  /** A void round (network below quorum + 1 nodes) is said so on the status page, once. */
+  function recordVoid(round: bigint): void {
+    if (ctx.store.getSetting(outcomeKey(round)) !== undefined) return;
+    ctx.store.addHealthResult({
+      at: Math.floor(Date.now() / 1000),
+      round: round.toString(),
+      target: "-",
+      verdict: "round void",
+      detail: "fewer than quorum + 1 nodes enrolled: nobody drawn or judged",
+    });
+    ctx.store.setSetting(outcomeKey(round), "1");
   }
 
   async function recordOutcome(round: bigint, info: RoundInfo): Promise<void> {
@@ -267,6 +283,10 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
     if (!info.opened && now < w.openEnd) {
       await attempt(`open ${round}`, () => hc.openRound());
       info = await roundInfo(round);
+    }
+    if (info.voided) {
+      recordVoid(round);
+      return;
     }
     if (!info.opened) return;
     if (now < w.commitEnd) await checkAndCommit(round, info, w.commitEnd);
