@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism, homedir } from "node:os";
 import { join } from "node:path";
-import { isTestFault } from "./health/fault";
 import { DEFAULT_CHAIN_TIMEOUT_MS } from "./chain-timeout";
 import { HTTP_DEFAULTS } from "./http";
 
@@ -44,10 +43,6 @@ export interface NodeConfig {
   healthPollMs: number;
   /** Per-request timeout of the health probes (a target slower than this fails reachability). */
   healthProbeTimeoutMs: number;
-  /** TEST ONLY: make this agent misbehave (see src/node/health/fault.ts); needs unsafeTestMode. */
-  testFault?: string;
-  /** TEST ONLY: must be set explicitly for testFault to be honoured. */
-  unsafeTestMode: boolean;
 }
 
 export const DEFAULTS: Omit<NodeConfig, "stakingEscrow" | "policyManager"> = {
@@ -69,7 +64,6 @@ export const DEFAULTS: Omit<NodeConfig, "stakingEscrow" | "policyManager"> = {
   logLevel: "info",
   healthPollMs: 5000,
   healthProbeTimeoutMs: 5000,
-  unsafeTestMode: false,
 };
 
 /** Environment variable for each setting (NKMS_NODE_*), plus the shared ones. */
@@ -102,8 +96,6 @@ const ENV: Record<keyof NodeConfig, string> = {
   healthCheck: "NKMS_HEALTH_CHECK",
   healthPollMs: "NKMS_HEALTH_POLL_MS",
   healthProbeTimeoutMs: "NKMS_HEALTH_PROBE_TIMEOUT_MS",
-  testFault: "NKMS_TEST_FAULT",
-  unsafeTestMode: "NKMS_UNSAFE_TEST_MODE",
 };
 
 const NUMERIC = new Set<keyof NodeConfig>([
@@ -111,7 +103,7 @@ const NUMERIC = new Set<keyof NodeConfig>([
   "healthPollMs", "healthProbeTimeoutMs", "headersTimeoutMs", "requestTimeoutMs", "idleTimeoutMs", "keepAliveTimeoutMs",
   "maxConnections", "chainTimeoutMs",
 ]);
-const BOOLEAN = new Set<keyof NodeConfig>(["register", "unsafeTestMode"]);
+const BOOLEAN = new Set<keyof NodeConfig>(["register"]);
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -192,12 +184,6 @@ export function loadNodeConfig(
   }
   if (merged.staker !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(String(merged.staker))) {
     throw new ConfigError(`staker must be an address (${ENV.staker})`);
-  }
-  if (merged.testFault !== undefined) {
-    if (merged.unsafeTestMode !== true) {
-      throw new ConfigError(`testFault (${ENV.testFault}) is honoured only with ${ENV.unsafeTestMode}=1: it makes the node misbehave`);
-    }
-    if (!isTestFault(String(merged.testFault))) throw new ConfigError(`unknown testFault "${String(merged.testFault)}"`);
   }
   return merged as unknown as NodeConfig;
 }

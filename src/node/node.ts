@@ -10,8 +10,7 @@ import { deriveNodeKeys, loadKeystore, promptPassword } from "./keys";
 import { NodeService } from "./service";
 import { NodeStore } from "./store";
 import { ReencryptPool } from "./worker-pool";
-import { startHealthDuty } from "./health/duty";
-import { installTestFault, type TestFault } from "./health/fault";
+import { startHealthDuty, type ProbeFn } from "./health/duty";
 import { signKeyProof } from "./registration";
 import { lockDataDir } from "./lock";
 import { challengeEndpoint } from "./operator-challenge";
@@ -106,7 +105,7 @@ export async function pendingStaker(
  * and its staker has stake locked, opens the store, starts the worker pool and HTTP API, then
  * registers (or updates) the endpoint and Umbral keys on-chain when they changed.
  */
-export async function runNode(config: NodeConfig, opts: { logger?: Logger } = {}): Promise<RunningNode> {
+export async function runNode(config: NodeConfig, opts: { logger?: Logger; /** Replaces the health probe (tests only). */ probe?: ProbeFn } = {}): Promise<RunningNode> {
   const log = opts.logger ?? pino({ level: config.logLevel, base: { svc: "nkms-node" } });
   let operator;
   try {
@@ -183,8 +182,6 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger } = {}
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
       maxConnections: config.maxConnections,
     });
-    // loadNodeConfig only lets a fault through with unsafeTestMode; checked again here.
-    if (config.testFault && config.unsafeTestMode) installTestFault(http, config.testFault as TestFault, log);
     let url: string;
     try {
       url = await http.listen({ host: config.host, port: config.port });
@@ -263,6 +260,7 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger } = {}
         stakingEscrow: config.stakingEscrow,
         pollMs: config.healthPollMs,
         probeTimeoutMs: config.healthProbeTimeoutMs,
+        probe: opts.probe,
       });
       cleanup.push(() => duty.stop());
     }

@@ -479,7 +479,7 @@ export class NodeService {
       reencryptions: this.pool.completed,
       workers: this.pool.size,
       queueDepth: this.pool.queueDepth,
-      healthChecks: this.store.recentHealthResults(20),
+      healthChecks: this.store.recentHealthResults(200),
     };
   }
 }

@@ -26,29 +26,30 @@ export function renderStatusPage(s: NodeStatus): string {
     ["Encrypting key", s.encryptingKey],
     ["Verifying (stamp) key", s.verifyingKey],
   ];
-  // Round outcomes (what the contract decided) are stored beside this node's own probe results.
-  const isOutcome = (verdict: string) => verdict.startsWith("judged") || verdict === "round undecided";
-  const probes = s.healthChecks.filter((h) => !isOutcome(h.verdict));
+  // Stored beside this node's own probe results: round outcomes (what the contract decided, void
+  // rounds included) and this node's part in each round as a checker.
+  const isOutcome = (verdict: string) => verdict.startsWith("judged") || verdict === "round void" || verdict === "round undecided";
+  const self = s.staker.toLowerCase();
+  const roundsTaken = s.healthChecks.filter((h) => h.verdict === "took part");
   const outcomes = s.healthChecks.filter((h) => isOutcome(h.verdict));
-  const outcomeRows = outcomes.length
-    ? outcomes
-        .map((h) => `<tr><td>${esc(h.round)}</td><td>${esc(h.target)}</td><td>${esc(h.verdict)}</td><td>${esc(h.detail)}</td></tr>`)
-        .join("")
-    : `<tr><td colspan="4">no finalized round seen yet</td></tr>`;
-  const health = probes.length
-    ? probes
-        .map(
-          (h) =>
-            `<tr><td>${esc(new Date(h.at * 1000).toISOString())}</td><td>${esc(h.round)}</td><td>${esc(h.target)}</td><td>${esc(h.verdict)}</td><td>${esc(h.detail)}</td></tr>`,
-        )
-        .join("")
-    : `<tr><td colspan="5">no health-check results yet</td></tr>`;
+  const aboutMe = outcomes.filter((h) => h.target.toLowerCase() === self || h.verdict === "round void" || h.verdict === "round undecided");
+  const probes = s.healthChecks.filter((h) => !isOutcome(h.verdict) && h.verdict !== "took part");
+  const table = (items: typeof s.healthChecks, empty: string, cols: (h: (typeof s.healthChecks)[number]) => unknown[], width: number) =>
+    items.length ? items.map((h) => `<tr>${cols(h).map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`).join("") : `<tr><td colspan="${width}">${esc(empty)}</td></tr>`;
+  const takenRows = table(roundsTaken, "not a checker in any finalized round yet", (h) => [h.round, h.detail], 2);
+  const aboutRows = table(aboutMe, "no verdict about this node yet", (h) => [h.round, h.verdict === "round void" || h.verdict === "round undecided" ? "void round (nobody judged)" : h.verdict, h.detail], 3);
+  const outcomeRows = table(outcomes, "no finalized round seen yet", (h) => [h.round, h.target, h.verdict, h.detail], 4);
+  const health = table(probes, "no health-check results yet", (h) => [new Date(h.at * 1000).toISOString(), h.round, h.target, h.verdict, h.detail], 5);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>NKMS node ${esc(s.staker)}</title>
 <style>body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin-bottom:2em}
 td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;font-family:ui-monospace,monospace;font-size:.9em}th{background:#f4f4f4}</style>
 </head><body><h1>NKMS node</h1>
 <table>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</table>
+<h2>Verdicts about this node</h2>
+<table><tr><th>Round</th><th>Verdict</th><th>Detail</th></tr>${aboutRows}</table>
+<h2>Rounds this node took part in (as a checker)</h2>
+<table><tr><th>Round</th><th>Part</th></tr>${takenRows}</table>
 <h2>Health-check round outcomes</h2>
 <table><tr><th>Round</th><th>Target</th><th>Outcome</th><th>Detail</th></tr>${outcomeRows}</table>
 <h2>Recent health checks</h2>

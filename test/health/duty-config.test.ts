@@ -1,5 +1,4 @@
-// The health duty's settings and the test-only fault switch: a fault is refused unless the
-// explicit unsafe test mode is on, so it cannot be enabled by a stray environment variable alone.
+// The health duty's settings; the agent has no fault switch (faulty behaviours are test support).
 import { expect } from "chai";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,14 +29,18 @@ describe("health: duty configuration", () => {
     }
   });
 
-  it("honours NKMS_TEST_FAULT only with NKMS_UNSAFE_TEST_MODE=1 and only known faults", () => {
-    expect(() => loadNodeConfig({}, { ...BASE, NKMS_TEST_FAULT: "bad-cfrag" })).to.throw(ConfigError, /NKMS_UNSAFE_TEST_MODE/);
-    expect(() => loadNodeConfig({}, { ...BASE, NKMS_TEST_FAULT: "bad-cfrag", NKMS_UNSAFE_TEST_MODE: "0" })).to.throw(ConfigError);
-    expect(() => loadNodeConfig({}, { ...BASE, NKMS_TEST_FAULT: "melt", NKMS_UNSAFE_TEST_MODE: "1" })).to.throw(ConfigError, /unknown testFault/);
-    expect(() => loadNodeConfig({}, { ...BASE, NKMS_UNSAFE_TEST_MODE: "maybe" })).to.throw(ConfigError, /true or false/);
-    const cfg = loadNodeConfig({}, { ...BASE, NKMS_TEST_FAULT: "bad-cfrag", NKMS_UNSAFE_TEST_MODE: "1" });
-    expect([cfg.testFault, cfg.unsafeTestMode]).to.deep.equal(["bad-cfrag", true]);
-    expect(loadNodeConfig({}, BASE).unsafeTestMode).to.equal(false);
+  it("has no fault switch: misbehaviour lives in test support (test/support/fault-proxy.ts), not in the agent", () => {
+    const cfg = loadNodeConfig({}, { ...BASE, NKMS_TEST_FAULT: "bad-cfrag", NKMS_UNSAFE_TEST_MODE: "1" }) as unknown as Record<string, unknown>;
+    expect(cfg).to.not.have.property("testFault");
+    expect(cfg).to.not.have.property("unsafeTestMode");
+    const dir = mkdtempSync(join(tmpdir(), "nkms-hc-cfg-"));
+    try {
+      const file = join(dir, "node.json");
+      writeFileSync(file, JSON.stringify({ testFault: "bad-cfrag" }));
+      expect(() => loadNodeConfig({ configFile: file }, BASE)).to.throw(ConfigError, /unknown setting "testFault"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("numbers rounds and windows like the contract, and encodes verdicts bit i = target i unhealthy", () => {

@@ -1,7 +1,7 @@
 // End to end: a real `hardhat node` chain (child process) and six real node agents (child
 // processes running `nkms node run` with the health-check duty on). Four agents are honest, one
-// answers re-encryptions with corrupted cfrags (test-only fault, enabled through
-// NKMS_TEST_FAULT + NKMS_UNSAFE_TEST_MODE) and one stops answering (SIGSTOP). After one round the
+// answers re-encryptions with corrupted cfrags (an honest agent behind the test-support
+// fault proxy, test/support/fault-proxy.ts, whose URL it registers) and one stops answering (SIGSTOP). After one round the
 // two faulty nodes are voted unhealthy and lose their rewards; the honest target keeps its own;
 // the status page shows the outcome. One checker agent is SIGKILLed and restarted between commit
 // and reveal and still reveals (salt and verdicts were persisted); another is frozen (SIGSTOP)
@@ -20,6 +20,7 @@ import { AbiCoder, keccak256, toBeHex, type JsonRpcProvider, type Wallet } from 
 import type { HealthCheck } from "../../typechain-types";
 import { TOKEN, setupNode } from "../node/helpers";
 import { deployExternal, spawnAgent, startHardhatNode, writeOperatorKeystore, type AgentFiles, type AgentProcess } from "../node/multiproc";
+import { FaultProxy } from "../support/fault-proxy";
 
 const CONFIG = {
   commitDuration: 600,
@@ -69,10 +70,12 @@ describe("health: end to end with real agents on a hardhat node", function () {
   let chain: Awaited<ReturnType<typeof startHardhatNode>>;
   let dir: string;
   const agents: (AgentProcess | undefined)[] = [];
+  let badCfrag: FaultProxy;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "nkms-health-e2e-"));
     chain = await startHardhatNode();
+    badCfrag = await FaultProxy.start("bad-cfrag");
   });
   after(async () => {
     for (const a of agents) {
@@ -80,6 +83,7 @@ describe("health: end to end with real agents on a hardhat node", function () {
       await a?.stop("SIGKILL");
     }
     await chain?.stop();
+    await badCfrag?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -116,10 +120,11 @@ describe("health: end to end with real agents on a hardhat node", function () {
       // take seconds; the silent node is SIGSTOPped, so it times out whatever the limit.
       NKMS_HEALTH_PROBE_TIMEOUT_MS: "8000",
       NKMS_NODE_WORKERS: "1",
-      ...(i === BAD_CFRAG ? { NKMS_TEST_FAULT: "bad-cfrag", NKMS_UNSAFE_TEST_MODE: "1" } : {}),
+      ...(i === BAD_CFRAG ? { NKMS_NODE_PUBLIC_URL: badCfrag.url } : {}),
     });
     const started = await Promise.all(files.map((f, i) => spawnAgent(f, chain.url, net, envFor(i))));
     agents.push(...started);
+    badCfrag.upstream = started[BAD_CFRAG].url;
     agents[SILENT]!.proc.kill("SIGSTOP"); // registered its endpoint, now never answers
 
     // The faulty nodes enroll first: the first round's sweep (layout positions 0..2) checks them.

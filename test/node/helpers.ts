@@ -47,12 +47,20 @@ export interface TestNode {
  * Stakes `staker`, bonds the operator with Hardhat account key `operatorIndex`, registers it with
  * the keys the agent derives from that key, and enrolls the staker in the PolicyManager.
  */
-export async function setupNode(net: Network, staker: EthSigner & { address: string }, operatorIndex: number, provider: Provider, endpoint = "http://127.0.0.1:1"): Promise<TestNode> {
+export async function setupNode(
+  net: Network,
+  staker: EthSigner & { address: string },
+  operatorIndex: number,
+  provider: Provider,
+  endpoint = "http://127.0.0.1:1",
+  /** false: the staker already holds the stake (lets callers set up many nodes in parallel). */
+  fund = true,
+): Promise<TestNode> {
   const { core } = net;
   const operator = accountWallet(operatorIndex).connect(provider);
   const keys = deriveNodeKeys(accountWallet(operatorIndex));
   const amount = core.params.minStake * 10n;
-  await (await core.token.connect(core.deployer).transfer(staker.address, amount)).wait();
+  if (fund) await (await core.token.connect(core.deployer).transfer(staker.address, amount)).wait();
   const permit = await signPermit(core.token, staker as never, core.escrowAddress, amount);
   await (await core.escrow.connect(staker).depositWithPermit(amount, 52, permit.deadline, permit.v, permit.r, permit.s)).wait();
   await (await core.escrow.connect(staker).bondOperator(operator.address)).wait();

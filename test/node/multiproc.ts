@@ -57,6 +57,41 @@ export async function startHardhatNode(): Promise<Child & { url: string; provide
   return { proc, url, provider, stop: stopper(proc) };
 }
 
+/** The Anvil binary shipped by the @foundry-rs/anvil devDependency (its postinstall is disabled). */
+export function anvilBinary(): string {
+  const platform = `${process.platform === "darwin" ? "darwin" : process.platform === "win32" ? "win32" : "linux"}-${process.arch === "x64" ? "amd64" : process.arch}`;
+  return join(ROOT, "node_modules", "@foundry-rs", `anvil-${platform}`, "bin", process.platform === "win32" ? "anvil.exe" : "anvil");
+}
+
+/**
+ * Foundry's Anvil on a free port, mining a block every `blockTime` seconds (not on each
+ * transaction), with Hardhat's default mnemonic and accounts; resolves once it answers JSON-RPC.
+ */
+export async function startAnvil(opts: { blockTime?: number; accounts?: number } = {}): Promise<Child & { url: string; provider: JsonRpcProvider }> {
+  const port = await freePort();
+  const proc = spawn(
+    anvilBinary(),
+    ["--port", String(port), "--host", "127.0.0.1", "--block-time", String(opts.blockTime ?? 1), "--accounts", String(opts.accounts ?? 20), "--mnemonic", HARDHAT_MNEMONIC, "--silent"],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  proc.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+  proc.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const provider = new JsonRpcProvider(url, undefined, { batchMaxCount: 1, cacheTimeout: -1, pollingInterval: 200, staticNetwork: true });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`anvil exited: ${output}`);
+    const ok = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' })
+      .then((r) => r.ok)
+      .catch(() => false);
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`anvil did not start: ${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { proc, url, provider, stop: stopper(proc) };
+}
+
 /** Token, escrow and PolicyManager deployed on an external chain, shaped like the in-process Network. */
 export async function deployExternal(provider: JsonRpcProvider): Promise<Network & { wallets: Wallet[] }> {
   const wallets = Array.from({ length: 20 }, (_, i) => accountWallet(i).connect(provider));
@@ -99,7 +134,18 @@ export async function writeOperatorKeystore(dir: string, operatorIndex: number):
 }
 
 /** Starts `nkms node run` (src/cli/main.ts) as a separate process and waits for its "listening" line. */
-export async function spawnAgent(files: AgentFiles, rpcUrl: string, net: Network, extraEnv: Record<string, string> = {}): Promise<AgentProcess> {
+export interface SpawnOptions {
+  /** Extra `node` arguments before the entry (e.g. `--import` of a test-support preload). */
+  nodeArgs?: string[];
+  /** Program to run instead of `nkms node run` (a test-support agent taking `--config FILE`). */
+  entry?: string;
+  /** Agent log level (default warn). */
+  logLevel?: string;
+  /** How long to wait for the agent's "listening" line (default 120 s). */
+  startTimeoutMs?: number;
+}
+
+export async function spawnAgent(files: AgentFiles, rpcUrl: string, net: Network, extraEnv: Record<string, string> = {}, opts: SpawnOptions = {}): Promise<AgentProcess> {
   const config = join(files.dir, "node-config.json");
   writeFileSync(
     config,
@@ -110,11 +156,12 @@ export async function spawnAgent(files: AgentFiles, rpcUrl: string, net: Network
       rpcUrl,
       stakingEscrow: net.core.escrowAddress,
       policyManager: net.policyManagerAddress,
-      logLevel: "warn",
+      logLevel: opts.logLevel ?? "warn",
       revocationPollMs: 500,
     }),
   );
-  const proc = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/main.ts"), "node", "run", "--config", config], {
+  const program = opts.entry ? [opts.entry, "--config", config] : [join(ROOT, "src/cli/main.ts"), "node", "run", "--config", config];
+  const proc = spawn(process.execPath, ["--import", "tsx", ...(opts.nodeArgs ?? []), ...program], {
     cwd: ROOT,
     env: { ...process.env, NKMS_KEYSTORE_PASSWORD: files.password, ...extraEnv },
     stdio: ["ignore", "pipe", "pipe"],
@@ -123,7 +170,7 @@ export async function spawnAgent(files: AgentFiles, rpcUrl: string, net: Network
   let err = "";
   proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`agent did not start: ${err}`)), 120_000);
+    const timer = setTimeout(() => reject(new Error(`agent did not start: ${err}`)), opts.startTimeoutMs ?? 120_000);
     proc.stdout!.on("data", (d: Buffer) => {
       out += d.toString();
       const line = out.split("\n").find((l) => l.includes('"listening"'));

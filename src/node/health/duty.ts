@@ -20,7 +20,7 @@ import type { Logger } from "pino";
 import type { HealthResult } from "../store";
 import { BallotBook, encodeVerdicts, type SettingsStore } from "./ballot";
 import { healthContract, roundAt, roundWindows, type RoundTiming } from "./contracts";
-import { TargetProber, type ProbeReport } from "./probe";
+import { PROBE_BUDGET_MS, TargetProber, type ProbeReport } from "./probe";
 import { TxQueue } from "./tx-queue";
 
 export interface HealthDutyStore extends SettingsStore {
@@ -39,7 +39,18 @@ export interface HealthDutyContext {
   stakingEscrow: string;
   pollMs: number;
   probeTimeoutMs: number;
+  /**
+   * How a target is probed (default: TargetProber, probe.ts). Injectable so that tests can run a
+   * checker that votes without probing (the "blind voter" of issue #16) through the real duty.
+   */
+  probe?: ProbeFn;
 }
+
+/** Probes one target before `deadline` (ms since epoch). */
+export type ProbeFn = (target: string, deadline: number) => Promise<ProbeReport>;
+
+/** Time kept after the probes for the commit transaction to be mined inside the window (ms). */
+const COMMIT_MARGIN_MS = 10_000;
 
 export interface HealthDuty {
   /** Run one pass now (the timer keeps running). */
@@ -81,6 +92,7 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
     settings: ctx.store,
     timeoutMs: ctx.probeTimeoutMs,
   });
+  const probe: ProbeFn = ctx.probe ?? ((target, deadline) => prober.probe(target, deadline));
   const log = ctx.log.child({ duty: "health" });
   const outcomeKey = (round: bigint) => `health.outcome.${ctx.healthCheck.toLowerCase()}.${round}`;
   const punishedKey = (round: bigint) => `health.punished.${ctx.healthCheck.toLowerCase()}.${round}`;
@@ -137,9 +149,12 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
       const [selected] = (await hc.isChecker(round, ctx.staker)) as [boolean, bigint];
       if (!selected) return;
       log.info({ round: round.toString(), targets: info.targets }, "selected as checker; probing targets");
+      // Retries stop early enough for the commit to land inside the commit window.
+      const remainingMs = Number(commitEnd - (await chainNow())) * 1000 - COMMIT_MARGIN_MS;
+      const deadline = Date.now() + Math.max(2000, Math.min(PROBE_BUDGET_MS, remainingMs));
       const reports = await Promise.all(
         info.targets.map((t) =>
-          prober.probe(t).catch((e: unknown): ProbeReport => ({
+          probe(t, deadline).catch((e: unknown): ProbeReport => ({
             target: t,
             // An error on our side (RPC, payment) says nothing about the target.
             healthy: true,
@@ -194,8 +209,15 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
   async function recordOutcome(round: bigint, info: RoundInfo): Promise<void> {
     if (ctx.store.getSetting(outcomeKey(round)) !== undefined) return;
     const at = Number(await chainNow());
+    // This node's part in the round (as a checker), whatever the round decided.
+    const ballot = book.get(round);
+    if (ballot) {
+      const onChain = await hc.ballotOf(round, ctx.staker);
+      const part = [onChain.committed ? "committed" : "did not commit", onChain.revealed ? "revealed" : "did not reveal", onChain.punished ? "punished for not revealing" : ""].filter(Boolean).join(", ");
+      ctx.store.addHealthResult({ at, round: round.toString(), target: "-", verdict: "took part", detail: `checker of ${info.targets.length} target(s): ${part}` });
+    }
     if (info.decidedMask === 0n) {
-      ctx.store.addHealthResult({ at, round: round.toString(), target: "-", verdict: "round undecided", detail: `${info.revealers} reveal(s): below quorum, nobody judged` });
+      ctx.store.addHealthResult({ at, round: round.toString(), target: "-", verdict: "round void", detail: `${info.revealers} reveal(s): below quorum, nobody judged` });
     } else {
       const events = await hc.queryFilter(hc.filters.TargetJudged(round));
       const forfeited = new Map<string, bigint>();

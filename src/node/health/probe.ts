@@ -9,6 +9,25 @@
  *                        checker, and its signed request is served with correct cfrags;
  *   5. revoke            after the owner's signed revocation the target refuses the policy.
  *
+ * Transient answers are retried inside the probe's deadline (bounded attempts, backoff), so an
+ * honest node is not voted down for what an ordinary client would simply retry:
+ *   - 503 (overloaded, chain unavailable): retried after its Retry-After (1–5 s), until the deadline;
+ *   - 404 UNKNOWN_POLICY on a kfrag upload right after the policy was paid: the node's RPC has not
+ *     seen the block yet; retried with backoff for up to LAG_BUDGET_MS;
+ *   - 401 STALE_REQUEST: the request is re-signed dated by the node's own clock (learned from its
+ *     ping), tolerated only while that clock is within MAX_ADAPTED_SKEW_S of ours;
+ *   - a ping that fails to connect: retried twice.
+ * Wrong, malformed or missing cfrags, refused kfrags and other 4xx answers are never retried: one is
+ * enough to judge. A node that answers 503 until the deadline is unhealthy.
+ *
+ * Hireability (issue #16, "unhireable"): before paying, the checker asks PolicyManager.checkNode.
+ * Not enrolled, not registered, or no stake locked through the next period are the node's own
+ * doing: the create check fails. A full quota is not, by itself, held against the node, because a
+ * third party can fill it with paid policies; the node is then judged on the check policy this
+ * checker kept from an earlier round (renewed before it expires, so a quota filled later cannot
+ * starve a checker that has contacted the node once). A checker that holds none cannot judge
+ * service and reports the create check as not applicable.
+ *
  * Every cfrag is checked three ways: its correctness proof (CapsuleFrag.verify), the target's
  * stamp signature against its on-chain verifying key, and decryption of a random plaintext.
  *
@@ -56,7 +75,21 @@ export interface ProbeDeps {
   timeoutMs: number;
   /** Periods a kept ("old") check policy lives. */
   keeperPeriods?: number;
+  /** Time a probe may take, retries included, when the caller gives no deadline (ms). */
+  budgetMs?: number;
 }
+
+/** Default time for one probe, retries included. */
+export const PROBE_BUDGET_MS = 60_000;
+/** How long a kfrag upload is retried while the node's RPC has not seen the paid policy. */
+export const LAG_BUDGET_MS = 30_000;
+/** Largest clock difference (seconds) the probe adapts its request timestamps to. */
+export const MAX_ADAPTED_SKEW_S = 5;
+
+/** PolicyManager.NodeStatus. */
+const NODE_STATUS = ["Eligible", "NotEnrolled", "FeeRateTooLow", "NotRegistered", "StakeNotLocked", "OverQuota"] as const;
+const OVER_QUOTA = 5;
+const FEE_RATE_TOO_LOW = 2;
 
 /** A check policy whose secrets the checker keeps (persisted for old policies). */
 interface CheckPolicy {
@@ -72,7 +105,13 @@ interface CheckPolicy {
 
 class ProbeFailure extends Error {}
 
-async function http(method: "GET" | "POST", url: string, body: unknown, timeoutMs: number): Promise<{ status: number; json: unknown }> {
+interface HttpAnswer {
+  status: number;
+  json: unknown;
+  retryAfter?: number;
+}
+
+async function http(method: "GET" | "POST", url: string, body: unknown, timeoutMs: number): Promise<HttpAnswer> {
   const res = await fetch(url, {
     method,
     headers: body === undefined ? undefined : { "content-type": "application/json" },
@@ -86,8 +125,23 @@ async function http(method: "GET" | "POST", url: string, body: unknown, timeoutM
   } catch {
     /* not JSON: judged by status */
   }
-  return { status: res.status, json };
+  const ra = Number(res.headers.get("retry-after"));
+  return { status: res.status, json, retryAfter: Number.isFinite(ra) && ra > 0 ? ra : undefined };
 }
+
+function errorCode(json: unknown): string | undefined {
+  const code = (json as { error?: { code?: unknown } } | undefined)?.error?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** What to do with an answer: accept it, or wait and ask again. */
+type RetryPolicy = (answer: HttpAnswer, attempt: number) => { retryInMs: number } | undefined;
+
+/** 503 with Retry-After (1–5 s, backing off), as long as the deadline allows. */
+const onOverload: RetryPolicy = (a, attempt) =>
+  a.status === 503 ? { retryInMs: 1000 * Math.min(5, Math.max(a.retryAfter ?? 1, Math.min(5, 2 ** Math.floor(attempt / 2)))) } : undefined;
 
 function errorText(e: unknown): string {
   const err = e as { shortMessage?: string; message?: string; name?: string };
@@ -100,13 +154,18 @@ export class TargetProber {
   private readonly escrow: Contract;
   private token?: Contract;
   private chainId?: bigint;
+  /** Per probe: the deadline (ms since epoch) and the target's clock offset from ours (seconds). */
+  private deadline = 0;
+  private offsets = new Map<string, number>();
 
   constructor(private readonly deps: ProbeDeps) {
     this.pm = new Contract(deps.policyManager, CHECK_POLICY_ABI, deps.payer);
     this.escrow = new Contract(deps.stakingEscrow, ESCROW_NODE_ABI, deps.provider);
   }
 
-  async probe(target: string): Promise<ProbeReport> {
+  /** Probe `target`; retries stop at `deadline` (ms since epoch; default now + budgetMs). */
+  async probe(target: string, deadline?: number): Promise<ProbeReport> {
+    this.deadline = deadline ?? Date.now() + (this.deps.budgetMs ?? PROBE_BUDGET_MS);
     const checks: CheckOutcome[] = [];
     const report = (): ProbeReport => ({ target, healthy: checks.every((c) => c.ok !== false), checks });
     const [endpoint, encryptingKeyHex, verifyingKeyHex] = (await this.escrow.nodeInfo(target)) as [string, string, string];
@@ -117,9 +176,19 @@ export class TargetProber {
     const base = endpoint.replace(/\/+$/, "");
     const stampKey = getBytes(verifyingKeyHex);
     try {
-      const ping = await http("GET", `${base}/v1/ping`, undefined, this.deps.timeoutMs);
+      const sent = Date.now();
+      const ping = await this.ping(base);
       if (ping.status !== 200) throw new ProbeFailure(`ping answered ${ping.status}`);
-      checks.push({ name: "reachability", ok: true, detail: "ping 200" });
+      const node = (ping.json as { node?: unknown; time?: unknown } | undefined)?.node;
+      if (typeof node !== "string" || node.toLowerCase() !== target.toLowerCase()) {
+        throw new ProbeFailure(`the endpoint answers for ${String(node).slice(0, 42)}, not for this node`);
+      }
+      // The node's clock, to date requests the way it reads them (see MAX_ADAPTED_SKEW_S).
+      const time = (ping.json as { time?: unknown }).time;
+      const ours = Math.floor((sent + Date.now()) / 2000);
+      const offset = typeof time === "number" && Number.isSafeInteger(time) ? time - ours : 0;
+      this.offsets.set(target.toLowerCase(), Math.abs(offset) <= MAX_ADAPTED_SKEW_S ? offset : 0);
+      checks.push({ name: "reachability", ok: true, detail: offset === 0 ? "ping 200" : `ping 200 (node clock ${offset > 0 ? "+" : ""}${offset} s)` });
     } catch (e) {
       checks.push({ name: "reachability", ok: false, detail: errorText(e) });
       return report(); // the other checks cannot succeed against a silent node
@@ -128,22 +197,50 @@ export class TargetProber {
     const period = Number(await this.pm.currentPeriod());
     const feeRate = await this.feeRateFor(target);
     const keeperKey = `health.keeper.${target.toLowerCase()}`;
+    const keys = { encryptingKey: encryptingKeyHex, stampKey };
 
-    // 2. old policy
+    // Can this checker hire the target at its own price? (See "Hireability" above.)
+    const keeperEnd = period + (this.deps.keeperPeriods ?? 4);
+    let status = Number((await this.pm.checkNode(target, keeperEnd, feeRate))[0]);
+    let keeperPeriodEnd = keeperEnd;
+    if (status !== 0 && status !== OVER_QUOTA) {
+      // Stake locked only through a nearer period is still fine for a one-period policy.
+      keeperPeriodEnd = period + 1;
+      status = Number((await this.pm.checkNode(target, keeperPeriodEnd, feeRate))[0]);
+    }
+    const hireable = status === 0;
+
+    // 2. old policy: checked when held; renewed (a period before it ends) or created when hireable.
     const stored = this.deps.settings.getSetting(keeperKey);
     const keeper = stored ? (JSON.parse(stored) as CheckPolicy) : undefined;
-    if (keeper && (await this.pm.isActiveArrangement(keeper.policyId, target))) {
-      checks.push(await this.step("old-policy", () => this.reencryptAndVerify(base, keeper, stampKey, null)));
+    const keeperLive = keeper !== undefined && ((await this.pm.isActiveArrangement(keeper.policyId, target)) as boolean);
+    if (keeperLive) {
+      checks.push(await this.step("old-policy", () => this.reencryptAndVerify(base, keeper!, stampKey, null)));
     } else {
       checks.push({ name: "old-policy", ok: null, detail: keeper ? "previous check policy expired; replaced" : "first contact; check policy created for next time" });
-      const fresh = await this.createAndUpload(base, target, { encryptingKey: encryptingKeyHex, stampKey }, period + (this.deps.keeperPeriods ?? 4), feeRate, null);
+    }
+    if (hireable && (!keeperLive || keeper!.endPeriod <= period + 1)) {
+      const fresh = await this.createAndUpload(base, target, keys, keeperPeriodEnd, feeRate, null);
       if (fresh.ok) this.deps.settings.setSetting(keeperKey, JSON.stringify(fresh.policy));
       else if (fresh.refused) checks.push({ name: "create", ok: false, detail: `old-policy upload: ${fresh.detail}` });
     }
 
+    if (!hireable) {
+      if (status === OVER_QUOTA) {
+        // A third party can fill a quota: not held against the node (its service is judged on the
+        // policy kept from an earlier round, when this checker holds one).
+        checks.push({ name: "create", ok: null, detail: keeperLive ? "over quota: judged on the policy kept from an earlier round" : "over quota and no earlier policy of ours: service not judged" });
+      } else if (status === FEE_RATE_TOO_LOW) {
+        checks.push({ name: "create", ok: null, detail: "the node's fee rate changed while probing" });
+      } else {
+        checks.push({ name: "create", ok: false, detail: `unhireable: ${NODE_STATUS[status] ?? `status ${status}`}` });
+      }
+      return report();
+    }
+
     // 3.–5. create, re-encrypt for a fresh unrelated address, revoke
     const freshReader = new Wallet(Wallet.createRandom().privateKey);
-    const created = await this.createAndUpload(base, target, { encryptingKey: encryptingKeyHex, stampKey }, period + 1, feeRate, freshReader);
+    const created = await this.createAndUpload(base, target, keys, period + 1, feeRate, freshReader);
     if (!created.ok) {
       // Refusing a valid, paid kfrag is the node's fault; being unable to pay is ours.
       checks.push({ name: "create", ok: created.refused ? false : null, detail: created.detail });
@@ -153,6 +250,46 @@ export class TargetProber {
     checks.push(await this.step("fresh-requester", () => this.reencryptAndVerify(base, created.policy, stampKey, freshReader)));
     checks.push(await this.step("revoke", () => this.revokeAndConfirm(base, created.policy, freshReader)));
     return report();
+  }
+
+  /** GET /v1/ping, retried twice when the connection fails (not on a timeout: that already waited). */
+  private async ping(base: string): Promise<HttpAnswer> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await http("GET", `${base}/v1/ping`, undefined, this.deps.timeoutMs);
+      } catch (e) {
+        if ((e as Error)?.name === "TimeoutError" || attempt >= 2 || Date.now() + 1000 * (attempt + 1) > this.deadline) throw e;
+        await sleep(1000 * (attempt + 1));
+      }
+    }
+  }
+
+  /**
+   * One HTTP exchange with bounded retries: `build` makes a fresh body per attempt (re-encryption
+   * requests carry a one-time nonce and a timestamp), `policy` says which answers to retry.
+   */
+  private async exchange(method: "GET" | "POST", url: string, build: () => Promise<unknown> | unknown, policy: RetryPolicy, maxAttempts = 12): Promise<HttpAnswer> {
+    for (let attempt = 0; ; attempt++) {
+      const answer = await http(method, url, await build(), this.deps.timeoutMs);
+      const retry = attempt + 1 < maxAttempts ? policy(answer, attempt) : undefined;
+      if (!retry || Date.now() + retry.retryInMs + this.deps.timeoutMs > this.deadline) return answer;
+      await sleep(retry.retryInMs);
+    }
+  }
+
+  /** A signed re-encryption request dated by the target's clock (within MAX_ADAPTED_SKEW_S of ours). */
+  private async signedRequest(signer: UmbralSigning | EthSigning, target: string, policyId: Uint8Array, capsules: Uint8Array[]) {
+    const offset = this.offsets.get(target.toLowerCase()) ?? 0;
+    return buildReencryptRequest(signer, target, policyId, capsules, { timestamp: Math.floor(Date.now() / 1000) + offset });
+  }
+
+  /** Re-encryption: 503 retried; 401 STALE_REQUEST re-dated (twice at most). */
+  private reencryptRetry(): RetryPolicy {
+    let stale = 0;
+    return (a, attempt) => {
+      if (a.status === 401 && errorCode(a.json) === "STALE_REQUEST" && stale++ < 2) return { retryInMs: 200 };
+      return onOverload(a, attempt);
+    };
   }
 
   private async step(name: CheckName, run: () => Promise<string>): Promise<CheckOutcome> {
@@ -229,7 +366,13 @@ export class TargetProber {
         conditions: null,
         reader: reader ? { address: reader.address } : { verifyingKey: toHex(bobReader.publicKey().toCompressedBytes()) },
       });
-      const res = await http("POST", `${base}/v1/policies/${policyId}/kfrag`, upload, this.deps.timeoutMs);
+      // The node reads the chain through its own RPC endpoint, which may not have the block with
+      // the payment yet: 404 UNKNOWN_POLICY is retried (with backoff) for up to LAG_BUDGET_MS.
+      const paidAt = Date.now();
+      const res = await this.exchange("POST", `${base}/v1/policies/${policyId}/kfrag`, () => upload, (a, attempt) => {
+        if (a.status === 404 && errorCode(a.json) === "UNKNOWN_POLICY" && Date.now() - paidAt < LAG_BUDGET_MS) return { retryInMs: Math.min(4000, 500 * 2 ** attempt) };
+        return onOverload(a, attempt);
+      });
       if (res.status !== 201 && res.status !== 200) {
         return { ok: false, refused: true, detail: `kfrag refused: ${res.status} ${JSON.stringify(res.json).slice(0, 120)}` };
       }
@@ -265,8 +408,12 @@ export class TargetProber {
     const plaintext = new Uint8Array(randomBytes(32));
     const [capsule, ciphertext] = umbral.encrypt(alice.publicKey(), plaintext);
     const policyIdBytes = getBytes(p.policyId);
-    const req = await buildReencryptRequest(requester, p.target, policyIdBytes, [capsule.toBytes()]);
-    const res = await http("POST", `${base}/v1/policies/${p.policyId}/reencrypt`, req, this.deps.timeoutMs);
+    const res = await this.exchange(
+      "POST",
+      `${base}/v1/policies/${p.policyId}/reencrypt`,
+      () => this.signedRequest(requester, p.target, policyIdBytes, [capsule.toBytes()]),
+      this.reencryptRetry(),
+    );
     if (res.status !== 200) throw new ProbeFailure(`re-encryption refused: ${res.status} ${JSON.stringify(res.json).slice(0, 120)}`);
     const body = res.json as ReencryptResponse;
     if (!Array.isArray(body?.cfrags) || body.cfrags.length !== 1) throw new ProbeFailure("response does not carry exactly one cfrag");
@@ -315,13 +462,18 @@ export class TargetProber {
   private async revokeAndConfirm(base: string, p: CheckPolicy, reader: Wallet): Promise<string> {
     const owner = new Wallet(p.owner);
     const policyIdBytes = getBytes(p.policyId);
-    const res = await http("POST", `${base}/v1/policies/${p.policyId}/revoke`, await signRevocation(owner, policyIdBytes), this.deps.timeoutMs);
+    const revocation = await signRevocation(owner, policyIdBytes);
+    const res = await this.exchange("POST", `${base}/v1/policies/${p.policyId}/revoke`, () => revocation, onOverload);
     if (res.status !== 200) throw new ProbeFailure(`revocation refused: ${res.status}`);
     await this.revokeOnChain(owner, p.policyId);
     const alice = umbral.SecretKey.fromBEBytes(getBytes(p.alice));
     const [capsule] = umbral.encrypt(alice.publicKey(), new Uint8Array(randomBytes(32)));
-    const req = await buildReencryptRequest(reader, p.target, policyIdBytes, [capsule.toBytes()]);
-    const after = await http("POST", `${base}/v1/policies/${p.policyId}/reencrypt`, req, this.deps.timeoutMs);
+    const after = await this.exchange(
+      "POST",
+      `${base}/v1/policies/${p.policyId}/reencrypt`,
+      () => this.signedRequest(reader, p.target, policyIdBytes, [capsule.toBytes()]),
+      this.reencryptRetry(),
+    );
     if (after.status === 200) throw new ProbeFailure("still re-encrypts for a revoked policy");
     if (after.status !== 410) throw new ProbeFailure(`revoked policy answered ${after.status}, expected 410`);
     return "revoked policy refused with 410";
