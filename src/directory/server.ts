@@ -13,6 +13,7 @@ import { CommitmentPool } from "./commitment-pool";
 import { Directory, DirectoryOptions, SubmissionAuth } from "./directory";
 import { encodePublicKey, toB64url } from "./encoding";
 import { DirectoryError } from "./errors";
+import { DirectoryHpkeKey, ENCRYPTED_CONTEXT, HpkeError } from "./hpke-wire";
 import { HttpSignatureError, parseSignatureHeaders, verifyRequest } from "./http-signature";
 import { PLAINTEXT_CONTEXT } from "./protocol";
 import { BadRequestTable, RateLimitOptions } from "./rate-limit";
@@ -31,12 +32,16 @@ export interface DirectoryServerOptions extends DirectoryOptions {
   rateLimit?: RateLimitOptions;
   /** Worker threads for Argon2id commitments (default: one per core); 0 computes them on the event loop. */
   commitmentWorkers?: number;
+  /** 32-byte X-Wing seed of the key clients HPKE-encrypt to; default: derived from `signingKey`. */
+  hpkeSeed?: Uint8Array;
 }
 
 export interface DirectoryRouteOptions {
   /** Resolves instance keys for HTTP Message Signatures; default: https-only resolver. */
   resolver?: ActorKeyResolver;
   rateLimit?: RateLimitOptions;
+  /** The X-Wing key clients encrypt protocol messages to (api/server-public-key). */
+  hpke: DirectoryHpkeKey;
 }
 
 declare module "fastify" {
@@ -82,10 +87,25 @@ interface PlaintextEnvelope {
   message: unknown;
 }
 
-/** The spec's plaintext wire format: `{"!pkd-context": "fedi-e2ee:v1-plaintext-message", actor, message: "<JSON>"}`. */
-function parseEnvelope(body: unknown): PlaintextEnvelope | undefined {
+interface EncryptedEnvelope {
+  actor: string;
+  encrypted: string;
+}
+
+/**
+ * The spec's wire formats: plaintext `{"!pkd-context": "fedi-e2ee:v1-plaintext-message", actor,
+ * message: "<JSON>"}` or HPKE `{"!pkd-context": "fedi-e2ee:v1-encrypted-message", actor,
+ * "encrypted-message": "hpke:…"}`; undefined for a bare protocol message.
+ */
+function parseEnvelope(body: unknown): PlaintextEnvelope | EncryptedEnvelope | undefined {
   if (typeof body !== "object" || body === null) return undefined;
   const o = body as Record<string, unknown>;
+  if (o["!pkd-context"] === ENCRYPTED_CONTEXT) {
+    if (typeof o.actor !== "string" || typeof o["encrypted-message"] !== "string") {
+      throw new DirectoryError("invalid_message", "an encrypted message carries actor and encrypted-message");
+    }
+    return { actor: o.actor, encrypted: o["encrypted-message"] };
+  }
   if (o["!pkd-context"] !== PLAINTEXT_CONTEXT) return undefined;
   if (typeof o.actor !== "string" || typeof o.message !== "string") {
     throw new DirectoryError("invalid_message", "a plaintext message carries actor and message (a JSON string)");
@@ -98,7 +118,7 @@ function parseEnvelope(body: unknown): PlaintextEnvelope | undefined {
 }
 
 /** Registers the routes on a fastify instance (exported for embedding in other services). */
-export function registerDirectoryRoutes(app: FastifyInstance, directory: Directory, options: DirectoryRouteOptions = {}): void {
+export function registerDirectoryRoutes(app: FastifyInstance, directory: Directory, options: DirectoryRouteOptions): void {
   const resolver = options.resolver ?? new ActorKeyResolver();
   const badRequests = new BadRequestTable(options.rateLimit);
 
@@ -148,15 +168,26 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
     return { actor };
   }
 
-  /** A submission: the signed plaintext envelope, or (unsigned) a bare protocol message. */
-  async function submission(req: FastifyRequest): Promise<{ message: unknown; auth?: SubmissionAuth }> {
+  /**
+   * A submission: a signed plaintext or HPKE envelope, or (unsigned) a bare protocol message.
+   * The HTTP signature is checked before decryption, so an unauthenticated caller cannot make
+   * the directory decapsulate (spec: encrypted messages MUST carry a valid HTTP signature).
+   */
+  async function submission(req: FastifyRequest): Promise<{ message: unknown; auth?: SubmissionAuth; encrypted: boolean }> {
     const envelope = parseEnvelope(req.body);
-    if (!envelope) return { message: req.body };
+    if (!envelope) return { message: req.body, encrypted: false };
     const auth = await authenticate(req, envelope.actor);
     // Requests waiting on one actor-document fetch all resume in the same microtask run; yielding
     // here lets reads and new connections interleave with their validation instead of waiting it out.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    return { message: envelope.message, auth };
+    if ("message" in envelope) return { message: envelope.message, auth, encrypted: false };
+    try {
+      return { message: await options.hpke.open(envelope.encrypted), auth, encrypted: true };
+    } catch (err) {
+      // A decryption failure is a rejection (400, and the back-off penalty through onResponse).
+      if (err instanceof HpkeError) throw new DirectoryError("invalid_message", `encrypted-message ${err.message}`);
+      throw err;
+    }
   }
 
   app.setErrorHandler((err, _req, reply) => sendError(reply, err));
@@ -169,7 +200,11 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
     "public-key": encodePublicKey(directory.publicKey),
     "tree-head": directory.treeHead(),
   }));
-  app.get("/api/server-public-key", async () => ({ "public-key": encodePublicKey(directory.publicKey) }));
+  // The spec's fields, plus `public-key` (the key that signs our tree heads) for older clients.
+  app.get("/api/server-public-key", async () => ({
+    ...options.hpke.publicKeyResponse(),
+    "public-key": encodePublicKey(directory.publicKey),
+  }));
   app.get("/api/tree-head", async () => directory.treeHead());
 
   app.get<{ Params: { id: string } }>("/api/actor/:id", async (req) => directory.actorInfo(req.params.id));
@@ -222,9 +257,11 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
     return reply.code(201).send(await directory.submit(message, auth));
   });
   app.post("/api/burndown", async (req, reply) => {
-    const { message, auth } = await submission(req);
+    const { message, auth, encrypted } = await submission(req);
     const body = message as { action?: unknown } | null;
     if (!body || body.action !== "BurnDown") throw new DirectoryError("invalid_message", "api/burndown takes BurnDown messages");
+    // Spec: BurnDown comes from the instance in the clear, never HPKE-encrypted.
+    if (encrypted) throw new DirectoryError("invalid_message", "BurnDown messages must not be encrypted");
     return reply.code(201).send(await directory.submit(body, auth));
   });
   app.post("/api/revoke", async (req, reply) => {
@@ -248,7 +285,8 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
   // Protocol messages are a few KiB; a small body limit bounds what an unauthenticated client makes us buffer.
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: 64 * 1024 });
   const resolver = new ActorKeyResolver({ allowInsecure: options.allowInsecureActors });
-  registerDirectoryRoutes(app, directory, { resolver, rateLimit: options.rateLimit });
+  const hpke = options.hpkeSeed ? await DirectoryHpkeKey.fromSeed(options.hpkeSeed) : await DirectoryHpkeKey.fromSigningKey(options.signingKey);
+  registerDirectoryRoutes(app, directory, { resolver, rateLimit: options.rateLimit, hpke });
   const url = await app.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 0 });
   const checkpointer = options.checkpoint ? new Checkpointer({ ...options.checkpoint, directory }) : undefined;
   checkpointer?.start();
