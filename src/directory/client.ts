@@ -6,6 +6,7 @@ import { decryptAttribute } from "./attribute-encryption";
 import { decodeMerkleRoot, decodePublicKey, fromB64url } from "./encoding";
 import type { AuxRecord, HistoryView, KeyRecord, SubmitResult } from "./directory";
 import { ENCRYPTED_CONTEXT, ServerPublicKeyResponse, sealPadded } from "./hpke-wire";
+import { parseErrorBody } from "./errors";
 import { HttpSigner, signRequest } from "./http-signature";
 import { bytesEqual, leafHash, verifyConsistency, verifyInclusion } from "./merkle";
 import {
@@ -119,9 +120,10 @@ export class DirectoryClient {
       Object.assign(headers, signRequest({ method, targetUri: this.base + path, body: Buffer.from(text, "utf8") }, instance.signer));
     }
     const res = await fetch(this.base + path, { method, headers, body: text });
-    const json = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+    const json = (await res.json().catch(() => ({}))) as unknown;
     if (!res.ok) {
-      throw new DirectoryRequestError(res.status, json.error?.code ?? "http_error", json.error?.message ?? res.statusText);
+      const error = parseErrorBody(json);
+      throw new DirectoryRequestError(res.status, error.code ?? "http_error", error.message ?? res.statusText);
     }
     return json as T;
   }

@@ -1,5 +1,6 @@
 // HTTP service of the directory (fastify). Read endpoints follow the reference server's paths;
-// errors are 4xx JSON `{ "error": { "code", "message" } }` (429 and 503 with Retry-After).
+// errors are the spec's `{ "!pkd-context": "fedi-e2ee:v1/api/error", "error": code, "message" }`
+// (429 and 503 with Retry-After).
 //
 // Submissions (POST) are handled cheapest-first: the bad-request table (per IP and per instance)
 // refuses a penalized client before its body is read; then the RFC 9421 signature of the actor's
@@ -12,7 +13,7 @@ import { Checkpointer, CheckpointerOptions } from "./checkpointer";
 import { CommitmentPool } from "./commitment-pool";
 import { Directory, DirectoryOptions, SubmissionAuth } from "./directory";
 import { encodePublicKey, toB64url } from "./encoding";
-import { DirectoryError } from "./errors";
+import { DirectoryError, errorBody } from "./errors";
 import { DirectoryHpkeKey, ENCRYPTED_CONTEXT, HpkeError } from "./hpke-wire";
 import { HttpSignatureError, parseSignatureHeaders, verifyRequest } from "./http-signature";
 import { PLAINTEXT_CONTEXT } from "./protocol";
@@ -71,15 +72,15 @@ function intParam(text: string | undefined, name: string, fallback?: number): nu
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   if (err instanceof DirectoryError) {
     if (err.retryAfterSeconds !== undefined) reply.header("retry-after", String(Math.max(1, err.retryAfterSeconds)));
-    return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
+    return reply.code(err.status).send(errorBody(err.code, err.message));
   }
   const e = err as { statusCode?: number; message?: string };
   if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
     // fastify's own rejections (bad JSON, body too large, wrong content type)
-    return reply.code(e.statusCode).send({ error: { code: "invalid_request", message: e.message ?? "bad request" } });
+    return reply.code(e.statusCode).send(errorBody("invalid_request", e.message ?? "bad request"));
   }
   reply.log.error(err);
-  return reply.code(500).send({ error: { code: "internal_error", message: "internal error" } });
+  return reply.code(500).send(errorBody("internal_error", "internal error"));
 }
 
 interface PlaintextEnvelope {
@@ -192,7 +193,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
 
   app.setErrorHandler((err, _req, reply) => sendError(reply, err));
   app.setNotFoundHandler((_req, reply) =>
-    reply.code(404).send({ error: { code: "not_found", message: "no such endpoint" } }),
+    reply.code(404).send(errorBody("not_found", "no such endpoint")),
   );
 
   app.get("/api/info", async () => ({
