@@ -14,6 +14,7 @@ import { leafHash, nodeHash, splitPoint, verifyConsistency, verifyInclusion } fr
 import { MerkleLog } from "../src/directory/merkle-log";
 import { buildAddKey, publicKeyOf } from "../src/directory/protocol";
 import { openDirectoryDatabase } from "../src/directory/sqlite";
+import { SqliteStore } from "../src/directory/store/sqlite";
 
 const TREE_SIZE = 20_000;
 
@@ -123,14 +124,14 @@ async function main(): Promise<void> {
     rows.push({ measurement: "Argon2id share of encryptAttribute", ours: (argonShare * 100).toFixed(1) + " %", reference: "-", ratio: "-" });
 
     // ---- end-to-end submission (2 attribute decryptions + signature + append + index)
-    const ddb = openDirectoryDatabase(path.join(tmp, "dir.db"));
+    const ddb = SqliteStore.open(path.join(tmp, "dir.db"));
     const directory = new Directory(ddb, { name: "https://bench.test", signingKey: new Uint8Array(randomBytes(32)) });
     const SUBMISSIONS = 6;
     let submitTotal = 0;
     for (let i = 0; i < SUBMISSIONS; i++) {
       const sk = new Uint8Array(randomBytes(32));
       const actor = `https://social.example/users/u${i}`;
-      const msg = await buildAddKey(actor, publicKeyOf(sk), directory.currentRoot(), sk);
+      const msg = await buildAddKey(actor, publicKeyOf(sk), await directory.currentRoot(), sk);
       const t0 = process.hrtime.bigint();
       // As the HTTP layer hands it over once the instance's RFC 9421 signature verified (not timed here).
       await directory.submit(msg, { actor });
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
     }
     const submitMs = submitTotal / SUBMISSIONS;
     rows.push({ measurement: "AddKey submission (server side)", ours: fmt(submitMs), reference: "-", ratio: "-" });
-    ddb.close();
+    await ddb.close();
 
     // ---- commitments verified per second across the server (worker threads) vs one core
     const input = { root: enc.encode(mr), name: enc.encode("actor"), plaintext: pt, salt: new Uint8Array(16) };

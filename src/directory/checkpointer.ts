@@ -62,13 +62,13 @@ export class Checkpointer {
   private async publishOnce(): Promise<{ treeSize: number; root: Uint8Array } | null> {
     const { directory, contract } = this.options;
     const onChain = await readLatestCheckpoint(contract);
-    const size = directory.log.size;
+    const size = await directory.log.size();
     if (size <= onChain.treeSize) return null;
-    if (onChain.treeSize > 0 && !bytesEqual(directory.log.rootAt(onChain.treeSize), onChain.root)) {
+    if (onChain.treeSize > 0 && !bytesEqual(await directory.log.rootAt(onChain.treeSize), onChain.root)) {
       throw new CheckpointDivergenceError(onChain.treeSize);
     }
-    const root = directory.log.rootAt(size);
-    const proof = onChain.treeSize === 0 ? [] : directory.log.consistencyProof(onChain.treeSize, size);
+    const root = await directory.log.rootAt(size);
+    const proof = onChain.treeSize === 0 ? [] : await directory.log.consistencyProof(onChain.treeSize, size);
     const tx = await contract.checkpoint(size, root, proof);
     await tx.wait();
     const published = { treeSize: size, root };

@@ -1,7 +1,7 @@
 // The directory: validates protocol messages, appends them to the Merkle log, maintains the
 // actor/key/aux index, and shreds an actor's attribute keys on an authenticated request.
 //
-// Storage split: `records` (the logged envelopes, ciphertext only) is permanent; everything that
+// Storage (a DirectoryStore: SQLite embedded, PostgreSQL for production) split: `records` (the logged envelopes, ciphertext only) is permanent; everything that
 // can identify a person in the clear — attribute keys and plaintexts, the actor/key/aux index —
 // lives in tables that erasure deletes (with secure_delete, so the bytes are overwritten).
 import { createPublicKey, verify as nodeVerify } from "node:crypto";
@@ -20,7 +20,6 @@ import {
 } from "./encoding";
 import { DirectoryError } from "./errors";
 import { bytesEqual, leafHash } from "./merkle";
-import { MerkleLog } from "./merkle-log";
 import {
   ACTIONS,
   Action,
@@ -37,7 +36,7 @@ import {
   signaturePayload,
 } from "./protocol";
 import { SignedTreeHead, signTreeHead } from "./tree-head";
-import type { SqliteDatabase } from "./sqlite";
+import type { DirectoryStore, LogReader, Queryable } from "./store/store";
 import { WorkLimiter } from "./work-limiter";
 
 export interface DirectoryOptions {
@@ -137,7 +136,7 @@ interface KeyRow {
 interface Effects {
   /** Actors this record concerns; erasure by any of them shreds its attribute keys. */
   actors: string[];
-  apply(leafIndex: number): void;
+  apply(tx: Queryable, leafIndex: number): Promise<void>;
 }
 
 const TIME_PATTERN = /^[0-9]{1,12}$/;
@@ -145,7 +144,7 @@ const AUX_TYPE_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const MAX_FIELD_LENGTH = 16 * 1024;
 
 export class Directory {
-  readonly log: MerkleLog;
+  readonly log: LogReader;
   readonly publicKey: Uint8Array;
   private readonly operators: ReadonlySet<string>;
   private readonly peers: ReadonlySet<string>;
@@ -153,10 +152,10 @@ export class Directory {
   private headCache?: { head: SignedTreeHead; at: number };
 
   constructor(
-    private readonly db: SqliteDatabase,
+    readonly store: DirectoryStore,
     private readonly options: DirectoryOptions,
   ) {
-    this.log = new MerkleLog(db);
+    this.log = store.log;
     this.publicKey = ed25519.getPublicKey(options.signingKey);
     this.operators = new Set(options.operators ?? []);
     this.peers = new Set(options.peers ?? []);
@@ -165,26 +164,6 @@ export class Directory {
       queue: options.commitmentQueue ?? 16,
       retryAfterSeconds: 1,
     });
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS records (
-        leaf_index INTEGER PRIMARY KEY, leaf_hash BLOB NOT NULL UNIQUE, action TEXT NOT NULL,
-        envelope TEXT NOT NULL, created TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS record_attributes (
-        leaf_index INTEGER NOT NULL, name TEXT NOT NULL, key BLOB NOT NULL, plaintext BLOB NOT NULL,
-        PRIMARY KEY (leaf_index, name)) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS record_actors (
-        actor TEXT NOT NULL, leaf_index INTEGER NOT NULL, PRIMARY KEY (actor, leaf_index)) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS actors (actor TEXT PRIMARY KEY, fireproof INTEGER NOT NULL DEFAULT 0);
-      CREATE TABLE IF NOT EXISTS keys (
-        actor TEXT NOT NULL, key_id TEXT NOT NULL, public_key BLOB NOT NULL,
-        added_leaf INTEGER NOT NULL, revoked_leaf INTEGER, moves TEXT NOT NULL DEFAULT '[]',
-        PRIMARY KEY (actor, key_id, added_leaf));
-      CREATE INDEX IF NOT EXISTS keys_by_public_key ON keys(public_key) WHERE revoked_leaf IS NULL;
-      CREATE TABLE IF NOT EXISTS aux (
-        actor TEXT NOT NULL, aux_id TEXT NOT NULL, aux_type TEXT NOT NULL, aux_data TEXT NOT NULL,
-        added_leaf INTEGER NOT NULL, revoked_leaf INTEGER, PRIMARY KEY (actor, aux_id, added_leaf));
-      CREATE TABLE IF NOT EXISTS erasures (request_hash BLOB PRIMARY KEY, erased TEXT NOT NULL);
-    `);
   }
 
   get name(): string {
@@ -197,30 +176,33 @@ export class Directory {
    * The signed head of the tree of `size` leaves. The current head is re-signed at most once a
    * second (its `time` may be that old): reads are what floods compete with, so they stay cheap.
    */
-  treeHead(size: number = this.log.size): SignedTreeHead {
+  async treeHead(size?: number): Promise<SignedTreeHead> {
+    const current = await this.log.size();
+    const n = size ?? current;
     const now = Date.now();
     const cached = this.headCache;
-    if (cached && cached.head["tree-size"] === size && now - cached.at < 1000) return cached.head;
-    const head = signTreeHead(this.name, size, encodeMerkleRoot(this.log.rootAt(size)), this.options.signingKey);
-    if (size === this.log.size) this.headCache = { head, at: now };
+    if (cached && cached.head["tree-size"] === n && now - cached.at < 1000) return cached.head;
+    const root = await this.withRangeErrors(() => this.log.rootAt(n));
+    const head = signTreeHead(this.name, n, encodeMerkleRoot(root), this.options.signingKey);
+    if (n === current) this.headCache = { head, at: now };
     return head;
   }
 
-  currentRoot(): string {
-    return encodeMerkleRoot(this.log.rootAt());
+  async currentRoot(): Promise<string> {
+    return encodeMerkleRoot(await this.log.rootAt());
   }
 
-  consistencyProof(size1: number, size2: number): string[] {
-    return this.withRangeErrors(() => this.log.consistencyProof(size1, size2)).map(toB64url);
+  async consistencyProof(size1: number, size2: number): Promise<string[]> {
+    return (await this.withRangeErrors(() => this.log.consistencyProof(size1, size2))).map(toB64url);
   }
 
-  inclusionProof(index: number, size: number): string[] {
-    return this.withRangeErrors(() => this.log.inclusionProof(index, size)).map(toB64url);
+  async inclusionProof(index: number, size: number): Promise<string[]> {
+    return (await this.withRangeErrors(() => this.log.inclusionProof(index, size))).map(toB64url);
   }
 
-  private withRangeErrors<T>(fn: () => T): T {
+  private async withRangeErrors<T>(fn: () => Promise<T>): Promise<T> {
     try {
-      return fn();
+      return await fn();
     } catch (err) {
       if (err instanceof Error && err.name === "MerkleLogError") throw new DirectoryError("invalid_range", err.message);
       throw err;
@@ -248,15 +230,15 @@ export class Directory {
     const hash = leafHashOf(data);
     // Cheap checks first so stale or replayed messages cost no Argon2id work; repeated below
     // because another submission may land while the attributes decrypt.
-    const cheapChecks = (): void => {
-      if (this.db.prepare("SELECT 1 FROM records WHERE leaf_hash = ?").get(hash)) {
+    const cheapChecks = async (q: Queryable, log: LogReader): Promise<void> => {
+      if (await q.get("SELECT 1 FROM records WHERE leaf_hash = ?", [hash])) {
         throw new DirectoryError("duplicate_message", "this message is already in the log");
       }
-      this.checkFreshness(msg["recent-merkle-root"]);
+      await this.checkFreshness(log, msg["recent-merkle-root"]);
     };
-    cheapChecks();
+    await cheapChecks(this.store, this.log);
     const { plain, opened } = this.openFields(msg);
-    this.validate(msg, plain, auth);
+    await this.validate(this.store, this.log, msg, plain, auth);
     await this.commitments.run(async () => {
       for (const [name, attr] of opened) {
         await attr.verifyCommitment(this.options.commitmentHasher).catch((err: unknown) => {
@@ -265,44 +247,45 @@ export class Directory {
         });
       }
     });
-    const run = this.db.transaction(() => {
-      cheapChecks();
+    return this.store.write(async (tx) => {
+      await cheapChecks(tx, tx.log);
       // Again inside the transaction: another submission may have changed the actor's keys meanwhile.
-      const effects = this.validate(msg, plain, auth);
-      const { index } = this.log.append(data);
-      this.db
-        .prepare("INSERT INTO records (leaf_index, leaf_hash, action, envelope, created) VALUES (?, ?, ?, ?, ?)")
-        .run(index, hash, msg.action, new TextDecoder().decode(data), new Date().toISOString());
-      const insertAttr = this.db.prepare(
-        "INSERT INTO record_attributes (leaf_index, name, key, plaintext) VALUES (?, ?, ?, ?)",
-      );
+      const effects = await this.validate(tx, tx.log, msg, plain, auth);
+      const { index, root } = await tx.log.append(hash);
+      await tx.run("INSERT INTO records (leaf_index, leaf_hash, action, envelope, created) VALUES (?, ?, ?, ?, ?)", [
+        index,
+        hash,
+        msg.action,
+        new TextDecoder().decode(data),
+        new Date().toISOString(),
+      ]);
       for (const name of MESSAGE_FIELDS[msg.action].encrypted) {
         if (!(name in msg.message)) continue;
-        insertAttr.run(index, name, fromB64url(msg["symmetric-keys"][name]), Buffer.from(plain[name], "utf8"));
+        await tx.run("INSERT INTO record_attributes (leaf_index, name, key, plaintext) VALUES (?, ?, ?, ?)", [
+          index,
+          name,
+          Buffer.from(fromB64url(msg["symmetric-keys"][name])!),
+          Buffer.from(plain[name], "utf8"),
+        ]);
       }
-      const linkActor = this.db.prepare("INSERT OR IGNORE INTO record_actors (actor, leaf_index) VALUES (?, ?)");
-      for (const actor of effects.actors) linkActor.run(actor, index);
-      effects.apply(index);
+      for (const actor of effects.actors) {
+        await tx.run("INSERT INTO record_actors (actor, leaf_index) VALUES (?, ?) ON CONFLICT DO NOTHING", [actor, index]);
+      }
+      await effects.apply(tx, index);
       return {
         action: msg.action,
         "leaf-index": index,
         "merkle-leaf": toB64url(hash),
-        "merkle-root": encodeMerkleRoot(this.log.rootAt()),
-        "tree-size": this.log.size,
+        "merkle-root": encodeMerkleRoot(root),
+        "tree-size": index + 1,
       };
     });
-    try {
-      return run();
-    } catch (err) {
-      this.log.reload();
-      throw err;
-    }
   }
 
   /** Wraps a third-party revocation token in an envelope against the current root and submits it. */
-  submitRevocationToken(token: unknown): Promise<SubmitResult> {
+  async submitRevocationToken(token: unknown): Promise<SubmitResult> {
     if (typeof token !== "string") throw new DirectoryError("invalid_message", "revocation-token must be a string");
-    return this.submit(revocationMessage(token, this.currentRoot()));
+    return this.submit(revocationMessage(token, await this.currentRoot()));
   }
 
   /** MAC-checks and decrypts the encrypted fields; their commitments are verified later. */
@@ -344,11 +327,11 @@ export class Directory {
     return actor;
   }
 
-  private checkFreshness(rootText: string): void {
+  private async checkFreshness(log: LogReader, rootText: string): Promise<void> {
     const root = decodeMerkleRoot(rootText);
     if (!root) throw new DirectoryError("invalid_message", "recent-merkle-root is not a pkd-mr-v1 root");
-    const current = this.log.size;
-    const size = bytesEqual(root, this.log.rootAt(0)) ? 0 : this.log.sizeOfRoot(root);
+    const current = await log.size();
+    const size = bytesEqual(root, await log.rootAt(0)) ? 0 : await log.sizeOfRoot(root);
     if (size === undefined) throw new DirectoryError("merkle_root_unknown", "recent-merkle-root was never this directory's root");
     const window = freshnessWindow(current);
     if (current - size > window) {
@@ -361,7 +344,13 @@ export class Directory {
 
   // ---------------------------------------------------------------- validation rules
 
-  private validate(msg: SubmittedMessage, plain: Record<string, string>, auth: SubmissionAuth | undefined): Effects {
+  private async validate(
+    q: Queryable,
+    log: LogReader,
+    msg: SubmittedMessage,
+    plain: Record<string, string>,
+    auth: SubmissionAuth | undefined,
+  ): Promise<Effects> {
     const payload = signaturePayload(msg);
     const signature = fromB64url(msg.signature);
     switch (msg.action) {
@@ -369,20 +358,23 @@ export class Directory {
         const actor = this.canonical(plain.actor);
         this.requireBinding(auth, actor, "actor");
         const newKey = this.publicKeyField(plain["public-key"]);
-        if (this.db.prepare("SELECT 1 FROM keys WHERE public_key = ? AND revoked_leaf IS NULL").get(Buffer.from(newKey))) {
+        if (await q.get("SELECT 1 FROM keys WHERE public_key = ? AND revoked_leaf IS NULL", [Buffer.from(newKey)])) {
           throw new DirectoryError("key_in_use", "this public key is already registered");
         }
-        const active = this.activeKeys(actor);
+        const active = await this.activeKeys(q, actor);
         // The first key proves possession of itself; later keys are vouched for by an existing one.
         const verifiers = active.length === 0 ? [newKey] : active.map((k) => new Uint8Array(k.public_key));
         this.requireSignature(verifiers, signature, payload);
         return {
           actors: [actor],
-          apply: (leaf) => {
-            this.db.prepare("INSERT OR IGNORE INTO actors (actor) VALUES (?)").run(actor);
-            this.db
-              .prepare("INSERT INTO keys (actor, key_id, public_key, added_leaf) VALUES (?, ?, ?, ?)")
-              .run(actor, keyId(newKey), Buffer.from(newKey), leaf);
+          apply: async (tx, leaf) => {
+            await tx.run("INSERT INTO actors (actor) VALUES (?) ON CONFLICT DO NOTHING", [actor]);
+            await tx.run("INSERT INTO keys (actor, key_id, public_key, added_leaf) VALUES (?, ?, ?, ?)", [
+              actor,
+              keyId(newKey),
+              Buffer.from(newKey),
+              leaf,
+            ]);
           },
         };
       }
@@ -390,7 +382,7 @@ export class Directory {
         const actor = plain.actor;
         this.requireBinding(auth, actor, "actor");
         const target = this.publicKeyField(plain["public-key"]);
-        const active = this.activeKeys(actor);
+        const active = await this.activeKeys(q, actor);
         const targetRow = active.find((k) => bytesEqual(k.public_key, target));
         if (!targetRow) throw new DirectoryError("key_not_found", "the key is not an active key of this actor");
         const others = active.filter((k) => k !== targetRow);
@@ -403,10 +395,13 @@ export class Directory {
         }
         return {
           actors: [actor],
-          apply: (leaf) => {
-            this.db
-              .prepare("UPDATE keys SET revoked_leaf = ? WHERE actor = ? AND key_id = ? AND added_leaf = ?")
-              .run(leaf, actor, targetRow.key_id, targetRow.added_leaf);
+          apply: async (tx, leaf) => {
+            await tx.run("UPDATE keys SET revoked_leaf = ? WHERE actor = ? AND key_id = ? AND added_leaf = ?", [
+              leaf,
+              actor,
+              targetRow.key_id,
+              targetRow.added_leaf,
+            ]);
           },
         };
       }
@@ -414,22 +409,23 @@ export class Directory {
         const token = fromB64url(msg.message["revocation-token"]);
         const pk = token ? parseRevocationToken(token) : undefined;
         if (!pk) throw new DirectoryError("invalid_signature", "revocation token is malformed or not signed by its key");
-        const row = this.db
-          .prepare<unknown[], KeyRow>("SELECT * FROM keys WHERE public_key = ? AND revoked_leaf IS NULL")
-          .get(Buffer.from(pk));
+        const row = await q.get<KeyRow>("SELECT * FROM keys WHERE public_key = ? AND revoked_leaf IS NULL", [Buffer.from(pk)]);
         if (!row) throw new DirectoryError("key_not_found", "no active key matches the revocation token");
-        const remaining = this.activeKeys(row.actor).length;
+        const remaining = (await this.activeKeys(q, row.actor)).length;
         if (remaining === 1) {
           // Revoking the last key is a BurnDown, so Fireproof blocks it too.
-          this.requireNotFireproof(row.actor);
-          return { actors: [row.actor], apply: (leaf) => this.burnDown(row.actor, leaf) };
+          await this.requireNotFireproof(q, row.actor);
+          return { actors: [row.actor], apply: (tx, leaf) => this.burnDown(tx, row.actor, leaf) };
         }
         return {
           actors: [row.actor],
-          apply: (leaf) => {
-            this.db
-              .prepare("UPDATE keys SET revoked_leaf = ? WHERE actor = ? AND key_id = ? AND added_leaf = ?")
-              .run(leaf, row.actor, row.key_id, row.added_leaf);
+          apply: async (tx, leaf) => {
+            await tx.run("UPDATE keys SET revoked_leaf = ? WHERE actor = ? AND key_id = ? AND added_leaf = ?", [
+              leaf,
+              row.actor,
+              row.key_id,
+              row.added_leaf,
+            ]);
           },
         };
       }
@@ -439,14 +435,14 @@ export class Directory {
         // The new instance vouches for the move (the old key signs the message itself).
         this.requireBinding(auth, to, "new-actor");
         if (from === to) throw new DirectoryError("invalid_message", "old-actor and new-actor are the same");
-        const active = this.activeKeys(from);
+        const active = await this.activeKeys(q, from);
         if (active.length === 0) throw new DirectoryError("actor_not_found", "old-actor has no active keys");
-        if (this.activeKeys(to).length > 0) throw new DirectoryError("actor_exists", "new-actor already has keys");
+        if ((await this.activeKeys(q, to)).length > 0) throw new DirectoryError("actor_exists", "new-actor already has keys");
         this.requireSignature(active.map((k) => new Uint8Array(k.public_key)), signature, payload);
         return {
           // Only the new name owns the move record: whoever later claims the vacated name must not reach it.
           actors: [to],
-          apply: (leaf) => this.moveIdentity(from, to, leaf),
+          apply: (tx, leaf) => this.moveIdentity(tx, from, to, leaf),
         };
       }
       case "BurnDown": {
@@ -456,25 +452,25 @@ export class Directory {
         // Spec step 9: an operator burns down actors of its own instance only.
         if (actorOrigin(operator) !== actorOrigin(actor)) throw new DirectoryError("not_operator", "operator and actor are on different instances");
         if (!this.operators.has(operator)) throw new DirectoryError("not_operator", "operator is not an operator of this directory");
-        this.requireSignature(this.activeKeys(operator).map((k) => new Uint8Array(k.public_key)), signature, payload);
-        if (!this.actorRow(actor)) throw new DirectoryError("actor_not_found", "no such actor");
-        this.requireNotFireproof(actor);
-        return { actors: [actor], apply: (leaf) => this.burnDown(actor, leaf) };
+        this.requireSignature((await this.activeKeys(q, operator)).map((k) => new Uint8Array(k.public_key)), signature, payload);
+        if (!(await this.actorRow(q, actor))) throw new DirectoryError("actor_not_found", "no such actor");
+        await this.requireNotFireproof(q, actor);
+        return { actors: [actor], apply: (tx, leaf) => this.burnDown(tx, actor, leaf) };
       }
       case "Fireproof":
       case "UndoFireproof": {
         const actor = plain.actor;
         this.requireBinding(auth, actor, "actor");
-        this.requireActorSignature(actor, signature, payload);
-        const fireproof = this.actorRow(actor)?.fireproof === 1;
+        await this.requireActorSignature(q, actor, signature, payload);
+        const fireproof = (await this.actorRow(q, actor))?.fireproof === 1;
         const want = msg.action === "Fireproof";
         if (fireproof === want) {
           throw new DirectoryError(want ? "already_fireproof" : "not_fireproof", `actor is ${want ? "already" : "not"} fireproof`);
         }
         return {
           actors: [actor],
-          apply: () => {
-            this.db.prepare("UPDATE actors SET fireproof = ? WHERE actor = ?").run(want ? 1 : 0, actor);
+          apply: async (tx) => {
+            await tx.run("UPDATE actors SET fireproof = ? WHERE actor = ?", [want ? 1 : 0, actor]);
           },
         };
       }
@@ -488,16 +484,20 @@ export class Directory {
         if (plain["aux-id"] !== undefined && plain["aux-id"] !== id) {
           throw new DirectoryError("aux_id_mismatch", "aux-id does not match the auxiliary data");
         }
-        this.requireActorSignature(actor, signature, payload);
-        if (this.db.prepare("SELECT 1 FROM aux WHERE actor = ? AND aux_id = ? AND revoked_leaf IS NULL").get(actor, id)) {
+        await this.requireActorSignature(q, actor, signature, payload);
+        if (await q.get("SELECT 1 FROM aux WHERE actor = ? AND aux_id = ? AND revoked_leaf IS NULL", [actor, id])) {
           throw new DirectoryError("duplicate_aux_data", "this auxiliary data is already published");
         }
         return {
           actors: [actor],
-          apply: (leaf) => {
-            this.db
-              .prepare("INSERT INTO aux (actor, aux_id, aux_type, aux_data, added_leaf) VALUES (?, ?, ?, ?, ?)")
-              .run(actor, id, auxType, auxData, leaf);
+          apply: async (tx, leaf) => {
+            await tx.run("INSERT INTO aux (actor, aux_id, aux_type, aux_data, added_leaf) VALUES (?, ?, ?, ?, ?)", [
+              actor,
+              id,
+              auxType,
+              auxData,
+              leaf,
+            ]);
           },
         };
       }
@@ -510,19 +510,21 @@ export class Directory {
         if (plain["aux-id"] !== undefined && plain["aux-id"] !== id) {
           throw new DirectoryError("aux_id_mismatch", "aux-id does not match the auxiliary data");
         }
-        this.requireActorSignature(actor, signature, payload);
-        const row = this.db
-          .prepare<unknown[], { added_leaf: number }>(
-            "SELECT added_leaf FROM aux WHERE actor = ? AND aux_id = ? AND aux_type = ? AND revoked_leaf IS NULL",
-          )
-          .get(actor, id, auxType);
+        await this.requireActorSignature(q, actor, signature, payload);
+        const row = await q.get<{ added_leaf: number }>(
+          "SELECT added_leaf FROM aux WHERE actor = ? AND aux_id = ? AND aux_type = ? AND revoked_leaf IS NULL",
+          [actor, id, auxType],
+        );
         if (!row) throw new DirectoryError("aux_data_not_found", "no such active auxiliary data");
         return {
           actors: [actor],
-          apply: (leaf) => {
-            this.db
-              .prepare("UPDATE aux SET revoked_leaf = ? WHERE actor = ? AND aux_id = ? AND added_leaf = ?")
-              .run(leaf, actor, id, row.added_leaf);
+          apply: async (tx, leaf) => {
+            await tx.run("UPDATE aux SET revoked_leaf = ? WHERE actor = ? AND aux_id = ? AND added_leaf = ?", [
+              leaf,
+              actor,
+              id,
+              row.added_leaf,
+            ]);
           },
         };
       }
@@ -534,10 +536,10 @@ export class Directory {
         this.requireSignature([peerKey], signature, payload);
         const validated = decodeMerkleRoot(m["to-validated-root"]);
         if (!validated || !decodeMerkleRoot(m["from-root"])) throw new DirectoryError("invalid_message", "roots must be pkd-mr-v1 roots");
-        if (this.log.sizeOfRoot(validated) === undefined) {
+        if ((await log.sizeOfRoot(validated)) === undefined) {
           throw new DirectoryError("merkle_root_unknown", "to-validated-root was never this directory's root");
         }
-        return { actors: [], apply: () => undefined };
+        return { actors: [], apply: async () => undefined };
       }
     }
   }
@@ -548,16 +550,16 @@ export class Directory {
     return pk;
   }
 
-  private activeKeys(actor: string): KeyRow[] {
-    return this.db.prepare<unknown[], KeyRow>("SELECT * FROM keys WHERE actor = ? AND revoked_leaf IS NULL ORDER BY added_leaf").all(actor);
+  private activeKeys(q: Queryable, actor: string): Promise<KeyRow[]> {
+    return q.all<KeyRow>("SELECT * FROM keys WHERE actor = ? AND revoked_leaf IS NULL ORDER BY added_leaf", [actor]);
   }
 
-  private actorRow(actor: string): { actor: string; fireproof: number } | undefined {
-    return this.db.prepare<unknown[], { actor: string; fireproof: number }>("SELECT * FROM actors WHERE actor = ?").get(actor);
+  private actorRow(q: Queryable, actor: string): Promise<{ actor: string; fireproof: number } | undefined> {
+    return q.get<{ actor: string; fireproof: number }>("SELECT * FROM actors WHERE actor = ?", [actor]);
   }
 
-  private requireNotFireproof(actor: string): void {
-    if (this.actorRow(actor)?.fireproof === 1) throw new DirectoryError("fireproof", "the actor opted out of BurnDown");
+  private async requireNotFireproof(q: Queryable, actor: string): Promise<void> {
+    if ((await this.actorRow(q, actor))?.fireproof === 1) throw new DirectoryError("fireproof", "the actor opted out of BurnDown");
   }
 
   private verifiesUnder(keys: Uint8Array[], signature: Uint8Array | undefined, payload: Uint8Array): boolean {
@@ -577,30 +579,46 @@ export class Directory {
     }
   }
 
-  private requireActorSignature(actor: string, signature: Uint8Array | undefined, payload: Uint8Array): void {
-    const active = this.activeKeys(actor);
+  private async requireActorSignature(q: Queryable, actor: string, signature: Uint8Array | undefined, payload: Uint8Array): Promise<void> {
+    const active = await this.activeKeys(q, actor);
     if (active.length === 0) throw new DirectoryError("actor_not_found", "actor has no active keys");
     this.requireSignature(active.map((k) => new Uint8Array(k.public_key)), signature, payload);
   }
 
-  private burnDown(actor: string, leaf: number): void {
-    this.db.prepare("UPDATE keys SET revoked_leaf = ? WHERE actor = ? AND revoked_leaf IS NULL").run(leaf, actor);
-    this.db.prepare("UPDATE aux SET revoked_leaf = ? WHERE actor = ? AND revoked_leaf IS NULL").run(leaf, actor);
+  private async burnDown(tx: Queryable, actor: string, leaf: number): Promise<void> {
+    await tx.run("UPDATE keys SET revoked_leaf = ? WHERE actor = ? AND revoked_leaf IS NULL", [leaf, actor]);
+    await tx.run("UPDATE aux SET revoked_leaf = ? WHERE actor = ? AND revoked_leaf IS NULL", [leaf, actor]);
   }
 
-  private moveIdentity(from: string, to: string, leaf: number): void {
-    const fireproof = this.actorRow(from)?.fireproof ?? 0;
-    this.db.prepare("INSERT INTO actors (actor, fireproof) VALUES (?, ?) ON CONFLICT(actor) DO UPDATE SET fireproof = excluded.fireproof").run(to, fireproof);
+  private async moveIdentity(tx: Queryable, from: string, to: string, leaf: number): Promise<void> {
+    const fireproof = (await this.actorRow(tx, from))?.fireproof ?? 0;
+    await tx.run("INSERT INTO actors (actor, fireproof) VALUES (?, ?) ON CONFLICT(actor) DO UPDATE SET fireproof = excluded.fireproof", [to, fireproof]);
     // new-actor has no active keys; its stale revoked rows give way to the moved history.
-    this.db.prepare("DELETE FROM keys WHERE actor = ?").run(to);
-    this.db.prepare("DELETE FROM aux WHERE actor = ?").run(to);
-    this.db.prepare("UPDATE keys SET actor = ?, moves = json_insert(moves, '$[#]', ?) WHERE actor = ?").run(to, leaf, from);
-    this.db.prepare("UPDATE aux SET actor = ? WHERE actor = ?").run(to, from);
-    this.db.prepare("DELETE FROM actors WHERE actor = ?").run(from);
+    await tx.run("DELETE FROM keys WHERE actor = ?", [to]);
+    await tx.run("DELETE FROM aux WHERE actor = ?", [to]);
+    // Each moved key remembers the move (its JSON list grows in code: the dialects' JSON functions differ).
+    const moved = await tx.all<{ key_id: string; added_leaf: number; moves: string }>(
+      "SELECT key_id, added_leaf, moves FROM keys WHERE actor = ?",
+      [from],
+    );
+    for (const k of moved) {
+      await tx.run("UPDATE keys SET actor = ?, moves = ? WHERE actor = ? AND key_id = ? AND added_leaf = ?", [
+        to,
+        JSON.stringify([...(JSON.parse(k.moves) as number[]), leaf]),
+        from,
+        k.key_id,
+        k.added_leaf,
+      ]);
+    }
+    await tx.run("UPDATE aux SET actor = ? WHERE actor = ?", [to, from]);
+    await tx.run("DELETE FROM actors WHERE actor = ?", [from]);
     // The same person owns the old records, so erasure under the new name must reach them — and
     // only under the new name: the vacated name keeps no link, so a later holder of it cannot shred them.
-    this.db.prepare("INSERT OR IGNORE INTO record_actors (actor, leaf_index) SELECT ?, leaf_index FROM record_actors WHERE actor = ?").run(to, from);
-    this.db.prepare("DELETE FROM record_actors WHERE actor = ?").run(from);
+    await tx.run(
+      "INSERT INTO record_actors (actor, leaf_index) SELECT ?, leaf_index FROM record_actors WHERE actor = ? ON CONFLICT DO NOTHING",
+      [to, from],
+    );
+    await tx.run("DELETE FROM record_actors WHERE actor = ?", [from]);
   }
 
   // ---------------------------------------------------------------- erasure
@@ -609,121 +627,117 @@ export class Directory {
    * Crypto-shredding: deletes the attribute keys and plaintexts of every record that concerns
    * the actor, and the actor's index entries. The log, its ciphertexts and all proofs are untouched.
    */
-  erase(input: unknown): { actor: string; "records-shredded": number } {
+  async erase(input: unknown): Promise<{ actor: string; "records-shredded": number }> {
     const req = parseErasure(input);
     const now = Math.floor(Date.now() / 1000);
     const window = this.options.erasureWindowSeconds ?? 300;
     if (Math.abs(now - Number(req.time)) > window) throw new DirectoryError("erasure_expired", "erasure request time is outside the accepted window");
     const signature = fromB64url(req.signature);
-    const requestHash = sha256(new TextEncoder().encode(`${req.actor}\n${req.time}\n${req.signature}`));
-    const run = this.db.transaction(() => {
-      if (this.db.prepare("SELECT 1 FROM erasures WHERE request_hash = ?").get(Buffer.from(requestHash))) {
+    const requestHash = Buffer.from(sha256(new TextEncoder().encode(`${req.actor}\n${req.time}\n${req.signature}`)));
+    const shredded = await this.store.write(async (tx) => {
+      if (await tx.get("SELECT 1 FROM erasures WHERE request_hash = ?", [requestHash])) {
         throw new DirectoryError("duplicate_message", "this erasure request was already processed");
       }
-      this.requireActorSignature(req.actor, signature, erasurePayload(this.name, req.actor, req.time));
-      const leaves = this.db
-        .prepare<unknown[], { leaf_index: number }>("SELECT leaf_index FROM record_actors WHERE actor = ?")
-        .all(req.actor)
-        .map((r) => r.leaf_index);
-      const del = this.db.prepare("DELETE FROM record_attributes WHERE leaf_index = ?");
-      for (const leaf of leaves) del.run(leaf);
-      this.db.prepare("DELETE FROM record_actors WHERE leaf_index IN (SELECT leaf_index FROM record_actors WHERE actor = ?)").run(req.actor);
-      this.db.prepare("DELETE FROM keys WHERE actor = ?").run(req.actor);
-      this.db.prepare("DELETE FROM aux WHERE actor = ?").run(req.actor);
-      this.db.prepare("DELETE FROM actors WHERE actor = ?").run(req.actor);
-      this.db.prepare("INSERT INTO erasures (request_hash, erased) VALUES (?, ?)").run(Buffer.from(requestHash), new Date().toISOString());
+      await this.requireActorSignature(tx, req.actor, signature, erasurePayload(this.name, req.actor, req.time));
+      const leaves = (await tx.all<{ leaf_index: number }>("SELECT leaf_index FROM record_actors WHERE actor = ?", [req.actor])).map(
+        (r) => r.leaf_index,
+      );
+      for (const leaf of leaves) await tx.run("DELETE FROM record_attributes WHERE leaf_index = ?", [leaf]);
+      await tx.run("DELETE FROM record_actors WHERE leaf_index IN (SELECT leaf_index FROM record_actors WHERE actor = ?)", [req.actor]);
+      await tx.run("DELETE FROM keys WHERE actor = ?", [req.actor]);
+      await tx.run("DELETE FROM aux WHERE actor = ?", [req.actor]);
+      await tx.run("DELETE FROM actors WHERE actor = ?", [req.actor]);
+      await tx.run("INSERT INTO erasures (request_hash, erased) VALUES (?, ?)", [requestHash, new Date().toISOString()]);
       return leaves.length;
     });
-    const shredded = run();
-    // Move the overwritten pages out of the WAL too, so the old bytes leave the disk now.
-    this.db.pragma("wal_checkpoint(TRUNCATE)");
+    await this.store.flushErased();
     return { actor: req.actor, "records-shredded": shredded };
   }
 
   // ---------------------------------------------------------------- reads
 
-  actorInfo(actor: string): { "actor-id": string; fireproof: boolean; "active-keys": number; "aux-data": number } {
-    const row = this.actorRow(actor);
+  async actorInfo(actor: string): Promise<{ "actor-id": string; fireproof: boolean; "active-keys": number; "aux-data": number }> {
+    const row = await this.actorRow(this.store, actor);
     if (!row) throw new DirectoryError("actor_not_found", "no such actor");
-    const keys = this.activeKeys(actor).length;
-    const aux = this.db.prepare<unknown[], { n: number }>("SELECT COUNT(*) AS n FROM aux WHERE actor = ? AND revoked_leaf IS NULL").get(actor)?.n ?? 0;
-    return { "actor-id": actor, fireproof: row.fireproof === 1, "active-keys": keys, "aux-data": aux };
+    const keys = (await this.activeKeys(this.store, actor)).length;
+    const aux =
+      (await this.store.get<{ n: number }>("SELECT COUNT(*) AS n FROM aux WHERE actor = ? AND revoked_leaf IS NULL", [actor]))?.n ?? 0;
+    return { "actor-id": actor, fireproof: row.fireproof === 1, "active-keys": keys, "aux-data": Number(aux) };
   }
 
-  keys(actor: string): KeyRecord[] {
-    if (!this.actorRow(actor)) throw new DirectoryError("actor_not_found", "no such actor");
-    return this.activeKeys(actor).map((k) => this.keyRecord(k));
+  async keys(actor: string): Promise<KeyRecord[]> {
+    if (!(await this.actorRow(this.store, actor))) throw new DirectoryError("actor_not_found", "no such actor");
+    return Promise.all((await this.activeKeys(this.store, actor)).map((k) => this.keyRecord(k)));
   }
 
-  key(actor: string, id: string): KeyRecord {
-    const row = this.db
-      .prepare<unknown[], KeyRow>("SELECT * FROM keys WHERE actor = ? AND key_id = ? ORDER BY added_leaf DESC LIMIT 1")
-      .get(actor, id);
+  async key(actor: string, id: string): Promise<KeyRecord> {
+    const row = await this.store.get<KeyRow>("SELECT * FROM keys WHERE actor = ? AND key_id = ? ORDER BY added_leaf DESC LIMIT 1", [actor, id]);
     if (!row) throw new DirectoryError("key_not_found", "no such key for this actor");
     return this.keyRecord(row);
   }
 
-  auxiliary(actor: string): AuxRecord[] {
-    if (!this.actorRow(actor)) throw new DirectoryError("actor_not_found", "no such actor");
-    return this.db
-      .prepare<unknown[], { aux_id: string; aux_type: string; aux_data: string; added_leaf: number }>(
-        "SELECT * FROM aux WHERE actor = ? AND revoked_leaf IS NULL ORDER BY added_leaf",
-      )
-      .all(actor)
-      .map((r) => ({
+  async auxiliary(actor: string): Promise<AuxRecord[]> {
+    if (!(await this.actorRow(this.store, actor))) throw new DirectoryError("actor_not_found", "no such actor");
+    const rows = await this.store.all<{ aux_id: string; aux_type: string; aux_data: string; added_leaf: number }>(
+      "SELECT * FROM aux WHERE actor = ? AND revoked_leaf IS NULL ORDER BY added_leaf",
+      [actor],
+    );
+    return Promise.all(
+      rows.map(async (r) => ({
         "aux-id": r.aux_id,
         "aux-type": r.aux_type,
         "aux-data": r.aux_data,
         "leaf-index": r.added_leaf,
-        "merkle-leaf": toB64url(this.log.leafHashAt(r.added_leaf)),
-      }));
+        "merkle-leaf": toB64url(await this.log.leafHashAt(r.added_leaf)),
+      })),
+    );
   }
 
-  private keyRecord(k: KeyRow): KeyRecord {
+  private async keyRecord(k: KeyRow): Promise<KeyRecord> {
+    const moves = JSON.parse(k.moves) as number[];
     return {
       "key-id": k.key_id,
       "public-key": encodePublicKey(new Uint8Array(k.public_key)),
       "leaf-index": k.added_leaf,
-      "merkle-leaf": toB64url(this.log.leafHashAt(k.added_leaf)),
+      "merkle-leaf": toB64url(await this.log.leafHashAt(k.added_leaf)),
       revoked: k.revoked_leaf !== null,
-      "moved-by": (JSON.parse(k.moves) as number[]).map((leaf) => toB64url(this.log.leafHashAt(leaf))),
+      "moved-by": await Promise.all(moves.map(async (leaf) => toB64url(await this.log.leafHashAt(leaf)))),
     };
   }
 
   /** Entries with leaf index in [from, from+limit). */
-  history(from: number, limit: number): HistoryEntry[] {
+  async history(from: number, limit: number): Promise<HistoryEntry[]> {
     type Row = { leaf_index: number; leaf_hash: Buffer; action: Action; envelope: string; created: string };
-    return this.db
-      .prepare<unknown[], Row>("SELECT * FROM records WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?")
-      .all(from, limit)
-      .map((r) => ({
-        "leaf-index": r.leaf_index,
-        "merkle-leaf": toB64url(r.leaf_hash),
-        action: r.action,
-        created: r.created,
-        envelope: JSON.parse(r.envelope) as SignedMessage,
-      }));
+    const rows = await this.store.all<Row>("SELECT * FROM records WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?", [from, limit]);
+    return rows.map((r) => ({
+      "leaf-index": r.leaf_index,
+      "merkle-leaf": toB64url(r.leaf_hash),
+      action: r.action,
+      created: r.created,
+      envelope: JSON.parse(r.envelope) as SignedMessage,
+    }));
   }
 
-  leafIndexOf(merkleLeaf: string): number {
+  async leafIndexOf(merkleLeaf: string): Promise<number> {
     const hash = fromB64url(merkleLeaf);
-    const row = hash
-      ? this.db.prepare<unknown[], { leaf_index: number }>("SELECT leaf_index FROM records WHERE leaf_hash = ?").get(Buffer.from(hash))
-      : undefined;
+    const row = hash ? await this.store.get<{ leaf_index: number }>("SELECT leaf_index FROM records WHERE leaf_hash = ?", [Buffer.from(hash)]) : undefined;
     if (!row) throw new DirectoryError("record_not_found", "no record has this Merkle leaf hash");
     return row.leaf_index;
   }
 
   /** One record with its inclusion proof in the tree of `treeSize` (default: current) and a signed head. */
-  view(merkleLeaf: string, treeSize: number = this.log.size): HistoryView {
-    const index = this.leafIndexOf(merkleLeaf);
-    if (!Number.isSafeInteger(treeSize) || treeSize <= index || treeSize > this.log.size) {
-      throw new DirectoryError("invalid_range", `tree size must be in ${index + 1}..${this.log.size}`);
+  async view(merkleLeaf: string, treeSize?: number): Promise<HistoryView> {
+    const index = await this.leafIndexOf(merkleLeaf);
+    const current = await this.log.size();
+    const size = treeSize ?? current;
+    if (!Number.isSafeInteger(size) || size <= index || size > current) {
+      throw new DirectoryError("invalid_range", `tree size must be in ${index + 1}..${current}`);
     }
-    const [entry] = this.history(index, 1);
-    const attrs = this.db
-      .prepare<unknown[], { name: string; key: Buffer; plaintext: Buffer }>("SELECT * FROM record_attributes WHERE leaf_index = ?")
-      .all(index);
+    const [entry] = await this.history(index, 1);
+    const attrs = await this.store.all<{ name: string; key: Buffer; plaintext: Buffer }>(
+      "SELECT * FROM record_attributes WHERE leaf_index = ?",
+      [index],
+    );
     const expected = MESSAGE_FIELDS[entry.action].encrypted.filter((n) => n in entry.envelope.message);
     const shredded = expected.length > 0 && attrs.length < expected.length;
     let message: Record<string, string> | null = null;
@@ -738,9 +752,9 @@ export class Directory {
     }
     return {
       ...entry,
-      "tree-size": treeSize,
-      "inclusion-proof": this.inclusionProof(index, treeSize),
-      "tree-head": this.treeHead(treeSize),
+      "tree-size": size,
+      "inclusion-proof": await this.inclusionProof(index, size),
+      "tree-head": await this.treeHead(size),
       message,
       "symmetric-keys": keys,
     };

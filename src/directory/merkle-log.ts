@@ -11,16 +11,9 @@ import {
   rangeHash,
 } from "./merkle";
 import type { SqliteDatabase, SqliteStatement } from "./sqlite";
+import { MerkleLogError } from "./store/store";
 
-export class MerkleLogError extends Error {
-  constructor(
-    readonly code: "leaf_out_of_range" | "size_out_of_range" | "invalid_range",
-    message: string,
-  ) {
-    super(message);
-    this.name = "MerkleLogError";
-  }
-}
+export { MerkleLogError };
 
 export class MerkleLog implements PerfectNodeSource {
   private readonly insertNode: SqliteStatement;

@@ -18,10 +18,13 @@ import { DirectoryHpkeKey, ENCRYPTED_CONTEXT, HpkeError } from "./hpke-wire";
 import { HttpSignatureError, parseSignatureHeaders, verifyRequest } from "./http-signature";
 import { PLAINTEXT_CONTEXT } from "./protocol";
 import { BadRequestTable, RateLimitOptions } from "./rate-limit";
-import { openDirectoryDatabase } from "./sqlite";
+import { openDirectoryStore } from "./store/open";
 
 export interface DirectoryServerOptions extends DirectoryOptions {
-  /** SQLite file of the log and index (created if missing). */
+  /**
+   * Where the log and index live: a SQLite file (created if missing; the embedded default) or a
+   * postgres:// URL (production; several server processes may share the database).
+   */
   database: string;
   host?: string;
   /** 0 picks a free port. */
@@ -199,55 +202,55 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
   app.get("/api/info", async () => ({
     directory: directory.name,
     "public-key": encodePublicKey(directory.publicKey),
-    "tree-head": directory.treeHead(),
+    "tree-head": await directory.treeHead(),
   }));
   // The spec's fields, plus `public-key` (the key that signs our tree heads) for older clients.
   app.get("/api/server-public-key", async () => ({
     ...options.hpke.publicKeyResponse(),
     "public-key": encodePublicKey(directory.publicKey),
   }));
-  app.get("/api/tree-head", async () => directory.treeHead());
+  app.get("/api/tree-head", async () => await directory.treeHead());
 
-  app.get<{ Params: { id: string } }>("/api/actor/:id", async (req) => directory.actorInfo(req.params.id));
+  app.get<{ Params: { id: string } }>("/api/actor/:id", async (req) => await directory.actorInfo(req.params.id));
   app.get<{ Params: { id: string } }>("/api/actor/:id/keys", async (req) => ({
     "actor-id": req.params.id,
-    "public-keys": directory.keys(req.params.id),
-    "tree-head": directory.treeHead(),
+    "public-keys": await directory.keys(req.params.id),
+    "tree-head": await directory.treeHead(),
   }));
   app.get<{ Params: { id: string; keyId: string } }>("/api/actor/:id/key/:keyId", async (req) =>
-    directory.key(req.params.id, req.params.keyId),
+    await directory.key(req.params.id, req.params.keyId),
   );
   app.get<{ Params: { id: string } }>("/api/actor/:id/auxiliary", async (req) => ({
     "actor-id": req.params.id,
-    auxiliary: directory.auxiliary(req.params.id),
+    auxiliary: await directory.auxiliary(req.params.id),
   }));
 
   app.get<{ Querystring: { from?: string; limit?: string } }>("/api/history", async (req) => {
-    const size = directory.log.size;
+    const size = await directory.log.size();
     const limit = Math.min(intParam(req.query.limit, "limit", HISTORY_PAGE), HISTORY_PAGE);
     const from = intParam(req.query.from, "from", Math.max(0, size - limit));
-    return { "tree-head": directory.treeHead(), entries: directory.history(from, limit) };
+    return { "tree-head": await directory.treeHead(), entries: await directory.history(from, limit) };
   });
   app.get<{ Params: { hash: string }; Querystring: { limit?: string } }>("/api/history/since/:hash", async (req) => {
-    const index = directory.leafIndexOf(req.params.hash);
+    const index = await directory.leafIndexOf(req.params.hash);
     const limit = Math.min(intParam(req.query.limit, "limit", HISTORY_PAGE), HISTORY_PAGE);
-    return { "tree-head": directory.treeHead(), entries: directory.history(index + 1, limit) };
+    return { "tree-head": await directory.treeHead(), entries: await directory.history(index + 1, limit) };
   });
   app.get<{ Params: { hash: string }; Querystring: { "tree-size"?: string } }>("/api/history/view/:hash", async (req) => {
     const size = req.query["tree-size"] === undefined ? undefined : intParam(req.query["tree-size"], "tree-size");
-    return directory.view(req.params.hash, size);
+    return await directory.view(req.params.hash, size);
   });
 
   app.get<{ Params: { from: string; to: string } }>("/api/proof/consistency/:from/:to", async (req) => {
     const from = intParam(req.params.from, "from");
     const to = intParam(req.params.to, "to");
-    return { "tree-size-1": from, "tree-size-2": to, proof: directory.consistencyProof(from, to) };
+    return { "tree-size-1": from, "tree-size-2": to, proof: await directory.consistencyProof(from, to) };
   });
   app.get<{ Params: { index: string; size: string } }>("/api/proof/inclusion/:index/:size", async (req) => {
     const index = intParam(req.params.index, "index");
     const size = intParam(req.params.size, "size");
-    const proof = directory.inclusionProof(index, size);
-    return { "leaf-index": index, "tree-size": size, "merkle-leaf": toB64url(directory.log.leafHashAt(index)), proof };
+    const proof = await directory.inclusionProof(index, size);
+    return { "leaf-index": index, "tree-size": size, "merkle-leaf": toB64url(await directory.log.leafHashAt(index)), proof };
   });
 
   app.post("/api/message", async (req, reply) => {
@@ -269,15 +272,15 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
     const body = req.body as { "revocation-token"?: unknown } | null;
     return reply.code(201).send(await directory.submitRevocationToken(body?.["revocation-token"]));
   });
-  app.post("/api/erase", async (req) => directory.erase(req.body));
+  app.post("/api/erase", async (req) => await directory.erase(req.body));
 }
 
 /** Opens the database, serves the API, and (optionally) checkpoints to chain until closed. */
 export async function startDirectoryServer(options: DirectoryServerOptions): Promise<DirectoryServer> {
-  const db = openDirectoryDatabase(options.database);
+  const store = await openDirectoryStore(options.database);
   const workers = options.commitmentWorkers ?? Math.max(1, availableParallelism());
   const pool = workers > 0 ? new CommitmentPool(workers) : undefined;
-  const directory = new Directory(db, {
+  const directory = new Directory(store, {
     ...options,
     commitmentHasher: pool ? (input) => pool.compute(input) : undefined,
     // As many commitments run as there are workers to run them.
@@ -299,7 +302,7 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
       await checkpointer?.stop();
       await app.close();
       await pool?.close();
-      db.close();
+      await store.close();
     },
   };
 }

@@ -8,30 +8,36 @@ import { Directory, DirectoryOptions, SubmitResult } from "../../src/directory/d
 import { fromB64url } from "../../src/directory/encoding";
 import type { SubmittedMessage } from "../../src/directory/protocol";
 import { DirectoryError } from "../../src/directory/errors";
-import { openDirectoryDatabase, SqliteDatabase } from "../../src/directory/sqlite";
+import { SqliteStore } from "../../src/directory/store/sqlite";
+import type { DirectoryStore } from "../../src/directory/store/store";
+import type { TestPostgres } from "./postgres";
 
 export const newSecretKey = (): Uint8Array => new Uint8Array(randomBytes(32));
 
 export interface TestDirectory {
   directory: Directory;
-  db: SqliteDatabase;
+  store: DirectoryStore;
   dir: string;
-  file: string;
-  close(): void;
+  close(): Promise<void>;
 }
 
-export function makeDirectory(options: Partial<DirectoryOptions> = {}): TestDirectory {
+/** Where a test directory keeps its data: a SQLite file (default) or a schema on a test PostgreSQL server. */
+export type TestBackend = "sqlite" | TestPostgres;
+
+export function backendName(backend: TestBackend): string {
+  return backend === "sqlite" ? "SQLite" : "PostgreSQL";
+}
+
+export async function makeDirectory(options: Partial<DirectoryOptions> = {}, backend: TestBackend = "sqlite"): Promise<TestDirectory> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nkms-directory-"));
-  const file = path.join(dir, "directory.db");
-  const db = openDirectoryDatabase(file);
-  const directory = new Directory(db, { name: "https://pkd.test", signingKey: newSecretKey(), ...options });
+  const store = backend === "sqlite" ? SqliteStore.open(path.join(dir, "directory.db")) : await backend.newStore();
+  const directory = new Directory(store, { name: "https://pkd.test", signingKey: newSecretKey(), ...options });
   return {
     directory,
-    db,
+    store,
     dir,
-    file,
-    close() {
-      db.close();
+    async close() {
+      await store.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -30,7 +30,7 @@ describe("directory: HPKE-encrypted protocol messages (v0.8 wire format)", funct
   before(async () => {
     social = await startInstance();
     OPERATOR = social.actor("admin");
-    dir = makeDirectory({ allowInsecureActors: true, operators: [OPERATOR] });
+    dir = await makeDirectory({ allowInsecureActors: true, operators: [OPERATOR] });
     hpke = await DirectoryHpkeKey.fromSeed(newSecretKey());
     // Count decryptions: the directory must not decapsulate for an unauthenticated caller.
     const open = hpke.open.bind(hpke);
@@ -49,7 +49,7 @@ describe("directory: HPKE-encrypted protocol messages (v0.8 wire format)", funct
 
   after(async () => {
     await app?.close();
-    dir?.close();
+    await dir?.close();
     await social?.close();
   });
 
@@ -77,7 +77,7 @@ describe("directory: HPKE-encrypted protocol messages (v0.8 wire format)", funct
   it("pads to a multiple of 1 KiB outside the signature, and the directory logs the message without it", async () => {
     const sk = newSecretKey();
     const alice = social.identity("alice");
-    const msg = await buildAddKey(alice.actor, publicKeyOf(sk), dir.directory.currentRoot(), sk);
+    const msg = await buildAddKey(alice.actor, publicKeyOf(sk), await dir.directory.currentRoot(), sk);
     const wrapped = await sealPadded(msg, hpke.encapsulationKey);
     const inner = await openProtocolMessage(wrapped, hpke.decapsulationKey, hpke.encapsulationKey);
     expect(Buffer.byteLength(inner) % 1024).to.equal(0);
@@ -87,7 +87,7 @@ describe("directory: HPKE-encrypted protocol messages (v0.8 wire format)", funct
     const res = await post("/api/message", { "!pkd-context": ENCRYPTED_CONTEXT, actor: alice.actor, "encrypted-message": wrapped }, alice);
     expect(res.status, JSON.stringify(res.json)).to.equal(201);
     expect(opened - before).to.equal(1);
-    const entry = dir.directory.history(0, 1)[0];
+    const entry = (await dir.directory.history(0, 1))[0];
     expect(entry.action).to.equal("AddKey");
     expect(entry.envelope).to.not.have.property("padding");
     expect(entry.envelope.signature).to.equal(msg.signature);
@@ -96,7 +96,7 @@ describe("directory: HPKE-encrypted protocol messages (v0.8 wire format)", funct
   it("decrypts nothing before the HTTP signature verifies", async () => {
     const sk = newSecretKey();
     const bob = social.identity("bob");
-    const msg = await buildAddKey(bob.actor, publicKeyOf(sk), dir.directory.currentRoot(), sk);
+    const msg = await buildAddKey(bob.actor, publicKeyOf(sk), await dir.directory.currentRoot(), sk);
     const envelope = { "!pkd-context": ENCRYPTED_CONTEXT, actor: bob.actor, "encrypted-message": await sealPadded(msg, hpke.encapsulationKey) };
     const before = opened;
     expect((await post("/api/message", envelope)).status).to.equal(401);
@@ -108,7 +108,7 @@ describe("directory: HPKE-encrypted protocol messages (v0.8 wire format)", funct
   it("refuses what does not decrypt under its key as a bad request", async () => {
     const sk = newSecretKey();
     const carol = social.identity("carol");
-    const msg = await buildAddKey(carol.actor, publicKeyOf(sk), dir.directory.currentRoot(), sk);
+    const msg = await buildAddKey(carol.actor, publicKeyOf(sk), await dir.directory.currentRoot(), sk);
     const elsewhere = await DirectoryHpkeKey.fromSeed(newSecretKey());
     const good = await sealPadded(msg, hpke.encapsulationKey);
     const flipped = good.slice(0, -8) + (good.slice(-8, -7) === "A" ? "B" : "A") + good.slice(-7);
@@ -116,7 +116,7 @@ describe("directory: HPKE-encrypted protocol messages (v0.8 wire format)", funct
       const res = await post("/api/message", { "!pkd-context": ENCRYPTED_CONTEXT, actor: carol.actor, "encrypted-message": bad }, carol);
       expect(res.status, bad.slice(0, 20)).to.equal(400);
     }
-    await expectCode(() => dir.directory.keys(carol.actor), "actor_not_found");
+    await expectCode(dir.directory.keys(carol.actor), "actor_not_found");
   });
 
   it("never takes an encrypted BurnDown; the same BurnDown in the clear is processed", async () => {
@@ -124,15 +124,15 @@ describe("directory: HPKE-encrypted protocol messages (v0.8 wire format)", funct
     const admin = social.identity("admin");
     const dave = social.identity("dave");
     const daveKey = newSecretKey();
-    const add = await buildAddKey(dave.actor, publicKeyOf(daveKey), dir.directory.currentRoot(), daveKey);
+    const add = await buildAddKey(dave.actor, publicKeyOf(daveKey), await dir.directory.currentRoot(), daveKey);
     expect((await post("/api/message", { "!pkd-context": ENCRYPTED_CONTEXT, actor: dave.actor, "encrypted-message": await sealPadded(add, hpke.encapsulationKey) }, dave)).status).to.equal(201);
-    const adminAdd = await buildAddKey(OPERATOR, publicKeyOf(op), dir.directory.currentRoot(), op);
+    const adminAdd = await buildAddKey(OPERATOR, publicKeyOf(op), await dir.directory.currentRoot(), op);
     expect((await post("/api/message", { "!pkd-context": ENCRYPTED_CONTEXT, actor: OPERATOR, "encrypted-message": await sealPadded(adminAdd, hpke.encapsulationKey) }, admin)).status).to.equal(201);
 
-    const burn = await buildBurnDown(dave.actor, OPERATOR, dir.directory.currentRoot(), op);
+    const burn = await buildBurnDown(dave.actor, OPERATOR, await dir.directory.currentRoot(), op);
     const encrypted = await post("/api/burndown", { "!pkd-context": ENCRYPTED_CONTEXT, actor: OPERATOR, "encrypted-message": await sealPadded(burn, hpke.encapsulationKey) }, admin);
     expect(encrypted.status).to.equal(400);
-    expect(dir.directory.keys(dave.actor)).to.have.length(1);
+    expect(await dir.directory.keys(dave.actor)).to.have.length(1);
     const clear = await post("/api/burndown", { "!pkd-context": "fedi-e2ee:v1-plaintext-message", actor: OPERATOR, message: JSON.stringify(burn) }, admin);
     expect(clear.status, JSON.stringify(clear.json)).to.equal(201);
   });
@@ -143,7 +143,7 @@ describe("directory: HPKE-encrypted protocol messages (v0.8 wire format)", funct
     const erin = social.identity("erin");
     const sk = newSecretKey();
     const before = opened;
-    const res = await client.submit(await buildAddKey(erin.actor, publicKeyOf(sk), dir.directory.currentRoot(), sk), erin);
+    const res = await client.submit(await buildAddKey(erin.actor, publicKeyOf(sk), await dir.directory.currentRoot(), sk), erin);
     expect(res.action).to.equal("AddKey");
     expect(opened - before).to.equal(1);
   });

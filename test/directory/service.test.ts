@@ -110,7 +110,7 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
     expect(published?.treeSize).to.equal(1);
     const [size, root] = await contract.latest();
     expect(size).to.equal(1n);
-    expect(root).to.equal("0x" + Buffer.from(honest.directory.log.rootAt(1)).toString("hex"));
+    expect(root).to.equal("0x" + Buffer.from((await honest.directory.log.rootAt(1))).toString("hex"));
     expect(await honest.checkpointer!.publish()).to.equal(null);
 
     const alice2 = newSecretKey();
@@ -133,11 +133,11 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
     const client = new DirectoryClient({ url: honest.url, contract: readerContract });
     await expectRequestError(client.lookup("https://nowhere.example/u/x"), 404, "actor_not_found");
     const sk = newSecretKey();
-    const msg = await buildAddKey(social.actor("carol"), publicKeyOf(sk), honest.directory.currentRoot(), sk);
+    const msg = await buildAddKey(social.actor("carol"), publicKeyOf(sk), await honest.directory.currentRoot(), sk);
     await client.submit(msg, social.identity("carol"));
     await expectRequestError(client.submit(msg, social.identity("carol")), 409, "duplicate_message");
     // Without the instance's signature an AddKey is not even looked at.
-    await expectRequestError(client.submit(await buildAddKey(social.actor("x"), publicKeyOf(sk), honest.directory.currentRoot(), sk)), 401, "unauthorized");
+    await expectRequestError(client.submit(await buildAddKey(social.actor("x"), publicKeyOf(sk), await honest.directory.currentRoot(), sk)), 401, "unauthorized");
     const bad = await fetch(`${honest.url}/api/message`, { method: "POST", headers: { "content-type": "application/json" }, body: "{oops" });
     expect(bad.status).to.equal(400);
     const badBody = (await bad.json()) as Record<string, unknown>;
@@ -156,7 +156,7 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
 
   it("checkpoints periodically on its own", async () => {
     const sk = newSecretKey();
-    await submitAs(honest.directory, await buildAddKey(social.actor("dan"), publicKeyOf(sk), honest.directory.currentRoot(), sk));
+    await submitAs(honest.directory, await buildAddKey(social.actor("dan"), publicKeyOf(sk), await honest.directory.currentRoot(), sk));
     const auto = await startDirectoryServer({
       database: path.join(tmp, "honest.db"), // the same log, reopened by a second process-like instance
       name: "https://pkd.test",
@@ -164,10 +164,10 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
       checkpoint: { contract: operatorContract, intervalMs: 50 },
     });
     servers.push(auto);
-    const target = BigInt(auto.directory.log.size);
+    const target = BigInt((await auto.directory.log.size()));
     await new Promise<void>((resolve, reject) => {
       const poll = setInterval(() => {
-        contract.latest().then(([size]) => {
+        contract.latest().then(([size]: [bigint, ...unknown[]]) => {
           if (size === target) {
             clearInterval(poll);
             resolve();
@@ -185,17 +185,17 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
 
     // The liar has the same signing key and replays the honest prefix, then diverges.
     const liar = await serve("liar", false);
-    for (const entry of honest.directory.history(0, checkpointed - 1)) {
-      const view = honest.directory.view(entry["merkle-leaf"]);
+    for (const entry of (await honest.directory.history(0, checkpointed - 1))) {
+      const view = (await honest.directory.view(entry["merkle-leaf"]));
       await submitAs(liar.directory, { ...entry.envelope, "symmetric-keys": view["symmetric-keys"] ?? {} });
     }
-    expect(liar.directory.log.rootAt(checkpointed - 1)).to.deep.equal(honest.directory.log.rootAt(checkpointed - 1));
+    expect((await liar.directory.log.rootAt(checkpointed - 1))).to.deep.equal((await honest.directory.log.rootAt(checkpointed - 1)));
     const liarClient = new DirectoryClient({ url: liar.url, contract: readerContract });
     await expectVerification(liarClient.verifiedTreeHead(), "directory_behind_checkpoint");
 
     for (let i = 0; i < 3; i++) {
       const k = newSecretKey();
-      await submitAs(liar.directory, await buildAddKey(`https://evil.example/u/${i}`, publicKeyOf(k), liar.directory.currentRoot(), k));
+      await submitAs(liar.directory, await buildAddKey(`https://evil.example/u/${i}`, publicKeyOf(k), await liar.directory.currentRoot(), k));
     }
     const err = await expectVerification(liarClient.lookup(ALICE), "inconsistent_with_checkpoint");
     expect(err.splitView).to.equal(true);
@@ -207,9 +207,9 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
     } catch (e) {
       expect(e).to.be.instanceOf(CheckpointDivergenceError);
     }
-    const size = liar.directory.log.size;
-    const forkedRoot = liar.directory.log.rootAt(size);
-    const proof = liar.directory.log.consistencyProof(checkpointed, size);
+    const size = (await liar.directory.log.size());
+    const forkedRoot = (await liar.directory.log.rootAt(size));
+    const proof = (await liar.directory.log.consistencyProof(checkpointed, size));
     await expect(contract.checkpoint(size, forkedRoot, proof)).to.be.revertedWithCustomError(contract, "InconsistentCheckpoint");
 
     // A directory signing with a key other than the one on chain is rejected outright.
@@ -252,8 +252,8 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
     // Sanity for the scan below: before erasure the identifying bytes are on disk.
     expect(readDisk().includes(Buffer.from(ERIN))).to.equal(true);
     for (const k of keys) expect(readDisk().includes(k)).to.equal(true);
-    const sizeBefore = honest.directory.log.size;
-    const rootBefore = honest.directory.log.rootAt();
+    const sizeBefore = (await honest.directory.log.size());
+    const rootBefore = (await honest.directory.log.rootAt());
     const erased = await client.erase(ERIN, erin2);
     expect(erased["records-shredded"]).to.equal(2);
 
@@ -277,11 +277,11 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
       });
       expect(refused).to.equal(true);
     }
-    expect(honest.directory.log.size).to.equal(sizeBefore);
-    expect(honest.directory.log.rootAt()).to.deep.equal(rootBefore);
+    expect((await honest.directory.log.size())).to.equal(sizeBefore);
+    expect((await honest.directory.log.rootAt())).to.deep.equal(rootBefore);
     const checkpointed = Number((await contract.latest())[0]);
-    const proof = honest.directory.log.consistencyProof(checkpointed, sizeBefore);
-    expect(verifyConsistency(checkpointed, sizeBefore, honest.directory.log.rootAt(checkpointed), rootBefore, proof)).to.equal(true);
+    const proof = (await honest.directory.log.consistencyProof(checkpointed, sizeBefore));
+    expect(verifyConsistency(checkpointed, sizeBefore, (await honest.directory.log.rootAt(checkpointed)), rootBefore, proof)).to.equal(true);
     await client.verifiedTreeHead();
     // Other actors are unaffected.
     expect((await client.lookup(ALICE)).keys).to.have.length(2);

@@ -49,7 +49,7 @@ export function directoryCommand(): Command {
   dir
     .command("serve")
     .description("serve the directory over HTTP, checkpointing to the DirectoryCheckpoint contract with --contract")
-    .requiredOption("--database <path>", "SQLite file")
+    .requiredOption("--database <path-or-url>", "SQLite file (embedded default) or postgres://user:pass@host:port/db (production; several servers may share it)")
     .requiredOption("--key-file <path>", "Ed25519 secret key file (hex), created if missing")
     .option("--name <url>", "directory name bound into tree heads", "http://127.0.0.1:8080")
     .option("--host <host>", "listen address", "127.0.0.1")
