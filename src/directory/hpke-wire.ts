@@ -76,15 +76,24 @@ export class DirectoryHpkeKey {
  * Adds `padding` (random bytes, unpadded base64url) so the serialized JSON is a multiple of 1 KiB,
  * then seals it to the directory's encapsulation key; returns the `hpke:` string.
  */
-export async function sealPadded(message: object, encapsulationKey: Uint8Array): Promise<string> {
+export async function sealPadded(input: object, encapsulationKey: Uint8Array): Promise<string> {
+  // A stale `padding` would not be last (the space below relies on that) and would skew the length.
+  const { padding: _stale, ...message } = input as Record<string, unknown>;
   // `,"padding":""` costs 13 bytes; base64url of n bytes is ceil(4n/3) characters.
   const overhead = Buffer.byteLength(JSON.stringify(message), "utf8") + 13;
   const target = Math.ceil(overhead / PAD_BLOCK) * PAD_BLOCK;
   let chars = target - overhead;
-  // Base64url without padding never has length ≡ 1 (mod 4); round up into the next block then.
-  if (chars % 4 === 1) chars += PAD_BLOCK - 1;
+  // Base64url without padding is never 1 (mod 4) characters long; then one insignificant JSON space
+  // after the colon takes up the odd byte.
+  const space = chars % 4 === 1;
+  if (space) chars -= 1;
   const bytes = Math.floor((chars * 3) / 4);
-  const padded = JSON.stringify({ ...message, padding: randomBytes(bytes).toString("base64url") });
+  let padded = JSON.stringify({ ...message, padding: randomBytes(bytes).toString("base64url") });
+  if (space) {
+    // `padding` is the last key and its value has no quotes, so this is exactly its separator.
+    const at = padded.lastIndexOf('"padding":"') + '"padding":'.length;
+    padded = padded.slice(0, at) + " " + padded.slice(at);
+  }
   if (Buffer.byteLength(padded, "utf8") > MAX_PLAINTEXT) throw new RangeError("protocol message too large to encrypt");
   return sealProtocolMessage(padded, encapsulationKey);
 }

@@ -4,6 +4,7 @@
 // the instance's HTTP signature verified, refuses undecryptable ones as bad requests, and never
 // takes an encrypted BurnDown. Real HTTP (fastify), a real SQLite directory, a real loopback instance.
 import { expect } from "chai";
+import fc from "fast-check";
 import Fastify, { FastifyInstance } from "fastify";
 import { ActorKeyResolver } from "../../src/directory/actor-keys";
 import { DirectoryClient, InstanceIdentity } from "../../src/directory/client";
@@ -91,6 +92,18 @@ describe("directory: HPKE-encrypted protocol messages (v0.8 wire format)", funct
     expect(entry.action).to.equal("AddKey");
     expect(entry.envelope).to.not.have.property("padding");
     expect(entry.envelope.signature).to.equal(msg.signature);
+  });
+
+  it("property: any message pads to a whole number of KiB (UTF-8 bytes) and opens to itself", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ unit: "grapheme", maxLength: 3000 }), { maxKeys: 4 }), async (fields) => {
+        const msg = { action: "AddKey", message: fields };
+        const inner = await openProtocolMessage(await sealPadded(msg, hpke.encapsulationKey), hpke.decapsulationKey, hpke.encapsulationKey);
+        expect(Buffer.byteLength(inner, "utf8") % 1024).to.equal(0);
+        expect(await hpke.open(await sealPadded(msg, hpke.encapsulationKey))).to.deep.equal(msg);
+      }),
+      { numRuns: 25 },
+    );
   });
 
   it("decrypts nothing before the HTTP signature verifies", async () => {
