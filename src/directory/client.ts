@@ -5,6 +5,8 @@ import { CheckpointContract, OnChainCheckpoint, readLatestCheckpoint } from "./c
 import { decryptAttribute } from "./attribute-encryption";
 import { decodeMerkleRoot, decodePublicKey, fromB64url } from "./encoding";
 import type { AuxRecord, HistoryView, KeyRecord, SubmitResult } from "./directory";
+import { ENCRYPTED_CONTEXT, ServerPublicKeyResponse, sealPadded } from "./hpke-wire";
+import { parseErrorBody } from "./errors";
 import { HttpSigner, signRequest } from "./http-signature";
 import { bytesEqual, leafHash, verifyConsistency, verifyInclusion } from "./merkle";
 import {
@@ -18,6 +20,7 @@ import {
   publicKeyOf,
 } from "./protocol";
 import { SignedTreeHead, verifyTreeHead } from "./tree-head";
+import { HPKE_CIPHERSUITE } from "./v08/hpke";
 
 /** The directory answered with an error (`code` is its machine-readable error code). */
 export class DirectoryRequestError extends Error {
@@ -89,13 +92,22 @@ export interface DirectoryClientOptions {
   url: string;
   /** The DirectoryCheckpoint contract the directory checkpoints to (ethers v6). */
   contract: CheckpointContract;
+  /**
+   * HPKE-encrypt protocol messages to the directory (spec: client-side messages MUST be; default
+   * true). BurnDown is always sent in the clear, as the spec requires.
+   */
+  encrypt?: boolean;
 }
+
+/** Spec: cache the directory's encapsulation key for no more than 24 hours. */
+const HPKE_KEY_TTL_MS = 24 * 3600 * 1000;
 
 const utf8 = new TextDecoder();
 
 export class DirectoryClient {
   private readonly base: string;
   private directoryKey?: Uint8Array;
+  private hpkeKey?: { key: Uint8Array; fetched: number };
 
   constructor(private readonly options: DirectoryClientOptions) {
     this.base = options.url.replace(/\/+$/, "");
@@ -108,9 +120,10 @@ export class DirectoryClient {
       Object.assign(headers, signRequest({ method, targetUri: this.base + path, body: Buffer.from(text, "utf8") }, instance.signer));
     }
     const res = await fetch(this.base + path, { method, headers, body: text });
-    const json = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+    const json = (await res.json().catch(() => ({}))) as unknown;
     if (!res.ok) {
-      throw new DirectoryRequestError(res.status, json.error?.code ?? "http_error", json.error?.message ?? res.statusText);
+      const error = parseErrorBody(json);
+      throw new DirectoryRequestError(res.status, error.code ?? "http_error", error.message ?? res.statusText);
     }
     return json as T;
   }
@@ -238,8 +251,28 @@ export class DirectoryClient {
   async submit(message: SubmittedMessage, instance?: InstanceIdentity): Promise<SubmitResult> {
     const path = message.action === "BurnDown" ? "/api/burndown" : "/api/message";
     if (!instance) return this.request<SubmitResult>("POST", path, message);
+    if (this.options.encrypt !== false && message.action !== "BurnDown") {
+      const envelope = {
+        "!pkd-context": ENCRYPTED_CONTEXT,
+        actor: instance.actor,
+        "encrypted-message": await sealPadded(message, await this.encapsulationKey()),
+      };
+      return this.request<SubmitResult>("POST", path, envelope, instance);
+    }
     const envelope = { "!pkd-context": PLAINTEXT_CONTEXT, actor: instance.actor, message: JSON.stringify(message) };
     return this.request<SubmitResult>("POST", path, envelope, instance);
+  }
+
+  /** The directory's HPKE encapsulation key (api/server-public-key), cached for at most 24 hours. */
+  private async encapsulationKey(): Promise<Uint8Array> {
+    if (this.hpkeKey && Date.now() - this.hpkeKey.fetched < HPKE_KEY_TTL_MS) return this.hpkeKey.key;
+    const res = await this.request<Partial<ServerPublicKeyResponse>>("GET", "/api/server-public-key");
+    const key = res["hpke-ciphersuite"] === HPKE_CIPHERSUITE ? fromB64url(res["hpke-public-key"] ?? "") : undefined;
+    if (!key || key.length !== 1216) {
+      throw new DirectoryRequestError(502, "unsupported_hpke", `the directory offers no ${HPKE_CIPHERSUITE} key`);
+    }
+    this.hpkeKey = { key, fetched: Date.now() };
+    return key;
   }
 
   /** AddKey: `signer` is the new key's own secret key for an actor's first key, else an existing key's. */

@@ -1,4 +1,4 @@
-// Typed directory errors; the HTTP layer turns them into 4xx JSON `{ error: { code, message } }`.
+// Typed directory errors; the HTTP layer turns them into the spec's error body (errorBody below).
 export type DirectoryErrorCode =
   | "invalid_message"
   | "invalid_signature"
@@ -78,4 +78,29 @@ export class DirectoryError extends Error {
     if (FORBIDDEN.has(this.code)) return 403;
     return 400;
   }
+}
+
+export const ERROR_CONTEXT = "fedi-e2ee:v1/api/error";
+
+/** Spec "Error Responses": `{"!pkd-context": "fedi-e2ee:v1/api/error", "error": code, "message": text}`. */
+export interface ErrorBody {
+  "!pkd-context": typeof ERROR_CONTEXT;
+  error: string;
+  message: string;
+}
+
+export function errorBody(code: string, message: string): ErrorBody {
+  return { "!pkd-context": ERROR_CONTEXT, error: code, message };
+}
+
+/** Reads an error body: the spec's, or the pre-v0.8 `{error: {code, message}}` of older directories. */
+export function parseErrorBody(body: unknown): { code?: string; message?: string } {
+  if (typeof body !== "object" || body === null) return {};
+  const o = body as { error?: unknown; message?: unknown };
+  if (typeof o.error === "string") return { code: o.error, message: typeof o.message === "string" ? o.message : undefined };
+  if (typeof o.error === "object" && o.error !== null) {
+    const e = o.error as { code?: unknown; message?: unknown };
+    return { code: typeof e.code === "string" ? e.code : undefined, message: typeof e.message === "string" ? e.message : undefined };
+  }
+  return {};
 }

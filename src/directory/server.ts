@@ -1,5 +1,6 @@
 // HTTP service of the directory (fastify). Read endpoints follow the reference server's paths;
-// errors are 4xx JSON `{ "error": { "code", "message" } }` (429 and 503 with Retry-After).
+// errors are the spec's `{ "!pkd-context": "fedi-e2ee:v1/api/error", "error": code, "message" }`
+// (429 and 503 with Retry-After).
 //
 // Submissions (POST) are handled cheapest-first: the bad-request table (per IP and per instance)
 // refuses a penalized client before its body is read; then the RFC 9421 signature of the actor's
@@ -12,7 +13,8 @@ import { Checkpointer, CheckpointerOptions } from "./checkpointer";
 import { CommitmentPool } from "./commitment-pool";
 import { Directory, DirectoryOptions, SubmissionAuth } from "./directory";
 import { encodePublicKey, toB64url } from "./encoding";
-import { DirectoryError } from "./errors";
+import { DirectoryError, errorBody } from "./errors";
+import { DirectoryHpkeKey, ENCRYPTED_CONTEXT, HpkeError } from "./hpke-wire";
 import { HttpSignatureError, parseSignatureHeaders, verifyRequest } from "./http-signature";
 import { PLAINTEXT_CONTEXT } from "./protocol";
 import { BadRequestTable, RateLimitOptions } from "./rate-limit";
@@ -34,12 +36,16 @@ export interface DirectoryServerOptions extends DirectoryOptions {
   rateLimit?: RateLimitOptions;
   /** Worker threads for Argon2id commitments (default: one per core); 0 computes them on the event loop. */
   commitmentWorkers?: number;
+  /** 32-byte X-Wing seed of the key clients HPKE-encrypt to; default: derived from `signingKey`. */
+  hpkeSeed?: Uint8Array;
 }
 
 export interface DirectoryRouteOptions {
   /** Resolves instance keys for HTTP Message Signatures; default: https-only resolver. */
   resolver?: ActorKeyResolver;
   rateLimit?: RateLimitOptions;
+  /** The X-Wing key clients encrypt protocol messages to (api/server-public-key). */
+  hpke: DirectoryHpkeKey;
 }
 
 declare module "fastify" {
@@ -69,15 +75,15 @@ function intParam(text: string | undefined, name: string, fallback?: number): nu
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   if (err instanceof DirectoryError) {
     if (err.retryAfterSeconds !== undefined) reply.header("retry-after", String(Math.max(1, err.retryAfterSeconds)));
-    return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
+    return reply.code(err.status).send(errorBody(err.code, err.message));
   }
   const e = err as { statusCode?: number; message?: string };
   if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
     // fastify's own rejections (bad JSON, body too large, wrong content type)
-    return reply.code(e.statusCode).send({ error: { code: "invalid_request", message: e.message ?? "bad request" } });
+    return reply.code(e.statusCode).send(errorBody("invalid_request", e.message ?? "bad request"));
   }
   reply.log.error(err);
-  return reply.code(500).send({ error: { code: "internal_error", message: "internal error" } });
+  return reply.code(500).send(errorBody("internal_error", "internal error"));
 }
 
 interface PlaintextEnvelope {
@@ -85,10 +91,25 @@ interface PlaintextEnvelope {
   message: unknown;
 }
 
-/** The spec's plaintext wire format: `{"!pkd-context": "fedi-e2ee:v1-plaintext-message", actor, message: "<JSON>"}`. */
-function parseEnvelope(body: unknown): PlaintextEnvelope | undefined {
+interface EncryptedEnvelope {
+  actor: string;
+  encrypted: string;
+}
+
+/**
+ * The spec's wire formats: plaintext `{"!pkd-context": "fedi-e2ee:v1-plaintext-message", actor,
+ * message: "<JSON>"}` or HPKE `{"!pkd-context": "fedi-e2ee:v1-encrypted-message", actor,
+ * "encrypted-message": "hpke:…"}`; undefined for a bare protocol message.
+ */
+function parseEnvelope(body: unknown): PlaintextEnvelope | EncryptedEnvelope | undefined {
   if (typeof body !== "object" || body === null) return undefined;
   const o = body as Record<string, unknown>;
+  if (o["!pkd-context"] === ENCRYPTED_CONTEXT) {
+    if (typeof o.actor !== "string" || typeof o["encrypted-message"] !== "string") {
+      throw new DirectoryError("invalid_message", "an encrypted message carries actor and encrypted-message");
+    }
+    return { actor: o.actor, encrypted: o["encrypted-message"] };
+  }
   if (o["!pkd-context"] !== PLAINTEXT_CONTEXT) return undefined;
   if (typeof o.actor !== "string" || typeof o.message !== "string") {
     throw new DirectoryError("invalid_message", "a plaintext message carries actor and message (a JSON string)");
@@ -101,7 +122,7 @@ function parseEnvelope(body: unknown): PlaintextEnvelope | undefined {
 }
 
 /** Registers the routes on a fastify instance (exported for embedding in other services). */
-export function registerDirectoryRoutes(app: FastifyInstance, directory: Directory, options: DirectoryRouteOptions = {}): void {
+export function registerDirectoryRoutes(app: FastifyInstance, directory: Directory, options: DirectoryRouteOptions): void {
   const resolver = options.resolver ?? new ActorKeyResolver();
   const badRequests = new BadRequestTable(options.rateLimit);
 
@@ -151,20 +172,31 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
     return { actor };
   }
 
-  /** A submission: the signed plaintext envelope, or (unsigned) a bare protocol message. */
-  async function submission(req: FastifyRequest): Promise<{ message: unknown; auth?: SubmissionAuth }> {
+  /**
+   * A submission: a signed plaintext or HPKE envelope, or (unsigned) a bare protocol message.
+   * The HTTP signature is checked before decryption, so an unauthenticated caller cannot make
+   * the directory decapsulate (spec: encrypted messages MUST carry a valid HTTP signature).
+   */
+  async function submission(req: FastifyRequest): Promise<{ message: unknown; auth?: SubmissionAuth; encrypted: boolean }> {
     const envelope = parseEnvelope(req.body);
-    if (!envelope) return { message: req.body };
+    if (!envelope) return { message: req.body, encrypted: false };
     const auth = await authenticate(req, envelope.actor);
     // Requests waiting on one actor-document fetch all resume in the same microtask run; yielding
     // here lets reads and new connections interleave with their validation instead of waiting it out.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    return { message: envelope.message, auth };
+    if ("message" in envelope) return { message: envelope.message, auth, encrypted: false };
+    try {
+      return { message: await options.hpke.open(envelope.encrypted), auth, encrypted: true };
+    } catch (err) {
+      // A decryption failure is a rejection (400, and the back-off penalty through onResponse).
+      if (err instanceof HpkeError) throw new DirectoryError("invalid_message", `encrypted-message ${err.message}`);
+      throw err;
+    }
   }
 
   app.setErrorHandler((err, _req, reply) => sendError(reply, err));
   app.setNotFoundHandler((_req, reply) =>
-    reply.code(404).send({ error: { code: "not_found", message: "no such endpoint" } }),
+    reply.code(404).send(errorBody("not_found", "no such endpoint")),
   );
 
   app.get("/api/info", async () => ({
@@ -172,7 +204,11 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
     "public-key": encodePublicKey(directory.publicKey),
     "tree-head": await directory.treeHead(),
   }));
-  app.get("/api/server-public-key", async () => ({ "public-key": encodePublicKey(directory.publicKey) }));
+  // The spec's fields, plus `public-key` (the key that signs our tree heads) for older clients.
+  app.get("/api/server-public-key", async () => ({
+    ...options.hpke.publicKeyResponse(),
+    "public-key": encodePublicKey(directory.publicKey),
+  }));
   app.get("/api/tree-head", async () => await directory.treeHead());
 
   app.get<{ Params: { id: string } }>("/api/actor/:id", async (req) => await directory.actorInfo(req.params.id));
@@ -225,9 +261,11 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
     return reply.code(201).send(await directory.submit(message, auth));
   });
   app.post("/api/burndown", async (req, reply) => {
-    const { message, auth } = await submission(req);
+    const { message, auth, encrypted } = await submission(req);
     const body = message as { action?: unknown } | null;
     if (!body || body.action !== "BurnDown") throw new DirectoryError("invalid_message", "api/burndown takes BurnDown messages");
+    // Spec: BurnDown comes from the instance in the clear, never HPKE-encrypted.
+    if (encrypted) throw new DirectoryError("invalid_message", "BurnDown messages must not be encrypted");
     return reply.code(201).send(await directory.submit(body, auth));
   });
   app.post("/api/revoke", async (req, reply) => {
@@ -251,7 +289,8 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
   // Protocol messages are a few KiB; a small body limit bounds what an unauthenticated client makes us buffer.
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: 64 * 1024 });
   const resolver = new ActorKeyResolver({ allowInsecure: options.allowInsecureActors });
-  registerDirectoryRoutes(app, directory, { resolver, rateLimit: options.rateLimit });
+  const hpke = options.hpkeSeed ? await DirectoryHpkeKey.fromSeed(options.hpkeSeed) : await DirectoryHpkeKey.fromSigningKey(options.signingKey);
+  registerDirectoryRoutes(app, directory, { resolver, rateLimit: options.rateLimit, hpke });
   const url = await app.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 0 });
   const checkpointer = options.checkpoint ? new Checkpointer({ ...options.checkpoint, directory }) : undefined;
   checkpointer?.start();

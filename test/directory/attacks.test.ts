@@ -35,9 +35,9 @@ import { burst, flood, idleLatency, latencyDuring, p99Bound, percentile, spawnDi
 
 const json = { "content-type": "application/json" };
 
-async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: { error?: { code: string } }; headers: Headers }> {
+async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: { error?: string }; headers: Headers }> {
   const res = await fetch(url, { method: "POST", headers: { ...json, ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
-  return { status: res.status, body: (await res.json().catch(() => ({}))) as { error?: { code: string } }, headers: res.headers };
+  return { status: res.status, body: (await res.json().catch(() => ({}))) as { error?: string }, headers: res.headers };
 }
 
 /** A message for the instance-signed wire format, signed by `as` (whatever actor it claims). */
@@ -199,7 +199,7 @@ describe("directory attacks (issue #17)", function () {
         expect(bad.status).to.equal(400);
         const limited = await post(`${server.url}/api/message`, "{}");
         expect(limited.status).to.equal(429);
-        expect(limited.body.error?.code).to.equal("rate_limited");
+        expect(limited.body.error).to.equal("rate_limited");
         expect(limited.headers.get("retry-after")).to.equal("1");
         // Reads are not penalized.
         expect((await fetch(`${server.url}/api/tree-head`)).status).to.equal(200);
@@ -252,11 +252,11 @@ describe("directory attacks (issue #17)", function () {
       const client = new DirectoryClient({ url: server.url, contract });
       const mallory = newSecretKey();
       const claim = await post(`${server.url}/api/message`, await buildAddKey(OPERATOR, publicKeyOf(mallory), await server.directory.currentRoot(), mallory));
-      expect([claim.status, claim.body.error?.code]).to.deep.equal([401, "unauthorized"]);
+      expect([claim.status, claim.body.error]).to.deep.equal([401, "unauthorized"]);
       const burn = await post(`${server.url}/api/burndown`, await buildBurnDown(BOB, OPERATOR, await server.directory.currentRoot(), mallory));
-      expect([burn.status, burn.body.error?.code]).to.deep.equal([401, "unauthorized"]);
+      expect([burn.status, burn.body.error]).to.deep.equal([401, "unauthorized"]);
       const takeover = await post(`${server.url}/api/message`, await buildAddKey(BOB, publicKeyOf(eveKeys.directorySecret), await server.directory.currentRoot(), eveKeys.directorySecret));
-      expect([takeover.status, takeover.body.error?.code]).to.deep.equal([401, "unauthorized"]);
+      expect([takeover.status, takeover.body.error]).to.deep.equal([401, "unauthorized"]);
       await client.lookup(BOB);
       expect((await new ReaderDirectory(server.url, contract).resolve(BOB)).keys).to.deep.equal(bobKeys.readerKeys());
       await expectCode(server.directory.keys(OPERATOR), "actor_not_found");
@@ -269,36 +269,36 @@ describe("directory attacks (issue #17)", function () {
       // (a) claim OPERATOR with a key id on the attacker's instance
       const a = signedEnvelope(server.url, "/api/message", claimOperator, { actor: OPERATOR, signer: { ...evil.identity("mallory").signer } });
       const ra = await post(`${server.url}/api/message`, a.body, a.headers);
-      expect([ra.status, ra.body.error?.code]).to.deep.equal([401, "unauthorized"]);
+      expect([ra.status, ra.body.error]).to.deep.equal([401, "unauthorized"]);
       // (b) sign honestly as evil/mallory, but the message names OPERATOR
       const b = signedEnvelope(server.url, "/api/message", claimOperator, evil.identity("mallory"));
       const rb = await post(`${server.url}/api/message`, b.body, b.headers);
-      expect([rb.status, rb.body.error?.code]).to.deep.equal([403, "actor_mismatch"]);
+      expect([rb.status, rb.body.error]).to.deep.equal([403, "actor_mismatch"]);
       // (c) social's real key id, but signed with the attacker's key
       social.identity("admin"); // the instance has this user (its key is published)
       const c = signedEnvelope(server.url, "/api/message", claimOperator, { actor: OPERATOR, signer: { keyId: social.keyId("admin"), privateKey: evil.identity("mallory").signer.privateKey } });
       const rc = await post(`${server.url}/api/message`, c.body, c.headers);
-      expect([rc.status, rc.body.error?.code]).to.deep.equal([401, "unauthorized"]);
+      expect([rc.status, rc.body.error]).to.deep.equal([401, "unauthorized"]);
       // (d) a configured operator of another instance burns Bob down
       const evilAdmin = newSecretKey();
       const evilAdminId = evil.identity("admin");
       await new DirectoryClient({ url: server.url, contract }).publishFirstKey(evilAdminId.actor, evilAdmin, evilAdminId);
       const burn = signedEnvelope(server.url, "/api/burndown", await buildBurnDown(BOB, evilAdminId.actor, await server.directory.currentRoot(), evilAdmin), evilAdminId);
       const rd = await post(`${server.url}/api/burndown`, burn.body, burn.headers);
-      expect([rd.status, rd.body.error?.code]).to.deep.equal([403, "not_operator"]);
+      expect([rd.status, rd.body.error]).to.deep.equal([403, "not_operator"]);
       // (e) Bob's instance-signed request replayed with another body, and replayed as is
       const bobSecond = publicKeyOf(newSecretKey());
       const legit = signedEnvelope(server.url, "/api/message", await buildAddKey(BOB, bobSecond, await server.directory.currentRoot(), bobKeys.directorySecret), social.identity("bob"));
       const swapped = JSON.stringify({ ...JSON.parse(legit.body), message: JSON.stringify(await buildAddKey(BOB, publicKeyOf(mallory), await server.directory.currentRoot(), bobKeys.directorySecret)) });
       const re1 = await post(`${server.url}/api/message`, swapped, legit.headers);
-      expect([re1.status, re1.body.error?.code]).to.deep.equal([401, "unauthorized"]);
+      expect([re1.status, re1.body.error]).to.deep.equal([401, "unauthorized"]);
       expect((await post(`${server.url}/api/message`, legit.body, legit.headers)).status).to.equal(201);
       const re2 = await post(`${server.url}/api/message`, legit.body, legit.headers);
-      expect([re2.status, re2.body.error?.code]).to.deep.equal([409, "duplicate_message"]);
+      expect([re2.status, re2.body.error]).to.deep.equal([409, "duplicate_message"]);
       // (f) a BurnDown smuggled through api/message is discarded (spec: only api/burndown)
       const smuggled = signedEnvelope(server.url, "/api/message", await buildBurnDown(BOB, OPERATOR, await server.directory.currentRoot(), mallory), social.identity("admin"));
       const rf = await post(`${server.url}/api/message`, smuggled.body, smuggled.headers);
-      expect([rf.status, rf.body.error?.code]).to.deep.equal([400, "invalid_message"]);
+      expect([rf.status, rf.body.error]).to.deep.equal([400, "invalid_message"]);
       expect((await new ReaderDirectory(server.url, contract).resolve(BOB)).keys).to.deep.equal(bobKeys.readerKeys());
     });
 

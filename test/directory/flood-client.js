@@ -15,7 +15,7 @@ async function main() {
       spec.requests.map(async (r) => {
         const res = await fetch(spec.url + r.path, { method: "POST", headers: { "content-type": "application/json", ...r.headers }, body: r.body });
         const body = await res.json().catch(() => ({}));
-        return { status: res.status, code: body.error && body.error.code, retryAfter: res.headers.get("retry-after") };
+        return { status: res.status, code: body.error, retryAfter: res.headers.get("retry-after") };
       }),
     );
     for (const a of answers) counts[a.status] = (counts[a.status] || 0) + 1;

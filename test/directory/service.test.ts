@@ -140,10 +140,14 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
     await expectRequestError(client.submit(await buildAddKey(social.actor("x"), publicKeyOf(sk), await honest.directory.currentRoot(), sk)), 401, "unauthorized");
     const bad = await fetch(`${honest.url}/api/message`, { method: "POST", headers: { "content-type": "application/json" }, body: "{oops" });
     expect(bad.status).to.equal(400);
-    expect(((await bad.json()) as { error: { code: string } }).error.code).to.equal("invalid_request");
+    const badBody = (await bad.json()) as Record<string, unknown>;
+    // The spec's error body, exactly these three fields.
+    expect(badBody).to.have.all.keys("!pkd-context", "error", "message");
+    expect(badBody["!pkd-context"]).to.equal("fedi-e2ee:v1/api/error");
+    expect(badBody.error).to.equal("invalid_request");
     const range = await fetch(`${honest.url}/api/proof/consistency/5/2`);
     expect(range.status).to.equal(400);
-    expect(((await range.json()) as { error: { code: string } }).error.code).to.equal("invalid_range");
+    expect(((await range.json()) as { error: string }).error).to.equal("invalid_range");
     const unknown = await fetch(`${honest.url}/api/history/view/AAAA`);
     expect(unknown.status).to.equal(404);
     const history = (await (await fetch(`${honest.url}/api/history`)).json()) as { entries: Array<{ action: string }> };
@@ -235,8 +239,8 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
         headers: { "content-type": "application/json" },
         body: JSON.stringify(buildErasureRequest(honest.directory.name, ERIN, newSecretKey())),
       }).then(async (r) => {
-        const body = (await r.json()) as { error: { code: string; message: string } };
-        throw new DirectoryRequestError(r.status, body.error.code, body.error.message);
+        const body = (await r.json()) as { error: string; message: string };
+        throw new DirectoryRequestError(r.status, body.error, body.message);
       }),
       403,
       "invalid_signature",
