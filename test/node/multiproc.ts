@@ -57,41 +57,6 @@ export async function startHardhatNode(): Promise<Child & { url: string; provide
   return { proc, url, provider, stop: stopper(proc) };
 }
 
-/** The Anvil binary shipped by the @foundry-rs/anvil devDependency (its postinstall is disabled). */
-export function anvilBinary(): string {
-  const platform = `${process.platform === "darwin" ? "darwin" : process.platform === "win32" ? "win32" : "linux"}-${process.arch === "x64" ? "amd64" : process.arch}`;
-  return join(ROOT, "node_modules", "@foundry-rs", `anvil-${platform}`, "bin", process.platform === "win32" ? "anvil.exe" : "anvil");
-}
-
-/**
- * Foundry's Anvil on a free port, mining a block every `blockTime` seconds (not on each
- * transaction), with Hardhat's default mnemonic and accounts; resolves once it answers JSON-RPC.
- */
-export async function startAnvil(opts: { blockTime?: number; accounts?: number } = {}): Promise<Child & { url: string; provider: JsonRpcProvider }> {
-  const port = await freePort();
-  const proc = spawn(
-    anvilBinary(),
-    ["--port", String(port), "--host", "127.0.0.1", "--block-time", String(opts.blockTime ?? 1), "--accounts", String(opts.accounts ?? 20), "--mnemonic", HARDHAT_MNEMONIC, "--silent"],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  proc.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-  proc.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  const provider = new JsonRpcProvider(url, undefined, { batchMaxCount: 1, cacheTimeout: -1, pollingInterval: 200, staticNetwork: true });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`anvil exited: ${output}`);
-    const ok = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' })
-      .then((r) => r.ok)
-      .catch(() => false);
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error(`anvil did not start: ${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { proc, url, provider, stop: stopper(proc) };
-}
-
 /** Token, escrow and PolicyManager deployed on an external chain, shaped like the in-process Network. */
 export async function deployExternal(provider: JsonRpcProvider): Promise<Network & { wallets: Wallet[] }> {
   const wallets = Array.from({ length: 20 }, (_, i) => accountWallet(i).connect(provider));
@@ -215,7 +180,7 @@ export async function startAnvil(options: { blockTime?: number; accounts?: numbe
   const port = await freePort();
   const proc = spawn(
     anvilBinary(),
-    ["--port", String(port), "--host", "127.0.0.1", "--block-time", String(options.blockTime ?? 1), "--accounts", String(options.accounts ?? 10), "--mnemonic", HARDHAT_MNEMONIC],
+    ["--port", String(port), "--host", "127.0.0.1", "--block-time", String(options.blockTime ?? 1), "--accounts", String(options.accounts ?? 20), "--mnemonic", HARDHAT_MNEMONIC],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
