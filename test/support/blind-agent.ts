@@ -19,7 +19,10 @@ async function main(): Promise<void> {
   process.on("SIGINT", stop);
 }
 
-main().catch((e: unknown) => {
-  console.error((e as Error).message);
-  process.exit(1);
-});
+// Only as a program: `npm test` (hardhat test) loads every file under test/.
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    console.error((e as Error).message);
+    process.exit(1);
+  });
+}
