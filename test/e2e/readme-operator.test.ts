@@ -12,32 +12,14 @@ import { expect } from "chai";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createServer } from "node:net";
 import { JsonRpcProvider } from "ethers";
 import { freePort } from "../node/multiproc";
+import { listenPort } from "../shared/ports";
 import { sectionBlocks, startBackground, runForeground, type BackgroundProcess, type Env } from "../shared/readme-blocks";
 import { connectCheckpointContract, readLatestCheckpoint } from "../../src/directory/checkpoint-contract";
 
 const ROOT = path.join(__dirname, "..", "..");
 const SECTION = "Operator path";
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once("error", () => resolve(false));
-    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
-  });
-}
-
-/** A base port whose next three are free (the README's agents listen on NODE_PORT + 1..3). */
-async function freeRunOfThree(): Promise<number> {
-  for (;;) {
-    const base = await freePort();
-    if (base > 65_000) continue;
-    const free = await Promise.all([1, 2, 3].map((i) => portFree(base + i)));
-    if (free.every(Boolean)) return base;
-  }
-}
 
 describe("e2e: the README's operator path, run verbatim (Anvil, directory, three agents, Alice and Bob)", function () {
   this.timeout(1_800_000); // ~2.5 min on a quiet 2-core machine; 7-10 min measured under heavy load
@@ -77,7 +59,7 @@ describe("e2e: the README's operator path, run verbatim (Anvil, directory, three
     Object.assign(base, {
       NKMS_WORK: path.join(work, "walkthrough"),
       CHAIN_PORT: String(await freePort()),
-      NODE_PORT: String(await freeRunOfThree()),
+      NODE_PORT: String(await listenPort(4)),
       DIRECTORY_PORT: String(await freePort()),
       INSTANCE_PORT: String(await freePort()),
       NKMS_DEPLOYMENT_ID: deploymentId,

@@ -1,25 +1,19 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { existsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ethers } from "hardhat";
 import { JsonRpcProvider, type Wallet } from "ethers";
 import { createKeystore } from "../../src/node/keys";
+import { listenPort } from "../shared/ports";
 import { DEFAULT_CORE_PARAMS, type Core } from "../shared/core-fixture";
 import type { NKMSToken, PolicyManager, StakingEscrow } from "../../typechain-types";
 import { HARDHAT_MNEMONIC, TOKEN, accountWallet, type Network } from "./helpers";
 
 const ROOT = join(__dirname, "..", "..");
 
+/** A free port for a server started in another process (below the ephemeral range: see ports.ts). */
 export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
+  return listenPort();
 }
 
 export interface Child {
