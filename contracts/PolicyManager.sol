@@ -269,6 +269,9 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     error InvalidQuotaParams(uint256 quotaBase, uint256 quotaPerTotal);
     error AmountTooLarge(uint256 amount);
     error HoldNotReleasable(bytes16 policyId, address node);
+    /// @notice A revocation held this arrangement's refund for challengers committed before it;
+    /// a later commitment may reveal only after `untilBlock`.
+    error LeakHoldReserved(bytes16 policyId, address node, uint256 untilBlock);
     error ZeroAddress();
     error LeakRoleIsSealed();
     error PermitValueOutOfBounds(uint256 permitValue, uint256 paid);
@@ -564,7 +567,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
 
     /// What a proven leak can pay out: a live arrangement's refund (ending it), or the refund a
     /// revocation held back (`fromHold`; `claimable` only by a commitment no later than that
-    /// revocation). Clears the arrangement's hold either way.
+    /// revocation; a later one reverts until the hold's window is over). Clears the hold.
     function _leakRefund(bytes16 policyId, address node, uint256 committedAt)
         private
         returns (uint256 available, bool live, bool fromHold, bool claimable, address owner)
@@ -579,7 +582,11 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         if (live) {
             available = _endArrangement(p, head, policyId, node);
         } else if (h.revokedBlock != 0) {
-            (available, fromHold, claimable) = (h.amount, true, committedAt <= h.revokedBlock);
+            claimable = committedAt <= h.revokedBlock;
+            // A commitment made after the revocation would end the hold (the leak is punished
+            // once) and shut out the earlier committed challengers it was held for.
+            if (!claimable && block.number <= h.untilBlock) revert LeakHoldReserved(policyId, node, h.untilBlock);
+            (available, fromHold) = (h.amount, true);
         }
     }
 

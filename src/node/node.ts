@@ -49,6 +49,26 @@ export async function requireRegistrationGas(
   );
 }
 
+/** Gas of one health-check round's votes (commit + reveal, measured ~150k), rounded up. */
+const ROUND_VOTE_GAS = 200_000n;
+
+/**
+ * A node whose registration is already current sends no transaction at start, so an empty hot
+ * key would only show when its first health-check vote fails: say so in one line at start.
+ * Returns the warning (undefined when the key can pay two rounds of votes).
+ */
+export async function lowGasWarning(chain: EthersNodeChain, operator: Wallet): Promise<string | undefined> {
+  const balance = await chain.provider.getBalance(operator.address);
+  const fees = await chain.provider.getFeeData();
+  const need = 2n * ROUND_VOTE_GAS * (fees.maxFeePerGas ?? fees.gasPrice ?? 0n);
+  if (balance >= need) return undefined;
+  const ask = formatEther(need - balance);
+  return (
+    `operator ${operator.address} holds ${formatEther(balance)} ETH: health-check votes need about ${formatEther(need / 2n)} ETH a round; ` +
+    `send at least ${ask} ETH, e.g. \`npx hardhat nkms:transfer --to ${operator.address} --eth ${ask} --network <network>\``
+  );
+}
+
 export class StartupError extends Error {
   constructor(
     readonly code: "NOT_BONDED" | "AMBIGUOUS_BOND" | "NOT_STAKED" | "KEYSTORE" | "RPC" | "NO_ETH" | "DATA_DIR_BUSY" | "PORT_IN_USE" | "ENDPOINT_LIVE",
@@ -221,7 +241,11 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger; /** R
         await requireRegistrationGas(chain, operator, [staker, endpoint, encryptingKey, verifyingKey, toHex(keyProof)]);
         const tx = await chain.registerNode(operator, staker, endpoint, encryptingKey, verifyingKey, keyProof);
         log.info({ endpoint, tx, bonded: !bonded }, bonded ? "registered endpoint and keys on-chain" : "accepted the bond and registered on-chain");
-      } else log.info({ endpoint }, "on-chain registration is current");
+      } else {
+        log.info({ endpoint }, "on-chain registration is current");
+        const warning = await lowGasWarning(chain, operator);
+        if (warning) log.warn({ operator: operator.address }, warning);
+      }
     }
 
     // Start watching revocations from now when the store has never scanned a block.

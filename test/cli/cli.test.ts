@@ -1,3 +1,4 @@
+import { runNkms } from "../shared/nkms-bin";
 import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
@@ -19,16 +20,7 @@ interface Run {
 }
 
 function nkms(args: string[], env: Record<string, string> = {}, stdin?: Buffer): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    proc.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    proc.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    proc.on("error", reject);
-    proc.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    proc.stdin.end(stdin);
-  });
+  return runNkms(args, { env, stdin });
 }
 
 describe("nkms CLI (the real bin, against a chain and node agents)", function () {

@@ -2,11 +2,11 @@
 // bin as a process (issue #15, item 5): one line on stderr (`nkms: …`), JSON under --json, the
 // row's code. Plus: `policies list` says so when the chain cannot be read instead of showing its
 // local records as if current.
+import { runNkms } from "../shared/nkms-bin";
 import { expect } from "chai";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import hre from "hardhat";
 import { Wallet } from "ethers";
@@ -19,7 +19,6 @@ import { signKeyProof } from "../../src/node/registration";
 import { lockDataDir } from "../../src/node/lock";
 import type { PolicyManager, StakingEscrow } from "../../typechain-types";
 
-const BIN = path.join(__dirname, "..", "..", "bin", "nkms.js");
 const PASSWORD = "pw-long-enough";
 
 interface Run {
@@ -29,15 +28,7 @@ interface Run {
 }
 
 function nkms(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    proc.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    proc.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    proc.on("error", reject);
-    proc.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return runNkms(args, { env });
 }
 
 describe("nkms CLI: every exit code of the table, each one line (JSON under --json)", function () {

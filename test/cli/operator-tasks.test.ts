@@ -126,12 +126,25 @@ describe("operator path: transfer, stake with fee rate, the agent's ETH check", 
       // Sending what it asked for is enough.
       await hre.run("nkms:transfer", { to: operator.address, eth: ask });
       const node = await start();
+      const registered = node.endpoint;
       try {
         expect(await escrow.operatorOf(staker.address)).to.equal(operator.address);
         expect((await escrow.nodeInfo(staker.address)).endpoint).to.equal(node.endpoint);
       } finally {
         await node.close();
       }
+
+      // Registered, then emptied: a restart sends no transaction but still says, in one line at
+      // start, that the hot key cannot pay its health-check votes.
+      await hre.network.provider.send("hardhat_setBalance", [operator.address, "0x0"]);
+      const lines: string[] = [];
+      const capture = pino({ level: "warn" }, { write: (l: string) => void lines.push(l) });
+      const port = Number(new URL(registered).port);
+      const again = await runNode(loadNodeConfig({ configFile: config, deployment: file, password: TEST_PASSWORD, port }, {}), { logger: capture });
+      expect(again.endpoint).to.equal(registered); // same endpoint: the registration is current
+      await again.close();
+      const warned = lines.map((l) => JSON.parse(l) as { msg: string }).find((l) => l.msg.includes("health-check votes"));
+      expect(warned?.msg, lines.join("")).to.match(new RegExp(`holds 0\\.0 ETH.*nkms:transfer --to ${operator.address} --eth [0-9.]+`));
     } finally {
       await rpc.close();
     }

@@ -4,11 +4,11 @@
 // - a node answering without a valid receipt is NOT counted as delivered;
 // - a share that reaches fewer than n nodes says so (PARTIAL_DELIVERY, exit 10), and
 //   `redeliver` completes it once the node is back, from kfrags kept sealed to the owner's key.
+import { runNkms, type NkmsRun } from "../shared/nkms-bin";
 import { expect } from "chai";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { spawn } from "node:child_process";
 import { computeAddress, getBytes, hexlify, keccak256 } from "ethers";
 import { account, TOKEN } from "../../scripts/demo-network";
 import { send } from "../../src/client/chain";
@@ -27,18 +27,9 @@ import { parseLeakEvidence } from "../../src/client/leak-evidence";
 import { kfragHash, kfragProof } from "../../src/client/kfrag-commitment";
 import { LeakAdjudicator__factory } from "../../typechain-types";
 
-const BIN = path.join(__dirname, "..", "..", "bin", "nkms.js");
 
-function nkms(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    proc.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    proc.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    proc.on("error", reject);
-    proc.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function nkms(args: string[], env: Record<string, string>): Promise<NkmsRun> {
+  return runNkms(args, { env });
 }
 
 /**

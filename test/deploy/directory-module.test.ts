@@ -3,27 +3,19 @@
 // ignition/modules/DirectoryCheckpoint.ts --network localhost --parameters …` deploys it, both run as
 // processes against a served chain. (The only addition: a unique --deployment-id, so the test writes
 // no ignition/deployments/chain-31337 an operator may have.)
+import { runNkms, type NkmsRun } from "../shared/nkms-bin";
 import { expect } from "chai";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { spawn } from "node:child_process";
 import hre from "hardhat";
 import { serveHardhatChain, type RpcServer } from "../../scripts/demo-network";
 import { hardhat } from "../cli/hardhat-process";
 
 const ROOT = path.join(__dirname, "..", "..");
 
-function nkms(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [path.join(ROOT, "bin", "nkms.js"), ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    proc.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    proc.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    proc.on("error", reject);
-    proc.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function nkms(args: string[]): Promise<NkmsRun> {
+  return runNkms(args, { cwd: ROOT });
 }
 
 describe("deploy: the DirectoryCheckpoint Ignition module, as the README runs it", function () {

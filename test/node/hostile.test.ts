@@ -1,4 +1,5 @@
 // Issue #15 item 7: the agent under hostile load. Each test reproduces one measured failure.
+import { runNkms, type NkmsRun } from "../shared/nkms-bin";
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
@@ -6,7 +7,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import { spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { createServer, type Server } from "node:http";
 import { EthersNodeChain, makeProvider } from "../../src/node/chain";
@@ -89,19 +89,10 @@ class LyingChain extends EthersNodeChain {
   }
 }
 
-const BIN = join(__dirname, "..", "..", "bin", "nkms.js");
 
 /** Runs the real `nkms` bin; resolves with its exit code and output. */
-function nkms(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, NKMS_UNSAFE_TEST_MODE: "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    proc.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    proc.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    proc.on("error", reject);
-    proc.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function nkms(args: string[], env: Record<string, string>): Promise<NkmsRun> {
+  return runNkms(args, { env: { NKMS_UNSAFE_TEST_MODE: "", ...env } });
 }
 
 describe("node agent under hostile load (issue #15 item 7)", function () {

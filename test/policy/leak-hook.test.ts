@@ -69,7 +69,7 @@ describe("policy: leak hooks (leak adjudicator role)", function () {
     await expect(w.pm.connect(w.hook).revokeForLeak(policyId, nodes[0], w.stranger.address, 1n, await block())).to.not.emit(w.pm, "LeakHoldSettled");
   });
 
-  it("an open challenge makes a revocation hold back min(cap, refund) until its window ends; only a commitment no later than the revocation can claim it", async function () {
+  it("an open challenge makes a revocation hold back min(cap, refund) until its window ends; only a commitment no later than the revocation can claim it, a later one cannot end it early", async function () {
     const w = await loadFixture(world);
     const stakers = [w.nodes[0].staker.address, w.nodes[1].staker.address];
     const { policyId, nodes, endPeriod, feeRate } = await createPolicy(w, stakers, { periods: 6 });
@@ -83,12 +83,11 @@ describe("policy: leak hooks (leak adjudicator role)", function () {
     const revokedAt = await block();
     expect(await w.core.token.balanceOf(w.alice.address)).to.equal(alice0 + 2n * refundable - cap);
     expect(await w.pm.connect(w.hook).openLeakChallenge.staticCall(policyId, nodes[0], cap, until + 100n)).to.equal(false);
-    // A commitment made after the revocation: no bounty, the held part goes to the owner.
-    const snapshot = await ethers.provider.send("evm_snapshot", []);
+    // A commitment made after the revocation cannot end the hold while earlier committed
+    // challengers may still reveal (it would shut them out: the leak is punished once).
     await expect(w.pm.connect(w.hook).revokeForLeak(policyId, nodes[0], w.stranger.address, cap, revokedAt + 1n))
-      .to.emit(w.pm, "LeakHoldSettled")
-      .withArgs(policyId, nodes[0], w.stranger.address, 0n, cap);
-    await ethers.provider.send("evm_revert", [snapshot]);
+      .to.be.revertedWithCustomError(w.pm, "LeakHoldReserved")
+      .withArgs(policyId, nodes[0], until);
     // The committed challenger: bounty from the hold, the rest to the owner at once.
     await expect(w.pm.connect(w.hook).revokeForLeak(policyId, nodes[0], w.stranger.address, cap / 2n, committedAt))
       .to.emit(w.pm, "LeakHoldSettled")
