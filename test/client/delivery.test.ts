@@ -7,7 +7,6 @@
 import { runNkms, type NkmsRun } from "../shared/nkms-bin";
 import { expect } from "chai";
 import fs from "node:fs";
-import http from "node:http";
 import path from "node:path";
 import { computeAddress, getBytes, hexlify, keccak256 } from "ethers";
 import { account, TOKEN } from "../../scripts/demo-network";
@@ -15,13 +14,10 @@ import { send } from "../../src/client/chain";
 import type { NkmsClient } from "../../src/client/client";
 import { ClientError, PartialDeliveryError } from "../../src/client/errors";
 import { ExitCode } from "../../src/cli/errors";
-import { deriveNodeKeys } from "../../src/node/keys";
-import { kfragPackageDigest, type KFragUpload } from "../../src/node/protocol";
-import { recoverEthSigner } from "../../src/node/signatures";
-import { kfragReceiptDigest } from "../../src/protocol/kfrag-receipt";
 import { verifyKfragReceipt } from "../../src/protocol/kfrag-receipt-verify";
 import { openKFrag } from "../../src/protocol/kfrag-transport";
 import { startHarness, type Harness } from "./harness";
+import { startReceiptProxy } from "../support/receipt-proxy";
 import { fileLeakChallenge } from "../../src/client/leak-challenge";
 import { parseLeakEvidence } from "../../src/client/leak-evidence";
 import { kfragHash, kfragProof } from "../../src/client/kfrag-commitment";
@@ -30,46 +26,6 @@ import { LeakAdjudicator__factory } from "../../typechain-types";
 
 function nkms(args: string[], env: Record<string, string>): Promise<NkmsRun> {
   return runNkms(args, { env });
-}
-
-/**
- * A front for node `operatorIndex`'s agent that passes everything through but rewrites the receipt
- * of a kfrag upload: "drop" removes it; "misdate" re-signs it with the node's real stamp key,
- * dated one period ahead (a receipt the escrow would not count); "foreign" answers the receipt of
- * the first upload it saw, for every later one.
- */
-async function startReceiptProxy(operatorIndex: number, staker: string, chainId: bigint, policyManager: string, mode: "drop" | "misdate" | "foreign") {
-  const stamp = deriveNodeKeys(account(operatorIndex)).stamp;
-  const state = { target: "", first: undefined as unknown };
-  const server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks).toString();
-    const upstream = await fetch(state.target + req.url, { method: req.method, headers: { "content-type": "application/json" }, body: req.method === "POST" ? body : undefined });
-    let text = await upstream.text();
-    const upload = /^\/v1\/policies\/(0x[0-9a-fA-F]{32})\/kfrag$/.exec(req.url ?? "");
-    if (upload && upstream.ok) {
-      const answer = JSON.parse(text) as { stored: boolean; receipt?: { period: number; signature: string } };
-      if (mode === "drop") delete answer.receipt;
-      if (mode === "foreign") {
-        state.first ??= answer.receipt;
-        answer.receipt = state.first as { period: number; signature: string };
-      }
-      if (mode === "misdate") {
-        const u = JSON.parse(body) as KFragUpload;
-        const policyId = getBytes(upload[1]);
-        const policyCreator = recoverEthSigner(kfragPackageDigest(policyId, staker, u), getBytes(u.ownerSignature))!;
-        const period = answer.receipt!.period + 1;
-        const digest = kfragReceiptDigest({ chainId, policyManager, staker, period, policyCreator, policyId, kfragHash: getBytes(u.kfragHash) });
-        answer.receipt = { period, signature: hexlify(stamp.signDigest(digest).toBEBytes()) };
-      }
-      text = JSON.stringify(answer);
-    }
-    res.writeHead(upstream.status, { "content-type": "application/json" }).end(text);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  return Object.assign(state, { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) });
 }
 
 describe("kfrag delivery: receipts, partial shares and redelivery (real agents over HTTP)", function () {

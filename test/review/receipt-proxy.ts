@@ -1,68 +1,19 @@
-// Review of issue #14 (findings: the client kept receipts the LeakAdjudicator refuses): shared setup.
-// A receipt is the ONLY thing that lets a leak challenge name a node, and the node writes it. The
-// client counts a kfrag as delivered once the receipt passes its own check, but that check was
-// weaker than the chain's (`LeakAdjudicator._checkReceipt`):
-//  - high-S: the client's verify accepts s > n/2 (like stamps), OpenZeppelin's ECDSA on-chain
-//    refuses it, so a node that answers (r, n − s) hands the owner a receipt no reveal can use;
-//  - backdated: the client accepts any period the escrow counts the stamp key for and that is
-//    not stale (period + 1 ≥ now), the chain requires period ≥ the policy's first period, so a node
-//    that dates its receipt one period before the policy (same stamp key) is never challengeable.
-// Either way a node that really leaks its kfrag escapes the forfeit entirely. Real agents over real
-// HTTP on the Hardhat chain over JSON-RPC; a front rewrites only the receipt, re-signed with the
-// node's real stamp key.
+// Review of issue #14 (the client kept receipts the LeakAdjudicator refuses): a harness of real
+// agents, a share through a receipt-rewriting front (test/support/receipt-proxy.ts), and the
+// leak challenge that needs the receipt the client kept.
 import fs from "node:fs";
-import http from "node:http";
-import { getBytes, hexlify } from "ethers";
+import { getBytes } from "ethers";
 import { account } from "../../scripts/demo-network";
 import { send } from "../../src/client/chain";
 import type { NkmsClient } from "../../src/client/client";
 import { PartialDeliveryError } from "../../src/client/errors";
-import { deriveNodeKeys } from "../../src/node/keys";
-import { kfragPackageDigest, type KFragUpload } from "../../src/node/protocol";
-import { recoverEthSigner } from "../../src/node/signatures";
-import { kfragReceiptDigest } from "../../src/protocol/kfrag-receipt";
 import { startHarness, type Harness } from "../client/harness";
+import { startReceiptProxy } from "../support/receipt-proxy";
 import { fileLeakChallenge } from "../../src/client/leak-challenge";
 import { kfragHash, kfragProof } from "../../src/client/kfrag-commitment";
 import { LeakAdjudicator__factory } from "../../typechain-types";
 
-const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 export const WEEK = 7 * 24 * 3600;
-
-/** A front for node `operatorIndex` that rewrites the receipt of every kfrag upload. */
-export async function startReceiptProxy(operatorIndex: number, staker: string, chainId: bigint, policyManager: string, mode: "high-s" | "backdate") {
-  const stamp = deriveNodeKeys(account(operatorIndex)).stamp;
-  const state = { target: "" };
-  const server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks).toString();
-    const upstream = await fetch(state.target + req.url, { method: req.method, headers: { "content-type": "application/json" }, body: req.method === "POST" ? body : undefined });
-    let text = await upstream.text();
-    const upload = /^\/v1\/policies\/(0x[0-9a-fA-F]{32})\/kfrag$/.exec(req.url ?? "");
-    if (upload && upstream.ok) {
-      const answer = JSON.parse(text) as { stored: boolean; receipt: { period: number; signature: string } };
-      if (mode === "high-s") {
-        const sig = getBytes(answer.receipt.signature);
-        const s = BigInt(hexlify(sig.slice(32)));
-        answer.receipt.signature = hexlify(sig.slice(0, 32)) + (N - s).toString(16).padStart(64, "0");
-      } else {
-        const u = JSON.parse(body) as KFragUpload;
-        const policyId = getBytes(upload[1]);
-        const policyCreator = recoverEthSigner(kfragPackageDigest(policyId, staker, u), getBytes(u.ownerSignature))!;
-        const period = answer.receipt.period - 1;
-        const digest = kfragReceiptDigest({ chainId, policyManager, staker, period, policyCreator, policyId, kfragHash: getBytes(u.kfragHash) });
-        answer.receipt = { period, signature: hexlify(stamp.signDigest(digest).toBEBytes()) };
-      }
-      text = JSON.stringify(answer);
-    }
-    res.writeHead(upstream.status, { "content-type": "application/json" }).end(text);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  return Object.assign(state, { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) });
-}
-
 
 /** A harness (3 real agents) one period old, Alice and Bob, and the two steps the tests need. */
 export async function receiptWorld() {
