@@ -6,6 +6,7 @@ import { generateKeyPairSync, KeyObject } from "node:crypto";
 import fs from "node:fs";
 import Fastify, { FastifyInstance } from "fastify";
 import type { InstanceIdentity } from "../../src/directory/client";
+import { serveInstanceRoutes } from "../../scripts/instance-routes";
 
 export interface TestInstance {
   /** http://127.0.0.1:PORT */
@@ -39,27 +40,11 @@ export async function startInstance(): Promise<TestInstance> {
   };
   const state = { fetches: 0 };
 
-  app.get<{ Querystring: { resource?: string } }>("/.well-known/webfinger", async (req, reply) => {
-    const m = /^acct:([a-z0-9_.-]+)@(.+)$/i.exec(req.query.resource ?? "");
-    if (!m || m[2] !== new URL(origin).host || !keys.has(m[1])) return reply.code(404).send({});
-    return reply.type("application/jrd+json").send({
-      subject: req.query.resource,
-      links: [{ rel: "self", type: "application/activity+json", href: actorUrl(m[1]) }],
-    });
-  });
-  app.get<{ Params: { name: string } }>("/users/:name", async (req, reply) => {
-    state.fetches++;
-    const k = keys.get(req.params.name);
-    if (!k) return reply.code(404).send({});
-    const id = actorUrl(req.params.name);
-    return reply.type("application/activity+json").send({
-      "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-      id,
-      type: "Person",
-      preferredUsername: req.params.name,
-      inbox: `${id}/inbox`,
-      publicKey: { id: `${id}#main-key`, owner: id, publicKeyPem: k.publicKey.export({ type: "spki", format: "pem" }).toString() },
-    });
+  serveInstanceRoutes(app, {
+    host: () => new URL(origin).host,
+    actorUrl,
+    publicKeyOf: (name) => keys.get(name)?.publicKey,
+    onActorFetch: () => void state.fetches++,
   });
   origin = (await app.listen({ host: "127.0.0.1", port: 0 })).replace("localhost", "127.0.0.1");
   return {
