@@ -19,6 +19,8 @@ import { HttpSignatureError, parseSignatureHeaders, verifyRequest } from "./http
 import { PLAINTEXT_CONTEXT } from "./protocol";
 import { BadRequestTable, RateLimitOptions } from "./rate-limit";
 import { openDirectoryStore } from "./store/open";
+import { NoteSigner } from "./signed-note";
+import { TlogOptions, registerTlogRoutes } from "./tlog-tiles";
 
 export interface DirectoryServerOptions extends DirectoryOptions {
   /**
@@ -38,6 +40,8 @@ export interface DirectoryServerOptions extends DirectoryOptions {
   commitmentWorkers?: number;
   /** 32-byte X-Wing seed of the key clients HPKE-encrypt to; default: derived from `signingKey`. */
   hpkeSeed?: Uint8Array;
+  /** C2SP tlog-tiles view of the log (checkpoint, tiles, entry bundles); on by default at /tlog. */
+  tlog?: TlogOptions | false;
 }
 
 export interface DirectoryRouteOptions {
@@ -46,6 +50,8 @@ export interface DirectoryRouteOptions {
   rateLimit?: RateLimitOptions;
   /** The X-Wing key clients encrypt protocol messages to (api/server-public-key). */
   hpke: DirectoryHpkeKey;
+  /** Serve the log as C2SP tlog-tiles (see tlog-tiles.ts); the key signs checkpoints unless `noteKey` is set. */
+  tlog?: TlogOptions & { signingKey: Uint8Array };
 }
 
 declare module "fastify" {
@@ -61,6 +67,8 @@ export interface DirectoryServer {
   url: string;
   directory: Directory;
   checkpointer?: Checkpointer;
+  /** Signs the tlog-tiles checkpoint; `verifierKey` is the signed-note vkey clients pin. */
+  noteSigner?: NoteSigner;
   close(): Promise<void>;
 }
 
@@ -122,7 +130,7 @@ function parseEnvelope(body: unknown): PlaintextEnvelope | EncryptedEnvelope | u
 }
 
 /** Registers the routes on a fastify instance (exported for embedding in other services). */
-export function registerDirectoryRoutes(app: FastifyInstance, directory: Directory, options: DirectoryRouteOptions): void {
+export function registerDirectoryRoutes(app: FastifyInstance, directory: Directory, options: DirectoryRouteOptions): { noteSigner?: NoteSigner } {
   const resolver = options.resolver ?? new ActorKeyResolver();
   const badRequests = new BadRequestTable(options.rateLimit);
 
@@ -273,6 +281,9 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
     return reply.code(201).send(await directory.submitRevocationToken(body?.["revocation-token"]));
   });
   app.post("/api/erase", async (req) => await directory.erase(req.body));
+
+  const noteSigner = options.tlog ? registerTlogRoutes(app, { store: directory.store, name: directory.name }, options.tlog) : undefined;
+  return { noteSigner };
 }
 
 /** Opens the database, serves the API, and (optionally) checkpoints to chain until closed. */
@@ -290,7 +301,8 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: 64 * 1024 });
   const resolver = new ActorKeyResolver({ allowInsecure: options.allowInsecureActors });
   const hpke = options.hpkeSeed ? await DirectoryHpkeKey.fromSeed(options.hpkeSeed) : await DirectoryHpkeKey.fromSigningKey(options.signingKey);
-  registerDirectoryRoutes(app, directory, { resolver, rateLimit: options.rateLimit, hpke });
+  const tlog = options.tlog === false ? undefined : { ...options.tlog, signingKey: options.signingKey };
+  const { noteSigner } = registerDirectoryRoutes(app, directory, { resolver, rateLimit: options.rateLimit, hpke, tlog });
   const url = await app.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 0 });
   const checkpointer = options.checkpoint ? new Checkpointer({ ...options.checkpoint, directory }) : undefined;
   checkpointer?.start();
@@ -298,6 +310,7 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
     url,
     directory,
     checkpointer,
+    noteSigner,
     async close() {
       await checkpointer?.stop();
       await app.close();
