@@ -12,13 +12,14 @@ import { ActorKeyResolver, actorOrigin } from "./actor-keys";
 import { Checkpointer, CheckpointerOptions } from "./checkpointer";
 import { CommitmentPool } from "./commitment-pool";
 import { Directory, DirectoryOptions, SubmissionAuth } from "./directory";
-import { encodePublicKey, toB64url } from "./encoding";
+import { decodeMerkleRoot, encodePublicKey, toB64url } from "./encoding";
 import { DirectoryError, errorBody } from "./errors";
 import { DirectoryHpkeKey, ENCRYPTED_CONTEXT, HpkeError } from "./hpke-wire";
 import { HttpSignatureError, parseSignatureHeaders, verifyRequest } from "./http-signature";
 import { PLAINTEXT_CONTEXT } from "./protocol";
 import { BadRequestTable, RateLimitOptions } from "./rate-limit";
 import { openDirectoryStore } from "./store/open";
+import { WitnessTable, registerCosignRoutes } from "./cosign";
 import { NoteSigner } from "./signed-note";
 import { TlogOptions, registerTlogRoutes } from "./tlog-tiles";
 
@@ -42,6 +43,8 @@ export interface DirectoryServerOptions extends DirectoryOptions {
   hpkeSeed?: Uint8Array;
   /** C2SP tlog-tiles view of the log (checkpoint, tiles, entry bundles); on by default at /tlog. */
   tlog?: TlogOptions | false;
+  /** Witnesses whose cosignatures are accepted: identifier → `mldsa44:…` or `ed25519:…` public key. */
+  witnesses?: Record<string, string>;
 }
 
 export interface DirectoryRouteOptions {
@@ -52,6 +55,10 @@ export interface DirectoryRouteOptions {
   hpke: DirectoryHpkeKey;
   /** Serve the log as C2SP tlog-tiles (see tlog-tiles.ts); the key signs checkpoints unless `noteKey` is set. */
   tlog?: TlogOptions & { signingKey: Uint8Array };
+  /** Witnesses for api/history/cosign (identifier → public key); none by default. */
+  witnesses?: Record<string, string>;
+  /** The `hostname` witnesses must name in cosignatures; default: the directory name. */
+  cosignHostname?: string;
 }
 
 declare module "fastify" {
@@ -233,11 +240,21 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
     auxiliary: await directory.auxiliary(req.params.id),
   }));
 
+  const witnesses = new WitnessTable(options.witnesses ?? {}, options.cosignHostname ?? directory.name);
+  const cosignatures = registerCosignRoutes(app, { store: directory.store, witnesses });
+
   app.get<{ Querystring: { from?: string; limit?: string } }>("/api/history", async (req) => {
     const size = await directory.log.size();
     const limit = Math.min(intParam(req.query.limit, "limit", HISTORY_PAGE), HISTORY_PAGE);
     const from = intParam(req.query.from, "from", Math.max(0, size - limit));
-    return { "tree-head": await directory.treeHead(), entries: await directory.history(from, limit) };
+    const head = await directory.treeHead();
+    const root = decodeMerkleRoot(head.root);
+    return {
+      "tree-head": head,
+      // Witness cosignatures of the head's root (GET api/history/cosign/:hash for any other root).
+      cosignatures: root ? await cosignatures.list(root) : [],
+      entries: await directory.history(from, limit),
+    };
   });
   app.get<{ Params: { hash: string }; Querystring: { limit?: string } }>("/api/history/since/:hash", async (req) => {
     const index = await directory.leafIndexOf(req.params.hash);
@@ -302,7 +319,13 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
   const resolver = new ActorKeyResolver({ allowInsecure: options.allowInsecureActors });
   const hpke = options.hpkeSeed ? await DirectoryHpkeKey.fromSeed(options.hpkeSeed) : await DirectoryHpkeKey.fromSigningKey(options.signingKey);
   const tlog = options.tlog === false ? undefined : { ...options.tlog, signingKey: options.signingKey };
-  const { noteSigner } = registerDirectoryRoutes(app, directory, { resolver, rateLimit: options.rateLimit, hpke, tlog });
+  const { noteSigner } = registerDirectoryRoutes(app, directory, {
+    resolver,
+    rateLimit: options.rateLimit,
+    hpke,
+    tlog,
+    witnesses: options.witnesses,
+  });
   const url = await app.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 0 });
   const checkpointer = options.checkpoint ? new Checkpointer({ ...options.checkpoint, directory }) : undefined;
   checkpointer?.start();
