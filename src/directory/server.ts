@@ -22,6 +22,7 @@ import { openDirectoryStore } from "./store/open";
 import { WitnessTable, registerCosignRoutes } from "./cosign";
 import { NoteSigner } from "./signed-note";
 import { TlogOptions, registerTlogRoutes } from "./tlog-tiles";
+import { TotpStore, requireTotp } from "./totp";
 
 export interface DirectoryServerOptions extends DirectoryOptions {
   /**
@@ -76,6 +77,8 @@ export interface DirectoryServer {
   checkpointer?: Checkpointer;
   /** Signs the tlog-tiles checkpoint; `verifierKey` is the signed-note vkey clients pin. */
   noteSigner?: NoteSigner;
+  /** Instances' TOTP secrets for BurnDown (enroll/disenroll programmatically). */
+  totp: TotpStore;
   close(): Promise<void>;
 }
 
@@ -137,7 +140,7 @@ function parseEnvelope(body: unknown): PlaintextEnvelope | EncryptedEnvelope | u
 }
 
 /** Registers the routes on a fastify instance (exported for embedding in other services). */
-export function registerDirectoryRoutes(app: FastifyInstance, directory: Directory, options: DirectoryRouteOptions): { noteSigner?: NoteSigner } {
+export function registerDirectoryRoutes(app: FastifyInstance, directory: Directory, options: DirectoryRouteOptions): { noteSigner?: NoteSigner; totp: TotpStore } {
   const resolver = options.resolver ?? new ActorKeyResolver();
   const badRequests = new BadRequestTable(options.rateLimit);
 
@@ -285,12 +288,15 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
     if (action === "BurnDown") throw new DirectoryError("invalid_message", "BurnDown messages go to api/burndown");
     return reply.code(201).send(await directory.submit(message, auth));
   });
+  const totp = new TotpStore(directory.store);
   app.post("/api/burndown", async (req, reply) => {
     const { message, auth, encrypted } = await submission(req);
     const body = message as { action?: unknown } | null;
     if (!body || body.action !== "BurnDown") throw new DirectoryError("invalid_message", "api/burndown takes BurnDown messages");
     // Spec: BurnDown comes from the instance in the clear, never HPKE-encrypted.
     if (encrypted) throw new DirectoryError("invalid_message", "BurnDown messages must not be encrypted");
+    // Spec: an instance that enrolled a TOTP secret must add a fresh code (`otp`), checked before any costly validation.
+    if (auth) await requireTotp(totp, auth.actor, (body as { otp?: unknown }).otp);
     return reply.code(201).send(await directory.submit(body, auth));
   });
   app.post("/api/revoke", async (req, reply) => {
@@ -300,7 +306,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
   app.post("/api/erase", async (req) => await directory.erase(req.body));
 
   const noteSigner = options.tlog ? registerTlogRoutes(app, { store: directory.store, name: directory.name }, options.tlog) : undefined;
-  return { noteSigner };
+  return { noteSigner, totp };
 }
 
 /** Opens the database, serves the API, and (optionally) checkpoints to chain until closed. */
@@ -319,7 +325,7 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
   const resolver = new ActorKeyResolver({ allowInsecure: options.allowInsecureActors });
   const hpke = options.hpkeSeed ? await DirectoryHpkeKey.fromSeed(options.hpkeSeed) : await DirectoryHpkeKey.fromSigningKey(options.signingKey);
   const tlog = options.tlog === false ? undefined : { ...options.tlog, signingKey: options.signingKey };
-  const { noteSigner } = registerDirectoryRoutes(app, directory, {
+  const { noteSigner, totp } = registerDirectoryRoutes(app, directory, {
     resolver,
     rateLimit: options.rateLimit,
     hpke,
@@ -334,6 +340,7 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
     directory,
     checkpointer,
     noteSigner,
+    totp,
     async close() {
       await checkpointer?.stop();
       await app.close();
