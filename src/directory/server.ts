@@ -23,6 +23,7 @@ import { WitnessTable, registerCosignRoutes } from "./cosign";
 import { NoteSigner } from "./signed-note";
 import { TlogOptions, registerTlogRoutes } from "./tlog-tiles";
 import { TotpStore, requireTotp } from "./totp";
+import { registerTotpRoutes } from "./totp-routes";
 
 export interface DirectoryServerOptions extends DirectoryOptions {
   /**
@@ -289,6 +290,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
     return reply.code(201).send(await directory.submit(message, auth));
   });
   const totp = new TotpStore(directory.store);
+  registerTotpRoutes(app, { store: directory.store, totp, hpke: options.hpke, authenticate });
   app.post("/api/burndown", async (req, reply) => {
     const { message, auth, encrypted } = await submission(req);
     const body = message as { action?: unknown } | null;

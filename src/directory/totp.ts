@@ -111,16 +111,34 @@ export class TotpStore {
     return this.ready;
   }
 
-  /** Enrolls a 256-bit secret for `instance` (an origin); false if one is already enrolled. */
-  async enroll(instance: string, secret: Uint8Array): Promise<boolean> {
+  /**
+   * Enrolls a 256-bit secret for `instance` (an origin); false if one is already enrolled.
+   * `usedStep`: the last time step already spent (the enrollment's own codes), -1 for none.
+   */
+  async enroll(instance: string, secret: Uint8Array, usedStep = -1): Promise<boolean> {
     if (secret.length !== 32) throw new RangeError("TOTP secrets are 256 bits");
     await this.schema();
     const n = await this.store.write((tx) =>
       tx.run("INSERT INTO totp_secrets (instance, secret, last_step, enrolled) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", [
         instance,
         toB64url(secret),
-        -1,
+        usedStep,
         new Date().toISOString(),
+      ]),
+    );
+    return n > 0;
+  }
+
+  /** Rotation: replaces an enrolled secret (false if none is enrolled). */
+  async replace(instance: string, secret: Uint8Array, usedStep: number): Promise<boolean> {
+    if (secret.length !== 32) throw new RangeError("TOTP secrets are 256 bits");
+    await this.schema();
+    const n = await this.store.write((tx) =>
+      tx.run("UPDATE totp_secrets SET secret = ?, last_step = ?, enrolled = ? WHERE instance = ?", [
+        toB64url(secret),
+        usedStep,
+        new Date().toISOString(),
+        instance,
       ]),
     );
     return n > 0;

@@ -11,6 +11,9 @@ import { signRequest } from "../../src/directory/http-signature";
 import { buildAddKey, buildBurnDown, publicKeyOf, PLAINTEXT_CONTEXT } from "../../src/directory/protocol";
 import { DirectoryServer, startDirectoryServer } from "../../src/directory/server";
 import { PKD_TOTP, TotpHash, base32, hotp, matchingStep, totp } from "../../src/directory/totp";
+import { TotpOperation, buildTotpRequest, sealTotpSecret } from "../../src/directory/totp-routes";
+import { fromB64url, keyId } from "../../src/directory/encoding";
+import { ed25519 } from "@noble/curves/ed25519.js";
 import { newSecretKey } from "./helpers";
 import { startInstance, TestInstance } from "./instance";
 
@@ -155,6 +158,113 @@ describe("directory: TOTP (RFC 6238) for BurnDown", function () {
       expect(await server.totp.disenroll(instance)).to.equal(true);
       expect(await server.totp.disenroll(instance)).to.equal(false);
       expect((await burn(frank)).status).to.equal(201);
+    });
+
+    describe("enrollment endpoints (api/totp/enroll, disenroll, rotate)", () => {
+      let other: TestInstance;
+      let ROOT_A: string; // an actor of `social` with a key
+      let ROOT_B: string; // an actor of `other` with a key
+      const keyA = newSecretKey();
+      const keyB = newSecretKey();
+      let encapsulationKey: Uint8Array;
+      const now = (): number => Math.floor(Date.now() / 1000);
+
+      before(async () => {
+        other = await startInstance();
+        ROOT_A = social.actor("root");
+        ROOT_B = other.actor("root");
+        for (const [actor, key, id] of [
+          [ROOT_A, keyA, social.identity("root")],
+          [ROOT_B, keyB, other.identity("root")],
+        ] as const) {
+          const add = await buildAddKey(actor, publicKeyOf(key), await server.directory.currentRoot(), key);
+          expect((await post("/api/message", envelope(actor, add), id)).status).to.equal(201);
+        }
+        const info = (await (await fetch(`${server.url}/api/server-public-key`)).json()) as Record<string, string>;
+        encapsulationKey = fromB64url(info["hpke-public-key"])!;
+      });
+
+      after(async () => {
+        await other?.close();
+      });
+
+      const request = (op: TotpOperation, actor: string, key: Uint8Array, fields: Record<string, string>, signWith = key) =>
+        buildTotpRequest(op, { "actor-id": actor, "key-id": keyId(publicKeyOf(key)), ...fields }, (m) => ed25519.sign(m, signWith));
+
+      it("enrolls a secret sent HPKE-encrypted with two successive codes, once; its codes are spent", async () => {
+        const secret = newSecretKey();
+        const sealed = await sealTotpSecret("enroll", secret, encapsulationKey);
+        const t = now();
+        const good = { "otp-current": totp(secret, t), "otp-previous": totp(secret, t - 30), "totp-secret": sealed };
+        const id = social.identity("root");
+        const instance = actorOrigin(ROOT_A);
+        await server.totp.disenroll(instance); // the BurnDown tests above leave nothing enrolled, but be sure
+
+        // Codes that are not successive, or of another secret, or a secret sealed for another operation: 406.
+        for (const bad of [
+          { ...good, "otp-previous": totp(secret, t - 60) },
+          { ...good, "otp-current": totp(newSecretKey(), t) },
+          { ...good, "totp-secret": await sealTotpSecret("rotate", secret, encapsulationKey) },
+          { ...good, "totp-secret": "hpke:AAAA" },
+        ]) {
+          const res = await post("/api/totp/enroll", request("enroll", ROOT_A, keyA, bad), id);
+          expect(res.status, JSON.stringify(res.json)).to.equal(406);
+        }
+        // Signed by a key that is not the actor's: 403. No HTTP signature, or another instance's: 401.
+        expect((await post("/api/totp/enroll", request("enroll", ROOT_A, keyA, good, keyB), id)).status).to.equal(403);
+        expect((await post("/api/totp/enroll", request("enroll", ROOT_A, keyA, good), other.identity("root"))).status).to.equal(401);
+        const unsigned = await fetch(`${server.url}/api/totp/enroll`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(request("enroll", ROOT_A, keyA, good)),
+        });
+        expect(unsigned.status).to.equal(401);
+        expect(await server.totp.enrolled(instance)).to.equal(false);
+
+        const res = await post("/api/totp/enroll", request("enroll", ROOT_A, keyA, good), id);
+        expect(res.status, JSON.stringify(res.json)).to.equal(200);
+        expect(res.json).to.include({ "!pkd-context": "fedi-e2ee:v1/api/totp/enroll", success: true });
+        expect(await server.totp.enrolled(instance)).to.equal(true);
+        expect((await post("/api/totp/enroll", request("enroll", ROOT_A, keyA, good), id)).status).to.equal(409);
+        // The enrollment's own codes cannot authorize anything; the next step's code can.
+        expect(await server.totp.check(instance, good["otp-current"], t)).to.equal("rejected");
+        expect(await server.totp.check(instance, totp(secret, t + 30), t + 30)).to.equal("accepted");
+        await server.totp.disenroll(instance);
+      });
+
+      it("rotates with the old code and two codes of the new secret; disenrolls with a code", async () => {
+        const instance = actorOrigin(ROOT_B);
+        const id = other.identity("root");
+        const s1 = newSecretKey();
+        const s2 = newSecretKey();
+        // Rotation needs an enrolled secret (400), then the old code (403) and valid new codes (406).
+        const t = now();
+        const rotation = async (oldOtp: string, cur = totp(s2, t), prev = totp(s2, t - 30)) =>
+          post("/api/totp/rotate", request("rotate", ROOT_B, keyB, {
+            "new-otp-current": cur,
+            "new-otp-previous": prev,
+            "new-totp-secret": await sealTotpSecret("rotate", s2, encapsulationKey),
+            "old-otp": oldOtp,
+          }), id);
+        expect((await rotation(totp(s1, t))).status).to.equal(400);
+        expect(await server.totp.enroll(instance, s1)).to.equal(true);
+        expect((await rotation(totp(s1, t), totp(s2, t - 30), totp(s2, t))).status).to.equal(406);
+        expect((await rotation(totp(newSecretKey(), t))).status).to.equal(403);
+        const rotated = await rotation(totp(s1, t));
+        expect(rotated.status, JSON.stringify(rotated.json)).to.equal(200);
+        expect(await server.totp.check(instance, totp(s1, t + 30), t + 30)).to.equal("rejected"); // old secret gone
+        expect(await server.totp.check(instance, totp(s2, t), t)).to.equal("rejected"); // rotation's codes spent
+
+        // Disenroll: a wrong code is 403; with a valid unused code the secret is removed.
+        await server.totp.replace(instance, s1, -1);
+        const disenroll = (otp: string) => post("/api/totp/disenroll", request("disenroll", ROOT_B, keyB, { otp }), id);
+        expect((await disenroll(totp(s2, now()))).status).to.equal(403);
+        const done = await disenroll(totp(s1, now()));
+        expect(done.status, JSON.stringify(done.json)).to.equal(200);
+        expect(await server.totp.enrolled(instance)).to.equal(false);
+        // Nothing enrolled: the code is ignored and the answer is success.
+        expect((await disenroll("not-a-code")).status).to.equal(200);
+      });
     });
 
     it("consumes steps in the store atomically: one of two concurrent uses of a code wins", async () => {
