@@ -9,7 +9,8 @@
 // exactly the stored nodes: tile (L, N) holds nodes at tree level 8·L, indices N·256 … N·256+255.
 // Entry bundles hold each record's logged bytes (records.envelope, the leaf data), checked against
 // the stored leaf hash before they are served; the bytes are opaque here.
-import type { FastifyInstance, FastifyReply } from "fastify";
+import { gzipSync } from "node:zlib";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { concatBytes } from "@noble/hashes/utils.js";
 import { DirectoryError, errorBody } from "./errors";
@@ -172,7 +173,17 @@ export function registerTlogRoutes(
     return reply.header("content-type", "text/plain; charset=utf-8").header("cache-control", CHECKPOINT_CACHE).send(cached.note);
   });
 
-  const serveTile = async (rest: string, reply: FastifyReply, entries: boolean): Promise<FastifyReply> => {
+  /** Entry bundles are compressible JSON text: gzip them for clients that accept it (spec: SHOULD). */
+  const acceptsGzip = (req: FastifyRequest): boolean =>
+    String(req.headers["accept-encoding"] ?? "")
+      .split(",")
+      .some((part) => {
+        const [name, ...params] = part.split(";").map((x) => x.trim().toLowerCase());
+        const q = params.find((p) => p.startsWith("q="));
+        return name === "gzip" && (q === undefined || Number(q.slice(2)) > 0);
+      });
+
+  const serveTile = async (req: FastifyRequest, rest: string, reply: FastifyReply, entries: boolean): Promise<FastifyReply> => {
     const t = parseTilePath(entries ? `entries/${rest}` : rest);
     if (!t) throw new DirectoryError("invalid_range", "not a tile path (C2SP tlog-tiles: tile/<L>/<N>[.p/<W>])");
     const size = await log.store.log.size();
@@ -180,16 +191,17 @@ export function registerTlogRoutes(
       return reply.code(404).send(errorBody("not_found", `no such tile in a tree of ${size} entries`));
     }
     const body = t.level === "entries" ? await reader.entryBundle(t.index, t.width) : await reader.hashTile(t.level, t.index, t.width);
-    return reply
+    reply
       .header("content-type", "application/octet-stream")
-      .header("cache-control", t.width === TILE_WIDTH ? FULL_TILE_CACHE : PARTIAL_TILE_CACHE)
-      .send(Buffer.from(body));
+      .header("cache-control", t.width === TILE_WIDTH ? FULL_TILE_CACHE : PARTIAL_TILE_CACHE);
+    if (t.level === "entries") {
+      reply.header("vary", "accept-encoding");
+      if (acceptsGzip(req)) return reply.header("content-encoding", "gzip").send(gzipSync(body));
+    }
+    return reply.send(Buffer.from(body));
   };
-  app.get<{ Params: { "*": string } }>(`${prefix}/tile/entries/*`, async (req, reply) => serveTile(req.params["*"], reply, true));
-  app.get<{ Params: { "*": string } }>(`${prefix}/tile/*`, async (req, reply) => {
-    const rest = req.params["*"];
-    // fastify routes tile/entries/… above; anything else under tile/ is a hash tile.
-    return serveTile(rest, reply, false);
-  });
+  app.get<{ Params: { "*": string } }>(`${prefix}/tile/entries/*`, async (req, reply) => serveTile(req, req.params["*"], reply, true));
+  // fastify routes tile/entries/… above; anything else under tile/ is a hash tile.
+  app.get<{ Params: { "*": string } }>(`${prefix}/tile/*`, async (req, reply) => serveTile(req, req.params["*"], reply, false));
   return signer;
 }

@@ -327,6 +327,15 @@ describe("directory: C2SP tlog-tiles over HTTP", function () {
     const res = await fetch(`${base}/tile/0/001`);
     expect(res.headers.get("cache-control")).to.equal("public, max-age=31536000, immutable");
     expect((await fetch(`${base}/tile/entries/002.p/88`)).headers.get("cache-control")).to.equal("public, max-age=10");
+    // Entry bundles are gzipped for clients that accept it, and identical once decoded.
+    const plain = await fetch(`${base}/tile/entries/001`, { headers: { "accept-encoding": "identity" } });
+    expect(plain.headers.get("content-encoding")).to.equal(null);
+    const gz = await fetch(`${base}/tile/entries/001`, { headers: { "accept-encoding": "gzip" } });
+    expect(gz.headers.get("content-encoding")).to.equal("gzip");
+    expect(gz.headers.get("vary")).to.equal("accept-encoding");
+    expect(Buffer.from(await gz.arrayBuffer()).equals(Buffer.from(await plain.arrayBuffer()))).to.equal(true);
+    const refused = await fetch(`${base}/tile/entries/001`, { headers: { "accept-encoding": "gzip;q=0, identity" } });
+    expect(refused.headers.get("content-encoding")).to.equal(null);
   });
 
   it("answers bad and absent tile paths with the API's JSON errors", async () => {
