@@ -11,7 +11,8 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { leafHash } from "../../src/directory/merkle";
 import { DirectoryServer, startDirectoryServer } from "../../src/directory/server";
 import { encodeTileIndex, parseTilePath, tilePath } from "../../src/directory/tlog-tiles";
-import { newSecretKey } from "./helpers";
+import { buildAddKey, publicKeyOf } from "../../src/directory/protocol";
+import { newSecretKey, submitAs } from "./helpers";
 
 // ------------------------------------------------------------------ independent verifier
 
@@ -353,6 +354,35 @@ describe("directory: C2SP tlog-tiles over HTTP", function () {
       expect(res.status, p).to.equal(404);
       expect(((await res.json()) as { error: string }).error, p).to.equal("not_found");
     }
+  });
+});
+
+describe("directory: tlog-tiles entries of real protocol messages", function () {
+  this.timeout(60_000);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "nkms-tiles-real-"));
+  let server: DirectoryServer;
+
+  before(async () => {
+    server = await startDirectoryServer({ database: path.join(tmp, "r.db"), name: "https://pkd.test", signingKey: newSecretKey(), commitmentWorkers: 0 });
+  });
+
+  after(async () => {
+    await server?.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("serves a submitted message as the exact bytes its leaf hash covers", async () => {
+    const sk = newSecretKey();
+    const actor = "https://social.example/users/alice";
+    const res = await submitAs(server.directory, await buildAddKey(actor, publicKeyOf(sk), await server.directory.currentRoot(), sk), actor);
+    const vkey = server.noteSigner!.verifierKey;
+    const cp = openCheckpoint(await (await fetch(`${server.url}/tlog/checkpoint`)).text(), vkey);
+    expect(cp.size).to.equal(1);
+    const client = new TileClient(`${server.url}/tlog`, cp);
+    const [entry] = await client.entries(0);
+    expect(Buffer.from(leafH(entry)).toString("base64url")).to.equal(res["merkle-leaf"]);
+    expect(eq(leafH(entry), cp.root)).to.equal(true); // a one-leaf tree's root is its leaf hash
+    expect((JSON.parse(Buffer.from(entry).toString("utf8")) as { action: string }).action).to.equal("AddKey");
   });
 });
 
