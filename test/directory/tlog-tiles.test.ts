@@ -309,6 +309,26 @@ describe("directory: C2SP tlog-tiles over HTTP", function () {
     expect(api.proof).to.deep.equal(proof.map((p) => Buffer.from(p).toString("base64url")));
   });
 
+  it("derives every older tree size's root and consistency from the partial tiles it needs", async () => {
+    // Older sizes the log had (their roots as the directory signed them in tree heads).
+    const cp2 = await checkpoint();
+    const latest = new TileClient(base, cp2);
+    const sizes = [1, 2, 3, 7, 8, 9, 255, 256, 257, 300, 511, 512, 513, 599, 600];
+    for (let k = 0; k < 10; k++) sizes.push(1 + Math.floor(Math.random() * 600));
+    for (const m of sizes) {
+      const head = await server.directory.treeHead(m);
+      const rootM = new Uint8Array(Buffer.from(head.root.slice("pkd-mr-v1:".length), "base64url"));
+      const cm = new TileClient(base, { origin: cp2.origin, size: m, root: rootM });
+      expect(eq(await cm.mth(0, m), rootM), `root of ${m} from tiles`).to.equal(true);
+      const proof = await latest.consistencyProof(m, 0, 600, true);
+      const [o, n] = rootsFromConsistency(m, 600, true, rootM, proof);
+      expect(eq(o, rootM) && eq(n, cp2.root), `consistency ${m} → 600`).to.equal(true);
+      const leaf = Math.floor(Math.random() * m);
+      const inc = await cm.inclusionProof(leaf, 0, m);
+      expect(eq(rootFromInclusion(leaf, m, leafH(entries[leaf]), inc), rootM), `inclusion of ${leaf} in ${m}`).to.equal(true);
+    }
+  });
+
   it("serves level-1 partial tiles and full tiles with long-lived caching", async () => {
     // 600 entries: level 0 has 2 full tiles and one of width 88; level 1 a partial tile of width 2.
     const l1 = await fetch(`${base}/tile/1/000.p/2`);
