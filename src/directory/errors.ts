@@ -30,7 +30,8 @@ export type DirectoryErrorCode =
   | "actor_mismatch"
   | "rate_limited"
   | "overloaded"
-  | "actor_unreachable";
+  | "actor_unreachable"
+  | "invalid_otp";
 
 const NOT_FOUND: ReadonlySet<DirectoryErrorCode> = new Set([
   "actor_not_found",
@@ -54,6 +55,7 @@ const FORBIDDEN: ReadonlySet<DirectoryErrorCode> = new Set([
   "not_operator",
   "untrusted_peer",
   "actor_mismatch",
+  "invalid_otp",
 ]);
 
 export class DirectoryError extends Error {

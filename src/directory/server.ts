@@ -12,13 +12,18 @@ import { ActorKeyResolver, actorOrigin } from "./actor-keys";
 import { Checkpointer, CheckpointerOptions } from "./checkpointer";
 import { CommitmentPool } from "./commitment-pool";
 import { Directory, DirectoryOptions, SubmissionAuth } from "./directory";
-import { encodePublicKey, toB64url } from "./encoding";
+import { decodeMerkleRoot, encodePublicKey, toB64url } from "./encoding";
 import { DirectoryError, errorBody } from "./errors";
 import { DirectoryHpkeKey, ENCRYPTED_CONTEXT, HpkeError } from "./hpke-wire";
 import { HttpSignatureError, parseSignatureHeaders, verifyRequest } from "./http-signature";
 import { PLAINTEXT_CONTEXT } from "./protocol";
 import { BadRequestTable, RateLimitOptions } from "./rate-limit";
 import { openDirectoryStore } from "./store/open";
+import { WitnessTable, registerCosignRoutes } from "./cosign";
+import { NoteSigner } from "./signed-note";
+import { TlogOptions, registerTlogRoutes } from "./tlog-tiles";
+import { TotpStore, requireTotp } from "./totp";
+import { registerTotpRoutes } from "./totp-routes";
 
 export interface DirectoryServerOptions extends DirectoryOptions {
   /**
@@ -38,6 +43,10 @@ export interface DirectoryServerOptions extends DirectoryOptions {
   commitmentWorkers?: number;
   /** 32-byte X-Wing seed of the key clients HPKE-encrypt to; default: derived from `signingKey`. */
   hpkeSeed?: Uint8Array;
+  /** C2SP tlog-tiles view of the log (checkpoint, tiles, entry bundles); on by default at /tlog. */
+  tlog?: TlogOptions | false;
+  /** Witnesses whose cosignatures are accepted: identifier → `mldsa44:…` or `ed25519:…` public key. */
+  witnesses?: Record<string, string>;
 }
 
 export interface DirectoryRouteOptions {
@@ -46,6 +55,12 @@ export interface DirectoryRouteOptions {
   rateLimit?: RateLimitOptions;
   /** The X-Wing key clients encrypt protocol messages to (api/server-public-key). */
   hpke: DirectoryHpkeKey;
+  /** Serve the log as C2SP tlog-tiles (see tlog-tiles.ts); the key signs checkpoints unless `noteKey` is set. */
+  tlog?: TlogOptions & { signingKey: Uint8Array };
+  /** Witnesses for api/history/cosign (identifier → public key); none by default. */
+  witnesses?: Record<string, string>;
+  /** The `hostname` witnesses must name in cosignatures; default: the directory name. */
+  cosignHostname?: string;
 }
 
 declare module "fastify" {
@@ -61,6 +76,10 @@ export interface DirectoryServer {
   url: string;
   directory: Directory;
   checkpointer?: Checkpointer;
+  /** Signs the tlog-tiles checkpoint; `verifierKey` is the signed-note vkey clients pin. */
+  noteSigner?: NoteSigner;
+  /** Instances' TOTP secrets for BurnDown (enroll/disenroll programmatically). */
+  totp: TotpStore;
   close(): Promise<void>;
 }
 
@@ -122,7 +141,7 @@ function parseEnvelope(body: unknown): PlaintextEnvelope | EncryptedEnvelope | u
 }
 
 /** Registers the routes on a fastify instance (exported for embedding in other services). */
-export function registerDirectoryRoutes(app: FastifyInstance, directory: Directory, options: DirectoryRouteOptions): void {
+export function registerDirectoryRoutes(app: FastifyInstance, directory: Directory, options: DirectoryRouteOptions): { noteSigner?: NoteSigner; totp: TotpStore } {
   const resolver = options.resolver ?? new ActorKeyResolver();
   const badRequests = new BadRequestTable(options.rateLimit);
 
@@ -225,11 +244,21 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
     auxiliary: await directory.auxiliary(req.params.id),
   }));
 
+  const witnesses = new WitnessTable(options.witnesses ?? {}, options.cosignHostname ?? directory.name);
+  const cosignatures = registerCosignRoutes(app, { store: directory.store, witnesses });
+
   app.get<{ Querystring: { from?: string; limit?: string } }>("/api/history", async (req) => {
     const size = await directory.log.size();
     const limit = Math.min(intParam(req.query.limit, "limit", HISTORY_PAGE), HISTORY_PAGE);
     const from = intParam(req.query.from, "from", Math.max(0, size - limit));
-    return { "tree-head": await directory.treeHead(), entries: await directory.history(from, limit) };
+    const head = await directory.treeHead();
+    const root = decodeMerkleRoot(head.root);
+    return {
+      "tree-head": head,
+      // Witness cosignatures of the head's root (GET api/history/cosign/:hash for any other root).
+      cosignatures: root ? await cosignatures.list(root) : [],
+      entries: await directory.history(from, limit),
+    };
   });
   app.get<{ Params: { hash: string }; Querystring: { limit?: string } }>("/api/history/since/:hash", async (req) => {
     const index = await directory.leafIndexOf(req.params.hash);
@@ -260,12 +289,16 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
     if (action === "BurnDown") throw new DirectoryError("invalid_message", "BurnDown messages go to api/burndown");
     return reply.code(201).send(await directory.submit(message, auth));
   });
+  const totp = new TotpStore(directory.store);
+  registerTotpRoutes(app, { store: directory.store, totp, hpke: options.hpke, authenticate });
   app.post("/api/burndown", async (req, reply) => {
     const { message, auth, encrypted } = await submission(req);
     const body = message as { action?: unknown } | null;
     if (!body || body.action !== "BurnDown") throw new DirectoryError("invalid_message", "api/burndown takes BurnDown messages");
     // Spec: BurnDown comes from the instance in the clear, never HPKE-encrypted.
     if (encrypted) throw new DirectoryError("invalid_message", "BurnDown messages must not be encrypted");
+    // Spec: an instance that enrolled a TOTP secret must add a fresh code (`otp`), checked before any costly validation.
+    if (auth) await requireTotp(totp, auth.actor, (body as { otp?: unknown }).otp);
     return reply.code(201).send(await directory.submit(body, auth));
   });
   app.post("/api/revoke", async (req, reply) => {
@@ -273,6 +306,9 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
     return reply.code(201).send(await directory.submitRevocationToken(body?.["revocation-token"]));
   });
   app.post("/api/erase", async (req) => await directory.erase(req.body));
+
+  const noteSigner = options.tlog ? registerTlogRoutes(app, { store: directory.store, name: directory.name }, options.tlog) : undefined;
+  return { noteSigner, totp };
 }
 
 /** Opens the database, serves the API, and (optionally) checkpoints to chain until closed. */
@@ -290,7 +326,14 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: 64 * 1024 });
   const resolver = new ActorKeyResolver({ allowInsecure: options.allowInsecureActors });
   const hpke = options.hpkeSeed ? await DirectoryHpkeKey.fromSeed(options.hpkeSeed) : await DirectoryHpkeKey.fromSigningKey(options.signingKey);
-  registerDirectoryRoutes(app, directory, { resolver, rateLimit: options.rateLimit, hpke });
+  const tlog = options.tlog === false ? undefined : { ...options.tlog, signingKey: options.signingKey };
+  const { noteSigner, totp } = registerDirectoryRoutes(app, directory, {
+    resolver,
+    rateLimit: options.rateLimit,
+    hpke,
+    tlog,
+    witnesses: options.witnesses,
+  });
   const url = await app.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 0 });
   const checkpointer = options.checkpoint ? new Checkpointer({ ...options.checkpoint, directory }) : undefined;
   checkpointer?.start();
@@ -298,6 +341,8 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
     url,
     directory,
     checkpointer,
+    noteSigner,
+    totp,
     async close() {
       await checkpointer?.stop();
       await app.close();

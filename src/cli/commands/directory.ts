@@ -60,7 +60,8 @@ export function directoryCommand(): Command {
     .option("--wallet-key-env <name>", "environment variable holding the checkpoint wallet's private key", "NKMS_DIRECTORY_WALLET_KEY")
     .option("--checkpoint-interval <seconds>", "seconds between checkpoints", "60")
     .option("--insecure-actors", "TEST ONLY: accept http:// actors and instances on loopback/private addresses")
-    .action(async (opts: { database: string; keyFile: string; name: string; host: string; port: string; operator: string[]; peer: string[]; contract?: string; walletKeyEnv: string; checkpointInterval: string; insecureActors?: boolean }, c: Command) => {
+    .option("--witness <id=key>", "witness whose cosignatures are accepted, ID=mldsa44:<base64url> or ID=ed25519:<base64url> (repeatable)", collect, [] as string[])
+    .action(async (opts: { database: string; keyFile: string; name: string; host: string; port: string; operator: string[]; peer: string[]; contract?: string; walletKeyEnv: string; checkpointInterval: string; insecureActors?: boolean; witness: string[] }, c: Command) => {
       const ctx = new Context(c);
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError("usage", "--port must be 0..65535");
@@ -76,12 +77,28 @@ export function directoryCommand(): Command {
         };
       }
       const signingKey = loadOrCreateKey(opts.keyFile);
+      // The key part (`alg:base64url`) has no '=', so the last one separates ID and key.
+      const witnesses: Record<string, string> = {};
+      for (const w of opts.witness) {
+        const at = w.lastIndexOf("=");
+        if (at <= 0) throw new CliError("usage", "--witness is ID=mldsa44:<key> or ID=ed25519:<key>");
+        witnesses[w.slice(0, at)] = w.slice(at + 1);
+      }
       lifecycle.keepAlive = true;
       const server = await startDirectoryServer({
         database: opts.database, name: opts.name, signingKey, operators: opts.operator, peers: opts.peer, host: opts.host, port, checkpoint,
-        allowInsecureActors: opts.insecureActors === true,
+        allowInsecureActors: opts.insecureActors === true, witnesses,
       });
-      process.stdout.write(JSON.stringify({ event: "listening", url: server.url, publicKey: encodePublicKey(publicKeyOf(signingKey)) }) + "\n");
+      process.stdout.write(
+        JSON.stringify({
+          event: "listening",
+          url: server.url,
+          publicKey: encodePublicKey(publicKeyOf(signingKey)),
+          // C2SP tlog-tiles: the log's prefix and the signed-note verifier key clients pin.
+          tlog: `${server.url}/tlog`,
+          checkpointKey: server.noteSigner?.verifierKey,
+        }) + "\n",
+      );
       const shutdown = (): void => void server.close().then(() => process.exit(0));
       process.once("SIGINT", shutdown);
       process.once("SIGTERM", shutdown);
