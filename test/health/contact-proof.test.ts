@@ -157,4 +157,65 @@ describe("health: proof of contact (issue #16, blind voting)", function () {
     await expect(w.health.punishNonRevealer(round, blind.staker.address)).to.emit(w.health, "NonRevealerPunished");
     await toClaimEnd(w.health, round);
   });
+
+  it("over 12 rounds of a simulated network with failing nodes, a blind always-healthy voter earns strictly less than every honest prober", async () => {
+    // Real contracts; the network is simulated: each round some targets are down (seeded), an
+    // honest prober votes them unhealthy and gets a proof of contact from every target that is up
+    // (its agent signs with a served re-encryption, src/node/service.ts); the blind voter commits
+    // "all healthy" every round it is drawn and has no proof to reveal with.
+    const w = await buildWorld({ nodes: 8, config: { sampleSize: 3 } });
+    const blind = w.nodes[7];
+    let seed = 0x2545f491;
+    const rand = () => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) / 2 ** 32;
+    };
+    const earned = new Map<string, bigint>(w.nodes.map((n) => [n.staker.address, 0n]));
+    const forfeitedByBlind: bigint[] = [];
+    let blindRounds = 0;
+    let downJudged = 0;
+    for (let r = 0; r < 12; r++) {
+      const { round, targets } = await openNextRound(w.health);
+      const down = targets.map(() => rand() < 0.3);
+      const verdicts = down.reduce((m, d, i) => (d ? m | (1n << BigInt(i)) : m), 0n);
+      const checkers = checkersOf(w, targets);
+      const votes: Vote[] = checkers.map((node) => ({ node, verdicts: node === blind ? 0n : verdicts, salt: randomSalt() }));
+      for (const v of votes) await commitVote(w, round, v);
+      await toReveal(w.health, round);
+      for (const v of votes) {
+        if (v.node === blind) {
+          blindRounds++;
+          await expect(sendReveal(w, blind, round, 0n, v.salt, "0x")).to.be.reverted;
+        } else {
+          // Proofs only from targets that are up (the honest vote is healthy exactly there).
+          await (await sendReveal(w, v.node, round, v.verdicts, v.salt, await contactsFor(w, round, v.node.staker.address, v.verdicts))).wait();
+        }
+      }
+      await toRevealEnd(w.health, round);
+      await (await w.health.finalize(round)).wait();
+      const info = await w.health.roundInfo(round);
+      expect(info.unhealthyMask).to.equal(verdicts); // the honest majority decides
+      downJudged += down.filter(Boolean).length;
+      for (const v of votes) {
+        const amount = await w.health.claimable(round, v.node.staker.address);
+        if (amount > 0n) await (await w.health.claimReward(round, v.node.staker.address)).wait();
+        earned.set(v.node.staker.address, earned.get(v.node.staker.address)! + amount);
+      }
+      if (votes.some((v) => v.node === blind)) {
+        const tx = await w.health.punishNonRevealer(round, blind.staker.address);
+        const receipt = await tx.wait();
+        const ev = receipt!.logs.map((l) => w.health.interface.parseLog(l)).find((e) => e?.name === "NonRevealerPunished");
+        forfeitedByBlind.push(ev!.args.forfeited as bigint);
+      }
+    }
+    expect(blindRounds, "the blind voter was drawn").to.be.at.least(6);
+    expect(downJudged, "some targets were down").to.be.greaterThan(0);
+    const blindEarned = earned.get(blind.staker.address)!;
+    expect(blindEarned).to.equal(0n);
+    for (const node of w.nodes.slice(0, 7)) expect(earned.get(node.staker.address)!).to.be.greaterThan(blindEarned);
+    // And it paid for it: its accrued staking rewards were forfeited as a non-revealer.
+    expect(forfeitedByBlind.reduce((a, b) => a + b, 0n)).to.be.greaterThan(0n);
+  });
 });
