@@ -240,7 +240,8 @@ export class TargetProber {
     if (keeperLive) {
       checks.push(await this.step("old-policy", () => this.reencryptAndVerify(base, keeper!, stampKey, null)));
     } else {
-      checks.push({ name: "old-policy", ok: null, detail: keeper ? "previous check policy expired; replaced" : "first contact; check policy created for next time" });
+      const kept = status === 0 ? "; check policy created for next time" : "";
+      checks.push({ name: "old-policy", ok: null, detail: keeper ? `previous check policy expired${kept ? "; replaced" : ""}` : `first contact${kept}` });
     }
     if (status === 0 && (!keeperLive || keeper!.endPeriod <= period + 1)) {
       const fresh = await this.createAndUpload(base, target, keys, keeperPeriodEnd, feeRate, null);
