@@ -237,8 +237,22 @@ export class TargetProber {
     const stored = this.deps.settings.getSetting(keeperKey);
     const keeper = stored ? (JSON.parse(stored) as CheckPolicy) : undefined;
     const keeperLive = keeper !== undefined && ((await this.pm.isActiveArrangement(keeper.policyId, target)) as boolean);
+    // The proof of contact comes with a served re-encryption: the fresh requester's, or (when the
+    // node cannot be hired now) the kept policy's.
+    let signed: string | undefined;
+    const contactCheck = async (): Promise<void> => {
+      if (!assignment) return;
+      contact = signed ? await this.completeContact(assignment, target, signed, stampKey) : undefined;
+      checks.push(
+        contact
+          ? { name: "contact", ok: true, detail: `proof of contact for round ${assignment.round}` }
+          : { name: "contact", ok: false, detail: signed ? "the node's proof of contact does not verify" : "served without a proof of contact" },
+      );
+    };
     if (keeperLive) {
-      checks.push(await this.step("old-policy", () => this.reencryptAndVerify(base, keeper!, stampKey, null)));
+      checks.push(
+        await this.step("old-policy", () => this.reencryptAndVerify(base, keeper!, stampKey, null, assignment, (s) => (signed = s))),
+      );
     } else {
       const kept = status === 0 ? "; check policy created for next time" : "";
       checks.push({ name: "old-policy", ok: null, detail: keeper ? `previous check policy expired${kept ? "; replaced" : ""}` : `first contact${kept}` });
@@ -254,6 +268,7 @@ export class TargetProber {
         // A third party can fill a quota: not held against the node (its service is judged on the
         // policy kept from an earlier round, when this checker holds one).
         checks.push({ name: "create", ok: null, detail: keeperLive ? "over quota: judged on the policy kept from an earlier round" : "over quota and no earlier policy of ours: service not judged" });
+        if (keeperLive && checks.find((c) => c.name === "old-policy")?.ok) await contactCheck();
       } else if (status === FEE_RATE_TOO_LOW) {
         checks.push({ name: "create", ok: null, detail: "the node's fee rate changed while probing" });
       } else {
@@ -271,20 +286,13 @@ export class TargetProber {
       return report();
     }
     checks.push({ name: "create", ok: true, detail: `${reserved ? "probe " : ""}policy ${created.policy.policyId} accepted` });
-    let signed: string | undefined;
+    signed = undefined; // the fresh requester's answer must carry its own
     checks.push(
       await this.step("fresh-requester", () =>
         this.reencryptAndVerify(base, created.policy, stampKey, freshReader, assignment, (s) => (signed = s)),
       ),
     );
-    if (assignment && checks[checks.length - 1].ok) {
-      contact = signed ? await this.completeContact(assignment, target, signed, stampKey) : undefined;
-      checks.push(
-        contact
-          ? { name: "contact", ok: true, detail: `proof of contact for round ${assignment.round}` }
-          : { name: "contact", ok: false, detail: signed ? "the node's proof of contact does not verify" : "served without a proof of contact" },
-      );
-    }
+    if (checks[checks.length - 1].ok) await contactCheck();
     checks.push(await this.step("revoke", () => this.revokeAndConfirm(base, created.policy, freshReader)));
     return report();
   }
