@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IHealthEscrow} from "./health/IHealthEscrow.sol";
 import {HammingSelection} from "./health/HammingSelection.sol";
 
@@ -76,6 +77,34 @@ import {HammingSelection} from "./health/HammingSelection.sol";
 /// the node.) With at least `quorum` reveals,
 /// target i is unhealthy when the revealed weight voting unhealthy is strictly greater than the
 /// weight voting healthy (a tie keeps the node healthy). Without quorum, no target is judged.
+///
+/// **Proof of contact (issue #16, blind voting).** A "healthy" vote counts only with the
+/// target's contact signature: its stamp key's ECDSA signature (65 bytes r‖s‖v, low-S, v 27/28)
+/// over `contactDigest(round, checker, target)` = keccak256(abi.encode("NKMS-HEALTH-CONTACT-V1",
+/// chainid, this contract, round, checker staker, target staker)), by a key that was the target's
+/// stamp key (`escrow.wasStampKey`) in the period of the round's start or of its last commit
+/// second. The target's agent hands it out only with a correct re-encryption served to that
+/// checker's probe, so a checker that did not probe has no proof. `reveal` carries one proof per
+/// healthy bit, in target order; a missing or invalid one REVERTS the whole reveal
+/// (`InvalidContact`), it is not counted as an abstention. Why rejecting is the safer choice:
+/// (1) validity cannot change between commit and reveal — signatures are bound to this chain,
+/// contract, round, checker and target (no replay), high-S is refused, and a stamp key's window
+/// for a past period never shrinks (`wasStampKey`), so a target cannot revoke a proof it handed
+/// out; an honest checker verifies the proof (`isContactValid`) before committing "healthy", and a
+/// target that refuses the proof simply gets an "unhealthy" vote from it, which is correct (it did
+/// not serve); (2) every revealed ballot then carries evidence for each of its "healthy" votes, so
+/// `quorum` still counts ballots that mean something (abstaining blind revealers would have let a
+/// single real vote decide a target); (3) a blind voter that committed "healthy" cannot reveal and
+/// is punishable as a non-revealer (`punishNonRevealer`), so blind voting costs rather than merely
+/// earning nothing. Proofs are not in the commitment: they are checker-bound, so seeing another
+/// checker's revealed proofs does not help. Residual: a target that colludes with a checker can
+/// sign without serving; that checker is then not blind about that target, and its vote weighs
+/// what it did before this rule (its own stake), no more.
+///
+/// **Trusted callers.** Nothing but the escrow: its views (`stakerOf`, `isRegistered`,
+/// `lockedThrough`, `wasStampKey`) and its forfeit/checkpoint functions, which require this
+/// contract to hold the escrow's REWARD_FORFEITER_ROLE. Every entry point is permissionless or
+/// checks the operator itself; the PolicyManager only reads `isProbeAssignment`.
 ///
 /// **Consequences.** An unhealthy target forfeits, through `escrow.forfeitRewards`, the rewards it
 /// earned since its last check or enrollment, including any it claimed or restaked meanwhile
@@ -210,6 +239,10 @@ contract HealthCheck is ReentrancyGuardTransient {
     uint256 private constant WEIGHT_SHIFT = 192;
     uint256 private constant WEIGHT_MASK = (uint256(1) << 60) - 1;
     uint256 private constant LOW_MASK = (uint256(1) << 192) - 1;
+    /// @notice Domain tag of a target's contact signature (see `contactDigest`).
+    string public constant CONTACT_TAG = "NKMS-HEALTH-CONTACT-V1";
+    /// @notice Bytes of one contact proof in `reveal`: r ‖ s ‖ v.
+    uint256 public constant CONTACT_PROOF_BYTES = 65;
 
     /// @notice The staking escrow that defines nodes, stake and operators.
     IHealthEscrow public immutable escrow;
@@ -323,6 +356,8 @@ contract HealthCheck is ReentrancyGuardTransient {
     error ClaimWindowOpen(uint32 round);
     error AlreadySwept(uint32 round);
     error ZeroAmount();
+    error ContactsLength(uint256 expected, uint256 given);
+    error InvalidContact(uint256 index, address target);
 
     /// @param escrow_ The staking escrow (must grant this contract its forfeit role).
     /// @param token_ The reward token.
@@ -507,7 +542,9 @@ contract HealthCheck is ReentrancyGuardTransient {
     /// @param round The round.
     /// @param verdicts Bit i set = target i unhealthy; no bit at or above the sample size.
     /// @param salt The secret salt used in the commitment.
-    function reveal(uint32 round, uint256 verdicts, bytes32 salt) external {
+    /// @param contacts One 65-byte contact proof (r ‖ s ‖ v) per target voted healthy (bit clear),
+    /// in target order (see "Proof of contact"); reverts `ContactsLength` / `InvalidContact`.
+    function reveal(uint32 round, uint256 verdicts, bytes32 salt, bytes calldata contacts) external {
         uint256 revealStart = _start(round) + commitDuration;
         if (block.timestamp < revealStart || block.timestamp >= revealStart + revealDuration) {
             revert NotInRevealWindow(round);
@@ -523,6 +560,7 @@ contract HealthCheck is ReentrancyGuardTransient {
         Round storage rd = _rounds[round];
         uint256 k = rd.sampleSize;
         if (verdicts >> k != 0) revert InvalidVerdicts(verdicts);
+        _checkContacts(rd, round, staker, verdicts, k, contacts);
         uint256 weight = Math.min(
             (ballot >> WEIGHT_SHIFT) & WEIGHT_MASK, _lockedWeight(staker, _periodOf(revealStart + revealDuration - 1))
         );
@@ -675,6 +713,55 @@ contract HealthCheck is ReentrancyGuardTransient {
         returns (bytes32)
     {
         return keccak256(abi.encode(address(this), round, staker, verdicts, salt));
+    }
+
+    /// @notice The digest a target's stamp key signs to prove that `checker` contacted it in `round`:
+    /// keccak256(abi.encode(CONTACT_TAG, chainid, this contract, round, checker, target)).
+    /// @param round The round.
+    /// @param checker The checker's staker address.
+    /// @param target The target's staker address.
+    function contactDigest(uint32 round, address checker, address target) public view returns (bytes32) {
+        return keccak256(abi.encode(CONTACT_TAG, block.chainid, address(this), round, checker, target));
+    }
+
+    /// @notice Whether `proof` (65 bytes r ‖ s ‖ v) is a valid contact proof of `target` for
+    /// `checker` in `round`, as `reveal` checks it. Once true it stays true (see "Proof of contact").
+    /// @param round The round.
+    /// @param checker The checker's staker address.
+    /// @param target The target's staker address.
+    /// @param proof The target's signature.
+    function isContactValid(uint32 round, address checker, address target, bytes calldata proof)
+        public
+        view
+        returns (bool)
+    {
+        if (proof.length != CONTACT_PROOF_BYTES) return false;
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(
+            contactDigest(round, checker, target), uint8(proof[64]), bytes32(proof[0:32]), bytes32(proof[32:64])
+        );
+        if (err != ECDSA.RecoverError.NoError) return false;
+        uint256 start = _start(round);
+        uint32 first = _periodOf(start);
+        if (escrow.wasStampKey(target, signer, first)) return true;
+        uint32 last = _periodOf(start + commitDuration - 1);
+        return last != first && escrow.wasStampKey(target, signer, last);
+    }
+
+    /// @notice Whether `checker` may hire `target` for a probe in `round` outside the target's quota
+    /// (PolicyManager.createProbePolicy): `round` is the current round, opened and in its commit
+    /// window, `target` is one of its targets and `checker` a selected, enrolled checker of it.
+    /// @param round The round.
+    /// @param checker The checker's staker address.
+    /// @param target The target's staker address.
+    function isProbeAssignment(uint32 round, address checker, address target) external view returns (bool) {
+        uint256 start = _start(round);
+        if (block.timestamp < start || block.timestamp >= start + commitDuration) return false;
+        Round storage rd = _rounds[round];
+        if (rd.sampleSize == 0 || !_isTarget(rd, target)) return false;
+        Node memory node = _nodes[checker];
+        if (node.weight == 0 || node.barredRound == round) return false;
+        (bool selected,) = HammingSelection.isSelected(node.keyHash, rd.seed, rd.threshold, rd.fraction);
+        return selected;
     }
 
     /// @notice Everything known about a round, including its window timestamps and targets.
@@ -842,6 +929,30 @@ contract HealthCheck is ReentrancyGuardTransient {
         }
         for (uint256 i = 0; i < picked; ++i) {
             _nodes[targets[i]].barredRound = round;
+        }
+    }
+
+    /// @dev Every target voted healthy (bit clear) needs its contact proof, in target order.
+    function _checkContacts(
+        Round storage rd,
+        uint32 round,
+        address staker,
+        uint256 verdicts,
+        uint256 k,
+        bytes calldata contacts
+    ) private view {
+        uint256 healthy = k - HammingSelection.popcount192(verdicts);
+        if (contacts.length != healthy * CONTACT_PROOF_BYTES) {
+            revert ContactsLength(healthy * CONTACT_PROOF_BYTES, contacts.length);
+        }
+        uint256 offset;
+        for (uint256 i = 0; i < k; ++i) {
+            if ((verdicts >> i) & 1 != 0) continue;
+            address target = rd.targets[i];
+            if (!isContactValid(round, staker, target, contacts[offset:offset + CONTACT_PROOF_BYTES])) {
+                revert InvalidContact(i, target);
+            }
+            offset += CONTACT_PROOF_BYTES;
         }
     }
 

@@ -10,6 +10,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {IStakingEscrow} from "./interfaces/IStakingEscrow.sol";
+import {IProbeAssignments} from "./interfaces/IProbeAssignments.sol";
 
 /// @title PolicyManager: prepaid re-encryption policies, their fees, revocation and kfrag commitments.
 /// @notice A policy hires `nodes` (staker addresses) from the policy's creation period through
@@ -49,6 +50,22 @@ import {IStakingEscrow} from "./interfaces/IStakingEscrow.sol";
 /// ends, a revocation of that arrangement holds back up to the bounty cap of its refund
 /// (`leakHold`), paid to the committed challenger by `revokeForLeak` or to the owner afterwards
 /// (`releaseLeakHold`). A revocation pays one extra cold read for this (`_challengedUntil`).
+///
+/// Probe capacity (issue #16, "unhireable passes"). A node can fill its own quota (self-hiring),
+/// so a health checker hiring it like a customer could be refused. `createProbePolicy` lets the
+/// operator of a checker that the HealthCheck set by the governor (`healthCheck`) reports as
+/// assigned to (round, checker, target) right now (`isProbeAssignment`: current round, commit
+/// window, target drawn, checker selected) hire that target once per (round, checker, target),
+/// for one arrangement through the next period, on the node's other terms (fee rate, registration,
+/// lock) but outside its quota: the arrangement is not counted (`Policy.probe`), so it neither
+/// needs nor takes a quota slot, its revocation or expiry frees none, and it cannot be extended.
+/// The bypass is bounded by the checker draw: per round, at most one per (selected checker,
+/// target), each paid at the node's fee rate.
+///
+/// Trusted callers: governor (fee range, quota parameters, the health-check address: a wrong one
+/// could grant quota-free 2-period hires, nothing else), the LeakAdjudicator (LEAK_ADJUDICATOR_ROLE,
+/// see above), the escrow's views (stake, registration, operators) and the health check's
+/// `isProbeAssignment` view. Everything else is permissionless or checks its caller itself.
 contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     using SafeERC20 for IERC20;
 
@@ -84,6 +101,8 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     uint256 private constant MASK_SHIFT = 112;
     uint256 private constant ID0_SHIFT = 144;
     uint256 private constant FIRST_REVOKE_SHIFT = 248;
+    /// @dev `Policy.probe`: a probe arrangement, not counted against the quota.
+    uint256 private constant PROBE_BIT = uint256(1) << 240;
     uint256 private constant FIRST_REVOKE_MAX = type(uint8).max;
     // Node slot: feeBalance | minFeeRate | activeArrangements | id.
     uint256 private constant FEE_FIELD = type(uint96).max;
@@ -122,7 +141,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         uint32 id0;
         uint32 id1;
         uint32 id2;
-        bool reserved; // unused (was "released": quota is now freed without settling)
+        bool probe; // a health-check probe policy: its arrangement is outside the quota (see notice)
         // 0: no arrangement revoked yet; else min(P − startPeriod + 1, 255) for the period P of
         // the first revocation: every revoked node earned at least feeRate · firstRevoke (a lower
         // bound past 255 periods), the bound a leak forfeit needs (see `leakExposure`).
@@ -202,6 +221,10 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     mapping(address node => mapping(uint256 word => uint256 counts)) private _expiring;
     /// @dev Per node: every arrangement ending before this period was subtracted from its count.
     mapping(address node => uint256 period) private _sweptThrough;
+    /// @notice The health check whose probe assignments may hire outside quotas (zero: none).
+    IProbeAssignments public healthCheck;
+    /// @dev (round, checker, target) pairs that already hired their probe arrangement.
+    mapping(bytes32 pair => bool) private _probeHired;
 
     event NodeEnrolled(address indexed node, uint32 id);
     event MinFeeRateSet(address indexed node, uint256 minFeeRate);
@@ -245,6 +268,10 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     event ArrangementsExpired(address indexed node, uint256 count, uint256 sweptThrough);
     /// @notice LEAK_ADJUDICATOR_ROLE can never be granted again (only revoked).
     event LeakRoleSealed();
+    /// @notice The health check that assigns probes was set.
+    event HealthCheckSet(address healthCheck);
+    /// @notice A checker hired its assigned target outside the quota (see "Probe capacity").
+    event ProbeHired(uint32 indexed round, address indexed checker, address indexed target, bytes16 policyId);
 
     error InvalidPolicyId();
     error InvalidOwner();
@@ -276,6 +303,9 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     error LeakRoleIsSealed();
     error PermitValueOutOfBounds(uint256 permitValue, uint256 paid);
     error NodeStillRegistered(address node);
+    error NotProbeAssignment(uint32 round, address checker, address target);
+    error ProbeAlreadyHired(uint32 round, address checker, address target);
+    error ProbePolicy(bytes16 policyId);
 
     /// @param escrow_ The staking escrow (periods, stakes, operators, registration).
     /// @param token_ The NKMS token fees are paid in (ERC-20 with EIP-2612 permit).
@@ -310,6 +340,12 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     /// @notice Set the quota rule's base and stake coefficient. Governor only.
     function setQuotaParams(uint24 quotaBase, uint64 quotaPerTotal) external onlyRole(GOVERNOR_ROLE) {
         _setQuotaParams(quotaBase, quotaPerTotal);
+    }
+
+    /// @notice Set the health check whose assignments may hire probes outside quotas. Governor only.
+    function setHealthCheck(IProbeAssignments healthCheck_) external onlyRole(GOVERNOR_ROLE) {
+        healthCheck = healthCheck_;
+        emit HealthCheckSet(address(healthCheck_));
     }
 
     // ------------------------------------------------------------------ nodes
@@ -366,7 +402,34 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         address[] calldata nodes,
         bytes32 kfragRoot
     ) external nonReentrant returns (uint256 paid) {
-        paid = _createPolicy(id, owner, endPeriod, feeRate, nodes, kfragRoot);
+        paid = _createPolicy(id, owner, endPeriod, feeRate, nodes, kfragRoot, false);
+        token.safeTransferFrom(msg.sender, address(this), paid);
+    }
+
+    /// @notice Hire `nodes[0]` (the only node) for a health-check probe of `round`, through the
+    /// next period, outside its quota (see "Probe capacity"). The caller must be the operator of a
+    /// checker assigned to that target in `round` now; once per (round, checker, target).
+    /// @return paid The amount taken from the caller.
+    function createProbePolicy(
+        uint32 round,
+        bytes16 id,
+        address owner,
+        uint96 feeRate,
+        address[] calldata nodes,
+        bytes32 kfragRoot
+    ) external nonReentrant returns (uint256 paid) {
+        if (nodes.length != 1) revert InvalidNodeCount(nodes.length);
+        address target = nodes[0];
+        address checker = escrow.stakerOf(msg.sender);
+        IProbeAssignments hc = healthCheck;
+        if (checker == address(0) || address(hc) == address(0) || !hc.isProbeAssignment(round, checker, target)) {
+            revert NotProbeAssignment(round, checker, target);
+        }
+        bytes32 pair = keccak256(abi.encode(round, checker, target));
+        if (_probeHired[pair]) revert ProbeAlreadyHired(round, checker, target);
+        _probeHired[pair] = true;
+        paid = _createPolicy(id, owner, _currentPeriod() + 1, feeRate, nodes, kfragRoot, true);
+        emit ProbeHired(round, checker, target, policyKey(msg.sender, id));
         token.safeTransferFrom(msg.sender, address(this), paid);
     }
 
@@ -388,7 +451,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         bytes32 r,
         bytes32 s
     ) external nonReentrant returns (uint256 paid) {
-        paid = _createPolicy(id, owner, endPeriod, feeRate, nodes, kfragRoot);
+        paid = _createPolicy(id, owner, endPeriod, feeRate, nodes, kfragRoot, false);
         if (permitValue < paid || permitValue - paid > uint256(feeRate) * nodes.length) {
             revert PermitValueOutOfBounds(permitValue, paid);
         }
@@ -409,6 +472,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         uint256 active = uint8(terms >> ACTIVE_SHIFT);
         if (active == 0) revert PolicyFullyRevoked(policyId);
         if (newEndPeriod <= oldEnd) revert InvalidEndPeriod(newEndPeriod, oldEnd);
+        if (terms & PROBE_BIT != 0) revert ProbePolicy(policyId);
         _extendArrangements(policyId, terms, oldEnd, newEndPeriod);
         paid = uint256(uint96(terms)) * active * (newEndPeriod - oldEnd);
         _setHead(p, (head & ~(PERIOD_FIELD << END_SHIFT)) | (uint256(newEndPeriod) << END_SHIFT));
@@ -817,7 +881,8 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         uint32 endPeriod,
         uint96 feeRate,
         address[] calldata nodes,
-        bytes32 kfragRoot
+        bytes32 kfragRoot,
+        bool probe
     ) private returns (uint256 paid) {
         uint32 period = _currentPeriod();
         if (id == bytes16(0)) revert InvalidPolicyId();
@@ -829,8 +894,9 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         if (count == 0 || count > MAX_NODES) revert InvalidNodeCount(count);
         Policy storage p = _policies[policyId];
         if (p.owner != address(0)) revert PolicyAlreadyExists(policyId);
-        uint256 terms = _admitNodes(policyId, nodes, endPeriod, feeRate);
+        uint256 terms = probe ? _admitProbe(nodes[0], endPeriod, feeRate) : _admitNodes(policyId, nodes, endPeriod, feeRate);
         terms |= uint256(feeRate) | (count << COUNT_SHIFT) | (count << ACTIVE_SHIFT);
+        if (probe) terms |= PROBE_BIT;
         uint256 head = uint256(uint160(owner)) | (uint256(period) << START_SHIFT) | (uint256(endPeriod) << END_SHIFT)
             | (uint256(period) << PAID_SHIFT);
         _setHead(p, head);
@@ -840,6 +906,15 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
 
         paid = uint256(feeRate) * count * (endPeriod + 1 - period);
         emit PolicyCreated(policyId, owner, msg.sender, period, endPeriod, feeRate, nodes, kfragRoot, paid);
+    }
+
+    /// A probe arrangement: the node's terms as `_admitNode` checks them except the quota, and not
+    /// counted (no quota slot taken, no expiry count). Returns the terms word's inline id.
+    function _admitProbe(address node, uint32 endPeriod, uint96 feeRate) private returns (uint256) {
+        uint256 id = _nodes[node].id;
+        if (id == 0) revert NodeIneligible(node, NodeStatus.NotEnrolled);
+        _checkTerms(node, _word(_nodes[node]), endPeriod, feeRate, _params, TOTAL_UNKNOWN, type(uint24).max);
+        return id << ID0_SHIFT;
     }
 
     /// Checks every node exactly as `checkNode` does and counts the arrangement against its quota.
@@ -910,7 +985,8 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         if (!escrow.isRegistered(node)) revert NodeIneligible(node, NodeStatus.NotRegistered);
         uint256 stake = escrow.lockedThrough(node, endPeriod);
         if (stake == 0) revert NodeIneligible(node, NodeStatus.StakeNotLocked);
-        if (uint24(word >> ARRANGEMENTS_SHIFT) - held >= g.quotaBase) {
+        // held == type(uint24).max: a probe arrangement, outside the quota (no sweep, no check).
+        if (held != type(uint24).max && uint24(word >> ARRANGEMENTS_SHIFT) - held >= g.quotaBase) {
             word = _sweep(node, word);
             uint256 active = uint24(word >> ARRANGEMENTS_SHIFT) - held;
             if (active >= g.quotaBase) {
@@ -997,7 +1073,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         uint256 active = uint8(terms >> ACTIVE_SHIFT);
         if (active == 0) revert PolicyFullyRevoked(policyId);
         uint256 rate = uint96(terms);
-        _creditActiveNodes(policyId, terms, rate * (period + 1 - uint32(head >> PAID_SHIFT)), true, end);
+        _creditActiveNodes(policyId, terms, rate * (period + 1 - uint32(head >> PAID_SHIFT)), terms & PROBE_BIT == 0, end);
         // Every bit of the mask set, no active node; paidUntil stays: nothing is credited any more.
         uint256 allRevoked = (uint256(1) << uint8(terms >> COUNT_SHIFT)) - 1;
         _setTerms(
@@ -1042,7 +1118,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         uint256 bit = uint256(1) << (MASK_SHIFT + i);
         if (terms & bit != 0) revert ArrangementAlreadyRevoked(policyId, node);
         uint256 rate = uint96(terms);
-        _creditNode(node, rate * (period + 1 - uint32(head >> PAID_SHIFT)), true, end);
+        _creditNode(node, rate * (period + 1 - uint32(head >> PAID_SHIFT)), terms & PROBE_BIT == 0, end);
         // The bit was clear, so activeNodes ≥ 1 and the decrement stays in its field.
         _setTerms(p, _withFirstRevoke((terms | bit) - (uint256(1) << ACTIVE_SHIFT), head, period));
         refundable = rate * (end - period);

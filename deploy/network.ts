@@ -16,6 +16,7 @@ import GovernanceModule from "./governance";
  * - SLASHER_ROLE: the Adjudicator; LEAK_FORFEITER_ROLE: the LeakAdjudicator (leak forfeits,
  *   bounded per arrangement, count no violation); REWARD_FORFEITER_ROLE: the health check;
  *   LEAK_ADJUDICATOR_ROLE (PolicyManager): the LeakAdjudicator; the token's minter: the escrow (set once);
+ * - the PolicyManager's `healthCheck` (reserved probe capacity, issue #16): the health check;
  * - GUARDIAN_ROLE (parameter `guardian`, default the deploying account): may only pause slashing
  *   and forfeiture for G periods, once until the timelock re-arms it (StakingEscrow.pauseSlashing);
  * - the deploying account keeps no role: it wires everything, grants the timelock its admin
@@ -30,8 +31,11 @@ const NetworkModule = buildModule("NKMSNetwork", (m) => {
   const { escrow, token, policyManager } = policy;
   const guardian = m.getParameter("guardian", deployer);
 
-  const wired = [AdjudicatorModule, HealthModule, PolicyModule];
   const from = deployer;
+  // Reserved probe capacity (issue #16): the health check's assigned checkers may hire their
+  // targets outside the quota (PolicyManager.createProbePolicy).
+  const probeCapacity = m.call(policyManager, "setHealthCheck", [health.health], { id: "setHealthCheck", from });
+  const wired = [AdjudicatorModule, HealthModule, PolicyModule, probeCapacity];
   const adminRole = m.staticCall(escrow, "DEFAULT_ADMIN_ROLE", [], 0, { id: "adminRole" });
   const guardianRole = m.staticCall(escrow, "GUARDIAN_ROLE", [], 0, { id: "guardianRole" });
   const governorRole = m.staticCall(policyManager, "GOVERNOR_ROLE", [], 0, { id: "governorRole" });

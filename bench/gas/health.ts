@@ -1,4 +1,5 @@
-// Gas of the health-check round: commit, reveal of 10 verdicts, and finalize at N = 10, 100 and
+// Gas of the health-check round: commit, reveal of 10 verdicts (and of 32 healthy ones, each with
+// its proof of contact), and finalize at N = 10, 100 and
 // 1000 enrolled nodes; open/reveal/finalize at the deployment's sample size 32 at N = 1000 (finalize must not grow with N). Finalize includes the escrow's
 // forfeitRewards for unhealthy targets and markChecked for healthy ones.
 //
@@ -27,6 +28,25 @@ const FREEZE = 900; // the Ignition default
 interface BenchNode {
   staker: string;
   operator: HardhatEthersSigner;
+  stampSecretKey: Uint8Array;
+}
+
+/** The target's proofs of contact (issue #16) for every target `verdicts` votes healthy, in order. */
+async function contactsOf(health: HealthCheck, round: bigint, checker: string, verdicts: bigint, targets: string[], byStaker: Map<string, BenchNode>): Promise<string> {
+  const { chainId } = await ethers.provider.getNetwork();
+  const address = await health.getAddress();
+  const proofs: string[] = ["0x"];
+  targets.forEach((target, i) => {
+    if ((verdicts >> BigInt(i)) & 1n) return;
+    const digest = ethers.keccak256(
+      ethers.AbiCoder.defaultAbiCoder().encode(
+        ["string", "uint256", "address", "uint32", "address", "address"],
+        ["NKMS-HEALTH-CONTACT-V1", chainId, address, round, checker, target],
+      ),
+    );
+    proofs.push(new ethers.SigningKey(byStaker.get(target)!.stampSecretKey).sign(digest).serialized);
+  });
+  return ethers.concat(proofs);
 }
 
 async function impersonate(address: string): Promise<HardhatEthersSigner> {
@@ -50,12 +70,12 @@ async function stakeNodes(core: Core, count: number, instances: HealthCheck[]): 
     await core.token.connect(staker).approve(core.escrowAddress, amount);
     await core.escrow.connect(staker).deposit(amount, 52);
     await core.escrow.connect(staker).bondOperator(operator.address);
-    await registerNode(core, staker.address, operator, { endpoint: `http://127.0.0.1:9151/n${i}` });
+    const { stampSecretKey } = await registerNode(core, staker.address, operator, { endpoint: `http://127.0.0.1:9151/n${i}` });
     for (const health of instances) {
       await leaveFreeze(health);
       await health.enroll(staker.address);
     }
-    nodes.push({ staker: staker.address, operator });
+    nodes.push({ staker: staker.address, operator, stampSecretKey });
   }
   return nodes;
 }
@@ -110,8 +130,10 @@ async function runRound(
     let reveal = 0n;
     // With `withhold`, the last checker never reveals and is punished after the reveal window.
     const revealing = withhold ? checkers.slice(0, -1) : checkers;
+    const byStaker = new Map(nodes.map((n) => [n.staker, n]));
     for (const [i, node] of revealing.entries()) {
-      const gas = await gasOf(health.connect(node.operator).reveal(round, verdicts, salts[i]));
+      const contacts = await contactsOf(health, round, node.staker, verdicts, [...info.targets], byStaker);
+      const gas = await gasOf(health.connect(node.operator).reveal(round, verdicts, salts[i], contacts));
       if (i === 0) reveal = gas;
     }
     await time.increaseTo(info.revealEnd);
@@ -179,6 +201,9 @@ async function measure(): Promise<GasMeasurements> {
   out["health.open.k32.N1000"] = k32.open;
   out["health.reveal.k32"] = k32.reveal;
   out["health.finalize.k32.N1000"] = k32.finalize;
+  // Sample 32, every target healthy: 32 proofs of contact checked (ecrecover + wasStampKey each).
+  const k32healthy = await runRound(c, nodes, () => 0n);
+  out["health.reveal.k32.healthy"] = k32healthy.reveal;
   // A reward claim by an enrolled staker: the escrow also records the claim so a failed check can
   // take it back (one warm slot update); the escrow's claim goal applies.
   await nextPeriod(core);

@@ -13,6 +13,9 @@ interface IHealthEscrow is IStakingEscrow {
     /// @return earned Claimed + unclaimed rewards recorded as the checkpoint.
     function markChecked(address staker) external returns (uint256 earned);
 
+    /// @notice Whether `signer` was `staker`'s stamp key in `period` (not in the future), whatever its age.
+    function wasStampKey(address staker, address signer, uint32 period) external view returns (bool);
+
     /// @notice Whether the staker's claims are tracked, what it claimed since, and its checkpoint.
     function checkStateOf(address staker) external view returns (bool tracked, uint256 claimed, uint256 checkpoint);
 }

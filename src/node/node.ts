@@ -11,6 +11,7 @@ import { NodeService } from "./service";
 import { NodeStore } from "./store";
 import { ReencryptPool } from "./worker-pool";
 import { startHealthDuty, type ProbeFn } from "./health/duty";
+import { healthContract, roundAt, type RoundTiming } from "./health/contracts";
 import { signKeyProof } from "./registration";
 import { lockDataDir } from "./lock";
 import { challengeEndpoint } from "./operator-challenge";
@@ -49,8 +50,9 @@ export async function requireRegistrationGas(
   );
 }
 
-/** Gas of one health-check round's votes (commit + reveal, measured ~150k), rounded up. */
-const ROUND_VOTE_GAS = 200_000n;
+/** Gas of one health-check round's votes, rounded up: commit ~60k + a reveal carrying a proof of
+ * contact per healthy target (~13.4k each; 32 healthy targets: ~501k, bench/results/gas.json). */
+const ROUND_VOTE_GAS = 600_000n;
 
 /**
  * A node whose registration is already current sends no transaction at start, so an empty hot
@@ -125,6 +127,20 @@ export async function pendingStaker(
  * and its staker has stake locked, opens the store, starts the worker pool and HTTP API, then
  * registers (or updates) the endpoint and Umbral keys on-chain when they changed.
  */
+/** The HealthCheck's current round by the latest block's timestamp (its timing read once). */
+function healthRoundReader(provider: import("ethers").Provider, address: string): () => Promise<bigint> {
+  const hc = healthContract(address, provider);
+  let timing: Promise<RoundTiming> | undefined;
+  return async () => {
+    timing ??= Promise.all([hc.genesis(), hc.commitDuration(), hc.revealDuration(), hc.openWindow()]).then(
+      ([genesis, commitDuration, revealDuration, openWindow]) => ({ genesis, commitDuration, revealDuration, openWindow }) as RoundTiming,
+    );
+    timing.catch(() => (timing = undefined));
+    const [t, block] = await Promise.all([timing, provider.getBlock("latest")]);
+    return roundAt(t, BigInt(block?.timestamp ?? Math.floor(Date.now() / 1000)));
+  };
+}
+
 export async function runNode(config: NodeConfig, opts: { logger?: Logger; /** Replaces the health probe (tests only). */ probe?: ProbeFn } = {}): Promise<RunningNode> {
   const log = opts.logger ?? pino({ level: config.logLevel, base: { svc: "nkms-node" } });
   let operator;
@@ -191,6 +207,7 @@ export async function runNode(config: NodeConfig, opts: { logger?: Logger; /** R
       maxClockSkewSeconds: config.maxClockSkewSeconds,
       maxBatch: config.maxBatch,
       chainTimeoutMs: config.chainTimeoutMs,
+      healthContact: config.healthCheck ? { healthCheck: config.healthCheck, currentRound: healthRoundReader(provider, config.healthCheck) } : undefined,
     });
     service.stake = locked.toString();
     const http = buildHttpServer(service, {

@@ -120,6 +120,8 @@ export interface ReencryptRequest {
   nonce: string;
   /** Umbral signature (64 bytes r‖s, ECDSA over SHA-256) or Ethereum EIP-191 signature (65 bytes) over reencryptDigest. */
   signature: string;
+  /** A health-check probe (issue #16): ask for the node's proof of contact with the answer. */
+  healthContact?: { round: number; checker: string };
 }
 
 export function reencryptDigest(
@@ -158,6 +160,9 @@ export interface ReencryptResponse {
   /** The escrow period every stamp of this response is dated with (part of each stamp message). */
   stampPeriod: number;
   cfrags: SignedCFrag[];
+  /** Only when asked (`healthContact`) and the node runs with a HealthCheck: its stamp key's
+   * 64-byte r‖s over HealthCheck.contactDigest(round, checker, node) (src/protocol/health-contact.ts). */
+  healthContact?: { round: number; checker: string; signature: string };
 }
 
 // What the node's stamp signs for each cfrag is defined once, in src/protocol/stamp.ts (shared
@@ -225,12 +230,12 @@ export async function buildReencryptRequest(
   node: string,
   policyId: Uint8Array,
   capsules: Uint8Array[],
-  opts: { timestamp?: number; nonce?: Uint8Array } = {},
+  opts: { timestamp?: number; nonce?: Uint8Array; healthContact?: { round: number; checker: string } } = {},
 ): Promise<ReencryptRequest> {
   const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
   const nonce = opts.nonce ?? new Uint8Array(randomBytes(16));
   const digest = reencryptDigest(node, policyId, timestamp, nonce, capsules);
-  const base = { capsules: capsules.map(toHex), timestamp, nonce: toHex(nonce) };
+  const base = { capsules: capsules.map(toHex), timestamp, nonce: toHex(nonce), ...(opts.healthContact ? { healthContact: opts.healthContact } : {}) };
   if ("signMessage" in signer) {
     return { ...base, requester: { scheme: "eth", address: signer.address }, signature: await signer.signMessage(digest) };
   }

@@ -25,6 +25,7 @@ import {
 import { recoverEthSigner, verifyUmbralSignature } from "./signatures";
 import { kfragAcceptable } from "../protocol/acceptance";
 import { kfragReceiptDigest } from "../protocol/kfrag-receipt";
+import { contactDigest } from "../protocol/health-contact";
 import type { KfragReceipt } from "../protocol/kfrag-receipt-verify";
 import { KFragTransportError, openKFrag } from "../protocol/kfrag-transport";
 import type { HealthResult, NodeStore, PolicyMeta } from "./store";
@@ -49,6 +50,12 @@ export interface ServiceOptions {
   /** Bound on each chain read; past it the request gets 503 CHAIN_UNAVAILABLE (default 5 s). */
   chainTimeoutMs?: number;
   now?: () => number;
+  /**
+   * Proof of contact for health-check probes (issue #16): the HealthCheck this node answers for
+   * and its current round by the chain's clock. Without it, `healthContact` requests are served
+   * without a proof.
+   */
+  healthContact?: { healthCheck: string; currentRound: () => Promise<bigint> };
 }
 
 export interface NodeStatus {
@@ -277,12 +284,38 @@ export class NodeService {
     const state = this.store.state(policyId);
     if (this.suspended.has(policyKey)) throw gone("POLICY_REVOKED", "the arrangement is not active on-chain");
     if (state !== "active") throw state === "expired" ? gone("POLICY_EXPIRED", "policy has expired") : gone("POLICY_REVOKED", "policy was revoked");
+    // Only now, with the cfrags computed and every check passed: the proof of contact goes out
+    // with served work only, never on its own (issue #16, blind voting).
+    const healthContact = body.healthContact ? await this.signContact(body.healthContact) : undefined;
     return {
       node: this.staker,
       policyId: policyIdHex.toLowerCase(),
       stampPeriod,
       cfrags: cfrags.map((c, i) => ({ cfrag: toHex(c), signature: toHex(signatures[i]), stampProof: proofs[i].map(toHex) })),
+      ...(healthContact ? { healthContact } : {}),
     };
+  }
+
+  /**
+   * The stamp key's signature over HealthCheck.contactDigest(round, checker, this node), for the
+   * HealthCheck's current round only: a proof for a later round would let a checker probe once
+   * and vote blind afterwards. Undefined without a HealthCheck, for another round, or when the
+   * chain cannot be read (the cfrags are served all the same).
+   */
+  private async signContact(req: { round: number; checker: string }): Promise<{ round: number; checker: string; signature: string } | undefined> {
+    const hc = this.options.healthContact;
+    if (!hc || !/^0x[0-9a-fA-F]{40}$/.test(req.checker)) return undefined;
+    try {
+      const [current, domain] = await Promise.all([hc.currentRound(), this.chain.receiptDomain()]);
+      if (BigInt(req.round) !== current) return undefined;
+      const digest = contactDigest({ chainId: domain.chainId, healthCheck: hc.healthCheck, round: current, checker: req.checker, target: this.staker });
+      const signature = toHex(this.keys.stamp.signDigest(getBytes(digest)).toBEBytes());
+      this.log.info({ round: req.round, checker: req.checker }, "health probe served; proof of contact signed");
+      return { round: req.round, checker: req.checker, signature };
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, "proof of contact not signed");
+      return undefined;
+    }
   }
 
   private authenticate(body: ReencryptRequest, digest: Uint8Array, reader: ReaderSpec | null): string {

@@ -114,6 +114,8 @@ describe("NKMSNetwork Ignition module: who holds which power", () => {
         expect(await contract.getRoleAdmin(role), `${name}.${roleName} admin`).to.equal(ZERO);
       }
     }
+    // Reserved probe capacity (issue #16): the PolicyManager reads this health check's assignments.
+    expect(await d.policyManager.healthCheck()).to.equal(health);
     // Contracts without roles: nothing to grant, and the token's minter is set once, to the escrow.
     for (const c of [d.adjudicator, d.leakAdjudicator, d.health, d.token]) {
       expect(asContract(c).interface.getFunction("grantRole"), await c.getAddress()).to.equal(null);

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { NodeStore } from "../../src/node/store";
 import { BallotBook, BallotError, encodeVerdicts, healthCommitment } from "../../src/node/health/ballot";
-import { buildWorld, checkersOf, openNextRound, toReveal } from "./fixture";
+import { buildWorld, checkersOf, contactsFor, openNextRound, toReveal } from "./fixture";
 
 const world = () => buildWorld({ nodes: 6 });
 
@@ -48,7 +48,7 @@ describe("health: persisted ballots (agent side)", () => {
     const restored = book.get(round)!;
     expect(restored).to.deep.equal({ ...ballot, committed: true });
     await toReveal(w.health, round);
-    await (await w.health.connect(checker.operator).reveal(round, restored.verdicts, restored.salt)).wait();
+    await (await w.health.connect(checker.operator).reveal(round, restored.verdicts, restored.salt, await contactsFor(w, round, checker.staker.address, restored.verdicts))).wait();
     expect(book.markRevealed(round).revealed).to.equal(true);
     expect((await w.health.ballotOf(round, checker.staker.address)).revealed).to.equal(true);
     expect(book.get(round + 1n)).to.equal(undefined);

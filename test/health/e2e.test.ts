@@ -97,6 +97,8 @@ describe("health: end to end with real agents on a hardhat node", function () {
     await health.waitForDeployment();
     const healthAddress = await health.getAddress();
     await (await escrow.grantRole(await escrow.REWARD_FORFEITER_ROLE(), healthAddress)).wait();
+    // Reserved probe capacity (issue #16): assigned checkers hire their targets outside quotas.
+    await (await net.policyManager.connect(deployer).setHealthCheck(healthAddress)).wait();
     await (await token.approve(healthAddress, 100_000n * TOKEN)).wait();
     await (await health.fund(100_000n * TOKEN)).wait();
 
@@ -222,6 +224,10 @@ describe("health: end to end with real agents on a hardhat node", function () {
       expect(await escrow.pendingRewards(f)).to.equal(0n);
     }
     expect(forfeited.get(honestTarget)).to.equal(0n);
+    // Checkers hired the targets through the reserved probe capacity (issue #16), and the honest
+    // target's proofs of contact made their "healthy" votes count.
+    const hired = await net.policyManager.queryFilter(net.policyManager.filters.ProbeHired(round));
+    expect(hired.some((e) => e.args.target === honestTarget), "probe policies").to.equal(true);
     // The withholder is punished by the other agents; then it wakes up.
     const withholderAddress = stakers[withholder].address;
     await waitFor("non-revealer punished", async () => (await health.ballotOf(round, withholderAddress)).punished);

@@ -174,8 +174,39 @@ export async function commitVote(world: HealthWorld, round: bigint, vote: Vote):
   await (await world.health.connect(vote.node.operator).commit(round, c)).wait();
 }
 
-export async function revealVote(world: HealthWorld, round: bigint, vote: Vote): Promise<void> {
-  await (await world.health.connect(vote.node.operator).reveal(round, vote.verdicts, vote.salt)).wait();
+/** Reveal as an honest prober: a contact proof from every target voted healthy (see `contactsFor`),
+ * unless `contacts` is given. */
+export async function revealVote(world: HealthWorld, round: bigint, vote: Vote, contacts?: string): Promise<void> {
+  const proofs = contacts ?? (await contactsFor(world, round, vote.node.staker.address, vote.verdicts));
+  await (await world.health.connect(vote.node.operator).reveal(round, vote.verdicts, vote.salt, proofs)).wait();
+}
+
+/** Off-chain `HealthCheck.contactDigest`: what a target's stamp key signs for a checker's probe. */
+export function contactDigest(chainId: bigint, health: string, round: bigint, checker: string, target: string): string {
+  return ethers.keccak256(
+    ethers.AbiCoder.defaultAbiCoder().encode(
+      ["string", "uint256", "address", "uint32", "address", "address"],
+      ["NKMS-HEALTH-CONTACT-V1", chainId, health, round, checker, target],
+    ),
+  );
+}
+
+/** The 65-byte (r ‖ s ‖ v, low-S) contact proof signed by `stampSecretKey` (what a target's agent
+ * hands out with a served probe). */
+export function signContact(stampSecretKey: Uint8Array, chainId: bigint, health: string, round: bigint, checker: string, target: string): string {
+  return new ethers.SigningKey(stampSecretKey).sign(contactDigest(chainId, health, round, checker, target)).serialized;
+}
+
+/** Contact proofs, in target order, of every target of `round` that `verdicts` votes healthy,
+ * signed by the targets' current stamp keys: what an honest prober collects when they serve. */
+export async function contactsFor(world: HealthWorld, round: bigint, checker: string, verdicts: bigint): Promise<string> {
+  const { chainId } = await ethers.provider.getNetwork();
+  const targets = (await world.health.roundInfo(round)).targets;
+  const proofs = targets
+    .map((target, i) => ((verdicts >> BigInt(i)) & 1n ? undefined : nodeByStaker(world, target)))
+    .filter((n): n is StakedNode => n !== undefined)
+    .map((n) => signContact(n.stampSecretKey, chainId, world.healthAddress, round, checker, n.staker.address));
+  return ethers.concat(proofs.length ? proofs : ["0x"]);
 }
 
 /** Vote weight the contract gives a stake: whole tokens. */

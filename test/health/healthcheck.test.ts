@@ -10,6 +10,7 @@ import {
   checkersOf,
   commitVote,
   commitmentOf,
+  contactsFor,
   expectedThreshold,
   isSelectedRef,
   keyHash192,
@@ -509,7 +510,7 @@ describe("health: HealthCheck", () => {
       for (const v of votes) await commitVote(w, round, v);
       await toReveal(w.health, round);
       const weight = weightOf(votes[0].node.amount);
-      await expect(w.health.connect(votes[0].node.operator).reveal(round, votes[0].verdicts, votes[0].salt))
+      await expect(w.health.connect(votes[0].node.operator).reveal(round, votes[0].verdicts, votes[0].salt, await contactsFor(w, round, votes[0].node.staker.address, votes[0].verdicts)))
         .to.emit(w.health, "Revealed")
         .withArgs(round, votes[0].node.staker.address, 0b101n, weight);
       await revealVote(w, round, votes[1]);
@@ -528,35 +529,35 @@ describe("health: HealthCheck", () => {
       const { round, votes } = await openWithVotes(w, () => 0b010n);
       const [v, other, bad] = votes;
       await commitVote(w, round, v);
-      await expect(w.health.connect(v.node.operator).reveal(round, v.verdicts, v.salt))
+      await expect(w.health.connect(v.node.operator).reveal(round, v.verdicts, v.salt, await contactsFor(w, round, v.node.staker.address, v.verdicts)))
         .to.be.revertedWithCustomError(w.health, "NotInRevealWindow")
         .withArgs(round);
       const badVerdicts = 1n << 3n; // target index 3 does not exist (sample of 3)
       await commitVote(w, round, { ...bad, verdicts: badVerdicts });
       await toReveal(w.health, round);
-      await expect(w.health.connect(w.outsider).reveal(round, 0n, v.salt)).to.be.revertedWithCustomError(
+      await expect(w.health.connect(w.outsider).reveal(round, 0n, v.salt, "0x")).to.be.revertedWithCustomError(
         w.health,
         "NotAnOperator",
       );
-      await expect(w.health.connect(other.node.operator).reveal(round, other.verdicts, other.salt))
+      await expect(w.health.connect(other.node.operator).reveal(round, other.verdicts, other.salt, await contactsFor(w, round, other.node.staker.address, other.verdicts)))
         .to.be.revertedWithCustomError(w.health, "NoCommitment")
         .withArgs(other.node.staker.address);
-      await expect(w.health.connect(v.node.operator).reveal(round, v.verdicts, randomSalt()))
+      await expect(w.health.connect(v.node.operator).reveal(round, v.verdicts, randomSalt(), await contactsFor(w, round, v.node.staker.address, v.verdicts)))
         .to.be.revertedWithCustomError(w.health, "CommitmentMismatch")
         .withArgs(v.node.staker.address);
-      await expect(w.health.connect(v.node.operator).reveal(round, 0b011n, v.salt)).to.be.revertedWithCustomError(
+      await expect(w.health.connect(v.node.operator).reveal(round, 0b011n, v.salt, await contactsFor(w, round, v.node.staker.address, 0b011n))).to.be.revertedWithCustomError(
         w.health,
         "CommitmentMismatch",
       );
-      await expect(w.health.connect(bad.node.operator).reveal(round, badVerdicts, bad.salt))
+      await expect(w.health.connect(bad.node.operator).reveal(round, badVerdicts, bad.salt, await contactsFor(w, round, bad.node.staker.address, badVerdicts)))
         .to.be.revertedWithCustomError(w.health, "InvalidVerdicts")
         .withArgs(badVerdicts);
       await revealVote(w, round, v);
-      await expect(w.health.connect(v.node.operator).reveal(round, v.verdicts, v.salt))
+      await expect(w.health.connect(v.node.operator).reveal(round, v.verdicts, v.salt, await contactsFor(w, round, v.node.staker.address, v.verdicts)))
         .to.be.revertedWithCustomError(w.health, "AlreadyRevealed")
         .withArgs(v.node.staker.address);
       await toRevealEnd(w.health, round);
-      await expect(w.health.connect(v.node.operator).reveal(round, v.verdicts, v.salt)).to.be.revertedWithCustomError(
+      await expect(w.health.connect(v.node.operator).reveal(round, v.verdicts, v.salt, await contactsFor(w, round, v.node.staker.address, v.verdicts))).to.be.revertedWithCustomError(
         w.health,
         "NotInRevealWindow",
       );
@@ -578,7 +579,7 @@ describe("health: HealthCheck", () => {
       expect(await w.core.escrow.lockedThrough(votes[0].node.staker.address, await w.core.escrow.currentPeriod())).to.equal(
         votes[0].node.amount * 4n,
       );
-      await expect(w.health.connect(votes[0].node.operator).reveal(round, votes[0].verdicts, votes[0].salt))
+      await expect(w.health.connect(votes[0].node.operator).reveal(round, votes[0].verdicts, votes[0].salt, await contactsFor(w, round, votes[0].node.staker.address, votes[0].verdicts)))
         .to.emit(w.health, "Revealed")
         .withArgs(round, votes[0].node.staker.address, 0b001n, weight);
       expect(await w.health.tallyOf(round, 0)).to.deep.equal([weight, 2n * weight]);
@@ -615,10 +616,10 @@ describe("health: HealthCheck", () => {
       expect((await w.health.ballotOf(round, unlocking.staker.address)).weight).to.equal(weightOf(unlocking.amount));
       await toReveal(w.health, round);
       // ...but the unlocking stake is gone by the time votes count: it cannot reveal (and so is punishable).
-      await expect(w.health.connect(unlocking.operator).reveal(round, 0n, votes[0].salt))
+      await expect(w.health.connect(unlocking.operator).reveal(round, 0n, votes[0].salt, await contactsFor(w, round, unlocking.staker.address, 0n)))
         .to.be.revertedWithCustomError(w.health, "NoStake")
         .withArgs(unlocking.staker.address);
-      await expect(w.health.connect(rolling.operator).reveal(round, 0n, votes[1].salt))
+      await expect(w.health.connect(rolling.operator).reveal(round, 0n, votes[1].salt, await contactsFor(w, round, rolling.staker.address, 0n)))
         .to.emit(w.health, "Revealed")
         .withArgs(round, rolling.staker.address, 0n, weightOf(rolling.amount));
     });

@@ -7,12 +7,15 @@
 //
 // What must hold (issue #16): a node that does not serve is judged unhealthy; an honest node under
 // a lagging RPC, a clock one second off or a burst of load is not; filling an honest node's quota
-// with paid policies (a third party can) does not make it unhealthy.
+// with paid policies (a third party can) does not make it unhealthy; a node that fills its own
+// quota and answers only /v1/ping is unhealthy for an assigned checker (reserved probe capacity),
+// and an honest one then hands that checker its proof of contact.
 import { expect } from "chai";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Wallet, hexlify, randomBytes } from "ethers";
+import { ethers } from "hardhat";
 import { TargetProber, type ProbeReport } from "../../src/node/health/probe";
 import { TxQueue } from "../../src/node/health/tx-queue";
 import { summarize } from "../../src/node/health/duty";
@@ -43,6 +46,7 @@ describe("health: the probe against real agents (lag, skew, load, faults)", func
   const agents: AgentProcess[] = [];
   let nodeA: string;
   let nodeS: string;
+  let stub: string;
   let payer: Wallet;
   let settings: MemorySettings;
   let prober: TargetProber;
@@ -69,8 +73,14 @@ describe("health: the probe against real agents (lag, skew, load, faults)", func
     mkdirSync(join(dir, "s"));
     const filesA = await writeOperatorKeystore(join(dir, "a"), 2);
     const filesS = await writeOperatorKeystore(join(dir, "s"), 4);
+    // Agent A answers for a HealthCheck stand-in (test support: every pair assigned), so it signs
+    // proofs of contact; the PolicyManager reserves probe capacity for it.
+    const stubContract = await (await ethers.getContractFactory("ProbeAssignmentsStub", net.wallets[0])).deploy();
+    await stubContract.waitForDeployment();
+    stub = await stubContract.getAddress();
+    await (await net.policyManager.connect(net.core.deployer).setHealthCheck(stub)).wait();
     const [agentA, agentS] = await Promise.all([
-      spawnAgent(filesA, lagging.url, net, { NKMS_NODE_PUBLIC_URL: proxy.url, NKMS_NODE_WORKERS: "1" }),
+      spawnAgent(filesA, lagging.url, net, { NKMS_NODE_PUBLIC_URL: proxy.url, NKMS_NODE_WORKERS: "1", NKMS_HEALTH_CHECK: stub, NKMS_HEALTH_POLL_MS: "60000" }),
       // One second ahead, and requests must carry the node's exact second.
       spawnAgent(filesS, chain.url, net, { NKMS_NODE_WORKERS: "1", NKMS_NODE_MAX_SKEW: "0", NKMS_TEST_CLOCK_SKEW_MS: "1000" }, { nodeArgs: ["--import", SKEW_PRELOAD] }),
     ]);
@@ -175,6 +185,55 @@ describe("health: the probe against real agents (lag, skew, load, faults)", func
       proxy.mode = "ping-only";
       const lazy = await probe(nodeA);
       expect(lazy.healthy, summarize(lazy)).to.equal(false);
+    } finally {
+      await (await net.policyManager.connect(net.core.deployer).setQuotaParams(16, 10_000n)).wait();
+    }
+  });
+
+  it("attack: a node that fills its own quota with self-hires and answers only /v1/ping is unhealthy for an assigned checker; an honest one passes with a proof of contact", async () => {
+    await (await net.policyManager.connect(net.core.deployer).setQuotaParams(3, 0)).wait();
+    try {
+      // Node A's staker hires its own node with 1-period policies until nobody else can.
+      const self = net.wallets[1];
+      await (await net.core.token.connect(net.core.deployer).transfer(self.address, 100n * TOKEN)).wait();
+      await (await net.core.token.connect(self).approve(net.policyManagerAddress, 100n * TOKEN)).wait();
+      const fees = await net.policyManager.nodeFees(nodeA);
+      const end = Number(await net.policyManager.currentPeriod());
+      for (;;) {
+        const [status] = await net.policyManager.checkNode(nodeA, end, fees[2]);
+        if (Number(status) !== 0) break;
+        await (await net.policyManager.connect(self).createPolicy(hexlify(randomBytes(16)), self.address, end, fees[2], [nodeA], hexlify(randomBytes(32)))).wait();
+      }
+      // The checker: node S's operator, never in contact with A before (no kept policy).
+      const checkerOperator = net.wallets[4];
+      await (await net.core.token.connect(net.core.deployer).transfer(checkerOperator.address, 100n * TOKEN)).wait();
+      const checker = new TargetProber({
+        provider: chain.provider,
+        payer: checkerOperator,
+        txs: new TxQueue(),
+        policyManager: net.policyManagerAddress,
+        stakingEscrow: net.core.escrowAddress,
+        settings: new MemorySettings(),
+        timeoutMs: 5000,
+        budgetMs: 25_000,
+      });
+      const latest = await chain.provider.getBlock("latest");
+      const genesis = await (await ethers.getContractAt("ProbeAssignmentsStub", stub, net.wallets[0])).genesis();
+      const round = (BigInt(latest!.timestamp) - genesis) / 7200n + 1n;
+      const assignment = (r: bigint) => ({ healthCheck: stub, round: r, checker: nodeS });
+
+      proxy.mode = "ping-only";
+      const lazy = await checker.probe(nodeA, undefined, assignment(round + 1n));
+      console.log(`      ping-only, own quota full: healthy=${lazy.healthy} ${summarize(lazy).slice(0, 400)}`);
+      expect(lazy.healthy, summarize(lazy)).to.equal(false);
+      expect(lazy.checks.find((c) => c.name === "create")?.ok, summarize(lazy)).to.equal(false);
+
+      proxy.mode = "honest";
+      const honest = await checker.probe(nodeA, undefined, assignment(round));
+      console.log(`      honest, quota full: healthy=${honest.healthy} ${summarize(honest).slice(0, 400)}`);
+      expect(honest.healthy, summarize(honest)).to.equal(true);
+      expect(honest.checks.find((c) => c.name === "create")?.ok, summarize(honest)).to.equal(true);
+      expect(honest.contact, "proof of contact").to.match(/^0x[0-9a-f]{130}$/);
     } finally {
       await (await net.policyManager.connect(net.core.deployer).setQuotaParams(16, 10_000n)).wait();
     }

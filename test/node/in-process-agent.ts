@@ -32,6 +32,8 @@ export interface InProcessAgentOptions {
   workers?: number;
   maxBatch?: number;
   bodyLimit?: number;
+  /** Proof of contact for health probes (NodeService's `healthContact` option). */
+  healthContact?: { healthCheck: string; currentRound: () => Promise<bigint> };
 }
 
 export function chainBinding(net: Network): EthersNodeChain {
@@ -47,6 +49,7 @@ export async function startInProcessAgent(net: Network, node: TestNode, dir: str
     maxClockSkewSeconds: 300,
     maxBatch: options.maxBatch ?? 64,
     chainTimeoutMs: options.chainTimeoutMs,
+    healthContact: options.healthContact,
   });
   const app = buildHttpServer(service, { bodyLimit: options.bodyLimit ?? 64 * 1024, ...options.http, logger: silent });
   await app.ready();

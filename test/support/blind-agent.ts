@@ -10,7 +10,9 @@ async function main(): Promise<void> {
   const i = process.argv.indexOf("--config");
   const config = loadNodeConfig({ configFile: i >= 0 ? process.argv[i + 1] : undefined });
   const node = await runNode(config, {
-    probe: async (target) => ({ target, healthy: true, checks: [{ name: "reachability", ok: null, detail: "blind voter: not probed" }] }),
+    // It has no proof of contact; it commits "healthy" anyway with a made-up one (HealthCheck
+    // rejects its reveal, so it ends up a punishable non-revealer).
+    probe: async (target) => ({ target, healthy: true, contact: "0x" + "00".repeat(65), checks: [{ name: "reachability", ok: null, detail: "blind voter: not probed" }] }),
   });
   // The same line `nkms node run` prints, which spawnAgent waits for.
   console.log(JSON.stringify({ event: "listening", url: node.url, staker: node.staker }));

@@ -105,6 +105,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     await health.waitForDeployment();
     const healthAddress = await health.getAddress();
     await (await escrow.grantRole(await escrow.REWARD_FORFEITER_ROLE(), healthAddress)).wait();
+    // Reserved probe capacity (issue #16): assigned checkers hire their targets outside quotas.
+    await (await net.policyManager.connect(deployer).setHealthCheck(healthAddress)).wait();
     await (await token.approve(healthAddress, 1_000_000n * TOKEN)).wait();
     await (await health.fund(1_000_000n * TOKEN)).wait();
     log(`deployed on anvil (${chain.url}); HealthCheck ${healthAddress}; ${n} nodes`);

@@ -13,7 +13,8 @@ export const HEALTH_ABI = [
   "function claimable(uint32 round, address staker) view returns (uint256)",
   "function openRound()",
   "function commit(uint32 round, bytes32 commitment)",
-  "function reveal(uint32 round, uint256 verdicts, bytes32 salt)",
+  "function reveal(uint32 round, uint256 verdicts, bytes32 salt, bytes contacts)",
+  "function isContactValid(uint32 round, address checker, address target, bytes proof) view returns (bool)",
   "function finalize(uint32 round)",
   "function claimReward(uint32 round, address staker)",
   "function punishNonRevealer(uint32 round, address staker)",
@@ -31,6 +32,8 @@ export const CHECK_POLICY_ABI = [
   "function checkNode(address node, uint32 endPeriod, uint96 feeRate) view returns (uint8 status, uint256 stake, uint256 quota, uint256 activeArrangements)",
   "function isActiveArrangement(bytes16 policyId, address node) view returns (bool)",
   "function createPolicy(bytes16 policyId, address owner, uint32 endPeriod, uint96 feeRate, address[] nodes, bytes32 kfragRoot) returns (uint256)",
+  "function healthCheck() view returns (address)",
+  "function createProbePolicy(uint32 round, bytes16 id, address owner, uint96 feeRate, address[] nodes, bytes32 kfragRoot) returns (uint256)",
   "function revokeWithSignature(bytes16 policyId, address node, uint256 nonce, uint256 deadline, bytes signature) returns (uint256)",
 ];
 

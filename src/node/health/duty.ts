@@ -4,8 +4,12 @@
  *
  *   open window     open the round if nobody has (racing agents: the loser's revert is ignored);
  *   commit window   if this node is a self-selected checker, probe every target (probe.ts),
- *                   record the results, persist the ballot (salt + verdicts) and only then commit;
- *   reveal window   reveal the persisted ballot;
+ *                   record the results, persist the ballot (salt + verdicts) and the targets'
+ *                   proofs of contact, and only then commit. A target is voted healthy only with
+ *                   its proof of contact (HealthCheck rejects a reveal without); when a target
+ *                   looked healthy but no proof was obtained for a reason on our side (a checker
+ *                   error, no payment), this node does not vote in the round at all;
+ *   reveal window   reveal the persisted ballot with its proofs;
  *   afterwards      finalize the previous round if nobody has, record its outcome for the
  *                   status page, claim the checker reward, and have every checker that
  *                   committed but did not reveal punished (punishNonRevealer: it forfeits its
@@ -15,12 +19,12 @@
  * prepared but not committed is committed (never re-drawn), one committed but not marked is
  * recognised from `ballotOf`, and the reveal uses the stored salt.
  */
-import { Wallet, type Contract, type Provider } from "ethers";
+import { Wallet, concat, type Contract, type Provider } from "ethers";
 import type { Logger } from "pino";
 import type { HealthResult } from "../store";
 import { BallotBook, encodeVerdicts, type SettingsStore } from "./ballot";
 import { healthContract, roundAt, roundWindows, type RoundTiming } from "./contracts";
-import { PROBE_BUDGET_MS, TargetProber, type ProbeReport } from "./probe";
+import { PROBE_BUDGET_MS, TargetProber, type ProbeAssignment, type ProbeReport } from "./probe";
 import { TxQueue } from "./tx-queue";
 
 export interface HealthDutyStore extends SettingsStore {
@@ -46,8 +50,8 @@ export interface HealthDutyContext {
   probe?: ProbeFn;
 }
 
-/** Probes one target before `deadline` (ms since epoch). */
-export type ProbeFn = (target: string, deadline: number) => Promise<ProbeReport>;
+/** Probes one target before `deadline` (ms since epoch) for `assignment` (this checker's round). */
+export type ProbeFn = (target: string, deadline: number, assignment: ProbeAssignment) => Promise<ProbeReport>;
 
 /** Time kept after the probes for the commit transaction to be mined inside the window (ms). */
 const COMMIT_MARGIN_MS = 10_000;
@@ -92,10 +96,11 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
     settings: ctx.store,
     timeoutMs: ctx.probeTimeoutMs,
   });
-  const probe: ProbeFn = ctx.probe ?? ((target, deadline) => prober.probe(target, deadline));
+  const probe: ProbeFn = ctx.probe ?? ((target, deadline, assignment) => prober.probe(target, deadline, assignment));
   const log = ctx.log.child({ duty: "health" });
   const outcomeKey = (round: bigint) => `health.outcome.${ctx.healthCheck.toLowerCase()}.${round}`;
   const punishedKey = (round: bigint) => `health.punished.${ctx.healthCheck.toLowerCase()}.${round}`;
+  const contactsKey = (round: bigint) => `health.contacts.${ctx.healthCheck.toLowerCase()}.${round}`;
   let timing: RoundTiming | undefined;
   let stopped = false;
   let running: Promise<void> | undefined;
@@ -152,9 +157,10 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
       // Retries stop early enough for the commit to land inside the commit window.
       const remainingMs = Number(commitEnd - (await chainNow())) * 1000 - COMMIT_MARGIN_MS;
       const deadline = Date.now() + Math.max(2000, Math.min(PROBE_BUDGET_MS, remainingMs));
+      const assignment: ProbeAssignment = { healthCheck: ctx.healthCheck, round, checker: ctx.staker };
       const reports = await Promise.all(
         info.targets.map((t) =>
-          probe(t, deadline).catch((e: unknown): ProbeReport => ({
+          probe(t, deadline, assignment).catch((e: unknown): ProbeReport => ({
             target: t,
             // An error on our side (RPC, payment) says nothing about the target.
             healthy: true,
@@ -170,7 +176,15 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
         log.warn({ round: round.toString() }, "probes finished after the commit window; not voting");
         return;
       }
+      // "Healthy" needs the target's proof of contact; one we could not get through our own fault
+      // is no reason to vote the target down either: then this node sits the round out.
+      const unproven = reports.filter((r) => r.healthy && !r.contact);
+      if (unproven.length > 0) {
+        log.warn({ round: round.toString(), targets: unproven.map((r) => r.target) }, "healthy without a proof of contact (checker-side failure): not voting this round");
+        return;
+      }
       // Persist before sending: a crash after the commit must still be able to reveal.
+      ctx.store.setSetting(contactsKey(round), JSON.stringify(reports.map((r) => (r.healthy ? r.contact : null))));
       ballot = book.prepare(round, ctx.staker, encodeVerdicts(reports.map((r) => r.healthy)));
     }
     if (ballot.committed) return;
@@ -187,7 +201,10 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
     if (!ballot || !ballot.committed || ballot.revealed) return;
     const onChain = await hc.ballotOf(round, ctx.staker);
     if (!onChain.revealed) {
-      const sent = await attempt(`reveal ${round}`, () => hc.reveal(round, ballot.verdicts, ballot.salt));
+      const stored = ctx.store.getSetting(contactsKey(round));
+      const proofs = stored ? (JSON.parse(stored) as Array<string | null>) : [];
+      const contacts = concat(proofs.filter((p): p is string => typeof p === "string"));
+      const sent = await attempt(`reveal ${round}`, () => hc.reveal(round, ballot.verdicts, ballot.salt, contacts));
       if (!sent) return;
     }
     book.markRevealed(round);

@@ -22,11 +22,19 @@
  *
  * Hireability (issue #16, "unhireable"): before paying, the checker asks PolicyManager.checkNode.
  * Not enrolled, not registered, or no stake locked through the next period are the node's own
- * doing: the create check fails. A full quota is not, by itself, held against the node, because a
- * third party can fill it with paid policies; the node is then judged on the check policy this
- * checker kept from an earlier round (renewed before it expires, so a quota filled later cannot
- * starve a checker that has contacted the node once). A checker that holds none cannot judge
- * service and reports the create check as not applicable.
+ * doing: the create check fails. A checker probing for a round it is assigned to (`assignment`)
+ * hires through PolicyManager.createProbePolicy, the capacity reserved for (round, checker,
+ * target) outside the quota: a full quota (the node's own self-hiring, or a third party's paid
+ * policies) no longer shields the node, and a failure to hire it or to get the kfrag accepted is
+ * unhealthy. Without an assignment (or a PolicyManager not wired to this HealthCheck) the old rule
+ * stays: a full quota is inconclusive and the node is judged on the check policy kept from an
+ * earlier round (renewed before it expires).
+ *
+ * Proof of contact (issue #16, blind voting): with an assignment, the fresh requester's
+ * re-encryption asks for the node's contact signature (`healthContact`); the node returns it only
+ * with served cfrags. The checker completes it to the 65-byte proof HealthCheck.reveal needs
+ * (`ProbeReport.contact`); a node that serves without it fails the "contact" check (an honest
+ * agent with a HealthCheck configured always signs for the current round).
  *
  * Every cfrag is checked three ways: its correctness proof (CapsuleFrag.verify), the target's
  * stamp signature against its on-chain verifying key, and decryption of a random plaintext.
@@ -46,10 +54,11 @@ import { buildReencryptRequest, sealKFragUpload, signRevocation, verifyCFragStam
 import type { SettingsStore } from "./ballot";
 import { verifyKfragReceipt } from "../../protocol/kfrag-receipt-verify";
 import { policyKeyBytes } from "../../protocol/policy-key";
-import { CHECK_POLICY_ABI, ERC20_ABI, ESCROW_NODE_ABI } from "./contracts";
+import { CHECK_POLICY_ABI, ERC20_ABI, ESCROW_NODE_ABI, HEALTH_ABI } from "./contracts";
+import { contactProof, parseSignature64 } from "../../protocol/health-contact";
 import type { TxQueue } from "./tx-queue";
 
-export type CheckName = "reachability" | "old-policy" | "create" | "fresh-requester" | "revoke";
+export type CheckName = "reachability" | "old-policy" | "create" | "fresh-requester" | "contact" | "revoke";
 
 export interface CheckOutcome {
   name: CheckName;
@@ -62,6 +71,16 @@ export interface ProbeReport {
   target: string;
   healthy: boolean;
   checks: CheckOutcome[];
+  /** The target's 65-byte proof of contact for the assignment's (round, checker), when served. */
+  contact?: string;
+}
+
+/** What a checker was drawn for: (round, checker) of a HealthCheck. */
+export interface ProbeAssignment {
+  healthCheck: string;
+  round: bigint;
+  /** The checker's staker address. */
+  checker: string;
 }
 
 export interface ProbeDeps {
@@ -163,11 +182,13 @@ export class TargetProber {
     this.escrow = new Contract(deps.stakingEscrow, ESCROW_NODE_ABI, deps.provider);
   }
 
-  /** Probe `target`; retries stop at `deadline` (ms since epoch; default now + budgetMs). */
-  async probe(target: string, deadline?: number): Promise<ProbeReport> {
+  /** Probe `target`; retries stop at `deadline` (ms since epoch; default now + budgetMs). With an
+   * `assignment`, hire through the reserved probe capacity and collect the proof of contact. */
+  async probe(target: string, deadline?: number, assignment?: ProbeAssignment): Promise<ProbeReport> {
     this.deadline = deadline ?? Date.now() + (this.deps.budgetMs ?? PROBE_BUDGET_MS);
     const checks: CheckOutcome[] = [];
-    const report = (): ProbeReport => ({ target, healthy: checks.every((c) => c.ok !== false), checks });
+    let contact: string | undefined;
+    const report = (): ProbeReport => ({ target, healthy: checks.every((c) => c.ok !== false), checks, ...(contact ? { contact } : {}) });
     const [endpoint, encryptingKeyHex, verifyingKeyHex] = (await this.escrow.nodeInfo(target)) as [string, string, string];
     if (!endpoint) {
       checks.push({ name: "reachability", ok: false, detail: "no endpoint registered" });
@@ -208,18 +229,35 @@ export class TargetProber {
       keeperPeriodEnd = period + 1;
       status = Number((await this.pm.checkNode(target, keeperPeriodEnd, feeRate))[0]);
     }
-    const hireable = status === 0;
+    // Reserved probe capacity: the quota does not apply to an assigned probe (see "Hireability").
+    const reserved = assignment !== undefined && (await this.probeCapacity(assignment));
+    const hireable = status === 0 || (reserved && status === OVER_QUOTA);
 
     // 2. old policy: checked when held; renewed (a period before it ends) or created when hireable.
     const stored = this.deps.settings.getSetting(keeperKey);
     const keeper = stored ? (JSON.parse(stored) as CheckPolicy) : undefined;
     const keeperLive = keeper !== undefined && ((await this.pm.isActiveArrangement(keeper.policyId, target)) as boolean);
+    // The proof of contact comes with a served re-encryption: the fresh requester's, or (when the
+    // node cannot be hired now) the kept policy's.
+    let signed: string | undefined;
+    const contactCheck = async (): Promise<void> => {
+      if (!assignment) return;
+      contact = signed ? await this.completeContact(assignment, target, signed, stampKey) : undefined;
+      checks.push(
+        contact
+          ? { name: "contact", ok: true, detail: `proof of contact for round ${assignment.round}` }
+          : { name: "contact", ok: false, detail: signed ? "the node's proof of contact does not verify" : "served without a proof of contact" },
+      );
+    };
     if (keeperLive) {
-      checks.push(await this.step("old-policy", () => this.reencryptAndVerify(base, keeper!, stampKey, null)));
+      checks.push(
+        await this.step("old-policy", () => this.reencryptAndVerify(base, keeper!, stampKey, null, assignment, (s) => (signed = s))),
+      );
     } else {
-      checks.push({ name: "old-policy", ok: null, detail: keeper ? "previous check policy expired; replaced" : "first contact; check policy created for next time" });
+      const kept = status === 0 ? "; check policy created for next time" : "";
+      checks.push({ name: "old-policy", ok: null, detail: keeper ? `previous check policy expired${kept ? "; replaced" : ""}` : `first contact${kept}` });
     }
-    if (hireable && (!keeperLive || keeper!.endPeriod <= period + 1)) {
+    if (status === 0 && (!keeperLive || keeper!.endPeriod <= period + 1)) {
       const fresh = await this.createAndUpload(base, target, keys, keeperPeriodEnd, feeRate, null);
       if (fresh.ok) this.deps.settings.setSetting(keeperKey, JSON.stringify(fresh.policy));
       else if (fresh.refused) checks.push({ name: "create", ok: false, detail: `old-policy upload: ${fresh.detail}` });
@@ -230,6 +268,7 @@ export class TargetProber {
         // A third party can fill a quota: not held against the node (its service is judged on the
         // policy kept from an earlier round, when this checker holds one).
         checks.push({ name: "create", ok: null, detail: keeperLive ? "over quota: judged on the policy kept from an earlier round" : "over quota and no earlier policy of ours: service not judged" });
+        if (keeperLive && checks.find((c) => c.name === "old-policy")?.ok) await contactCheck();
       } else if (status === FEE_RATE_TOO_LOW) {
         checks.push({ name: "create", ok: null, detail: "the node's fee rate changed while probing" });
       } else {
@@ -240,16 +279,43 @@ export class TargetProber {
 
     // 3.–5. create, re-encrypt for a fresh unrelated address, revoke
     const freshReader = new Wallet(Wallet.createRandom().privateKey);
-    const created = await this.createAndUpload(base, target, keys, period + 1, feeRate, freshReader);
+    const created = await this.createAndUpload(base, target, keys, period + 1, feeRate, freshReader, reserved ? assignment!.round : undefined);
     if (!created.ok) {
       // Refusing a valid, paid kfrag is the node's fault; being unable to pay is ours.
       checks.push({ name: "create", ok: created.refused ? false : null, detail: created.detail });
       return report();
     }
-    checks.push({ name: "create", ok: true, detail: `policy ${created.policy.policyId} accepted` });
-    checks.push(await this.step("fresh-requester", () => this.reencryptAndVerify(base, created.policy, stampKey, freshReader)));
+    checks.push({ name: "create", ok: true, detail: `${reserved ? "probe " : ""}policy ${created.policy.policyId} accepted` });
+    signed = undefined; // the fresh requester's answer must carry its own
+    checks.push(
+      await this.step("fresh-requester", () =>
+        this.reencryptAndVerify(base, created.policy, stampKey, freshReader, assignment, (s) => (signed = s)),
+      ),
+    );
+    if (checks[checks.length - 1].ok) await contactCheck();
     checks.push(await this.step("revoke", () => this.revokeAndConfirm(base, created.policy, freshReader)));
     return report();
+  }
+
+  /** Whether the PolicyManager reserves probe capacity for this HealthCheck's assignments. */
+  private async probeCapacity(a: ProbeAssignment): Promise<boolean> {
+    try {
+      const hc = (await this.pm.healthCheck()) as string;
+      return hc.toLowerCase() === a.healthCheck.toLowerCase();
+    } catch {
+      return false; // an older PolicyManager without probe capacity
+    }
+  }
+
+  /** The 65-byte proof from the node's r‖s, checked off-chain and by HealthCheck.isContactValid. */
+  private async completeContact(a: ProbeAssignment, target: string, signature: string, stampKey: Uint8Array): Promise<string | undefined> {
+    const sig = parseSignature64(signature);
+    if (!sig) return undefined;
+    this.chainId ??= (await this.deps.provider.getNetwork()).chainId;
+    const proof = contactProof({ chainId: this.chainId, healthCheck: a.healthCheck, round: a.round, checker: a.checker, target }, sig, stampKey);
+    if (!proof) return undefined;
+    const hc = new Contract(a.healthCheck, HEALTH_ABI, this.deps.provider);
+    return ((await hc.isContactValid(a.round, a.checker, target, proof)) as boolean) ? proof : undefined;
   }
 
   /** GET /v1/ping, retried twice when the connection fails (not on a timeout: that already waited). */
@@ -278,9 +344,10 @@ export class TargetProber {
   }
 
   /** A signed re-encryption request dated by the target's clock (within MAX_ADAPTED_SKEW_S of ours). */
-  private async signedRequest(signer: UmbralSigning | EthSigning, target: string, policyId: Uint8Array, capsules: Uint8Array[]) {
+  private async signedRequest(signer: UmbralSigning | EthSigning, target: string, policyId: Uint8Array, capsules: Uint8Array[], assignment?: ProbeAssignment) {
     const offset = this.offsets.get(target.toLowerCase()) ?? 0;
-    return buildReencryptRequest(signer, target, policyId, capsules, { timestamp: Math.floor(Date.now() / 1000) + offset });
+    const healthContact = assignment ? { round: Number(assignment.round), checker: assignment.checker } : undefined;
+    return buildReencryptRequest(signer, target, policyId, capsules, { timestamp: Math.floor(Date.now() / 1000) + offset, healthContact });
   }
 
   /** Re-encryption: 503 retried; 401 STALE_REQUEST re-dated (twice at most). */
@@ -326,6 +393,8 @@ export class TargetProber {
     endPeriod: number,
     feeRate: bigint,
     reader: Wallet | null,
+    /** Hire through the reserved probe capacity of this round (PolicyManager.createProbePolicy). */
+    probeRound?: bigint,
   ): Promise<{ ok: true; policy: CheckPolicy } | { ok: false; refused: boolean; detail: string }> {
     const owner = new Wallet(Wallet.createRandom().privateKey);
     const alice = umbral.SecretKey.random();
@@ -342,7 +411,11 @@ export class TargetProber {
     try {
       const cost = (await this.pm.policyCost(1, feeRate, endPeriod)) as bigint;
       await this.ensureAllowance(cost);
-      await this.deps.txs.send(() => this.pm.createPolicy(hexlify(id), owner.address, endPeriod, feeRate, [target], toHex(root)));
+      await this.deps.txs.send(() =>
+        probeRound !== undefined
+          ? this.pm.createProbePolicy(probeRound, hexlify(id), owner.address, feeRate, [target], toHex(root))
+          : this.pm.createPolicy(hexlify(id), owner.address, endPeriod, feeRate, [target], toHex(root)),
+      );
     } catch (e) {
       return { ok: false, refused: false, detail: `could not pay the check policy: ${errorText(e)}` };
     }
@@ -400,7 +473,14 @@ export class TargetProber {
   }
 
   /** One capsule through the target; verifies proof, stamp and decryption. */
-  private async reencryptAndVerify(base: string, p: CheckPolicy, stampKey: Uint8Array, reader: EthSigning | null): Promise<string> {
+  private async reencryptAndVerify(
+    base: string,
+    p: CheckPolicy,
+    stampKey: Uint8Array,
+    reader: EthSigning | null,
+    assignment?: ProbeAssignment,
+    onContact?: (signature: string) => void,
+  ): Promise<string> {
     const alice = umbral.SecretKey.fromBEBytes(getBytes(p.alice));
     const bob = umbral.SecretKey.fromBEBytes(getBytes(p.bob));
     const publisher = umbral.SecretKey.fromBEBytes(getBytes(p.signer)).publicKey();
@@ -411,7 +491,7 @@ export class TargetProber {
     const res = await this.exchange(
       "POST",
       `${base}/v1/policies/${p.policyId}/reencrypt`,
-      () => this.signedRequest(requester, p.target, policyIdBytes, [capsule.toBytes()]),
+      () => this.signedRequest(requester, p.target, policyIdBytes, [capsule.toBytes()], assignment),
       this.reencryptRetry(),
     );
     if (res.status !== 200) throw new ProbeFailure(`re-encryption refused: ${res.status} ${JSON.stringify(res.json).slice(0, 120)}`);
@@ -455,6 +535,11 @@ export class TargetProber {
     }
     const decrypted = umbral.decryptReencrypted(bob, alice.publicKey(), capsule, [verified], ciphertext);
     if (!bytesEqual(decrypted, plaintext)) throw new ProbeFailure("re-encrypted capsule does not decrypt to the plaintext");
+    // Taken only from an answer whose cfrag verified: the proof of contact stands for served work.
+    const contact = body.healthContact;
+    if (onContact && assignment && typeof contact?.signature === "string" && contact.round === Number(assignment.round) && String(contact.checker).toLowerCase() === assignment.checker.toLowerCase()) {
+      onContact(contact.signature);
+    }
     return `cfrag verified (proof, stamp, decryption) for policy ${p.policyId}`;
   }
 
