@@ -85,24 +85,22 @@ export function percentile(values: number[], p: number): number {
 }
 
 /**
- * Measures GET `path` latency every `intervalMs` while `load` runs (bounded: stops when `load`
- * settles or after `maxMs`). Returns the latencies in ms.
+ * Measures GET `url` latency every `intervalMs` while `load` runs (bounded: stops when `load`
+ * settles or after `maxMs`), from a reader process of its own (latency-client.js). Returns the
+ * latencies in ms.
  */
 export async function latencyDuring(url: string, load: Promise<unknown>, intervalMs = 10, maxMs = 30_000): Promise<number[]> {
-  let done = false;
-  void load.finally(() => (done = true));
-  const latencies: number[] = [];
-  const start = Date.now();
-  while (!done && Date.now() - start < maxMs) {
-    const t0 = performance.now();
-    const res = await fetch(url);
-    await res.arrayBuffer();
-    latencies.push(performance.now() - t0);
-    if (!res.ok) throw new Error(`tree head answered ${res.status}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+  const proc = spawn(process.execPath, [path.join(__dirname, "latency-client.js"), url, String(intervalMs), String(maxMs)], { stdio: ["pipe", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  proc.stderr.on("data", (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once("exit", resolve));
+  await load.catch(() => undefined).finally(() => proc.stdin.end());
+  const code = await exited;
   await load;
-  return latencies;
+  if (code !== 0) throw new Error(`latency client failed: ${err}`);
+  return JSON.parse(out) as number[];
 }
 
 export interface FloodRequest {

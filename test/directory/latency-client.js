@@ -1,0 +1,33 @@
+// The reader whose latency we measure, in its own process: a reader is another machine, and the
+// test process (a large mocha heap that has just built hundreds of signed requests) pauses for
+// its own garbage collection, which would count against the server. Samples GET URL every
+// INTERVAL ms until stdin closes or MAX ms pass; prints the latencies (ms) as a JSON array.
+// Usage: node latency-client.js URL INTERVAL MAX
+"use strict";
+const [url, interval, max] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
+let done = false;
+process.stdin.on("end", () => (done = true));
+process.stdin.resume();
+
+async function main() {
+  // Not timed: a fresh process's first fetch loads and initializes its HTTP client (50-90 ms).
+  await (await fetch(url)).arrayBuffer();
+  const latencies = [];
+  const start = Date.now();
+  while (!done && Date.now() - start < max) {
+    const t0 = performance.now();
+    const res = await fetch(url);
+    await res.arrayBuffer();
+    latencies.push(performance.now() - t0);
+    if (!res.ok) throw new Error(`tree head answered ${res.status}`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+  process.stdout.write(JSON.stringify(latencies) + "\n");
+}
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(String(err) + "\n");
+    process.exit(1);
+  },
+);
