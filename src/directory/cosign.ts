@@ -17,7 +17,7 @@ import { MERKLE_ROOT_PREFIX, decodeMerkleRoot, encodeMerkleRoot, fromB64url, toB
 import { DirectoryError } from "./errors";
 import { bytesEqual, HASH_SIZE } from "./merkle";
 import { pae } from "./pae";
-import type { DirectoryStore } from "./store/store";
+import { sideTable, type DirectoryStore } from "./store/store";
 
 export const COSIGNATURE_CONTEXT = "fedi-e2ee-v1:cosignature";
 export const COSIGN_RESPONSE_CONTEXT = "fedi-e2ee:v1/api/history/cosign";
@@ -140,17 +140,13 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS witness_cosignatures (
 
 /** Cosignatures by (root, witness), in a table of their own (both backends' dialects). */
 export class CosignatureStore {
-  private ready?: Promise<void>;
-  constructor(private readonly store: DirectoryStore) {}
+  private readonly table: { ensure(): Promise<void> };
+  constructor(private readonly store: DirectoryStore) {
+    this.table = sideTable(store, SCHEMA);
+  }
 
   private schema(): Promise<void> {
-    this.ready ??= this.store.write(async (tx) => {
-      await tx.run(SCHEMA);
-    }).catch((err: unknown) => {
-      this.ready = undefined;
-      throw err;
-    });
-    return this.ready;
+    return this.table.ensure();
   }
 
   /** Stores the first cosignature of `root` by `witness`; later ones for the same pair are no-ops. Returns whether it was new. */

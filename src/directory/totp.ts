@@ -14,7 +14,7 @@ import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import { actorOrigin } from "./actor-keys";
 import { fromB64url, toB64url } from "./encoding";
 import { DirectoryError } from "./errors";
-import type { DirectoryStore } from "./store/store";
+import { sideTable, type DirectoryStore } from "./store/store";
 
 export type TotpHash = "sha1" | "sha256" | "sha512";
 
@@ -95,20 +95,16 @@ export type TotpCheck = "not_enrolled" | "accepted" | "rejected";
 
 /** Enrolled instance secrets and their one-time-use state (own table; both backends' dialects). */
 export class TotpStore {
-  private ready?: Promise<void>;
+  private readonly table: { ensure(): Promise<void> };
   constructor(
     private readonly store: DirectoryStore,
     private readonly params: TotpParams = PKD_TOTP,
-  ) {}
+  ) {
+    this.table = sideTable(store, SCHEMA);
+  }
 
   private schema(): Promise<void> {
-    this.ready ??= this.store.write(async (tx) => {
-      await tx.run(SCHEMA);
-    }).catch((err: unknown) => {
-      this.ready = undefined;
-      throw err;
-    });
-    return this.ready;
+    return this.table.ensure();
   }
 
   /**

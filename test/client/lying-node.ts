@@ -10,6 +10,7 @@ import { deriveNodeKeys } from "../../src/node/keys";
 import { cfragStampLeaf, stampBatch } from "../../src/protocol/stamp";
 import { kfragPackageDigest, type KFragUpload, type ReencryptRequest, type ReencryptResponse } from "../../src/node/protocol";
 import { recoverEthSigner } from "../../src/node/signatures";
+import { forward } from "../support/receipt-proxy";
 
 export interface LyingProxy {
   url: string;
@@ -46,10 +47,7 @@ export async function startLyingProxy(
   // (and the policy's creator, its owner, recovered from the upload's signature as the node does).
   const uploadedKeys = new Map<string, { policyCreator: string; delegatingKey: Uint8Array; receivingKey: Uint8Array; verifyingKey: Uint8Array }>();
   const server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks).toString();
-    const upstream = await fetch(state.target + req.url, { method: req.method, headers: { "content-type": "application/json" }, body: req.method === "POST" ? body : undefined });
+    const { body, upstream } = await forward(req, state.target);
     let text = await upstream.text();
     const upload = /^\/v1\/policies\/(0x[0-9a-fA-F]{32})\/kfrag$/.exec(req.url ?? "");
     if (upload && upstream.ok) {

@@ -25,6 +25,15 @@ export interface ReceiptProxy {
   close(): Promise<void>;
 }
 
+/** Reads a request to a front and sends it on to `target` (the agent behind); returns both. */
+export async function forward(req: http.IncomingMessage, target: string): Promise<{ body: string; upstream: Response }> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const body = Buffer.concat(chunks).toString();
+  const upstream = await fetch(target + req.url, { method: req.method, headers: { "content-type": "application/json" }, body: req.method === "POST" ? body : undefined });
+  return { body, upstream };
+}
+
 /** Starts a front for the agent of operator account `operatorIndex` (staker `staker`). */
 export async function startReceiptProxy(
   operatorIndex: number,
@@ -37,10 +46,7 @@ export async function startReceiptProxy(
   let first: { period: number; signature: string } | undefined;
   const state = { target: "" };
   const server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks).toString();
-    const upstream = await fetch(state.target + req.url, { method: req.method, headers: { "content-type": "application/json" }, body: req.method === "POST" ? body : undefined });
+    const { body, upstream } = await forward(req, state.target);
     let text = await upstream.text();
     const upload = /^\/v1\/policies\/(0x[0-9a-fA-F]{32})\/kfrag$/.exec(req.url ?? "");
     if (upload && upstream.ok) {

@@ -65,3 +65,24 @@ export class MerkleLogError extends Error {
     this.name = "MerkleLogError";
   }
 }
+
+/**
+ * A table an add-on keeps beside the directory's own: `ensure()` creates it once (the first
+ * caller's write; a failed attempt is retried by the next caller).
+ */
+export function sideTable(store: DirectoryStore, schema: string): { ensure(): Promise<void> } {
+  let ready: Promise<void> | undefined;
+  return {
+    ensure(): Promise<void> {
+      ready ??= store
+        .write(async (tx) => {
+          await tx.run(schema);
+        })
+        .catch((err: unknown) => {
+          ready = undefined;
+          throw err;
+        });
+      return ready;
+    },
+  };
+}
