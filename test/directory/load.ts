@@ -86,11 +86,11 @@ export function percentile(values: number[], p: number): number {
 
 /**
  * Measures GET `url` latency every `intervalMs` while `load` runs (bounded: stops when `load`
- * settles or after `maxMs`), from a reader process of its own (latency-client.js). Returns the
+ * settles or after `maxMs`), from a reader process of its own (test/support/latency-reader.js). Returns the
  * latencies in ms.
  */
 export async function latencyDuring(url: string, load: Promise<unknown>, intervalMs = 10, maxMs = 30_000): Promise<number[]> {
-  const proc = spawn(process.execPath, [path.join(__dirname, "latency-client.js"), url, String(intervalMs), String(maxMs)], { stdio: ["pipe", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, [path.join(__dirname, "..", "support", "latency-reader.js"), url, String(intervalMs), String(maxMs)], { stdio: ["pipe", "pipe", "pipe"] });
   let out = "";
   let err = "";
   proc.stdout.on("data", (d: Buffer) => (out += d.toString()));

@@ -2,14 +2,16 @@
 // test process (a large mocha heap that has just built hundreds of signed requests) pauses for
 // its own garbage collection, which would count against the server. Samples GET URL every
 // INTERVAL ms until stdin closes or MAX ms pass; prints the latencies (ms) as a JSON array.
-// Usage: node latency-client.js URL INTERVAL MAX
+// Usage: node latency-reader.js URL INTERVAL MAX
+// Hardhat's test task loads every .js file under test/ into mocha, this one too: it runs only when
+// started as a program (require.main), never when mocha loads it.
 "use strict";
-const [url, interval, max] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
-let done = false;
-process.stdin.on("end", () => (done = true));
-process.stdin.resume();
 
 async function main() {
+  const [url, interval, max] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
+  let done = false;
+  process.stdin.on("end", () => (done = true));
+  process.stdin.resume();
   // Not timed: a fresh process's first fetch loads and initializes its HTTP client (50-90 ms).
   await (await fetch(url)).arrayBuffer();
   const latencies = [];
@@ -24,10 +26,12 @@ async function main() {
   }
   process.stdout.write(JSON.stringify(latencies) + "\n");
 }
-main().then(
-  () => process.exit(0),
-  (err) => {
-    process.stderr.write(String(err) + "\n");
-    process.exit(1);
-  },
-);
+if (require.main === module) {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      process.stderr.write(String(err) + "\n");
+      process.exit(1);
+    },
+  );
+}
