@@ -139,8 +139,10 @@ export class ActorKeyResolver {
   private async fetchDocument(actor: string): Promise<Record<string, unknown>> {
     const max = this.options.maxDocumentBytes ?? 64 * 1024;
     let text: string;
+    let res: Response | undefined;
+    let drained = false;
     try {
-      const res = await fetch(actor, {
+      res = await fetch(actor, {
         headers: { accept: 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"' },
         redirect: "error",
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 3000),
@@ -148,7 +150,6 @@ export class ActorKeyResolver {
       // The instance says there is no such actor: the request cannot be authenticated (401), the
       // instance is not failing (502).
       if (res.status === 404 || res.status === 410) {
-        await res.body?.cancel();
         throw new DirectoryError("unauthorized", "the actor's instance does not know this actor");
       }
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
@@ -164,14 +165,20 @@ export class ActorKeyResolver {
         total += next.value.length;
         if (total > max) {
           await reader?.cancel();
+          drained = true;
           throw new Error("document too large");
         }
         chunks.push(next.value);
       }
+      drained = true;
       text = Buffer.concat(chunks).toString("utf8");
     } catch (err) {
       if (err instanceof DirectoryError) throw err;
       throw new DirectoryError("actor_unreachable", `cannot fetch the actor document: ${(err as Error).message}`);
+    } finally {
+      // A body left unread holds its connection open until garbage collection: an instance that
+      // answers an error or an oversized document would pin one socket per request.
+      if (!drained) await res?.body?.cancel().catch(() => undefined);
     }
     try {
       const doc = JSON.parse(text) as unknown;

@@ -109,7 +109,10 @@ describe("directory identity binding: RFC 9421, actor keys, rate limits", functi
         expect(await code(resolver.resolve(`${base}/slow`, `${base}/slow#k`))).to.equal("actor_unreachable");
         expect(await code(resolver.resolve(`${base}/liar`, `${base}/liar#k`))).to.equal("unauthorized");
       } finally {
-        await app.close();
+        // The resolver must let go of every connection it refused: an unread body kept the
+        // oversized answer's socket open, and this close waited on it (a 60 s hang under load).
+        const closed = await Promise.race([app.close().then(() => true), new Promise((r) => setTimeout(() => r(false), 5000))]);
+        expect(closed, "server closes once the resolver has let go of its connections").to.equal(true);
       }
     });
 
