@@ -24,6 +24,7 @@ describe("health: short soak on a live network", function () {
     });
     console.log(soakTable(result));
     console.log("      summary", JSON.stringify(result.summary), "void", result.void_rounds, "runtime", result.runtime_seconds, "s");
+    for (const d of result.honest_unhealthy_details) console.log("      honest node voted down:", JSON.stringify(d));
     const s = result.summary;
     expect(s.nodes).to.equal(9);
     expect(s.faulty_total).to.equal(5);

@@ -140,6 +140,20 @@ describe("health: the probe against real agents (lag, skew, load, faults)", func
     expect(r.healthy, summarize(r)).to.equal(true);
   });
 
+  it("does not judge an honest node unhealthy whose load burst outlasts the checker's deadline after the revocation (503 to the revoked request is no re-encryption)", async () => {
+    proxy.mode = "late-burst-503";
+    proxy.burstMs = 60_000; // longer than the probe's whole budget
+    try {
+      const r = await probe(nodeA);
+      expect(r.healthy, summarize(r)).to.equal(true);
+      expect(r.checks.find((c) => c.name === "fresh-requester")?.ok, summarize(r)).to.equal(true);
+      expect(r.checks.find((c) => c.name === "revoke")?.ok, summarize(r)).to.equal(null);
+    } finally {
+      proxy.burstMs = 3000;
+      proxy.burstUntil = 0;
+    }
+  });
+
   it("does not judge an honest node unhealthy whose clock is one second ahead (401 STALE_REQUEST at first)", async () => {
     const r = await probe(nodeS);
     expect(r.healthy, summarize(r)).to.equal(true);

@@ -13,11 +13,14 @@
  *   ping-only        /v1/ping answered, everything else 404 (the lazy node of issue #16);
  *   burst-503        honest, but overloaded in bursts: the first request after a quiet spell
  *                    opens a `burstMs` window in which everything but ping gets 503 OVERLOADED
- *                    with Retry-After: 1, then `quietMs` of normal service.
+ *                    with Retry-After: 1, then `quietMs` of normal service;
+ *   late-burst-503   honest, but the load arrives just as it takes a revocation: from that POST on,
+ *                    everything but ping gets 503 for `burstMs` (the probe's last step lands in
+ *                    it, near the checker's deadline: what the short soak once voted down).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
-export const FAULT_MODES = ["honest", "dead", "bad-cfrag", "malformed-cfrag", "one-in-three", "refuse-kfrag", "always-503", "ping-only", "burst-503"] as const;
+export const FAULT_MODES = ["honest", "dead", "bad-cfrag", "malformed-cfrag", "one-in-three", "refuse-kfrag", "always-503", "ping-only", "burst-503", "late-burst-503"] as const;
 export type FaultMode = (typeof FAULT_MODES)[number];
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -49,7 +52,8 @@ export class FaultProxy {
   /** Requests seen per kind, for tests that want to know the proxy was exercised. */
   readonly seen = { ping: 0, kfrag: 0, reencrypt: 0, refusedForLoad: 0 };
   private reencrypts = 0;
-  private burstUntil = 0;
+  /** End of the current burst (ms since epoch); a test may reset it. */
+  burstUntil = 0;
   private quietUntil = 0;
 
   private constructor(
@@ -103,6 +107,14 @@ export class FaultProxy {
           }
           if (now < this.burstUntil) return this.overloaded(res);
         }
+        break;
+      case "late-burst-503":
+        if (/\/revoke$/.test(path) && req.method === "POST" && Date.now() >= this.burstUntil) {
+          // The revocation itself is served; what follows it meets the burst.
+          this.burstUntil = Date.now() + this.burstMs;
+          break;
+        }
+        if (!isPing && Date.now() < this.burstUntil) return this.overloaded(res);
         break;
       case "ping-only":
         if (!isPing) return sendJson(res, 404, { error: { code: "NOT_FOUND", message: "not here" } });

@@ -63,8 +63,18 @@ export interface SoakSummary {
   max_rounds_to_detect: number | null;
 }
 
+/** What each checker recorded about an honest node it judged unhealthy (from the agents' `/v1/status`). */
+export interface HonestUnhealthyDetail {
+  round: string;
+  target: number;
+  checker: number;
+  verdict: string;
+  detail: string;
+}
+
 export interface SoakResult {
   summary: SoakSummary;
+  honest_unhealthy_details: HonestUnhealthyDetail[];
   void_rounds: number;
   runtime_seconds: number;
   blind_voter: { earned: string; reveals: number; honest_prober_mean_earned: string; honest_prober_mean_reveals: number } | null;
@@ -266,6 +276,18 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       const i = byStaker.get(ev.args.staker.toLowerCase());
       if (i !== undefined) nodes[i].reveals++;
     }
+    // Why an honest node was voted down, in the checkers' own words, before the agents stop.
+    const honestUnhealthy: HonestUnhealthyDetail[] = [];
+    for (const target of nodes.filter((x) => !x.faulty && x.unhealthyRounds.length > 0)) {
+      for (const [c, agent] of agents.entries()) {
+        const status = (await fetch(`${agent.url}/v1/status`).then((r) => r.json()).catch(() => null)) as { healthChecks?: { round: string; target: string; verdict: string; detail: string }[] } | null;
+        for (const h of status?.healthChecks ?? []) {
+          if (h.target.toLowerCase() === target.staker.toLowerCase() && target.unhealthyRounds.includes(Number(h.round))) {
+            honestUnhealthy.push({ round: h.round, target: target.index, checker: c, verdict: h.verdict, detail: h.detail });
+          }
+        }
+      }
+    }
     const honestProbers = nodes.filter((x) => !x.faulty && x.kind !== "blind-voter");
     const blind = nodes.find((x) => x.kind === "blind-voter");
     const mean = (xs: bigint[]) => (xs.length ? xs.reduce((a, b) => a + b, 0n) / BigInt(xs.length) : 0n);
@@ -282,6 +304,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     void _omit;
     return {
       summary,
+      honest_unhealthy_details: honestUnhealthy,
       void_rounds: voidRounds,
       runtime_seconds: Math.round((Date.now() - t0) / 1000),
       blind_voter: blind

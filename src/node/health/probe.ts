@@ -18,7 +18,8 @@
  *     ping), tolerated only while that clock is within MAX_ADAPTED_SKEW_S of ours;
  *   - a ping that fails to connect: retried twice.
  * Wrong, malformed or missing cfrags, refused kfrags and other 4xx answers are never retried: one is
- * enough to judge. A node that answers 503 until the deadline is unhealthy.
+ * enough to judge. A node that answers 503 until the deadline is unhealthy, except in the revoke
+ * step: it has just served the policy, and a 503 there is no re-encryption (inconclusive).
  *
  * Hireability (issue #16, "unhireable"): before paying, the checker asks PolicyManager.checkNode.
  * Not enrolled, not registered, or no stake locked through the next period are the node's own
@@ -123,6 +124,11 @@ interface CheckPolicy {
 }
 
 class ProbeFailure extends Error {}
+/** A step the target could not be judged on (say, overloaded until our own deadline). */
+class Inconclusive extends Error {}
+
+/** The shortest attempt worth starting before the deadline (a loopback answer takes milliseconds). */
+const MIN_ATTEMPT_MS = 2000;
 
 interface HttpAnswer {
   status: number;
@@ -336,9 +342,13 @@ export class TargetProber {
    */
   private async exchange(method: "GET" | "POST", url: string, build: () => Promise<unknown> | unknown, policy: RetryPolicy, maxAttempts = 12): Promise<HttpAnswer> {
     for (let attempt = 0; ; attempt++) {
-      const answer = await http(method, url, await build(), this.deps.timeoutMs);
+      // A retry's wait may not eat into the deadline by a whole timeout: it was the last steps of
+      // a probe (the revocation's) that an ordinary load burst ran past the deadline. Instead,
+      // every attempt's timeout ends at the deadline.
+      const timeout = attempt === 0 ? this.deps.timeoutMs : Math.max(MIN_ATTEMPT_MS, Math.min(this.deps.timeoutMs, this.deadline - Date.now()));
+      const answer = await http(method, url, await build(), timeout);
       const retry = attempt + 1 < maxAttempts ? policy(answer, attempt) : undefined;
-      if (!retry || Date.now() + retry.retryInMs + this.deps.timeoutMs > this.deadline) return answer;
+      if (!retry || Date.now() + retry.retryInMs + MIN_ATTEMPT_MS > this.deadline) return answer;
       await sleep(retry.retryInMs);
     }
   }
@@ -363,6 +373,7 @@ export class TargetProber {
     try {
       return { name, ok: true, detail: await run() };
     } catch (e) {
+      if (e instanceof Inconclusive) return { name, ok: null, detail: e.message };
       return { name, ok: false, detail: errorText(e) };
     }
   }
@@ -549,6 +560,12 @@ export class TargetProber {
     const policyIdBytes = getBytes(p.policyId);
     const revocation = await signRevocation(owner, policyIdBytes);
     const res = await this.exchange("POST", `${base}/v1/policies/${p.policyId}/revoke`, () => revocation, onOverload);
+    // The node has just served this policy; 503 until our deadline is load, not a fault, and the
+    // chain revocation below still ends the policy.
+    if (res.status === 503) {
+      await this.revokeOnChain(owner, p.policyId);
+      throw new Inconclusive("overloaded (503) until the probe's deadline: revocation not judged");
+    }
     if (res.status !== 200) throw new ProbeFailure(`revocation refused: ${res.status}`);
     await this.revokeOnChain(owner, p.policyId);
     const alice = umbral.SecretKey.fromBEBytes(getBytes(p.alice));
@@ -560,6 +577,8 @@ export class TargetProber {
       this.reencryptRetry(),
     );
     if (after.status === 200) throw new ProbeFailure("still re-encrypts for a revoked policy");
+    // A 503 is no re-encryption: "a revoked policy never re-encrypts" holds; only a 200 breaks it.
+    if (after.status === 503) throw new Inconclusive("revoked policy answered 503 (overloaded) until the probe's deadline: refusal not confirmed");
     if (after.status !== 410) throw new ProbeFailure(`revoked policy answered ${after.status}, expected 410`);
     return "revoked policy refused with 410";
   }
