@@ -288,14 +288,14 @@ async function apply(state: CaseState, transmitted: Record<string, unknown>, sig
  * transmitted minus `otp` ‖ its ML-DSA-44 signature of that hash ‖ SHA-256(server key). Returns the
  * Merkle leaf data (the vectors' generator hashes the base64url text of the leaf, not its bytes).
  */
-function checkedLeaf(state: CaseState, step: VectorStep): Uint8Array {
+export function checkedLeaf(serverKey: Uint8Array, step: VectorStep): Uint8Array {
   const leaf = b64(step["merkle-leaf"]);
   if (leaf.length !== LOG_ENTRY_BYTES) throw new Error(`leaf is ${leaf.length} bytes`);
   const hashed = step["signed-message"] || step["protocol-message"];
   const { otp: _otp, ...withoutOtp } = JSON.parse(hashed) as Record<string, unknown>;
   const candidates = [hashed, JSON.stringify(withoutOtp).replace(/\\\//g, "/")];
   if (!candidates.some((c) => bytesEqual(sha256(c), leaf.subarray(0, 32)))) throw new Error("leaf hash is not SHA-256 of the message minus otp");
-  const bad = checkLogEntry(leaf, state.serverKey);
+  const bad = checkLogEntry(leaf, serverKey);
   if (bad) throw new Error(`leaf: ${bad}`);
   return new TextEncoder().encode(step["merkle-leaf"]);
 }
@@ -304,7 +304,7 @@ function checkedLeaf(state: CaseState, step: VectorStep): Uint8Array {
  * The step's HPKE-wrapped form (X-Wing to the file's server key) must open to the signed message
  * plus `padding` (outside the signature); BurnDown is never encrypted.
  */
-async function checkHpke(testCase: VectorCase, step: VectorStep): Promise<void> {
+export async function checkHpke(testCase: VectorCase, step: VectorStep): Promise<void> {
   const wrapped = step["hpke-wrapped-message"] ?? "";
   const action = (JSON.parse(step["protocol-message"]) as { action?: string }).action;
   if (action === "BurnDown" || action === "RevokeKeyThirdParty") {
@@ -341,7 +341,7 @@ export async function replayVectors(file: VectorFile): Promise<ReplaySummary> {
           detail = err.message;
         }
         if (outcome === "accept") {
-          state.leafHashes.push(leafHash(checkedLeaf(state, step)));
+          state.leafHashes.push(leafHash(checkedLeaf(state.serverKey, step)));
           state.roots.add(state.root());
         }
         if (outcome !== expected) throw new Error(`expected ${expected}, replay says ${outcome}${detail ? ` (${detail})` : ""}`);
