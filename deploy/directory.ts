@@ -1,7 +1,7 @@
 // Ignition module, deployed through ignition/modules/DirectoryCheckpoint.ts (Ignition only deploys
 // modules under ignition/modules): `npx hardhat ignition deploy ignition/modules/DirectoryCheckpoint.ts
 // --network localhost --parameters directory.json` with
-// { "DirectoryCheckpoint": { "directoryKey": "0x<32-byte Ed25519 key>", "operator": "0x… (default: the deployer)" } }.
+// { "DirectoryCheckpoint": { "directoryKey": "0x<SHA-256 of the ML-DSA-44 key>", "operator": "0x… (default: the deployer)" } }.
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 
 export default buildModule("DirectoryCheckpoint", (m) => {

@@ -10,13 +10,14 @@ import { randomBytes } from "node:crypto";
 import { HDNodeWallet, Wallet, type Signer } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { TASK_NODE_CREATE_SERVER } from "hardhat/builtin-tasks/task-names";
-import { ed25519 } from "@noble/curves/ed25519.js";
 import NetworkModule from "../deploy/network";
 import DirectoryModule from "../deploy/directory";
 import { createKeystore } from "../src/node/keys";
 import { connectContracts, makeProvider, send, type Contracts } from "../src/client/chain";
 import type { NetworkAddresses } from "../src/client/deployment";
 import { bondOperator, setMinFeeRate, stake } from "../src/client/staking";
+import { directoryKeyBytes32 } from "../src/directory/checkpoint-contract";
+import { publicKeyOf } from "../src/directory/protocol";
 
 export const ROOT = path.join(__dirname, "..");
 export const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
@@ -55,9 +56,10 @@ export type DeployedAddresses = Record<string, string>;
  */
 export async function deployAll(hre: HardhatRuntimeEnvironment, outFile: string): Promise<NetworkAddresses & { directorySecret: Uint8Array }> {
   const deploymentId = `nkms-demo-${Date.now()}-${randomBytes(3).toString("hex")}`;
-  // The directory's tree-head key; its operator (who checkpoints) is the deployer, account 0.
-  const directorySecret = ed25519.utils.randomSecretKey();
-  const directoryKey = "0x" + Buffer.from(ed25519.getPublicKey(directorySecret)).toString("hex");
+  // The directory's ML-DSA-44 seed (on chain: SHA-256 of its public key); its operator (who
+  // checkpoints) is the deployer, account 0.
+  const directorySecret = new Uint8Array(randomBytes(32));
+  const directoryKey = directoryKeyBytes32(publicKeyOf(directorySecret));
   // One confirmation: on a chain with timed blocks Ignition's default (5 blocks per batch) only waits.
   const options = { deploymentId, displayUi: false, parameters: { DirectoryCheckpoint: { directoryKey } }, config: { requiredConfirmations: 1 } };
   try {

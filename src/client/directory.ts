@@ -1,6 +1,6 @@
 /**
  * Readers' Umbral keys through the key-transparency directory. A reader publishes, under their
- * directory actor, an Ed25519 key (derived from their wallet, see identity.ts) and an AddAuxData
+ * directory actor, an ML-DSA-44 key (seeded from their wallet, see identity.ts) and an AddAuxData
  * record of type `nkms-umbral-v1` whose data is their ReaderKeys JSON. An owner resolves a
  * reader by actor name and trusts the result only when:
  *   - the directory's tree head is signed by the on-chain directory key and extends the latest
@@ -10,11 +10,11 @@
  * Writes are vouched for by the actor's instance (an RFC 9421 signature with the key its actor
  * document publishes): the directory accepts no actor on a bare claim.
  */
-import { ed25519 } from "@noble/curves/ed25519.js";
 import { DirectoryClient, DirectoryRequestError, DirectoryVerificationError, type InstanceIdentity } from "../directory/client";
 import type { CheckpointContract } from "../directory/checkpoint-contract";
 import { fromB64url } from "../directory/encoding";
 import { bytesEqual } from "../directory/merkle";
+import { mlDsaVerify } from "../directory/mldsa";
 import { buildAddAuxData, buildRevokeAuxData, auxDataId, publicKeyOf, signaturePayload } from "../directory/protocol";
 import { ClientError } from "./errors";
 import { parseReaderKeys, type ReaderKeys, type UserKeys } from "./identity";
@@ -60,15 +60,17 @@ export class ReaderDirectory {
         throw e;
       });
       let addedKey = false;
-      if (!existing.keys.some((k) => bytesEqual(k.publicKey, myKey))) {
+      // The directory's id of our key, sent as the spec's key-id hint.
+      let keyId = existing.keys.find((k) => bytesEqual(k.publicKey, myKey))?.keyId;
+      if (keyId === undefined) {
         if (existing.keys.length > 0) throw new ClientError("DENIED", `actor ${actor} already has other keys; this keystore's directory key is not one of them`);
-        await this.client.publishFirstKey(actor, keys.directorySecret, instance);
+        keyId = (await this.client.publishFirstKey(actor, keys.directorySecret, instance))["key-id"];
         addedKey = true;
       }
       const data = JSON.stringify(keys.readerKeys());
       const tree = await this.client.verifiedTreeHead();
       let addedReaderKeys = true;
-      await this.client.submit(await buildAddAuxData(actor, READER_KEYS_AUX_TYPE, data, tree.head.root, keys.directorySecret), instance).catch((e: unknown) => {
+      await this.client.submit(await buildAddAuxData(actor, READER_KEYS_AUX_TYPE, data, tree.head.root, keys.directorySecret, keyId), instance).catch((e: unknown) => {
         if (e instanceof DirectoryRequestError && e.code === "duplicate_aux_data") addedReaderKeys = false;
         else throw e;
       });
@@ -94,7 +96,7 @@ export class ReaderDirectory {
       const { signature, ...unsigned } = view.envelope;
       const sig = fromB64url(signature);
       const payload = signaturePayload(unsigned);
-      if (!sig || !actorKeys.some((k) => verifyEd25519(sig, payload, k))) {
+      if (!sig || !actorKeys.some((k) => mlDsaVerify(sig, payload, k))) {
         throw new ClientError("INTEGRITY", "the reader-keys record is not signed by any of the actor's proven keys");
       }
       let keys: ReaderKeys;
@@ -129,12 +131,4 @@ export class ReaderDirectory {
     }
   }
 
-}
-
-function verifyEd25519(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  try {
-    return ed25519.verify(signature, message, publicKey);
-  } catch {
-    return false;
-  }
 }

@@ -6,7 +6,7 @@
  *   encrypting key  = SecretKeyFactory(seed).makeKey("encrypting")   Bob's receiving key
  *   signing key     = SecretKeyFactory(seed).makeKey("signing")      Alice's kfrag signer, Bob's request signer
  *   label key(L)    = SecretKeyFactory(seed).makeFactory("labels").makeKey(L)   per-label delegating key
- *   directory key   = HKDF-SHA256(wallet secret, salt "NKMS-USER-V1", info "directory-ed25519")
+ *   directory key   = ML-DSA-44 key of seed HKDF-SHA256(wallet secret, salt "NKMS-USER-V1", info "directory-ml-dsa-44")
  *
  * The wallet secret itself never signs anything Umbral, so no signature can be replayed across
  * the two systems. Per-label delegating keys let Enrico encrypt to a label's public key without
@@ -39,7 +39,7 @@ export class UserKeys {
   readonly encryptingKey: PublicKey;
   readonly signer: Signer;
   readonly verifyingKey: PublicKey;
-  /** 32-byte Ed25519 secret for the key directory. */
+  /** 32-byte ML-DSA-44 seed of the user's key in the key directory. */
   readonly directorySecret: Uint8Array;
   private readonly labels: SecretKeyFactory;
 
@@ -52,7 +52,7 @@ export class UserKeys {
     this.signer = new Signer(factory.makeKey(utf8("signing")));
     this.verifyingKey = this.signer.verifyingKey();
     this.labels = factory.makeFactory(utf8("labels"));
-    this.directorySecret = hkdf(secret, "directory-ed25519", 32);
+    this.directorySecret = hkdf(secret, "directory-ml-dsa-44", 32);
   }
 
   /** The delegating secret key of `label` (Alice's side only). */

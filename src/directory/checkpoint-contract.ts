@@ -1,6 +1,7 @@
 // The slice of DirectoryCheckpoint.sol the directory and its clients call, with its ABI, so
 // runtime code does not depend on generated TypeChain files.
 import { Contract, ContractRunner, ContractTransactionResponse } from "ethers";
+import { directoryKeyHash } from "./log-entry";
 
 export const DIRECTORY_CHECKPOINT_ABI = [
   "function checkpoint(uint64 treeSize, bytes32 root, bytes32[] proof)",
@@ -20,6 +21,14 @@ export interface CheckpointContract {
 
 export function connectCheckpointContract(address: string, runner: ContractRunner): CheckpointContract {
   return new Contract(address, DIRECTORY_CHECKPOINT_ABI, runner) as unknown as CheckpointContract;
+}
+
+/**
+ * The contract's `directoryKey` constructor argument for a directory with this ML-DSA-44 public
+ * key: SHA-256 of the key (1312 bytes do not fit a bytes32), as 0x-hex.
+ */
+export function directoryKeyBytes32(publicKey: Uint8Array): string {
+  return "0x" + Buffer.from(directoryKeyHash(publicKey)).toString("hex");
 }
 
 export interface OnChainCheckpoint {

@@ -1,6 +1,7 @@
 // Directory client: trusts nothing the directory says until it is tied to the latest on-chain
-// checkpoint. Every tree head must be signed by the key registered on chain and consistent with
-// the checkpoint (RFC 9162 consistency proof), and every key returned must be proven included.
+// checkpoint. Every tree head must be signed by the ML-DSA-44 key whose SHA-256 is registered on
+// chain and be consistent with the checkpoint (RFC 9162 consistency proof), and every key returned
+// must be proven included (its log entry signed by that key, its leaf in the tree).
 import { CheckpointContract, OnChainCheckpoint, readLatestCheckpoint } from "./checkpoint-contract";
 import { decryptAttribute } from "./attribute-encryption";
 import { decodeMerkleRoot, decodePublicKey, fromB64url } from "./encoding";
@@ -8,6 +9,7 @@ import type { AuxRecord, HistoryView, KeyRecord, SubmitResult } from "./director
 import { ENCRYPTED_CONTEXT, ServerPublicKeyResponse, sealPadded } from "./hpke-wire";
 import { parseErrorBody } from "./errors";
 import { HttpSigner, signRequest } from "./http-signature";
+import { checkLogEntry, directoryKeyHash } from "./log-entry";
 import { bytesEqual, leafHash, verifyConsistency, verifyInclusion } from "./merkle";
 import {
   ErasureRequest,
@@ -60,6 +62,8 @@ export class DirectoryVerificationError extends Error {
 
 export interface VerifiedTreeHead {
   head: SignedTreeHead;
+  /** The directory's ML-DSA-44 public key, checked against the on-chain SHA-256 of it. */
+  directoryKey: Uint8Array;
   treeSize: number;
   root: Uint8Array;
   checkpoint: OnChainCheckpoint;
@@ -106,7 +110,7 @@ const utf8 = new TextDecoder();
 
 export class DirectoryClient {
   private readonly base: string;
-  private directoryKey?: Uint8Array;
+  private directoryKeyHash?: Uint8Array;
   private hpkeKey?: { key: Uint8Array; fetched: number };
 
   constructor(private readonly options: DirectoryClientOptions) {
@@ -128,12 +132,13 @@ export class DirectoryClient {
     return json as T;
   }
 
-  private async onChainDirectoryKey(): Promise<Uint8Array> {
-    if (!this.directoryKey) {
+  /** `directoryKey()` on chain: SHA-256 of the directory's ML-DSA-44 public key. */
+  private async onChainDirectoryKeyHash(): Promise<Uint8Array> {
+    if (!this.directoryKeyHash) {
       const hex = await this.options.contract.directoryKey();
-      this.directoryKey = new Uint8Array(Buffer.from(hex.slice(2), "hex"));
+      this.directoryKeyHash = new Uint8Array(Buffer.from(hex.slice(2), "hex"));
     }
-    return this.directoryKey;
+    return this.directoryKeyHash;
   }
 
   /**
@@ -142,12 +147,14 @@ export class DirectoryClient {
    * back, or serves different trees to different clients fails here.
    */
   async verifiedTreeHead(): Promise<VerifiedTreeHead> {
-    const [key, head, checkpoint] = await Promise.all([
-      this.onChainDirectoryKey(),
+    const [keyHash, head, checkpoint] = await Promise.all([
+      this.onChainDirectoryKeyHash(),
       this.request<SignedTreeHead>("GET", "/api/tree-head"),
       readLatestCheckpoint(this.options.contract),
     ]);
-    if (!verifyTreeHead(head, key)) {
+    // The head names its key; only the one whose hash is on chain is the directory's.
+    const key = decodePublicKey(head["public-key"]);
+    if (!key || !bytesEqual(directoryKeyHash(key), keyHash) || !verifyTreeHead(head, key)) {
       throw new DirectoryVerificationError("bad_tree_head_signature", "tree head is not signed by the on-chain directory key");
     }
     const root = decodeMerkleRoot(head.root) as Uint8Array;
@@ -171,20 +178,23 @@ export class DirectoryClient {
         );
       }
     }
-    return { head, treeSize: size, root, checkpoint };
+    return { head, directoryKey: key, treeSize: size, root, checkpoint };
   }
 
-  /** A record of the log, proven included in the verified tree; returns its decrypted attributes. */
   /**
-   * A record proven included in `tree` (its envelope hashes to `merkleLeaf` and the inclusion
-   * proof verifies against the tree's root), with its attributes decrypted by the served keys.
+   * A record proven included in `tree` (its log entry is SHA-256 of the envelope signed by the
+   * directory key, the entry hashes to `merkleLeaf`, and the inclusion proof verifies against the
+   * tree's root), with its attributes decrypted by the served keys.
    */
   async provenRecord(merkleLeaf: string, tree: VerifiedTreeHead): Promise<{ view: HistoryView; attrs: Record<string, string> }> {
     const view = await this.request<HistoryView>(
       "GET",
       `/api/history/view/${encodeURIComponent(merkleLeaf)}?tree-size=${tree.treeSize}`,
     );
-    const hash = leafHash(leafData(view.envelope));
+    const entry = fromB64url(view["log-entry"] ?? "");
+    const bad = entry ? checkLogEntry(entry, tree.directoryKey, leafData(view.envelope)) : "no log entry";
+    if (bad || !entry) throw new DirectoryVerificationError("record_mismatch", `served record's log entry: ${bad}`);
+    const hash = leafHash(entry);
     const claimed = fromB64url(merkleLeaf);
     if (!claimed || !bytesEqual(hash, claimed)) {
       throw new DirectoryVerificationError("record_mismatch", "served record does not hash to its Merkle leaf");
@@ -275,21 +285,25 @@ export class DirectoryClient {
     return key;
   }
 
-  /** AddKey: `signer` is the new key's own secret key for an actor's first key, else an existing key's. */
-  async publish(actor: string, publicKey: Uint8Array, signer: Uint8Array, instance: InstanceIdentity): Promise<SubmitResult> {
+  /**
+   * AddKey: `signer` (a 32-byte ML-DSA-44 seed) is the new key's own for an actor's first key, else
+   * an existing key's, named by `signerKeyId` if known. The result's `key-id` is the id the
+   * directory issued for the new key.
+   */
+  async publish(actor: string, publicKey: Uint8Array, signer: Uint8Array, instance: InstanceIdentity, signerKeyId?: string): Promise<SubmitResult> {
     const tree = await this.verifiedTreeHead();
-    return this.submit(await buildAddKey(actor, publicKey, tree.head.root, signer), instance);
+    return this.submit(await buildAddKey(actor, publicKey, tree.head.root, signer, signerKeyId), instance);
   }
 
-  /** Convenience: register `secretKey`'s own public key as the actor's first key. */
-  async publishFirstKey(actor: string, secretKey: Uint8Array, instance: InstanceIdentity): Promise<SubmitResult> {
-    return this.publish(actor, publicKeyOf(secretKey), secretKey, instance);
+  /** Convenience: register `seed`'s own public key as the actor's first key. */
+  async publishFirstKey(actor: string, seed: Uint8Array, instance: InstanceIdentity): Promise<SubmitResult> {
+    return this.publish(actor, publicKeyOf(seed), seed, instance);
   }
 
-  /** RevokeKey, signed by another of the actor's keys. */
-  async revoke(actor: string, publicKey: Uint8Array, signer: Uint8Array, instance: InstanceIdentity): Promise<SubmitResult> {
+  /** RevokeKey, signed by another of the actor's keys (`signerKeyId`: its directory key id, if known). */
+  async revoke(actor: string, publicKey: Uint8Array, signer: Uint8Array, instance: InstanceIdentity, signerKeyId?: string): Promise<SubmitResult> {
     const tree = await this.verifiedTreeHead();
-    return this.submit(await buildRevokeKey(actor, publicKey, tree.head.root, signer), instance);
+    return this.submit(await buildRevokeKey(actor, publicKey, tree.head.root, signer, signerKeyId), instance);
   }
 
   /** RevokeKeyThirdParty with a token made by `buildRevocationToken`. */

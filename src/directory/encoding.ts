@@ -1,9 +1,11 @@
 // Wire encodings shared by the directory, its clients and the checkpoint publisher.
-import { sha256 } from "@noble/hashes/sha2.js";
+import { randomBytes } from "node:crypto";
 import { EMPTY_TREE_HASH, HASH_SIZE, bytesEqual } from "./merkle";
 
 export const MERKLE_ROOT_PREFIX = "pkd-mr-v1:";
-export const ED25519_PREFIX = "ed25519:";
+/** Public keys of actors and directories: ML-DSA-44, `mldsa44:<base64url>` (spec "Public Key Encoding"). */
+export const MLDSA44_PREFIX = "mldsa44:";
+export const MLDSA44_PUBLIC_KEY_BYTES = 1312;
 const ZERO_ROOT = new Uint8Array(HASH_SIZE);
 
 export function toB64url(bytes: Uint8Array): string {
@@ -37,18 +39,27 @@ export function onChainRoot(root: Uint8Array, size: number): Uint8Array {
 }
 
 export function encodePublicKey(publicKey: Uint8Array): string {
-  return ED25519_PREFIX + toB64url(publicKey);
+  return MLDSA44_PREFIX + toB64url(publicKey);
 }
 
+/** `mldsa44:<base64url of 1312 bytes>` → the key; undefined for anything else. */
 export function decodePublicKey(text: string): Uint8Array | undefined {
-  if (typeof text !== "string" || !text.startsWith(ED25519_PREFIX)) return undefined;
-  const bytes = fromB64url(text.slice(ED25519_PREFIX.length));
-  return bytes && bytes.length === 32 ? bytes : undefined;
+  if (typeof text !== "string" || !text.startsWith(MLDSA44_PREFIX)) return undefined;
+  const bytes = fromB64url(text.slice(MLDSA44_PREFIX.length));
+  return bytes && bytes.length === MLDSA44_PUBLIC_KEY_BYTES ? bytes : undefined;
 }
 
-/** Stable identifier of a public key, used in URLs (`api/actor/:id/key/:key_id`). */
-export function keyId(publicKey: Uint8Array): string {
-  return toB64url(sha256(new TextEncoder().encode(encodePublicKey(publicKey)))).slice(0, 32);
+/**
+ * A fresh key id: 256 random bits, base64url (spec "Key Identifiers": the directory generates
+ * one per accepted AddKey; never derived from the key).
+ */
+export function randomKeyId(): string {
+  return toB64url(new Uint8Array(randomBytes(32)));
+}
+
+/** Key ids as this directory issues them: 43 base64url characters (32 bytes). */
+export function isKeyId(text: unknown): text is string {
+  return typeof text === "string" && fromB64url(text)?.length === 32;
 }
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };

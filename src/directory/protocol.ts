@@ -1,11 +1,11 @@
 // Fedi-E2EE Public Key Directory protocol messages: shapes, which attributes are encrypted,
 // the signed bytes, the logged bytes, and builders that encrypt and sign on the client side.
 import { randomBytes } from "node:crypto";
-import { ed25519 } from "@noble/curves/ed25519.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { encryptAttribute } from "./attribute-encryption";
 import { canonicalJson, encodePublicKey, toB64url } from "./encoding";
+import { MLDSA44_PUBLIC_KEY_BYTES, MLDSA44_SIGNATURE_BYTES, mlDsaKeyPair, mlDsaSign, mlDsaVerify, protocolSignaturePayload } from "./mldsa";
 import { concatBytes, pae } from "./pae";
 
 export const PKD_CONTEXT = "https://github.com/fedi-e2ee/public-key-directory/v1";
@@ -59,17 +59,28 @@ export interface SignedMessage {
   signature: string;
 }
 
-/** What a client submits: the per-attribute keys travel beside the message, never into the log. */
+/**
+ * What a client submits: the per-attribute keys travel beside the message, never into the log;
+ * `key-id` (optional, unsigned) names which of the signer's keys to verify with.
+ */
 export interface SubmittedMessage extends SignedMessage {
   "symmetric-keys": Record<string, string>;
+  "key-id"?: string;
 }
 
-/** The bytes an actor signs: PAE over the context, action, encrypted message and recent root. */
+/**
+ * The bytes an actor signs (spec "Protocol Signatures"): ML-DSA-44 over PAE of the field names
+ * interleaved with the context, action, encrypted message and recent root.
+ */
 export function signaturePayload(msg: Omit<SignedMessage, "signature">): Uint8Array {
-  return pae([msg["!pkd-context"], msg.action, canonicalJson(msg.message), msg["recent-merkle-root"]]);
+  return protocolSignaturePayload(msg);
 }
 
-/** The leaf data appended to the Merkle log. */
+/**
+ * The protocol message the log commits to (spec "Tlog Integration"): canonical JSON of the
+ * context, action, message, recent root and signature; `key-id` and `symmetric-keys` excluded.
+ * Its SHA-256 is the first part of the log entry (see log-entry.ts).
+ */
 export function leafData(msg: SignedMessage): Uint8Array {
   return new TextEncoder().encode(
     canonicalJson({
@@ -88,13 +99,15 @@ export function unixTime(date: Date = new Date()): string {
 
 /**
  * Encrypts the action's encrypted fields with fresh per-attribute keys, then signs the
- * encrypted message with `signingKey` (a 32-byte Ed25519 secret key).
+ * encrypted message with `signingKey` (a 32-byte ML-DSA-44 seed). `keyId`, the directory's id of
+ * the signing key, is sent as the spec's unsigned hint.
  */
 export async function buildMessage(
   action: Action,
   fields: Record<string, string>,
   recentMerkleRoot: string,
   signingKey: Uint8Array,
+  keyId?: string,
 ): Promise<SubmittedMessage> {
   const message: Record<string, string> = {};
   const keys: Record<string, string> = {};
@@ -109,43 +122,48 @@ export async function buildMessage(
     }
   }
   const unsigned = { "!pkd-context": PKD_CONTEXT, action, message, "recent-merkle-root": recentMerkleRoot };
-  const signature = toB64url(ed25519.sign(signaturePayload(unsigned), signingKey));
-  return { ...unsigned, signature, "symmetric-keys": keys };
+  const signature = toB64url(mlDsaSign(signaturePayload(unsigned), signingKey));
+  const submitted: SubmittedMessage = { ...unsigned, signature, "symmetric-keys": keys };
+  if (keyId !== undefined) submitted["key-id"] = keyId;
+  return submitted;
 }
 
-export function publicKeyOf(secretKey: Uint8Array): Uint8Array {
-  return ed25519.getPublicKey(secretKey);
+/** The ML-DSA-44 public key (1312 bytes) of a 32-byte seed. */
+export function publicKeyOf(seed: Uint8Array): Uint8Array {
+  return mlDsaKeyPair(seed).publicKey;
 }
 
-export const buildAddKey = (actor: string, publicKey: Uint8Array, root: string, signer: Uint8Array) =>
-  buildMessage("AddKey", { actor, time: unixTime(), "public-key": encodePublicKey(publicKey) }, root, signer);
+// `keyId` (optional, last): the directory's id of the signing key, sent as the unsigned hint.
+export const buildAddKey = (actor: string, publicKey: Uint8Array, root: string, signer: Uint8Array, keyId?: string) =>
+  buildMessage("AddKey", { actor, time: unixTime(), "public-key": encodePublicKey(publicKey) }, root, signer, keyId);
 
-export const buildRevokeKey = (actor: string, publicKey: Uint8Array, root: string, signer: Uint8Array) =>
-  buildMessage("RevokeKey", { actor, time: unixTime(), "public-key": encodePublicKey(publicKey) }, root, signer);
+export const buildRevokeKey = (actor: string, publicKey: Uint8Array, root: string, signer: Uint8Array, keyId?: string) =>
+  buildMessage("RevokeKey", { actor, time: unixTime(), "public-key": encodePublicKey(publicKey) }, root, signer, keyId);
 
-export const buildMoveIdentity = (oldActor: string, newActor: string, root: string, signer: Uint8Array) =>
-  buildMessage("MoveIdentity", { "old-actor": oldActor, "new-actor": newActor, time: unixTime() }, root, signer);
+export const buildMoveIdentity = (oldActor: string, newActor: string, root: string, signer: Uint8Array, keyId?: string) =>
+  buildMessage("MoveIdentity", { "old-actor": oldActor, "new-actor": newActor, time: unixTime() }, root, signer, keyId);
 
-export const buildBurnDown = (actor: string, operator: string, root: string, operatorKey: Uint8Array) =>
-  buildMessage("BurnDown", { actor, operator, time: unixTime() }, root, operatorKey);
+export const buildBurnDown = (actor: string, operator: string, root: string, operatorKey: Uint8Array, keyId?: string) =>
+  buildMessage("BurnDown", { actor, operator, time: unixTime() }, root, operatorKey, keyId);
 
-export const buildFireproof = (actor: string, root: string, signer: Uint8Array) =>
-  buildMessage("Fireproof", { actor, time: unixTime() }, root, signer);
+export const buildFireproof = (actor: string, root: string, signer: Uint8Array, keyId?: string) =>
+  buildMessage("Fireproof", { actor, time: unixTime() }, root, signer, keyId);
 
-export const buildUndoFireproof = (actor: string, root: string, signer: Uint8Array) =>
-  buildMessage("UndoFireproof", { actor, time: unixTime() }, root, signer);
+export const buildUndoFireproof = (actor: string, root: string, signer: Uint8Array, keyId?: string) =>
+  buildMessage("UndoFireproof", { actor, time: unixTime() }, root, signer, keyId);
 
-export function buildAddAuxData(actor: string, auxType: string, auxData: string, root: string, signer: Uint8Array) {
+export function buildAddAuxData(actor: string, auxType: string, auxData: string, root: string, signer: Uint8Array, keyId?: string) {
   return buildMessage(
     "AddAuxData",
     { actor, "aux-type": auxType, "aux-data": auxData, "aux-id": auxDataId(auxType, auxData), time: unixTime() },
     root,
     signer,
+    keyId,
   );
 }
 
-export const buildRevokeAuxData = (actor: string, auxType: string, auxId: string, root: string, signer: Uint8Array) =>
-  buildMessage("RevokeAuxData", { actor, "aux-type": auxType, "aux-id": auxId, time: unixTime() }, root, signer);
+export const buildRevokeAuxData = (actor: string, auxType: string, auxId: string, root: string, signer: Uint8Array, keyId?: string) =>
+  buildMessage("RevokeAuxData", { actor, "aux-type": auxType, "aux-id": auxId, time: unixTime() }, root, signer, keyId);
 
 const AUX_ID_KEY = new TextEncoder().encode("FediPKD1-Auxiliary-Data-IDKeyGen");
 
@@ -160,25 +178,25 @@ const REVOCATION_PREFIX = concatBytes(
   new TextEncoder().encode("revoke-public-key"),
 );
 
-/** tmp = "FediPKD1" ‖ 0xFE×32 ‖ "revoke-public-key" ‖ pk; token = b64url(tmp ‖ Sign(tmp)). */
-export function buildRevocationToken(secretKey: Uint8Array): string {
-  const tmp = concatBytes(REVOCATION_PREFIX, ed25519.getPublicKey(secretKey));
-  return toB64url(concatBytes(tmp, ed25519.sign(tmp, secretKey)));
+/**
+ * tmp = "FediPKD1" ‖ 0xFE×32 ‖ "revoke-public-key" ‖ pk (1312 bytes);
+ * token = b64url(tmp ‖ ML-DSA-44 Sign(tmp)) with the revoked key itself (`seed`).
+ */
+export function buildRevocationToken(seed: Uint8Array): string {
+  const pair = mlDsaKeyPair(seed);
+  const tmp = concatBytes(REVOCATION_PREFIX, pair.publicKey);
+  return toB64url(concatBytes(tmp, mlDsaSign(tmp, pair)));
 }
 
-/** Returns the public key a well-formed, correctly signed revocation token revokes. */
+/** Returns the public key a well-formed revocation token revokes, if the token is signed by that key. */
 export function parseRevocationToken(token: Uint8Array): Uint8Array | undefined {
-  if (token.length !== REVOCATION_PREFIX.length + 32 + 64) return undefined;
+  const keyEnd = REVOCATION_PREFIX.length + MLDSA44_PUBLIC_KEY_BYTES;
+  if (token.length !== keyEnd + MLDSA44_SIGNATURE_BYTES) return undefined;
   const prefix = token.subarray(0, REVOCATION_PREFIX.length);
   if (!prefix.every((b, i) => b === REVOCATION_PREFIX[i])) return undefined;
-  const tmp = token.subarray(0, REVOCATION_PREFIX.length + 32);
+  const tmp = token.subarray(0, keyEnd);
   const pk = tmp.subarray(REVOCATION_PREFIX.length);
-  const sig = token.subarray(REVOCATION_PREFIX.length + 32);
-  try {
-    return ed25519.verify(sig, tmp, pk) ? new Uint8Array(pk) : undefined;
-  } catch {
-    return undefined;
-  }
+  return mlDsaVerify(token.subarray(keyEnd), tmp, pk) ? new Uint8Array(pk) : undefined;
 }
 
 /** Envelope for a third-party revocation; the token is its own authentication. */
@@ -205,7 +223,7 @@ export function buildCheckpoint(
       time: unixTime(),
       "from-directory": fields.fromDirectory,
       "from-root": fields.fromRoot,
-      "from-public-key": encodePublicKey(ed25519.getPublicKey(fromKey)),
+      "from-public-key": encodePublicKey(publicKeyOf(fromKey)),
       "to-directory": fields.toDirectory,
       "to-validated-root": fields.toValidatedRoot,
     },
@@ -227,5 +245,5 @@ export interface ErasureRequest {
 
 export function buildErasureRequest(directory: string, actor: string, signer: Uint8Array): ErasureRequest {
   const time = unixTime();
-  return { actor, time, signature: toB64url(ed25519.sign(erasurePayload(directory, actor, time), signer)) };
+  return { actor, time, signature: toB64url(mlDsaSign(erasurePayload(directory, actor, time), signer)) };
 }

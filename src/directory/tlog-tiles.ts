@@ -7,7 +7,8 @@
 // which is what tlog-tiles prescribes, and every complete aligned subtree hash is stored when it
 // completes (merkle_nodes(level, idx, hash), the same table in both backends). A tile's hashes are
 // exactly the stored nodes: tile (L, N) holds nodes at tree level 8·L, indices N·256 … N·256+255.
-// Entry bundles hold each record's logged bytes (records.envelope, the leaf data), checked against
+// Entry bundles hold each record's logged bytes (records.entry: message hash ‖ ML-DSA-44 signature ‖
+// key hash, see log-entry.ts), checked against
 // the stored leaf hash before they are served; the bytes are opaque here.
 import { gzipSync } from "node:zlib";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -108,14 +109,14 @@ export class TileReader {
   /** Entry bundle: each entry as a big-endian uint16 length and its bytes. */
   async entryBundle(index: number, width: number): Promise<Uint8Array> {
     const start = index * TILE_WIDTH;
-    const rows = await this.store.all<{ leaf_index: number; leaf_hash: Buffer; envelope: string }>(
-      "SELECT leaf_index, leaf_hash, envelope FROM records WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index",
+    const rows = await this.store.all<{ leaf_index: number; leaf_hash: Buffer; entry: Buffer }>(
+      "SELECT leaf_index, leaf_hash, entry FROM records WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index",
       [start, start + width],
     );
     if (rows.length !== width) throw new Error(`bundle ${index}: ${rows.length} of ${width} records stored`);
     const parts: Uint8Array[] = [];
     rows.forEach((r, i) => {
-      const entry = new Uint8Array(Buffer.from(r.envelope, "utf8"));
+      const entry = new Uint8Array(r.entry);
       if (Number(r.leaf_index) !== start + i) throw new Error(`bundle ${index}: record ${start + i} missing`);
       // A bundle must hash to its level-0 tile: refuse to serve bytes that would not.
       if (!bytesEqual(leafHash(entry), new Uint8Array(r.leaf_hash))) throw new Error(`record ${start + i}: stored bytes do not match its leaf hash`);

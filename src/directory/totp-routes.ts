@@ -13,10 +13,8 @@
 // Where the v0.8 text is silent we chose: the secret travels as `hpke:` + base64url(enc ‖ ct) of
 // the raw 32 bytes, with the protocol messages' suite and aad (the encapsulation key id) and the
 // endpoint's `!pkd-context` as HPKE info (as the reference server does), and `current-time` must
-// be within 5 minutes of ours. Request signatures are verified with the algorithm of the
-// directory's actor keys, Ed25519 until the ML-DSA-44 migration: `verifyActorKeySignature` below
-// is the one place to switch.
-import { createPublicKey, verify as nodeVerify } from "node:crypto";
+// be within 5 minutes of ours. Request signatures are ML-DSA-44, like protocol signatures, under
+// the actor's key `key-id` (`verifyActorKeySignature` below).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { CipherSuite, HkdfSha256 } from "@hpke/core";
 import { Chacha20Poly1305 } from "@hpke/chacha20poly1305";
@@ -25,6 +23,7 @@ import { actorOrigin } from "./actor-keys";
 import { canonicalJson, fromB64url, toB64url } from "./encoding";
 import { DirectoryError, errorBody } from "./errors";
 import type { DirectoryHpkeKey } from "./hpke-wire";
+import { mlDsaVerify } from "./mldsa";
 import { pae } from "./pae";
 import type { DirectoryStore } from "./store/store";
 import { TotpStore, matchingStep } from "./totp";
@@ -110,13 +109,7 @@ export function buildTotpRequest(
   };
 }
 
-// DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410), followed by the 32 raw key bytes.
-const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
-
-/**
- * Whether `signature` over `payload` verifies under the active key `keyId` of `actor` in the
- * directory's key index. Today's actor keys are Ed25519; switch here with the ML-DSA-44 migration.
- */
+/** Whether `signature` (ML-DSA-44) over `payload` verifies under the active key `keyId` of `actor`. */
 export async function verifyActorKeySignature(
   store: DirectoryStore,
   actor: string,
@@ -128,15 +121,7 @@ export async function verifyActorKeySignature(
     actor,
     keyId,
   ]);
-  return rows.some((r) => {
-    if (r.public_key.length !== 32 || signature.length !== 64) return false;
-    try {
-      const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, r.public_key]), format: "der", type: "spki" });
-      return nodeVerify(null, payload, key, signature);
-    } catch {
-      return false;
-    }
-  });
+  return rows.some((r) => mlDsaVerify(signature, payload, new Uint8Array(r.public_key)));
 }
 
 export interface TotpRouteOptions {

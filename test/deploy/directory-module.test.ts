@@ -3,6 +3,7 @@
 // ignition/modules/DirectoryCheckpoint.ts --network localhost --parameters …` deploys it, both run as
 // processes against a served chain. (The only addition: a unique --deployment-id, so the test writes
 // no ignition/deployments/chain-31337 an operator may have.)
+import { createHash } from "node:crypto";
 import { runNkms, type NkmsRun } from "../shared/nkms-bin";
 import { expect } from "chai";
 import fs from "node:fs";
@@ -37,7 +38,13 @@ describe("deploy: the DirectoryCheckpoint Ignition module, as the README runs it
   it("nkms directory key, then ignition deploy ignition/modules/DirectoryCheckpoint.ts --parameters", async () => {
     const key = await nkms(["directory", "key", "--key-file", path.join(dir, "directory.key"), "--json"]);
     expect(key.code, key.stderr).to.equal(0);
-    const directoryKey = (JSON.parse(key.stdout) as { bytes32: string }).bytes32;
+    const printed = JSON.parse(key.stdout) as { bytes32: string; "public-key": string };
+    const directoryKey = printed.bytes32;
+    // bytes32 is SHA-256 of the directory's ML-DSA-44 public key (mldsa44:<1312 bytes>).
+    const pk = Buffer.from(printed["public-key"].replace(/^mldsa44:/, ""), "base64url");
+    expect(printed["public-key"]).to.match(/^mldsa44:/);
+    expect(pk.length).to.equal(1312);
+    expect(directoryKey).to.equal("0x" + createHash("sha256").update(pk).digest("hex"));
     const params = path.join(dir, "directory.json");
     fs.writeFileSync(params, JSON.stringify({ DirectoryCheckpoint: { directoryKey } }));
 

@@ -1,12 +1,14 @@
 // The specification's test vectors (test/vectors/pkd-v0.8/) replayed: 40 of 40 steps (HPKE-wrapped
 // forms opened with the file's X-Wing key, ML-DSA-44 signatures, rules, leaves), through the
-// npm script as a process (its last line is the summary), and the runner is shown not to be
-// vacuous: a tampered signature, leaf, root or expectation fails exactly the step it touches.
+// npm script as a process (its last line is the summary): through the directory itself by default,
+// through the rule model with --rules-only. Both are shown not to be vacuous: a tampered signature,
+// leaf, root or expectation fails exactly the step it touches.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
-import { replayVectors, type VectorFile } from "../../src/directory/v08/replay";
+import { replayThroughDirectory } from "../../src/directory/v08/directory-replay";
+import { replayVectors, type ReplaySummary, type VectorFile } from "../../src/directory/v08/replay";
 import { vectorPath } from "../vectors";
 
 const FILE = vectorPath("pkd-v0.8", "test-vectors.json");
@@ -21,16 +23,21 @@ function flipBase64url(text: string, at: number): string {
 describe("directory: PKD specification test vectors (conformance replay)", function () {
   this.timeout(600_000);
 
-  it("`npm run -s conformance:pkd -- FILE` passes 40 of 40 steps and prints the summary last", () => {
-    const run = spawnSync("npm", ["run", "-s", "conformance:pkd", "--", FILE], { cwd: path.join(__dirname, "..", ".."), encoding: "utf8" });
-    const lines = run.stdout.trim().split("\n");
-    expect(JSON.parse(lines[lines.length - 1])).to.deep.equal({ steps: 40, passed: 40, failed: 0 });
-    expect(run.status, run.stderr).to.equal(0);
+  it("`npm run -s conformance:pkd -- FILE` passes 40 of 40 steps through the directory (and the rule model) and prints the summary last", () => {
+    for (const extra of [[], ["--rules-only"]]) {
+      const run = spawnSync("npm", ["run", "-s", "conformance:pkd", "--", FILE, ...extra], { cwd: path.join(__dirname, "..", ".."), encoding: "utf8" });
+      const lines = run.stdout.trim().split("\n");
+      expect(JSON.parse(lines[lines.length - 1]), `${extra.join(" ")}: ${run.stdout}`).to.deep.equal({ steps: 40, passed: 40, failed: 0 });
+      expect(run.status, run.stderr).to.equal(0);
+    }
     const usage = spawnSync("npm", ["run", "-s", "conformance:pkd"], { cwd: path.join(__dirname, "..", ".."), encoding: "utf8" });
     expect(usage.status).to.equal(2);
   });
 
-  it("fails exactly the tampered steps", async () => {
+  for (const [which, replay] of [
+    ["the directory", replayThroughDirectory],
+    ["the rule model", replayVectors],
+  ] as Array<[string, (file: VectorFile) => Promise<ReplaySummary>]>) it(`fails exactly the tampered steps (${which})`, async () => {
     const file = load();
     const byName = (name: string) => file["test-cases"].find((c) => c.name === name)!;
     // 1. an actor's protocol signature (the accepted Fireproof becomes a rejection)
@@ -48,7 +55,7 @@ describe("directory: PKD specification test vectors (conformance replay)", funct
     wrapped["hpke-wrapped-message"] = flipBase64url(wrapped["hpke-wrapped-message"]!, 2000);
     // 5. an expectation turned around
     byName("cannot-fireproof-twice").steps[2]["expect-fail"] = false;
-    const summary = await replayVectors(file);
+    const summary = await replay(file);
     const failed = summary.results.filter((r) => !r.passed).map((r) => `${r.testCase}#${r.step}`);
     expect(failed).to.deep.equal([
       "basic-enrollment-and-fireproof#1",

@@ -1,6 +1,7 @@
 // Witness cosignatures over HTTP (PKD spec v0.8, POST api/history/cosign/:hash): accepted only
 // from configured witnesses, for this directory's hostname and a root this log had, under the
 // witness's key; stored once and served with the root and with api/history.
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -32,11 +33,14 @@ describe("directory: witness cosignatures (api/history/cosign)", function () {
         const text = `{"entry":${i}}`;
         const hash = leafHash(new TextEncoder().encode(text));
         const { root } = await tx.log.append(hash);
-        await tx.run("INSERT INTO records (leaf_index, leaf_hash, action, envelope, created) VALUES (?, ?, ?, ?, ?)", [
+        // Opaque test entries: the entry bytes are the text itself (the tile view serves records.entry).
+        await tx.run("INSERT INTO records (leaf_index, leaf_hash, message_hash, action, envelope, entry, created) VALUES (?, ?, ?, ?, ?, ?, ?)", [
           i,
           Buffer.from(hash),
+          createHash("sha256").update(text).digest(),
           "AddKey",
           text,
+          Buffer.from(text, "utf8"),
           new Date().toISOString(),
         ]);
         if (s === server) roots.push(encodeMerkleRoot(root));

@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { ed25519 } from "@noble/curves/ed25519.js";
 import { freshnessWindow } from "../../src/directory/directory";
 import { encodeMerkleRoot, encodePublicKey, toB64url, fromB64url } from "../../src/directory/encoding";
 import {
@@ -18,6 +17,7 @@ import {
   signaturePayload,
 } from "../../src/directory/protocol";
 import { leafHash } from "../../src/directory/merkle";
+import { mlDsaVerify } from "../../src/directory/mldsa";
 import { expectCode, makeDirectory, newSecretKey, submitAs, TestBackend, TestDirectory } from "./helpers";
 import { startTestPostgres, TestPostgres } from "./postgres";
 
@@ -123,7 +123,7 @@ for (const kind of ["sqlite", "postgres"] as const) describe(`directory: protoco
       submitAs(t.directory, { ...msg, message: { ...msg.message, actor: other.message.actor }, "symmetric-keys": { ...msg["symmetric-keys"], actor: other["symmetric-keys"].actor } }),
       "invalid_signature",
     );
-    expect(ed25519.verify(fromB64url(msg.signature)!, signaturePayload(msg), publicKeyOf(a))).to.equal(true);
+    expect(mlDsaVerify(fromB64url(msg.signature)!, signaturePayload(msg), publicKeyOf(a))).to.equal(true);
     await expectCode(submitAs(t.directory, { ...msg, action: "Nope" }), "invalid_message");
     await expectCode(submitAs(t.directory, { ...msg, message: { ...msg.message, extra: "x" } }), "invalid_message");
     await expectCode(submitAs(t.directory, { ...msg, message: { ...msg.message, time: "soon" } }), "invalid_message");

@@ -1,19 +1,21 @@
 // The directory as deployed: real SQLite files, real HTTP (fastify), the real DirectoryCheckpoint
 // contract on Hardhat's EVM, and a client that checks everything against the chain.
 import fs from "node:fs";
+import { createHash } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { ed25519 } from "@noble/curves/ed25519.js";
 import type { DirectoryCheckpoint } from "../../typechain-types";
 import { decryptAttribute, AttributeDecryptionError } from "../../src/directory/attribute-encryption";
-import { connectCheckpointContract, CheckpointContract } from "../../src/directory/checkpoint-contract";
+import { connectCheckpointContract, CheckpointContract, directoryKeyBytes32 } from "../../src/directory/checkpoint-contract";
 import { CheckpointDivergenceError, Checkpointer } from "../../src/directory/checkpointer";
 import { DirectoryClient, DirectoryRequestError, DirectoryVerificationError } from "../../src/directory/client";
 import type { HistoryView } from "../../src/directory/directory";
 import { decodeMerkleRoot, encodePublicKey, fromB64url } from "../../src/directory/encoding";
+import { checkLogEntry } from "../../src/directory/log-entry";
 import { leafHash, verifyConsistency, verifyInclusion } from "../../src/directory/merkle";
+import { mlDsaVerify } from "../../src/directory/mldsa";
 import {
   buildAddKey,
   buildErasureRequest,
@@ -85,7 +87,8 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
     ERIN = social.actor("erin-7Qx9");
     const [operator] = await ethers.getSigners();
     const factory = await ethers.getContractFactory("DirectoryCheckpoint");
-    contract = (await factory.deploy(operator.address, publicKeyOf(signingKey))) as unknown as DirectoryCheckpoint;
+    // On chain: SHA-256 of the directory's ML-DSA-44 public key (the key itself is 1312 bytes).
+    contract = (await factory.deploy(operator.address, directoryKeyBytes32(publicKeyOf(signingKey)))) as unknown as DirectoryCheckpoint;
     await contract.waitForDeployment();
     const address = await contract.getAddress();
     operatorContract = connectCheckpointContract(address, operator);
@@ -105,6 +108,10 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
     const alice1 = newSecretKey();
     const res = await client.publishFirstKey(ALICE, alice1, social.identity("alice"));
     expect(res["leaf-index"]).to.equal(0);
+    // The contract pins SHA-256 of the directory's ML-DSA-44 key; the client checks the served key against it.
+    const keyHash = createHash("sha256").update(honest.directory.publicKey).digest("hex");
+    expect(await contract.directoryKey()).to.equal("0x" + keyHash);
+    expect(honest.directory.publicKey).to.have.length(1312);
 
     const published = await honest.checkpointer!.publish();
     expect(published?.treeSize).to.equal(1);
@@ -263,13 +270,15 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
       const view = (await (await fetch(`${honest.url}/api/history/view/${leaf}`)).json()) as HistoryView;
       expect(view.message).to.equal(null);
       expect(view["symmetric-keys"]).to.equal(null);
-      // The log is untouched: the leaf, its inclusion proof and the envelope signature verify.
-      const hash = leafHash(leafData(view.envelope));
+      // The log is untouched: the log entry, the leaf, its inclusion proof and the envelope signature verify.
+      const entry = fromB64url(view["log-entry"])!;
+      expect(checkLogEntry(entry, publicKeyOf(signingKey), leafData(view.envelope))).to.equal(undefined);
+      const hash = leafHash(entry);
       expect(Buffer.from(hash).toString("base64url")).to.equal(leaf);
       const root = decodeMerkleRoot(view["tree-head"].root)!;
       expect(verifyInclusion(hash, view["leaf-index"], view["tree-size"], view["inclusion-proof"].map((p) => fromB64url(p)!), root)).to.equal(true);
       // Both records were signed by erin's first key (self-signed AddKey, then vouching for the second).
-      expect(ed25519.verify(fromB64url(view.envelope.signature)!, signaturePayload(view.envelope), publicKeyOf(erin))).to.equal(true);
+      expect(mlDsaVerify(fromB64url(view.envelope.signature)!, signaturePayload(view.envelope), publicKeyOf(erin))).to.equal(true);
       // Without the key the ciphertext yields nothing.
       let refused = false;
       await decryptAttribute("actor", fromB64url(view.envelope.message.actor)!, newSecretKey(), view.envelope["recent-merkle-root"]).catch((e) => {

@@ -9,7 +9,7 @@ import path from "node:path";
 import { expect } from "chai";
 import fc from "fast-check";
 import { ethers } from "hardhat";
-import { connectCheckpointContract } from "../../src/directory/checkpoint-contract";
+import { connectCheckpointContract, directoryKeyBytes32 } from "../../src/directory/checkpoint-contract";
 import { Checkpointer } from "../../src/directory/checkpointer";
 import { Directory } from "../../src/directory/directory";
 import { EMPTY_TREE_HASH, leafHash, nodeHash, splitPoint, verifyConsistency, verifyInclusion } from "../../src/directory/merkle";
@@ -264,7 +264,7 @@ describe("directory: storage backends", function () {
         const directory = new Directory(store, { name: "https://pkd.test", signingKey });
         const [operator] = await ethers.getSigners();
         const factory = await ethers.getContractFactory("DirectoryCheckpoint");
-        const deployed = await factory.deploy(operator.address, publicKeyOf(signingKey));
+        const deployed = await factory.deploy(operator.address, directoryKeyBytes32(publicKeyOf(signingKey)));
         const contract = connectCheckpointContract(await deployed.getAddress(), operator);
         const checkpointer = new Checkpointer({ directory, contract });
         expect(await checkpointer.publish()).to.equal(null);

@@ -1,5 +1,6 @@
 // The SQL of the tile reader, the cosignature table and the TOTP table on both storage backends
 // (SQLite and a real embedded PostgreSQL): same answers from the same operations.
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -45,11 +46,14 @@ describe("directory: tiles, cosignatures and TOTP on both storage backends", fun
             const text = `entry ${i} ${"ü".repeat(i % 5)}`;
             const hash = leafHash(new TextEncoder().encode(text));
             await tx.log.append(hash);
-            await tx.run("INSERT INTO records (leaf_index, leaf_hash, action, envelope, created) VALUES (?, ?, ?, ?, ?)", [
+            // Opaque test entries: the entry bytes are the text itself (the tile view serves records.entry).
+            await tx.run("INSERT INTO records (leaf_index, leaf_hash, message_hash, action, envelope, entry, created) VALUES (?, ?, ?, ?, ?, ?, ?)", [
               i,
               Buffer.from(hash),
+              createHash("sha256").update(text).digest(),
               "AddKey",
               text,
+              Buffer.from(text, "utf8"),
               "2026-01-01T00:00:00Z",
             ]);
             leaves.push(hash);

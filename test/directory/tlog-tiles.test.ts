@@ -2,6 +2,7 @@
 // specs alone (tlog-tiles, tlog-checkpoint, signed-note, RFC 6962): it pins the note key, reads
 // the checkpoint, fetches only tiles and bundles, and builds and checks its own inclusion and
 // consistency proofs. Nothing of src/directory/merkle.ts is used on the verifying side.
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -11,8 +12,9 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { leafHash } from "../../src/directory/merkle";
 import { DirectoryServer, startDirectoryServer } from "../../src/directory/server";
 import { encodeTileIndex, parseTilePath, tilePath } from "../../src/directory/tlog-tiles";
-import { buildAddKey, publicKeyOf } from "../../src/directory/protocol";
+import { buildAddKey, leafData, publicKeyOf } from "../../src/directory/protocol";
 import { newSecretKey, submitAs } from "./helpers";
+import { checkLogEntry, LOG_ENTRY_BYTES } from "../../src/directory/log-entry";
 
 // ------------------------------------------------------------------ independent verifier
 
@@ -209,11 +211,14 @@ describe("directory: C2SP tlog-tiles over HTTP", function () {
         const hash = leafHash(bytes);
         const { index } = await tx.log.append(hash);
         expect(index).to.equal(i);
-        await tx.run("INSERT INTO records (leaf_index, leaf_hash, action, envelope, created) VALUES (?, ?, ?, ?, ?)", [
+        // Opaque test entries: the entry bytes are the text itself (the tile view serves records.entry).
+        await tx.run("INSERT INTO records (leaf_index, leaf_hash, message_hash, action, envelope, entry, created) VALUES (?, ?, ?, ?, ?, ?, ?)", [
           i,
           Buffer.from(hash),
+          createHash("sha256").update(text).digest(),
           "AddKey",
           text,
+          Buffer.from(text, "utf8"),
           new Date().toISOString(),
         ]);
         entries.push(bytes);
@@ -394,7 +399,8 @@ describe("directory: tlog-tiles entries of real protocol messages", function () 
   it("serves a submitted message as the exact bytes its leaf hash covers", async () => {
     const sk = newSecretKey();
     const actor = "https://social.example/users/alice";
-    const res = await submitAs(server.directory, await buildAddKey(actor, publicKeyOf(sk), await server.directory.currentRoot(), sk), actor);
+    const msg = await buildAddKey(actor, publicKeyOf(sk), await server.directory.currentRoot(), sk);
+    const res = await submitAs(server.directory, msg, actor);
     const vkey = server.noteSigner!.verifierKey;
     const cp = openCheckpoint(await (await fetch(`${server.url}/tlog/checkpoint`)).text(), vkey);
     expect(cp.size).to.equal(1);
@@ -402,7 +408,9 @@ describe("directory: tlog-tiles entries of real protocol messages", function () 
     const [entry] = await client.entries(0);
     expect(Buffer.from(leafH(entry)).toString("base64url")).to.equal(res["merkle-leaf"]);
     expect(eq(leafH(entry), cp.root)).to.equal(true); // a one-leaf tree's root is its leaf hash
-    expect((JSON.parse(Buffer.from(entry).toString("utf8")) as { action: string }).action).to.equal("AddKey");
+    // The entry is the spec's: SHA-256 of the message ‖ the directory's ML-DSA-44 signature ‖ its key hash.
+    expect(entry.length).to.equal(LOG_ENTRY_BYTES);
+    expect(checkLogEntry(entry, server.directory.publicKey, leafData(msg))).to.equal(undefined);
   });
 });
 

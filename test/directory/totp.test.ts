@@ -12,8 +12,8 @@ import { buildAddKey, buildBurnDown, publicKeyOf, PLAINTEXT_CONTEXT } from "../.
 import { DirectoryServer, startDirectoryServer } from "../../src/directory/server";
 import { PKD_TOTP, TotpHash, base32, hotp, matchingStep, totp } from "../../src/directory/totp";
 import { TotpOperation, buildTotpRequest, sealTotpSecret } from "../../src/directory/totp-routes";
-import { fromB64url, keyId } from "../../src/directory/encoding";
-import { ed25519 } from "@noble/curves/ed25519.js";
+import { fromB64url } from "../../src/directory/encoding";
+import { mlDsaSign } from "../../src/directory/mldsa";
 import { newSecretKey } from "./helpers";
 import { startInstance, TestInstance } from "./instance";
 
@@ -168,6 +168,8 @@ describe("directory: TOTP (RFC 6238) for BurnDown", function () {
       const keyB = newSecretKey();
       let encapsulationKey: Uint8Array;
       const now = (): number => Math.floor(Date.now() / 1000);
+      // The ids the directory issued for keyA and keyB (random; learned from the AddKey answers).
+      const keyIds = new Map<Uint8Array, string>();
 
       before(async () => {
         other = await startInstance();
@@ -178,7 +180,9 @@ describe("directory: TOTP (RFC 6238) for BurnDown", function () {
           [ROOT_B, keyB, other.identity("root")],
         ] as const) {
           const add = await buildAddKey(actor, publicKeyOf(key), await server.directory.currentRoot(), key);
-          expect((await post("/api/message", envelope(actor, add), id)).status).to.equal(201);
+          const res = await post("/api/message", envelope(actor, add), id);
+          expect(res.status).to.equal(201);
+          keyIds.set(key, res.json["key-id"] as string);
         }
         const info = (await (await fetch(`${server.url}/api/server-public-key`)).json()) as Record<string, string>;
         encapsulationKey = fromB64url(info["hpke-public-key"])!;
@@ -189,7 +193,7 @@ describe("directory: TOTP (RFC 6238) for BurnDown", function () {
       });
 
       const request = (op: TotpOperation, actor: string, key: Uint8Array, fields: Record<string, string>, signWith = key) =>
-        buildTotpRequest(op, { "actor-id": actor, "key-id": keyId(publicKeyOf(key)), ...fields }, (m) => ed25519.sign(m, signWith));
+        buildTotpRequest(op, { "actor-id": actor, "key-id": keyIds.get(key)!, ...fields }, (m) => mlDsaSign(m, signWith));
 
       it("enrolls a secret sent HPKE-encrypted with two successive codes, once; its codes are spent", async () => {
         const secret = newSecretKey();

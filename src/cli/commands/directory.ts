@@ -4,7 +4,7 @@ import { Command } from "commander";
 import { Wallet } from "ethers";
 import { startDirectoryServer } from "../../directory/server";
 import type { InstanceIdentity } from "../../directory/client";
-import { connectCheckpointContract } from "../../directory/checkpoint-contract";
+import { connectCheckpointContract, directoryKeyBytes32 } from "../../directory/checkpoint-contract";
 import { encodePublicKey } from "../../directory/encoding";
 import { publicKeyOf } from "../../directory/protocol";
 import { makeProvider } from "../../client/chain";
@@ -14,7 +14,7 @@ import { CliError } from "../errors";
 function loadOrCreateKey(file: string): Uint8Array {
   if (!fs.existsSync(file)) fs.writeFileSync(file, Buffer.from(randomBytes(32)).toString("hex") + "\n", { mode: 0o600 });
   const text = fs.readFileSync(file, "utf8").trim();
-  if (!/^[0-9a-f]{64}$/i.test(text)) throw new CliError("keystore", `${file} must hold a 32-byte hex Ed25519 secret key`);
+  if (!/^[0-9a-f]{64}$/i.test(text)) throw new CliError("keystore", `${file} must hold a 32-byte hex ML-DSA-44 seed`);
   return new Uint8Array(Buffer.from(text, "hex"));
 }
 
@@ -50,12 +50,12 @@ export function directoryCommand(): Command {
     .command("serve")
     .description("serve the directory over HTTP, checkpointing to the DirectoryCheckpoint contract with --contract")
     .requiredOption("--database <path-or-url>", "SQLite file (embedded default) or postgres://user:pass@host:port/db (production; several servers may share it)")
-    .requiredOption("--key-file <path>", "Ed25519 secret key file (hex), created if missing")
+    .requiredOption("--key-file <path>", "directory key file: a 32-byte ML-DSA-44 seed (hex), created if missing")
     .option("--name <url>", "directory name bound into tree heads", "http://127.0.0.1:8080")
     .option("--host <host>", "listen address", "127.0.0.1")
     .option("--port <port>", "listen port", "8080")
     .option("--operator <actor>", "actor allowed to BurnDown (repeatable)", collect, [] as string[])
-    .option("--peer <ed25519-key>", "directory trusted for Checkpoint messages (repeatable)", collect, [] as string[])
+    .option("--peer <mldsa44-key>", "directory trusted for Checkpoint messages, mldsa44:<base64url> (repeatable)", collect, [] as string[])
     .option("--contract <address>", "DirectoryCheckpoint address (checkpoints sent via --rpc-url)")
     .option("--wallet-key-env <name>", "environment variable holding the checkpoint wallet's private key", "NKMS_DIRECTORY_WALLET_KEY")
     .option("--checkpoint-interval <seconds>", "seconds between checkpoints", "60")
@@ -106,11 +106,11 @@ export function directoryCommand(): Command {
 
   dir
     .command("key")
-    .description("print the directory's public key (hex, for the DirectoryCheckpoint deployment), creating the key file if needed")
-    .requiredOption("--key-file <path>", "Ed25519 secret key file (hex)")
+    .description("print the directory's ML-DSA-44 public key and its SHA-256 (bytes32, for the DirectoryCheckpoint deployment), creating the key file if needed")
+    .requiredOption("--key-file <path>", "directory key file: a 32-byte ML-DSA-44 seed (hex)")
     .action((opts: { keyFile: string }, c: Command) => {
       const pk = publicKeyOf(loadOrCreateKey(opts.keyFile));
-      new Context(c).print({ "public-key": encodePublicKey(pk), bytes32: "0x" + Buffer.from(pk).toString("hex") });
+      new Context(c).print({ "public-key": encodePublicKey(pk), bytes32: directoryKeyBytes32(pk) });
     });
 
   const withDirectory = (c: Command) =>

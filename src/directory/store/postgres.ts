@@ -20,8 +20,8 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS merkle_roots (size BIGINT PRIMARY KEY, root BYTEA NOT NULL);
   CREATE INDEX IF NOT EXISTS merkle_roots_by_root ON merkle_roots(root);
   CREATE TABLE IF NOT EXISTS records (
-    leaf_index BIGINT PRIMARY KEY, leaf_hash BYTEA NOT NULL UNIQUE, action TEXT NOT NULL,
-    envelope TEXT NOT NULL, created TEXT NOT NULL);
+    leaf_index BIGINT PRIMARY KEY, leaf_hash BYTEA NOT NULL UNIQUE, message_hash BYTEA NOT NULL UNIQUE,
+    action TEXT NOT NULL, envelope TEXT NOT NULL, entry BYTEA NOT NULL, created TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS record_attributes (
     leaf_index BIGINT NOT NULL, name TEXT NOT NULL, key BYTEA NOT NULL, plaintext BYTEA NOT NULL,
     PRIMARY KEY (leaf_index, name));

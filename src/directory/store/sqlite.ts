@@ -8,8 +8,8 @@ import type { DirectoryStore, LogReader, LogWriter, SqlValue, StoreTransaction }
 /** The directory's tables (the log's own tables are created by MerkleLog). */
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS records (
-    leaf_index INTEGER PRIMARY KEY, leaf_hash BLOB NOT NULL UNIQUE, action TEXT NOT NULL,
-    envelope TEXT NOT NULL, created TEXT NOT NULL);
+    leaf_index INTEGER PRIMARY KEY, leaf_hash BLOB NOT NULL UNIQUE, message_hash BLOB NOT NULL UNIQUE,
+    action TEXT NOT NULL, envelope TEXT NOT NULL, entry BLOB NOT NULL, created TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS record_attributes (
     leaf_index INTEGER NOT NULL, name TEXT NOT NULL, key BLOB NOT NULL, plaintext BLOB NOT NULL,
     PRIMARY KEY (leaf_index, name)) WITHOUT ROWID;

@@ -12,20 +12,21 @@
 // leaf hash input, Merkle leaf data) the departures are the vectors' and are confined here; see
 // docs/pkd-v0.8.md.
 //
-// This is a rule-level replay of its own (keys, fireproof state and aux data in memory), not yet the
-// SQLite directory of directory.ts, which still speaks the 2024 formats (Ed25519).
+// This is a rule-level replay of its own (keys, fireproof state and aux data in memory); the
+// signatures, keys, revocation tokens and log entries are checked by the same modules as the
+// SQLite directory of directory.ts (mldsa.ts, protocol.ts, log-entry.ts).
 import { createHash } from "node:crypto";
-import { ml_dsa44 } from "@noble/post-quantum/ml-dsa.js";
 import { AttributeDecryptionError } from "../attribute-encryption";
 import { canonicalJson, JsonValue } from "../encoding";
+import { LOG_ENTRY_BYTES, checkLogEntry } from "../log-entry";
 import { EMPTY_TREE_HASH, bytesEqual, leafHash, nodeHash, splitPoint } from "../merkle";
-import { concatBytes, pae } from "../pae";
+import { decodeMlDsaPublicKey, mlDsaVerify, protocolSignaturePayload } from "../mldsa";
+import { parseRevocationToken } from "../protocol";
 import { openProtocolMessage } from "./hpke";
 import { decryptLegacyVectorAttribute } from "./legacy-attribute";
 
+export { protocolSignaturePayload };
 export const PKD_CONTEXT = "https://github.com/fedi-e2ee/public-key-directory/v1";
-const ML_DSA_44_PUBLIC_KEY = 1312;
-const ML_DSA_44_SIGNATURE = 2420;
 
 export interface VectorStep {
   description: string;
@@ -88,45 +89,15 @@ function encodeRoot(leafHashes: Uint8Array[]): string {
 /** `mldsa44:<base64url>` → the 1312-byte public key. */
 export function decodeMlDsaKey(text: string): Uint8Array {
   if (typeof text !== "string" || !text.startsWith("mldsa44:")) throw new Rejected("public keys are mldsa44:<base64url>");
-  const key = b64(text.slice("mldsa44:".length));
-  if (key.length !== ML_DSA_44_PUBLIC_KEY) throw new Rejected("an ML-DSA-44 public key is 1312 bytes");
+  const key = decodeMlDsaPublicKey(text);
+  if (!key) throw new Rejected("an ML-DSA-44 public key is 1312 bytes");
   return key;
 }
 
-/** The spec's signed payload: PAE over field names interleaved with their values. */
-export function protocolSignaturePayload(msg: { "!pkd-context": string; action: string; message: unknown; "recent-merkle-root": string }): Uint8Array {
-  return pae([
-    "!pkd-context",
-    msg["!pkd-context"],
-    "action",
-    msg.action,
-    "message",
-    canonicalJson(msg.message as JsonValue),
-    "recent-merkle-root",
-    msg["recent-merkle-root"],
-  ]);
-}
-
-function mlDsaVerifies(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  if (signature.length !== ML_DSA_44_SIGNATURE) return false;
-  try {
-    return ml_dsa44.verify(signature, message, publicKey);
-  } catch {
-    return false;
-  }
-}
-
-const REVOCATION_PREFIX = concatBytes(new TextEncoder().encode("FediPKD1"), new Uint8Array(32).fill(0xfe), new TextEncoder().encode("revoke-public-key"));
-
 /** The public key a revocation token revokes, if the token is signed by it. */
 function revokedKey(token: string): Uint8Array {
-  const bytes = b64(token);
-  const keyEnd = REVOCATION_PREFIX.length + ML_DSA_44_PUBLIC_KEY;
-  if (bytes.length !== keyEnd + ML_DSA_44_SIGNATURE || !bytesEqual(bytes.subarray(0, REVOCATION_PREFIX.length), REVOCATION_PREFIX)) {
-    throw new Rejected("malformed revocation token");
-  }
-  const pk = bytes.subarray(REVOCATION_PREFIX.length, keyEnd);
-  if (!mlDsaVerifies(bytes.subarray(keyEnd), bytes.subarray(0, keyEnd), pk)) throw new Rejected("revocation token is not signed by its key");
+  const pk = parseRevocationToken(b64(token));
+  if (!pk) throw new Rejected("malformed revocation token, or not signed by its key");
   return pk;
 }
 
@@ -205,7 +176,7 @@ async function plaintext(msg: SignedMessage): Promise<Record<string, string>> {
 function signedBy(keys: Uint8Array[], msg: SignedMessage): boolean {
   const payload = protocolSignaturePayload(msg);
   const sig = b64(msg.signature);
-  return keys.some((k) => mlDsaVerifies(sig, payload, k));
+  return keys.some((k) => mlDsaVerify(sig, payload, k));
 }
 
 function requireSigned(keys: Uint8Array[], msg: SignedMessage, why: string): void {
@@ -317,17 +288,15 @@ async function apply(state: CaseState, transmitted: Record<string, unknown>, sig
  * transmitted minus `otp` ‖ its ML-DSA-44 signature of that hash ‖ SHA-256(server key). Returns the
  * Merkle leaf data (the vectors' generator hashes the base64url text of the leaf, not its bytes).
  */
-function checkedLeaf(state: CaseState, step: VectorStep): Uint8Array {
+export function checkedLeaf(serverKey: Uint8Array, step: VectorStep): Uint8Array {
   const leaf = b64(step["merkle-leaf"]);
-  if (leaf.length !== 32 + ML_DSA_44_SIGNATURE + 32) throw new Error(`leaf is ${leaf.length} bytes`);
+  if (leaf.length !== LOG_ENTRY_BYTES) throw new Error(`leaf is ${leaf.length} bytes`);
   const hashed = step["signed-message"] || step["protocol-message"];
   const { otp: _otp, ...withoutOtp } = JSON.parse(hashed) as Record<string, unknown>;
   const candidates = [hashed, JSON.stringify(withoutOtp).replace(/\\\//g, "/")];
   if (!candidates.some((c) => bytesEqual(sha256(c), leaf.subarray(0, 32)))) throw new Error("leaf hash is not SHA-256 of the message minus otp");
-  if (!mlDsaVerifies(leaf.subarray(32, 32 + ML_DSA_44_SIGNATURE), leaf.subarray(0, 32), state.serverKey)) {
-    throw new Error("leaf's server signature does not verify under the file's server key");
-  }
-  if (!bytesEqual(leaf.subarray(32 + ML_DSA_44_SIGNATURE), sha256(state.serverKey))) throw new Error("leaf's key hash is not SHA-256 of the server key");
+  const bad = checkLogEntry(leaf, serverKey);
+  if (bad) throw new Error(`leaf: ${bad}`);
   return new TextEncoder().encode(step["merkle-leaf"]);
 }
 
@@ -335,7 +304,7 @@ function checkedLeaf(state: CaseState, step: VectorStep): Uint8Array {
  * The step's HPKE-wrapped form (X-Wing to the file's server key) must open to the signed message
  * plus `padding` (outside the signature); BurnDown is never encrypted.
  */
-async function checkHpke(testCase: VectorCase, step: VectorStep): Promise<void> {
+export async function checkHpke(testCase: VectorCase, step: VectorStep): Promise<void> {
   const wrapped = step["hpke-wrapped-message"] ?? "";
   const action = (JSON.parse(step["protocol-message"]) as { action?: string }).action;
   if (action === "BurnDown" || action === "RevokeKeyThirdParty") {
@@ -372,7 +341,7 @@ export async function replayVectors(file: VectorFile): Promise<ReplaySummary> {
           detail = err.message;
         }
         if (outcome === "accept") {
-          state.leafHashes.push(leafHash(checkedLeaf(state, step)));
+          state.leafHashes.push(leafHash(checkedLeaf(state.serverKey, step)));
           state.roots.add(state.root());
         }
         if (outcome !== expected) throw new Error(`expected ${expected}, replay says ${outcome}${detail ? ` (${detail})` : ""}`);
