@@ -19,7 +19,7 @@ contract DirectoryCheckpoint {
 
     /// @notice The only account allowed to checkpoint.
     address public immutable operator;
-    /// @notice The directory's Ed25519 tree-head signing key, so clients learn it from chain.
+    /// @notice SHA-256 of the directory's ML-DSA-44 public key (it signs tree heads and log entries), so clients check the key the directory serves against chain.
     bytes32 public immutable directoryKey;
 
     Checkpoint private _latest;
@@ -36,7 +36,7 @@ contract DirectoryCheckpoint {
     error InconsistentCheckpoint(uint64 fromSize, uint64 toSize);
 
     /// @param operator_ Account that will publish checkpoints (the directory's hot wallet).
-    /// @param directoryKey_ The directory's 32-byte Ed25519 public key.
+    /// @param directoryKey_ SHA-256 of the directory's ML-DSA-44 public key (1,312 bytes, too long to keep on chain).
     constructor(address operator_, bytes32 directoryKey_) {
         if (operator_ == address(0)) revert ZeroOperator();
         operator = operator_;
