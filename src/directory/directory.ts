@@ -409,11 +409,14 @@ export class Directory {
           if (msg["key-id"] !== undefined) throw new DirectoryError("invalid_message", "the first AddKey of an actor carries no key-id");
           this.requireSignature([newKey], signature, payload);
         } else {
-          // Later keys are vouched for by an existing one; a self-signature is never a vouching.
-          if (this.verifiesUnder([newKey], signature, payload)) {
-            throw new DirectoryError("invalid_signature", "a self-signed AddKey is refused while the actor has active keys");
+          // Later keys are vouched for by an existing one; a self-signature is never a vouching
+          // (looked for only when no active key vouches: the accepted path verifies once).
+          if (!this.verifiesUnder(this.signers(active, msg["key-id"]), signature, payload)) {
+            if (this.verifiesUnder([newKey], signature, payload)) {
+              throw new DirectoryError("invalid_signature", "a self-signed AddKey is refused while the actor has active keys");
+            }
+            throw new DirectoryError("invalid_signature", "signature does not verify under an authorized key");
           }
-          this.requireSignature(this.signers(active, msg["key-id"]), signature, payload);
         }
         // Issued by the directory (spec "Key Identifiers"): random, so it says nothing about the key.
         const newKeyId = randomKeyId();
