@@ -11,7 +11,8 @@ import {HammingSelection} from "./health/HammingSelection.sol";
 
 /// @title Health-check voting among staked nodes (whitepaper section VI).
 /// @notice Time is cut into rounds of fixed length: a commit window then a reveal window, then
-/// anyone may finalize. Round r (r >= 1) starts at `genesis + (r - 1) * roundLength`.
+/// anyone may finalize. Round r (r >= 1) starts at `genesis + (r - 1) * roundLength`; `genesis`
+/// is the deployment or a start announced up to `MAX_START_DELAY` ahead (enrollment opens at once).
 ///
 /// **Enrollment, frozen per round.** Nodes (identified by staker address) are enrolled by anyone
 /// when eligible (registered in the escrow, holding locked stake) and evicted by anyone when no
@@ -138,6 +139,7 @@ contract HealthCheck is ReentrancyGuardTransient {
         uint32 expectedCheckers; // c, the expected number of self-selected checkers
         uint32 quorum; // minimum number of reveals for a round to judge anyone
         uint256 rewardPerRound; // checker budget per finalized round, paid from the pool
+        uint64 firstRoundStart; // timestamp at which round 1 starts; 0 = at deployment
     }
 
     /// @notice A node's checker record (one storage slot, all that `commit` reads).
@@ -241,6 +243,8 @@ contract HealthCheck is ReentrancyGuardTransient {
     uint256 private constant LOW_MASK = (uint256(1) << 192) - 1;
     /// @notice Domain tag of a target's contact signature (see `contactDigest`).
     string public constant CONTACT_TAG = "NKMS-HEALTH-CONTACT-V1";
+    /// @notice Latest a first round may be scheduled after deployment (`Config.firstRoundStart`).
+    uint256 public constant MAX_START_DELAY = 30 days;
     /// @notice Bytes of one contact proof in `reveal`: r ‖ s ‖ v.
     uint256 public constant CONTACT_PROOF_BYTES = 65;
 
@@ -378,7 +382,17 @@ contract HealthCheck is ReentrancyGuardTransient {
         if (config.quorum < 2 || config.quorum > config.expectedCheckers) revert InvalidParameter("quorum");
         escrow = escrow_;
         token = token_;
-        genesis = block.timestamp;
+        // A start announced ahead lets operators enroll before round 1, so that the first round
+        // already judges someone (enrollment counts from the next round on). Bounded so that a
+        // typo cannot leave a contract whose rounds never start.
+        if (config.firstRoundStart == 0) {
+            genesis = block.timestamp;
+        } else {
+            if (config.firstRoundStart < block.timestamp || config.firstRoundStart > block.timestamp + MAX_START_DELAY) {
+                revert InvalidParameter("firstRoundStart");
+            }
+            genesis = config.firstRoundStart;
+        }
         commitDuration = config.commitDuration;
         revealDuration = config.revealDuration;
         openWindow = config.openWindow;
@@ -696,8 +710,10 @@ contract HealthCheck is ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- views
 
-    /// @notice The round the current block belongs to (rounds start at 1).
+    /// @notice The round the current block belongs to (rounds start at 1; 0 before `genesis`,
+    /// when nodes can already enroll for round 1 but no round can be opened).
     function currentRound() public view returns (uint32) {
+        if (block.timestamp < genesis) return 0;
         return uint32((block.timestamp - genesis) / (commitDuration + revealDuration) + 1);
     }
 

@@ -18,4 +18,7 @@ export const HEALTH_DEFAULTS = {
   // The least the contract accepts: a 3-node network decides (1 target, 2 checkers).
   quorum: 2,
   rewardPerRound: 1_000n * TOKEN,
+  // Round 1 starts at deployment unless a later start is announced (parameter firstRoundStart,
+  // a Unix time): announcing one lets operators enroll so that round 1 already judges.
+  firstRoundStart: 0,
 } as const;

@@ -22,6 +22,7 @@ const HealthModule = buildModule("NKMSHealth", (m) => {
     expectedCheckers: m.getParameter("expectedCheckers", d.expectedCheckers),
     quorum: m.getParameter("quorum", d.quorum),
     rewardPerRound: m.getParameter("rewardPerRound", d.rewardPerRound),
+    firstRoundStart: m.getParameter("firstRoundStart", d.firstRoundStart),
   };
   const health = m.contract("HealthCheck", [escrow, token, config]);
   m.call(escrow, "grantRole", [m.staticCall(escrow, "REWARD_FORFEITER_ROLE"), health], {

@@ -155,6 +155,7 @@ async function deployInstance(core: Core, sampleSize: number): Promise<HealthChe
     expectedCheckers: 10,
     quorum: 2, // the least the contract accepts (issue #16)
     rewardPerRound: 1_000n * TOKEN,
+    firstRoundStart: 0,
   };
   const health = await ethers.deployContract("HealthCheck", [core.escrowAddress, core.tokenAddress, config]);
   const address = await health.getAddress();

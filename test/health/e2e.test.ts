@@ -32,6 +32,7 @@ const CONFIG = {
   expectedCheckers: 100, // above N: every non-target is a checker
   quorum: 2,
   rewardPerRound: 1_000n * TOKEN,
+  firstRoundStart: 0,
 };
 
 const NODES = 6;

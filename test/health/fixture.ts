@@ -20,6 +20,8 @@ export interface HealthConfig {
   expectedCheckers: number;
   quorum: number;
   rewardPerRound: bigint;
+  /** 0: round 1 starts at deployment. */
+  firstRoundStart: number;
 }
 
 /** Short windows; `expectedCheckers` above N so every non-target enrolled node is a checker. */
@@ -33,6 +35,7 @@ export const TEST_CONFIG: HealthConfig = {
   expectedCheckers: 1000,
   quorum: 2,
   rewardPerRound: 1_000n * TOKEN,
+  firstRoundStart: 0,
 };
 
 export interface HealthWorld {

@@ -111,6 +111,42 @@ describe("health: HealthCheck", () => {
         .withArgs("token");
     });
 
+    it("rejects a first round announced in the past or more than 30 days ahead", async () => {
+      const core = await deployCore();
+      const factory = await ethers.getContractFactory("HealthCheck");
+      const now = await time.latest();
+      for (const firstRoundStart of [now - 1, now + 30 * 86_400 + 60]) {
+        await expect(factory.deploy(core.escrowAddress, core.tokenAddress, { ...TEST_CONFIG, firstRoundStart }))
+          .to.be.revertedWithCustomError(factory, "InvalidParameter")
+          .withArgs("firstRoundStart");
+      }
+    });
+
+    it("with an announced start, enrolls before round 1 and round 1 already judges (not void)", async () => {
+      // Round 1 at deployment meets an empty enrollment (enrollment counts from the next round),
+      // so a fresh network's first round was always void.
+      const w = await buildWorld({ nodes: 5, enroll: false, accruePeriods: 0 });
+      const factory = await ethers.getContractFactory("HealthCheck");
+      const start = (await time.latest()) + 3 * 3600;
+      const health = await factory.deploy(w.core.escrowAddress, w.core.tokenAddress, { ...TEST_CONFIG, firstRoundStart: start });
+      expect(await health.genesis()).to.equal(BigInt(start));
+      expect(await health.currentRound()).to.equal(0n);
+      await (await w.core.escrow.grantRole(await w.core.escrow.REWARD_FORFEITER_ROLE(), await health.getAddress())).wait();
+      for (const node of w.nodes.slice(0, 4)) await (await health.enroll(node.staker.address)).wait();
+      // No round exists yet: nothing can be opened.
+      await expect(health.openRound()).to.be.revertedWithCustomError(health, "OpenWindowClosed").withArgs(0);
+      // Enrollment freezes before round 1 like before any round.
+      await time.increaseTo(start - TEST_CONFIG.freezeWindow);
+      await expect(health.enroll(w.nodes[4].staker.address)).to.be.revertedWithCustomError(health, "EnrollmentFrozen").withArgs(1);
+      await time.increaseTo(start);
+      expect(await health.currentRound()).to.equal(1n);
+      await expect(health.openRound()).to.emit(health, "RoundOpened");
+      const info = await health.roundInfo(1);
+      expect(info.opened).to.equal(true);
+      expect(info.voided).to.equal(false);
+      expect(info.targets.length).to.equal(2);
+    });
+
     it("stores its configuration and starts at round 1", async () => {
       const core = await deployCore();
       const health = await ethers.deployContract("HealthCheck", [core.escrowAddress, core.tokenAddress, TEST_CONFIG]);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ethers } from "hardhat";
 import { JsonRpcProvider, type Wallet } from "ethers";
@@ -102,6 +102,8 @@ export interface SpawnOptions {
   logLevel?: string;
   /** How long to wait for the agent's "listening" line (default 120 s). */
   startTimeoutMs?: number;
+  /** Append the agent's stdout and stderr to this file (for a post-mortem). */
+  logFile?: string;
 }
 
 export async function spawnAgent(files: AgentFiles, rpcUrl: string, net: Network, extraEnv: Record<string, string> = {}, opts: SpawnOptions = {}): Promise<AgentProcess> {
@@ -127,13 +129,22 @@ export async function spawnAgent(files: AgentFiles, rpcUrl: string, net: Network
   });
   let out = "";
   let err = "";
+  if (opts.logFile) {
+    const sink = createWriteStream(opts.logFile, { flags: "a" });
+    proc.stdout!.on("data", (d: Buffer) => sink.write(d));
+    proc.stderr!.on("data", (d: Buffer) => sink.write(d));
+    proc.once("exit", () => sink.end());
+  }
   proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`agent did not start: ${err}`)), opts.startTimeoutMs ?? 120_000);
+    let listening = false;
     proc.stdout!.on("data", (d: Buffer) => {
+      if (listening) return; // a long-running agent's output is not kept in memory
       out += d.toString();
       const line = out.split("\n").find((l) => l.includes('"listening"'));
       if (line) {
+        listening = true;
         clearTimeout(timer);
         resolve(JSON.parse(line).url as string);
       }

@@ -30,6 +30,8 @@ export interface SoakOptions {
   kinds: NodeKind[];
   commitSeconds: number;
   revealSeconds: number;
+  /** Seconds from the HealthCheck's deployment to round 1 (enough to enroll and start the agents). */
+  leadSeconds: number;
   sampleSize: number;
   quorum: number;
   /** Stop after this long (wall clock, from the first round on). */
@@ -100,27 +102,6 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const { token, escrow } = net.core;
     const quota = 4 * n; // room for every checker's kept policy and its fresh ones, not for more
     await (await net.policyManager.connect(deployer).setQuotaParams(quota, 0)).wait();
-    const config = {
-      commitDuration: opts.commitSeconds,
-      revealDuration: opts.revealSeconds,
-      openWindow: Math.min(opts.commitSeconds, 20),
-      freezeWindow: 2,
-      claimWindow: 3600,
-      sampleSize: opts.sampleSize,
-      expectedCheckers: 1000, // every non-target enrolled node checks (small network)
-      quorum: opts.quorum,
-      rewardPerRound: 1_000n * TOKEN,
-    };
-    const health = (await (await ethers.getContractFactory("HealthCheck", deployer)).deploy(net.core.escrowAddress, net.core.tokenAddress, config)) as unknown as HealthCheck;
-    await health.waitForDeployment();
-    const healthAddress = await health.getAddress();
-    await (await escrow.grantRole(await escrow.REWARD_FORFEITER_ROLE(), healthAddress)).wait();
-    // Reserved probe capacity (issue #16): assigned checkers hire their targets outside quotas.
-    await (await net.policyManager.connect(deployer).setHealthCheck(healthAddress)).wait();
-    await (await token.approve(healthAddress, 1_000_000n * TOKEN)).wait();
-    await (await health.fund(1_000_000n * TOKEN)).wait();
-    log(`deployed on anvil (${chain.url}); HealthCheck ${healthAddress}; ${n} nodes`);
-
     // Accounts: 0 deployer; 20.. stakers and operators (deployExternal's wallets stop at 19). The
     // deployer funds everyone first (its own nonces), then the nodes set up in parallel.
     const stakers: Wallet[] = Array.from({ length: n }, (_, i) => accountWallet(20 + 2 * i).connect(provider));
@@ -131,22 +112,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       funding.push(await token.transfer(accountWallet(21 + 2 * i).address, 200n * TOKEN, { nonce: nonce++ }));
     }
     await Promise.all(funding.map((tx) => tx.wait()));
-    await Promise.all(
-      stakers.map(async (staker, i) => {
-        await setupNode(net, staker, 21 + 2 * i, provider, undefined, false);
-        // Enrollment pauses just before each round starts (freezeWindow): try again after it.
-        for (let attempt = 0; ; attempt++) {
-          try {
-            await (await health.connect(staker).enroll(staker.address)).wait();
-            break;
-          } catch (e) {
-            if (attempt >= 5) throw e;
-            await sleep(3000);
-          }
-        }
-      }),
-    );
-    log(`${n} nodes staked, registered and enrolled after ${Math.round((Date.now() - t0) / 1000)} s`);
+    await Promise.all(stakers.map((staker, i) => setupNode(net, staker, 21 + 2 * i, provider, undefined, false)));
+    log(`${n} nodes staked and registered after ${Math.round((Date.now() - t0) / 1000)} s`);
     // The unhireable node fills its own quota with long policies (a lazy node: net cost zero).
     for (const [i, kind] of opts.kinds.entries()) {
       if (kind !== "unhireable") continue;
@@ -164,6 +131,38 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       await Promise.all(sent.map((tx) => tx.wait()));
       log(`node ${i} (unhireable) filled its quota of ${quota} with its own policies`);
     }
+
+    // The HealthCheck comes last, with round 1 announced `leadSeconds` ahead: every node enrolls
+    // before it (enrollment counts from the next round on) and the agents start meanwhile, so the
+    // very first round judges. (Deployed at once, its round 1 would meet an empty enrollment.)
+    const genesis = BigInt((await provider.getBlock("latest"))!.timestamp) + BigInt(opts.leadSeconds);
+    const config = {
+      commitDuration: opts.commitSeconds,
+      revealDuration: opts.revealSeconds,
+      // Opening is the first agent's job once it runs: a late start must not lose the round.
+      openWindow: opts.commitSeconds,
+      freezeWindow: 2,
+      claimWindow: 3600,
+      sampleSize: opts.sampleSize,
+      expectedCheckers: 1000, // every non-target enrolled node checks (small network)
+      quorum: opts.quorum,
+      rewardPerRound: 1_000n * TOKEN,
+      firstRoundStart: genesis,
+    };
+    const health = (await (await ethers.getContractFactory("HealthCheck", deployer)).deploy(net.core.escrowAddress, net.core.tokenAddress, config)) as unknown as HealthCheck;
+    await health.waitForDeployment();
+    const healthAddress = await health.getAddress();
+    nonce = await provider.getTransactionCount(deployer.address, "pending");
+    const wiring = [
+      await escrow.grantRole(await escrow.REWARD_FORFEITER_ROLE(), healthAddress, { nonce: nonce++ }),
+      // Reserved probe capacity (issue #16): assigned checkers hire their targets outside quotas.
+      await net.policyManager.connect(deployer).setHealthCheck(healthAddress, { nonce: nonce++ }),
+      await token.approve(healthAddress, 1_000_000n * TOKEN, { nonce: nonce++ }),
+    ];
+    await Promise.all(wiring.map((tx) => tx.wait()));
+    await (await health.fund(1_000_000n * TOKEN)).wait();
+    await Promise.all(stakers.map(async (staker) => (await health.connect(staker).enroll(staker.address)).wait()));
+    log(`HealthCheck ${healthAddress}; ${n} nodes enrolled after ${Math.round((Date.now() - t0) / 1000)} s; round 1 starts in ${genesis - BigInt((await provider.getBlock("latest"))!.timestamp)} s`);
 
     // Agents.
     const skewPreload = join(__dirname, "clock-skew.ts");
@@ -197,15 +196,17 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       }
       const spawnOpts = kind === "skewed-clock" ? { nodeArgs: ["--import", skewPreload] } : kind === "blind-voter" ? { entry: blindEntry } : {};
       if (kind === "skewed-clock") Object.assign(env, { NKMS_TEST_CLOCK_SKEW_MS: "1000", NKMS_NODE_MAX_SKEW: "0" });
-      const agent = await spawnAgent(files, rpc, net, env, { ...spawnOpts, startTimeoutMs: 300_000 });
+      // NKMS_SOAK_LOG_DIR keeps every agent's info-level log (node<i>-<kind>.log) for a post-mortem.
+      const logDir = process.env.NKMS_SOAK_LOG_DIR;
+      const logging = logDir ? { logLevel: "info", logFile: join(logDir, `node${i}-${kind}.log`) } : {};
+      const agent = await spawnAgent(files, rpc, net, env, { ...spawnOpts, ...logging, startTimeoutMs: 300_000 });
       if (proxy) proxy.upstream = agent.url;
       return agent;
     };
     for (let i = 0; i < n; i += 3) {
       agents.push(...(await Promise.all(opts.kinds.slice(i, i + 3).map((kind, j) => startOne(kind, i + j)))));
     }
-    // Rounds count from the first one that starts once every agent runs.
-    const firstRound = (await health.currentRound()) + 1n;
+    const firstRound = 1n;
     log(`${n} agents running after ${Math.round((Date.now() - t0) / 1000)} s`);
 
     // Watch the rounds the agents run.
@@ -257,7 +258,14 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
           }
           parts.push(`${i}:${node.kind}=${ev.args.healthy ? "ok" : "UNHEALTHY"}`);
         }
-        log(`round ${r}: ${info.revealers} reveals; ${parts.join(" ")}`);
+        // When each checker's commit landed, seconds into the round: how much of the commit window
+        // the probes need (the window's length is the soak's main cost).
+        const commitAt: number[] = [];
+        for (const ev of await health.queryFilter(health.filters.Committed(r))) {
+          commitAt.push(Number(BigInt((await ev.getBlock()).timestamp) - info.start));
+        }
+        commitAt.sort((a, b) => a - b);
+        log(`round ${r}: ${info.revealers} reveals; commits at ${commitAt.join(",")} s of ${opts.commitSeconds}; ${parts.join(" ")}`);
       }
       const decided = seen.size - voidRounds;
       const allSampled = nodes.every((x) => x.sampledRounds.length > 0);
