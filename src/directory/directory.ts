@@ -199,6 +199,11 @@ export class Directory {
     return this.options.name;
   }
 
+  /** True when opened with the vectors-only replay seam: such a directory must never be served. */
+  get replaysVectors(): boolean {
+    return this.options.vectorReplay !== undefined;
+  }
+
   // ---------------------------------------------------------------- tree heads and proofs
 
   /**
