@@ -64,6 +64,11 @@ export interface DirectoryOptions {
   commitmentQueue?: number;
   /** Where commitments are computed (a CommitmentPool's worker threads); default: this thread. */
   commitmentHasher?: CommitmentHasher;
+  /**
+   * Active keys an actor may hold at once (default 16). Every signature without a `key-id` hint,
+   * and every erasure request (unauthenticated), is tried under each of them at ~1.5 ms apiece.
+   */
+  maxActiveKeys?: number;
   /** VECTORS ONLY: the conformance runner's seam (see VectorReplaySeam); never set in a server. */
   vectorReplay?: VectorReplaySeam;
 }
@@ -409,6 +414,11 @@ export class Directory {
           throw new DirectoryError("key_in_use", "this public key is already registered");
         }
         const active = await this.activeKeys(q, actor);
+        // Bounds what one signature without a key-id hint, or one forged erasure request, costs.
+        const maxKeys = this.options.maxActiveKeys ?? 16;
+        if (active.length >= maxKeys) {
+          throw new DirectoryError("too_many_keys", `an actor holds at most ${maxKeys} active keys; revoke one first`);
+        }
         if (active.length === 0) {
           // The first key proves possession of itself; the spec gives it no key-id to name.
           if (msg["key-id"] !== undefined) throw new DirectoryError("invalid_message", "the first AddKey of an actor carries no key-id");
@@ -707,11 +717,27 @@ export class Directory {
     if (Math.abs(now - Number(req.time)) > window) throw new DirectoryError("erasure_expired", "erasure request time is outside the accepted window");
     const signature = fromB64url(req.signature);
     const requestHash = Buffer.from(sha256(new TextEncoder().encode(`${req.actor}\n${req.time}\n${req.signature}`)));
-    const shredded = await this.store.write(async (tx) => {
-      if (await tx.get("SELECT 1 FROM erasures WHERE request_hash = ?", [requestHash])) {
+    const duplicate = async (q: Queryable): Promise<void> => {
+      if (await q.get("SELECT 1 FROM erasures WHERE request_hash = ?", [requestHash])) {
         throw new DirectoryError("duplicate_message", "this erasure request was already processed");
       }
-      await this.requireActorSignature(tx, req.actor, signature, erasurePayload(this.name, req.actor, req.time));
+    };
+    await duplicate(this.store);
+    // Anyone may send this request: its signature (one ML-DSA-44 verification per active key) is
+    // checked before the write transaction, so a forged request never holds the lock writers queue on.
+    const active = await this.activeKeys(this.store, req.actor);
+    if (active.length === 0) throw new DirectoryError("actor_not_found", "actor has no active keys");
+    const signer = signature ? active.find((k) => mlDsaVerify(signature, erasurePayload(this.name, req.actor, req.time), new Uint8Array(k.public_key))) : undefined;
+    if (!signer) throw new DirectoryError("invalid_signature", "signature does not verify under an authorized key");
+    const shredded = await this.store.write(async (tx) => {
+      await duplicate(tx);
+      // Inside, only that the signing key is still this actor's and active (a write may have revoked or moved it).
+      const still = await tx.get("SELECT 1 FROM keys WHERE actor = ? AND key_id = ? AND added_leaf = ? AND revoked_leaf IS NULL", [
+        req.actor,
+        signer.key_id,
+        signer.added_leaf,
+      ]);
+      if (!still) throw new DirectoryError("invalid_signature", "the signing key is no longer an active key of this actor");
       const leaves = (await tx.all<{ leaf_index: number }>("SELECT leaf_index FROM record_actors WHERE actor = ?", [req.actor])).map(
         (r) => r.leaf_index,
       );
