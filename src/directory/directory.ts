@@ -69,6 +69,11 @@ export interface DirectoryOptions {
    * and every erasure request (unauthenticated), is tried under each of them at ~1.5 ms apiece.
    */
   maxActiveKeys?: number;
+  /**
+   * Tree heads of past sizes not already cached that may be signed per second (default 16; each is
+   * ~5 ms of ML-DSA-44 signing for an unauthenticated read); beyond, reads get 503 + Retry-After.
+   */
+  pastHeadsPerSecond?: number;
   /** VECTORS ONLY: the conformance runner's seam (see VectorReplaySeam); never set in a server. */
   vectorReplay?: VectorReplaySeam;
 }
@@ -183,6 +188,7 @@ export class Directory {
   private readonly peers: ReadonlySet<string>;
   private readonly commitments: WorkLimiter;
   private headCache?: { head: SignedTreeHead; at: number };
+  private readonly pastHeadBudget = { tokens: 0, at: 0 };
 
   constructor(
     readonly store: DirectoryStore,
@@ -193,6 +199,7 @@ export class Directory {
     this.publicKey = this.serverKey.publicKey;
     this.operators = new Set(options.operators ?? []);
     this.peers = new Set(options.peers ?? []);
+    this.pastHeadBudget = { tokens: options.pastHeadsPerSecond ?? 16, at: Date.now() };
     this.commitments = new WorkLimiter({
       concurrency: options.commitmentConcurrency ?? 1,
       queue: options.commitmentQueue ?? 16,
@@ -220,17 +227,37 @@ export class Directory {
     const n = size ?? current;
     const now = Date.now();
     const cached = this.headCache;
-    if (cached && cached.head["tree-size"] === n && now - cached.at < 1000) return cached.head;
+    // A head once served as current stays valid for its size: readers verified it and ask for proofs there.
+    if (cached && cached.head["tree-size"] === n && (n < current || now - cached.at < 1000)) return cached.head;
     const past = n < current ? this.pastHeads.get(n) : undefined;
     if (past) return past;
+    // Any past size can be asked for without authentication, more than the cache holds: bound the signing.
+    if (n < current) this.spendPastHeadSignature(now);
     const root = await this.withRangeErrors(() => this.log.rootAt(n));
     const head = signTreeHead(this.name, n, encodeMerkleRoot(root), this.serverKey);
-    if (n === current) this.headCache = { head, at: now };
-    else {
-      if (this.pastHeads.size >= 1024) this.pastHeads.delete(this.pastHeads.keys().next().value!);
-      this.pastHeads.set(n, head);
-    }
+    if (n === current) {
+      if (cached && cached.head["tree-size"] < n) this.rememberPastHead(cached.head);
+      this.headCache = { head, at: now };
+    } else this.rememberPastHead(head);
     return head;
+  }
+
+  private rememberPastHead(head: SignedTreeHead): void {
+    if (this.pastHeads.has(head["tree-size"])) return;
+    if (this.pastHeads.size >= 1024) this.pastHeads.delete(this.pastHeads.keys().next().value!);
+    this.pastHeads.set(head["tree-size"], head);
+  }
+
+  /** Token bucket of `pastHeadsPerSecond` signatures of uncached past heads; `overloaded` (503) when empty. */
+  private spendPastHeadSignature(now: number): void {
+    const rate = this.options.pastHeadsPerSecond ?? 16;
+    const budget = this.pastHeadBudget;
+    budget.tokens = Math.min(rate, budget.tokens + (Math.max(0, now - budget.at) / 1000) * rate);
+    budget.at = now;
+    if (budget.tokens < 1) {
+      throw new DirectoryError("overloaded", "too many tree heads of past sizes asked for; retry later", 1);
+    }
+    budget.tokens -= 1;
   }
 
   async currentRoot(): Promise<string> {
