@@ -34,6 +34,7 @@ import {
   leafData,
   parseRevocationToken,
   revocationMessage,
+  revocationTokenKey,
   signaturePayload,
 } from "./protocol";
 import { SignedTreeHead, signTreeHead } from "./tree-head";
@@ -505,11 +506,13 @@ export class Directory {
         };
       }
       case "RevokeKeyThirdParty": {
+        // Unauthenticated: look the named key up (cheap) before verifying its signature (~1.5 ms).
         const token = fromB64url(msg.message["revocation-token"]);
-        const pk = token ? parseRevocationToken(token) : undefined;
-        if (!pk) throw new DirectoryError("invalid_signature", "revocation token is malformed or not signed by its key");
-        const row = await q.get<KeyRow>("SELECT * FROM keys WHERE public_key = ? AND revoked_leaf IS NULL", [Buffer.from(pk)]);
+        const named = token ? revocationTokenKey(token) : undefined;
+        if (!token || !named) throw new DirectoryError("invalid_signature", "revocation token is malformed or not signed by its key");
+        const row = await q.get<KeyRow>("SELECT * FROM keys WHERE public_key = ? AND revoked_leaf IS NULL", [Buffer.from(named)]);
         if (!row) throw new DirectoryError("key_not_found", "no active key matches the revocation token");
+        if (!parseRevocationToken(token)) throw new DirectoryError("invalid_signature", "revocation token is malformed or not signed by its key");
         const remaining = (await this.activeKeys(q, row.actor)).length;
         if (remaining === 1) {
           // Revoking the last key is a BurnDown, so Fireproof blocks it too.
