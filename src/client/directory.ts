@@ -90,7 +90,8 @@ export class ReaderDirectory {
       if (records.length === 0) throw new ClientError("NOT_FOUND", `actor ${actor} has published no NKMS reader keys`);
       const record = records[0];
       const { view, attrs } = await this.client.provenRecord(record["merkle-leaf"], tree);
-      if (view.action !== "AddAuxData" || attrs.actor !== actor || attrs["aux-type"] !== READER_KEYS_AUX_TYPE || attrs["aux-data"] !== record["aux-data"]) {
+      // The logged envelope's action (the answer's top-level `action` is not covered by the log entry).
+      if (view.envelope.action !== "AddAuxData" || attrs.actor !== actor || attrs["aux-type"] !== READER_KEYS_AUX_TYPE || attrs["aux-data"] !== record["aux-data"]) {
         throw new ClientError("INTEGRITY", "the proven record does not publish these reader keys for this actor");
       }
       const { signature, ...unsigned } = view.envelope;

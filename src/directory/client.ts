@@ -231,13 +231,14 @@ export class DirectoryClient {
       const publicKey = decodePublicKey(k["public-key"]);
       if (!publicKey) throw new DirectoryVerificationError("record_mismatch", "served public key is malformed");
       const { view, attrs } = await this.provenRecord(k["merkle-leaf"], tree);
-      if (view.action !== "AddKey" || attrs["public-key"] !== k["public-key"]) {
+      // The envelope's action, which the log entry covers; the answer's own `action` is unauthenticated.
+      if (view.envelope.action !== "AddKey" || attrs["public-key"] !== k["public-key"]) {
         throw new DirectoryVerificationError("record_mismatch", "the proven record does not add this key");
       }
       let holder = attrs.actor;
       for (const moveLeaf of k["moved-by"]) {
         const move = await this.provenRecord(moveLeaf, tree);
-        if (move.view.action !== "MoveIdentity" || move.attrs["old-actor"] !== holder || move.view["leaf-index"] <= view["leaf-index"]) {
+        if (move.view.envelope.action !== "MoveIdentity" || move.attrs["old-actor"] !== holder || move.view["leaf-index"] <= view["leaf-index"]) {
           throw new DirectoryVerificationError("record_mismatch", "served MoveIdentity chain does not connect");
         }
         holder = move.attrs["new-actor"];

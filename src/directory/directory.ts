@@ -34,6 +34,7 @@ import {
   leafData,
   parseRevocationToken,
   revocationMessage,
+  revocationTokenKey,
   signaturePayload,
 } from "./protocol";
 import { SignedTreeHead, signTreeHead } from "./tree-head";
@@ -64,6 +65,16 @@ export interface DirectoryOptions {
   commitmentQueue?: number;
   /** Where commitments are computed (a CommitmentPool's worker threads); default: this thread. */
   commitmentHasher?: CommitmentHasher;
+  /**
+   * Active keys an actor may hold at once (default 16). Every signature without a `key-id` hint,
+   * and every erasure request (unauthenticated), is tried under each of them at ~1.5 ms apiece.
+   */
+  maxActiveKeys?: number;
+  /**
+   * Tree heads of past sizes not already cached that may be signed per second (default 16; each is
+   * ~5 ms of ML-DSA-44 signing for an unauthenticated read); beyond, reads get 503 + Retry-After.
+   */
+  pastHeadsPerSecond?: number;
   /** VECTORS ONLY: the conformance runner's seam (see VectorReplaySeam); never set in a server. */
   vectorReplay?: VectorReplaySeam;
 }
@@ -178,6 +189,7 @@ export class Directory {
   private readonly peers: ReadonlySet<string>;
   private readonly commitments: WorkLimiter;
   private headCache?: { head: SignedTreeHead; at: number };
+  private readonly pastHeadBudget = { tokens: 0, at: 0 };
 
   constructor(
     readonly store: DirectoryStore,
@@ -188,6 +200,7 @@ export class Directory {
     this.publicKey = this.serverKey.publicKey;
     this.operators = new Set(options.operators ?? []);
     this.peers = new Set(options.peers ?? []);
+    this.pastHeadBudget = { tokens: options.pastHeadsPerSecond ?? 16, at: Date.now() };
     this.commitments = new WorkLimiter({
       concurrency: options.commitmentConcurrency ?? 1,
       queue: options.commitmentQueue ?? 16,
@@ -197,6 +210,11 @@ export class Directory {
 
   get name(): string {
     return this.options.name;
+  }
+
+  /** True when opened with the vectors-only replay seam: such a directory must never be served. */
+  get replaysVectors(): boolean {
+    return this.options.vectorReplay !== undefined;
   }
 
   // ---------------------------------------------------------------- tree heads and proofs
@@ -210,17 +228,37 @@ export class Directory {
     const n = size ?? current;
     const now = Date.now();
     const cached = this.headCache;
-    if (cached && cached.head["tree-size"] === n && now - cached.at < 1000) return cached.head;
+    // A head once served as current stays valid for its size: readers verified it and ask for proofs there.
+    if (cached && cached.head["tree-size"] === n && (n < current || now - cached.at < 1000)) return cached.head;
     const past = n < current ? this.pastHeads.get(n) : undefined;
     if (past) return past;
+    // Any past size can be asked for without authentication, more than the cache holds: bound the signing.
+    if (n < current) this.spendPastHeadSignature(now);
     const root = await this.withRangeErrors(() => this.log.rootAt(n));
     const head = signTreeHead(this.name, n, encodeMerkleRoot(root), this.serverKey);
-    if (n === current) this.headCache = { head, at: now };
-    else {
-      if (this.pastHeads.size >= 1024) this.pastHeads.delete(this.pastHeads.keys().next().value!);
-      this.pastHeads.set(n, head);
-    }
+    if (n === current) {
+      if (cached && cached.head["tree-size"] < n) this.rememberPastHead(cached.head);
+      this.headCache = { head, at: now };
+    } else this.rememberPastHead(head);
     return head;
+  }
+
+  private rememberPastHead(head: SignedTreeHead): void {
+    if (this.pastHeads.has(head["tree-size"])) return;
+    if (this.pastHeads.size >= 1024) this.pastHeads.delete(this.pastHeads.keys().next().value!);
+    this.pastHeads.set(head["tree-size"], head);
+  }
+
+  /** Token bucket of `pastHeadsPerSecond` signatures of uncached past heads; `overloaded` (503) when empty. */
+  private spendPastHeadSignature(now: number): void {
+    const rate = this.options.pastHeadsPerSecond ?? 16;
+    const budget = this.pastHeadBudget;
+    budget.tokens = Math.min(rate, budget.tokens + (Math.max(0, now - budget.at) / 1000) * rate);
+    budget.at = now;
+    if (budget.tokens < 1) {
+      throw new DirectoryError("overloaded", "too many tree heads of past sizes asked for; retry later", 1);
+    }
+    budget.tokens -= 1;
   }
 
   async currentRoot(): Promise<string> {
@@ -404,6 +442,11 @@ export class Directory {
           throw new DirectoryError("key_in_use", "this public key is already registered");
         }
         const active = await this.activeKeys(q, actor);
+        // Bounds what one signature without a key-id hint, or one forged erasure request, costs.
+        const maxKeys = this.options.maxActiveKeys ?? 16;
+        if (active.length >= maxKeys) {
+          throw new DirectoryError("too_many_keys", `an actor holds at most ${maxKeys} active keys; revoke one first`);
+        }
         if (active.length === 0) {
           // The first key proves possession of itself; the spec gives it no key-id to name.
           if (msg["key-id"] !== undefined) throw new DirectoryError("invalid_message", "the first AddKey of an actor carries no key-id");
@@ -463,11 +506,13 @@ export class Directory {
         };
       }
       case "RevokeKeyThirdParty": {
+        // Unauthenticated: look the named key up (cheap) before verifying its signature (~1.5 ms).
         const token = fromB64url(msg.message["revocation-token"]);
-        const pk = token ? parseRevocationToken(token) : undefined;
-        if (!pk) throw new DirectoryError("invalid_signature", "revocation token is malformed or not signed by its key");
-        const row = await q.get<KeyRow>("SELECT * FROM keys WHERE public_key = ? AND revoked_leaf IS NULL", [Buffer.from(pk)]);
+        const named = token ? revocationTokenKey(token) : undefined;
+        if (!token || !named) throw new DirectoryError("invalid_signature", "revocation token is malformed or not signed by its key");
+        const row = await q.get<KeyRow>("SELECT * FROM keys WHERE public_key = ? AND revoked_leaf IS NULL", [Buffer.from(named)]);
         if (!row) throw new DirectoryError("key_not_found", "no active key matches the revocation token");
+        if (!parseRevocationToken(token)) throw new DirectoryError("invalid_signature", "revocation token is malformed or not signed by its key");
         const remaining = (await this.activeKeys(q, row.actor)).length;
         if (remaining === 1) {
           // Revoking the last key is a BurnDown, so Fireproof blocks it too.
@@ -702,11 +747,27 @@ export class Directory {
     if (Math.abs(now - Number(req.time)) > window) throw new DirectoryError("erasure_expired", "erasure request time is outside the accepted window");
     const signature = fromB64url(req.signature);
     const requestHash = Buffer.from(sha256(new TextEncoder().encode(`${req.actor}\n${req.time}\n${req.signature}`)));
-    const shredded = await this.store.write(async (tx) => {
-      if (await tx.get("SELECT 1 FROM erasures WHERE request_hash = ?", [requestHash])) {
+    const duplicate = async (q: Queryable): Promise<void> => {
+      if (await q.get("SELECT 1 FROM erasures WHERE request_hash = ?", [requestHash])) {
         throw new DirectoryError("duplicate_message", "this erasure request was already processed");
       }
-      await this.requireActorSignature(tx, req.actor, signature, erasurePayload(this.name, req.actor, req.time));
+    };
+    await duplicate(this.store);
+    // Anyone may send this request: its signature (one ML-DSA-44 verification per active key) is
+    // checked before the write transaction, so a forged request never holds the lock writers queue on.
+    const active = await this.activeKeys(this.store, req.actor);
+    if (active.length === 0) throw new DirectoryError("actor_not_found", "actor has no active keys");
+    const signer = signature ? active.find((k) => mlDsaVerify(signature, erasurePayload(this.name, req.actor, req.time), new Uint8Array(k.public_key))) : undefined;
+    if (!signer) throw new DirectoryError("invalid_signature", "signature does not verify under an authorized key");
+    const shredded = await this.store.write(async (tx) => {
+      await duplicate(tx);
+      // Inside, only that the signing key is still this actor's and active (a write may have revoked or moved it).
+      const still = await tx.get("SELECT 1 FROM keys WHERE actor = ? AND key_id = ? AND added_leaf = ? AND revoked_leaf IS NULL", [
+        req.actor,
+        signer.key_id,
+        signer.added_leaf,
+      ]);
+      if (!still) throw new DirectoryError("invalid_signature", "the signing key is no longer an active key of this actor");
       const leaves = (await tx.all<{ leaf_index: number }>("SELECT leaf_index FROM record_actors WHERE actor = ?", [req.actor])).map(
         (r) => r.leaf_index,
       );

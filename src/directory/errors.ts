@@ -31,7 +31,8 @@ export type DirectoryErrorCode =
   | "rate_limited"
   | "overloaded"
   | "actor_unreachable"
-  | "invalid_otp";
+  | "invalid_otp"
+  | "too_many_keys";
 
 const NOT_FOUND: ReadonlySet<DirectoryErrorCode> = new Set([
   "actor_not_found",
@@ -41,6 +42,7 @@ const NOT_FOUND: ReadonlySet<DirectoryErrorCode> = new Set([
 ]);
 const CONFLICT: ReadonlySet<DirectoryErrorCode> = new Set([
   "duplicate_message",
+  "too_many_keys",
   "key_in_use",
   "actor_exists",
   "already_fireproof",

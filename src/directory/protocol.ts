@@ -188,15 +188,21 @@ export function buildRevocationToken(seed: Uint8Array): string {
   return toB64url(concatBytes(tmp, mlDsaSign(tmp, pair)));
 }
 
-/** Returns the public key a well-formed revocation token revokes, if the token is signed by that key. */
-export function parseRevocationToken(token: Uint8Array): Uint8Array | undefined {
-  const keyEnd = REVOCATION_PREFIX.length + MLDSA44_PUBLIC_KEY_BYTES;
-  if (token.length !== keyEnd + MLDSA44_SIGNATURE_BYTES) return undefined;
+const REVOCATION_KEY_END = REVOCATION_PREFIX.length + MLDSA44_PUBLIC_KEY_BYTES;
+
+/** The public key a revocation token names, if it is shaped like one; its signature is NOT checked. */
+export function revocationTokenKey(token: Uint8Array): Uint8Array | undefined {
+  if (token.length !== REVOCATION_KEY_END + MLDSA44_SIGNATURE_BYTES) return undefined;
   const prefix = token.subarray(0, REVOCATION_PREFIX.length);
   if (!prefix.every((b, i) => b === REVOCATION_PREFIX[i])) return undefined;
-  const tmp = token.subarray(0, keyEnd);
-  const pk = tmp.subarray(REVOCATION_PREFIX.length);
-  return mlDsaVerify(token.subarray(keyEnd), tmp, pk) ? new Uint8Array(pk) : undefined;
+  return new Uint8Array(token.subarray(REVOCATION_PREFIX.length, REVOCATION_KEY_END));
+}
+
+/** Returns the public key a well-formed revocation token revokes, if the token is signed by that key. */
+export function parseRevocationToken(token: Uint8Array): Uint8Array | undefined {
+  const pk = revocationTokenKey(token);
+  if (!pk) return undefined;
+  return mlDsaVerify(token.subarray(REVOCATION_KEY_END), token.subarray(0, REVOCATION_KEY_END), pk) ? pk : undefined;
 }
 
 /** Envelope for a third-party revocation; the token is its own authentication. */

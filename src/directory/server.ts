@@ -25,7 +25,7 @@ import { TlogOptions, registerTlogRoutes } from "./tlog-tiles";
 import { TotpStore, requireTotp } from "./totp";
 import { registerTotpRoutes } from "./totp-routes";
 
-export interface DirectoryServerOptions extends DirectoryOptions {
+export interface DirectoryServerOptions extends Omit<DirectoryOptions, "vectorReplay"> {
   /**
    * Where the log and index live: a SQLite file (created if missing; the embedded default) or a
    * postgres:// URL (production; several server processes may share the database).
@@ -142,6 +142,8 @@ function parseEnvelope(body: unknown): PlaintextEnvelope | EncryptedEnvelope | u
 
 /** Registers the routes on a fastify instance (exported for embedding in other services). */
 export function registerDirectoryRoutes(app: FastifyInstance, directory: Directory, options: DirectoryRouteOptions): { noteSigner?: NoteSigner; totp: TotpStore } {
+  // The vectors-only seam appends entries the runner hands it, unsigned by this directory.
+  if (directory.replaysVectors) throw new Error("a directory opened with the vectors-only replay seam cannot be served");
   const resolver = options.resolver ?? new ActorKeyResolver();
   const badRequests = new BadRequestTable(options.rateLimit);
 
@@ -313,11 +315,14 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
 
 /** Opens the database, serves the API, and (optionally) checkpoints to chain until closed. */
 export async function startDirectoryServer(options: DirectoryServerOptions): Promise<DirectoryServer> {
+  // Checked before anything opens: the seam belongs to the conformance runner only.
+  if ((options as DirectoryOptions).vectorReplay !== undefined) throw new Error("vectorReplay is for the conformance runner, never a server");
   const store = await openDirectoryStore(options.database);
   const workers = options.commitmentWorkers ?? Math.max(1, availableParallelism());
   const pool = workers > 0 ? new CommitmentPool(workers) : undefined;
+  const { vectorReplay: _never, ...directoryOptions } = options as DirectoryOptions;
   const directory = new Directory(store, {
-    ...options,
+    ...directoryOptions,
     commitmentHasher: pool ? (input) => pool.compute(input) : undefined,
     // As many commitments run as there are workers to run them.
     commitmentConcurrency: options.commitmentConcurrency ?? Math.max(1, workers),
