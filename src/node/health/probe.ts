@@ -136,6 +136,38 @@ interface HttpAnswer {
   retryAfter?: number;
 }
 
+/**
+ * Largest answer read from a target. An honest node's answers here (ping, kfrag receipt, one
+ * cfrag, revocation) are a few kilobytes; a target must not be able to stream hundreds of
+ * megabytes into every checker that probes it (all targets are probed in parallel). Larger is the
+ * target's fault: the exchange fails like a malformed answer.
+ */
+export const MAX_ANSWER_BYTES = 1 << 20;
+
+/** The body as text, refusing (and cancelling) one over `limit` bytes, declared or streamed. */
+async function readCapped(res: Response, limit: number): Promise<string> {
+  const declared = Number(res.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > limit) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new Error(`answer of ${declared} bytes is over the ${limit}-byte limit`);
+  }
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new Error(`answer over the ${limit}-byte limit`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 async function http(method: "GET" | "POST", url: string, body: unknown, timeoutMs: number): Promise<HttpAnswer> {
   const res = await fetch(url, {
     method,
@@ -143,7 +175,7 @@ async function http(method: "GET" | "POST", url: string, body: unknown, timeoutM
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(timeoutMs),
   });
-  const text = await res.text();
+  const text = await readCapped(res, MAX_ANSWER_BYTES);
   let json: unknown = undefined;
   try {
     json = JSON.parse(text);
