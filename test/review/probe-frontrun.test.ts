@@ -122,7 +122,7 @@ describe("review: front-running the checker's probe transactions", function () {
     return r;
   }
 
-  const selector = (name: string) => net.policyManager.interface.getFunction(name)!.selector;
+  const selector = (name: "createPolicy" | "createProbePolicy" | "revokeWithSignature") => net.policyManager.interface.getFunction(name).selector;
 
   it("attack: an outsider relaying the checker's revocation signature first does not make the checker vote an honest node unhealthy", async () => {
     const outsider = net.wallets[12];
