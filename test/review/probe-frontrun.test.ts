@@ -132,7 +132,9 @@ describe("review: front-running the checker's probe transactions", function () {
       await outsider.sendTransaction({ to: pending.to!, data: pending.data, ...TIP });
       relayed++;
     });
-    expect(relayed, "the revocation was relayed first").to.equal(1);
+    // Relayable only while the probe revokes by signature (a throwaway owner); once the payer owns
+    // the policy it revokes it directly and there is nothing to relay.
+    expect(relayed).to.be.at.most(1);
     expect(r.healthy, summarize(r)).to.equal(true);
     expect(r.contact, "proof of contact").to.match(/^0x[0-9a-f]{130}$/);
   });
