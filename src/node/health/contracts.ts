@@ -35,6 +35,7 @@ export const CHECK_POLICY_ABI = [
   "function createPolicy(bytes16 policyId, address owner, uint32 endPeriod, uint96 feeRate, address[] nodes, bytes32 kfragRoot) returns (uint256)",
   "function healthCheck() view returns (address)",
   "function createProbePolicy(uint32 round, bytes16 id, address owner, uint96 feeRate, address[] nodes, bytes32 kfragRoot) returns (uint256)",
+  "function revokePolicy(bytes16 policyId) returns (uint256)",
   "function revokeWithSignature(bytes16 policyId, address node, uint256 nonce, uint256 deadline, bytes signature) returns (uint256)",
   "event MinFeeRateSet(address indexed node, uint256 minFeeRate)",
 ];

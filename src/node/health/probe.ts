@@ -47,7 +47,8 @@
  * Every cfrag is checked three ways: its correctness proof (CapsuleFrag.verify), the target's
  * stamp signature against its on-chain verifying key, and decryption of a random plaintext.
  *
- * Check policies are real PolicyManager policies: fresh owner, Alice, Bob and reader keys, one
+ * Check policies are real PolicyManager policies: fresh owner (the payer for the policy the probe
+ * revokes, so that the refund of its unserved period comes back), Alice, Bob and reader keys, one
  * kfrag from generateKFrags, the kfrag commitment root, the target's own minimum fee rate, and
  * the same protocol.ts helpers a client uses. What remains visible to a target: the policy's
  * sponsor is the checker's operator (the payer), and check policies appear while the target is
@@ -488,7 +489,11 @@ export class TargetProber {
     /** Hire through the reserved probe capacity of this round (PolicyManager.createProbePolicy). */
     probeRound?: bigint,
   ): Promise<{ ok: true; policy: CheckPolicy } | { ok: false; refused: boolean; detail: string }> {
-    const owner = new Wallet(Wallet.createRandom().privateKey);
+    // The owner receives the refund of the unserved period when the probe revokes the fresh
+    // policy: the payer itself (a throwaway key, dropped after the probe, made that refund lost
+    // for good; the sponsor names the checker's operator on-chain anyway). A kept policy is never
+    // revoked and keeps a fresh owner.
+    const owner = reader ? new Wallet(this.deps.payer.privateKey) : new Wallet(Wallet.createRandom().privateKey);
     const alice = umbral.SecretKey.random();
     const signer = umbral.SecretKey.random();
     const bob = umbral.SecretKey.random();
@@ -678,6 +683,11 @@ export class TargetProber {
   }
 
   private async sendRevocation(owner: Wallet, policyId: string): Promise<void> {
+    // Our own policy (the payer owns what the probe revokes): revoked directly, nothing to relay.
+    if (owner.address.toLowerCase() === this.deps.payer.address.toLowerCase()) {
+      await this.deps.txs.send(() => this.pm.revokePolicy(policyId));
+      return;
+    }
     this.chainId ??= (await this.deps.provider.getNetwork()).chainId;
     const latest = await this.deps.provider.getBlock("latest");
     const deadline = BigInt(latest?.timestamp ?? Math.floor(Date.now() / 1000)) + 3600n; // chain clock, not ours
