@@ -11,9 +11,9 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Wallet } from "ethers";
-import { PROBE_BUDGET_MS, TargetProber } from "../../src/node/health/probe";
+import { TargetProber } from "../../src/node/health/probe";
 import { TxQueue } from "../../src/node/health/tx-queue";
-import { summarize } from "../../src/node/health/duty";
+import { COMMIT_MARGIN_MS, probeDeadline, summarize } from "../../src/node/health/duty";
 import { TOKEN, setupNode, type Network } from "../node/helpers";
 import { deployExternal, spawnAgent, startAnvil, writeOperatorKeystore, type AgentProcess } from "../node/multiproc";
 import { LaggingRpc } from "../support/lagging-rpc";
@@ -66,8 +66,9 @@ describe("review: the checker's own transaction queue does not eat a target's re
       timeoutMs: 5000,
     });
     lagging.lag = 1;
-    // What duty.ts gives its probes at the start of a 2-hour commit window.
-    const deadline = Date.now() + PROBE_BUDGET_MS;
+    // What duty.ts gives its probes at the start of a 2-hour commit window (the default; it was
+    // Date.now() + PROBE_BUDGET_MS, 60 s).
+    const deadline = probeDeadline(2 * 3600_000 - COMMIT_MARGIN_MS);
     const started = Date.now();
     const reports = await Promise.all(Array.from({ length: 8 }, () => prober.probe(net.wallets[1].address, deadline)));
     console.log(`      ${Math.round((Date.now() - started) / 1000)} s for 8 probes`);

@@ -26,7 +26,7 @@ import type { Logger } from "pino";
 import type { HealthResult } from "../store";
 import { BallotBook, encodeVerdicts, type SettingsStore } from "./ballot";
 import { ESCROW_NODE_ABI, healthContract, roundAt, roundWindows, type RoundTiming } from "./contracts";
-import { PROBE_BUDGET_MS, TargetProber, type ProbeAssignment, type ProbeReport } from "./probe";
+import { TargetProber, type ProbeAssignment, type ProbeReport } from "./probe";
 import { TxQueue } from "./tx-queue";
 
 export interface HealthDutyStore extends SettingsStore {
@@ -59,7 +59,19 @@ export type ProbeFn = (target: string, deadline: number, assignment: ProbeAssign
 const WEIGHT_UNIT = 10n ** 18n;
 
 /** Time kept after the probes for the commit transaction to be mined inside the window (ms). */
-const COMMIT_MARGIN_MS = 10_000;
+export const COMMIT_MARGIN_MS = 10_000;
+
+/**
+ * The deadline of a round's probes (ms since epoch), given the time left in the commit window: all
+ * of it but the commit's margin. Not a shorter budget: every probe's transactions (approve, kept
+ * policy, probe policy, revocation) wait one at a time in the checker's queue, each for its block,
+ * so with real block times and several targets the queue alone outlasted a 60 s budget, and a
+ * probe paid after it got no retry at all (an honest node's RPC one block behind answered the
+ * kfrag upload 404 once: "kfrag refused", unhealthy). Retries stay bounded per exchange.
+ */
+export function probeDeadline(remainingMs: number, now = Date.now()): number {
+  return now + Math.max(2000, remainingMs);
+}
 
 export interface HealthDuty {
   /** Run one pass now (the timer keeps running). */
@@ -173,7 +185,7 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
       log.info({ round: round.toString(), targets: info.targets }, "selected as checker; probing targets");
       // Retries stop early enough for the commit to land inside the commit window.
       const remainingMs = Number(commitEnd - (await chainNow())) * 1000 - COMMIT_MARGIN_MS;
-      const deadline = Date.now() + Math.max(2000, Math.min(PROBE_BUDGET_MS, remainingMs));
+      const deadline = probeDeadline(remainingMs);
       const assignment: ProbeAssignment = { healthCheck: ctx.healthCheck, round, checker: ctx.staker };
       const reports = await Promise.all(
         info.targets.map((t) =>
