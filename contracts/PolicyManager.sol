@@ -55,7 +55,8 @@ import {IProbeAssignments} from "./interfaces/IProbeAssignments.sol";
 /// so a health checker hiring it like a customer could be refused. `createProbePolicy` lets the
 /// operator of a checker that the HealthCheck set by the governor (`healthCheck`) reports as
 /// assigned to (round, checker, target) right now (`isProbeAssignment`: current round, commit
-/// window, target drawn, checker selected) hire that target once per (round, checker, target),
+/// window, target drawn, checker selected) hire that target once per (round, checker, target) of
+/// that health check (round numbers restart with each HealthCheck, so a slot is keyed by it too),
 /// for one arrangement through the next period, on the node's other terms (fee rate, registration,
 /// lock) but outside its quota: the arrangement is not counted (`Policy.probe`), so it neither
 /// needs nor takes a quota slot, its revocation or expiry frees none, and it cannot be extended.
@@ -223,7 +224,9 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     mapping(address node => uint256 period) private _sweptThrough;
     /// @notice The health check whose probe assignments may hire outside quotas (zero: none).
     IProbeAssignments public healthCheck;
-    /// @dev (round, checker, target) pairs that already hired their probe arrangement.
+    /// @dev (health check, round, checker, target) that already hired their probe arrangement: each
+    /// HealthCheck numbers its rounds from its own genesis, so a slot used under one must not block
+    /// the same (round, checker, target) under the next one `setHealthCheck` names.
     mapping(bytes32 pair => bool) private _probeHired;
 
     event NodeEnrolled(address indexed node, uint32 id);
@@ -425,7 +428,7 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         if (checker == address(0) || address(hc) == address(0) || !hc.isProbeAssignment(round, checker, target)) {
             revert NotProbeAssignment(round, checker, target);
         }
-        bytes32 pair = keccak256(abi.encode(round, checker, target));
+        bytes32 pair = keccak256(abi.encode(hc, round, checker, target));
         if (_probeHired[pair]) revert ProbeAlreadyHired(round, checker, target);
         _probeHired[pair] = true;
         paid = _createPolicy(id, owner, _currentPeriod() + 1, feeRate, nodes, kfragRoot, true);

@@ -7,6 +7,7 @@ export const HEALTH_ABI = [
   "function revealDuration() view returns (uint256)",
   "function openWindow() view returns (uint256)",
   "function quorum() view returns (uint256)",
+  "function secondsPerPeriod() view returns (uint256)",
   "function roundInfo(uint32 round) view returns (tuple(uint256 start, uint256 commitEnd, uint256 revealEnd, uint256 claimEnd, bool opened, bool finalized, bool swept, uint192 seed, uint8 threshold, uint16 fraction, uint8 sampleSize, uint32 candidates, uint64 revealedWeight, uint32 revealers, uint32 decidedMask, uint32 unhealthyMask, uint96 majorityWeight, uint256 budget, uint256 claimed, address[] targets, bool voided))",
   "function isChecker(uint32 round, address staker) view returns (bool selected, uint256 distance)",
   "function ballotOf(uint32 round, address staker) view returns (bool committed, bool revealed, bool claimed, uint256 verdicts, uint256 weight, bool punished)",
@@ -34,7 +35,9 @@ export const CHECK_POLICY_ABI = [
   "function createPolicy(bytes16 policyId, address owner, uint32 endPeriod, uint96 feeRate, address[] nodes, bytes32 kfragRoot) returns (uint256)",
   "function healthCheck() view returns (address)",
   "function createProbePolicy(uint32 round, bytes16 id, address owner, uint96 feeRate, address[] nodes, bytes32 kfragRoot) returns (uint256)",
+  "function revokePolicy(bytes16 policyId) returns (uint256)",
   "function revokeWithSignature(bytes16 policyId, address node, uint256 nonce, uint256 deadline, bytes signature) returns (uint256)",
+  "event MinFeeRateSet(address indexed node, uint256 minFeeRate)",
 ];
 
 export const ERC20_ABI = [
@@ -44,6 +47,7 @@ export const ERC20_ABI = [
 
 export const ESCROW_NODE_ABI = [
   "function nodeInfo(address staker) view returns (string endpoint, bytes encryptingKey, bytes verifyingKey)",
+  "function lockedThrough(address staker, uint32 period) view returns (uint256)",
 ];
 
 export function healthContract(address: string, runner: ContractRunner): Contract {

@@ -3,7 +3,9 @@
  * HealthCheck contract (by the chain's clock) and does whatever is due:
  *
  *   open window     open the round if nobody has (racing agents: the loser's revert is ignored);
- *   commit window   if this node is a self-selected checker, probe every target (probe.ts),
+ *   commit window   if this node is a self-selected checker with a whole token locked through
+ *                   the end of the reveal window (else its reveal would revert NoStake and the
+ *                   commit would only get it punished), probe every target (probe.ts),
  *                   record the results, persist the ballot (salt + verdicts) and the targets'
  *                   proofs of contact, and only then commit. A target is voted healthy only with
  *                   its proof of contact (HealthCheck rejects a reveal without); when a target
@@ -19,12 +21,12 @@
  * prepared but not committed is committed (never re-drawn), one committed but not marked is
  * recognised from `ballotOf`, and the reveal uses the stored salt.
  */
-import { Wallet, concat, type Contract, type Provider } from "ethers";
+import { Contract, Wallet, concat, type Provider } from "ethers";
 import type { Logger } from "pino";
 import type { HealthResult } from "../store";
 import { BallotBook, encodeVerdicts, type SettingsStore } from "./ballot";
-import { healthContract, roundAt, roundWindows, type RoundTiming } from "./contracts";
-import { PROBE_BUDGET_MS, TargetProber, type ProbeAssignment, type ProbeReport } from "./probe";
+import { ESCROW_NODE_ABI, healthContract, roundAt, roundWindows, type RoundTiming } from "./contracts";
+import { TargetProber, type ProbeAssignment, type ProbeReport } from "./probe";
 import { TxQueue } from "./tx-queue";
 
 export interface HealthDutyStore extends SettingsStore {
@@ -53,8 +55,23 @@ export interface HealthDutyContext {
 /** Probes one target before `deadline` (ms since epoch) for `assignment` (this checker's round). */
 export type ProbeFn = (target: string, deadline: number, assignment: ProbeAssignment) => Promise<ProbeReport>;
 
+/** HealthCheck.WEIGHT_UNIT: a reveal needs at least one whole token locked (else NoStake). */
+const WEIGHT_UNIT = 10n ** 18n;
+
 /** Time kept after the probes for the commit transaction to be mined inside the window (ms). */
-const COMMIT_MARGIN_MS = 10_000;
+export const COMMIT_MARGIN_MS = 10_000;
+
+/**
+ * The deadline of a round's probes (ms since epoch), given the time left in the commit window: all
+ * of it but the commit's margin. Not a shorter budget: every probe's transactions (approve, kept
+ * policy, probe policy, revocation) wait one at a time in the checker's queue, each for its block,
+ * so with real block times and several targets the queue alone outlasted a 60 s budget, and a
+ * probe paid after it got no retry at all (an honest node's RPC one block behind answered the
+ * kfrag upload 404 once: "kfrag refused", unhealthy). Retries stay bounded per exchange.
+ */
+export function probeDeadline(remainingMs: number, now = Date.now()): number {
+  return now + Math.max(2000, remainingMs);
+}
 
 export interface HealthDuty {
   /** Run one pass now (the timer keeps running). */
@@ -85,6 +102,8 @@ export function summarize(report: ProbeReport): string {
 export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
   const signer = ctx.operator.connect(ctx.provider);
   const hc: Contract = healthContract(ctx.healthCheck, signer);
+  const escrow = new Contract(ctx.stakingEscrow, ESCROW_NODE_ABI, ctx.provider);
+  let secondsPerPeriod: bigint | undefined;
   const book = new BallotBook(ctx.store, ctx.healthCheck);
   const txs = new TxQueue();
   const prober = new TargetProber({
@@ -153,10 +172,20 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
     if (!ballot) {
       const [selected] = (await hc.isChecker(round, ctx.staker)) as [boolean, bigint];
       if (!selected) return;
+      // The reveal weighs the stake locked through the period in which the reveal window ends and
+      // reverts (NoStake) without a whole token there: a commit now (a stake unlocking before the
+      // round ends) could never be revealed and would make this node a punishable non-revealer.
+      secondsPerPeriod ??= (await hc.secondsPerPeriod()) as bigint;
+      const revealEnd = roundWindows(await loadTiming(), round).revealEnd;
+      const locked = (await escrow.lockedThrough(ctx.staker, (revealEnd - 1n) / secondsPerPeriod)) as bigint;
+      if (locked < WEIGHT_UNIT) {
+        log.warn({ round: round.toString(), locked: locked.toString() }, "selected as checker, but no stake locked through the end of the reveal window: not voting this round");
+        return;
+      }
       log.info({ round: round.toString(), targets: info.targets }, "selected as checker; probing targets");
       // Retries stop early enough for the commit to land inside the commit window.
       const remainingMs = Number(commitEnd - (await chainNow())) * 1000 - COMMIT_MARGIN_MS;
-      const deadline = Date.now() + Math.max(2000, Math.min(PROBE_BUDGET_MS, remainingMs));
+      const deadline = probeDeadline(remainingMs);
       const assignment: ProbeAssignment = { healthCheck: ctx.healthCheck, round, checker: ctx.staker };
       const reports = await Promise.all(
         info.targets.map((t) =>

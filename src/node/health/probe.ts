@@ -37,17 +37,25 @@
  * (`ProbeReport.contact`); a node that serves without it fails the "contact" check (an honest
  * agent with a HealthCheck configured always signs for the current round).
  *
+ * Whose fault a failure is (issue #16 review): what the checker's own transactions do on-chain is
+ * visible to everyone while pending, so a revert there is the target's fault only when the target
+ * caused it. The target setting its fee rate between our read and our hire (MinFeeRateSet in a
+ * later block) is re-priced once and then counted against it ("unhireable"); anything else that
+ * stops our payment is ours (inconclusive). The on-chain revocation at the end (a refund for us)
+ * is never held against the target: anyone can relay the owner's signature first.
+ *
  * Every cfrag is checked three ways: its correctness proof (CapsuleFrag.verify), the target's
  * stamp signature against its on-chain verifying key, and decryption of a random plaintext.
  *
- * Check policies are real PolicyManager policies: fresh owner, Alice, Bob and reader keys, one
+ * Check policies are real PolicyManager policies: fresh owner (the payer for the policy the probe
+ * revokes, so that the refund of its unserved period comes back), Alice, Bob and reader keys, one
  * kfrag from generateKFrags, the kfrag commitment root, the target's own minimum fee rate, and
  * the same protocol.ts helpers a client uses. What remains visible to a target: the policy's
  * sponsor is the checker's operator (the payer), and check policies appear while the target is
  * being checked. Hiding those would need a relayer and pre-created policies; not done here.
  */
 import { randomBytes } from "node:crypto";
-import { Contract, Wallet, computeAddress, ZeroAddress, getBytes, hexlify, type Provider } from "ethers";
+import { Contract, Wallet, computeAddress, ZeroAddress, getBytes, hexlify, type ContractTransactionResponse, type Provider } from "ethers";
 import * as umbral from "../../umbral";
 import { kfragHash, kfragRoot } from "../../client/kfrag-commitment";
 import { bytesEqual, parseHex, toHex } from "../bytes";
@@ -136,6 +144,38 @@ interface HttpAnswer {
   retryAfter?: number;
 }
 
+/**
+ * Largest answer read from a target. An honest node's answers here (ping, kfrag receipt, one
+ * cfrag, revocation) are a few kilobytes; a target must not be able to stream hundreds of
+ * megabytes into every checker that probes it (all targets are probed in parallel). Larger is the
+ * target's fault: the exchange fails like a malformed answer.
+ */
+export const MAX_ANSWER_BYTES = 1 << 20;
+
+/** The body as text, refusing (and cancelling) one over `limit` bytes, declared or streamed. */
+async function readCapped(res: Response, limit: number): Promise<string> {
+  const declared = Number(res.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > limit) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new Error(`answer of ${declared} bytes is over the ${limit}-byte limit`);
+  }
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new Error(`answer over the ${limit}-byte limit`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 async function http(method: "GET" | "POST", url: string, body: unknown, timeoutMs: number): Promise<HttpAnswer> {
   const res = await fetch(url, {
     method,
@@ -143,7 +183,7 @@ async function http(method: "GET" | "POST", url: string, body: unknown, timeoutM
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(timeoutMs),
   });
-  const text = await res.text();
+  const text = await readCapped(res, MAX_ANSWER_BYTES);
   let json: unknown = undefined;
   try {
     json = JSON.parse(text);
@@ -182,6 +222,8 @@ export class TargetProber {
   /** Per probe: the deadline (ms since epoch) and the target's clock offset from ours (seconds). */
   private deadline = 0;
   private offsets = new Map<string, number>();
+  /** Per target: the fee rate this probe offers and the block it was read at (see `hire`). */
+  private prices = new Map<string, { rate: bigint; block: number }>();
 
   constructor(private readonly deps: ProbeDeps) {
     this.pm = new Contract(deps.policyManager, CHECK_POLICY_ABI, deps.payer);
@@ -222,7 +264,9 @@ export class TargetProber {
     }
 
     const period = Number(await this.pm.currentPeriod());
-    const feeRate = await this.feeRateFor(target);
+    const price = await this.priceOf(target);
+    this.prices.set(target.toLowerCase(), price);
+    const feeRate = price.rate;
     const keeperKey = `health.keeper.${target.toLowerCase()}`;
     const keys = { encryptingKey: encryptingKeyHex, stampKey };
 
@@ -264,7 +308,7 @@ export class TargetProber {
       checks.push({ name: "old-policy", ok: null, detail: keeper ? `previous check policy expired${kept ? "; replaced" : ""}` : `first contact${kept}` });
     }
     if (status === 0 && (!keeperLive || keeper!.endPeriod <= period + 1)) {
-      const fresh = await this.createAndUpload(base, target, keys, keeperPeriodEnd, feeRate, null);
+      const fresh = await this.createAndUpload(base, target, keys, keeperPeriodEnd, null);
       if (fresh.ok) this.deps.settings.setSetting(keeperKey, JSON.stringify(fresh.policy));
       else if (fresh.refused) checks.push({ name: "create", ok: false, detail: `old-policy upload: ${fresh.detail}` });
     }
@@ -285,7 +329,7 @@ export class TargetProber {
 
     // 3.–5. create, re-encrypt for a fresh unrelated address, revoke
     const freshReader = new Wallet(Wallet.createRandom().privateKey);
-    const created = await this.createAndUpload(base, target, keys, period + 1, feeRate, freshReader, reserved ? assignment!.round : undefined);
+    const created = await this.createAndUpload(base, target, keys, period + 1, freshReader, reserved ? assignment!.round : undefined);
     if (!created.ok) {
       // Refusing a valid, paid kfrag is the node's fault; being unable to pay is ours.
       checks.push({ name: "create", ok: created.refused ? false : null, detail: created.detail });
@@ -378,12 +422,51 @@ export class TargetProber {
     }
   }
 
-  /** The fee an ordinary client would offer: the target's effective minimum (at least the global one). */
-  private async feeRateFor(target: string): Promise<bigint> {
-    const [params, fees] = await Promise.all([this.pm.params(), this.pm.nodeFees(target)]);
+  /** The fee an ordinary client would offer: the target's effective minimum (at least the global
+   * one), as of one block, named so that later changes can be told apart (`hire`). */
+  private async priceOf(target: string): Promise<{ rate: bigint; block: number }> {
+    const block = await this.deps.provider.getBlockNumber();
+    const [params, fees] = await Promise.all([this.pm.params({ blockTag: block }), this.pm.nodeFees(target, { blockTag: block })]);
     const effective = fees[2] as bigint;
     const global = params[0] as bigint;
-    return effective > global ? effective : global;
+    return { rate: effective > global ? effective : global, block };
+  }
+
+  /** Whether the target set its fee rate (MinFeeRateSet) in a block after `block`. */
+  private async rateChangedSince(target: string, block: number): Promise<boolean> {
+    const latest = await this.deps.provider.getBlockNumber();
+    if (latest <= block) return false;
+    return (await this.pm.queryFilter(this.pm.filters.MinFeeRateSet(target), block + 1, latest)).length > 0;
+  }
+
+  /**
+   * Pay for the check policy at the target's price. Whose fault a failed hire is: a target that
+   * sets its fee rate between our reading it and our hire (say, front-running every hire naming
+   * it, or raising and lowering it around ours) makes the hire revert; counted as our failure
+   * ("could not pay", inconclusive) that left it healthy without a proof of contact, and the duty
+   * then sits the whole round out, so the target (and every other target of the round) went
+   * unjudged. An honest node may change its rate at any time: once per hire is re-priced and
+   * retried; changed again before the retry lands, the node refuses to be hired at its own terms.
+   */
+  private async hire(
+    target: string,
+    send: (feeRate: bigint) => Promise<ContractTransactionResponse>,
+    cost: (feeRate: bigint) => Promise<bigint>,
+  ): Promise<{ ok: true } | { ok: false; refused: boolean; detail: string }> {
+    const key = target.toLowerCase();
+    for (let attempt = 0; ; attempt++) {
+      const price = this.prices.get(key) ?? (await this.priceOf(target));
+      try {
+        await this.ensureAllowance(await cost(price.rate));
+        await this.deps.txs.send(() => send(price.rate));
+        return { ok: true };
+      } catch (e) {
+        const changed = await this.rateChangedSince(target, price.block).catch(() => false);
+        if (!changed) return { ok: false, refused: false, detail: `could not pay the check policy: ${errorText(e)}` };
+        this.prices.set(key, await this.priceOf(target));
+        if (attempt > 0) return { ok: false, refused: true, detail: `unhireable: the node changed its fee rate during the hire again (${errorText(e)})` };
+      }
+    }
   }
 
   private async ensureAllowance(amount: bigint): Promise<void> {
@@ -402,12 +485,15 @@ export class TargetProber {
      * would, and the receipt must be the stamp key's. */
     keys: { encryptingKey: string; stampKey: Uint8Array },
     endPeriod: number,
-    feeRate: bigint,
     reader: Wallet | null,
     /** Hire through the reserved probe capacity of this round (PolicyManager.createProbePolicy). */
     probeRound?: bigint,
   ): Promise<{ ok: true; policy: CheckPolicy } | { ok: false; refused: boolean; detail: string }> {
-    const owner = new Wallet(Wallet.createRandom().privateKey);
+    // The owner receives the refund of the unserved period when the probe revokes the fresh
+    // policy: the payer itself (a throwaway key, dropped after the probe, made that refund lost
+    // for good; the sponsor names the checker's operator on-chain anyway). A kept policy is never
+    // revoked and keeps a fresh owner.
+    const owner = reader ? new Wallet(this.deps.payer.privateKey) : new Wallet(Wallet.createRandom().privateKey);
     const alice = umbral.SecretKey.random();
     const signer = umbral.SecretKey.random();
     const bob = umbral.SecretKey.random();
@@ -419,17 +505,15 @@ export class TargetProber {
     const policyId = hexlify(policyIdBytes);
     const kfragBytes = kfrag.toBytes();
     const root = kfragRoot(policyIdBytes, [{ node: target, kfragHash: kfragHash(kfragBytes) }]);
-    try {
-      const cost = (await this.pm.policyCost(1, feeRate, endPeriod)) as bigint;
-      await this.ensureAllowance(cost);
-      await this.deps.txs.send(() =>
+    const paid = await this.hire(
+      target,
+      (rate) =>
         probeRound !== undefined
-          ? this.pm.createProbePolicy(probeRound, hexlify(id), owner.address, feeRate, [target], toHex(root))
-          : this.pm.createPolicy(hexlify(id), owner.address, endPeriod, feeRate, [target], toHex(root)),
-      );
-    } catch (e) {
-      return { ok: false, refused: false, detail: `could not pay the check policy: ${errorText(e)}` };
-    }
+          ? this.pm.createProbePolicy(probeRound, hexlify(id), owner.address, rate, [target], toHex(root))
+          : this.pm.createPolicy(hexlify(id), owner.address, endPeriod, rate, [target], toHex(root)),
+      async (rate) => (await this.pm.policyCost(1, rate, endPeriod)) as bigint,
+    ).catch((e: unknown) => ({ ok: false as const, refused: false, detail: `could not pay the check policy: ${errorText(e)}` }));
+    if (!paid.ok) return paid;
     const policy: CheckPolicy = {
       policyId,
       target,
@@ -567,7 +651,7 @@ export class TargetProber {
       throw new Inconclusive("overloaded (503) until the probe's deadline: revocation not judged");
     }
     if (res.status !== 200) throw new ProbeFailure(`revocation refused: ${res.status}`);
-    await this.revokeOnChain(owner, p.policyId);
+    const onChain = await this.revokeOnChain(owner, p.policyId);
     const alice = umbral.SecretKey.fromBEBytes(getBytes(p.alice));
     const [capsule] = umbral.encrypt(alice.publicKey(), new Uint8Array(randomBytes(32)));
     const after = await this.exchange(
@@ -580,10 +664,30 @@ export class TargetProber {
     // A 503 is no re-encryption: "a revoked policy never re-encrypts" holds; only a 200 breaks it.
     if (after.status === 503) throw new Inconclusive("revoked policy answered 503 (overloaded) until the probe's deadline: refusal not confirmed");
     if (after.status !== 410) throw new ProbeFailure(`revoked policy answered ${after.status}, expected 410`);
-    return "revoked policy refused with 410";
+    return `revoked policy refused with 410${onChain}`;
   }
 
-  private async revokeOnChain(owner: Wallet, policyId: string): Promise<void> {
+  /**
+   * Relay the owner's revocation on-chain (refunds this checker the unserved period). Never the
+   * target's fault when it fails: the signature is public once the transaction is pending, and
+   * anyone relaying it first makes ours revert (counted against the target, that let any outsider
+   * have honest checkers vote an honest node down). Returns a note for the check's detail.
+   */
+  private async revokeOnChain(owner: Wallet, policyId: string): Promise<string> {
+    try {
+      await this.sendRevocation(owner, policyId);
+      return "";
+    } catch (e) {
+      return `; on-chain revocation failed, not held against the node (${errorText(e)})`;
+    }
+  }
+
+  private async sendRevocation(owner: Wallet, policyId: string): Promise<void> {
+    // Our own policy (the payer owns what the probe revokes): revoked directly, nothing to relay.
+    if (owner.address.toLowerCase() === this.deps.payer.address.toLowerCase()) {
+      await this.deps.txs.send(() => this.pm.revokePolicy(policyId));
+      return;
+    }
     this.chainId ??= (await this.deps.provider.getNetwork()).chainId;
     const latest = await this.deps.provider.getBlock("latest");
     const deadline = BigInt(latest?.timestamp ?? Math.floor(Date.now() / 1000)) + 3600n; // chain clock, not ours

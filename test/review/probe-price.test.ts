@@ -1,0 +1,101 @@
+// Review (health). (1) The refund of the unserved period of a revoked check policy goes to its
+// owner, a throwaway key the probe drops: one period of the target's fee lost for good per probe,
+// by every checker. (2, open) The target sets the price of its own inspection. The probe hires at the
+// target's own minimum fee rate, whatever it is up to the governor's maxFeeRate (1,000 NKMS per
+// period by default): a probe policy through the next period (the node keeps the current one
+// after the revocation) plus a kept check policy through period + 4, never revoked. A node with
+// no customers can set the maximum rate and collect it from every checker drawn to probe it,
+// while a checker's whole expected reward for a round is rewardPerRound / expectedCheckers
+// (100 NKMS by default, deploy/health-defaults.ts). The agent pays without a bound (and approves
+// 32 times the cost); an operator's only defence is turning its health duty off, which starves
+// the quorum. Not fixed: capping what a probe pays is a protocol choice (a protocol probe fee in
+// createProbePolicy, or a cap in the agent with a verdict for nodes above it).
+import { expect } from "chai";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ethers } from "hardhat";
+import type { Wallet } from "ethers";
+import { TargetProber } from "../../src/node/health/probe";
+import { TxQueue } from "../../src/node/health/tx-queue";
+import { summarize } from "../../src/node/health/duty";
+import { HEALTH_DEFAULTS } from "../../deploy/health-defaults";
+import { TOKEN, setupNode, type Network } from "../node/helpers";
+import { deployExternal, spawnAgent, startAnvil, writeOperatorKeystore, type AgentProcess } from "../node/multiproc";
+
+describe("review: what a probe costs the checker", function () {
+  this.timeout(600_000);
+  let chain: Awaited<ReturnType<typeof startAnvil>>;
+  let dir: string;
+  let net: Network & { wallets: Wallet[] };
+  let agent: AgentProcess | undefined;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "nkms-price-"));
+    chain = await startAnvil({ blockTime: 1 });
+    net = await deployExternal(chain.provider);
+    await setupNode(net, net.wallets[1], 2, chain.provider);
+    await setupNode(net, net.wallets[3], 4, chain.provider);
+    const stub = await (await ethers.getContractFactory("ProbeAssignmentsStub", net.wallets[0])).deploy();
+    await stub.waitForDeployment();
+    await (await net.policyManager.connect(net.core.deployer).setHealthCheck(await stub.getAddress())).wait();
+    mkdirSync(join(dir, "a"));
+    agent = await spawnAgent(await writeOperatorKeystore(join(dir, "a"), 2), chain.url, net, { NKMS_NODE_WORKERS: "1", NKMS_HEALTH_CHECK: await stub.getAddress(), NKMS_HEALTH_POLL_MS: "60000" });
+  });
+
+  after(async () => {
+    await agent?.stop("SIGKILL");
+    await chain?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("the unserved period refunded when the check policy is revoked comes back to the checker (it went to a throwaway owner key)", async () => {
+    const target = net.wallets[1];
+    const rate = TOKEN;
+    await (await net.policyManager.connect(target).setMinFeeRate(rate)).wait();
+    const checker = net.wallets[4]; // node 3's operator
+    await (await net.core.token.connect(net.core.deployer).transfer(checker.address, 100n * TOKEN)).wait();
+    const prober = new TargetProber({
+      provider: chain.provider,
+      payer: checker,
+      txs: new TxQueue(),
+      policyManager: net.policyManagerAddress,
+      stakingEscrow: net.core.escrowAddress,
+      settings: { getSetting: () => undefined, setSetting: () => undefined },
+      timeoutMs: 5000,
+      budgetMs: 40_000,
+      keeperPeriods: 4,
+    });
+    const before = await net.core.token.balanceOf(checker.address);
+    const r = await prober.probe(target.address);
+    expect(r.healthy, summarize(r)).to.equal(true);
+    expect(r.checks.find((c) => c.name === "revoke")?.ok, summarize(r)).to.equal(true);
+    const spent = before - (await net.core.token.balanceOf(checker.address));
+    // Kept check policy: periods p..p+4 (5 rates); fresh policy: p..p+1 paid, p+1 refunded (1 rate).
+    expect(spent, `paid ${ethers.formatEther(spent)} NKMS`).to.equal(6n * rate);
+  });
+
+  it("(open) attack: a target at the maximum fee rate costs each checker that probes it at most a round's expected checker reward", async () => {
+    const target = net.wallets[1];
+    const [, maxFeeRate] = (await net.policyManager.params()) as unknown as [bigint, bigint];
+    await (await net.policyManager.connect(target).setMinFeeRate(maxFeeRate)).wait();
+    const checker = net.wallets[4]; // node 3's operator
+    await (await net.core.token.connect(net.core.deployer).transfer(checker.address, 20_000n * TOKEN)).wait();
+    const prober = new TargetProber({
+      provider: chain.provider,
+      payer: checker,
+      txs: new TxQueue(),
+      policyManager: net.policyManagerAddress,
+      stakingEscrow: net.core.escrowAddress,
+      settings: { getSetting: () => undefined, setSetting: () => undefined },
+      timeoutMs: 5000,
+      budgetMs: 40_000,
+    });
+    const before = await net.core.token.balanceOf(checker.address);
+    const r = await prober.probe(target.address);
+    const spent = before - (await net.core.token.balanceOf(checker.address));
+    console.log(`      healthy=${r.healthy}; the checker paid ${ethers.formatEther(spent)} NKMS; ${summarize(r).slice(0, 300)}`);
+    const roundReward = HEALTH_DEFAULTS.rewardPerRound / BigInt(HEALTH_DEFAULTS.expectedCheckers);
+    expect(spent, `paid ${ethers.formatEther(spent)} NKMS to probe one target`).to.be.at.most(roundReward);
+  });
+});
