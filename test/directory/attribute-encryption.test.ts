@@ -5,9 +5,13 @@ import { randomBytes } from "node:crypto";
 import {
   ATTRIBUTE_OVERHEAD,
   AttributeDecryptionError,
+  argon2Commitment,
+  argon2CommitmentSync,
+  commitmentSaltInput,
   decryptAttribute,
   encryptAttribute,
 } from "../../src/directory/attribute-encryption";
+import { CommitmentPool } from "../../src/directory/commitment-pool";
 import { vectorPath } from "../vectors";
 
 interface Kat { attribute: string; key_hex: string; recent_merkle_root: string; plaintext_hex: string; ciphertext_hex: string }
@@ -36,6 +40,24 @@ describe("directory: attribute encryption v1", () => {
     const ct = hex(kat.ciphertext_hex);
     const again = await encryptAttribute(kat.attribute, hex(kat.plaintext_hex), hex(kat.key_hex), kat.recent_merkle_root, ct.slice(1, 33));
     expect(Buffer.from(again).toString("hex")).to.equal(kat.ciphertext_hex);
+  });
+
+  it("computes the known answer's commitment Q byte for byte on the server's worker threads and on libuv's pool", async () => {
+    const ct = hex(kat.ciphertext_hex);
+    const r = ct.slice(1, 33);
+    const q = Buffer.from(ct.slice(33, 65)).toString("hex");
+    const enc = new TextEncoder();
+    const root = enc.encode(kat.recent_merkle_root);
+    const name = enc.encode(kat.attribute);
+    const input = { root, name, plaintext: hex(kat.plaintext_hex), salt: commitmentSaltInput(r, root, name).subarray(48, 64) };
+    const pool = new CommitmentPool(2);
+    try {
+      expect(Buffer.from(await pool.compute(input)).toString("hex")).to.equal(q);
+    } finally {
+      await pool.close();
+    }
+    expect(Buffer.from(await argon2Commitment(input.root, input.name, input.plaintext, input.salt)).toString("hex")).to.equal(q);
+    expect(Buffer.from(argon2CommitmentSync(input.root, input.name, input.plaintext, input.salt)).toString("hex")).to.equal(q);
   });
 
   it("round-trips with fresh randomness and the documented overhead", async () => {

@@ -8,6 +8,7 @@ import { ActorKeyResolver, canonicalActorId } from "../../src/directory/actor-ke
 import { DirectoryError } from "../../src/directory/errors";
 import { HttpSignatureError, parseSignatureHeaders, signRequest, verifyRequest } from "../../src/directory/http-signature";
 import { BadRequestTable } from "../../src/directory/rate-limit";
+import { TurnQueue } from "../../src/directory/turns";
 import { WorkLimiter } from "../../src/directory/work-limiter";
 import { startInstance, TestInstance } from "./instance";
 
@@ -161,6 +162,29 @@ describe("directory identity binding: RFC 9421, actor keys, rate limits", functi
       expect(results.filter((r) => r === "overloaded:2")).to.have.length(3);
       expect(peak).to.equal(2);
       expect(limiter.running).to.equal(0);
+    });
+
+    it("the turn queue lets one write through per event-loop iteration (reads in between), admitted work first, and refuses past maxWaiting", async () => {
+      const turns = new TurnQueue({ maxWaiting: 3, retryAfterSeconds: 2 });
+      const order: string[] = [];
+      // A "read" that comes back every loop iteration, as the poll phase would serve one.
+      let reading = true;
+      const read = (): void => {
+        order.push("read");
+        if (reading) setImmediate(read);
+      };
+      setImmediate(read);
+      const writes = ["s1", "s2", "s3"].map((name) => turns.turn("start").then(() => void order.push(name)));
+      expect(turns.full).to.equal(true);
+      expect(await code(() => turns.turn("start"))).to.equal("overloaded");
+      const admitted = turns.turn("continue").then(() => void order.push("c1"));
+      await Promise.all([...writes, admitted]);
+      reading = false;
+      const ran = order.filter((x) => x !== "read");
+      expect(ran).to.deep.equal(["c1", "s1", "s2", "s3"]);
+      // Never two writes in one iteration: a read separates any two of them.
+      for (let i = 1; i < order.length; i++) expect(order[i] !== "read" && order[i - 1] !== "read", order.join(",")).to.equal(false);
+      expect(turns.waiting).to.equal(0);
     });
   });
 });
