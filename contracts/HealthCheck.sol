@@ -111,17 +111,28 @@ import {HammingSelection} from "./health/HammingSelection.sol";
 /// earned since its last check or enrollment, including any it claimed or restaked meanwhile
 /// (the escrow takes those out of its stake); they return to the escrow's reserve. A healthy
 /// target's checkpoint moves forward (`escrow.markChecked`), so a later failure cannot reach
-/// back past a check it passed. A checker that committed and did not reveal suffers the same
+/// back past a check it passed. Rounds may be finalized out of order (`finalize` has no
+/// deadline; a guardian's pause makes forfeiting rounds revert meanwhile), and both effects act
+/// on the escrow's state *at finalization*: so a target's judgment is applied only when its round
+/// is later than the last round that judged it (`lastJudgedRound`), otherwise it is stale
+/// (`TargetJudged` with `applied = false`, nothing forfeited or checkpointed). Else an earlier
+/// failure finalized late would take what the target earned after a check it passed since, and
+/// an earlier pass finalized late would shield what it earned after failing since. A checker that committed and did not reveal suffers the same
 /// forfeiture: anyone may call `punishNonRevealer(round, checker)` once per ballot between the
 /// end of the reveal window and the end of the claim window (so withholding reveals to starve
 /// the quorum, or to hide a losing vote, costs the withholder its accrued rewards; per-round
 /// cost stays independent of N, one call per non-revealer). The checker reward of a
 /// finalized round is `min(rewardPerRound, pool)` taken from a pool of tokens funded through
-/// `fund`. A revealed checker earns, for every judged target on which it voted with the majority,
-/// a share proportional to its weight: `budget * weight * agreements / sum_i majorityWeight_i`
-/// (the denominator is exactly the sum of every checker's `weight * agreements`, so the budget is
-/// fully distributed up to rounding). Checkers in the minority on a target, and checkers that
-/// committed but did not reveal, earn nothing for it. Claims are pull-style within `claimWindow`
+/// `fund`. Checkers are paid for evidence only: a revealed checker earns, for every target judged
+/// healthy on which it voted healthy (each such vote carries the target's proof of contact), a
+/// share proportional to its weight: `budget * weight * agreements / sum_i healthyWeight_i` over
+/// the targets judged healthy (the denominator is exactly the sum of every checker's
+/// `weight * agreements`, so the budget is fully distributed up to rounding; with no target
+/// judged healthy there is no budget and the pool keeps it). An "unhealthy" vote needs no proof
+/// (an absent node cannot sign one), so it counts in the tally but is never paid: a checker that
+/// votes everything unhealthy without probing earns nothing (issue #16 review), and nobody gains
+/// by calling a node unhealthy. Checkers in the minority on a target, and checkers that committed
+/// but did not reveal, earn nothing for it. Claims are pull-style within `claimWindow`
 /// after the reveal window; afterwards anyone may `sweep` the unclaimed rest (including rounding
 /// dust) back to the pool. Invariant: `token.balanceOf(this) == pool + sum of unswept
 /// (budget - claimed)`.
@@ -210,7 +221,7 @@ contract HealthCheck is ReentrancyGuardTransient {
         uint32 revealers;
         uint32 decidedMask;
         uint32 unhealthyMask;
-        uint96 majorityWeight;
+        uint96 majorityWeight; // sum over targets judged healthy of the weight voting healthy
         // slot 2 — checker budget
         uint120 budget;
         uint120 claimed;
@@ -289,6 +300,8 @@ contract HealthCheck is ReentrancyGuardTransient {
     mapping(address staker => Node) private _nodes;
     mapping(uint32 round => Round) private _rounds;
     mapping(uint32 round => mapping(address staker => uint256)) private _ballots;
+    /// @dev The latest round whose judgment of the node was applied (see "Consequences").
+    mapping(address staker => uint32) private _lastJudged;
 
     /// @notice A node joined the enrollment; it counts from round `fromRound`.
     event Enrolled(address indexed staker, uint192 keyHash, uint32 fromRound);
@@ -315,6 +328,8 @@ contract HealthCheck is ReentrancyGuardTransient {
     );
     /// @notice A target was judged; `forfeited` is what it lost (0 when healthy).
     event TargetJudged(uint32 indexed round, address indexed target, bool healthy, uint256 forfeited);
+    /// @notice A target's judgment in `round` was not applied: a later round already judged it.
+    event StaleJudgment(uint32 indexed round, address indexed target, uint32 lastJudgedRound);
     /// @notice A checker's reward was paid to its staker address.
     event RewardClaimed(uint32 indexed round, address indexed staker, uint256 amount);
     /// @notice A round's unclaimed checker budget went back to the pool.
@@ -618,12 +633,9 @@ contract HealthCheck is ReentrancyGuardTransient {
                 uint256 against = (rd.tallies[i / LANES] >> ((i % LANES) * LANE_BITS)) & LANE_MASK;
                 uint256 inFavour = total - against;
                 decided |= uint256(1) << i;
-                if (against > inFavour) {
-                    unhealthy |= uint256(1) << i;
-                    majority += against;
-                } else {
-                    majority += inFavour;
-                }
+                // Only healthy agreements are paid (see "Consequences"), so only they share.
+                if (against > inFavour) unhealthy |= uint256(1) << i;
+                else majority += inFavour;
             }
         }
         uint256 budget = majority == 0 ? 0 : Math.min(rewardPerRound, pool);
@@ -638,6 +650,12 @@ contract HealthCheck is ReentrancyGuardTransient {
         for (uint256 i = 0; i < k; ++i) {
             if ((decided >> i) & 1 == 0) break; // decided is all-or-nothing
             address target = rd.targets[i];
+            uint32 last = _lastJudged[target];
+            if (last > round) {
+                emit StaleJudgment(round, target, last);
+                continue;
+            }
+            _lastJudged[target] = round;
             if ((unhealthy >> i) & 1 == 0) {
                 escrow.markChecked(target);
                 emit TargetJudged(round, target, true, 0);
@@ -894,6 +912,12 @@ contract HealthCheck is ReentrancyGuardTransient {
         return _memberAt(round, index);
     }
 
+    /// @notice The latest round whose judgment of `staker` was applied (0: never judged).
+    /// @param staker The node's staker address.
+    function lastJudgedRound(address staker) external view returns (uint32) {
+        return _lastJudged[staker];
+    }
+
     /// @notice A node's checker record (`weight == 0` when not enrolled or evicted).
     /// @param staker The node's staker address.
     function nodeOf(address staker) external view returns (Node memory) {
@@ -983,8 +1007,9 @@ contract HealthCheck is ReentrancyGuardTransient {
     function _share(Round storage rd, uint256 ballot) private view returns (uint256) {
         uint256 majority = rd.majorityWeight;
         if (majority == 0) return 0;
+        // Targets judged healthy on which this ballot voted healthy (bit clear): proven votes only.
         uint256 agreements =
-            HammingSelection.popcount192(~(ballot ^ uint256(rd.unhealthyMask)) & uint256(rd.decidedMask));
+            HammingSelection.popcount192(~(ballot | uint256(rd.unhealthyMask)) & uint256(rd.decidedMask));
         uint256 weight = (ballot >> WEIGHT_SHIFT) & WEIGHT_MASK;
         return Math.mulDiv(rd.budget, weight * agreements, majority);
     }

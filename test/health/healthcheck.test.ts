@@ -720,10 +720,10 @@ describe("health: HealthCheck", () => {
         .withArgs(round, targets[2], true, 0n)
         .and.to.emit(w.core.escrow, "RewardsForfeited")
         .withArgs(targets[0], pending[0]);
-      // Majorities: target 0 unhealthy (3w), target 1 healthy (2w), target 2 healthy (3w).
+      // Majorities: target 0 unhealthy (3w, unpaid), target 1 healthy (2w), target 2 healthy (3w): 5w paid.
       await expect(tx)
         .to.emit(w.health, "RoundFinalized")
-        .withArgs(round, 0b111n, 0b001n, 8n * weight, TEST_CONFIG.rewardPerRound);
+        .withArgs(round, 0b111n, 0b001n, 5n * weight, TEST_CONFIG.rewardPerRound);
       expect(await w.core.escrow.pendingRewards(targets[0])).to.equal(0n);
       expect(await w.core.escrow.pendingRewards(targets[1])).to.equal(pending[1]);
       expect(await w.core.escrow.pendingRewards(targets[2])).to.equal(pending[2]);
@@ -732,7 +732,7 @@ describe("health: HealthCheck", () => {
         true,
         0b111n,
         0b001n,
-        8n * weight,
+        5n * weight,
         TEST_CONFIG.rewardPerRound,
       ]);
       expect(await w.health.pool()).to.equal(w.funded - TEST_CONFIG.rewardPerRound);
@@ -839,24 +839,25 @@ describe("health: HealthCheck", () => {
       return opened;
     }
 
-    it("pays majority checkers by weight × agreements; minority and non-revealers earn nothing", async () => {
+    it("pays majority checkers by weight × proven agreements; unhealthy votes, minority and non-revealers earn nothing", async () => {
       const w = await loadFixture(world8Quorum2);
       // 5 checkers: #0,#1,#2 say target 0 unhealthy; #3 says all healthy; #4 commits but never reveals.
       const { round, votes } = await finalizedRound(w, (i) => (i < 3 ? 0b001n : 0n), (i) => i !== 4);
       const weight = weightOf(votes[0].node.amount);
-      // Majority weight per target: 3w + 4w + 4w = 11w; agreements: #0..#2 → 3 targets, #3 → 2.
+      // Only healthy agreements are paid (an unhealthy vote carries no evidence): targets 1 and 2
+      // were judged healthy by 4w each = 8w; every revealer agrees on both.
       const budget = TEST_CONFIG.rewardPerRound;
-      const share = (agreements: bigint) => (budget * weight * agreements) / (11n * weight);
+      const share = (agreements: bigint) => (budget * weight * agreements) / (8n * weight);
       for (const [i, v] of votes.entries()) {
-        const expected = i < 3 ? share(3n) : i === 3 ? share(2n) : 0n;
+        const expected = i < 4 ? share(2n) : 0n;
         expect(await w.health.claimable(round, v.node.staker.address)).to.equal(expected);
       }
       const staker = votes[0].node.staker.address;
       const before = await w.core.token.balanceOf(staker);
       await expect(w.health.connect(w.outsider).claimReward(round, staker))
         .to.emit(w.health, "RewardClaimed")
-        .withArgs(round, staker, share(3n));
-      expect((await w.core.token.balanceOf(staker)) - before).to.equal(share(3n));
+        .withArgs(round, staker, share(2n));
+      expect((await w.core.token.balanceOf(staker)) - before).to.equal(share(2n));
       expect((await w.health.ballotOf(round, staker)).claimed).to.equal(true);
       expect(await w.health.claimable(round, staker)).to.equal(0n);
       await expect(w.health.claimReward(round, staker))
@@ -870,7 +871,7 @@ describe("health: HealthCheck", () => {
         "NotRevealed",
       );
       await w.health.claimReward(round, votes[3].node.staker.address);
-      expect((await w.health.roundInfo(round)).claimed).to.equal(share(3n) + share(2n));
+      expect((await w.health.roundInfo(round)).claimed).to.equal(share(2n) + share(2n));
     });
 
     it("a checker in the minority on every target gets nothing", async () => {

@@ -58,7 +58,7 @@ function model(votes: Vote[], plan: Ballot[], quorum: number): Outcome {
       .reduce((s, v) => s + weightOf(v.node.amount), 0n);
     const inFavour = total - against;
     if (against > inFavour) unhealthy |= 1n << BigInt(t);
-    majority += against > inFavour ? against : inFavour;
+    else majority += inFavour; // only proven (healthy) agreements are paid
   }
   return { decided: (1n << BigInt(SAMPLE)) - 1n, unhealthy, majority };
 }
@@ -66,7 +66,8 @@ function model(votes: Vote[], plan: Ballot[], quorum: number): Outcome {
 function agreements(verdicts: bigint, outcome: Outcome): bigint {
   let n = 0n;
   for (let t = 0n; t < BigInt(SAMPLE); t++) {
-    if (((outcome.decided >> t) & 1n) && ((verdicts >> t) & 1n) === ((outcome.unhealthy >> t) & 1n)) n++;
+    // Paid agreements: targets judged healthy on which this ballot voted healthy.
+    if (((outcome.decided >> t) & 1n) && ((verdicts >> t) & 1n) === 0n && ((outcome.unhealthy >> t) & 1n) === 0n) n++;
   }
   return n;
 }

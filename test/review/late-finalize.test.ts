@@ -51,4 +51,39 @@ describe("review: a late finalize does not reach past a check the target passed 
     const forfeited = judged ? (judged.args[3] as bigint) : 0n;
     expect(forfeited, `forfeited ${forfeited} wei earned after round ${r2.round}'s passed check`).to.equal(0n);
   });
+
+  it("finalize(r) judging the target healthy, after finalize(r + 2) judged it unhealthy, shields nothing earned since", async () => {
+    const w = await buildWorld({ nodes: 6 });
+    // Round r: the target passes; its friend withholds finalize(r).
+    const r = await openNextRound(w.health);
+    const target = r.targets[0];
+    const votesR: Vote[] = checkersOf(w, r.targets).map((node) => ({ node, verdicts: 0n, salt: randomSalt() }));
+    for (const v of votesR) await commitVote(w, r.round, v);
+    await toReveal(w.health, r.round);
+    for (const v of votesR) await revealVote(w, r.round, v);
+    await toRevealEnd(w.health, r.round);
+
+    // Round r + 2 judges it unhealthy and is finalized at once.
+    await openNextRound(w.health);
+    const r2 = await openNextRound(w.health);
+    expect(r2.targets[0]).to.equal(target);
+    const votes2: Vote[] = checkersOf(w, r2.targets).map((node) => ({ node, verdicts: 1n, salt: randomSalt() }));
+    for (const v of votes2) await commitVote(w, r2.round, v);
+    await toReveal(w.health, r2.round);
+    for (const v of votes2) await revealVote(w, r2.round, v);
+    await toRevealEnd(w.health, r2.round);
+    await (await w.health.finalize(r2.round)).wait();
+    expect(await w.health.lastJudgedRound(target)).to.equal(r2.round);
+
+    // The node earns a period's rewards after failing, then the withheld pass is finalized.
+    const period = BigInt(await w.core.escrow.currentPeriod());
+    await time.increaseTo((period + 1n) * BigInt(w.core.params.secondsPerPeriod) + 1n);
+    const earned = await w.core.escrow.pendingRewards(target);
+    expect(earned).to.be.greaterThan(0n);
+    await expect(w.health.finalize(r.round))
+      .to.emit(w.health, "StaleJudgment")
+      .withArgs(r.round, target, r2.round)
+      .and.not.to.emit(w.core.escrow, "HealthCheckpoint");
+    expect(await w.health.lastJudgedRound(target)).to.equal(r2.round);
+  });
 });
