@@ -57,11 +57,14 @@ import {IProbeAssignments} from "./interfaces/IProbeAssignments.sol";
 /// assigned to (round, checker, target) right now (`isProbeAssignment`: current round, commit
 /// window, target drawn, checker selected) hire that target once per (round, checker, target) of
 /// that health check (round numbers restart with each HealthCheck, so a slot is keyed by it too),
-/// for one arrangement through the next period, on the node's other terms (fee rate, registration,
-/// lock) but outside its quota: the arrangement is not counted (`Policy.probe`), so it neither
-/// needs nor takes a quota slot, its revocation or expiry frees none, and it cannot be extended.
-/// The bypass is bounded by the checker draw: per round, at most one per (selected checker,
-/// target), each paid at the node's fee rate.
+/// for one arrangement through the next period, on the node's other terms (registration, lock)
+/// but outside its quota: the arrangement is not counted (`Policy.probe`), so it neither needs
+/// nor takes a quota slot, its revocation or expiry frees none, and it cannot be extended. Nor
+/// does the node price its own inspection: a probe pays at least the global `minFeeRate`, not the
+/// node's own rate (a node at `maxFeeRate`, 1,000 NKMS a period, made every checker drawn to probe
+/// it pay ~6,000 NKMS against a round's ~100 NKMS expected checker reward; raising its rate
+/// between a checker's pricing and its hire made the hire revert). The bypass is bounded by the
+/// checker draw: per round, at most one per (selected checker, target).
 ///
 /// Trusted callers: governor (fee range, quota parameters, the health-check address: a wrong one
 /// could grant quota-free 2-period hires, nothing else), the LeakAdjudicator (LEAK_ADJUDICATOR_ROLE,
@@ -410,8 +413,9 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
     }
 
     /// @notice Hire `nodes[0]` (the only node) for a health-check probe of `round`, through the
-    /// next period, outside its quota (see "Probe capacity"). The caller must be the operator of a
-    /// checker assigned to that target in `round` now; once per (round, checker, target).
+    /// next period, outside its quota and at any `feeRate` from the global minimum up, whatever
+    /// the node's own rate (see "Probe capacity"). The caller must be the operator of a checker
+    /// assigned to that target in `round` now; once per (round, checker, target).
     /// @return paid The amount taken from the caller.
     function createProbePolicy(
         uint32 round,
@@ -911,8 +915,8 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         emit PolicyCreated(policyId, owner, msg.sender, period, endPeriod, feeRate, nodes, kfragRoot, paid);
     }
 
-    /// A probe arrangement: the node's terms as `_admitNode` checks them except the quota, and not
-    /// counted (no quota slot taken, no expiry count). Returns the terms word's inline id.
+    /// A probe arrangement: the node's terms as `_admitNode` checks them except the quota and its
+    /// own fee rate (the global minimum applies), and not counted (no quota slot, no expiry count). Returns the terms word's inline id.
     function _admitProbe(address node, uint32 endPeriod, uint96 feeRate) private returns (uint256) {
         uint256 id = _nodes[node].id;
         if (id == 0) revert NodeIneligible(node, NodeStatus.NotEnrolled);
@@ -984,11 +988,13 @@ contract PolicyManager is AccessControl, ReentrancyGuardTransient, EIP712 {
         uint256 totalLocked,
         uint256 held
     ) private returns (uint256, uint256) {
-        if (feeRate < _effectiveMinFeeRate(uint80(word >> 96), g)) revert NodeIneligible(node, NodeStatus.FeeRateTooLow);
+        uint256 floor = held == type(uint24).max ? g.minFeeRate : _effectiveMinFeeRate(uint80(word >> 96), g);
+        if (feeRate < floor) revert NodeIneligible(node, NodeStatus.FeeRateTooLow);
         if (!escrow.isRegistered(node)) revert NodeIneligible(node, NodeStatus.NotRegistered);
         uint256 stake = escrow.lockedThrough(node, endPeriod);
         if (stake == 0) revert NodeIneligible(node, NodeStatus.StakeNotLocked);
-        // held == type(uint24).max: a probe arrangement, outside the quota (no sweep, no check).
+        // held == type(uint24).max: a probe arrangement, outside the quota (no sweep, no check)
+        // and priced from the global minimum (see "Probe capacity"), checked by _admitProbe.
         if (held != type(uint24).max && uint24(word >> ARRANGEMENTS_SHIFT) - held >= g.quotaBase) {
             word = _sweep(node, word);
             uint256 active = uint24(word >> ARRANGEMENTS_SHIFT) - held;

@@ -73,7 +73,7 @@ describe("policy: reserved probe capacity (issue #16, unhireable)", function () 
     expect((await pm.checkNode(target.staker.address, end, NODE_RATE))[0]).to.equal(5n);
   });
 
-  it("only for (round, checker, target) the HealthCheck assigned now, once per pair, one node, on the node's other terms", async () => {
+  it("only for (round, checker, target) the HealthCheck assigned now, once per pair, one node, at the global minimum fee rate", async () => {
     const { w, pm } = await loadFixture(probeWorld);
     const { round, targets } = await openNextRound(w.health);
     const [a, b] = checkersOf(w, targets);
@@ -89,9 +89,16 @@ describe("policy: reserved probe capacity (issue #16, unhireable)", function () 
     await expect(hire(a.operator, round + 1n, [target])).to.be.revertedWithCustomError(pm, "NotProbeAssignment");
     await expect(hire(a.operator, round, [b.staker.address])).to.be.revertedWithCustomError(pm, "NotProbeAssignment");
     await expect(hire(a.operator, round, [target, targets[1]].sort())).to.be.revertedWithCustomError(pm, "InvalidNodeCount");
-    // The node's own terms still apply (here: its fee rate).
-    await expect(hire(a.operator, round, [target], NODE_RATE - 1n)).to.be.revertedWithCustomError(pm, "NodeIneligible");
-    await hire(a.operator, round, [target]);
+    // The node does not price its own inspection: a probe pays from the global minimum up,
+    // whatever the node's rate (it was the node's rate, up to maxFeeRate, from every checker).
+    const [globalMin] = await pm.params();
+    expect(globalMin).to.be.lessThan(NODE_RATE);
+    await expect(hire(a.operator, round, [target], globalMin - 1n))
+      .to.be.revertedWithCustomError(pm, "NodeIneligible")
+      .withArgs(target, 2n); // NodeStatus.FeeRateTooLow
+    const paying = await w.core.token.balanceOf(a.operator.address);
+    await hire(a.operator, round, [target], globalMin);
+    expect(paying - (await w.core.token.balanceOf(a.operator.address))).to.equal(2n * globalMin); // this period and the next
     await expect(hire(a.operator, round, [target]))
       .to.be.revertedWithCustomError(pm, "ProbeAlreadyHired")
       .withArgs(round, a.staker.address, target);

@@ -8,8 +8,10 @@
 // while a checker's whole expected reward for a round is rewardPerRound / expectedCheckers
 // (100 NKMS by default, deploy/health-defaults.ts). The agent pays without a bound (and approves
 // 32 times the cost); an operator's only defence is turning its health duty off, which starves
-// the quorum. Not fixed: capping what a probe pays is a protocol choice (a protocol probe fee in
-// createProbePolicy, or a cap in the agent with a verdict for nodes above it).
+// the quorum. Fixed on both sides: createProbePolicy (the duty's hire) pays from the global minimum
+// fee rate up, whatever the node's rate; a check policy at the node's own rate (kept, or a probe
+// without an assignment) is hired only up to the checker's cap (DEFAULT_MAX_CHECK_POLICY_COST,
+// the default deployment's expected reward per checker per round), else the service is not judged.
 import { expect } from "chai";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -75,7 +77,7 @@ describe("review: what a probe costs the checker", function () {
     expect(spent, `paid ${ethers.formatEther(spent)} NKMS`).to.equal(6n * rate);
   });
 
-  it("(open) attack: a target at the maximum fee rate costs each checker that probes it at most a round's expected checker reward", async () => {
+  it("attack: a target at the maximum fee rate costs each checker that probes it at most a round's expected checker reward", async () => {
     const target = net.wallets[1];
     const [, maxFeeRate] = (await net.policyManager.params()) as unknown as [bigint, bigint];
     await (await net.policyManager.connect(target).setMinFeeRate(maxFeeRate)).wait();
@@ -97,5 +99,36 @@ describe("review: what a probe costs the checker", function () {
     console.log(`      healthy=${r.healthy}; the checker paid ${ethers.formatEther(spent)} NKMS; ${summarize(r).slice(0, 300)}`);
     const roundReward = HEALTH_DEFAULTS.rewardPerRound / BigInt(HEALTH_DEFAULTS.expectedCheckers);
     expect(spent, `paid ${ethers.formatEther(spent)} NKMS to probe one target`).to.be.at.most(roundReward);
+    expect(r.checks.find((c) => c.name === "create")?.ok, summarize(r)).to.equal(null); // not judged, not failed
+  });
+
+  it("the duty's probe of that target (an assignment: probe capacity) pays the global minimum rate and still judges it", async () => {
+    const target = net.wallets[1];
+    const [globalMin, maxFeeRate] = (await net.policyManager.params()) as unknown as [bigint, bigint];
+    await (await net.policyManager.connect(target).setMinFeeRate(maxFeeRate)).wait();
+    const checker = net.wallets[4]; // node 3's operator; its staker is wallets[3]
+    const stub = await net.policyManager.healthCheck();
+    const latest = await chain.provider.getBlock("latest");
+    const genesis = await (await ethers.getContractAt("ProbeAssignmentsStub", stub, net.wallets[0])).genesis();
+    const round = (BigInt(latest!.timestamp) - genesis) / 7200n + 1n;
+    const prober = new TargetProber({
+      provider: chain.provider,
+      payer: checker,
+      txs: new TxQueue(),
+      policyManager: net.policyManagerAddress,
+      stakingEscrow: net.core.escrowAddress,
+      settings: { getSetting: () => undefined, setSetting: () => undefined },
+      timeoutMs: 5000,
+      budgetMs: 40_000,
+    });
+    const before = await net.core.token.balanceOf(checker.address);
+    const r = await prober.probe(target.address, undefined, { healthCheck: stub, round, checker: net.wallets[3].address });
+    const spent = before - (await net.core.token.balanceOf(checker.address));
+    console.log(`      healthy=${r.healthy}; the checker paid ${ethers.formatEther(spent)} NKMS; ${summarize(r).slice(0, 300)}`);
+    expect(r.healthy, summarize(r)).to.equal(true);
+    expect(r.checks.find((c) => c.name === "create")?.ok, summarize(r)).to.equal(true);
+    expect(r.contact, "proof of contact").to.match(/^0x[0-9a-f]{130}$/);
+    // Probe policy through the next period at the global minimum; the next period refunded on revocation.
+    expect(spent, `paid ${ethers.formatEther(spent)} NKMS`).to.equal(globalMin);
   });
 });

@@ -105,7 +105,18 @@ export interface ProbeDeps {
   keeperPeriods?: number;
   /** Time a probe may take, retries included, when the caller gives no deadline (ms). */
   budgetMs?: number;
+  /** Most a check policy hired at the target's own rate may cost (wei; default
+   * DEFAULT_MAX_CHECK_POLICY_COST). Probe-capacity hires pay the global minimum rate instead. */
+  maxCheckPolicyCost?: bigint;
 }
+
+/**
+ * Default cap on a check policy paid at the target's own fee rate: the expected reward of one
+ * checker for one round in the default deployment (rewardPerRound 1,000 NKMS / expectedCheckers
+ * 10). A target sets its own rate, up to maxFeeRate (1,000 NKMS a period): uncapped, a node with
+ * no customers could collect thousands of NKMS from every checker drawn to probe it.
+ */
+export const DEFAULT_MAX_CHECK_POLICY_COST = 100n * 10n ** 18n;
 
 /** Default time for one probe, retries included. */
 export const PROBE_BUDGET_MS = 60_000;
@@ -283,6 +294,10 @@ export class TargetProber {
     const reserved = assignment !== undefined && (await this.probeCapacity(assignment));
     const hireable = status === 0 || (reserved && status === OVER_QUOTA);
 
+    // A policy at the target's own rate is hired only up to the cap: the target sets that price.
+    const cap = this.deps.maxCheckPolicyCost ?? DEFAULT_MAX_CHECK_POLICY_COST;
+    const keptAffordable = feeRate * BigInt(keeperPeriodEnd - period + 1) <= cap;
+
     // 2. old policy: checked when held; renewed (a period before it ends) or created when hireable.
     const stored = this.deps.settings.getSetting(keeperKey);
     const keeper = stored ? (JSON.parse(stored) as CheckPolicy) : undefined;
@@ -304,10 +319,10 @@ export class TargetProber {
         await this.step("old-policy", () => this.reencryptAndVerify(base, keeper!, stampKey, null, assignment, (s) => (signed = s))),
       );
     } else {
-      const kept = status === 0 ? "; check policy created for next time" : "";
+      const kept = status === 0 ? (keptAffordable ? "; check policy created for next time" : "; none kept: above this checker's cap at the node's rate") : "";
       checks.push({ name: "old-policy", ok: null, detail: keeper ? `previous check policy expired${kept ? "; replaced" : ""}` : `first contact${kept}` });
     }
-    if (status === 0 && (!keeperLive || keeper!.endPeriod <= period + 1)) {
+    if (status === 0 && keptAffordable && (!keeperLive || keeper!.endPeriod <= period + 1)) {
       const fresh = await this.createAndUpload(base, target, keys, keeperPeriodEnd, null);
       if (fresh.ok) this.deps.settings.setSetting(keeperKey, JSON.stringify(fresh.policy));
       else if (fresh.refused) checks.push({ name: "create", ok: false, detail: `old-policy upload: ${fresh.detail}` });
@@ -324,6 +339,11 @@ export class TargetProber {
       } else {
         checks.push({ name: "create", ok: false, detail: `unhireable: ${NODE_STATUS[status] ?? `status ${status}`}` });
       }
+      return report();
+    }
+
+    if (!reserved && feeRate * 2n > cap) {
+      checks.push({ name: "create", ok: null, detail: `the node's fee rate puts a check policy above this checker's cap (${feeRate * 2n} > ${cap} wei): service not judged` });
       return report();
     }
 
@@ -469,6 +489,18 @@ export class TargetProber {
     }
   }
 
+  /** Pay for a probe-capacity hire at the global minimum fee rate (the target's own rate does
+   * not apply to it, so a rate change cannot make it revert). */
+  private async hireProbe(
+    send: (feeRate: bigint) => Promise<ContractTransactionResponse>,
+    cost: (feeRate: bigint) => Promise<bigint>,
+  ): Promise<{ ok: true } | { ok: false; refused: boolean; detail: string }> {
+    const rate = ((await this.pm.params()) as unknown as [bigint])[0];
+    await this.ensureAllowance(await cost(rate));
+    await this.deps.txs.send(() => send(rate));
+    return { ok: true };
+  }
+
   private async ensureAllowance(amount: bigint): Promise<void> {
     this.token ??= new Contract((await this.pm.token()) as string, ERC20_ABI, this.deps.payer);
     const owner = this.deps.payer.address;
@@ -505,13 +537,11 @@ export class TargetProber {
     const policyId = hexlify(policyIdBytes);
     const kfragBytes = kfrag.toBytes();
     const root = kfragRoot(policyIdBytes, [{ node: target, kfragHash: kfragHash(kfragBytes) }]);
-    const paid = await this.hire(
-      target,
-      (rate) =>
-        probeRound !== undefined
-          ? this.pm.createProbePolicy(probeRound, hexlify(id), owner.address, rate, [target], toHex(root))
-          : this.pm.createPolicy(hexlify(id), owner.address, endPeriod, rate, [target], toHex(root)),
-      async (rate) => (await this.pm.policyCost(1, rate, endPeriod)) as bigint,
+    const cost = async (rate: bigint) => (await this.pm.policyCost(1, rate, endPeriod)) as bigint;
+    const paid = await (
+      probeRound !== undefined
+        ? this.hireProbe((rate) => this.pm.createProbePolicy(probeRound, hexlify(id), owner.address, rate, [target], toHex(root)), cost)
+        : this.hire(target, (rate) => this.pm.createPolicy(hexlify(id), owner.address, endPeriod, rate, [target], toHex(root)), cost)
     ).catch((e: unknown) => ({ ok: false as const, refused: false, detail: `could not pay the check policy: ${errorText(e)}` }));
     if (!paid.ok) return paid;
     const policy: CheckPolicy = {
