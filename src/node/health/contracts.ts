@@ -21,6 +21,7 @@ export const HEALTH_ABI = [
   "function punishNonRevealer(uint32 round, address staker)",
   "event Committed(uint32 indexed round, address indexed staker, bytes32 commitment, uint256 weight)",
   "event TargetJudged(uint32 indexed round, address indexed target, bool healthy, uint256 forfeited)",
+  "event StaleJudgment(uint32 indexed round, address indexed target, uint32 lastJudgedRound)",
 ];
 
 /** What a checker needs from PolicyManager to run check policies like any client. */

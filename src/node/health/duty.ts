@@ -268,6 +268,9 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
       const events = await hc.queryFilter(hc.filters.TargetJudged(round));
       const forfeited = new Map<string, bigint>();
       for (const ev of events) if ("args" in ev) forfeited.set((ev.args[1] as string).toLowerCase(), ev.args[3] as bigint);
+      // A judgment finalized after a later round judged the target is not applied (HealthCheck "Consequences").
+      const stale = new Set<string>();
+      for (const ev of await hc.queryFilter(hc.filters.StaleJudgment(round))) if ("args" in ev) stale.add((ev.args[1] as string).toLowerCase());
       info.targets.forEach((target, i) => {
         const unhealthy = ((info.unhealthyMask >> BigInt(i)) & 1n) === 1n;
         const lost = forfeited.get(target.toLowerCase()) ?? 0n;
@@ -276,7 +279,7 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
           round: round.toString(),
           target,
           verdict: unhealthy ? "judged unhealthy" : "judged healthy",
-          detail: `${info.revealers} checker(s) revealed; ${unhealthy ? `forfeited ${lost} wei of rewards` : "rewards kept"}${target.toLowerCase() === ctx.staker.toLowerCase() ? " (this node)" : ""}`,
+          detail: `${info.revealers} checker(s) revealed; ${stale.has(target.toLowerCase()) ? "not applied: a later round already judged it" : unhealthy ? `forfeited ${lost} wei of rewards` : "rewards kept"}${target.toLowerCase() === ctx.staker.toLowerCase() ? " (this node)" : ""}`,
         });
       });
     }
