@@ -163,11 +163,13 @@ contract HealthCheck is ReentrancyGuardTransient {
         uint32 weight; // vote weight in whole tokens as last recorded; 0 = not enrolled (or evicted)
     }
 
-    /// @notice A node's place in the enrollment (one storage slot).
+    /// @notice A node's place in the enrollment, and its last applied judgment (one storage slot:
+    /// non-zero once enrolled, so recording a judgment costs a warm update, not a fresh slot).
     struct Membership {
         uint32 position; // index in the layout of the rounds after the current one (until it leaves)
         uint32 activeFrom; // first round in which the node counts; 0 = never enrolled
         uint32 leaveFrom; // first round in which it no longer counts; 0 = staying
+        uint32 lastJudged; // latest round whose judgment of it was applied (kept across re-enrollment)
     }
 
     /// @dev One slot of the enrollment array: `prev` is its occupant for rounds before `from`;
@@ -300,8 +302,6 @@ contract HealthCheck is ReentrancyGuardTransient {
     mapping(address staker => Node) private _nodes;
     mapping(uint32 round => Round) private _rounds;
     mapping(uint32 round => mapping(address staker => uint256)) private _ballots;
-    /// @dev The latest round whose judgment of the node was applied (see "Consequences").
-    mapping(address staker => uint32) private _lastJudged;
 
     /// @notice A node joined the enrollment; it counts from round `fromRound`.
     event Enrolled(address indexed staker, uint192 keyHash, uint32 fromRound);
@@ -442,7 +442,7 @@ contract HealthCheck is ReentrancyGuardTransient {
         n.next = position + 1;
         _count = n;
         _setSlot(position, staker, effective);
-        _members[staker] = Membership({position: position, activeFrom: effective, leaveFrom: 0});
+        _members[staker] = Membership({position: position, activeFrom: effective, leaveFrom: 0, lastJudged: m.lastJudged});
         uint192 keyHash = _keyHash(staker);
         _nodes[staker] = Node({keyHash: keyHash, barredRound: effective - 1, weight: uint32(weight)});
         emit Enrolled(staker, keyHash, effective);
@@ -650,12 +650,13 @@ contract HealthCheck is ReentrancyGuardTransient {
         for (uint256 i = 0; i < k; ++i) {
             if ((decided >> i) & 1 == 0) break; // decided is all-or-nothing
             address target = rd.targets[i];
-            uint32 last = _lastJudged[target];
+            Membership storage member = _members[target];
+            uint32 last = member.lastJudged;
             if (last > round) {
                 emit StaleJudgment(round, target, last);
                 continue;
             }
-            _lastJudged[target] = round;
+            member.lastJudged = round;
             if ((unhealthy >> i) & 1 == 0) {
                 escrow.markChecked(target);
                 emit TargetJudged(round, target, true, 0);
@@ -915,7 +916,7 @@ contract HealthCheck is ReentrancyGuardTransient {
     /// @notice The latest round whose judgment of `staker` was applied (0: never judged).
     /// @param staker The node's staker address.
     function lastJudgedRound(address staker) external view returns (uint32) {
-        return _lastJudged[staker];
+        return _members[staker].lastJudged;
     }
 
     /// @notice A node's checker record (`weight == 0` when not enrolled or evicted).
