@@ -1,5 +1,6 @@
 // The two routes of a stand-in Fediverse instance: WebFinger (RFC 7033) and an ActivityPub actor
-// document per user publishing its Ed25519 key (publicKeyPem), which is what the key directory
+// document per user publishing its Ed25519 key (publicKeyPem) and, when it has one, an ML-DSA-44
+// key as a Multikey in `assertionMethod` (FEP-521a; `#pq-key`), which is what the key directory
 // fetches to verify a publication's RFC 9421 signature. Shared by scripts/dev-instance.ts and the
 // tests' instance (test/directory/instance.ts).
 import type { KeyObject } from "node:crypto";
@@ -10,6 +11,8 @@ export interface InstanceUsers {
   host(): string;
   actorUrl(name: string): string;
   publicKeyOf(name: string): KeyObject | undefined;
+  /** The user's ML-DSA-44 key as publicKeyMultibase, if it has one. */
+  mlDsaMultikeyOf?(name: string): string | undefined;
   /** Called on every actor-document request (tests count them). */
   onActorFetch?(): void;
 }
@@ -28,6 +31,7 @@ export function serveInstanceRoutes(app: FastifyInstance, users: InstanceUsers):
     const publicKey = users.publicKeyOf(req.params.name);
     if (!publicKey) return reply.code(404).send({});
     const id = users.actorUrl(req.params.name);
+    const pq = users.mlDsaMultikeyOf?.(req.params.name);
     return reply.type("application/activity+json").send({
       "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
       id,
@@ -35,6 +39,7 @@ export function serveInstanceRoutes(app: FastifyInstance, users: InstanceUsers):
       preferredUsername: req.params.name,
       inbox: `${id}/inbox`,
       publicKey: { id: `${id}#main-key`, owner: id, publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString() },
+      ...(pq ? { assertionMethod: [{ id: `${id}#pq-key`, type: "Multikey", controller: id, publicKeyMultibase: pq }] } : {}),
     });
   });
 }

@@ -5,9 +5,11 @@
 // The fetch is work an unauthenticated caller can trigger, so it is bounded: a WorkLimiter caps
 // concurrent fetches (503 when full), each fetch has a deadline and a size cap, redirects are
 // refused, and answers are cached per key id for a short time.
-import { KeyObject, createPublicKey } from "node:crypto";
+import { createPublicKey } from "node:crypto";
 import { isIP } from "node:net";
 import { DirectoryError } from "./errors";
+import type { InstanceKey } from "./http-signature";
+import { decodeMultikey } from "./multikey";
 import { WorkLimiter } from "./work-limiter";
 
 export interface ActorKeyResolverOptions {
@@ -64,28 +66,39 @@ function isInternalAddress(hostname: string): boolean {
 }
 
 interface CachedKey {
-  key: KeyObject;
+  key: InstanceKey;
   expires: number;
 }
 
+/** A `publicKey` entry (publicKeyPem, Ed25519) or an `assertionMethod` Multikey (FEP-521a). */
 interface PublishedKey {
   id?: unknown;
+  type?: unknown;
   owner?: unknown;
   controller?: unknown;
   publicKeyPem?: unknown;
+  publicKeyMultibase?: unknown;
+}
+
+function entriesOf(value: unknown): PublishedKey[] {
+  const list = Array.isArray(value) ? value : [value];
+  return list.filter((k): k is PublishedKey => typeof k === "object" && k !== null);
 }
 
 export class ActorKeyResolver {
   private readonly cache = new Map<string, CachedKey>();
-  private readonly inflight = new Map<string, Promise<KeyObject>>();
+  private readonly inflight = new Map<string, Promise<InstanceKey>>();
   private readonly limiter: WorkLimiter;
 
   constructor(private readonly options: ActorKeyResolverOptions = {}) {
     this.limiter = new WorkLimiter({ concurrency: options.maxConcurrentFetches ?? 8, queue: 32, retryAfterSeconds: 1 });
   }
 
-  /** The Ed25519 key `keyId` that the actor document of `actor` publishes as the actor's own. */
-  async resolve(actor: string, keyId: string): Promise<KeyObject> {
+  /**
+   * The key `keyId` that the actor document of `actor` publishes as the actor's own: an Ed25519
+   * `publicKey` (publicKeyPem), or an Ed25519 or ML-DSA-44 Multikey in `assertionMethod`.
+   */
+  async resolve(actor: string, keyId: string): Promise<InstanceKey> {
     const allowInsecure = this.options.allowInsecure ?? false;
     const url = new URL(canonicalActorId(actor, allowInsecure));
     if (!allowInsecure && (url.protocol !== "https:" || isInternalAddress(url.hostname))) {
@@ -119,21 +132,27 @@ export class ActorKeyResolver {
     this.cache.clear();
   }
 
-  private async fetchKey(actor: string, keyId: string): Promise<KeyObject> {
+  private async fetchKey(actor: string, keyId: string): Promise<InstanceKey> {
     const doc = await this.fetchDocument(actor);
     if (doc.id !== actor) throw new DirectoryError("unauthorized", "the actor document's id is not this actor");
-    const published = Array.isArray(doc.publicKey) ? (doc.publicKey as PublishedKey[]) : [doc.publicKey as PublishedKey];
-    const entry = published.find((k) => k && typeof k === "object" && k.id === keyId);
-    if (!entry || typeof entry.publicKeyPem !== "string") throw new DirectoryError("unauthorized", "the actor's instance does not publish this key");
+    const pem = entriesOf(doc.publicKey).find((k) => k.id === keyId);
+    const multikey = pem ? undefined : entriesOf(doc.assertionMethod).find((k) => k.id === keyId);
+    const entry = pem ?? multikey;
+    if (!entry) throw new DirectoryError("unauthorized", "the actor's instance does not publish this key");
     if (entry.owner !== actor && entry.controller !== actor) throw new DirectoryError("unauthorized", "the published key belongs to another actor");
-    let key: KeyObject;
+    if (multikey) {
+      const key = multikey.type === "Multikey" && typeof multikey.publicKeyMultibase === "string" ? decodeMultikey(multikey.publicKeyMultibase) : undefined;
+      if (!key) throw new DirectoryError("unauthorized", "the published key is not an Ed25519 or ML-DSA-44 Multikey");
+      return key;
+    }
+    if (typeof entry.publicKeyPem !== "string") throw new DirectoryError("unauthorized", "the actor's instance does not publish this key");
     try {
-      key = createPublicKey(entry.publicKeyPem);
+      const key = createPublicKey(entry.publicKeyPem);
+      if (key.asymmetricKeyType === "ed25519") return { alg: "ed25519", key };
     } catch {
       throw new DirectoryError("unauthorized", "the published key is not a valid PEM public key");
     }
-    if (key.asymmetricKeyType !== "ed25519") throw new DirectoryError("unauthorized", "only Ed25519 instance keys are accepted");
-    return key;
+    throw new DirectoryError("unauthorized", "only Ed25519 (publicKeyPem) or Ed25519/ML-DSA-44 (Multikey) instance keys are accepted");
   }
 
   private async fetchDocument(actor: string): Promise<Record<string, unknown>> {

@@ -1,11 +1,16 @@
 // HTTP Message Signatures (RFC 9421), the one profile the directory accepts: a single signature
-// labelled `sig1`, alg "ed25519", covering "@method", "@target-uri" and "content-digest" (RFC 9530,
-// sha-256), with `created` and `keyid` parameters. Ed25519 itself is node:crypto's.
+// labelled `sig1`, alg "ed25519" or "ml-dsa-44" (C2SP httpsig-pq v1.0.0: FIPS 204 ML-DSA-44 over
+// the signature base bytes as given, empty context, 2420-byte signature), covering "@method",
+// "@target-uri" and "content-digest" (RFC 9530, sha-256), with `created` and `keyid` parameters.
+// The alg must be the published key's own (the spec allows exactly these two). Ed25519 is
+// node:crypto's, ML-DSA-44 @noble/post-quantum's (./mldsa).
 //
 // No RFC 9421 library is installed in this project; this module implements only the profile above
 // against the RFC (strict grammar: anything else is refused) and should give way to one
-// (`http-message-signatures`) when it is added. ML-DSA-44 (C2SP httpsig-pq) is not accepted yet.
+// (`http-message-signatures`) when it is added. One signature per request: the spec's optional
+// second signature (both algorithms on one message) is not accepted.
 import { KeyObject, createHash, sign as nodeSign, verify as nodeVerify } from "node:crypto";
+import { MLDSA44_SIGNATURE_BYTES, mlDsaSign, mlDsaVerify } from "./mldsa";
 
 export const SIGNATURE_LABEL = "sig1";
 export const COVERED_COMPONENTS = ["@method", "@target-uri", "content-digest"] as const;
@@ -19,14 +24,30 @@ export interface HttpRequestParts {
   body: Uint8Array;
 }
 
-export interface HttpSigner {
+/** The two algorithms the spec allows for HTTP Message Signatures. */
+export type HttpSignatureAlg = "ed25519" | "ml-dsa-44";
+
+export interface Ed25519HttpSigner {
   /** The key's id as the actor document publishes it, e.g. https://host/users/alice#main-key. */
   keyId: string;
   /** Ed25519 private key. */
   privateKey: KeyObject;
 }
 
+export interface MlDsa44HttpSigner {
+  keyId: string;
+  alg: "ml-dsa-44";
+  /** The 32-byte ML-DSA-44 seed (httpsig-pq's signing key Ks). */
+  seed: Uint8Array;
+}
+
+export type HttpSigner = Ed25519HttpSigner | MlDsa44HttpSigner;
+
+/** A key an instance publishes for its actor, with the one algorithm it signs with. */
+export type InstanceKey = { alg: "ed25519"; key: KeyObject } | { alg: "ml-dsa-44"; key: Uint8Array };
+
 export interface ParsedSignature {
+  alg: HttpSignatureAlg;
   keyId: string;
   created: number;
   signature: Uint8Array;
@@ -59,17 +80,20 @@ function signatureBase(parts: HttpRequestParts, digest: string, params: string):
 // An sf-string keyid without escapes (`"` and `\` are refused rather than unescaped).
 const KEYID = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,2048}$/;
 
-function paramsFor(keyId: string, created: number): string {
+function paramsFor(keyId: string, created: number, alg: HttpSignatureAlg): string {
   if (!KEYID.test(keyId)) throw new HttpSignatureError("keyid has characters this profile does not allow");
   const covered = COVERED_COMPONENTS.map((c) => `"${c}"`).join(" ");
-  return `(${covered});created=${created};keyid="${keyId}";alg="ed25519"`;
+  return `(${covered});created=${created};keyid="${keyId}";alg="${alg}"`;
 }
 
 /** Headers that sign `parts` (Content-Digest, Signature-Input, Signature). */
 export function signRequest(parts: HttpRequestParts, signer: HttpSigner, created: number = Math.floor(Date.now() / 1000)): Record<string, string> {
   const digest = contentDigest(parts.body);
-  const params = paramsFor(signer.keyId, created);
-  const signature = nodeSign(null, signatureBase(parts, digest, params), signer.privateKey);
+  const alg: HttpSignatureAlg = "alg" in signer ? signer.alg : "ed25519";
+  const params = paramsFor(signer.keyId, created, alg);
+  const base = signatureBase(parts, digest, params);
+  // Hedged ML-DSA (httpsig-pq: SHOULD for production).
+  const signature = "seed" in signer ? Buffer.from(mlDsaSign(base, signer.seed)) : nodeSign(null, base, signer.privateKey);
   return {
     "content-digest": digest,
     "signature-input": `${SIGNATURE_LABEL}=${params}`,
@@ -78,9 +102,11 @@ export function signRequest(parts: HttpRequestParts, signer: HttpSigner, created
 }
 
 const INPUT = new RegExp(
-  `^${SIGNATURE_LABEL}=(\\("@method" "@target-uri" "content-digest"\\);created=([0-9]{1,12});keyid="([^"\\\\]{1,2048})";alg="ed25519")$`,
+  `^${SIGNATURE_LABEL}=(\\("@method" "@target-uri" "content-digest"\\);created=([0-9]{1,12});keyid="([^"\\\\]{1,2048})";alg="(ed25519|ml-dsa-44)")$`,
 );
-const SIGNATURE = new RegExp(`^${SIGNATURE_LABEL}=:([A-Za-z0-9+/]{86}==):$`);
+// Base64 of 64 (Ed25519) or 2420 (ML-DSA-44) bytes; the length is checked against the alg.
+const SIGNATURE = new RegExp(`^${SIGNATURE_LABEL}=:([A-Za-z0-9+/]{86}==|[A-Za-z0-9+/]{3227}=):$`);
+const SIGNATURE_BYTES: Record<HttpSignatureAlg, number> = { ed25519: 64, "ml-dsa-44": MLDSA44_SIGNATURE_BYTES };
 
 /** Parses the two signature headers; only the profile above is accepted. */
 export function parseSignatureHeaders(headers: Record<string, string | string[] | undefined>): ParsedSignature {
@@ -92,23 +118,28 @@ export function parseSignatureHeaders(headers: Record<string, string | string[] 
   const input = INPUT.exec(one("signature-input"));
   if (!input) {
     throw new HttpSignatureError(
-      'signature-input must be sig1=("@method" "@target-uri" "content-digest");created=…;keyid="…";alg="ed25519"',
+      'signature-input must be sig1=("@method" "@target-uri" "content-digest");created=…;keyid="…";alg="ed25519" (or "ml-dsa-44")',
     );
   }
+  const alg = input[4] as HttpSignatureAlg;
   const sig = SIGNATURE.exec(one("signature"));
-  if (!sig) throw new HttpSignatureError("signature must be sig1=:<base64 of 64 bytes>:");
-  return { params: input[1], created: Number(input[2]), keyId: input[3], signature: new Uint8Array(Buffer.from(sig[1], "base64")) };
+  const signature = sig ? new Uint8Array(Buffer.from(sig[1], "base64")) : undefined;
+  if (!signature || signature.length !== SIGNATURE_BYTES[alg]) {
+    throw new HttpSignatureError(`signature must be sig1=:<base64 of ${SIGNATURE_BYTES[alg]} bytes>: for alg ${alg}`);
+  }
+  return { alg, params: input[1], created: Number(input[2]), keyId: input[3], signature };
 }
 
 /**
- * Checks the body's Content-Digest, the signature's age and the Ed25519 signature under
- * `publicKey`. Throws HttpSignatureError on any failure.
+ * Checks the body's Content-Digest, the signature's age and the signature under `publicKey` (an
+ * Ed25519 KeyObject, or an instance key with its algorithm), whose algorithm must be the one the
+ * signature names. Throws HttpSignatureError on any failure.
  */
 export function verifyRequest(
   parts: HttpRequestParts,
   headers: Record<string, string | string[] | undefined>,
   parsed: ParsedSignature,
-  publicKey: KeyObject,
+  publicKey: KeyObject | InstanceKey,
   options: { now?: number; windowSeconds?: number } = {},
 ): void {
   const digest = headers["content-digest"];
@@ -119,7 +150,15 @@ export function verifyRequest(
   if (Math.abs(now - parsed.created) > (options.windowSeconds ?? DEFAULT_SIGNATURE_WINDOW_SECONDS)) {
     throw new HttpSignatureError("signature is too old or dated in the future");
   }
-  if (publicKey.asymmetricKeyType !== "ed25519") throw new HttpSignatureError("the published key is not an Ed25519 key");
-  const ok = nodeVerify(null, signatureBase(parts, digest.trim(), parsed.params), publicKey, parsed.signature);
+  const key: InstanceKey = publicKey instanceof KeyObject ? { alg: "ed25519", key: publicKey } : publicKey;
+  // The published key fixes the algorithm: a signature naming another one is refused unverified.
+  if (parsed.alg !== key.alg) throw new HttpSignatureError(`the signature's alg is ${parsed.alg}, the published key is ${key.alg}`);
+  const base = signatureBase(parts, digest.trim(), parsed.params);
+  let ok: boolean;
+  if (key.alg === "ml-dsa-44") ok = mlDsaVerify(parsed.signature, base, key.key);
+  else {
+    if (key.key.asymmetricKeyType !== "ed25519") throw new HttpSignatureError("the published key is not an Ed25519 key");
+    ok = nodeVerify(null, base, key.key, parsed.signature);
+  }
   if (!ok) throw new HttpSignatureError("HTTP message signature does not verify");
 }

@@ -124,6 +124,12 @@ describe("nkms CLI (the real bin, against a chain and node agents)", function ()
       const denied = await nkms(["directory", "publish", "--directory", server.url, "--actor", instance.actor("mallory"), "--instance-key", eveKey], aliceEnv);
       expect(denied.code).to.equal(ExitCode.denied);
       expect(denied.stderr.trim().split("\n")).to.have.length(1);
+      // An instance key that is ML-DSA-44 (C2SP httpsig-pq): Alice publishes as carol through it.
+      const carolKey = path.join(dir, "carol-instance-key.json");
+      instance.writePqKeyFile("carol", carolKey);
+      const pq = await nkms(["directory", "publish", "--directory", server.url, "--actor", instance.actor("carol"), "--instance-key", carolKey, "--json"], aliceEnv);
+      expect(pq.code, pq.stderr).to.equal(0);
+      expect(JSON.parse(pq.stdout)).to.include({ addedKey: true, addedReaderKeys: true });
     } finally {
       await server.close();
       await instance.close();

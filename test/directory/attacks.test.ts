@@ -249,6 +249,19 @@ describe("directory attacks (issue #17)", function () {
       expect((await new ReaderDirectory(server.url, contract).resolve(BOB)).keys).to.deep.equal(bobKeys.readerKeys());
     });
 
+    it("an instance signing with ML-DSA-44 (C2SP httpsig-pq, Multikey in assertionMethod) publishes for its actor too", async () => {
+      const dave = social.pqIdentity("dave");
+      const daveKeys = new UserKeys(new Wallet(Wallet.createRandom().privateKey));
+      const r = await new ReaderDirectory(server.url, contract).publish(dave.actor, daveKeys, dave);
+      expect(r).to.deep.equal({ addedKey: true, addedReaderKeys: true });
+      expect((await new ReaderDirectory(server.url, contract).resolve(dave.actor)).keys).to.deep.equal(daveKeys.readerKeys());
+      // Dave's key id under the attacker's ML-DSA-44 seed: refused.
+      const forged = { actor: dave.actor, signer: { ...dave.signer, seed: new Uint8Array(32).fill(1) } };
+      const m = signedEnvelope(server.url, "/api/message", await buildAddKey(dave.actor, publicKeyOf(eveKeys.directorySecret), await server.directory.currentRoot(), eveKeys.directorySecret), forged);
+      const res = await post(`${server.url}/api/message`, m.body, m.headers);
+      expect([res.status, res.body.error]).to.deep.equal([401, "unauthorized"]);
+    });
+
     it("the original attack (claim the operator id, burn Bob down, re-register him with the attacker's key) is refused at every step", async () => {
       const client = new DirectoryClient({ url: server.url, contract });
       const mallory = newSecretKey();

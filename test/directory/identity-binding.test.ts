@@ -2,11 +2,14 @@
 // the actor-key resolver against a real loopback instance (and what it refuses to fetch), and the
 // bad-request table's doubling and decay.
 import { generateKeyPairSync } from "node:crypto";
+import { base58 } from "@scure/base";
 import { expect } from "chai";
 import Fastify from "fastify";
 import { ActorKeyResolver, canonicalActorId } from "../../src/directory/actor-keys";
 import { DirectoryError } from "../../src/directory/errors";
 import { HttpSignatureError, parseSignatureHeaders, signRequest, verifyRequest } from "../../src/directory/http-signature";
+import { mlDsaPublicKey } from "../../src/directory/mldsa";
+import { decodeMultikey, encodeMlDsa44Multikey } from "../../src/directory/multikey";
 import { BadRequestTable } from "../../src/directory/rate-limit";
 import { TurnQueue } from "../../src/directory/turns";
 import { WorkLimiter } from "../../src/directory/work-limiter";
@@ -64,6 +67,56 @@ describe("directory identity binding: RFC 9421, actor keys, rate limits", functi
     });
   });
 
+  describe("HTTP message signatures (ml-dsa-44, C2SP httpsig-pq)", () => {
+    const seed = new Uint8Array(32).fill(7);
+    const pq = { alg: "ml-dsa-44" as const, key: mlDsaPublicKey(seed) };
+    const signer = { keyId: "https://social.example/users/bob#pq-key", alg: "ml-dsa-44" as const, seed };
+    const ed = generateKeyPairSync("ed25519");
+    const parts = { method: "POST", targetUri: "https://pkd.example/api/message", body: Buffer.from('{"a":1}') };
+
+    it("verifies what it signs (2420-byte signature, alg=\"ml-dsa-44\") and refuses every tampered component", async () => {
+      const headers = signRequest(parts, signer);
+      expect(headers["signature-input"]).to.match(/;alg="ml-dsa-44"$/);
+      const parsed = parseSignatureHeaders(headers);
+      expect([parsed.alg, parsed.signature.length]).to.deep.equal(["ml-dsa-44", 2420]);
+      verifyRequest(parts, headers, parsed, pq);
+      expect(await code(() => verifyRequest({ ...parts, body: Buffer.from('{"a":2}') }, headers, parsed, pq))).to.equal("http_signature");
+      expect(await code(() => verifyRequest({ ...parts, targetUri: parts.targetUri + "x" }, headers, parsed, pq))).to.equal("http_signature");
+      const other = { alg: "ml-dsa-44" as const, key: mlDsaPublicKey(new Uint8Array(32).fill(8)) };
+      expect(await code(() => verifyRequest(parts, headers, parsed, other))).to.equal("http_signature");
+    });
+
+    it("the alg is the published key's: an Ed25519 signature under an ML-DSA-44 key, or the converse, is refused; sizes must match the alg", async () => {
+      const edHeaders = signRequest(parts, { keyId: signer.keyId, privateKey: ed.privateKey });
+      expect(await code(() => verifyRequest(parts, edHeaders, parseSignatureHeaders(edHeaders), pq))).to.equal("http_signature");
+      const pqHeaders = signRequest(parts, signer);
+      expect(await code(() => verifyRequest(parts, pqHeaders, parseSignatureHeaders(pqHeaders), ed.publicKey))).to.equal("http_signature");
+      // Relabelled: an ML-DSA signature claimed as ed25519 (and the converse) fails the size check.
+      const relabel = { ...pqHeaders, "signature-input": pqHeaders["signature-input"].replace('alg="ml-dsa-44"', 'alg="ed25519"') };
+      expect(await code(() => parseSignatureHeaders(relabel))).to.equal("http_signature");
+      const relabel2 = { ...edHeaders, "signature-input": edHeaders["signature-input"].replace('alg="ed25519"', 'alg="ml-dsa-44"') };
+      expect(await code(() => parseSignatureHeaders(relabel2))).to.equal("http_signature");
+      for (const alg of ["ml-dsa-65", "ML-DSA-44", "mldsa44"]) {
+        const h = { ...pqHeaders, "signature-input": pqHeaders["signature-input"].replace('alg="ml-dsa-44"', `alg="${alg}"`) };
+        expect(await code(() => parseSignatureHeaders(h)), alg).to.equal("http_signature");
+      }
+    });
+
+    it("Multikey: ML-DSA-44 (0x1210) and Ed25519 (0xed) decode; other codecs, sizes and encodings do not", () => {
+      const mk = encodeMlDsa44Multikey(pq.key);
+      const decoded = decodeMultikey(mk);
+      expect(decoded?.alg).to.equal("ml-dsa-44");
+      expect(Buffer.from(decoded!.key as Uint8Array).equals(Buffer.from(pq.key))).to.equal(true);
+      const raw = ed.publicKey.export({ format: "jwk" }).x!;
+      const edMk = "z" + base58.encode(Uint8Array.from([0xed, 0x01, ...Buffer.from(raw, "base64url")]));
+      expect(decodeMultikey(edMk)?.alg).to.equal("ed25519");
+      expect(decodeMultikey(mk.slice(0, -3))).to.equal(undefined); // truncated
+      expect(decodeMultikey("u" + mk.slice(1))).to.equal(undefined); // not base58btc
+      expect(decodeMultikey("z0OIl")).to.equal(undefined); // not base58
+      expect(decodeMultikey("z" + "2".repeat(3000))).to.equal(undefined); // bounded before decoding
+    });
+  });
+
   describe("actor keys", () => {
     let instance: TestInstance;
     before(async () => {
@@ -76,9 +129,20 @@ describe("directory identity binding: RFC 9421, actor keys, rate limits", functi
       const bob = instance.identity("bob");
       const before = instance.fetches;
       const keys = await Promise.all(Array.from({ length: 20 }, () => resolver.resolve(bob.actor, bob.signer.keyId)));
-      expect(keys[0].asymmetricKeyType).to.equal("ed25519");
+      expect(keys[0].alg).to.equal("ed25519");
       await resolver.resolve(bob.actor, bob.signer.keyId);
       expect(instance.fetches - before).to.equal(1);
+    });
+
+    it("resolves an ML-DSA-44 Multikey the actor document lists in assertionMethod", async () => {
+      const resolver = new ActorKeyResolver({ allowInsecure: true });
+      const bob = instance.pqIdentity("bob");
+      const key = await resolver.resolve(bob.actor, bob.signer.keyId);
+      expect(key.alg).to.equal("ml-dsa-44");
+      expect(Buffer.from(key.key as Uint8Array).equals(Buffer.from(mlDsaPublicKey(bob.signer.seed)))).to.equal(true);
+      // Another actor's key id on the same instance is not this actor's.
+      const carol = instance.identity("carol");
+      expect(await code(resolver.resolve(carol.actor, bob.signer.keyId))).to.equal("unauthorized");
     });
 
     it("refuses key ids elsewhere, unknown actors and keys, and (by default) http or internal addresses", async () => {

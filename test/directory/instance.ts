@@ -5,7 +5,11 @@
 import { generateKeyPairSync, KeyObject } from "node:crypto";
 import fs from "node:fs";
 import Fastify, { FastifyInstance } from "fastify";
+import { randomBytes } from "node:crypto";
 import type { InstanceIdentity } from "../../src/directory/client";
+import type { Ed25519HttpSigner, MlDsa44HttpSigner } from "../../src/directory/http-signature";
+import { mlDsaPublicKey } from "../../src/directory/mldsa";
+import { encodeMlDsa44Multikey } from "../../src/directory/multikey";
 import { serveInstanceRoutes } from "../../scripts/instance-routes";
 
 export interface TestInstance {
@@ -15,9 +19,13 @@ export interface TestInstance {
   actor(name: string): string;
   keyId(name: string): string;
   /** The instance's signer for `name` (creates the user on first use). */
-  identity(name: string): InstanceIdentity;
+  identity(name: string): InstanceIdentity & { signer: Ed25519HttpSigner };
+  /** The instance's ML-DSA-44 signer for `name` (C2SP httpsig-pq; published as `#pq-key`). */
+  pqIdentity(name: string): InstanceIdentity & { signer: MlDsa44HttpSigner };
   /** Writes the CLI's --instance-key file for `name`. */
   writeKeyFile(name: string, file: string): void;
+  /** Writes the CLI's --instance-key file for `name`'s ML-DSA-44 key (alg ml-dsa-44, hex seed). */
+  writePqKeyFile(name: string, file: string): void;
   /** Replaces a user's published key (key rotation, or a compromised instance). */
   rotate(name: string): void;
   /** Requests for actor documents served so far. */
@@ -39,11 +47,26 @@ export async function startInstance(): Promise<TestInstance> {
     return k;
   };
   const state = { fetches: 0 };
+  const pqSeeds = new Map<string, Uint8Array>();
+
+  const pqIdentity = (name: string): InstanceIdentity & { signer: MlDsa44HttpSigner } => {
+    keyFor(name);
+    let seed = pqSeeds.get(name);
+    if (!seed) {
+      seed = new Uint8Array(randomBytes(32));
+      pqSeeds.set(name, seed);
+    }
+    return { actor: actorUrl(name), signer: { keyId: `${actorUrl(name)}#pq-key`, alg: "ml-dsa-44", seed } };
+  };
 
   serveInstanceRoutes(app, {
     host: () => new URL(origin).host,
     actorUrl,
     publicKeyOf: (name) => keys.get(name)?.publicKey,
+    mlDsaMultikeyOf: (name) => {
+      const seed = pqSeeds.get(name);
+      return seed ? encodeMlDsa44Multikey(mlDsaPublicKey(seed)) : undefined;
+    },
     onActorFetch: () => void state.fetches++,
   });
   origin = (await app.listen({ host: "127.0.0.1", port: 0 })).replace("localhost", "127.0.0.1");
@@ -58,6 +81,11 @@ export async function startInstance(): Promise<TestInstance> {
     writeKeyFile(name, file) {
       const pem = keyFor(name).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
       fs.writeFileSync(file, JSON.stringify({ keyId: `${actorUrl(name)}#main-key`, privateKeyPem: pem }));
+    },
+    pqIdentity: (name) => pqIdentity(name),
+    writePqKeyFile(name, file) {
+      const { signer } = pqIdentity(name);
+      fs.writeFileSync(file, JSON.stringify({ keyId: signer.keyId, alg: "ml-dsa-44", seed: Buffer.from(signer.seed).toString("hex") }));
     },
     rotate(name) {
       keys.set(name, generateKeyPairSync("ed25519"));

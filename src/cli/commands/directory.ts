@@ -21,18 +21,26 @@ function loadOrCreateKey(file: string): Uint8Array {
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /**
- * The actor's instance key (RFC 9421 signer): JSON `{"keyId": "https://host/users/bob#main-key",
- * "privateKeyPem": "-----BEGIN PRIVATE KEY-----…"}`, the Ed25519 key the actor document publishes.
+ * The actor's instance key (RFC 9421 signer), as JSON: `{"keyId": "https://host/users/bob#main-key",
+ * "privateKeyPem": "-----BEGIN PRIVATE KEY-----…"}` for the Ed25519 key the actor document publishes,
+ * or `{"keyId": "…#pq-key", "alg": "ml-dsa-44", "seed": "<64 hex>"}` for an ML-DSA-44 Multikey it
+ * lists in assertionMethod (C2SP httpsig-pq).
  */
 function loadInstanceKey(file: string, actor: string): InstanceIdentity {
-  let parsed: { keyId?: unknown; privateKeyPem?: unknown };
+  let parsed: { keyId?: unknown; privateKeyPem?: unknown; alg?: unknown; seed?: unknown };
   try {
     parsed = JSON.parse(fs.readFileSync(file, "utf8")) as typeof parsed;
   } catch (e) {
     throw new CliError("keystore", `${file}: ${(e as Error).message}`);
   }
+  if (typeof parsed.keyId === "string" && parsed.alg === "ml-dsa-44") {
+    if (typeof parsed.seed !== "string" || !/^[0-9a-f]{64}$/i.test(parsed.seed)) {
+      throw new CliError("keystore", `${file}: an ml-dsa-44 instance key holds "seed", 32 bytes in hex`);
+    }
+    return { actor, signer: { keyId: parsed.keyId, alg: "ml-dsa-44", seed: new Uint8Array(Buffer.from(parsed.seed, "hex")) } };
+  }
   if (typeof parsed.keyId !== "string" || typeof parsed.privateKeyPem !== "string") {
-    throw new CliError("keystore", `${file} must hold {"keyId", "privateKeyPem"} (the instance's Ed25519 key for this actor)`);
+    throw new CliError("keystore", `${file} must hold {"keyId", "privateKeyPem"} (Ed25519) or {"keyId", "alg": "ml-dsa-44", "seed"} (the instance's key for this actor)`);
   }
   try {
     const privateKey = createPrivateKey(parsed.privateKeyPem);
@@ -116,7 +124,7 @@ export function directoryCommand(): Command {
   const withDirectory = (c: Command) =>
     c.requiredOption("--directory <url>", "directory URL").requiredOption("--actor <actor>", "your ActivityPub actor ID, e.g. https://example.org/users/bob");
   const withInstance = (c: Command) =>
-    withDirectory(c).requiredOption("--instance-key <file>", "your instance's signing key for this actor (JSON keyId + privateKeyPem)");
+    withDirectory(c).requiredOption("--instance-key <file>", "your instance's signing key for this actor (JSON keyId + privateKeyPem, or keyId + alg ml-dsa-44 + seed)");
 
   withInstance(dir.command("publish").description("publish your reader keys under your actor (first key self-signed, vouched for by your instance)")).action(
     async (opts: { directory: string; actor: string; instanceKey: string }, c: Command) => {
