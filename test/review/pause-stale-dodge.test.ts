@@ -1,0 +1,73 @@
+// Review (health), open: a guardian's pause turns a failed check into a free pass.
+//
+// escrow.forfeitRewards reverts `SlashingIsPaused` for the whole pause (G periods: 2 weeks by
+// default, 84 rounds of 4 h), so every round that judged some target unhealthy cannot be finalized
+// meanwhile, while rounds in which every target passed finalize normally (markChecked does not
+// check the pause). With the new stale-judgment rule, the failing node's next pass (the sweep draws
+// every node every ceil(N / 28) rounds, 6 days at N = 1,000) is applied first and moves its
+// checkpoint; when the failing round is finally finalized after the pause, its judgment is stale
+// (`StaleJudgment`) and nothing is forfeited: the node keeps everything it earned up to the failed
+// check. Before the change the late forfeit at least took what it earned after the later pass; now
+// it takes nothing. Nobody needs to reorder anything: the order is forced by the pause. (And the
+// agent, duty.ts `settle`, only ever finalizes round - 1, so once the pause outlasts the next round
+// the failing round is abandoned by every honest agent; whoever finalizes it later picks the order.)
+import { expect } from "chai";
+import { time, takeSnapshot } from "@nomicfoundation/hardhat-network-helpers";
+import { buildWorld, checkersOf, commitVote, openNextRound, randomSalt, revealVote, toReveal, toRevealEnd, type Vote, type HealthWorld } from "../health/fixture";
+
+async function playRound(w: HealthWorld, verdicts: bigint): Promise<{ round: bigint; targets: string[] }> {
+  const r = await openNextRound(w.health);
+  const votes: Vote[] = checkersOf(w, r.targets).map((node) => ({ node, verdicts, salt: randomSalt() }));
+  for (const v of votes) await commitVote(w, r.round, v);
+  await toReveal(w.health, r.round);
+  for (const v of votes) await revealVote(w, r.round, v);
+  await toRevealEnd(w.health, r.round);
+  return r;
+}
+
+function forfeitedIn(w: HealthWorld, receipt: { logs: readonly unknown[] }, target: string): bigint {
+  for (const l of receipt.logs) {
+    const e = w.health.interface.parseLog(l as { topics: string[]; data: string });
+    if (e?.name === "TargetJudged" && e.args[1] === target) return e.args[3] as bigint;
+  }
+  return 0n;
+}
+
+describe("review (open): a guardian pause lets a failed node's later pass overtake its failure", function () {
+  this.timeout(300_000);
+
+  it("a node that failed round r during a pause forfeits nothing once round r + 2 (a pass) is finalized first", async () => {
+    const w = await buildWorld({ nodes: 6 });
+    const guardian = w.core.accounts[17];
+    await (await w.core.escrow.connect(w.core.deployer).grantRole(await w.core.escrow.GUARDIAN_ROLE(), guardian.address)).wait();
+
+    // Round r: target 0 is down; every checker votes it unhealthy (the others pass).
+    const r = await playRound(w, 1n);
+    const target = r.targets[0];
+
+    // Baseline: what finalize(r) forfeits when nothing is paused.
+    const snap = await takeSnapshot();
+    const baseline = forfeitedIn(w, (await (await w.health.finalize(r.round)).wait())!, target);
+    await snap.restore();
+    expect(baseline, "forfeiture due for the failed check").to.be.greaterThan(0n);
+
+    // The guardian pauses (for any reason: say, a bad adjudicator) before anyone finalizes r.
+    await (await w.core.escrow.connect(guardian).pauseSlashing()).wait();
+    await expect(w.health.finalize(r.round)).to.be.revertedWithCustomError(w.core.escrow, "SlashingIsPaused");
+
+    // Rounds go on during the pause: r + 1 (other positions) and r + 2 (the node, recovered, passes).
+    const r1 = await playRound(w, 0n);
+    await (await w.health.finalize(r1.round)).wait();
+    const r2 = await playRound(w, 0n);
+    expect(r2.targets[0]).to.equal(target);
+    await expect(w.health.finalize(r2.round)).to.emit(w.health, "TargetJudged").withArgs(r2.round, target, true, 0n);
+
+    // After the pause the failure of round r is finally finalized: stale, nothing forfeited.
+    const [, pauseEnd] = await w.core.escrow.pauseState();
+    await time.increaseTo(pauseEnd);
+    const receipt = (await (await w.health.finalize(r.round)).wait())!;
+    const forfeited = forfeitedIn(w, receipt, target);
+    console.log(`      forfeiture due for round ${r.round}: ${baseline} wei; forfeited after the pause: ${forfeited} wei`);
+    expect(forfeited, `the failed check of round ${r.round} forfeited ${forfeited} of ${baseline} wei`).to.equal(baseline);
+  });
+});
