@@ -111,28 +111,33 @@ import {HammingSelection} from "./health/HammingSelection.sol";
 /// earned since its last check or enrollment, including any it claimed or restaked meanwhile
 /// (the escrow takes those out of its stake); they return to the escrow's reserve. A healthy
 /// target's checkpoint moves forward (`escrow.markChecked`), so a later failure cannot reach
-/// back past a check it passed. Rounds may be finalized out of order (`finalize` has no
-/// deadline; a guardian's pause makes forfeiting rounds revert meanwhile), and both effects act
-/// on the escrow's state *at finalization*: so a target's judgment is applied only when its round
-/// is later than the last round that judged it (`lastJudgedRound`), otherwise it is stale
-/// (`TargetJudged` with `applied = false`, nothing forfeited or checkpointed). Else an earlier
-/// failure finalized late would take what the target earned after a check it passed since, and
-/// an earlier pass finalized late would shield what it earned after failing since. A checker that committed and did not reveal suffers the same
+/// back past a check it passed. Both effects act on the escrow's state *at finalization*, so
+/// rounds are finalized strictly in the order they were opened (`finalize(r)` reverts
+/// `PreviousRoundNotFinalized` until the round opened before r is finalized; void and unopened
+/// rounds do not count). Out of order, an earlier failure finalized late would take what the target
+/// earned after a check it passed since, and an earlier pass finalized late would shield what it
+/// earned after failing since; and a guardian's pause (during which `forfeitRewards`, so the
+/// finalization of any round judging someone unhealthy, reverts) would let a failed node's later
+/// pass be applied first and turn the failure into a free pass. In order, a pause delays every
+/// later judgment with it: a delay, not an amnesty. A failure finalized late still takes what the
+/// node earned until its finalization (at most the delay's worth more than at its round). A checker that committed and did not reveal suffers the same
 /// forfeiture: anyone may call `punishNonRevealer(round, checker)` once per ballot between the
 /// end of the reveal window and the end of the claim window (so withholding reveals to starve
 /// the quorum, or to hide a losing vote, costs the withholder its accrued rewards; per-round
 /// cost stays independent of N, one call per non-revealer). The checker reward of a
 /// finalized round is `min(rewardPerRound, pool)` taken from a pool of tokens funded through
-/// `fund`. Checkers are paid for evidence only: a revealed checker earns, for every target judged
-/// healthy on which it voted healthy (each such vote carries the target's proof of contact), a
-/// share proportional to its weight: `budget * weight * agreements / sum_i healthyWeight_i` over
-/// the targets judged healthy (the denominator is exactly the sum of every checker's
-/// `weight * agreements`, so the budget is fully distributed up to rounding; with no target
-/// judged healthy there is no budget and the pool keeps it). An "unhealthy" vote needs no proof
+/// `fund`, split into one equal slice per target, `min(rewardPerRound, pool) / sampleSize`.
+/// Checkers are paid for evidence only, target by target: the slice of a target judged healthy
+/// goes to the checkers that voted it healthy (each such vote carries the target's proof of
+/// contact), pro rata to their weights: `slice * weight / healthyWeight_i`. The slices of targets
+/// judged unhealthy (or undecided) are not taken from the pool. An "unhealthy" vote needs no proof
 /// (an absent node cannot sign one), so it counts in the tally but is never paid: a checker that
-/// votes everything unhealthy without probing earns nothing (issue #16 review), and nobody gains
-/// by calling a node unhealthy. Checkers in the minority on a target, and checkers that committed
-/// but did not reveal, earn nothing for it. Claims are pull-style within `claimWindow`
+/// votes everything unhealthy without probing earns nothing (issue #16 review). And because each
+/// target's slice is fixed, calling a proven-healthy target unhealthy forfeits the caller's part of
+/// that slice and raises nothing else it is paid (a share of one pooled budget over all healthy
+/// targets paid a majority checker more for flipping the targets others had proven: issue #16
+/// review, test/review/flip-for-pay.test.ts). Checkers in the minority on a target, and checkers
+/// that committed but did not reveal, earn nothing for it. Claims are pull-style within `claimWindow`
 /// after the reveal window; afterwards anyone may `sweep` the unclaimed rest (including rounding
 /// dust) back to the pool. Invariant: `token.balanceOf(this) == pool + sum of unswept
 /// (budget - claimed)`.
@@ -163,13 +168,11 @@ contract HealthCheck is ReentrancyGuardTransient {
         uint32 weight; // vote weight in whole tokens as last recorded; 0 = not enrolled (or evicted)
     }
 
-    /// @notice A node's place in the enrollment, and its last applied judgment (one storage slot:
-    /// non-zero once enrolled, so recording a judgment costs a warm update, not a fresh slot).
+    /// @notice A node's place in the enrollment (one storage slot).
     struct Membership {
         uint32 position; // index in the layout of the rounds after the current one (until it leaves)
         uint32 activeFrom; // first round in which the node counts; 0 = never enrolled
         uint32 leaveFrom; // first round in which it no longer counts; 0 = staying
-        uint32 lastJudged; // latest round whose judgment of it was applied (kept across re-enrollment)
     }
 
     /// @dev One slot of the enrollment array: `prev` is its occupant for rounds before `from`;
@@ -209,6 +212,7 @@ contract HealthCheck is ReentrancyGuardTransient {
         uint256 claimed;
         address[] targets;
         bool voided;
+        uint32 prevOpened; // the round that must be finalized before this one (0: none)
     }
 
     struct Round {
@@ -224,9 +228,11 @@ contract HealthCheck is ReentrancyGuardTransient {
         uint32 decidedMask;
         uint32 unhealthyMask;
         uint96 majorityWeight; // sum over targets judged healthy of the weight voting healthy
-        // slot 2 — checker budget
-        uint120 budget;
-        uint120 claimed;
+        // slot 2 — checker budget and finalization order (written at opening, so finalize's
+        // write is an update rather than a fresh slot)
+        uint96 budget;
+        uint96 claimed;
+        uint32 prevOpened; // the round opened (not void) before this one; 0 = none
         bool finalized;
         bool swept;
         bool voided; // fewer than quorum + 1 members: nobody can be judged, nothing was drawn
@@ -294,6 +300,8 @@ contract HealthCheck is ReentrancyGuardTransient {
     bytes32 public lastSeed;
     /// @notice Layout position where the next round's sweep of targets starts.
     uint32 public sweepCursor;
+    /// @notice The last round opened with targets (rounds finalize in this order).
+    uint32 public lastOpenedRound;
 
     Count private _count;
     mapping(uint256 index => Slot) private _slotPrev;
@@ -328,8 +336,6 @@ contract HealthCheck is ReentrancyGuardTransient {
     );
     /// @notice A target was judged; `forfeited` is what it lost (0 when healthy).
     event TargetJudged(uint32 indexed round, address indexed target, bool healthy, uint256 forfeited);
-    /// @notice A target's judgment in `round` was not applied: a later round already judged it.
-    event StaleJudgment(uint32 indexed round, address indexed target, uint32 lastJudgedRound);
     /// @notice A checker's reward was paid to its staker address.
     event RewardClaimed(uint32 indexed round, address indexed staker, uint256 amount);
     /// @notice A round's unclaimed checker budget went back to the pool.
@@ -365,6 +371,7 @@ contract HealthCheck is ReentrancyGuardTransient {
     error TallyOverflow();
     error RevealNotOver(uint32 round);
     error AlreadyFinalized(uint32 round);
+    error PreviousRoundNotFinalized(uint32 round, uint32 previous);
     error NotFinalized(uint32 round);
     error NotRevealed(address staker);
     error RevealedOrPunished(address staker);
@@ -395,6 +402,7 @@ contract HealthCheck is ReentrancyGuardTransient {
         if (config.expectedCheckers == 0) revert InvalidParameter("expectedCheckers");
         // A verdict needs at least two distinct nodes; checkers are drawn per node (staker).
         if (config.quorum < 2 || config.quorum > config.expectedCheckers) revert InvalidParameter("quorum");
+        if (config.rewardPerRound > type(uint96).max) revert InvalidParameter("rewardPerRound");
         escrow = escrow_;
         token = token_;
         // A start announced ahead lets operators enroll before round 1, so that the first round
@@ -442,7 +450,7 @@ contract HealthCheck is ReentrancyGuardTransient {
         n.next = position + 1;
         _count = n;
         _setSlot(position, staker, effective);
-        _members[staker] = Membership({position: position, activeFrom: effective, leaveFrom: 0, lastJudged: m.lastJudged});
+        _members[staker] = Membership({position: position, activeFrom: effective, leaveFrom: 0});
         uint192 keyHash = _keyHash(staker);
         _nodes[staker] = Node({keyHash: keyHash, barredRound: effective - 1, weight: uint32(weight)});
         emit Enrolled(staker, keyHash, effective);
@@ -529,6 +537,8 @@ contract HealthCheck is ReentrancyGuardTransient {
         rd.fraction = fraction;
         rd.sampleSize = uint8(picked);
         rd.candidates = uint32(candidates);
+        rd.prevOpened = lastOpenedRound;
+        lastOpenedRound = round;
         for (uint256 i = 0; i < picked; ++i) {
             rd.targets[i] = targets[i];
         }
@@ -623,6 +633,8 @@ contract HealthCheck is ReentrancyGuardTransient {
         if (k == 0) revert RoundNotOpen(round);
         if (block.timestamp < _start(round) + commitDuration + revealDuration) revert RevealNotOver(round);
         if (rd.finalized) revert AlreadyFinalized(round);
+        uint32 previous = rd.prevOpened;
+        if (previous != 0 && !_rounds[previous].finalized) revert PreviousRoundNotFinalized(round, previous);
 
         uint256 total = rd.revealedWeight;
         uint256 decided;
@@ -638,25 +650,20 @@ contract HealthCheck is ReentrancyGuardTransient {
                 else majority += inFavour;
             }
         }
-        uint256 budget = majority == 0 ? 0 : Math.min(rewardPerRound, pool);
+        // One slice per target; only the slices of targets judged healthy are paid (see notice).
+        uint256 healthyCount = HammingSelection.popcount192(decided & ~unhealthy);
+        uint256 budget = Math.min(rewardPerRound, pool) * healthyCount / k;
         pool -= budget;
         rd.finalized = true;
         rd.decidedMask = uint32(decided);
         rd.unhealthyMask = uint32(unhealthy);
         rd.majorityWeight = uint96(majority);
-        rd.budget = uint120(budget);
+        rd.budget = uint96(budget);
         emit RoundFinalized(round, uint32(decided), uint32(unhealthy), majority, budget);
 
         for (uint256 i = 0; i < k; ++i) {
             if ((decided >> i) & 1 == 0) break; // decided is all-or-nothing
             address target = rd.targets[i];
-            Membership storage member = _members[target];
-            uint32 last = member.lastJudged;
-            if (last > round) {
-                emit StaleJudgment(round, target, last);
-                continue;
-            }
-            member.lastJudged = round;
             if ((unhealthy >> i) & 1 == 0) {
                 escrow.markChecked(target);
                 emit TargetJudged(round, target, true, 0);
@@ -699,7 +706,7 @@ contract HealthCheck is ReentrancyGuardTransient {
         if (amount == 0) revert NothingToClaim(staker);
 
         _ballots[round][staker] = ballot | CLAIMED;
-        rd.claimed += uint120(amount);
+        rd.claimed += uint96(amount);
         emit RewardClaimed(round, staker, amount);
         token.safeTransfer(staker, amount);
     }
@@ -809,6 +816,7 @@ contract HealthCheck is ReentrancyGuardTransient {
         info.claimEnd = info.revealEnd + claimWindow;
         info.opened = rd.sampleSize != 0;
         info.voided = rd.voided;
+        info.prevOpened = rd.prevOpened;
         info.finalized = rd.finalized;
         info.swept = rd.swept;
         info.seed = rd.seed;
@@ -913,12 +921,6 @@ contract HealthCheck is ReentrancyGuardTransient {
         return _memberAt(round, index);
     }
 
-    /// @notice The latest round whose judgment of `staker` was applied (0: never judged).
-    /// @param staker The node's staker address.
-    function lastJudgedRound(address staker) external view returns (uint32) {
-        return _members[staker].lastJudged;
-    }
-
     /// @notice A node's checker record (`weight == 0` when not enrolled or evicted).
     /// @param staker The node's staker address.
     function nodeOf(address staker) external view returns (Node memory) {
@@ -1005,14 +1007,21 @@ contract HealthCheck is ReentrancyGuardTransient {
         return false;
     }
 
-    function _share(Round storage rd, uint256 ballot) private view returns (uint256) {
-        uint256 majority = rd.majorityWeight;
-        if (majority == 0) return 0;
-        // Targets judged healthy on which this ballot voted healthy (bit clear): proven votes only.
-        uint256 agreements =
-            HammingSelection.popcount192(~(ballot | uint256(rd.unhealthyMask)) & uint256(rd.decidedMask));
+    /// @dev Per target judged healthy on which this ballot voted healthy (a proven vote): the
+    /// target's slice pro rata to the ballot's weight among the weight voting it healthy, which is
+    /// every revealed ballot not voting it unhealthy. O(sampleSize).
+    function _share(Round storage rd, uint256 ballot) private view returns (uint256 amount) {
+        uint256 healthy = uint256(rd.decidedMask) & ~uint256(rd.unhealthyMask);
+        uint256 mine = healthy & ~ballot;
+        if (mine == 0) return 0;
+        uint256 slice = rd.budget / HammingSelection.popcount192(healthy);
         uint256 weight = (ballot >> WEIGHT_SHIFT) & WEIGHT_MASK;
-        return Math.mulDiv(rd.budget, weight * agreements, majority);
+        uint256 total = rd.revealedWeight;
+        for (uint256 i = 0; mine >> i != 0; ++i) {
+            if ((mine >> i) & 1 == 0) continue;
+            uint256 against = (rd.tallies[i / LANES] >> ((i % LANES) * LANE_BITS)) & LANE_MASK;
+            amount += Math.mulDiv(slice, weight, total - against);
+        }
     }
 
     /// @dev The round from which an enrollment change made now takes effect (the next one);

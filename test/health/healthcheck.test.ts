@@ -720,10 +720,12 @@ describe("health: HealthCheck", () => {
         .withArgs(round, targets[2], true, 0n)
         .and.to.emit(w.core.escrow, "RewardsForfeited")
         .withArgs(targets[0], pending[0]);
-      // Majorities: target 0 unhealthy (3w, unpaid), target 1 healthy (2w), target 2 healthy (3w): 5w paid.
+      // Majorities: target 0 unhealthy (3w, unpaid), target 1 healthy (2w), target 2 healthy (3w): 5w
+      // voted healthy; two of three slices of the round's reward are set aside.
+      const budget = (TEST_CONFIG.rewardPerRound * 2n) / 3n;
       await expect(tx)
         .to.emit(w.health, "RoundFinalized")
-        .withArgs(round, 0b111n, 0b001n, 5n * weight, TEST_CONFIG.rewardPerRound);
+        .withArgs(round, 0b111n, 0b001n, 5n * weight, budget);
       expect(await w.core.escrow.pendingRewards(targets[0])).to.equal(0n);
       expect(await w.core.escrow.pendingRewards(targets[1])).to.equal(pending[1]);
       expect(await w.core.escrow.pendingRewards(targets[2])).to.equal(pending[2]);
@@ -733,9 +735,9 @@ describe("health: HealthCheck", () => {
         0b111n,
         0b001n,
         5n * weight,
-        TEST_CONFIG.rewardPerRound,
+        budget,
       ]);
-      expect(await w.health.pool()).to.equal(w.funded - TEST_CONFIG.rewardPerRound);
+      expect(await w.health.pool()).to.equal(w.funded - budget);
       await expect(w.health.finalize(round)).to.be.revertedWithCustomError(w.health, "AlreadyFinalized").withArgs(round);
     });
 
@@ -839,15 +841,17 @@ describe("health: HealthCheck", () => {
       return opened;
     }
 
-    it("pays majority checkers by weight × proven agreements; unhealthy votes, minority and non-revealers earn nothing", async () => {
+    it("pays each healthy target's slice to the checkers that proved it, by weight; unhealthy votes, minority and non-revealers earn nothing", async () => {
       const w = await loadFixture(world8Quorum2);
       // 5 checkers: #0,#1,#2 say target 0 unhealthy; #3 says all healthy; #4 commits but never reveals.
       const { round, votes } = await finalizedRound(w, (i) => (i < 3 ? 0b001n : 0n), (i) => i !== 4);
       const weight = weightOf(votes[0].node.amount);
       // Only healthy agreements are paid (an unhealthy vote carries no evidence): targets 1 and 2
-      // were judged healthy by 4w each = 8w; every revealer agrees on both.
-      const budget = TEST_CONFIG.rewardPerRound;
-      const share = (agreements: bigint) => (budget * weight * agreements) / (8n * weight);
+      // were judged healthy, each by 4w; each has a slice of reward / sampleSize.
+      const info = await w.health.roundInfo(round);
+      const slice = info.budget / 2n;
+      expect(slice).to.equal(TEST_CONFIG.rewardPerRound / BigInt(info.sampleSize));
+      const share = (agreements: bigint) => agreements * ((slice * weight) / (4n * weight));
       for (const [i, v] of votes.entries()) {
         const expected = i < 4 ? share(2n) : 0n;
         expect(await w.health.claimable(round, v.node.staker.address)).to.equal(expected);

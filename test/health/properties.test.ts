@@ -15,11 +15,13 @@ import {
   toReveal,
   toRevealEnd,
   weightOf,
+  TEST_CONFIG,
   type HealthWorld,
   type Vote,
 } from "./fixture";
 
 const SAMPLE = 3;
+const REWARD = TEST_CONFIG.rewardPerRound;
 const CHECKERS = 5; // 8 nodes − 3 targets
 // Repeated stakes make weight ties reachable.
 const STAKES = [100_000n, 100_000n, 200_000n, 100_000n, 300_000n, 200_000n, 100_000n, 400_000n].map((a) => a * TOKEN);
@@ -43,33 +45,52 @@ interface Outcome {
   decided: bigint;
   unhealthy: bigint;
   majority: bigint;
+  /** Weight voting healthy, per target. */
+  healthyWeight: bigint[];
 }
 
 /** The contract's rule, written independently: strict stake-weighted majority among reveals. */
 function model(votes: Vote[], plan: Ballot[], quorum: number): Outcome {
   const revealed = votes.filter((_, i) => plan[i].action === "reveal");
   const total = revealed.reduce((s, v) => s + weightOf(v.node.amount), 0n);
-  if (revealed.length < quorum) return { decided: 0n, unhealthy: 0n, majority: 0n };
+  if (revealed.length < quorum) return { decided: 0n, unhealthy: 0n, majority: 0n, healthyWeight: [] };
   let unhealthy = 0n;
   let majority = 0n;
+  const healthyWeight: bigint[] = [];
   for (let t = 0; t < SAMPLE; t++) {
     const against = revealed
       .filter((v) => (v.verdicts >> BigInt(t)) & 1n)
       .reduce((s, v) => s + weightOf(v.node.amount), 0n);
     const inFavour = total - against;
+    healthyWeight.push(inFavour);
     if (against > inFavour) unhealthy |= 1n << BigInt(t);
     else majority += inFavour; // only proven (healthy) agreements are paid
   }
-  return { decided: (1n << BigInt(SAMPLE)) - 1n, unhealthy, majority };
+  return { decided: (1n << BigInt(SAMPLE)) - 1n, unhealthy, majority, healthyWeight };
 }
 
-function agreements(verdicts: bigint, outcome: Outcome): bigint {
-  let n = 0n;
-  for (let t = 0n; t < BigInt(SAMPLE); t++) {
-    // Paid agreements: targets judged healthy on which this ballot voted healthy.
-    if (((outcome.decided >> t) & 1n) && ((verdicts >> t) & 1n) === 0n && ((outcome.unhealthy >> t) & 1n) === 0n) n++;
+/** Targets judged healthy. */
+function healthyTargets(outcome: Outcome): number[] {
+  const out: number[] = [];
+  for (let t = 0; t < SAMPLE; t++) {
+    if ((outcome.decided >> BigInt(t)) & 1n && ((outcome.unhealthy >> BigInt(t)) & 1n) === 0n) out.push(t);
   }
-  return n;
+  return out;
+}
+
+/** The round's budget: one slice of min(reward, pool) per target, paid for targets judged healthy. */
+function budgetOf(outcome: Outcome, available: bigint): bigint {
+  return (available * BigInt(healthyTargets(outcome).length)) / BigInt(SAMPLE);
+}
+
+/** A revealed ballot's pay: per target judged healthy that it voted healthy, slice · w / W_t. */
+function shareOf(verdicts: bigint, weight: bigint, outcome: Outcome, budget: bigint): bigint {
+  const healthy = healthyTargets(outcome);
+  if (healthy.length === 0) return 0n;
+  const slice = budget / BigInt(healthy.length);
+  let amount = 0n;
+  for (const t of healthy) if (((verdicts >> BigInt(t)) & 1n) === 0n) amount += (slice * weight) / outcome.healthyWeight[t];
+  return amount;
 }
 
 /** Play one round with `plan`; returns the votes, targets and each target's pending rewards before finalize. */
@@ -105,16 +126,14 @@ describe("health: properties", () => {
         expect(info.decidedMask).to.equal(expected.decided);
         expect(info.unhealthyMask).to.equal(expected.unhealthy);
         expect(info.majorityWeight).to.equal(expected.majority);
+        expect(info.budget).to.equal(budgetOf(expected, w.funded > REWARD ? REWARD : w.funded));
         for (const [t, target] of targets.entries()) {
           const unhealthy = ((expected.unhealthy >> BigInt(t)) & 1n) === 1n;
           expect(forfeited.get(target) ?? 0n).to.equal(unhealthy ? pending[t] : 0n);
           expect(await w.core.escrow.pendingRewards(target)).to.equal(unhealthy ? 0n : pending[t]);
         }
         for (const [i, v] of votes.entries()) {
-          const share =
-            plan[i].action === "reveal" && expected.majority > 0n
-              ? (info.budget * weightOf(v.node.amount) * agreements(v.verdicts, expected)) / expected.majority
-              : 0n;
+          const share = plan[i].action === "reveal" ? shareOf(v.verdicts, weightOf(v.node.amount), expected, info.budget) : 0n;
           expect(await w.health.claimable(round, v.node.staker.address)).to.equal(share);
         }
       }),
@@ -163,8 +182,8 @@ describe("health: properties", () => {
           const info = await w.health.roundInfo(round);
           expect(claimedHere).to.be.lte(info.budget);
           if (r.claims.every(Boolean) && info.majorityWeight > 0n) {
-            // Everyone claimed: only rounding dust (< 1 wei per revealer) stays behind.
-            expect(info.budget - claimedHere).to.be.lte(BigInt(CHECKERS));
+            // Everyone claimed: only rounding dust (< 1 wei per revealer and target, and per slice) stays behind.
+            expect(info.budget - claimedHere).to.be.lte(BigInt(CHECKERS * SAMPLE + SAMPLE));
           }
           if (r.sweep) {
             await toClaimEnd(w.health, round);

@@ -8,10 +8,11 @@ export const HEALTH_ABI = [
   "function openWindow() view returns (uint256)",
   "function quorum() view returns (uint256)",
   "function secondsPerPeriod() view returns (uint256)",
-  "function roundInfo(uint32 round) view returns (tuple(uint256 start, uint256 commitEnd, uint256 revealEnd, uint256 claimEnd, bool opened, bool finalized, bool swept, uint192 seed, uint8 threshold, uint16 fraction, uint8 sampleSize, uint32 candidates, uint64 revealedWeight, uint32 revealers, uint32 decidedMask, uint32 unhealthyMask, uint96 majorityWeight, uint256 budget, uint256 claimed, address[] targets, bool voided))",
+  "function roundInfo(uint32 round) view returns (tuple(uint256 start, uint256 commitEnd, uint256 revealEnd, uint256 claimEnd, bool opened, bool finalized, bool swept, uint192 seed, uint8 threshold, uint16 fraction, uint8 sampleSize, uint32 candidates, uint64 revealedWeight, uint32 revealers, uint32 decidedMask, uint32 unhealthyMask, uint96 majorityWeight, uint256 budget, uint256 claimed, address[] targets, bool voided, uint32 prevOpened))",
   "function isChecker(uint32 round, address staker) view returns (bool selected, uint256 distance)",
   "function ballotOf(uint32 round, address staker) view returns (bool committed, bool revealed, bool claimed, uint256 verdicts, uint256 weight, bool punished)",
   "function claimable(uint32 round, address staker) view returns (uint256)",
+  "function lastOpenedRound() view returns (uint32)",
   "function openRound()",
   "function commit(uint32 round, bytes32 commitment)",
   "function reveal(uint32 round, uint256 verdicts, bytes32 salt, bytes contacts)",
@@ -21,7 +22,6 @@ export const HEALTH_ABI = [
   "function punishNonRevealer(uint32 round, address staker)",
   "event Committed(uint32 indexed round, address indexed staker, bytes32 commitment, uint256 weight)",
   "event TargetJudged(uint32 indexed round, address indexed target, bool healthy, uint256 forfeited)",
-  "event StaleJudgment(uint32 indexed round, address indexed target, uint32 lastJudgedRound)",
 ];
 
 /** What a checker needs from PolicyManager to run check policies like any client. */

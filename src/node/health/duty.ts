@@ -57,6 +57,8 @@ export type ProbeFn = (target: string, deadline: number, assignment: ProbeAssign
 
 /** HealthCheck.WEIGHT_UNIT: a reveal needs at least one whole token locked (else NoStake). */
 const WEIGHT_UNIT = 10n ** 18n;
+/** Rounds the duty settles (finalize, claim, punish) per pass at most, oldest first. */
+const SETTLE_PER_PASS = 8;
 
 /** Time kept after the probes for the commit transaction to be mined inside the window (ms). */
 export const COMMIT_MARGIN_MS = 10_000;
@@ -88,6 +90,8 @@ interface RoundInfo {
   decidedMask: bigint;
   unhealthyMask: bigint;
   revealers: bigint;
+  /** The round that must be finalized before this one (0: none). */
+  prevOpened: bigint;
 }
 
 function revertName(e: unknown): string {
@@ -119,6 +123,7 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
   const log = ctx.log.child({ duty: "health" });
   const outcomeKey = (round: bigint) => `health.outcome.${ctx.healthCheck.toLowerCase()}.${round}`;
   const punishedKey = (round: bigint) => `health.punished.${ctx.healthCheck.toLowerCase()}.${round}`;
+  const settledKey = `health.settled.${ctx.healthCheck.toLowerCase()}`;
   const contactsKey = (round: bigint) => `health.contacts.${ctx.healthCheck.toLowerCase()}.${round}`;
   let timing: RoundTiming | undefined;
   let stopped = false;
@@ -152,6 +157,7 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
       decidedMask: BigInt(i.decidedMask),
       unhealthyMask: BigInt(i.unhealthyMask),
       revealers: BigInt(i.revealers),
+      prevOpened: BigInt(i.prevOpened),
     };
   }
 
@@ -268,9 +274,6 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
       const events = await hc.queryFilter(hc.filters.TargetJudged(round));
       const forfeited = new Map<string, bigint>();
       for (const ev of events) if ("args" in ev) forfeited.set((ev.args[1] as string).toLowerCase(), ev.args[3] as bigint);
-      // A judgment finalized after a later round judged the target is not applied (HealthCheck "Consequences").
-      const stale = new Set<string>();
-      for (const ev of await hc.queryFilter(hc.filters.StaleJudgment(round))) if ("args" in ev) stale.add((ev.args[1] as string).toLowerCase());
       info.targets.forEach((target, i) => {
         const unhealthy = ((info.unhealthyMask >> BigInt(i)) & 1n) === 1n;
         const lost = forfeited.get(target.toLowerCase()) ?? 0n;
@@ -279,22 +282,23 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
           round: round.toString(),
           target,
           verdict: unhealthy ? "judged unhealthy" : "judged healthy",
-          detail: `${info.revealers} checker(s) revealed; ${stale.has(target.toLowerCase()) ? "not applied: a later round already judged it" : unhealthy ? `forfeited ${lost} wei of rewards` : "rewards kept"}${target.toLowerCase() === ctx.staker.toLowerCase() ? " (this node)" : ""}`,
+          detail: `${info.revealers} checker(s) revealed; ${unhealthy ? `forfeited ${lost} wei of rewards` : "rewards kept"}${target.toLowerCase() === ctx.staker.toLowerCase() ? " (this node)" : ""}`,
         });
       });
     }
     ctx.store.setSetting(outcomeKey(round), "1");
   }
 
-  async function settle(round: bigint, now: bigint, t: RoundTiming): Promise<void> {
-    if (round < 1n) return;
+  /** Finalizes `round` if it needs it, then records, claims and punishes; false while it cannot be finalized yet. */
+  async function settle(round: bigint, now: bigint, t: RoundTiming): Promise<boolean> {
+    if (round < 1n) return true;
     let info = await roundInfo(round);
-    if (!info.opened) return;
+    if (!info.opened) return true; // unopened or void: nothing to finalize, and it holds no order up
     if (!info.finalized) {
-      if (now < roundWindows(t, round).revealEnd) return;
+      if (now < roundWindows(t, round).revealEnd) return false;
       await attempt(`finalize ${round}`, () => hc.finalize(round));
       info = await roundInfo(round);
-      if (!info.finalized) return;
+      if (!info.finalized) return false;
     }
     await recordOutcome(round, info);
     const ballot = book.get(round);
@@ -302,6 +306,36 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
       await attempt(`claim ${round}`, () => hc.claimReward(round, ctx.staker));
     }
     await punishNonRevealers(round);
+    return true;
+  }
+
+  /**
+   * Rounds finalize strictly in the order they were opened (HealthCheck "Consequences"): a round
+   * that cannot be finalized yet (say, during a guardian's pause) holds every later one up. So the
+   * duty walks from the oldest round it has not settled, a few per pass, and stops at the first
+   * that is not final yet; its place is kept across restarts.
+   */
+  async function settlePending(current: bigint, now: bigint, t: RoundTiming): Promise<void> {
+    const stored = ctx.store.getSetting(settledKey);
+    let next = stored !== undefined ? BigInt(stored) + 1n : current - 1n;
+    // An agent that starts (or restarts) behind an unfinalized round walks back to the oldest one,
+    // along the chain of opened rounds from the last opened (a bounded number of steps per pass).
+    // Where the walk stops is kept, so a longer backlog is reached over several passes.
+    const from = next >= 1n ? await roundInfo(next) : undefined;
+    let back = from?.opened && !from.finalized ? next : BigInt(await hc.lastOpenedRound());
+    for (let n = 0; n < 4 * SETTLE_PER_PASS && back >= 1n; n++) {
+      const info = await roundInfo(back);
+      if (info.finalized) break;
+      if (back < next) {
+        next = back;
+        ctx.store.setSetting(settledKey, (next - 1n).toString());
+      }
+      back = info.prevOpened;
+    }
+    for (let n = 0; n < SETTLE_PER_PASS && next < current; n++, next++) {
+      if (!(await settle(next, now, t))) return;
+      ctx.store.setSetting(settledKey, next.toString());
+    }
   }
 
   /** Withholding a reveal (to hide a vote or starve the quorum) must cost the withholder. */
@@ -327,7 +361,7 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
     const round = roundAt(t, now);
     if (round < 1n) return;
     const w = roundWindows(t, round);
-    await settle(round - 1n, now, t);
+    await settlePending(round, now, t);
     let info = await roundInfo(round);
     if (!info.opened && now < w.openEnd) {
       await attempt(`open ${round}`, () => hc.openRound());

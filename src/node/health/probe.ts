@@ -292,7 +292,9 @@ export class TargetProber {
     }
     // Reserved probe capacity: the quota does not apply to an assigned probe (see "Hireability").
     const reserved = assignment !== undefined && (await this.probeCapacity(assignment));
-    const hireable = status === 0 || (reserved && status === OVER_QUOTA);
+    // A probe-capacity hire ignores the quota and the node's own rate (it pays the global minimum),
+    // so a rate the node changed between our two reads does not stop it either.
+    const hireable = status === 0 || (reserved && (status === OVER_QUOTA || status === FEE_RATE_TOO_LOW));
 
     // A policy at the target's own rate is hired only up to the cap: the target sets that price.
     const cap = this.deps.maxCheckPolicyCost ?? DEFAULT_MAX_CHECK_POLICY_COST;
@@ -496,7 +498,11 @@ export class TargetProber {
     cost: (feeRate: bigint) => Promise<bigint>,
   ): Promise<{ ok: true } | { ok: false; refused: boolean; detail: string }> {
     const rate = ((await this.pm.params()) as unknown as [bigint])[0];
-    await this.ensureAllowance(await cost(rate));
+    const price = await cost(rate);
+    // The governor sets the global minimum: a probe is still capped like any other hire.
+    const cap = this.deps.maxCheckPolicyCost ?? DEFAULT_MAX_CHECK_POLICY_COST;
+    if (price > cap) return { ok: false, refused: false, detail: `the global minimum fee rate puts a probe above this checker's cap (${price} > ${cap} wei)` };
+    await this.ensureAllowance(price);
     await this.deps.txs.send(() => send(rate));
     return { ok: true };
   }
