@@ -1017,10 +1017,17 @@ contract HealthCheck is ReentrancyGuardTransient {
         uint256 slice = rd.budget / HammingSelection.popcount192(healthy);
         uint256 weight = (ballot >> WEIGHT_SHIFT) & WEIGHT_MASK;
         uint256 total = rd.revealedWeight;
-        for (uint256 i = 0; mine >> i != 0; ++i) {
-            if ((mine >> i) & 1 == 0) continue;
-            uint256 against = (rd.tallies[i / LANES] >> ((i % LANES) * LANE_BITS)) & LANE_MASK;
-            amount += Math.mulDiv(slice, weight, total - against);
+        // One storage read per tally word (4 targets), only for words holding a paid target.
+        for (uint256 w = 0; mine >> (w * LANES) != 0; ++w) {
+            uint256 bits = (mine >> (w * LANES)) & 0xF;
+            if (bits == 0) continue;
+            uint256 word = rd.tallies[w];
+            for (uint256 lane = 0; lane < LANES; ++lane) {
+                if ((bits >> lane) & 1 == 0) continue;
+                uint256 against = (word >> (lane * LANE_BITS)) & LANE_MASK;
+                // slice < 2^96 and weight < 2^60: the product cannot overflow.
+                amount += slice * weight / (total - against);
+            }
         }
     }
 
