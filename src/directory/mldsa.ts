@@ -43,6 +43,19 @@ export function mlDsaVerify(signature: Uint8Array, message: Uint8Array, publicKe
   }
 }
 
+/**
+ * Runs ML-DSA-44 signing and verification a few times, so that a server's first real ones run
+ * optimized code: in a fresh process the first verify takes ~17 ms and the first sign ~20 ms
+ * (warm: ~1.5 ms and 3-5 ms), on the event loop.
+ */
+export function warmUpMlDsa(rounds = 4): void {
+  const pair = mlDsaKeyPair(new Uint8Array(MLDSA44_SEED_BYTES));
+  for (let i = 0; i < rounds; i++) {
+    const message = Uint8Array.of(i);
+    mlDsaVerify(mlDsaSign(message, pair, i % 2 === 0), message, pair.publicKey);
+  }
+}
+
 export { encodePublicKey as encodeMlDsaPublicKey, decodePublicKey as decodeMlDsaPublicKey } from "./encoding";
 
 /** The fields of a protocol message that its signature covers. */
