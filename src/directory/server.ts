@@ -17,7 +17,7 @@ import { decodeMerkleRoot, encodePublicKey, toB64url } from "./encoding";
 import { DirectoryError, errorBody } from "./errors";
 import { DirectoryHpkeKey, ENCRYPTED_CONTEXT, HpkeError } from "./hpke-wire";
 import { HttpSignatureError, parseSignatureHeaders, verifyRequest } from "./http-signature";
-import { warmUpMlDsa } from "./mldsa";
+import { warmUpJit } from "./mldsa";
 import { PLAINTEXT_CONTEXT } from "./protocol";
 import { BadRequestTable, RateLimitOptions } from "./rate-limit";
 import { openDirectoryStore } from "./store/open";
@@ -373,21 +373,6 @@ function sheddingServerFactory(directory: Directory) {
   };
 }
 
-/**
- * Pays V8's one-time costs before the first request instead of in the first burst of submissions.
- * The first ArrayBuffer a process detaches (the web streams of the first actor-document fetch
- * do) invalidates V8's ArrayBufferDetaching protector, which throws away all optimized code that
- * touches typed arrays, ML-DSA-44 and SHA-3 included: in the 500-submission burst the first
- * ML-DSA-44 verify then took 21-39 ms instead of ~1.5 ms, on the event loop, while V8's compiler
- * threads re-optimized on the same cores. So: detach one now, then run ML-DSA-44 a few times so
- * its code is optimized under the assumptions that will hold from then on.
- */
-function warmUpJit(): void {
-  const buffer = new ArrayBuffer(8);
-  structuredClone(buffer, { transfer: [buffer] });
-  warmUpMlDsa();
-}
-
 /** Opens the database, serves the API, and (optionally) checkpoints to chain until closed. */
 export async function startDirectoryServer(options: DirectoryServerOptions): Promise<DirectoryServer> {
   // Checked before anything opens: the seam belongs to the conformance runner only.
@@ -399,6 +384,7 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
   const directory = new Directory(store, {
     ...directoryOptions,
     commitmentHasher: pool ? (input) => pool.compute(input) : undefined,
+    signer: pool ? (message, deterministic) => pool.sign(message, options.signingKey, deterministic) : undefined,
     // As many commitments run as there are workers to run them.
     commitmentConcurrency: options.commitmentConcurrency ?? Math.max(1, workers),
   });
@@ -414,6 +400,7 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
     tlog,
     witnesses: options.witnesses,
   });
+  // Before the first request, not in the first burst (see warmUpJit).
   warmUpJit();
   const url = await app.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 0 });
   const checkpointer = options.checkpoint ? new Checkpointer({ ...options.checkpoint, directory }) : undefined;
