@@ -197,8 +197,8 @@ export class Directory {
   /** Write requests' turns on the event loop, shared with the HTTP layer. */
   readonly turns: TurnQueue;
   private headCache?: { head: SignedTreeHead; at: number };
-  /** The current head being signed by `signer`, shared by all who ask meanwhile. */
-  private headSigning?: { size: number; head: Promise<SignedTreeHead> };
+  /** The current head's re-signing on the `signer`'s threads, while one runs. */
+  private headSigning?: Promise<void>;
   private readonly pastHeadBudget = { tokens: 0, at: 0 };
 
   constructor(
@@ -233,8 +233,9 @@ export class Directory {
   /**
    * The signed head of the tree of `size` leaves. The current head is re-signed at most once a
    * second (its `time` may be that old): reads are what floods compete with, so they stay cheap.
-   * With a `signer`, a read of a current head older than 0.8 s starts its re-signing on
-   * the signer's threads and is answered with the cached head, so reads rarely wait for a signature.
+   * With a `signer`, a read of a current head older than 0.8 s has it re-signed on the signer's
+   * threads meanwhile, so reads rarely sign. No read waits for the signer: its threads may be busy
+   * with Argon2id at low priority.
    */
   async treeHead(size?: number): Promise<SignedTreeHead> {
     const current = await this.log.size();
@@ -243,51 +244,39 @@ export class Directory {
     const cached = this.headCache;
     // A head once served as current stays valid for its size: readers verified it and ask for proofs there.
     if (cached && cached.head["tree-size"] === n && (n < current || now - cached.at < 1000)) {
-      if (n === current && this.options.signer && now - cached.at >= 800) this.refreshHead(n).catch(() => undefined);
+      if (n === current && now - cached.at >= 800) this.refreshHead(n);
       return cached.head;
     }
-    if (n === current && this.options.signer) return this.refreshHead(n);
     const past = n < current ? this.pastHeads.get(n) : undefined;
     if (past) return past;
     // Any past size can be asked for without authentication, more than the cache holds: bound the signing.
     if (n < current) this.spendPastHeadSignature(now);
     const root = await this.withRangeErrors(() => this.log.rootAt(n));
-    const head = await this.signHead(n, encodeMerkleRoot(root));
+    const head = signTreeHead(this.name, n, encodeMerkleRoot(root), this.serverKey);
     if (n === current) this.cacheHead(head, now);
     else this.rememberPastHead(head);
     return head;
   }
 
-  /** Signs the head of size `n` (current when asked) with the signer, once however many ask meanwhile. */
-  private refreshHead(n: number): Promise<SignedTreeHead> {
-    if (this.headSigning?.size === n) return this.headSigning.head;
+  /** Re-signs the current head of size `n` on the signer's threads, once at a time; errors are left to the next read. */
+  private refreshHead(n: number): void {
+    const signer = this.options.signer;
+    if (!signer || this.headSigning) return;
     const at = Date.now();
-    const head = (async () => {
-      const root = await this.withRangeErrors(() => this.log.rootAt(n));
-      const signed = await this.signHead(n, encodeMerkleRoot(root));
-      // Another head may have been cached meanwhile; never replace a larger one.
-      if (!this.headCache || this.headCache.head["tree-size"] <= n) this.cacheHead(signed, at);
-      return signed;
-    })();
-    const entry = { size: n, head };
-    this.headSigning = entry;
-    const done = (): void => {
-      if (this.headSigning === entry) this.headSigning = undefined;
-    };
-    head.then(done, done);
-    return head;
+    this.headSigning = (async () => {
+      const root = encodeMerkleRoot(await this.log.rootAt(n));
+      const head = await signTreeHeadWith(this.name, n, root, this.publicKey, (payload) => signer(payload, false));
+      // Only if it is still the cached size: a larger head may have been cached meanwhile.
+      if (this.headCache?.head["tree-size"] === n) this.headCache = { head, at };
+    })()
+      .catch(() => undefined)
+      .finally(() => (this.headSigning = undefined));
   }
 
   private cacheHead(head: SignedTreeHead, at: number): void {
     const cached = this.headCache;
     if (cached && cached.head["tree-size"] < head["tree-size"]) this.rememberPastHead(cached.head);
     this.headCache = { head, at };
-  }
-
-  private signHead(n: number, root: string): Promise<SignedTreeHead> | SignedTreeHead {
-    const signer = this.options.signer;
-    if (!signer) return signTreeHead(this.name, n, root, this.serverKey);
-    return signTreeHeadWith(this.name, n, root, this.publicKey, (payload) => signer(payload, false));
   }
 
   private rememberPastHead(head: SignedTreeHead): void {
@@ -407,8 +396,8 @@ export class Directory {
         "tree-size": index + 1,
       };
     });
-    // The next reads ask for this size's head: have it signed now, off the event loop.
-    if (this.options.signer) this.refreshHead(result["tree-size"]).catch(() => undefined);
+    // The next reads ask for this size's head: sign it in this write's turn rather than in a read's.
+    if (this.options.signer) await this.treeHead().catch(() => undefined);
     return result;
   }
 
