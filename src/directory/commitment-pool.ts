@@ -1,13 +1,20 @@
 // A fixed pool of worker threads for Argon2id commitments (one per core by default), so the
 // server verifies commitments on every core and its event loop stays free for reads. Bounding the
-// number of commitments waiting is the WorkLimiter's job; this pool only spreads them.
+// number of commitments waiting is the WorkLimiter's job; this pool only spreads them. The same
+// workers sign with the directory's ML-DSA-44 key (log entries, tree heads: 3-16 ms each), so
+// that signing does not hold the event loop either.
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { CommitmentInput } from "./attribute-encryption";
 
+/** What a worker is asked to do (commitment-worker.ts). */
+export type WorkerTask =
+  | ({ kind: "commitment" } & CommitmentInput)
+  | { kind: "sign"; message: Uint8Array; seed: Uint8Array; deterministic: boolean };
+
 interface Pending {
-  resolve: (q: Uint8Array) => void;
+  resolve: (result: Uint8Array) => void;
   reject: (e: Error) => void;
 }
 
@@ -31,13 +38,13 @@ export class CommitmentPool {
       const w = spawn();
       // Idle workers must not keep a process alive (tests, CLI commands that open a directory).
       w.unref();
-      w.on("message", (m: { id: number; ok: boolean; q?: Uint8Array; message?: string }) => {
+      w.on("message", (m: { id: number; ok: boolean; result?: Uint8Array; message?: string }) => {
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
         this.load[i]--;
         if (this.pending.size === 0) w.unref();
-        if (m.ok) p.resolve(new Uint8Array(m.q!));
+        if (m.ok) p.resolve(new Uint8Array(m.result!));
         else p.reject(new Error(m.message));
       });
       w.on("error", (err) => {
@@ -53,6 +60,15 @@ export class CommitmentPool {
 
   /** Q for `input`, computed on the least loaded worker. */
   compute(input: CommitmentInput): Promise<Uint8Array> {
+    return this.run({ kind: "commitment", ...input });
+  }
+
+  /** ML-DSA-44 signature of `message` with the key of `seed` (deterministic: FIPS 204's variant), on the least loaded worker. */
+  sign(message: Uint8Array, seed: Uint8Array, deterministic: boolean): Promise<Uint8Array> {
+    return this.run({ kind: "sign", message, seed, deterministic });
+  }
+
+  private run(task: WorkerTask): Promise<Uint8Array> {
     let best = 0;
     for (let i = 1; i < this.workers.length; i++) if (this.load[i] < this.load[best]) best = i;
     const id = this.nextId++;
@@ -62,7 +78,7 @@ export class CommitmentPool {
     w.ref();
     return new Promise<Uint8Array>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      w.postMessage({ id, ...input });
+      w.postMessage({ id, ...task });
     });
   }
 

@@ -18,7 +18,7 @@ import {
   toB64url,
 } from "./encoding";
 import { DirectoryError } from "./errors";
-import { buildLogEntry, directoryKeyPair, messageHash } from "./log-entry";
+import { buildLogEntry, directoryKeyPair, logEntryOf, messageHash } from "./log-entry";
 import { bytesEqual, leafHash } from "./merkle";
 import { MlDsaKeyPair, mlDsaVerify } from "./mldsa";
 import {
@@ -37,7 +37,7 @@ import {
   revocationTokenKey,
   signaturePayload,
 } from "./protocol";
-import { SignedTreeHead, signTreeHead } from "./tree-head";
+import { SignedTreeHead, signTreeHead, signTreeHeadWith } from "./tree-head";
 import type { DirectoryStore, LogReader, Queryable } from "./store/store";
 import { TurnQueue } from "./turns";
 import { WorkLimiter } from "./work-limiter";
@@ -66,6 +66,11 @@ export interface DirectoryOptions {
   commitmentQueue?: number;
   /** Where commitments are computed (a CommitmentPool's worker threads); default: this thread. */
   commitmentHasher?: CommitmentHasher;
+  /**
+   * Signs with `signingKey`'s ML-DSA-44 key elsewhere (a CommitmentPool's worker threads); default:
+   * this thread. With it, the current tree head is also re-signed ahead of time (see treeHead).
+   */
+  signer?: (message: Uint8Array, deterministic: boolean) => Promise<Uint8Array>;
   /**
    * Active keys an actor may hold at once (default 16). Every signature without a `key-id` hint,
    * and every erasure request (unauthenticated), is tried under each of them at ~1.5 ms apiece.
@@ -192,6 +197,8 @@ export class Directory {
   /** Write requests' turns on the event loop, shared with the HTTP layer. */
   readonly turns: TurnQueue;
   private headCache?: { head: SignedTreeHead; at: number };
+  /** The current head's re-signing on the `signer`'s threads, while one runs. */
+  private headSigning?: Promise<void>;
   private readonly pastHeadBudget = { tokens: 0, at: 0 };
 
   constructor(
@@ -226,6 +233,9 @@ export class Directory {
   /**
    * The signed head of the tree of `size` leaves. The current head is re-signed at most once a
    * second (its `time` may be that old): reads are what floods compete with, so they stay cheap.
+   * With a `signer`, a read of a current head older than 0.8 s has it re-signed on the signer's
+   * threads meanwhile, so reads rarely sign. No read waits for the signer: its threads may be busy
+   * with Argon2id at low priority.
    */
   async treeHead(size?: number): Promise<SignedTreeHead> {
     const current = await this.log.size();
@@ -233,18 +243,40 @@ export class Directory {
     const now = Date.now();
     const cached = this.headCache;
     // A head once served as current stays valid for its size: readers verified it and ask for proofs there.
-    if (cached && cached.head["tree-size"] === n && (n < current || now - cached.at < 1000)) return cached.head;
+    if (cached && cached.head["tree-size"] === n && (n < current || now - cached.at < 1000)) {
+      if (n === current && now - cached.at >= 800) this.refreshHead(n);
+      return cached.head;
+    }
     const past = n < current ? this.pastHeads.get(n) : undefined;
     if (past) return past;
     // Any past size can be asked for without authentication, more than the cache holds: bound the signing.
     if (n < current) this.spendPastHeadSignature(now);
     const root = await this.withRangeErrors(() => this.log.rootAt(n));
     const head = signTreeHead(this.name, n, encodeMerkleRoot(root), this.serverKey);
-    if (n === current) {
-      if (cached && cached.head["tree-size"] < n) this.rememberPastHead(cached.head);
-      this.headCache = { head, at: now };
-    } else this.rememberPastHead(head);
+    if (n === current) this.cacheHead(head, now);
+    else this.rememberPastHead(head);
     return head;
+  }
+
+  /** Re-signs the current head of size `n` on the signer's threads, once at a time; errors are left to the next read. */
+  private refreshHead(n: number): void {
+    const signer = this.options.signer;
+    if (!signer || this.headSigning) return;
+    const at = Date.now();
+    this.headSigning = (async () => {
+      const root = encodeMerkleRoot(await this.log.rootAt(n));
+      const head = await signTreeHeadWith(this.name, n, root, this.publicKey, (payload) => signer(payload, false));
+      // Only if it is still the cached size: a larger head may have been cached meanwhile.
+      if (this.headCache?.head["tree-size"] === n) this.headCache = { head, at };
+    })()
+      .catch(() => undefined)
+      .finally(() => (this.headSigning = undefined));
+  }
+
+  private cacheHead(head: SignedTreeHead, at: number): void {
+    const cached = this.headCache;
+    if (cached && cached.head["tree-size"] < head["tree-size"]) this.rememberPastHead(cached.head);
+    this.headCache = { head, at };
   }
 
   private rememberPastHead(head: SignedTreeHead): void {
@@ -331,9 +363,9 @@ export class Directory {
     // is refused here, before it costs a signature (in the 500-submission burst, 17 of the 18 that
     // reached Argon2id were stale by then and each paid 3-14 ms of ML-DSA-44 signing for nothing).
     await cheapChecks(this.store, this.log);
-    // Signed (about 3 ms) only now that the message is authenticated and valid; outside the write lock.
-    const { entry, hash } = this.logEntry(data);
-    return this.store.write(async (tx) => {
+    // Signed (3-16 ms) only now that the message is authenticated and valid; outside the write lock.
+    const { entry, hash } = await this.logEntry(data);
+    const result = await this.store.write(async (tx) => {
       await cheapChecks(tx, tx.log);
       // Again inside the transaction: another submission may have changed the actor's keys meanwhile.
       const effects = await this.validate(tx, tx.log, msg, plain, auth);
@@ -364,12 +396,20 @@ export class Directory {
         "tree-size": index + 1,
       };
     });
+    // The next reads ask for this size's head: sign it in this write's turn rather than in a read's.
+    if (this.options.signer) await this.treeHead().catch(() => undefined);
+    return result;
   }
 
-  private logEntry(data: Uint8Array): { entry: Uint8Array; hash: Buffer } {
+  private async logEntry(data: Uint8Array): Promise<{ entry: Uint8Array; hash: Buffer }> {
     const given = this.options.vectorReplay?.logEntry(data);
     if (given) return { entry: given.entry, hash: Buffer.from(given.leafHash) };
-    const entry = buildLogEntry(data, this.serverKey);
+    const signer = this.options.signer;
+    let entry: Uint8Array;
+    if (signer) {
+      const hash = messageHash(data);
+      entry = logEntryOf(hash, await signer(hash, true), this.publicKey);
+    } else entry = buildLogEntry(data, this.serverKey);
     return { entry, hash: leafHashOf(entry) };
   }
 

@@ -32,7 +32,12 @@ export function messageHash(leafData: Uint8Array): Uint8Array {
  */
 export function buildLogEntry(leafData: Uint8Array, server: MlDsaKeyPair): Uint8Array {
   const hash = messageHash(leafData);
-  return Buffer.concat([hash, mlDsaSign(hash, server, true), directoryKeyHash(server.publicKey)]);
+  return logEntryOf(hash, mlDsaSign(hash, server, true), server.publicKey);
+}
+
+/** The entry from its parts: `signature` is the deterministic ML-DSA-44 signature of `hash` under `publicKey`. */
+export function logEntryOf(hash: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): Uint8Array {
+  return Buffer.concat([hash, signature, directoryKeyHash(publicKey)]);
 }
 
 /**

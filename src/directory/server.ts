@@ -17,6 +17,7 @@ import { decodeMerkleRoot, encodePublicKey, toB64url } from "./encoding";
 import { DirectoryError, errorBody } from "./errors";
 import { DirectoryHpkeKey, ENCRYPTED_CONTEXT, HpkeError } from "./hpke-wire";
 import { HttpSignatureError, parseSignatureHeaders, verifyRequest } from "./http-signature";
+import { warmUpJit } from "./mldsa";
 import { PLAINTEXT_CONTEXT } from "./protocol";
 import { BadRequestTable, RateLimitOptions } from "./rate-limit";
 import { openDirectoryStore } from "./store/open";
@@ -383,6 +384,7 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
   const directory = new Directory(store, {
     ...directoryOptions,
     commitmentHasher: pool ? (input) => pool.compute(input) : undefined,
+    signer: pool ? (message, deterministic) => pool.sign(message, options.signingKey, deterministic) : undefined,
     // As many commitments run as there are workers to run them.
     commitmentConcurrency: options.commitmentConcurrency ?? Math.max(1, workers),
   });
@@ -398,6 +400,8 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
     tlog,
     witnesses: options.witnesses,
   });
+  // Before the first request, not in the first burst (see warmUpJit).
+  warmUpJit();
   const url = await app.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 0 });
   const checkpointer = options.checkpoint ? new Checkpointer({ ...options.checkpoint, directory }) : undefined;
   checkpointer?.start();

@@ -19,13 +19,28 @@ function treeHeadPayload(directory: string, size: number, root: string, time: st
 /** `key` is the directory's ML-DSA-44 key pair (log-entry.ts directoryKeyPair). About 3 ms: callers cache. */
 export function signTreeHead(directory: string, size: number, root: string, key: MlDsaKeyPair): SignedTreeHead {
   const time = new Date().toISOString();
-  const signature = mlDsaSign(treeHeadPayload(directory, size, root, time), key);
+  return treeHeadOf(directory, size, root, time, key.publicKey, mlDsaSign(treeHeadPayload(directory, size, root, time), key));
+}
+
+/** signTreeHead with the signing done by `sign` (e.g. on a worker thread). */
+export async function signTreeHeadWith(
+  directory: string,
+  size: number,
+  root: string,
+  publicKey: Uint8Array,
+  sign: (payload: Uint8Array) => Promise<Uint8Array>,
+): Promise<SignedTreeHead> {
+  const time = new Date().toISOString();
+  return treeHeadOf(directory, size, root, time, publicKey, await sign(treeHeadPayload(directory, size, root, time)));
+}
+
+function treeHeadOf(directory: string, size: number, root: string, time: string, publicKey: Uint8Array, signature: Uint8Array): SignedTreeHead {
   return {
     directory,
     "tree-size": size,
     root,
     time,
-    "public-key": encodePublicKey(key.publicKey),
+    "public-key": encodePublicKey(publicKey),
     signature: toB64url(signature),
   };
 }
