@@ -36,7 +36,9 @@ function directoryError(e: unknown): ClientError {
     return new ClientError("INTEGRITY", `directory verification failed (${e.code}): ${e.message}`);
   }
   if (e instanceof DirectoryRequestError) {
-    const code = e.status === 404 ? "NOT_FOUND" : e.status === 403 || e.status === 401 ? "DENIED" : "DIRECTORY";
+    // invalid_signature is a 400 in the spec's table, but to the user it is a refusal like a 403.
+    const denied = e.status === 403 || e.status === 401 || e.code === "invalid_signature";
+    const code = e.status === 404 ? "NOT_FOUND" : denied ? "DENIED" : "DIRECTORY";
     return new ClientError(code, `directory: ${e.code}: ${e.message}`);
   }
   const cause = (e as { cause?: { code?: string } }).cause;

@@ -97,22 +97,22 @@ export class WitnessTable {
   verify(witness: string, cosigned: string, root: Uint8Array): Cosignature {
     const key = this.keys.get(witness);
     if (!key) throw new DirectoryError("untrusted_peer", "unknown witness");
-    if (cosigned.length > MAX_TOKEN) throw new DirectoryError("invalid_message", "cosigned is too long");
+    if (cosigned.length > MAX_TOKEN) throw new DirectoryError("invalid_request", "cosigned is too long");
     let token: Record<string, unknown>;
     try {
       token = JSON.parse(cosigned) as Record<string, unknown>;
     } catch {
-      throw new DirectoryError("invalid_message", "cosigned is not JSON");
+      throw new DirectoryError("invalid_request", "cosigned is not JSON");
     }
-    if (typeof token !== "object" || token === null || Array.isArray(token)) throw new DirectoryError("invalid_message", "cosigned is not a JSON object");
-    for (const f of FIELDS) if (typeof token[f] !== "string") throw new DirectoryError("invalid_message", `cosigned.${f} must be a string`);
-    if (Object.keys(token).length !== FIELDS.length) throw new DirectoryError("invalid_message", "cosigned has fields the signature does not cover");
+    if (typeof token !== "object" || token === null || Array.isArray(token)) throw new DirectoryError("invalid_request", "cosigned is not a JSON object");
+    for (const f of FIELDS) if (typeof token[f] !== "string") throw new DirectoryError("invalid_request", `cosigned.${f} must be a string`);
+    if (Object.keys(token).length !== FIELDS.length) throw new DirectoryError("invalid_request", "cosigned has fields the signature does not cover");
     const c = token as unknown as Cosignature;
-    if (c["!pkd-context"] !== COSIGNATURE_CONTEXT) throw new DirectoryError("invalid_message", `!pkd-context must be ${COSIGNATURE_CONTEXT}`);
-    if (!/^[0-9]{1,12}$/.test(c["current-time"])) throw new DirectoryError("invalid_message", "current-time must be a Unix time in seconds");
+    if (c["!pkd-context"] !== COSIGNATURE_CONTEXT) throw new DirectoryError("invalid_request", `!pkd-context must be ${COSIGNATURE_CONTEXT}`);
+    if (!/^[0-9]{1,12}$/.test(c["current-time"])) throw new DirectoryError("invalid_request", "current-time must be a Unix time in seconds");
     if (normalizeHost(c.hostname) !== normalizeHost(this.hostname)) throw new DirectoryError("wrong_directory", "hostname is not this directory");
     const signedRoot = decodeMerkleRoot(c["merkle-root"]);
-    if (!signedRoot || !bytesEqual(signedRoot, root)) throw new DirectoryError("invalid_message", "merkle-root is not the root in the URL");
+    if (!signedRoot || !bytesEqual(signedRoot, root)) throw new DirectoryError("invalid_request", "merkle-root is not the root in the URL");
     const sig = fromB64url(c.signature);
     let ok = false;
     if (sig && sig.length === SIG_LENGTH[key.alg]) {
@@ -186,10 +186,10 @@ export function registerCosignRoutes(app: FastifyInstance, options: CosignRouteO
   const cosignatures = new CosignatureStore(options.store);
   app.post<{ Params: { hash: string } }>("/api/history/cosign/:hash", { bodyLimit: COSIGN_BODY_LIMIT }, async (req) => {
     const root = parseRootParam(req.params.hash);
-    if (!root) throw new DirectoryError("invalid_message", "the URL names no Merkle root (pkd-mr-v1:…)");
+    if (!root) throw new DirectoryError("invalid_request", "the URL names no Merkle root (pkd-mr-v1:…)");
     const body = req.body as { witness?: unknown; cosigned?: unknown } | null;
     if (typeof body !== "object" || body === null || typeof body.witness !== "string" || typeof body.cosigned !== "string") {
-      throw new DirectoryError("invalid_message", "the body is {witness, cosigned}, both strings");
+      throw new DirectoryError("invalid_request", "the body is {witness, cosigned}, both strings");
     }
     if (body.witness.length > MAX_WITNESS_ID || !options.witnesses.has(body.witness)) {
       throw new DirectoryError("untrusted_peer", "unknown witness");
@@ -204,7 +204,7 @@ export function registerCosignRoutes(app: FastifyInstance, options: CosignRouteO
   });
   app.get<{ Params: { hash: string } }>("/api/history/cosign/:hash", async (req) => {
     const root = parseRootParam(req.params.hash);
-    if (!root) throw new DirectoryError("invalid_message", "the URL names no Merkle root (pkd-mr-v1:…)");
+    if (!root) throw new DirectoryError("invalid_request", "the URL names no Merkle root (pkd-mr-v1:…)");
     const size = await options.store.log.sizeOfRoot(root);
     if (size === undefined) throw new DirectoryError("merkle_root_unknown", "this log never had that root");
     return {

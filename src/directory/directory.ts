@@ -415,7 +415,7 @@ export class Directory {
 
   /** Wraps a third-party revocation token in an envelope against the current root and submits it. */
   async submitRevocationToken(token: unknown): Promise<SubmitResult> {
-    if (typeof token !== "string") throw new DirectoryError("invalid_message", "revocation-token must be a string");
+    if (typeof token !== "string") throw new DirectoryError("invalid_request", "revocation-token must be a string");
     return this.submit(revocationMessage(token, await this.currentRoot()));
   }
 
@@ -431,7 +431,7 @@ export class Directory {
         throw new DirectoryError("missing_symmetric_key", `symmetric-keys.${name} must be a 32-byte base64url key`);
       }
       const ciphertext = fromB64url(msg.message[name]);
-      if (!ciphertext) throw new DirectoryError("invalid_message", `message.${name} is not base64url`);
+      if (!ciphertext) throw new DirectoryError("invalid_request", `message.${name} is not base64url`);
       try {
         const attr = (this.options.vectorReplay?.openAttribute ?? openAttribute)(name, ciphertext, key, msg["recent-merkle-root"]);
         plain[name] = new TextDecoder("utf-8", { fatal: true }).decode(attr.plaintext);
@@ -460,7 +460,7 @@ export class Directory {
 
   private async checkFreshness(log: LogReader, rootText: string): Promise<void> {
     const root = decodeMerkleRoot(rootText);
-    if (!root) throw new DirectoryError("invalid_message", "recent-merkle-root is not a pkd-mr-v1 root");
+    if (!root) throw new DirectoryError("invalid_request", "recent-merkle-root is not a pkd-mr-v1 root");
     const current = await log.size();
     const size = bytesEqual(root, await log.rootAt(0)) ? 0 : await log.sizeOfRoot(root);
     if (size === undefined) throw new DirectoryError("merkle_root_unknown", "recent-merkle-root was never this directory's root");
@@ -500,7 +500,7 @@ export class Directory {
         }
         if (active.length === 0) {
           // The first key proves possession of itself; the spec gives it no key-id to name.
-          if (msg["key-id"] !== undefined) throw new DirectoryError("invalid_message", "the first AddKey of an actor carries no key-id");
+          if (msg["key-id"] !== undefined) throw new DirectoryError("invalid_request", "the first AddKey of an actor carries no key-id");
           this.requireSignature([newKey], signature, payload);
         } else {
           // Later keys are vouched for by an existing one; a self-signature is never a vouching
@@ -587,9 +587,9 @@ export class Directory {
         const to = this.canonical(plain["new-actor"]);
         // The new instance vouches for the move (the old key signs the message itself).
         this.requireBinding(auth, to, "new-actor");
-        if (from === to) throw new DirectoryError("invalid_message", "old-actor and new-actor are the same");
+        if (from === to) throw new DirectoryError("invalid_request", "old-actor and new-actor are the same");
         const active = await this.activeKeys(q, from);
-        if (active.length === 0) throw new DirectoryError("actor_not_found", "old-actor has no active keys");
+        if (active.length === 0) throw new DirectoryError("not_found", "old-actor has no active keys");
         if ((await this.activeKeys(q, to)).length > 0) throw new DirectoryError("actor_exists", "new-actor already has keys");
         this.requireSignature(this.signers(active, msg["key-id"]), signature, payload);
         return {
@@ -606,7 +606,7 @@ export class Directory {
         if (actorOrigin(operator) !== actorOrigin(actor)) throw new DirectoryError("not_operator", "operator and actor are on different instances");
         if (!this.operators.has(operator)) throw new DirectoryError("not_operator", "operator is not an operator of this directory");
         this.requireSignature(this.signers(await this.activeKeys(q, operator), msg["key-id"]), signature, payload);
-        if (!(await this.actorRow(q, actor))) throw new DirectoryError("actor_not_found", "no such actor");
+        if (!(await this.actorRow(q, actor))) throw new DirectoryError("not_found", "no such actor");
         await this.requireNotFireproof(q, actor);
         return { actors: [actor], apply: (tx, leaf) => this.burnDown(tx, actor, leaf) };
       }
@@ -632,7 +632,7 @@ export class Directory {
         this.requireBinding(auth, actor, "actor");
         const auxType = plain["aux-type"];
         const auxData = plain["aux-data"];
-        if (!AUX_TYPE_PATTERN.test(auxType)) throw new DirectoryError("invalid_message", "aux-type is not a valid type name");
+        if (!AUX_TYPE_PATTERN.test(auxType)) throw new DirectoryError("invalid_request", "aux-type is not a valid type name");
         const id = auxDataId(auxType, auxData);
         if (plain["aux-id"] !== undefined && plain["aux-id"] !== id) {
           throw new DirectoryError("aux_id_mismatch", "aux-id does not match the auxiliary data");
@@ -659,7 +659,7 @@ export class Directory {
         this.requireBinding(auth, actor, "actor");
         const auxType = plain["aux-type"];
         const id = plain["aux-data"] !== undefined ? auxDataId(auxType, plain["aux-data"]) : plain["aux-id"];
-        if (id === undefined) throw new DirectoryError("invalid_message", "RevokeAuxData needs aux-data or aux-id");
+        if (id === undefined) throw new DirectoryError("invalid_request", "RevokeAuxData needs aux-data or aux-id");
         if (plain["aux-id"] !== undefined && plain["aux-id"] !== id) {
           throw new DirectoryError("aux_id_mismatch", "aux-id does not match the auxiliary data");
         }
@@ -688,7 +688,7 @@ export class Directory {
         const peerKey = this.publicKeyField(m["from-public-key"]);
         this.requireSignature([peerKey], signature, payload);
         const validated = decodeMerkleRoot(m["to-validated-root"]);
-        if (!validated || !decodeMerkleRoot(m["from-root"])) throw new DirectoryError("invalid_message", "roots must be pkd-mr-v1 roots");
+        if (!validated || !decodeMerkleRoot(m["from-root"])) throw new DirectoryError("invalid_request", "roots must be pkd-mr-v1 roots");
         // The empty tree's root is every log's first (as in checkFreshness).
         if (!bytesEqual(validated, await log.rootAt(0)) && (await log.sizeOfRoot(validated)) === undefined) {
           throw new DirectoryError("merkle_root_unknown", "to-validated-root was never this directory's root");
@@ -700,7 +700,7 @@ export class Directory {
 
   private publicKeyField(text: string): Uint8Array {
     const pk = decodePublicKey(text);
-    if (!pk) throw new DirectoryError("invalid_message", "public keys are written mldsa44:<base64url of 1312 bytes>");
+    if (!pk) throw new DirectoryError("invalid_request", "public keys are written mldsa44:<base64url of 1312 bytes>");
     return pk;
   }
 
@@ -745,7 +745,7 @@ export class Directory {
     keyIdHint?: string,
   ): Promise<void> {
     const active = await this.activeKeys(q, actor);
-    if (active.length === 0) throw new DirectoryError("actor_not_found", "actor has no active keys");
+    if (active.length === 0) throw new DirectoryError("not_found", "actor has no active keys");
     this.requireSignature(this.signers(active, keyIdHint), signature, payload);
   }
 
@@ -807,7 +807,7 @@ export class Directory {
     // Anyone may send this request: its signature (one ML-DSA-44 verification per active key) is
     // checked before the write transaction, so a forged request never holds the lock writers queue on.
     const active = await this.activeKeys(this.store, req.actor);
-    if (active.length === 0) throw new DirectoryError("actor_not_found", "actor has no active keys");
+    if (active.length === 0) throw new DirectoryError("not_found", "actor has no active keys");
     const signer = signature ? active.find((k) => mlDsaVerify(signature, erasurePayload(this.name, req.actor, req.time), new Uint8Array(k.public_key))) : undefined;
     if (!signer) throw new DirectoryError("invalid_signature", "signature does not verify under an authorized key");
     const shredded = await this.store.write(async (tx) => {
@@ -838,7 +838,7 @@ export class Directory {
 
   async actorInfo(actor: string): Promise<{ "actor-id": string; fireproof: boolean; "active-keys": number; "aux-data": number }> {
     const row = await this.actorRow(this.store, actor);
-    if (!row) throw new DirectoryError("actor_not_found", "no such actor");
+    if (!row) throw new DirectoryError("not_found", "no such actor");
     const keys = (await this.activeKeys(this.store, actor)).length;
     const aux =
       (await this.store.get<{ n: number }>("SELECT COUNT(*) AS n FROM aux WHERE actor = ? AND revoked_leaf IS NULL", [actor]))?.n ?? 0;
@@ -846,7 +846,7 @@ export class Directory {
   }
 
   async keys(actor: string): Promise<KeyRecord[]> {
-    if (!(await this.actorRow(this.store, actor))) throw new DirectoryError("actor_not_found", "no such actor");
+    if (!(await this.actorRow(this.store, actor))) throw new DirectoryError("not_found", "no such actor");
     return Promise.all((await this.activeKeys(this.store, actor)).map((k) => this.keyRecord(k)));
   }
 
@@ -857,7 +857,7 @@ export class Directory {
   }
 
   async auxiliary(actor: string): Promise<AuxRecord[]> {
-    if (!(await this.actorRow(this.store, actor))) throw new DirectoryError("actor_not_found", "no such actor");
+    if (!(await this.actorRow(this.store, actor))) throw new DirectoryError("not_found", "no such actor");
     const rows = await this.store.all<{ aux_id: string; aux_type: string; aux_data: string; added_leaf: number }>(
       "SELECT * FROM aux WHERE actor = ? AND revoked_leaf IS NULL ORDER BY added_leaf",
       [actor],
@@ -953,7 +953,7 @@ function isRecordOfStrings(x: unknown): x is Record<string, string> {
 /** Shape checks: every field a string of bounded size, exactly the action's fields, no extras. */
 export function parseSubmitted(input: unknown): SubmittedMessage {
   const bad = (why: string): never => {
-    throw new DirectoryError("invalid_message", why);
+    throw new DirectoryError("invalid_request", why);
   };
   if (typeof input !== "object" || input === null) return bad("message must be a JSON object");
   const o = input as Record<string, unknown>;
@@ -986,10 +986,10 @@ export function parseSubmitted(input: unknown): SubmittedMessage {
 }
 
 function parseErasure(input: unknown): ErasureRequest {
-  if (!isRecordOfStrings(input)) throw new DirectoryError("invalid_message", "erasure request must be an object of strings");
+  if (!isRecordOfStrings(input)) throw new DirectoryError("invalid_request", "erasure request must be an object of strings");
   const { actor, time, signature } = input;
   if (!actor || !signature || !time || !TIME_PATTERN.test(time)) {
-    throw new DirectoryError("invalid_message", "erasure request needs actor, time (Unix seconds) and signature");
+    throw new DirectoryError("invalid_request", "erasure request needs actor, time (Unix seconds) and signature");
   }
   return { actor, time, signature };
 }

@@ -1,13 +1,13 @@
 // Typed directory errors; the HTTP layer turns them into the spec's error body (errorBody below).
 export type DirectoryErrorCode =
-  | "invalid_message"
+  | "invalid_request"
   | "invalid_signature"
   | "missing_symmetric_key"
   | "attribute_decryption_failed"
   | "merkle_root_unknown"
   | "merkle_root_stale"
   | "duplicate_message"
-  | "actor_not_found"
+  | "not_found"
   | "key_not_found"
   | "record_not_found"
   | "aux_data_not_found"
@@ -35,7 +35,7 @@ export type DirectoryErrorCode =
   | "too_many_keys";
 
 const NOT_FOUND: ReadonlySet<DirectoryErrorCode> = new Set([
-  "actor_not_found",
+  "not_found",
   "key_not_found",
   "record_not_found",
   "aux_data_not_found",
@@ -49,8 +49,8 @@ const CONFLICT: ReadonlySet<DirectoryErrorCode> = new Set([
   "not_fireproof",
   "duplicate_aux_data",
 ]);
+// The spec's table: invalid_signature is 400 (the request is malformed), not 403.
 const FORBIDDEN: ReadonlySet<DirectoryErrorCode> = new Set([
-  "invalid_signature",
   "last_key",
   "self_revocation",
   "fireproof",

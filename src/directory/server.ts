@@ -89,7 +89,7 @@ const HISTORY_PAGE = 100;
 
 function intParam(text: string | undefined, name: string, fallback?: number): number {
   if (text === undefined && fallback !== undefined) return fallback;
-  if (text === undefined || !/^[0-9]{1,15}$/.test(text)) throw new DirectoryError("invalid_message", `${name} must be a non-negative integer`);
+  if (text === undefined || !/^[0-9]{1,15}$/.test(text)) throw new DirectoryError("invalid_request", `${name} must be a non-negative integer`);
   return Number(text);
 }
 
@@ -127,18 +127,18 @@ function parseEnvelope(body: unknown): PlaintextEnvelope | EncryptedEnvelope | u
   const o = body as Record<string, unknown>;
   if (o["!pkd-context"] === ENCRYPTED_CONTEXT) {
     if (typeof o.actor !== "string" || typeof o["encrypted-message"] !== "string") {
-      throw new DirectoryError("invalid_message", "an encrypted message carries actor and encrypted-message");
+      throw new DirectoryError("invalid_request", "an encrypted message carries actor and encrypted-message");
     }
     return { actor: o.actor, encrypted: o["encrypted-message"] };
   }
   if (o["!pkd-context"] !== PLAINTEXT_CONTEXT) return undefined;
   if (typeof o.actor !== "string" || typeof o.message !== "string") {
-    throw new DirectoryError("invalid_message", "a plaintext message carries actor and message (a JSON string)");
+    throw new DirectoryError("invalid_request", "a plaintext message carries actor and message (a JSON string)");
   }
   try {
     return { actor: o.actor, message: JSON.parse(o.message) as unknown };
   } catch {
-    throw new DirectoryError("invalid_message", "message is not JSON");
+    throw new DirectoryError("invalid_request", "message is not JSON");
   }
 }
 
@@ -219,7 +219,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
       return { message: await options.hpke.open(envelope.encrypted), auth, encrypted: true };
     } catch (err) {
       // A decryption failure is a rejection (400, and the back-off penalty through onResponse).
-      if (err instanceof HpkeError) throw new DirectoryError("invalid_message", `encrypted-message ${err.message}`);
+      if (err instanceof HpkeError) throw new DirectoryError("invalid_request", `encrypted-message ${err.message}`);
       throw err;
     }
   }
@@ -297,7 +297,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
     const { message, auth } = await submission(req);
     const action = (message as { action?: unknown } | null)?.action;
     // Spec: a BurnDown arriving any other way than api/burndown is discarded.
-    if (action === "BurnDown") throw new DirectoryError("invalid_message", "BurnDown messages go to api/burndown");
+    if (action === "BurnDown") throw new DirectoryError("invalid_request", "BurnDown messages go to api/burndown");
     return reply.code(201).send(await directory.submit(message, auth));
   });
   const totp = new TotpStore(directory.store);
@@ -305,9 +305,9 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
   app.post("/api/burndown", async (req, reply) => {
     const { message, auth, encrypted } = await submission(req);
     const body = message as { action?: unknown } | null;
-    if (!body || body.action !== "BurnDown") throw new DirectoryError("invalid_message", "api/burndown takes BurnDown messages");
+    if (!body || body.action !== "BurnDown") throw new DirectoryError("invalid_request", "api/burndown takes BurnDown messages");
     // Spec: BurnDown comes from the instance in the clear, never HPKE-encrypted.
-    if (encrypted) throw new DirectoryError("invalid_message", "BurnDown messages must not be encrypted");
+    if (encrypted) throw new DirectoryError("invalid_request", "BurnDown messages must not be encrypted");
     // Spec: an instance that enrolled a TOTP secret must add a fresh code (`otp`), checked before any costly validation.
     if (auth) await requireTotp(totp, auth.actor, (body as { otp?: unknown }).otp);
     return reply.code(201).send(await directory.submit(body, auth));

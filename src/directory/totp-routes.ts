@@ -153,21 +153,21 @@ export function registerTotpRoutes(app: FastifyInstance, options: TotpRouteOptio
   async function authenticated(op: TotpOperation, req: FastifyRequest): Promise<{ o: Record<string, string>; instance: string }> {
     const s = SPEC[op];
     const body = req.body as Record<string, unknown> | null;
-    if (typeof body !== "object" || body === null) throw new DirectoryError("invalid_message", "the body must be a JSON object");
-    if (body["!pkd-context"] !== s.context) throw new DirectoryError("invalid_message", `!pkd-context must be ${s.context}`);
-    if (body.action !== s.action) throw new DirectoryError("invalid_message", `action must be ${s.action}`);
+    if (typeof body !== "object" || body === null) throw new DirectoryError("invalid_request", "the body must be a JSON object");
+    if (body["!pkd-context"] !== s.context) throw new DirectoryError("invalid_request", `!pkd-context must be ${s.context}`);
+    if (body.action !== s.action) throw new DirectoryError("invalid_request", `action must be ${s.action}`);
     const o = body[s.object] as Record<string, unknown> | undefined;
-    if (typeof o !== "object" || o === null || Array.isArray(o)) throw new DirectoryError("invalid_message", `${s.object} must be an object`);
-    for (const f of s.fields) if (typeof o[f] !== "string" || (o[f] as string).length > 4096) throw new DirectoryError("invalid_message", `${s.object}.${f} must be a string`);
-    if (Object.keys(o).length !== s.fields.length) throw new DirectoryError("invalid_message", `${s.object} has unexpected fields`);
+    if (typeof o !== "object" || o === null || Array.isArray(o)) throw new DirectoryError("invalid_request", `${s.object} must be an object`);
+    for (const f of s.fields) if (typeof o[f] !== "string" || (o[f] as string).length > 4096) throw new DirectoryError("invalid_request", `${s.object}.${f} must be a string`);
+    if (Object.keys(o).length !== s.fields.length) throw new DirectoryError("invalid_request", `${s.object} has unexpected fields`);
     if (typeof body.signature !== "string" || typeof body["current-time"] !== "string" || !/^[0-9]{1,12}$/.test(body["current-time"])) {
-      throw new DirectoryError("invalid_message", "signature and current-time (Unix seconds) are required");
+      throw new DirectoryError("invalid_request", "signature and current-time (Unix seconds) are required");
     }
     const object = o as Record<string, string>;
     const actor = object["actor-id"];
     await options.authenticate(req, actor);
     if (Math.abs(Date.now() / 1000 - Number(body["current-time"])) > TIME_WINDOW_SECONDS) {
-      throw new DirectoryError("invalid_message", "current-time is outside the accepted window");
+      throw new DirectoryError("invalid_request", "current-time is outside the accepted window");
     }
     const signature = fromB64url(body.signature);
     if (!signature || !(await verifyActorKeySignature(options.store, actor, object["key-id"], totpRequestPayload(op, object), signature))) {
@@ -198,7 +198,7 @@ export function registerTotpRoutes(app: FastifyInstance, options: TotpRouteOptio
 
   app.post("/api/totp/rotate", async (req, reply) => {
     const { o, instance } = await authenticated("rotate", req);
-    if (!(await options.totp.enrolled(instance))) throw new DirectoryError("invalid_message", "no TOTP secret is enrolled for this instance");
+    if (!(await options.totp.enrolled(instance))) throw new DirectoryError("invalid_request", "no TOTP secret is enrolled for this instance");
     const secret = await openTotpSecret("rotate", o["new-totp-secret"], options.hpke);
     const now = Date.now() / 1000;
     const step = secret && successiveCodes(secret, o["new-otp-current"], o["new-otp-previous"], now);

@@ -186,8 +186,8 @@ describe("directory attacks (issue #17)", function () {
         );
         expect(p99).to.be.lessThan(bound);
         expect(cpuPerRequest).to.be.lessThan(2);
-        expect(counts.get(403) ?? 0).to.be.greaterThan(0); // invalid_signature, found without Argon2id
-        expect(counts.get(429) ?? 0).to.be.greaterThan(counts.get(403) ?? 0);
+        expect(counts.get(400) ?? 0).to.be.greaterThan(0); // invalid_signature (400, the spec's table), found without Argon2id
+        expect(counts.get(429) ?? 0).to.be.greaterThan(counts.get(400) ?? 0);
       } finally {
         await server.close();
       }
@@ -273,7 +273,7 @@ describe("directory attacks (issue #17)", function () {
       expect([takeover.status, takeover.body.error]).to.deep.equal([401, "unauthorized"]);
       await client.lookup(BOB);
       expect((await new ReaderDirectory(server.url, contract).resolve(BOB)).keys).to.deep.equal(bobKeys.readerKeys());
-      await expectCode(server.directory.keys(OPERATOR), "actor_not_found");
+      await expectCode(server.directory.keys(OPERATOR), "not_found");
     });
 
     it("next moves: the attacker's own instance cannot speak for social's actors, forge its key, or replay Bob's request", async () => {
@@ -312,7 +312,7 @@ describe("directory attacks (issue #17)", function () {
       // (f) a BurnDown smuggled through api/message is discarded (spec: only api/burndown)
       const smuggled = signedEnvelope(server.url, "/api/message", await buildBurnDown(BOB, OPERATOR, await server.directory.currentRoot(), mallory), social.identity("admin"));
       const rf = await post(`${server.url}/api/message`, smuggled.body, smuggled.headers);
-      expect([rf.status, rf.body.error]).to.deep.equal([400, "invalid_message"]);
+      expect([rf.status, rf.body.error]).to.deep.equal([400, "invalid_request"]);
       expect((await new ReaderDirectory(server.url, contract).resolve(BOB)).keys).to.deep.equal(bobKeys.readerKeys());
     });
 

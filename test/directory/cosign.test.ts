@@ -118,11 +118,11 @@ describe("directory: witness cosignatures (api/history/cosign)", function () {
     };
     const pqWitness = "https://witness-pq.example";
     // Signed by a key that is not the witness's.
-    await expectError({ witness: pqWitness, cosigned: cosign("mldsa44", pqOther.secretKey, HOST, root) }, 403, "invalid_signature");
+    await expectError({ witness: pqWitness, cosigned: cosign("mldsa44", pqOther.secretKey, HOST, root) }, 400, "invalid_signature");
     // The Ed25519 witness's token presented as the ML-DSA witness's.
-    await expectError({ witness: pqWitness, cosigned: cosign("ed25519", ed, HOST, root) }, 403, "invalid_signature");
+    await expectError({ witness: pqWitness, cosigned: cosign("ed25519", ed, HOST, root) }, 400, "invalid_signature");
     // Token for another root than the URL's.
-    await expectError({ witness: pqWitness, cosigned: cosign("mldsa44", pq.secretKey, HOST, roots[2]) }, 400, "invalid_message");
+    await expectError({ witness: pqWitness, cosigned: cosign("mldsa44", pq.secretKey, HOST, roots[2]) }, 400, "invalid_request");
     // Valid signature over a root this log never had.
     const foreign = encodeMerkleRoot(new Uint8Array(32).fill(9));
     await expectError({ witness: pqWitness, cosigned: cosign("mldsa44", pq.secretKey, HOST, foreign) }, 400, "merkle_root_unknown", foreign);
@@ -132,16 +132,16 @@ describe("directory: witness cosignatures (api/history/cosign)", function () {
     await expectError({ witness: pqWitness, cosigned: cosign("mldsa44", pq.secretKey, "https://other.test", root) }, 400, "wrong_directory");
     // Tampered time (the signature covers it).
     const token = JSON.parse(cosign("mldsa44", pq.secretKey, HOST, root)) as Record<string, string>;
-    await expectError({ witness: pqWitness, cosigned: JSON.stringify({ ...token, "current-time": "1" }) }, 403, "invalid_signature");
+    await expectError({ witness: pqWitness, cosigned: JSON.stringify({ ...token, "current-time": "1" }) }, 400, "invalid_signature");
     // Extra, unsigned fields; wrong context; missing fields; bad shapes.
-    await expectError({ witness: pqWitness, cosigned: JSON.stringify({ ...token, extra: "x" }) }, 400, "invalid_message");
+    await expectError({ witness: pqWitness, cosigned: JSON.stringify({ ...token, extra: "x" }) }, 400, "invalid_request");
     const wrongContext: Record<string, string> = { ...token, "!pkd-context": "other" };
     wrongContext.signature = toB64url(ml_dsa44.sign(cosignaturePayload(wrongContext as never), pq.secretKey));
-    await expectError({ witness: pqWitness, cosigned: JSON.stringify(wrongContext) }, 400, "invalid_message");
-    await expectError({ witness: pqWitness, cosigned: JSON.stringify({ "!pkd-context": COSIGNATURE_CONTEXT }) }, 400, "invalid_message");
-    await expectError({ witness: pqWitness, cosigned: "not json" }, 400, "invalid_message");
-    await expectError({ witness: pqWitness }, 400, "invalid_message");
-    await expectError({ witness: pqWitness, cosigned: cosign("mldsa44", pq.secretKey, HOST, root) }, 400, "invalid_message", "not-a-root");
+    await expectError({ witness: pqWitness, cosigned: JSON.stringify(wrongContext) }, 400, "invalid_request");
+    await expectError({ witness: pqWitness, cosigned: JSON.stringify({ "!pkd-context": COSIGNATURE_CONTEXT }) }, 400, "invalid_request");
+    await expectError({ witness: pqWitness, cosigned: "not json" }, 400, "invalid_request");
+    await expectError({ witness: pqWitness }, 400, "invalid_request");
+    await expectError({ witness: pqWitness, cosigned: cosign("mldsa44", pq.secretKey, HOST, root) }, 400, "invalid_request", "not-a-root");
     // Nothing of the above was stored.
     expect(await listed(root)).to.have.length(0);
   });

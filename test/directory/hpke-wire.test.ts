@@ -129,7 +129,7 @@ describe("directory: HPKE-encrypted protocol messages (v0.8 wire format)", funct
       const res = await post("/api/message", { "!pkd-context": ENCRYPTED_CONTEXT, actor: carol.actor, "encrypted-message": bad }, carol);
       expect(res.status, bad.slice(0, 20)).to.equal(400);
     }
-    await expectCode(dir.directory.keys(carol.actor), "actor_not_found");
+    await expectCode(dir.directory.keys(carol.actor), "not_found");
   });
 
   it("never takes an encrypted BurnDown; the same BurnDown in the clear is processed", async () => {

@@ -72,7 +72,7 @@ describe("directory: ML-DSA-44 protocol signatures, key ids and log entries (PKD
   it("public keys are mldsa44:<1312 bytes>; an Ed25519-sized or unprefixed key is refused", async () => {
     const a = newSecretKey();
     const msg = await buildAddKey(ALICE, new Uint8Array(32), await root(), a);
-    await expectCode(submitAs(t.directory, msg), "invalid_message");
+    await expectCode(submitAs(t.directory, msg), "invalid_request");
   });
 
   it("issues a random 256-bit key id per AddKey, never derived from the key", async () => {
@@ -103,7 +103,7 @@ describe("directory: ML-DSA-44 protocol signatures, key ids and log entries (PKD
     const a = newSecretKey();
     await expectCode(
       submitAs(t.directory, await buildAddKey(ALICE, publicKeyOf(a), await root(), a, toB64url(newSecretKey()))),
-      "invalid_message",
+      "invalid_request",
     );
     const aId = (await submitAs(t.directory, await buildAddKey(ALICE, publicKeyOf(a), await root(), a)))["key-id"]!;
     const b = newSecretKey();
@@ -112,7 +112,7 @@ describe("directory: ML-DSA-44 protocol signatures, key ids and log entries (PKD
     // An id nobody was issued, another actor's key id, or a malformed one (the 2024 derived ids were 32 characters).
     await expectCode(submitAs(t.directory, await buildAddKey(ALICE, publicKeyOf(a2), await root(), a, toB64url(newSecretKey()))), "key_not_found");
     await expectCode(submitAs(t.directory, await buildAddKey(ALICE, publicKeyOf(a2), await root(), a, bobId)), "key_not_found");
-    await expectCode(submitAs(t.directory, await buildAddKey(ALICE, publicKeyOf(a2), await root(), a, aId.slice(0, 32))), "invalid_message");
+    await expectCode(submitAs(t.directory, await buildAddKey(ALICE, publicKeyOf(a2), await root(), a, aId.slice(0, 32))), "invalid_request");
     // A self-signed AddKey is no vouching once the actor has keys.
     await expectCode(submitAs(t.directory, await buildAddKey(ALICE, publicKeyOf(a2), await root(), a2, aId)), "invalid_signature");
     const a2Id = (await submitAs(t.directory, await buildAddKey(ALICE, publicKeyOf(a2), await root(), a, aId)))["key-id"]!;

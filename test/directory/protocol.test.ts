@@ -124,10 +124,10 @@ for (const kind of ["sqlite", "postgres"] as const) describe(`directory: protoco
       "invalid_signature",
     );
     expect(mlDsaVerify(fromB64url(msg.signature)!, signaturePayload(msg), publicKeyOf(a))).to.equal(true);
-    await expectCode(submitAs(t.directory, { ...msg, action: "Nope" }), "invalid_message");
-    await expectCode(submitAs(t.directory, { ...msg, message: { ...msg.message, extra: "x" } }), "invalid_message");
-    await expectCode(submitAs(t.directory, { ...msg, message: { ...msg.message, time: "soon" } }), "invalid_message");
-    await expectCode(submitAs(t.directory, "hello"), "invalid_message");
+    await expectCode(submitAs(t.directory, { ...msg, action: "Nope" }), "invalid_request");
+    await expectCode(submitAs(t.directory, { ...msg, message: { ...msg.message, extra: "x" } }), "invalid_request");
+    await expectCode(submitAs(t.directory, { ...msg, message: { ...msg.message, time: "soon" } }), "invalid_request");
+    await expectCode(submitAs(t.directory, "hello"), "invalid_request");
     expect((await t.directory.log.size())).to.equal(0);
   });
 
@@ -178,7 +178,7 @@ for (const kind of ["sqlite", "postgres"] as const) describe(`directory: protoco
     await expectCode(submitAs(t.directory, await buildMoveIdentity(ALICE, BOB, await root(), a)), "actor_exists");
     await expectCode(submitAs(t.directory, await buildMoveIdentity(ALICE, "https://new.example/alice", await root(), bob)), "invalid_signature");
     await submitAs(t.directory, await buildMoveIdentity(ALICE, "https://new.example/alice", await root(), a));
-    await expectCode(() => t.directory.keys(ALICE), "actor_not_found");
+    await expectCode(() => t.directory.keys(ALICE), "not_found");
     const moved = (await t.directory.keys("https://new.example/alice"));
     expect(moved.map((k) => k["public-key"])).to.deep.equal([encodePublicKey(publicKeyOf(a))]);
     expect(moved[0]["moved-by"]).to.have.length(1);

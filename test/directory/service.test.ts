@@ -138,7 +138,7 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
 
   it("answers errors as 4xx JSON with machine-readable codes", async () => {
     const client = new DirectoryClient({ url: honest.url, contract: readerContract });
-    await expectRequestError(client.lookup("https://nowhere.example/u/x"), 404, "actor_not_found");
+    await expectRequestError(client.lookup("https://nowhere.example/u/x"), 404, "not_found");
     const sk = newSecretKey();
     const msg = await buildAddKey(social.actor("carol"), publicKeyOf(sk), await honest.directory.currentRoot(), sk);
     await client.submit(msg, social.identity("carol"));
@@ -249,7 +249,7 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
         const body = (await r.json()) as { error: string; message: string };
         throw new DirectoryRequestError(r.status, body.error, body.message);
       }),
-      403,
+      400, // the spec's table
       "invalid_signature",
     );
     const readDisk = (): Buffer =>
@@ -265,7 +265,7 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
     expect(erased["records-shredded"]).to.equal(2);
 
     // No plaintext, no keys, no index entries are served any more.
-    await expectRequestError(client.lookup(ERIN), 404, "actor_not_found");
+    await expectRequestError(client.lookup(ERIN), 404, "not_found");
     for (const leaf of [first["merkle-leaf"], second["merkle-leaf"]]) {
       const view = (await (await fetch(`${honest.url}/api/history/view/${leaf}`)).json()) as HistoryView;
       expect(view.message).to.equal(null);
@@ -341,6 +341,6 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
     await client.submit(await buildMoveIdentity(FRANK, NEW, tree.head.root, frank), other.identity("frank"));
     const moved = await client.lookup(NEW);
     expect(moved.keys.map((k) => encodePublicKey(k.publicKey))).to.deep.equal([encodePublicKey(publicKeyOf(frank))]);
-    await expectRequestError(client.lookup(FRANK), 404, "actor_not_found");
+    await expectRequestError(client.lookup(FRANK), 404, "not_found");
   });
 });

@@ -214,8 +214,8 @@ describe("directory: TOTP (RFC 6238) for BurnDown", function () {
           const res = await post("/api/totp/enroll", request("enroll", ROOT_A, keyA, bad), id);
           expect(res.status, JSON.stringify(res.json)).to.equal(406);
         }
-        // Signed by a key that is not the actor's: 403. No HTTP signature, or another instance's: 401.
-        expect((await post("/api/totp/enroll", request("enroll", ROOT_A, keyA, good, keyB), id)).status).to.equal(403);
+        // Signed by a key that is not the actor's: 400 invalid_signature. No HTTP signature, or another instance's: 401.
+        expect((await post("/api/totp/enroll", request("enroll", ROOT_A, keyA, good, keyB), id)).status).to.equal(400);
         expect((await post("/api/totp/enroll", request("enroll", ROOT_A, keyA, good), other.identity("root"))).status).to.equal(401);
         const unsigned = await fetch(`${server.url}/api/totp/enroll`, {
           method: "POST",
