@@ -7,6 +7,10 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { deployCore, stakeNode, type Core, type CoreParams, type StakedNode } from "../shared/core-fixture";
 import type { HealthCheck } from "../../typechain-types";
+import type { Wallet } from "ethers";
+import pino from "pino";
+import { startHealthDuty, type HealthDuty, type ProbeFn } from "../../src/node/health/duty";
+import type { HealthResult } from "../../src/node/store";
 
 export const TOKEN = 10n ** 18n;
 
@@ -175,6 +179,43 @@ export interface Vote {
 export async function commitVote(world: HealthWorld, round: bigint, vote: Vote): Promise<void> {
   const c = commitmentOf(world.healthAddress, round, vote.node.staker.address, vote.verdicts, vote.salt);
   await (await world.health.connect(vote.node.operator).commit(round, c)).wait();
+}
+
+/** Opens the next round, every checker commits and reveals `verdicts`, and time moves to the end of
+ * its reveal window (not finalized). */
+export async function playRound(world: HealthWorld, verdicts: bigint): Promise<{ round: bigint; targets: string[] }> {
+  const r = await openNextRound(world.health);
+  const votes: Vote[] = checkersOf(world, r.targets).map((node) => ({ node, verdicts, salt: randomSalt() }));
+  for (const v of votes) await commitVote(world, r.round, v);
+  await toReveal(world.health, r.round);
+  for (const v of votes) await revealVote(world, r.round, v);
+  await toRevealEnd(world.health, r.round);
+  return r;
+}
+
+/**
+ * The real health duty (src/node/health/duty.ts) for `node`, in-process on the hardhat network,
+ * ticked by the test; only the probe is replaced (by default: every target unreachable, a verdict
+ * that needs no proof).
+ */
+export function inProcessDuty(world: HealthWorld, node: StakedNode, probe?: ProbeFn): { duty: HealthDuty; settings: Map<string, string>; results: HealthResult[] } {
+  const settings = new Map<string, string>();
+  const results: HealthResult[] = [];
+  const duty = startHealthDuty({
+    provider: ethers.provider,
+    // The duty only connects the operator key to the provider; the hardhat signer stands in.
+    operator: { connect: () => node.operator } as unknown as Wallet,
+    staker: node.staker.address,
+    store: { getSetting: (k) => settings.get(k), setSetting: (k, v) => void settings.set(k, v), addHealthResult: (r) => void results.push(r) },
+    log: pino({ level: "silent" }),
+    healthCheck: world.healthAddress,
+    policyManager: world.core.escrowAddress, // unused: the probe is replaced
+    stakingEscrow: world.core.escrowAddress,
+    pollMs: 3_600_000, // ticks are driven by the test
+    probeTimeoutMs: 1000,
+    probe: probe ?? (async (target) => ({ target, healthy: false, checks: [{ name: "reachability", ok: false, detail: "test: every target voted down" }] })),
+  });
+  return { duty, settings, results };
 }
 
 /** Reveal as an honest prober: a contact proof from every target voted healthy (see `contactsFor`),

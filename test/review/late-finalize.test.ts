@@ -7,17 +7,7 @@
 // strictly in the order they were opened; void and unopened rounds do not count.
 import { expect } from "chai";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
-import { buildWorld, checkersOf, commitVote, openNextRound, randomSalt, revealVote, toReveal, toRevealEnd, type HealthWorld, type Vote } from "../health/fixture";
-
-async function playRound(w: HealthWorld, verdicts: bigint): Promise<{ round: bigint; targets: string[] }> {
-  const r = await openNextRound(w.health);
-  const votes: Vote[] = checkersOf(w, r.targets).map((node) => ({ node, verdicts, salt: randomSalt() }));
-  for (const v of votes) await commitVote(w, r.round, v);
-  await toReveal(w.health, r.round);
-  for (const v of votes) await revealVote(w, r.round, v);
-  await toRevealEnd(w.health, r.round);
-  return r;
-}
+import { buildWorld, playRound } from "../health/fixture";
 
 describe("review: rounds finalize in the order they were opened", function () {
   this.timeout(300_000);

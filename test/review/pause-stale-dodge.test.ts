@@ -15,22 +15,8 @@
 // agent, duty.ts `settle`, only ever finalizes round - 1, so once the pause outlasts the next round
 // the failing round is abandoned by every honest agent; whoever finalizes it later picks the order.)
 import { expect } from "chai";
-import { ethers } from "hardhat";
 import { time, takeSnapshot } from "@nomicfoundation/hardhat-network-helpers";
-import pino from "pino";
-import type { Wallet } from "ethers";
-import { startHealthDuty } from "../../src/node/health/duty";
-import { buildWorld, checkersOf, commitVote, openNextRound, randomSalt, revealVote, toReveal, toRevealEnd, type Vote, type HealthWorld } from "../health/fixture";
-
-async function playRound(w: HealthWorld, verdicts: bigint): Promise<{ round: bigint; targets: string[] }> {
-  const r = await openNextRound(w.health);
-  const votes: Vote[] = checkersOf(w, r.targets).map((node) => ({ node, verdicts, salt: randomSalt() }));
-  for (const v of votes) await commitVote(w, r.round, v);
-  await toReveal(w.health, r.round);
-  for (const v of votes) await revealVote(w, r.round, v);
-  await toRevealEnd(w.health, r.round);
-  return r;
-}
+import { buildWorld, inProcessDuty, playRound, type HealthWorld } from "../health/fixture";
 
 function forfeitedIn(w: HealthWorld, receipt: { logs: readonly unknown[] }, target: string): bigint {
   for (const l of receipt.logs) {
@@ -91,21 +77,7 @@ describe("review: a guardian pause cannot let a failed node's later pass overtak
     const [, pauseEnd] = await w.core.escrow.pauseState();
     await time.increaseTo(pauseEnd);
 
-    const settings = new Map<string, string>();
-    const node = w.nodes[5];
-    const duty = startHealthDuty({
-      provider: ethers.provider,
-      operator: { connect: () => node.operator } as unknown as Wallet,
-      staker: node.staker.address,
-      store: { getSetting: (k) => settings.get(k), setSetting: (k, v) => void settings.set(k, v), addHealthResult: () => undefined },
-      log: pino({ level: "silent" }),
-      healthCheck: w.healthAddress,
-      policyManager: w.core.escrowAddress, // unused: the probe is replaced
-      stakingEscrow: w.core.escrowAddress,
-      pollMs: 3_600_000, // ticks are driven by the test
-      probeTimeoutMs: 1000,
-      probe: async (target) => ({ target, healthy: false, checks: [{ name: "reachability", ok: false, detail: "test" }] }),
-    });
+    const { duty } = inProcessDuty(w, w.nodes[5]);
     try {
       await duty.tick();
     } finally {

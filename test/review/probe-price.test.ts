@@ -45,6 +45,20 @@ describe("review: what a probe costs the checker", function () {
     agent = await spawnAgent(await writeOperatorKeystore(join(dir, "a"), 2), chain.url, net, { NKMS_NODE_WORKERS: "1", NKMS_HEALTH_CHECK: await stub.getAddress(), NKMS_HEALTH_POLL_MS: "60000" });
   });
 
+  /** The checker's prober against the live chain, with no kept state between probes. */
+  const proberFor = (checker: Wallet): TargetProber =>
+    new TargetProber({
+      provider: chain.provider,
+      payer: checker,
+      txs: new TxQueue(),
+      policyManager: net.policyManagerAddress,
+      stakingEscrow: net.core.escrowAddress,
+      settings: { getSetting: () => undefined, setSetting: () => undefined },
+      timeoutMs: 5000,
+      budgetMs: 40_000,
+      keeperPeriods: 4,
+    });
+
   after(async () => {
     await agent?.stop("SIGKILL");
     await chain?.stop();
@@ -57,17 +71,7 @@ describe("review: what a probe costs the checker", function () {
     await (await net.policyManager.connect(target).setMinFeeRate(rate)).wait();
     const checker = net.wallets[4]; // node 3's operator
     await (await net.core.token.connect(net.core.deployer).transfer(checker.address, 100n * TOKEN)).wait();
-    const prober = new TargetProber({
-      provider: chain.provider,
-      payer: checker,
-      txs: new TxQueue(),
-      policyManager: net.policyManagerAddress,
-      stakingEscrow: net.core.escrowAddress,
-      settings: { getSetting: () => undefined, setSetting: () => undefined },
-      timeoutMs: 5000,
-      budgetMs: 40_000,
-      keeperPeriods: 4,
-    });
+    const prober = proberFor(checker);
     const before = await net.core.token.balanceOf(checker.address);
     const r = await prober.probe(target.address);
     expect(r.healthy, summarize(r)).to.equal(true);
@@ -83,16 +87,7 @@ describe("review: what a probe costs the checker", function () {
     await (await net.policyManager.connect(target).setMinFeeRate(maxFeeRate)).wait();
     const checker = net.wallets[4]; // node 3's operator
     await (await net.core.token.connect(net.core.deployer).transfer(checker.address, 20_000n * TOKEN)).wait();
-    const prober = new TargetProber({
-      provider: chain.provider,
-      payer: checker,
-      txs: new TxQueue(),
-      policyManager: net.policyManagerAddress,
-      stakingEscrow: net.core.escrowAddress,
-      settings: { getSetting: () => undefined, setSetting: () => undefined },
-      timeoutMs: 5000,
-      budgetMs: 40_000,
-    });
+    const prober = proberFor(checker);
     const before = await net.core.token.balanceOf(checker.address);
     const r = await prober.probe(target.address);
     const spent = before - (await net.core.token.balanceOf(checker.address));
@@ -111,16 +106,7 @@ describe("review: what a probe costs the checker", function () {
     const latest = await chain.provider.getBlock("latest");
     const genesis = await (await ethers.getContractAt("ProbeAssignmentsStub", stub, net.wallets[0])).genesis();
     const round = (BigInt(latest!.timestamp) - genesis) / 7200n + 1n;
-    const prober = new TargetProber({
-      provider: chain.provider,
-      payer: checker,
-      txs: new TxQueue(),
-      policyManager: net.policyManagerAddress,
-      stakingEscrow: net.core.escrowAddress,
-      settings: { getSetting: () => undefined, setSetting: () => undefined },
-      timeoutMs: 5000,
-      budgetMs: 40_000,
-    });
+    const prober = proberFor(checker);
     const before = await net.core.token.balanceOf(checker.address);
     const r = await prober.probe(target.address, undefined, { healthCheck: stub, round, checker: net.wallets[3].address });
     const spent = before - (await net.core.token.balanceOf(checker.address));

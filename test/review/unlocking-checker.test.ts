@@ -9,27 +9,8 @@
 // The real duty (src/node/health/duty.ts) runs in-process on the hardhat network; only the probe
 // is replaced (its verdicts do not matter here: "unhealthy" for every target needs no proof).
 import { expect } from "chai";
-import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
-import pino from "pino";
-import type { Wallet } from "ethers";
-import { startHealthDuty } from "../../src/node/health/duty";
-import type { HealthResult } from "../../src/node/store";
-import { buildWorld, checkersOf } from "../health/fixture";
-
-class MemoryStore {
-  private readonly m = new Map<string, string>();
-  readonly results: HealthResult[] = [];
-  getSetting(k: string): string | undefined {
-    return this.m.get(k);
-  }
-  setSetting(k: string, v: string): void {
-    this.m.set(k, v);
-  }
-  addHealthResult(r: HealthResult): void {
-    this.results.push(r);
-  }
-}
+import { buildWorld, checkersOf, inProcessDuty } from "../health/fixture";
 
 describe("review: a winding-down checker is not punished for a reveal it cannot make", function () {
   this.timeout(300_000);
@@ -57,21 +38,7 @@ describe("review: a winding-down checker is not punished for a reveal it cannot 
     // Still an eligible, enrolled node: nobody can evict it in this round.
     await expect(w.health.evict(checker.staker.address)).to.be.revertedWithCustomError(w.health, "StillEligible");
 
-    const store = new MemoryStore();
-    const duty = startHealthDuty({
-      provider: ethers.provider,
-      // The duty only connects the operator key to the provider; the hardhat signer stands in.
-      operator: { connect: () => checker.operator } as unknown as Wallet,
-      staker: checker.staker.address,
-      store,
-      log: pino({ level: "silent" }),
-      healthCheck: w.healthAddress,
-      policyManager: w.core.escrowAddress, // unused: the probe is replaced
-      stakingEscrow: w.core.escrowAddress,
-      pollMs: 3_600_000, // ticks are driven by the test
-      probeTimeoutMs: 1000,
-      probe: async (target) => ({ target, healthy: false, checks: [{ name: "reachability", ok: false, detail: "test: every target voted down" }] }),
-    });
+    const { duty } = inProcessDuty(w, checker);
     try {
       await duty.tick(); // commit window
       await time.increaseTo(info.commitEnd);
