@@ -1,0 +1,88 @@
+// Review (health probe, src/node/health/probe.ts): the duty's probe of an assigned target still
+// buys a "kept" check policy at the target's own fee rate, through period + keeperPeriods (4), never
+// revoked, whenever it holds no live one for that target, and the only bound is
+// maxCheckPolicyCost (100 NKMS by default) *per target*. The kept policy is useless to an assigned
+// checker (probe capacity already bypasses the quota, the only case the kept policy was for), so it
+// is a pure transfer from the checker to the target. A target (or a staker running many nodes) that
+// sets its rate to maxCheckPolicyCost / 5 = 20 NKMS per period (well inside 0.001..1,000) collects
+// 100 NKMS from every checker drawn to probe it, again every ~3 periods, while a checker's share of
+// that target's slice is rewardPerRound / sampleSize / expectedCheckers = 1,000 / 32 / 10 = 3.1 NKMS
+// by default (and a checker's whole expected reward for a round is ~100 NKMS over 32 targets). The
+// cap was sized against one round's reward, but it applies per target, 32 targets a round. Honest
+// probing then pays far worse than blind "unhealthy" voting (0 earned, 0 spent): the opposite of
+// the design goal. Same setup as test/review/probe-price.test.ts (its third case, at the max rate,
+// is fine only because the kept policy is then above the cap and skipped).
+import { expect } from "chai";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ethers } from "hardhat";
+import type { Wallet } from "ethers";
+import { DEFAULT_MAX_CHECK_POLICY_COST, TargetProber } from "../../src/node/health/probe";
+import { TxQueue } from "../../src/node/health/tx-queue";
+import { summarize } from "../../src/node/health/duty";
+import { HEALTH_DEFAULTS } from "../../deploy/health-defaults";
+import { TOKEN, setupNode, type Network } from "../node/helpers";
+import { deployExternal, spawnAgent, startAnvil, writeOperatorKeystore, type AgentProcess } from "../node/multiproc";
+
+describe("review: a target prices the kept check policy that every assigned checker buys from it", function () {
+  this.timeout(600_000);
+  let chain: Awaited<ReturnType<typeof startAnvil>>;
+  let dir: string;
+  let net: Network & { wallets: Wallet[] };
+  let agent: AgentProcess | undefined;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "nkms-kept-"));
+    chain = await startAnvil({ blockTime: 1 });
+    net = await deployExternal(chain.provider);
+    await setupNode(net, net.wallets[1], 2, chain.provider);
+    await setupNode(net, net.wallets[3], 4, chain.provider);
+    const stub = await (await ethers.getContractFactory("ProbeAssignmentsStub", net.wallets[0])).deploy();
+    await stub.waitForDeployment();
+    await (await net.policyManager.connect(net.core.deployer).setHealthCheck(await stub.getAddress())).wait();
+    mkdirSync(join(dir, "a"));
+    agent = await spawnAgent(await writeOperatorKeystore(join(dir, "a"), 2), chain.url, net, { NKMS_NODE_WORKERS: "1", NKMS_HEALTH_CHECK: await stub.getAddress(), NKMS_HEALTH_POLL_MS: "60000" });
+  });
+
+  after(async () => {
+    await agent?.stop("SIGKILL");
+    await chain?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("attack: the duty's probe of an assigned target at 20 NKMS/period costs the checker only the global minimum", async () => {
+    const target = net.wallets[1];
+    const [globalMin] = (await net.policyManager.params()) as unknown as [bigint, bigint];
+    // The kept policy spans periods p..p+4: five rates, exactly the checker's cap.
+    const rate = DEFAULT_MAX_CHECK_POLICY_COST / 5n;
+    await (await net.policyManager.connect(target).setMinFeeRate(rate)).wait();
+    const checker = net.wallets[4]; // node 3's operator; its staker is wallets[3]
+    await (await net.core.token.connect(net.core.deployer).transfer(checker.address, 1_000n * TOKEN)).wait();
+    const stub = await net.policyManager.healthCheck();
+    const latest = await chain.provider.getBlock("latest");
+    const genesis = await (await ethers.getContractAt("ProbeAssignmentsStub", stub, net.wallets[0])).genesis();
+    const round = (BigInt(latest!.timestamp) - genesis) / 7200n + 1n;
+    // The duty's prober (duty.ts builds it without keeperPeriods: the default 4, and the default cap).
+    const prober = new TargetProber({
+      provider: chain.provider,
+      payer: checker,
+      txs: new TxQueue(),
+      policyManager: net.policyManagerAddress,
+      stakingEscrow: net.core.escrowAddress,
+      settings: { getSetting: () => undefined, setSetting: () => undefined },
+      timeoutMs: 5000,
+      budgetMs: 40_000,
+    });
+    const targetFeesBefore = (await net.policyManager.nodeFees(target.address))[0] as bigint;
+    const before = await net.core.token.balanceOf(checker.address);
+    const r = await prober.probe(target.address, undefined, { healthCheck: stub, round, checker: net.wallets[3].address });
+    const spent = before - (await net.core.token.balanceOf(checker.address));
+    const share = HEALTH_DEFAULTS.rewardPerRound / BigInt(HEALTH_DEFAULTS.sampleSize) / BigInt(HEALTH_DEFAULTS.expectedCheckers);
+    console.log(`      healthy=${r.healthy}, proof=${r.contact !== undefined}; the checker paid ${ethers.formatEther(spent)} NKMS for one assigned target; its default share of that target's slice: ${ethers.formatEther(share)} NKMS; ${summarize(r).slice(0, 240)}`);
+    console.log(`      target fee balance moved by ${ethers.formatEther(((await net.policyManager.nodeFees(target.address))[0] as bigint) - targetFeesBefore)} NKMS so far (the kept policy pays it period by period)`);
+    expect(r.healthy, summarize(r)).to.equal(true);
+    expect(r.contact, "proof of contact").to.match(/^0x[0-9a-f]{130}$/);
+    expect(spent, `an assigned probe of one target cost the checker ${ethers.formatEther(spent)} NKMS (share of the target's slice: ${ethers.formatEther(share)} NKMS)`).to.equal(globalMin);
+  });
+});
