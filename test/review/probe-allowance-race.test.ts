@@ -1,0 +1,85 @@
+// Review (health probe, src/node/health/probe.ts `ensureAllowance`): the duty probes all targets
+// of a round concurrently (duty.ts, Promise.all) with one TargetProber, and each probe checks the
+// PolicyManager allowance on its own (`current >= amount`, else approve 32 x amount) before its hire
+// is queued. The check and the spend are not atomic: every probe reads the same leftover allowance
+// before the first hire is mined, so when the leftover covers some but not all of the round's
+// hires, nobody approves and the hires beyond the leftover revert. That hire failure is "could not
+// pay the check policy" (inconclusive, the checker's own fault): the target is healthy without a
+// proof of contact and the duty sits the WHOLE round out (no vote on any target, no reward).
+// The leftover arises by itself: one approval covers 32 hires; with k targets a round (k = 10 in a
+// 20-node network) the checker's rounds leave 22, 12, 2 hires' worth, and in its fourth round all
+// k probes read "2 hires' worth is enough": 2 hires succeed, 8 revert. Shown here with two targets
+// and a leftover of one hire.
+import { expect } from "chai";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ethers } from "hardhat";
+import type { Wallet } from "ethers";
+import { TargetProber } from "../../src/node/health/probe";
+import { TxQueue } from "../../src/node/health/tx-queue";
+import { summarize } from "../../src/node/health/duty";
+import { TOKEN, setupNode, type Network } from "../node/helpers";
+import { deployExternal, spawnAgent, startAnvil, writeOperatorKeystore, type AgentProcess } from "../node/multiproc";
+
+describe("review: concurrent probes of one round share one allowance check", function () {
+  this.timeout(600_000);
+  let chain: Awaited<ReturnType<typeof startAnvil>>;
+  let dir: string;
+  let net: Network & { wallets: Wallet[] };
+  const agents: AgentProcess[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "nkms-allow-"));
+    chain = await startAnvil({ blockTime: 1 });
+    net = await deployExternal(chain.provider);
+    await setupNode(net, net.wallets[1], 2, chain.provider);
+    await setupNode(net, net.wallets[5], 6, chain.provider);
+    await setupNode(net, net.wallets[3], 4, chain.provider);
+    const stub = await (await ethers.getContractFactory("ProbeAssignmentsStub", net.wallets[0])).deploy();
+    await stub.waitForDeployment();
+    await (await net.policyManager.connect(net.core.deployer).setHealthCheck(await stub.getAddress())).wait();
+    for (const [name, op] of [["a", 2], ["b", 6]] as const) {
+      mkdirSync(join(dir, name));
+      agents.push(await spawnAgent(await writeOperatorKeystore(join(dir, name), op), chain.url, net, { NKMS_NODE_WORKERS: "1", NKMS_HEALTH_CHECK: await stub.getAddress(), NKMS_HEALTH_POLL_MS: "60000" }));
+    }
+  });
+
+  after(async () => {
+    for (const a of agents) await a.stop("SIGKILL");
+    await chain?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("two assigned probes run as the duty runs them both get their proof of contact when the leftover allowance covers one hire", async () => {
+    const targets = [net.wallets[1], net.wallets[5]];
+    const [globalMin, maxFeeRate] = (await net.policyManager.params()) as unknown as [bigint, bigint];
+    // Targets at the maximum rate: no kept policy (above the cap), only the probe hires.
+    for (const t of targets) await (await net.policyManager.connect(t).setMinFeeRate(maxFeeRate)).wait();
+    const checker = net.wallets[4]; // node 3's operator; its staker is wallets[3]
+    await (await net.core.token.connect(net.core.deployer).transfer(checker.address, 100n * TOKEN)).wait();
+    const period = BigInt(await net.policyManager.currentPeriod());
+    const hire = (await net.policyManager.policyCost(1, globalMin, period + 1n)) as bigint;
+    // What is left of an earlier 32-hire approval: one hire's worth.
+    await (await net.core.token.connect(checker).approve(net.policyManagerAddress, hire)).wait();
+    const stub = await net.policyManager.healthCheck();
+    const latest = await chain.provider.getBlock("latest");
+    const genesis = await (await ethers.getContractAt("ProbeAssignmentsStub", stub, net.wallets[0])).genesis();
+    const round = (BigInt(latest!.timestamp) - genesis) / 7200n + 1n;
+    const prober = new TargetProber({
+      provider: chain.provider,
+      payer: checker,
+      txs: new TxQueue(),
+      policyManager: net.policyManagerAddress,
+      stakingEscrow: net.core.escrowAddress,
+      settings: { getSetting: () => undefined, setSetting: () => undefined },
+      timeoutMs: 5000,
+      budgetMs: 60_000,
+    });
+    const assignment = { healthCheck: stub, round, checker: net.wallets[3].address };
+    const reports = await Promise.all(targets.map((t) => prober.probe(t.address, undefined, assignment)));
+    for (const r of reports) console.log(`      ${r.target.slice(0, 10)}: healthy=${r.healthy}, proof=${r.contact !== undefined}; ${summarize(r).slice(0, 260)}`);
+    const unproven = reports.filter((r) => r.healthy && !r.contact);
+    expect(unproven.length, `${unproven.length} healthy target(s) without a proof: the duty would sit the whole round out`).to.equal(0);
+  });
+});
