@@ -119,8 +119,12 @@ import {HammingSelection} from "./health/HammingSelection.sol";
 /// earned after failing since; and a guardian's pause (during which `forfeitRewards`, so the
 /// finalization of any round judging someone unhealthy, reverts) would let a failed node's later
 /// pass be applied first and turn the failure into a free pass. In order, a pause delays every
-/// later judgment with it: a delay, not an amnesty. A failure finalized late still takes what the
-/// node earned until its finalization (at most the delay's worth more than at its round). A checker that committed and did not reveal suffers the same
+/// later judgment with it. And a pass finalized late (more than one round length after its reveal
+/// window) does not move the checkpoint (`CheckpointSkipped`): applied at the end of a pause, it
+/// would have swallowed what the node earned while failing the checks that follow it (issue #16
+/// review, test/review/pause-pass-shield.test.ts). So a pause is a delay, not an amnesty. An honest
+/// node loses nothing by a skipped checkpoint (it is never judged unhealthy); a failure finalized
+/// late takes what the node earned until its finalization (at most the delay's worth more). A checker that committed and did not reveal suffers the same
 /// forfeiture: anyone may call `punishNonRevealer(round, checker)` once per ballot between the
 /// end of the reveal window and the end of the claim window (so withholding reveals to starve
 /// the quorum, or to hide a losing vote, costs the withholder its accrued rewards; per-round
@@ -336,6 +340,8 @@ contract HealthCheck is ReentrancyGuardTransient {
     );
     /// @notice A target was judged; `forfeited` is what it lost (0 when healthy).
     event TargetJudged(uint32 indexed round, address indexed target, bool healthy, uint256 forfeited);
+    /// @notice A target passed in `round`, but the round was finalized too late to move its checkpoint.
+    event CheckpointSkipped(uint32 indexed round, address indexed target);
     /// @notice A checker's reward was paid to its staker address.
     event RewardClaimed(uint32 indexed round, address indexed staker, uint256 amount);
     /// @notice A round's unclaimed checker budget went back to the pool.
@@ -661,11 +667,15 @@ contract HealthCheck is ReentrancyGuardTransient {
         rd.budget = uint96(budget);
         emit RoundFinalized(round, uint32(decided), uint32(unhealthy), majority, budget);
 
+        // A pass moves the checkpoint to what the node has earned now: only while "now" is close to
+        // the round (see "Consequences").
+        bool timely = block.timestamp < _start(round) + 2 * (commitDuration + revealDuration);
         for (uint256 i = 0; i < k; ++i) {
             if ((decided >> i) & 1 == 0) break; // decided is all-or-nothing
             address target = rd.targets[i];
             if ((unhealthy >> i) & 1 == 0) {
-                escrow.markChecked(target);
+                if (timely) escrow.markChecked(target);
+                else emit CheckpointSkipped(round, target);
                 emit TargetJudged(round, target, true, 0);
             } else {
                 uint256 forfeited = escrow.forfeitRewards(target);

@@ -1,4 +1,5 @@
-// Review (health duty, src/node/health/duty.ts `settle` / `settlePending`): the duty claims a
+// Review (health duty). Fixed: a claim or punishment that fails is retried on later passes while
+// its claim window is open. The finding (src/node/health/duty.ts `settle` / `settlePending`): the duty claims a
 // round's checker reward exactly once, when its persisted cursor passes the round. `settle` calls
 // `attempt("claim ...")`, ignores whether the claim was sent, and returns true, so `settlePending`
 // stores the round as settled. A single failed claim transaction (an RPC error, a nonce clash, a
@@ -25,7 +26,7 @@ import {
   type Vote,
 } from "../health/fixture";
 
-describe("review: the duty gives up a checker reward after one failed claim", function () {
+describe("review: the duty does not give up a checker reward after one failed claim", function () {
   this.timeout(300_000);
 
   it("a claim that fails once is retried while the claim window is open", async () => {

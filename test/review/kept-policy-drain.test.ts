@@ -1,4 +1,7 @@
-// Review (health probe, src/node/health/probe.ts): the duty's probe of an assigned target still
+// Review (health probe, src/node/health/probe.ts). Fixed: the cap on a policy at the target's own
+// rate is now what one checker expects for one target (DEFAULT_MAX_CHECK_POLICY_COST, 3 NKMS), so a
+// kept policy is bought only from nodes whose five periods cost no more than that; a node at
+// 20 NKMS/period is probed at the global minimum only. The finding as reported: the duty's probe of an assigned target still
 // buys a "kept" check policy at the target's own fee rate, through period + keeperPeriods (4), never
 // revoked, whenever it holds no live one for that target, and the only bound is
 // maxCheckPolicyCost (100 NKMS by default) *per target*. The kept policy is useless to an assigned
@@ -54,8 +57,9 @@ describe("review: a target prices the kept check policy that every assigned chec
   it("attack: the duty's probe of an assigned target at 20 NKMS/period costs the checker only the global minimum", async () => {
     const target = net.wallets[1];
     const [globalMin] = (await net.policyManager.params()) as unknown as [bigint, bigint];
-    // The kept policy spans periods p..p+4: five rates, exactly the checker's cap.
-    const rate = DEFAULT_MAX_CHECK_POLICY_COST / 5n;
+    // The attack's rate: 20 NKMS a period (a kept policy, periods p..p+4, would cost 100 NKMS).
+    const rate = 20n * 10n ** 18n;
+    expect(rate * 5n).to.be.greaterThan(DEFAULT_MAX_CHECK_POLICY_COST);
     await (await net.policyManager.connect(target).setMinFeeRate(rate)).wait();
     const checker = net.wallets[4]; // node 3's operator; its staker is wallets[3]
     await (await net.core.token.connect(net.core.deployer).transfer(checker.address, 1_000n * TOKEN)).wait();

@@ -1,4 +1,5 @@
-// Review (health): ordered finalization still lets a guardian's pause forgive failures, in the
+// Review (health). Fixed: a pass finalized more than one round length after its reveal window does
+// not move the checkpoint (HealthCheck CheckpointSkipped). The finding: ordered finalization still lets a guardian's pause forgive failures, in the
 // other direction. Judgments act on the escrow at finalization: a pass moves the node's checkpoint
 // to everything it has earned *at finalization* (escrow.markChecked). During a pause nothing after
 // the first round judging someone unhealthy can be finalized; after it, the backlog is finalized in
@@ -23,7 +24,7 @@ function forfeitedIn(w: HealthWorld, receipt: { logs: readonly unknown[] }, targ
   return 0n;
 }
 
-describe("review: a pass finalized late (after a pause) shields what the node earned while failing", function () {
+describe("review: a pass finalized late (after a pause) does not shield what the node earned while failing", function () {
   this.timeout(300_000);
 
   it("a node that passes once in a pause and then fails forfeits what it earned since that pass, as without the pause", async () => {

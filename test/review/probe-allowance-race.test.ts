@@ -1,4 +1,5 @@
-// Review (health probe, src/node/health/probe.ts `ensureAllowance`): the duty probes all targets
+// Review (health probe). Fixed: the allowance is checked (and topped up) inside the hire's slot of
+// the transaction queue. The finding (src/node/health/probe.ts `ensureAllowance`): the duty probes all targets
 // of a round concurrently (duty.ts, Promise.all) with one TargetProber, and each probe checks the
 // PolicyManager allowance on its own (`current >= amount`, else approve 32 x amount) before its hire
 // is queued. The check and the spend are not atomic: every probe reads the same leftover allowance
@@ -22,7 +23,7 @@ import { summarize } from "../../src/node/health/duty";
 import { TOKEN, setupNode, type Network } from "../node/helpers";
 import { deployExternal, spawnAgent, startAnvil, writeOperatorKeystore, type AgentProcess } from "../node/multiproc";
 
-describe("review: concurrent probes of one round share one allowance check", function () {
+describe("review: concurrent probes of one round do not race on one allowance", function () {
   this.timeout(600_000);
   let chain: Awaited<ReturnType<typeof startAnvil>>;
   let dir: string;

@@ -67,7 +67,7 @@ describe("review: what a probe costs the checker", function () {
 
   it("the unserved period refunded when the check policy is revoked comes back to the checker (it went to a throwaway owner key)", async () => {
     const target = net.wallets[1];
-    const rate = TOKEN;
+    const rate = TOKEN / 2n; // a kept policy (5 periods) within the default cap of 3 NKMS
     await (await net.policyManager.connect(target).setMinFeeRate(rate)).wait();
     const checker = net.wallets[4]; // node 3's operator
     await (await net.core.token.connect(net.core.deployer).transfer(checker.address, 100n * TOKEN)).wait();

@@ -124,6 +124,7 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
   const outcomeKey = (round: bigint) => `health.outcome.${ctx.healthCheck.toLowerCase()}.${round}`;
   const punishedKey = (round: bigint) => `health.punished.${ctx.healthCheck.toLowerCase()}.${round}`;
   const settledKey = `health.settled.${ctx.healthCheck.toLowerCase()}`;
+  const retryKey = `health.retry.${ctx.healthCheck.toLowerCase()}`;
   const contactsKey = (round: bigint) => `health.contacts.${ctx.healthCheck.toLowerCase()}.${round}`;
   let timing: RoundTiming | undefined;
   let stopped = false;
@@ -301,12 +302,40 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
       if (!info.finalized) return false;
     }
     await recordOutcome(round, info);
+    // Claims and punishments stay open for the claim window: a failed send is retried on later
+    // passes (a single failure used to lose the reward: test/review/duty-claim-skip.test.ts).
+    if (!(await claimAndPunish(round))) addRetry(round);
+    return true;
+  }
+
+  /** Claims this node's reward and punishes non-revealers of `round`; true when nothing is left to send. */
+  async function claimAndPunish(round: bigint): Promise<boolean> {
+    let done = true;
     const ballot = book.get(round);
     if (ballot?.revealed && ((await hc.claimable(round, ctx.staker)) as bigint) > 0n) {
-      await attempt(`claim ${round}`, () => hc.claimReward(round, ctx.staker));
+      done = (await attempt(`claim ${round}`, () => hc.claimReward(round, ctx.staker))) && done;
     }
-    await punishNonRevealers(round);
-    return true;
+    return (await punishNonRevealers(round)) && done;
+  }
+
+  function retries(): bigint[] {
+    const stored = ctx.store.getSetting(retryKey);
+    return stored ? (JSON.parse(stored) as string[]).map(BigInt) : [];
+  }
+
+  function addRetry(round: bigint): void {
+    const list = retries();
+    if (!list.includes(round)) ctx.store.setSetting(retryKey, JSON.stringify([...list, round].map(String)));
+  }
+
+  /** Retries the claims and punishments that failed, while their rounds' claim windows are open. */
+  async function retryPending(now: bigint): Promise<void> {
+    const keep: bigint[] = [];
+    for (const round of retries()) {
+      const open = now < BigInt((await hc.roundInfo(round)).claimEnd);
+      if (open && !(await claimAndPunish(round))) keep.push(round);
+    }
+    ctx.store.setSetting(retryKey, JSON.stringify(keep.map(String)));
   }
 
   /**
@@ -338,9 +367,10 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
     }
   }
 
-  /** Withholding a reveal (to hide a vote or starve the quorum) must cost the withholder. */
-  async function punishNonRevealers(round: bigint): Promise<void> {
-    if (ctx.store.getSetting(punishedKey(round)) !== undefined) return;
+  /** Withholding a reveal (to hide a vote or starve the quorum) must cost the withholder. True when all are punished. */
+  async function punishNonRevealers(round: bigint): Promise<boolean> {
+    if (ctx.store.getSetting(punishedKey(round)) !== undefined) return true;
+    let done = true;
     const commits = await hc.queryFilter(hc.filters.Committed(round));
     const self = ctx.staker.toLowerCase();
     for (const ev of commits) {
@@ -351,8 +381,10 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
       if (b.revealed || b.punished) continue;
       const sent = await attempt(`punish ${checker} ${round}`, () => hc.punishNonRevealer(round, checker));
       if (sent) log.warn({ round: round.toString(), checker }, "checker did not reveal; its accrued rewards were forfeited");
+      else done = false;
     }
-    ctx.store.setSetting(punishedKey(round), "1");
+    if (done) ctx.store.setSetting(punishedKey(round), "1");
+    return done;
   }
 
   async function pass(): Promise<void> {
@@ -362,6 +394,7 @@ export function startHealthDuty(ctx: HealthDutyContext): HealthDuty {
     if (round < 1n) return;
     const w = roundWindows(t, round);
     await settlePending(round, now, t);
+    await retryPending(now);
     let info = await roundInfo(round);
     if (!info.opened && now < w.openEnd) {
       await attempt(`open ${round}`, () => hc.openRound());

@@ -111,12 +111,14 @@ export interface ProbeDeps {
 }
 
 /**
- * Default cap on a check policy paid at the target's own fee rate: the expected reward of one
- * checker for one round in the default deployment (rewardPerRound 1,000 NKMS / expectedCheckers
- * 10). A target sets its own rate, up to maxFeeRate (1,000 NKMS a period): uncapped, a node with
- * no customers could collect thousands of NKMS from every checker drawn to probe it.
+ * Default cap on a check policy paid at the target's own fee rate (the kept policy, or a probe
+ * without an assignment): what one checker expects for one target in the default deployment,
+ * rewardPerRound 1,000 NKMS / sampleSize 32 / expectedCheckers 10 = 3.125 NKMS. A target sets its
+ * own rate, up to maxFeeRate (1,000 NKMS a period): capped per round (100 NKMS), a node at 20 NKMS
+ * a period still collected 100 NKMS from every checker drawn to probe it, 32 times what checking
+ * it paid (test/review/kept-policy-drain.test.ts). A kept policy serves several rounds.
  */
-export const DEFAULT_MAX_CHECK_POLICY_COST = 100n * 10n ** 18n;
+export const DEFAULT_MAX_CHECK_POLICY_COST = 3n * 10n ** 18n;
 
 /** Default time for one probe, retries included. */
 export const PROBE_BUDGET_MS = 60_000;
@@ -479,8 +481,11 @@ export class TargetProber {
     for (let attempt = 0; ; attempt++) {
       const price = this.prices.get(key) ?? (await this.priceOf(target));
       try {
-        await this.ensureAllowance(await cost(price.rate));
-        await this.deps.txs.send(() => send(price.rate));
+        const amount = await cost(price.rate);
+        await this.deps.txs.send(async () => {
+          await this.approveIfShort(amount);
+          return send(price.rate);
+        });
         return { ok: true };
       } catch (e) {
         const changed = await this.rateChangedSince(target, price.block).catch(() => false);
@@ -502,18 +507,25 @@ export class TargetProber {
     // The governor sets the global minimum: a probe is still capped like any other hire.
     const cap = this.deps.maxCheckPolicyCost ?? DEFAULT_MAX_CHECK_POLICY_COST;
     if (price > cap) return { ok: false, refused: false, detail: `the global minimum fee rate puts a probe above this checker's cap (${price} > ${cap} wei)` };
-    await this.ensureAllowance(price);
-    await this.deps.txs.send(() => send(rate));
+    await this.deps.txs.send(async () => {
+      await this.approveIfShort(price);
+      return send(rate);
+    });
     return { ok: true };
   }
 
-  private async ensureAllowance(amount: bigint): Promise<void> {
+  /**
+   * Approves a batch of policies when the allowance is short. Runs inside the hire's slot of the
+   * transaction queue (approval mined, then the hire): the duty probes a round's targets at once,
+   * and checks made before queueing all read the same leftover allowance, so the hires past it
+   * reverted with nobody approving (test/review/probe-allowance-race.test.ts).
+   */
+  private async approveIfShort(amount: bigint): Promise<void> {
     this.token ??= new Contract((await this.pm.token()) as string, ERC20_ABI, this.deps.payer);
     const owner = this.deps.payer.address;
     const current = (await this.token.allowance(owner, this.deps.policyManager)) as bigint;
     if (current >= amount) return;
-    // Approve a batch of policies at once, as a wallet would.
-    await this.deps.txs.send(() => this.token!.approve(this.deps.policyManager, amount * 32n));
+    await (await this.token.approve(this.deps.policyManager, amount * 32n)).wait();
   }
 
   private async createAndUpload(
