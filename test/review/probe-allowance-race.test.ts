@@ -1,5 +1,5 @@
-// Review (health probe). Fixed: the allowance is checked (and topped up) inside the hire's slot of
-// the transaction queue. The finding (src/node/health/probe.ts `ensureAllowance`): the duty probes all targets
+// Review (health probe). Fixed: a prober pays one hire at a time (allowance check, top-up, hire,
+// each mined in turn: TargetProber.payInTurn). The finding (src/node/health/probe.ts `ensureAllowance`): the duty probes all targets
 // of a round concurrently (duty.ts, Promise.all) with one TargetProber, and each probe checks the
 // PolicyManager allowance on its own (`current >= amount`, else approve 32 x amount) before its hire
 // is queued. The check and the spend are not atomic: every probe reads the same leftover allowance

@@ -231,6 +231,8 @@ export class TargetProber {
   private readonly pm: Contract;
   private readonly escrow: Contract;
   private token?: Contract;
+  /** The tail of the payments in progress (see payInTurn). */
+  private paying: Promise<unknown> = Promise.resolve();
   private chainId?: bigint;
   /** Per probe: the deadline (ms since epoch) and the target's clock offset from ours (seconds). */
   private deadline = 0;
@@ -482,10 +484,7 @@ export class TargetProber {
       const price = this.prices.get(key) ?? (await this.priceOf(target));
       try {
         const amount = await cost(price.rate);
-        await this.deps.txs.send(async () => {
-          await this.approveIfShort(amount);
-          return send(price.rate);
-        });
+        await this.payInTurn(amount, () => send(price.rate));
         return { ok: true };
       } catch (e) {
         const changed = await this.rateChangedSince(target, price.block).catch(() => false);
@@ -507,25 +506,33 @@ export class TargetProber {
     // The governor sets the global minimum: a probe is still capped like any other hire.
     const cap = this.deps.maxCheckPolicyCost ?? DEFAULT_MAX_CHECK_POLICY_COST;
     if (price > cap) return { ok: false, refused: false, detail: `the global minimum fee rate puts a probe above this checker's cap (${price} > ${cap} wei)` };
-    await this.deps.txs.send(async () => {
-      await this.approveIfShort(price);
-      return send(rate);
-    });
+    await this.payInTurn(price, () => send(rate));
     return { ok: true };
   }
 
   /**
-   * Approves a batch of policies when the allowance is short. Runs inside the hire's slot of the
-   * transaction queue (approval mined, then the hire): the duty probes a round's targets at once,
-   * and checks made before queueing all read the same leftover allowance, so the hires past it
-   * reverted with nobody approving (test/review/probe-allowance-race.test.ts).
+   * Tops the allowance up if needed, then sends the hire: one payment at a time. The duty probes a
+   * round's targets at once, and allowance checks made side by side all read the same leftover
+   * allowance, so the hires past it reverted with nobody approving
+   * (test/review/probe-allowance-race.test.ts). The queue mines each transaction before the next,
+   * so inside this turn the allowance read is exact.
    */
-  private async approveIfShort(amount: bigint): Promise<void> {
+  private payInTurn(amount: bigint, hire: () => Promise<ContractTransactionResponse>): Promise<void> {
+    const turn = this.paying.then(async () => {
+      await this.ensureAllowance(amount);
+      await this.deps.txs.send(hire);
+    });
+    this.paying = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async ensureAllowance(amount: bigint): Promise<void> {
     this.token ??= new Contract((await this.pm.token()) as string, ERC20_ABI, this.deps.payer);
     const owner = this.deps.payer.address;
     const current = (await this.token.allowance(owner, this.deps.policyManager)) as bigint;
     if (current >= amount) return;
-    await (await this.token.approve(this.deps.policyManager, amount * 32n)).wait();
+    // Approve a batch of policies at once, as a wallet would.
+    await this.deps.txs.send(() => this.token!.approve(this.deps.policyManager, amount * 32n));
   }
 
   private async createAndUpload(
