@@ -193,6 +193,15 @@ export async function playRound(world: HealthWorld, verdicts: bigint): Promise<{
   return r;
 }
 
+/** What a finalize receipt's TargetJudged says `target` forfeited (0 when it was not judged unhealthy). */
+export function forfeitedIn(world: HealthWorld, receipt: { logs: readonly unknown[] }, target: string): bigint {
+  for (const l of receipt.logs) {
+    const e = world.health.interface.parseLog(l as { topics: string[]; data: string });
+    if (e?.name === "TargetJudged" && e.args[1] === target) return e.args[3] as bigint;
+  }
+  return 0n;
+}
+
 /**
  * The real health duty (src/node/health/duty.ts) for `node`, in-process on the hardhat network,
  * ticked by the test; only the probe is replaced (by default: every target unreachable, a verdict

@@ -40,9 +40,13 @@ describe("health: short soak on a live network", function () {
     expect(result.nodes.every((x) => x.sampledRounds.length > 0), "every node sampled").to.equal(true);
     expect(s.faulty_detected, "every faulty node judged unhealthy").to.equal(5);
     expect(s.max_rounds_to_detect).to.be.at.most(5);
-    // The blind voter cannot reveal (no proofs of contact) and earns nothing; honest probers do.
+    // The blind voter cannot reveal (no proofs of contact) and earns nothing; probers that revealed
+    // earn (only for targets judged healthy: a round whose targets were all faulty pays nobody, so
+    // over two rounds the honest nodes' mean may be 0 by the draw).
     const blind = result.blind_voter!;
     expect(blind.reveals).to.equal(0);
-    expect(BigInt(blind.earned)).to.be.lessThan(BigInt(blind.honest_prober_mean_earned));
+    expect(BigInt(blind.earned)).to.equal(0n);
+    const proverEarnings = result.nodes.filter((x) => x.reveals > 0).map((x) => Number(x.earned));
+    expect(Math.max(...proverEarnings), "some prober was paid").to.be.greaterThan(0);
   });
 });

@@ -16,45 +16,24 @@
 // the design goal. Same setup as test/review/probe-price.test.ts (its third case, at the max rate,
 // is fine only because the kept policy is then above the cap and skipped).
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { ethers } from "hardhat";
-import type { Wallet } from "ethers";
-import { DEFAULT_MAX_CHECK_POLICY_COST, TargetProber } from "../../src/node/health/probe";
-import { TxQueue } from "../../src/node/health/tx-queue";
+import { DEFAULT_MAX_CHECK_POLICY_COST } from "../../src/node/health/probe";
 import { summarize } from "../../src/node/health/duty";
 import { HEALTH_DEFAULTS } from "../../deploy/health-defaults";
-import { TOKEN, setupNode, type Network } from "../node/helpers";
-import { deployExternal, spawnAgent, startAnvil, writeOperatorKeystore, type AgentProcess } from "../node/multiproc";
+import { TOKEN } from "../node/helpers";
+import { startProbeWorld, type ProbeWorld } from "./probe-world";
 
 describe("review: a target prices the kept check policy that every assigned checker buys from it", function () {
   this.timeout(600_000);
-  let chain: Awaited<ReturnType<typeof startAnvil>>;
-  let dir: string;
-  let net: Network & { wallets: Wallet[] };
-  let agent: AgentProcess | undefined;
+  let w: ProbeWorld;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "nkms-kept-"));
-    chain = await startAnvil({ blockTime: 1 });
-    net = await deployExternal(chain.provider);
-    await setupNode(net, net.wallets[1], 2, chain.provider);
-    await setupNode(net, net.wallets[3], 4, chain.provider);
-    const stub = await (await ethers.getContractFactory("ProbeAssignmentsStub", net.wallets[0])).deploy();
-    await stub.waitForDeployment();
-    await (await net.policyManager.connect(net.core.deployer).setHealthCheck(await stub.getAddress())).wait();
-    mkdirSync(join(dir, "a"));
-    agent = await spawnAgent(await writeOperatorKeystore(join(dir, "a"), 2), chain.url, net, { NKMS_NODE_WORKERS: "1", NKMS_HEALTH_CHECK: await stub.getAddress(), NKMS_HEALTH_POLL_MS: "60000" });
+    w = await startProbeWorld([[1, 2]], [[3, 4]]);
   });
-
-  after(async () => {
-    await agent?.stop("SIGKILL");
-    await chain?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(async () => w?.stop());
 
   it("attack: the duty's probe of an assigned target at 20 NKMS/period costs the checker only the global minimum", async () => {
+    const { net } = w;
     const target = net.wallets[1];
     const [globalMin] = (await net.policyManager.params()) as unknown as [bigint, bigint];
     // The attack's rate: 20 NKMS a period (a kept policy, periods p..p+4, would cost 100 NKMS).
@@ -63,24 +42,11 @@ describe("review: a target prices the kept check policy that every assigned chec
     await (await net.policyManager.connect(target).setMinFeeRate(rate)).wait();
     const checker = net.wallets[4]; // node 3's operator; its staker is wallets[3]
     await (await net.core.token.connect(net.core.deployer).transfer(checker.address, 1_000n * TOKEN)).wait();
-    const stub = await net.policyManager.healthCheck();
-    const latest = await chain.provider.getBlock("latest");
-    const genesis = await (await ethers.getContractAt("ProbeAssignmentsStub", stub, net.wallets[0])).genesis();
-    const round = (BigInt(latest!.timestamp) - genesis) / 7200n + 1n;
     // The duty's prober (duty.ts builds it without keeperPeriods: the default 4, and the default cap).
-    const prober = new TargetProber({
-      provider: chain.provider,
-      payer: checker,
-      txs: new TxQueue(),
-      policyManager: net.policyManagerAddress,
-      stakingEscrow: net.core.escrowAddress,
-      settings: { getSetting: () => undefined, setSetting: () => undefined },
-      timeoutMs: 5000,
-      budgetMs: 40_000,
-    });
+    const prober = w.prober(checker);
     const targetFeesBefore = (await net.policyManager.nodeFees(target.address))[0] as bigint;
     const before = await net.core.token.balanceOf(checker.address);
-    const r = await prober.probe(target.address, undefined, { healthCheck: stub, round, checker: net.wallets[3].address });
+    const r = await prober.probe(target.address, undefined, await w.assignment(net.wallets[3].address));
     const spent = before - (await net.core.token.balanceOf(checker.address));
     const share = HEALTH_DEFAULTS.rewardPerRound / BigInt(HEALTH_DEFAULTS.sampleSize) / BigInt(HEALTH_DEFAULTS.expectedCheckers);
     console.log(`      healthy=${r.healthy}, proof=${r.contact !== undefined}; the checker paid ${ethers.formatEther(spent)} NKMS for one assigned target; its default share of that target's slice: ${ethers.formatEther(share)} NKMS; ${summarize(r).slice(0, 240)}`);

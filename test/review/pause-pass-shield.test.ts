@@ -14,15 +14,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { time, takeSnapshot } from "@nomicfoundation/hardhat-network-helpers";
-import { buildWorld, playRound, type HealthWorld } from "../health/fixture";
-
-function forfeitedIn(w: HealthWorld, receipt: { logs: readonly unknown[] }, target: string): bigint {
-  for (const l of receipt.logs) {
-    const e = w.health.interface.parseLog(l as { topics: string[]; data: string });
-    if (e?.name === "TargetJudged" && e.args[1] === target) return e.args[3] as bigint;
-  }
-  return 0n;
-}
+import { buildWorld, forfeitedIn, playRound } from "../health/fixture";
 
 describe("review: a pass finalized late (after a pause) does not shield what the node earned while failing", function () {
   this.timeout(300_000);

@@ -16,15 +16,7 @@
 // the failing round is abandoned by every honest agent; whoever finalizes it later picks the order.)
 import { expect } from "chai";
 import { time, takeSnapshot } from "@nomicfoundation/hardhat-network-helpers";
-import { buildWorld, inProcessDuty, playRound, type HealthWorld } from "../health/fixture";
-
-function forfeitedIn(w: HealthWorld, receipt: { logs: readonly unknown[] }, target: string): bigint {
-  for (const l of receipt.logs) {
-    const e = w.health.interface.parseLog(l as { topics: string[]; data: string });
-    if (e?.name === "TargetJudged" && e.args[1] === target) return e.args[3] as bigint;
-  }
-  return 0n;
-}
+import { buildWorld, forfeitedIn, inProcessDuty, playRound } from "../health/fixture";
 
 describe("review: a guardian pause cannot let a failed node's later pass overtake its failure", function () {
   this.timeout(300_000);

@@ -12,47 +12,21 @@
 // k probes read "2 hires' worth is enough": 2 hires succeed, 8 revert. Shown here with two targets
 // and a leftover of one hire.
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { ethers } from "hardhat";
-import type { Wallet } from "ethers";
-import { TargetProber } from "../../src/node/health/probe";
-import { TxQueue } from "../../src/node/health/tx-queue";
 import { summarize } from "../../src/node/health/duty";
-import { TOKEN, setupNode, type Network } from "../node/helpers";
-import { deployExternal, spawnAgent, startAnvil, writeOperatorKeystore, type AgentProcess } from "../node/multiproc";
+import { TOKEN } from "../node/helpers";
+import { startProbeWorld, type ProbeWorld } from "./probe-world";
 
 describe("review: concurrent probes of one round do not race on one allowance", function () {
   this.timeout(600_000);
-  let chain: Awaited<ReturnType<typeof startAnvil>>;
-  let dir: string;
-  let net: Network & { wallets: Wallet[] };
-  const agents: AgentProcess[] = [];
+  let w: ProbeWorld;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "nkms-allow-"));
-    chain = await startAnvil({ blockTime: 1 });
-    net = await deployExternal(chain.provider);
-    await setupNode(net, net.wallets[1], 2, chain.provider);
-    await setupNode(net, net.wallets[5], 6, chain.provider);
-    await setupNode(net, net.wallets[3], 4, chain.provider);
-    const stub = await (await ethers.getContractFactory("ProbeAssignmentsStub", net.wallets[0])).deploy();
-    await stub.waitForDeployment();
-    await (await net.policyManager.connect(net.core.deployer).setHealthCheck(await stub.getAddress())).wait();
-    for (const [name, op] of [["a", 2], ["b", 6]] as const) {
-      mkdirSync(join(dir, name));
-      agents.push(await spawnAgent(await writeOperatorKeystore(join(dir, name), op), chain.url, net, { NKMS_NODE_WORKERS: "1", NKMS_HEALTH_CHECK: await stub.getAddress(), NKMS_HEALTH_POLL_MS: "60000" }));
-    }
+    w = await startProbeWorld([[1, 2], [5, 6]], [[3, 4]]);
   });
-
-  after(async () => {
-    for (const a of agents) await a.stop("SIGKILL");
-    await chain?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(async () => w?.stop());
 
   it("two assigned probes run as the duty runs them both get their proof of contact when the leftover allowance covers one hire", async () => {
+    const { net } = w;
     const targets = [net.wallets[1], net.wallets[5]];
     const [globalMin, maxFeeRate] = (await net.policyManager.params()) as unknown as [bigint, bigint];
     // Targets at the maximum rate: no kept policy (above the cap), only the probe hires.
@@ -63,21 +37,8 @@ describe("review: concurrent probes of one round do not race on one allowance", 
     const hire = (await net.policyManager.policyCost(1, globalMin, period + 1n)) as bigint;
     // What is left of an earlier 32-hire approval: one hire's worth.
     await (await net.core.token.connect(checker).approve(net.policyManagerAddress, hire)).wait();
-    const stub = await net.policyManager.healthCheck();
-    const latest = await chain.provider.getBlock("latest");
-    const genesis = await (await ethers.getContractAt("ProbeAssignmentsStub", stub, net.wallets[0])).genesis();
-    const round = (BigInt(latest!.timestamp) - genesis) / 7200n + 1n;
-    const prober = new TargetProber({
-      provider: chain.provider,
-      payer: checker,
-      txs: new TxQueue(),
-      policyManager: net.policyManagerAddress,
-      stakingEscrow: net.core.escrowAddress,
-      settings: { getSetting: () => undefined, setSetting: () => undefined },
-      timeoutMs: 5000,
-      budgetMs: 60_000,
-    });
-    const assignment = { healthCheck: stub, round, checker: net.wallets[3].address };
+    const prober = w.prober(checker, 60_000);
+    const assignment = await w.assignment(net.wallets[3].address);
     const reports = await Promise.all(targets.map((t) => prober.probe(t.address, undefined, assignment)));
     for (const r of reports) console.log(`      ${r.target.slice(0, 10)}: healthy=${r.healthy}, proof=${r.contact !== undefined}; ${summarize(r).slice(0, 260)}`);
     const unproven = reports.filter((r) => r.healthy && !r.contact);

@@ -13,57 +13,25 @@
 // without an assignment) is hired only up to the checker's cap (DEFAULT_MAX_CHECK_POLICY_COST,
 // the default deployment's expected reward per checker per round), else the service is not judged.
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { ethers } from "hardhat";
 import type { Wallet } from "ethers";
-import { TargetProber } from "../../src/node/health/probe";
-import { TxQueue } from "../../src/node/health/tx-queue";
 import { summarize } from "../../src/node/health/duty";
 import { HEALTH_DEFAULTS } from "../../deploy/health-defaults";
-import { TOKEN, setupNode, type Network } from "../node/helpers";
-import { deployExternal, spawnAgent, startAnvil, writeOperatorKeystore, type AgentProcess } from "../node/multiproc";
+import { TOKEN } from "../node/helpers";
+import { startProbeWorld, type ProbeWorld } from "./probe-world";
 
 describe("review: what a probe costs the checker", function () {
   this.timeout(600_000);
-  let chain: Awaited<ReturnType<typeof startAnvil>>;
-  let dir: string;
-  let net: Network & { wallets: Wallet[] };
-  let agent: AgentProcess | undefined;
+  let w: ProbeWorld;
+  let net: ProbeWorld["net"];
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "nkms-price-"));
-    chain = await startAnvil({ blockTime: 1 });
-    net = await deployExternal(chain.provider);
-    await setupNode(net, net.wallets[1], 2, chain.provider);
-    await setupNode(net, net.wallets[3], 4, chain.provider);
-    const stub = await (await ethers.getContractFactory("ProbeAssignmentsStub", net.wallets[0])).deploy();
-    await stub.waitForDeployment();
-    await (await net.policyManager.connect(net.core.deployer).setHealthCheck(await stub.getAddress())).wait();
-    mkdirSync(join(dir, "a"));
-    agent = await spawnAgent(await writeOperatorKeystore(join(dir, "a"), 2), chain.url, net, { NKMS_NODE_WORKERS: "1", NKMS_HEALTH_CHECK: await stub.getAddress(), NKMS_HEALTH_POLL_MS: "60000" });
+    w = await startProbeWorld([[1, 2]], [[3, 4]]);
+    net = w.net;
   });
+  after(async () => w?.stop());
 
-  /** The checker's prober against the live chain, with no kept state between probes. */
-  const proberFor = (checker: Wallet): TargetProber =>
-    new TargetProber({
-      provider: chain.provider,
-      payer: checker,
-      txs: new TxQueue(),
-      policyManager: net.policyManagerAddress,
-      stakingEscrow: net.core.escrowAddress,
-      settings: { getSetting: () => undefined, setSetting: () => undefined },
-      timeoutMs: 5000,
-      budgetMs: 40_000,
-      keeperPeriods: 4,
-    });
-
-  after(async () => {
-    await agent?.stop("SIGKILL");
-    await chain?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const proberFor = (checker: Wallet) => w.prober(checker);
 
   it("the unserved period refunded when the check policy is revoked comes back to the checker (it went to a throwaway owner key)", async () => {
     const target = net.wallets[1];
@@ -102,13 +70,9 @@ describe("review: what a probe costs the checker", function () {
     const [globalMin, maxFeeRate] = (await net.policyManager.params()) as unknown as [bigint, bigint];
     await (await net.policyManager.connect(target).setMinFeeRate(maxFeeRate)).wait();
     const checker = net.wallets[4]; // node 3's operator; its staker is wallets[3]
-    const stub = await net.policyManager.healthCheck();
-    const latest = await chain.provider.getBlock("latest");
-    const genesis = await (await ethers.getContractAt("ProbeAssignmentsStub", stub, net.wallets[0])).genesis();
-    const round = (BigInt(latest!.timestamp) - genesis) / 7200n + 1n;
     const prober = proberFor(checker);
     const before = await net.core.token.balanceOf(checker.address);
-    const r = await prober.probe(target.address, undefined, { healthCheck: stub, round, checker: net.wallets[3].address });
+    const r = await prober.probe(target.address, undefined, await w.assignment(net.wallets[3].address));
     const spent = before - (await net.core.token.balanceOf(checker.address));
     console.log(`      healthy=${r.healthy}; the checker paid ${ethers.formatEther(spent)} NKMS; ${summarize(r).slice(0, 300)}`);
     expect(r.healthy, summarize(r)).to.equal(true);
