@@ -193,6 +193,13 @@ export async function playRound(world: HealthWorld, verdicts: bigint): Promise<{
   return r;
 }
 
+/** Grants the escrow's GUARDIAN_ROLE (pauseSlashing) to a spare account and returns it. */
+export async function guardianOf(world: HealthWorld): Promise<HardhatEthersSigner> {
+  const guardian = world.core.accounts[17];
+  await (await world.core.escrow.connect(world.core.deployer).grantRole(await world.core.escrow.GUARDIAN_ROLE(), guardian.address)).wait();
+  return guardian;
+}
+
 /** What a finalize receipt's TargetJudged says `target` forfeited (0 when it was not judged unhealthy). */
 export function forfeitedIn(world: HealthWorld, receipt: { logs: readonly unknown[] }, target: string): bigint {
   for (const l of receipt.logs) {

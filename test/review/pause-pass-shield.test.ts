@@ -14,15 +14,14 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { time, takeSnapshot } from "@nomicfoundation/hardhat-network-helpers";
-import { buildWorld, forfeitedIn, playRound } from "../health/fixture";
+import { buildWorld, forfeitedIn, guardianOf, playRound } from "../health/fixture";
 
 describe("review: a pass finalized late (after a pause) does not shield what the node earned while failing", function () {
   this.timeout(300_000);
 
   it("a node that passes once in a pause and then fails forfeits what it earned since that pass, as without the pause", async () => {
     const w = await buildWorld({ nodes: 6 });
-    const guardian = w.core.accounts[17];
-    await (await w.core.escrow.connect(w.core.deployer).grantRole(await w.core.escrow.GUARDIAN_ROLE(), guardian.address)).wait();
+    const guardian = await guardianOf(w);
     const period = BigInt(w.core.params.secondsPerPeriod);
 
     /** r0: some node fails; r1: node X passes; a period's issuance; r2: others; r3: X is down. */

@@ -16,15 +16,14 @@
 // the failing round is abandoned by every honest agent; whoever finalizes it later picks the order.)
 import { expect } from "chai";
 import { time, takeSnapshot } from "@nomicfoundation/hardhat-network-helpers";
-import { buildWorld, forfeitedIn, inProcessDuty, playRound } from "../health/fixture";
+import { buildWorld, forfeitedIn, guardianOf, inProcessDuty, playRound } from "../health/fixture";
 
 describe("review: a guardian pause cannot let a failed node's later pass overtake its failure", function () {
   this.timeout(300_000);
 
   it("a node that failed round r before a pause still forfeits (at least) what was due, once the pause is over", async () => {
     const w = await buildWorld({ nodes: 6 });
-    const guardian = w.core.accounts[17];
-    await (await w.core.escrow.connect(w.core.deployer).grantRole(await w.core.escrow.GUARDIAN_ROLE(), guardian.address)).wait();
+    const guardian = await guardianOf(w);
 
     // Round r: target 0 is down; every checker votes it unhealthy (the others pass).
     const r = await playRound(w, 1n);
@@ -60,8 +59,7 @@ describe("review: a guardian pause cannot let a failed node's later pass overtak
 
   it("after the pause, an agent that starts behind walks back to the oldest unfinalized round and finalizes them all in order", async () => {
     const w = await buildWorld({ nodes: 6 });
-    const guardian = w.core.accounts[17];
-    await (await w.core.escrow.connect(w.core.deployer).grantRole(await w.core.escrow.GUARDIAN_ROLE(), guardian.address)).wait();
+    const guardian = await guardianOf(w);
     const r = await playRound(w, 1n);
     await (await w.core.escrow.connect(guardian).pauseSlashing()).wait();
     const r1 = await playRound(w, 0n);
