@@ -57,6 +57,13 @@ export interface DirectoryOptions {
   /** How far (seconds) an erasure request's time may be from now. Default 300. */
   erasureWindowSeconds?: number;
   /**
+   * How far (seconds) a protocol message's `time` may be from now (spec "Handling Protocol
+   * Messages": a window of at most 30 days). Default one day; RevokeKeyThirdParty has no time.
+   */
+  messageWindowSeconds?: number;
+  /** Now, in Unix seconds, for the time windows (the conformance replay runs at the vectors' date). */
+  clock?: () => number;
+  /**
    * TEST/DEVELOPMENT ONLY: keep http:// actor IDs (loopback instances) instead of rewriting them
    * to https:// as the specification's canonicalization does.
    */
@@ -105,6 +112,10 @@ export interface VectorReplaySeam {
 export interface SubmissionAuth {
   actor: string;
 }
+
+const DEFAULT_MESSAGE_WINDOW_SECONDS = 24 * 3600;
+/** Spec "Handling Protocol Messages": a window no greater than 30 days. */
+export const MAX_MESSAGE_WINDOW_SECONDS = 30 * 24 * 3600;
 
 /** Actions that need no instance signature: the token / the peer directory's key authenticates them. */
 const SELF_AUTHENTICATING: ReadonlySet<Action> = new Set(["RevokeKeyThirdParty", "Checkpoint"]);
@@ -192,6 +203,7 @@ export class Directory {
   /** Signed heads of past sizes (their roots never change), so proofs do not re-sign each read. */
   private readonly pastHeads = new Map<number, SignedTreeHead>();
   private readonly operators: ReadonlySet<string>;
+  private readonly messageWindow: number;
   private readonly peers: ReadonlySet<string>;
   private readonly commitments: WorkLimiter;
   /** Write requests' turns on the event loop, shared with the HTTP layer. */
@@ -209,6 +221,10 @@ export class Directory {
     this.serverKey = directoryKeyPair(options.signingKey);
     this.publicKey = this.serverKey.publicKey;
     this.operators = new Set(options.operators ?? []);
+    this.messageWindow = options.messageWindowSeconds ?? DEFAULT_MESSAGE_WINDOW_SECONDS;
+    if (!(this.messageWindow > 0 && this.messageWindow <= MAX_MESSAGE_WINDOW_SECONDS)) {
+      throw new RangeError(`messageWindowSeconds must be in (0, ${MAX_MESSAGE_WINDOW_SECONDS}] (the spec's 30 days)`);
+    }
     this.peers = new Set(options.peers ?? []);
     this.pastHeadBudget = { tokens: options.pastHeadsPerSecond ?? 16, at: Date.now() };
     this.commitments = new WorkLimiter({
@@ -221,6 +237,23 @@ export class Directory {
 
   get name(): string {
     return this.options.name;
+  }
+
+  /** Whether BurnDown is accepted at all: some operator is configured (`api/info`'s `burndown-enabled`). */
+  get burnDownEnabled(): boolean {
+    return this.operators.size > 0;
+  }
+
+  private now(): number {
+    return this.options.clock ? this.options.clock() : Math.floor(Date.now() / 1000);
+  }
+
+  /** A message's `time` must be within the window of now (checked before any cryptography). */
+  private checkMessageTime(time: string | undefined): void {
+    if (time === undefined) throw new DirectoryError("invalid_request", "message.time is required");
+    if (Math.abs(this.now() - Number(time)) > this.messageWindow) {
+      throw new DirectoryError("invalid_request", `message.time is more than ${this.messageWindow} s from the directory's clock`);
+    }
   }
 
   /** True when opened with the vectors-only replay seam: such a directory must never be served. */
@@ -333,6 +366,7 @@ export class Directory {
     if (!SELF_AUTHENTICATING.has(msg.action) && !auth) {
       throw new DirectoryError("unauthorized", `${msg.action} needs an HTTP Message Signature from the actor's instance`);
     }
+    if (msg.action !== "RevokeKeyThirdParty") this.checkMessageTime(msg.message.time);
     // Shed load before any crypto when the commitment queue is already full.
     if (MESSAGE_FIELDS[msg.action].encrypted.some((f) => f in msg.message)) this.commitments.assertCapacity();
     const data = leafData(msg);
@@ -793,7 +827,7 @@ export class Directory {
    */
   async erase(input: unknown): Promise<{ actor: string; "records-shredded": number }> {
     const req = parseErasure(input);
-    const now = Math.floor(Date.now() / 1000);
+    const now = this.now();
     const window = this.options.erasureWindowSeconds ?? 300;
     if (Math.abs(now - Number(req.time)) > window) throw new DirectoryError("erasure_expired", "erasure request time is outside the accepted window");
     const signature = fromB64url(req.signature);

@@ -27,10 +27,15 @@ export class DirectoryHpkeKey {
     readonly encapsulationKey: Uint8Array,
   ) {}
 
+  /**
+   * From the 32-byte X-Wing decapsulation key (draft-connolly-cfrg-xwing-kem's seed form: the
+   * secret key itself, expanded with SHAKE256; not HPKE's DeriveKeyPair, which would hash it
+   * first). The specification's test vectors give the directory's `hpke-decaps-key` in this form.
+   */
   static async fromSeed(seed: Uint8Array): Promise<DirectoryHpkeKey> {
     if (seed.length !== 32) throw new RangeError("an X-Wing seed is 32 bytes");
     const kem = new XWing();
-    const pair = await kem.deriveKeyPair(seed.slice().buffer as ArrayBuffer);
+    const pair = await kem.generateKeyPairDerand(seed.slice());
     const pk = new Uint8Array(await kem.serializePublicKey(pair.publicKey));
     const sk = new Uint8Array(await kem.serializePrivateKey(pair.privateKey));
     return new DirectoryHpkeKey(sk, pk);

@@ -1,5 +1,5 @@
-// The specification's test vectors (test/vectors/pkd-v0.8/) replayed: 40 of 40 steps (HPKE-wrapped
-// forms opened with the file's X-Wing key, ML-DSA-44 signatures, rules, leaves), through the
+// The specification's test vectors (test/vectors/pkd-v0.8/) replayed: 40 of 40 steps (through a
+// directory configured with the file's server keys; HPKE-wrapped forms opened with its X-Wing key, ML-DSA-44 signatures, rules, leaves), through the
 // npm script as a process (its last line is the summary): through the directory itself by default,
 // through the rule model with --rules-only. Both are shown not to be vacuous: a tampered signature,
 // leaf, root or expectation fails exactly the step it touches.
@@ -55,6 +55,11 @@ describe("directory: PKD specification test vectors (conformance replay)", funct
     wrapped["hpke-wrapped-message"] = flipBase64url(wrapped["hpke-wrapped-message"]!, 2000);
     // 5. an expectation turned around
     byName("cannot-fireproof-twice").steps[2]["expect-fail"] = false;
+    // 6. (the directory only) a server key that is not the file's own pair: the whole case fails
+    if (replay === replayThroughDirectory) {
+      const keys = byName("successful-move-identity")["server-keys"];
+      keys["hpke-encaps-key"] = byName("successful-checkpoint")["server-keys"]["hpke-encaps-key"];
+    }
     const summary = await replay(file);
     const failed = summary.results.filter((r) => !r.passed).map((r) => `${r.testCase}#${r.step}`);
     expect(failed).to.deep.equal([
@@ -64,6 +69,7 @@ describe("directory: PKD specification test vectors (conformance replay)", funct
       "cannot-fireproof-twice#2",
       "complete-protocol-message-flow#4",
       "key-management-lifecycle#1",
+      ...(replay === replayThroughDirectory ? ["successful-move-identity#0", "successful-move-identity#1", "successful-move-identity#2"] : []),
       "successful-checkpoint#0",
     ]);
     expect(summary.results.find((r) => r.testCase === "key-management-lifecycle")!.detail).to.equal("");

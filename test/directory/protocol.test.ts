@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { freshnessWindow } from "../../src/directory/directory";
+import { Directory, freshnessWindow } from "../../src/directory/directory";
 import { encodeMerkleRoot, encodePublicKey, toB64url, fromB64url } from "../../src/directory/encoding";
 import {
   auxDataId,
@@ -55,6 +55,31 @@ for (const kind of ["sqlite", "postgres"] as const) describe(`directory: protoco
     expect(freshnessWindow(2)).to.equal(2);
     expect(freshnessWindow(1024)).to.equal(200);
     expect(freshnessWindow(1000)).to.equal(Math.ceil(2 * Math.log2(1000) ** 2));
+  });
+
+  it("a message's time must be within the directory's window (spec: at most 30 days; default one day); a third-party revocation has none", async () => {
+    let shift = 0;
+    const clocked = await makeDirectory({ operators: [OPERATOR], clock: () => Math.floor(Date.now() / 1000) + shift }, backend);
+    try {
+      const sk = newSecretKey();
+      const first = await buildAddKey(ALICE, publicKeyOf(sk), await clocked.directory.currentRoot(), sk);
+      shift = 86_400 + 60; // the directory's clock a day and a minute ahead: the message is too old
+      await expectCode(submitAs(clocked.directory, first), "invalid_request");
+      shift = -(86_400 + 60); // or dated too far in its future
+      await expectCode(submitAs(clocked.directory, first), "invalid_request");
+      shift = 86_400 - 60;
+      await submitAs(clocked.directory, first);
+      // A revocation token carries no time: it stays valid whatever the clock says.
+      const second = newSecretKey();
+      shift = 0;
+      await submitAs(clocked.directory, await buildAddKey(ALICE, publicKeyOf(second), await clocked.directory.currentRoot(), sk));
+      const token = buildRevocationToken(sk);
+      shift = 365 * 86_400;
+      await clocked.directory.submitRevocationToken(token);
+    } finally {
+      await clocked.close();
+    }
+    expect(() => new Directory(t.store, { name: "x", signingKey: newSecretKey(), messageWindowSeconds: 30 * 86_400 + 1 })).to.throw(RangeError);
   });
 
   it("first AddKey must be self-signed; later ones signed by an existing key", async () => {

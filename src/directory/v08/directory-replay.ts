@@ -1,6 +1,10 @@
 // Conformance replay through the real directory (directory.ts on a fresh SQLite store per test
-// case): each step is submitted as an honest instance would (the RFC 9421 layer's verified actor
-// is the message's own), and the directory's own rules, signature checks and log decide. Where the
+// case), configured with the file's server keys: its ML-DSA-44 signing seed (the directory's key
+// must be the file's `sign-public-key`) and its X-Wing seed (the published encapsulation key must
+// be the file's). Each step is submitted as an honest instance would (the RFC 9421 layer's
+// verified actor is the message's own); an HPKE-wrapped form is opened with the directory's own
+// key, as `api/message` opens it, and what it opens to is what the directory judges. The
+// directory's own rules, signature checks and log decide. Where the
 // vectors depart from the specification text, the directory's vectors-only seam substitutes their
 // variant (docs/pkd-v0.8.md): the legacy attribute encryption, and the file's own hedged leaf for an
 // accepted step — checked here (hash of the transmitted message, ML-DSA-44 signature under the
@@ -9,14 +13,15 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { randomBytes } from "node:crypto";
-import { Directory, SubmissionAuth } from "../directory";
-import { fromB64url } from "../encoding";
+import { Directory, MAX_MESSAGE_WINDOW_SECONDS, SubmissionAuth } from "../directory";
+import { JsonValue, canonicalJson, fromB64url } from "../encoding";
 import { DirectoryError } from "../errors";
-import { leafHash } from "../merkle";
+import { DirectoryHpkeKey, HpkeError } from "../hpke-wire";
+import { buildLogEntry, checkLogEntry, directoryKeyPair } from "../log-entry";
+import { bytesEqual, leafHash } from "../merkle";
 import { SqliteStore } from "../store/sqlite";
 import { openLegacyVectorAttribute } from "./legacy-attribute";
-import { ReplaySummary, StepResult, VectorCase, VectorFile, VectorStep, checkHpke, checkedLeaf } from "./replay";
+import { ReplaySummary, StepResult, VectorCase, VectorFile, VectorStep, checkedLeaf } from "./replay";
 
 interface Transmitted {
   action?: string;
@@ -65,25 +70,82 @@ function vouchingActor(msg: Transmitted): SubmissionAuth | undefined {
   return { actor: plainField(msg, field) ?? "" };
 }
 
-async function replayCase(testCase: VectorCase, results: StepResult[]): Promise<void> {
+/** The case's server keys as a directory is configured with them; throws when they are not a matching set. */
+async function serverKeys(testCase: VectorCase): Promise<{ signingKey: Uint8Array; publicKey: Uint8Array; hpke: DirectoryHpkeKey }> {
+  const keys = testCase["server-keys"];
+  const signingKey = fromB64url(keys["sign-secret-key"] ?? "");
+  const publicKey = fromB64url(keys["sign-public-key"] ?? "");
+  if (!signingKey || signingKey.length !== 32 || !publicKey) throw new Error("the file's sign-secret-key is not a 32-byte ML-DSA-44 seed");
+  if (!bytesEqual(directoryKeyPair(signingKey).publicKey, publicKey)) throw new Error("the file's sign-secret-key is not the seed of its sign-public-key");
+  const hpkeSeed = fromB64url(keys["hpke-decaps-key"] ?? "");
+  if (!hpkeSeed || hpkeSeed.length !== 32) throw new Error("the file's hpke-decaps-key is not a 32-byte X-Wing seed");
+  const hpke = await DirectoryHpkeKey.fromSeed(hpkeSeed);
+  if (!bytesEqual(hpke.encapsulationKey, fromB64url(keys["hpke-encaps-key"] ?? "") ?? new Uint8Array(0))) {
+    throw new Error("the file's hpke-encaps-key is not the key of its hpke-decaps-key");
+  }
+  return { signingKey, publicKey, hpke };
+}
+
+/**
+ * The message the directory receives for this step: the HPKE-wrapped form opened with the
+ * directory's key (as api/message does) when there is one, else the signed message as transmitted
+ * in the clear. Either must be the file's signed message; BurnDown and third-party revocations are
+ * never encrypted.
+ */
+async function received(step: VectorStep, hpke: DirectoryHpkeKey): Promise<Transmitted> {
+  const signed = JSON.parse(step["signed-message"] || step["protocol-message"]) as Transmitted;
+  const wrapped = step["hpke-wrapped-message"] ?? "";
+  if (signed.action === "BurnDown" || signed.action === "RevokeKeyThirdParty") {
+    if (wrapped !== "") throw new Error(`${signed.action} must not be HPKE-encrypted`);
+    return signed;
+  }
+  if (wrapped === "") return signed;
+  let opened: Transmitted;
+  try {
+    opened = (await hpke.open(wrapped)) as Transmitted;
+  } catch (err) {
+    if (err instanceof HpkeError) throw new Error(`the HPKE-wrapped message ${err.message}`);
+    throw err;
+  }
+  if (canonicalJson(opened as JsonValue) !== canonicalJson(signed as JsonValue)) throw new Error("the HPKE-wrapped message is not the signed message");
+  return opened;
+}
+
+async function replayCase(testCase: VectorCase, results: StepResult[], generatedAt: number): Promise<void> {
+  let keys: Awaited<ReturnType<typeof serverKeys>>;
+  try {
+    keys = await serverKeys(testCase);
+  } catch (err) {
+    for (const [i, s] of testCase.steps.entries()) {
+      const expected = s["expect-fail"] ? "reject" : "accept";
+      results.push({ testCase: testCase.name, step: i, description: s.description, expected, outcome: expected, detail: (err as Error).message, passed: false });
+    }
+    return;
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nkms-pkd-replay-"));
   const store = SqliteStore.open(path.join(dir, "directory.db"));
-  const serverKey = fromB64url(testCase["server-keys"]["sign-public-key"]) ?? new Uint8Array(0);
   let step: VectorStep | undefined;
   const directory = new Directory(store, {
     ...configuration(testCase),
-    // Its own key signs nothing the replay compares: accepted steps append the file's leaves.
-    signingKey: new Uint8Array(randomBytes(32)),
+    signingKey: keys.signingKey,
+    // The messages are dated when the file was made (vectors item 7): the directory's clock is
+    // set to the file's `generated` time, with the widest window the text allows (30 days).
+    clock: () => generatedAt,
+    messageWindowSeconds: MAX_MESSAGE_WINDOW_SECONDS,
     vectorReplay: {
       openAttribute: openLegacyVectorAttribute,
-      logEntry: () => {
-        // Throws a plain Error (a failed step, not a rejection) when the file's leaf does not check.
-        const data = checkedLeaf(serverKey, step!);
-        return { entry: fromB64url(step!["merkle-leaf"])!, leafHash: leafHash(data) };
+      logEntry: (data) => {
+        // The directory's own entry, hashed and signed as the text says, verifies under the file's key...
+        if (checkLogEntry(buildLogEntry(data, directoryKeyPair(keys.signingKey)), keys.publicKey, data)) throw new Error("the directory's own log entry does not verify");
+        // ...but the vectors' leaves are hedged and hash more (docs/pkd-v0.8.md): append the file's,
+        // after checking it. A plain Error here is a failed step, not a rejection.
+        const fileLeaf = checkedLeaf(keys.publicKey, step!);
+        return { entry: fromB64url(step!["merkle-leaf"])!, leafHash: leafHash(fileLeaf) };
       },
     },
   });
   try {
+    if (!bytesEqual(directory.publicKey, keys.publicKey)) throw new Error("the directory's key is not the file's sign-public-key");
     for (const [i, s] of testCase.steps.entries()) {
       step = s;
       const expected = s["expect-fail"] ? "reject" : "accept";
@@ -93,16 +155,14 @@ async function replayCase(testCase: VectorCase, results: StepResult[]): Promise<
       try {
         const before = await directory.currentRoot();
         if (before !== s["merkle-root-before"]) throw new Error(`root before is ${before}, the file says ${s["merkle-root-before"]}`);
-        await checkHpke(testCase, s);
-        const transmitted = JSON.parse(s["protocol-message"]) as Transmitted;
+        const message = await received(s, keys.hpke);
         try {
-          if (transmitted.action === "RevokeKeyThirdParty") {
-            await directory.submitRevocationToken(transmitted["revocation-token"]);
+          if (message.action === "RevokeKeyThirdParty") {
+            await directory.submitRevocationToken(message["revocation-token"]);
           } else {
-            const signed = JSON.parse(s["signed-message"]) as Transmitted;
             // Vectors item 5: an empty `symmetric-keys` written as a PHP empty array.
-            if (Array.isArray(signed["symmetric-keys"]) && signed["symmetric-keys"].length === 0) signed["symmetric-keys"] = {};
-            await directory.submit(signed, vouchingActor(signed));
+            if (Array.isArray(message["symmetric-keys"]) && message["symmetric-keys"].length === 0) message["symmetric-keys"] = {};
+            await directory.submit(message, vouchingActor(message));
           }
         } catch (err) {
           if (!(err instanceof DirectoryError)) throw err;
@@ -127,7 +187,9 @@ async function replayCase(testCase: VectorCase, results: StepResult[]): Promise<
 /** Replays every test case of `file` through a fresh directory each. */
 export async function replayThroughDirectory(file: VectorFile): Promise<ReplaySummary> {
   const results: StepResult[] = [];
-  for (const testCase of file["test-cases"]) await replayCase(testCase, results);
+  const generatedAt = Math.floor(Date.parse(file.generated ?? "") / 1000);
+  if (!Number.isFinite(generatedAt)) throw new Error("the file has no `generated` time");
+  for (const testCase of file["test-cases"]) await replayCase(testCase, results, generatedAt);
   const passed = results.filter((r) => r.passed).length;
   return { steps: results.length, passed, failed: results.length - passed, results };
 }

@@ -42,12 +42,13 @@ export interface VectorStep {
 
 export interface VectorCase {
   name: string;
-  "server-keys": { "sign-public-key": string; "hpke-decaps-key"?: string; "hpke-encaps-key"?: string };
+  "server-keys": { "sign-public-key": string; "sign-secret-key"?: string; "hpke-decaps-key"?: string; "hpke-encaps-key"?: string };
   steps: VectorStep[];
 }
 
 export interface VectorFile {
   version?: string;
+  generated?: string;
   "test-cases": VectorCase[];
 }
 
