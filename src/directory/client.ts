@@ -10,6 +10,7 @@ import { ENCRYPTED_CONTEXT, ServerPublicKeyResponse, sealPadded } from "./hpke-w
 import { parseErrorBody } from "./errors";
 import { HttpSigner, signRequest } from "./http-signature";
 import { checkLogEntry, directoryKeyHash } from "./log-entry";
+import { RESPONSE_KEY_PREFIX, ResponseSignatureError, checkResponseKeyCertificate, verifyResponse } from "./response-signature";
 import { bytesEqual, leafHash, verifyConsistency, verifyInclusion } from "./merkle";
 import {
   ErasureRequest,
@@ -42,7 +43,9 @@ export type VerificationFailure =
   | "inconsistent_with_checkpoint"
   | "bad_inclusion_proof"
   | "record_mismatch"
-  | "record_shredded";
+  | "record_shredded"
+  | "bad_response_key"
+  | "bad_response_signature";
 
 /** What the directory served cannot be reconciled with the chain or with itself. */
 export class DirectoryVerificationError extends Error {
@@ -88,7 +91,8 @@ export interface LookupResult {
  */
 export interface InstanceIdentity {
   actor: string;
-  signer: HttpSigner;
+  /** One signer, or an Ed25519 and an ML-DSA-44 one (both signatures sent, during migration). */
+  signer: HttpSigner | readonly HttpSigner[];
 }
 
 export interface DirectoryClientOptions {
@@ -101,6 +105,11 @@ export interface DirectoryClientOptions {
    * true). BurnDown is always sent in the clear, as the spec requires.
    */
   encrypt?: boolean;
+  /**
+   * Check the directory's signature on every response (spec "JSON REST API"; default true). The
+   * response key comes from `api/info`, certified by the directory key whose hash is on chain.
+   */
+  verifyResponses?: boolean;
 }
 
 /** Spec: cache the directory's encapsulation key for no more than 24 hours. */
@@ -112,6 +121,7 @@ export class DirectoryClient {
   private readonly base: string;
   private directoryKeyHash?: Uint8Array;
   private hpkeKey?: { key: Uint8Array; fetched: number };
+  private responseKey?: Promise<Uint8Array>;
 
   constructor(private readonly options: DirectoryClientOptions) {
     this.base = options.url.replace(/\/+$/, "");
@@ -124,12 +134,65 @@ export class DirectoryClient {
       Object.assign(headers, signRequest({ method, targetUri: this.base + path, body: Buffer.from(text, "utf8") }, instance.signer));
     }
     const res = await fetch(this.base + path, { method, headers, body: text });
-    const json = (await res.json().catch(() => ({}))) as unknown;
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    if (this.options.verifyResponses !== false) this.checkResponse(res, bytes, await this.certifiedResponseKey());
+    let json: unknown = {};
+    try {
+      json = JSON.parse(utf8.decode(bytes)) as unknown;
+    } catch {
+      // an error body that is not JSON: reported by status below
+    }
     if (!res.ok) {
       const error = parseErrorBody(json);
       throw new DirectoryRequestError(res.status, error.code ?? "http_error", error.message ?? res.statusText);
     }
     return json as T;
+  }
+
+  private checkResponse(res: Response, bytes: Uint8Array, key: Uint8Array): void {
+    try {
+      verifyResponse(res.status, res.headers, bytes, key);
+    } catch (err) {
+      if (err instanceof ResponseSignatureError) throw new DirectoryVerificationError("bad_response_signature", err.message);
+      throw err;
+    }
+  }
+
+  /**
+   * The directory's response-signing key from `api/info`, accepted only with the certificate of
+   * the ML-DSA-44 directory key whose hash is on chain; fetched once per client.
+   */
+  private certifiedResponseKey(): Promise<Uint8Array> {
+    this.responseKey ??= (async () => {
+      const [keyHash, res] = await Promise.all([this.onChainDirectoryKeyHash(), fetch(this.base + "/api/info")]);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      let info: { "public-key"?: unknown; "directory-public-key"?: unknown; "public-key-certificate"?: unknown } = {};
+      try {
+        info = JSON.parse(utf8.decode(bytes)) as typeof info;
+      } catch {
+        // refused below
+      }
+      const text = typeof info["public-key"] === "string" ? info["public-key"] : "";
+      const responseKey = text.startsWith(RESPONSE_KEY_PREFIX) ? fromB64url(text.slice(RESPONSE_KEY_PREFIX.length)) : undefined;
+      const directoryKey = typeof info["directory-public-key"] === "string" ? decodePublicKey(info["directory-public-key"]) : undefined;
+      const certificate = typeof info["public-key-certificate"] === "string" ? fromB64url(info["public-key-certificate"]) : undefined;
+      if (
+        !res.ok ||
+        !responseKey ||
+        responseKey.length !== 32 ||
+        !directoryKey ||
+        !certificate ||
+        !bytesEqual(directoryKeyHash(directoryKey), keyHash) ||
+        !checkResponseKeyCertificate(responseKey, certificate, directoryKey)
+      ) {
+        throw new DirectoryVerificationError("bad_response_key", "the directory's response key is not certified by the on-chain directory key");
+      }
+      this.checkResponse(res, bytes, responseKey);
+      return responseKey;
+    })();
+    // A failed attempt is not cached: the next request tries again.
+    this.responseKey.catch(() => (this.responseKey = undefined));
+    return this.responseKey;
   }
 
   /** `directoryKey()` on chain: SHA-256 of the directory's ML-DSA-44 public key. */

@@ -32,7 +32,8 @@ export type DirectoryErrorCode =
   | "overloaded"
   | "actor_unreachable"
   | "invalid_otp"
-  | "too_many_keys";
+  | "too_many_keys"
+  | "misdirected";
 
 const NOT_FOUND: ReadonlySet<DirectoryErrorCode> = new Set([
   "not_found",
@@ -77,6 +78,8 @@ export class DirectoryError extends Error {
     if (this.code === "overloaded") return 503;
     // The actor's instance did not answer usably: our peer failed, not the client's request.
     if (this.code === "actor_unreachable") return 502;
+    // A Host this directory does not answer for (RFC 9110 421 Misdirected Request).
+    if (this.code === "misdirected") return 421;
     if (NOT_FOUND.has(this.code)) return 404;
     if (CONFLICT.has(this.code)) return 409;
     if (FORBIDDEN.has(this.code)) return 403;

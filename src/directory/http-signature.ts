@@ -7,12 +7,13 @@
 //
 // No RFC 9421 library is installed in this project; this module implements only the profile above
 // against the RFC (strict grammar: anything else is refused) and should give way to one
-// (`http-message-signatures`) when it is added. One signature per request: the spec's optional
-// second signature (both algorithms on one message) is not accepted.
+// (`http-message-signatures`) when it is added. A request may carry one signature, or two of
+// different algorithms (spec "JSON REST API": an Ed25519 and an ML-DSA-44 signature on the same
+// message during migration, each verified against its own signature base); every signature a
+// request carries must verify.
 import { KeyObject, createHash, sign as nodeSign, verify as nodeVerify } from "node:crypto";
 import { MLDSA44_SIGNATURE_BYTES, mlDsaSign, mlDsaVerify } from "./mldsa";
 
-export const SIGNATURE_LABEL = "sig1";
 export const COVERED_COMPONENTS = ["@method", "@target-uri", "content-digest"] as const;
 /** How far (seconds) a signature's `created` may be from the verifier's clock. */
 export const DEFAULT_SIGNATURE_WINDOW_SECONDS = 300;
@@ -47,6 +48,8 @@ export type HttpSigner = Ed25519HttpSigner | MlDsa44HttpSigner;
 export type InstanceKey = { alg: "ed25519"; key: KeyObject } | { alg: "ml-dsa-44"; key: Uint8Array };
 
 export interface ParsedSignature {
+  /** The dictionary key it is carried under in Signature-Input and Signature. */
+  label: string;
   alg: HttpSignatureAlg;
   keyId: string;
   created: number;
@@ -86,48 +89,82 @@ function paramsFor(keyId: string, created: number, alg: HttpSignatureAlg): strin
   return `(${covered});created=${created};keyid="${keyId}";alg="${alg}"`;
 }
 
-/** Headers that sign `parts` (Content-Digest, Signature-Input, Signature). */
-export function signRequest(parts: HttpRequestParts, signer: HttpSigner, created: number = Math.floor(Date.now() / 1000)): Record<string, string> {
+/**
+ * Headers that sign `parts` (Content-Digest, Signature-Input, Signature): one signature, or one per
+ * signer (labelled sig1, sig2; the spec allows an Ed25519 and an ML-DSA-44 one together).
+ */
+export function signRequest(parts: HttpRequestParts, signers: HttpSigner | readonly HttpSigner[], created: number = Math.floor(Date.now() / 1000)): Record<string, string> {
+  const list = Array.isArray(signers) ? (signers as readonly HttpSigner[]) : [signers as HttpSigner];
+  if (list.length < 1 || list.length > MAX_SIGNATURES) throw new HttpSignatureError(`a request carries 1 to ${MAX_SIGNATURES} signatures`);
   const digest = contentDigest(parts.body);
-  const alg: HttpSignatureAlg = "alg" in signer ? signer.alg : "ed25519";
-  const params = paramsFor(signer.keyId, created, alg);
-  const base = signatureBase(parts, digest, params);
-  // Hedged ML-DSA (httpsig-pq: SHOULD for production).
-  const signature = "seed" in signer ? Buffer.from(mlDsaSign(base, signer.seed)) : nodeSign(null, base, signer.privateKey);
-  return {
-    "content-digest": digest,
-    "signature-input": `${SIGNATURE_LABEL}=${params}`,
-    signature: `${SIGNATURE_LABEL}=:${signature.toString("base64")}:`,
-  };
+  const inputs: string[] = [];
+  const signatures: string[] = [];
+  for (const [i, signer] of list.entries()) {
+    const label = `sig${i + 1}`;
+    const alg: HttpSignatureAlg = "alg" in signer ? signer.alg : "ed25519";
+    const params = paramsFor(signer.keyId, created, alg);
+    const base = signatureBase(parts, digest, params);
+    // Hedged ML-DSA (httpsig-pq: SHOULD for production).
+    const signature = "seed" in signer ? Buffer.from(mlDsaSign(base, signer.seed)) : nodeSign(null, base, signer.privateKey);
+    inputs.push(`${label}=${params}`);
+    signatures.push(`${label}=:${signature.toString("base64")}:`);
+  }
+  return { "content-digest": digest, "signature-input": inputs.join(", "), signature: signatures.join(", ") };
 }
 
-const INPUT = new RegExp(
-  `^${SIGNATURE_LABEL}=(\\("@method" "@target-uri" "content-digest"\\);created=([0-9]{1,12});keyid="([^"\\\\]{1,2048})";alg="(ed25519|ml-dsa-44)")$`,
-);
+/** At most an Ed25519 and an ML-DSA-44 signature. */
+const MAX_SIGNATURES = 2;
+// One Signature-Input member (sf-dictionary key = the covered components and our parameters),
+// matched from `lastIndex` (sticky); members are separated by a comma and optional spaces.
+const INPUT_MEMBER = /([a-z][a-z0-9_-]{0,15})=(\("@method" "@target-uri" "content-digest"\);created=([0-9]{1,12});keyid="([^"\\]{1,2048})";alg="(ed25519|ml-dsa-44)")(?:, *|$)/y;
 // Base64 of 64 (Ed25519) or 2420 (ML-DSA-44) bytes; the length is checked against the alg.
-const SIGNATURE = new RegExp(`^${SIGNATURE_LABEL}=:([A-Za-z0-9+/]{86}==|[A-Za-z0-9+/]{3227}=):$`);
+const SIGNATURE_MEMBER = /([a-z][a-z0-9_-]{0,15})=:([A-Za-z0-9+/]{86}==|[A-Za-z0-9+/]{3227}=):(?:, *|$)/y;
 const SIGNATURE_BYTES: Record<HttpSignatureAlg, number> = { ed25519: 64, "ml-dsa-44": MLDSA44_SIGNATURE_BYTES };
 
-/** Parses the two signature headers; only the profile above is accepted. */
-export function parseSignatureHeaders(headers: Record<string, string | string[] | undefined>): ParsedSignature {
+/** Splits a header into sticky-regex matches covering all of it, or undefined. */
+function members(text: string, pattern: RegExp): RegExpExecArray[] | undefined {
+  const out: RegExpExecArray[] = [];
+  pattern.lastIndex = 0;
+  while (pattern.lastIndex < text.length) {
+    const m = pattern.exec(text);
+    if (!m || out.length === MAX_SIGNATURES) return undefined;
+    out.push(m);
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+/**
+ * Parses the two signature headers: one or two signatures of the profile above, of different
+ * algorithms, each with its own label. Anything else is refused.
+ */
+export function parseSignatureHeaders(headers: Record<string, string | string[] | undefined>): ParsedSignature[] {
   const one = (name: string): string => {
     const v = headers[name];
     if (typeof v !== "string" || v.length === 0) throw new HttpSignatureError(`missing ${name} header`);
     return v.trim();
   };
-  const input = INPUT.exec(one("signature-input"));
-  if (!input) {
+  const inputs = members(one("signature-input"), INPUT_MEMBER);
+  if (!inputs) {
     throw new HttpSignatureError(
-      'signature-input must be sig1=("@method" "@target-uri" "content-digest");created=…;keyid="…";alg="ed25519" (or "ml-dsa-44")',
+      'signature-input must be sig1=("@method" "@target-uri" "content-digest");created=…;keyid="…";alg="ed25519" (or "ml-dsa-44"), at most two such signatures',
     );
   }
-  const alg = input[4] as HttpSignatureAlg;
-  const sig = SIGNATURE.exec(one("signature"));
-  const signature = sig ? new Uint8Array(Buffer.from(sig[1], "base64")) : undefined;
-  if (!signature || signature.length !== SIGNATURE_BYTES[alg]) {
-    throw new HttpSignatureError(`signature must be sig1=:<base64 of ${SIGNATURE_BYTES[alg]} bytes>: for alg ${alg}`);
-  }
-  return { alg, params: input[1], created: Number(input[2]), keyId: input[3], signature };
+  const signatures = members(one("signature"), SIGNATURE_MEMBER);
+  if (!signatures) throw new HttpSignatureError("signature must be <label>=:<base64>: for each signature input");
+  const byLabel = new Map(signatures.map((m) => [m[1], m[2]]));
+  if (byLabel.size !== signatures.length || signatures.length !== inputs.length) throw new HttpSignatureError("signature and signature-input must name the same labels, once each");
+  const parsed = inputs.map((input): ParsedSignature => {
+    const label = input[1];
+    const alg = input[5] as HttpSignatureAlg;
+    const b64 = byLabel.get(label);
+    const signature = b64 === undefined ? undefined : new Uint8Array(Buffer.from(b64, "base64"));
+    if (!signature || signature.length !== SIGNATURE_BYTES[alg]) {
+      throw new HttpSignatureError(`signature ${label} must be ${label}=:<base64 of ${SIGNATURE_BYTES[alg]} bytes>: for alg ${alg}`);
+    }
+    return { label, alg, params: input[2], created: Number(input[3]), keyId: input[4], signature };
+  });
+  if (parsed.length === 2 && parsed[0].alg === parsed[1].alg) throw new HttpSignatureError("two signatures must be of different algorithms (Ed25519 and ML-DSA-44)");
+  return parsed;
 }
 
 /**

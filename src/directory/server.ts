@@ -16,9 +16,12 @@ import { Directory, DirectoryOptions, SubmissionAuth } from "./directory";
 import { decodeMerkleRoot, encodePublicKey, toB64url } from "./encoding";
 import { DirectoryError, errorBody } from "./errors";
 import { DirectoryHpkeKey, ENCRYPTED_CONTEXT, HpkeError } from "./hpke-wire";
+import { HostAllowList } from "./host-allowlist";
 import { HttpSignatureError, parseSignatureHeaders, verifyRequest } from "./http-signature";
+import { directoryKeyPair } from "./log-entry";
 import { warmUpJit } from "./mldsa";
 import { PLAINTEXT_CONTEXT } from "./protocol";
+import { ResponseSigner, certifyResponseKey, deriveResponseKey } from "./response-signature";
 import { BadRequestTable, RateLimitOptions } from "./rate-limit";
 import { openDirectoryStore } from "./store/open";
 import { WitnessTable, registerCosignRoutes } from "./cosign";
@@ -43,12 +46,19 @@ export interface DirectoryServerOptions extends Omit<DirectoryOptions, "vectorRe
   rateLimit?: RateLimitOptions;
   /** Worker threads for Argon2id commitments (default: one per core); 0 computes them on the event loop. */
   commitmentWorkers?: number;
-  /** 32-byte X-Wing seed of the key clients HPKE-encrypt to; default: derived from `signingKey`. */
+  /** 32-byte X-Wing decapsulation key (seed form) clients HPKE-encrypt to; default: derived from `signingKey`. */
   hpkeSeed?: Uint8Array;
   /** C2SP tlog-tiles view of the log (checkpoint, tiles, entry bundles); on by default at /tlog. */
   tlog?: TlogOptions | false;
   /** Witnesses whose cosignatures are accepted: identifier → `mldsa44:…` or `ed25519:…` public key. */
   witnesses?: Record<string, string>;
+  /** 32-byte Ed25519 seed of the key that signs every response; default: derived from `signingKey`. */
+  responseKey?: Uint8Array;
+  /**
+   * Host headers answered (`host` or `host:port`); others get 421 (spec: DNS rebinding). Default:
+   * the host of `name` and loopback. IP addresses other than loopback only when listed here.
+   */
+  allowedHosts?: string[];
 }
 
 export interface DirectoryRouteOptions {
@@ -63,6 +73,12 @@ export interface DirectoryRouteOptions {
   witnesses?: Record<string, string>;
   /** The `hostname` witnesses must name in cosignatures; default: the directory name. */
   cosignHostname?: string;
+  /** Signs every response (RFC 9421, spec "JSON REST API"); its key is `api/info`'s `public-key`. */
+  responseSigner: ResponseSigner;
+  /** The directory key's signature of the response key (`certifyResponseKey`), published in `api/info`. */
+  responseKeyCertificate?: Uint8Array;
+  /** Host headers answered; default: the directory name's host and loopback (see HostAllowList). */
+  allowedHosts?: string[];
 }
 
 declare module "fastify" {
@@ -162,7 +178,10 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
 
   // Refuse a penalized client before reading its body: the cheapest possible rejection. So is a
   // write while too many others wait for their turn (503 + Retry-After).
+  const hosts = new HostAllowList(options.allowedHosts, directory.name);
   app.addHook("onRequest", async (req) => {
+    // Every request, reads too: a rebound page must not read through a victim's browser either.
+    hosts.check(req.headers.host);
     if (req.method !== "POST") return;
     req.penaltyKeys = [`ip:${req.ip}`];
     badRequests.check(req.penaltyKeys);
@@ -191,13 +210,16 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
     req.penaltyKeys = [...(req.penaltyKeys ?? []), `instance:${origin}`];
     badRequests.check(req.penaltyKeys);
     try {
-      const parsed = parseSignatureHeaders(req.headers);
-      const key = await resolver.resolve(actor, parsed.keyId);
+      // One signature, or an Ed25519 and an ML-DSA-44 one (spec: during migration); each must verify.
+      const signatures = parseSignatureHeaders(req.headers);
+      const keys = await Promise.all(signatures.map((sig) => resolver.resolve(actor, sig.keyId)));
       // Requests waiting on one actor-document fetch all resume in the same microtask run; a turn
       // each, so their signature checks and validation interleave with reads instead of piling up.
       await directory.turns.turn("continue");
       const targetUri = `${req.protocol}://${req.headers.host ?? ""}${req.url}`;
-      verifyRequest({ method: req.method, targetUri, body: req.rawBody ?? Buffer.alloc(0) }, req.headers, parsed, key);
+      for (const [i, sig] of signatures.entries()) {
+        verifyRequest({ method: req.method, targetUri, body: req.rawBody ?? Buffer.alloc(0) }, req.headers, sig, keys[i]);
+      }
     } catch (err) {
       if (err instanceof HttpSignatureError) throw new DirectoryError("unauthorized", err.message);
       throw err;
@@ -224,14 +246,35 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
     }
   }
 
+  // Every response is signed over the body bytes as sent (spec "JSON REST API").
+  const signer = options.responseSigner;
+  // A callback hook (no promise per response); a string body is encoded once, here, and sent as is.
+  app.addHook("onSend", (_req, reply, payload, done) => {
+    let body: Buffer;
+    if (payload === null || payload === undefined) body = Buffer.alloc(0);
+    else if (typeof payload === "string") body = Buffer.from(payload, "utf8");
+    else if (Buffer.isBuffer(payload)) body = payload;
+    else return done(new Error("a streamed response cannot be signed")); // none of our routes streams
+    reply.headers(signer.sign(reply.statusCode, body));
+    done(null, body);
+  });
+
   app.setErrorHandler((err, _req, reply) => sendError(reply, err));
   app.setNotFoundHandler((_req, reply) =>
     reply.code(404).send(errorBody("not_found", "no such endpoint")),
   );
 
+  // The spec's fields (`public-key` is the response-signing key; no ActivityPub inbox, so no
+  // `actor`), plus the directory's name, its ML-DSA-44 key (the tree heads' and log entries',
+  // pinned on chain), that key's signature binding the response key to it, and the tree head.
   app.get("/api/info", async () => ({
+    "!pkd-context": "fedi-e2ee:v1/api/info",
+    "current-time": String(Math.floor(Date.now() / 1000)),
+    "burndown-enabled": directory.burnDownEnabled,
+    "public-key": signer.encodedPublicKey,
     directory: directory.name,
-    "public-key": encodePublicKey(directory.publicKey),
+    "directory-public-key": encodePublicKey(directory.publicKey),
+    ...(options.responseKeyCertificate ? { "public-key-certificate": toB64url(options.responseKeyCertificate) } : {}),
     "tree-head": await directory.treeHead(),
   }));
   // The spec's fields, plus `public-key` (the key that signs our tree heads) for older clients.
@@ -332,15 +375,17 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
  * wait; beyond, at once): in the 500-submission burst the longest iteration of the server's main
  * thread went from 27-40 ms to 21-27 ms of CPU.
  */
-function sheddingServerFactory(directory: Directory) {
+function sheddingServerFactory(directory: Directory, signer: ResponseSigner) {
   return (handler: http.RequestListener, opts: FastifyHttpOptions<http.Server>): http.Server => {
-    const refusal = JSON.stringify(errorBody("overloaded", "the directory is busy; retry later"));
+    const refusal = Buffer.from(JSON.stringify(errorBody("overloaded", "the directory is busy; retry later")));
     const refuse = (res: http.ServerResponse): void => {
       if (res.destroyed) return; // the client left while its answer waited
       res.writeHead(503, {
         "content-type": "application/json; charset=utf-8",
-        "content-length": Buffer.byteLength(refusal),
+        "content-length": refusal.length,
         "retry-after": String(directory.turns.retryAfter),
+        // Signed once a second (the signer caches by status and body).
+        ...signer.sign(503, refusal),
       });
       res.end(refusal);
     };
@@ -389,7 +434,8 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
     commitmentConcurrency: options.commitmentConcurrency ?? Math.max(1, workers),
   });
   // Protocol messages are a few KiB; a small body limit bounds what an unauthenticated client makes us buffer.
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 64 * 1024, serverFactory: sheddingServerFactory(directory) });
+  const responseSigner = new ResponseSigner(options.responseKey ?? deriveResponseKey(options.signingKey));
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 64 * 1024, serverFactory: sheddingServerFactory(directory, responseSigner) });
   const resolver = new ActorKeyResolver({ allowInsecure: options.allowInsecureActors });
   const hpke = options.hpkeSeed ? await DirectoryHpkeKey.fromSeed(options.hpkeSeed) : await DirectoryHpkeKey.fromSigningKey(options.signingKey);
   const tlog = options.tlog === false ? undefined : { ...options.tlog, signingKey: options.signingKey };
@@ -399,6 +445,9 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
     hpke,
     tlog,
     witnesses: options.witnesses,
+    allowedHosts: options.allowedHosts,
+    responseSigner,
+    responseKeyCertificate: certifyResponseKey(responseSigner.publicKey, directoryKeyPair(options.signingKey)),
   });
   // Before the first request, not in the first burst (see warmUpJit).
   warmUpJit();

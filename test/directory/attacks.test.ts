@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { Wallet } from "ethers";
@@ -260,6 +260,29 @@ describe("directory attacks (issue #17)", function () {
       const m = signedEnvelope(server.url, "/api/message", await buildAddKey(dave.actor, publicKeyOf(eveKeys.directorySecret), await server.directory.currentRoot(), eveKeys.directorySecret), forged);
       const res = await post(`${server.url}/api/message`, m.body, m.headers);
       expect([res.status, res.body.error]).to.deep.equal([401, "unauthorized"]);
+    });
+
+    it("an instance migrating to ML-DSA-44 may send both signatures on one request; both must verify", async () => {
+      const ed = social.identity("frank").signer;
+      const pq = social.pqIdentity("frank").signer;
+      const both = { actor: social.actor("frank"), signer: [ed, pq] };
+      const frankKeys = new UserKeys(new Wallet(Wallet.createRandom().privateKey));
+      const add = async () => buildAddKey(both.actor, publicKeyOf(frankKeys.directorySecret), await server.directory.currentRoot(), frankKeys.directorySecret);
+      // Either signature made with another key (under the published key id) sinks the request, even beside a valid one.
+      for (const bad of [
+        [ed, { ...pq, seed: new Uint8Array(32).fill(3) }],
+        [{ ...ed, privateKey: generateKeyPairSync("ed25519").privateKey }, pq],
+      ]) {
+        const m = signedEnvelope(server.url, "/api/message", await add(), { actor: both.actor, signer: bad });
+        expect(m.headers["signature-input"]).to.match(/^sig1=.*alg="ed25519", sig2=.*alg="ml-dsa-44"$/);
+        const res = await post(`${server.url}/api/message`, m.body, m.headers);
+        expect([res.status, res.body.error]).to.deep.equal([401, "unauthorized"]);
+      }
+      // Two signatures of one algorithm are not the migration pair.
+      const twice = signedEnvelope(server.url, "/api/message", await add(), { actor: both.actor, signer: [pq, pq] });
+      expect((await post(`${server.url}/api/message`, twice.body, twice.headers)).status).to.equal(401);
+      const r = await new ReaderDirectory(server.url, contract).publish(both.actor, frankKeys, both);
+      expect(r).to.deep.equal({ addedKey: true, addedReaderKeys: true });
     });
 
     it("the original attack (claim the operator id, burn Bob down, re-register him with the attacker's key) is refused at every step", async () => {

@@ -12,6 +12,7 @@ import { fromB64url } from "../../src/directory/encoding";
 import { DirectoryHpkeKey, ENCRYPTED_CONTEXT, sealPadded } from "../../src/directory/hpke-wire";
 import { signRequest } from "../../src/directory/http-signature";
 import { buildAddKey, buildBurnDown, publicKeyOf } from "../../src/directory/protocol";
+import { ResponseSigner } from "../../src/directory/response-signature";
 import { registerDirectoryRoutes } from "../../src/directory/server";
 import { HPKE_CIPHERSUITE, openProtocolMessage } from "../../src/directory/v08/hpke";
 import type { CheckpointContract } from "../../src/directory/checkpoint-contract";
@@ -44,6 +45,7 @@ describe("directory: HPKE-encrypted protocol messages (v0.8 wire format)", funct
       resolver: new ActorKeyResolver({ allowInsecure: true }),
       rateLimit: { basePenaltyMs: 0 },
       hpke,
+      responseSigner: new ResponseSigner(newSecretKey()),
     });
     url = await app.listen({ host: "127.0.0.1", port: 0 });
   });
@@ -151,8 +153,9 @@ describe("directory: HPKE-encrypted protocol messages (v0.8 wire format)", funct
   });
 
   it("the SDK encrypts by default (BurnDown excepted) after fetching the directory's key", async () => {
-    // The client reads only api/server-public-key and posts; no chain is involved in submit().
-    const client = new DirectoryClient({ url, contract: {} as CheckpointContract });
+    // The client reads only api/server-public-key and posts; no chain is involved in submit(), so
+    // neither is the response key's certificate (response-signature.test.ts checks that path).
+    const client = new DirectoryClient({ url, contract: {} as CheckpointContract, verifyResponses: false });
     const erin = social.identity("erin");
     const sk = newSecretKey();
     const before = opened;

@@ -222,7 +222,10 @@ describe("directory: HTTP service, on-chain checkpoints and split-view detection
     // A directory signing with a key other than the one on chain is rejected outright.
     const impostor = await startDirectoryServer({ database: path.join(tmp, "impostor.db"), name: "https://pkd.test", signingKey: newSecretKey() });
     servers.push(impostor);
-    await expectVerification(new DirectoryClient({ url: impostor.url, contract: readerContract }).verifiedTreeHead(), "bad_tree_head_signature");
+    // Its response key has no certificate from the on-chain key: refused at the first answer...
+    await expectVerification(new DirectoryClient({ url: impostor.url, contract: readerContract }).verifiedTreeHead(), "bad_response_key");
+    // ...and, were responses not checked, at its tree head.
+    await expectVerification(new DirectoryClient({ url: impostor.url, contract: readerContract, verifyResponses: false }).verifiedTreeHead(), "bad_tree_head_signature");
 
     // The honest directory still verifies.
     expect((await honestClient.lookup(ALICE)).keys).to.have.length(2);

@@ -56,7 +56,8 @@ describe("review: DirectoryClient and a lying directory", function () {
 
   it("a RevokeKey record relabelled `action: AddKey` is not accepted as the key's proof", async () => {
     const ALICE = social.actor("alice");
-    const client = new DirectoryClient({ url: server.url, contract: contractFor(server) });
+    // The record layer's own check, beneath the response signatures (which catch the edit first: below).
+    const client = new DirectoryClient({ url: server.url, contract: contractFor(server), verifyResponses: false });
     const k1 = newSecretKey();
     const k2 = newSecretKey();
     const first = await client.publishFirstKey(ALICE, k1, social.identity("alice"));
@@ -101,6 +102,9 @@ describe("review: DirectoryClient and a lying directory", function () {
       expect(accepted, "lookup accepted the revoked key on a RevokeKey record").to.equal(undefined);
       expect(failure).to.be.instanceOf(DirectoryVerificationError);
       expect((failure as DirectoryVerificationError).code).to.equal("record_mismatch");
+      // With response signatures checked (the default), the edited answer is refused as such.
+      const checked = await new DirectoryClient({ url: server.url, contract: contractFor(server) }).lookup(ALICE).catch((e: unknown) => e);
+      expect((checked as DirectoryVerificationError).code).to.equal("bad_response_signature");
     } finally {
       globalThis.fetch = realFetch;
     }

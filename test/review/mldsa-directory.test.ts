@@ -8,6 +8,7 @@ import { DirectoryError } from "../../src/directory/errors";
 import type { StoreTransaction } from "../../src/directory/store/store";
 import { toB64url } from "../../src/directory/encoding";
 import { buildAddKey, buildRevocationToken, publicKeyOf, unixTime } from "../../src/directory/protocol";
+import { ResponseSigner } from "../../src/directory/response-signature";
 import { registerDirectoryRoutes, startDirectoryServer } from "../../src/directory/server";
 import { DirectoryHpkeKey } from "../../src/directory/hpke-wire";
 import Fastify from "fastify";
@@ -201,7 +202,7 @@ describe("review: the vectors-only replay seam never reaches a server", function
     const app = Fastify();
     try {
       const hpke = await DirectoryHpkeKey.fromSigningKey(newSecretKey());
-      expect(() => registerDirectoryRoutes(app, t.directory, { hpke })).to.throw();
+      expect(() => registerDirectoryRoutes(app, t.directory, { hpke, responseSigner: new ResponseSigner(newSecretKey()) })).to.throw();
     } finally {
       await app.close();
       await t.close();

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import { createPrivateKey, randomBytes } from "node:crypto";
 import { Command } from "commander";
 import { Wallet } from "ethers";
+import { HostAllowList } from "../../directory/host-allowlist";
 import { startDirectoryServer } from "../../directory/server";
 import type { InstanceIdentity } from "../../directory/client";
 import { connectCheckpointContract, directoryKeyBytes32 } from "../../directory/checkpoint-contract";
@@ -69,7 +70,8 @@ export function directoryCommand(): Command {
     .option("--checkpoint-interval <seconds>", "seconds between checkpoints", "60")
     .option("--insecure-actors", "TEST ONLY: accept http:// actors and instances on loopback/private addresses")
     .option("--witness <id=key>", "witness whose cosignatures are accepted, ID=mldsa44:<base64url> or ID=ed25519:<base64url> (repeatable)", collect, [] as string[])
-    .action(async (opts: { database: string; keyFile: string; name: string; host: string; port: string; operator: string[]; peer: string[]; contract?: string; walletKeyEnv: string; checkpointInterval: string; insecureActors?: boolean; witness: string[] }, c: Command) => {
+    .option("--allowed-host <host[:port]>", "Host header answered (repeatable; default: the --name host and loopback; others get 421)", collect, [] as string[])
+    .action(async (opts: { database: string; keyFile: string; name: string; host: string; port: string; operator: string[]; peer: string[]; contract?: string; walletKeyEnv: string; checkpointInterval: string; insecureActors?: boolean; witness: string[]; allowedHost: string[] }, c: Command) => {
       const ctx = new Context(c);
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError("usage", "--port must be 0..65535");
@@ -84,6 +86,11 @@ export function directoryCommand(): Command {
           onError: (err: unknown) => process.stderr.write(`checkpoint failed: ${(err as Error).message}\n`),
         };
       }
+      try {
+        new HostAllowList(opts.allowedHost, opts.name);
+      } catch (err) {
+        throw new CliError("usage", (err as Error).message);
+      }
       const signingKey = loadOrCreateKey(opts.keyFile);
       // The key part (`alg:base64url`) has no '=', so the last one separates ID and key.
       const witnesses: Record<string, string> = {};
@@ -95,7 +102,7 @@ export function directoryCommand(): Command {
       lifecycle.keepAlive = true;
       const server = await startDirectoryServer({
         database: opts.database, name: opts.name, signingKey, operators: opts.operator, peers: opts.peer, host: opts.host, port, checkpoint,
-        allowInsecureActors: opts.insecureActors === true, witnesses,
+        allowInsecureActors: opts.insecureActors === true, witnesses, allowedHosts: opts.allowedHost,
       });
       process.stdout.write(
         JSON.stringify({

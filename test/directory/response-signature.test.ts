@@ -1,0 +1,231 @@
+// The directory's HTTP layer as the spec asks. Every response is signed ("JSON REST API": an
+// RFC 9421 signature over the body; `api/info` publishes the key), and the SDK checks it under the
+// key that `api/info` publishes with a certificate from the on-chain directory key: a man in the
+// middle who edits a response, or swaps in a key of its own, is caught. And the directory answers
+// only for its own hosts ("DNS Rebinding Attacks": a Host allow-list, no IP addresses).
+import fs from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { connectCheckpointContract, CheckpointContract, directoryKeyBytes32 } from "../../src/directory/checkpoint-contract";
+import { DirectoryClient, DirectoryRequestError, DirectoryVerificationError } from "../../src/directory/client";
+import { decodePublicKey, fromB64url } from "../../src/directory/encoding";
+import { publicKeyOf } from "../../src/directory/protocol";
+import {
+  RESPONSE_KEY_PREFIX,
+  ResponseSignatureError,
+  ResponseSigner,
+  checkResponseKeyCertificate,
+  verifyResponse,
+} from "../../src/directory/response-signature";
+import { DirectoryServer, startDirectoryServer } from "../../src/directory/server";
+import { DirectoryError } from "../../src/directory/errors";
+import { HostAllowList } from "../../src/directory/host-allowlist";
+import { newSecretKey } from "./helpers";
+import { startInstance, TestInstance } from "./instance";
+
+interface Fetched {
+  status: number;
+  headers: Headers;
+  body: Uint8Array;
+}
+
+/** A request with a Host header of our choosing (fetch does not let us set it). */
+function withHost(url: string, host: string, method = "GET", body?: string): Promise<Fetched> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method, headers: { host, ...(body ? { "content-type": "application/json" } : {}) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") headers.set(k, v);
+        resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks) });
+      });
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+async function fetchRaw(url: string, init?: RequestInit): Promise<Fetched> {
+  const res = await fetch(url, init);
+  return { status: res.status, headers: res.headers, body: new Uint8Array(await res.arrayBuffer()) };
+}
+
+/** A proxy in front of the directory that may rewrite what comes back. */
+async function startProxy(target: string, rewrite: (path: string, status: number, headers: http.IncomingHttpHeaders, body: Buffer) => { status: number; headers: http.OutgoingHttpHeaders; body: Buffer }): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      void (async () => {
+        const upstream = await fetch(target + req.url, {
+          method: req.method,
+          headers: Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== "host" && k !== "connection").map(([k, v]) => [k, String(v)])),
+          body: req.method === "POST" ? Buffer.concat(chunks) : undefined,
+        });
+        const headers: http.IncomingHttpHeaders = {};
+        upstream.headers.forEach((v, k) => (headers[k] = v));
+        delete headers["content-length"];
+        delete headers["transfer-encoding"];
+        const out = rewrite(req.url ?? "", upstream.status, headers, Buffer.from(await upstream.arrayBuffer()));
+        res.writeHead(out.status, { ...out.headers, "content-length": out.body.length });
+        res.end(out.body);
+      })();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+describe("directory: signed responses (RFC 9421) checked by the SDK", function () {
+  this.timeout(120_000);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "nkms-dir-respsig-"));
+  const signingKey = newSecretKey();
+  let server: DirectoryServer;
+  let contract: CheckpointContract;
+  let social: TestInstance;
+  let responseKey: Uint8Array;
+
+  before(async () => {
+    social = await startInstance();
+    const [operator] = await ethers.getSigners();
+    const factory = await ethers.getContractFactory("DirectoryCheckpoint");
+    const deployed = await factory.deploy(operator.address, directoryKeyBytes32(publicKeyOf(signingKey)));
+    await deployed.waitForDeployment();
+    contract = connectCheckpointContract(await deployed.getAddress(), ethers.provider);
+    server = await startDirectoryServer({
+      database: path.join(tmp, "d.db"),
+      name: "https://pkd.test",
+      signingKey,
+      allowInsecureActors: true,
+      operators: [social.actor("admin")],
+      rateLimit: { basePenaltyMs: 0 },
+      commitmentWorkers: 1,
+    });
+    const info = JSON.parse(Buffer.from((await fetchRaw(`${server.url}/api/info`)).body).toString("utf8")) as Record<string, unknown>;
+    responseKey = fromB64url(String(info["public-key"]).slice(RESPONSE_KEY_PREFIX.length))!;
+  });
+
+  after(async () => {
+    await server?.close();
+    await social?.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("api/info carries the spec's fields and a response key certified by the directory key", async () => {
+    const res = await fetchRaw(`${server.url}/api/info`);
+    const info = JSON.parse(Buffer.from(res.body).toString("utf8")) as Record<string, unknown>;
+    expect(info["!pkd-context"]).to.equal("fedi-e2ee:v1/api/info");
+    expect(info["current-time"]).to.match(/^[0-9]+$/);
+    expect(info["burndown-enabled"]).to.equal(true);
+    expect(String(info["public-key"])).to.match(/^ed25519:[A-Za-z0-9_-]{43}$/);
+    const directoryKey = decodePublicKey(String(info["directory-public-key"]))!;
+    expect(Buffer.from(directoryKey).equals(Buffer.from(publicKeyOf(signingKey)))).to.equal(true);
+    expect(checkResponseKeyCertificate(responseKey, fromB64url(String(info["public-key-certificate"]))!, directoryKey)).to.equal(true);
+    // The certificate binds this key only.
+    expect(checkResponseKeyCertificate(newSecretKey(), fromB64url(String(info["public-key-certificate"]))!, directoryKey)).to.equal(false);
+  });
+
+  it("signs every response: reads, errors of every kind, binary tiles, and refusals", async () => {
+    const responses: Array<[string, Fetched]> = [
+      ["tree head", await fetchRaw(`${server.url}/api/tree-head`)],
+      ["unknown actor", await fetchRaw(`${server.url}/api/actor/${encodeURIComponent("https://nowhere.test/users/x")}`)],
+      ["no such route", await fetchRaw(`${server.url}/no/such/route`)],
+      ["not JSON", await fetchRaw(`${server.url}/api/message`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" })],
+      [
+        "unsigned envelope",
+        await fetchRaw(`${server.url}/api/message`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ "!pkd-context": "fedi-e2ee:v1-plaintext-message", actor: social.actor("alice"), message: "{}" }),
+        }),
+      ],
+      ["tlog checkpoint", await fetchRaw(`${server.url}/tlog/checkpoint`)],
+      ["server public key", await fetchRaw(`${server.url}/api/server-public-key`)],
+    ];
+    expect(responses.map(([, r]) => r.status)).to.deep.equal([200, 404, 404, 400, 401, 200, 200]);
+    for (const [what, r] of responses) {
+      expect(() => verifyResponse(r.status, r.headers, r.body, responseKey, { maxAgeSeconds: 60 }), what).to.not.throw();
+    }
+    const [, head] = responses[0];
+    // Bound to the status and the exact bytes, and to this key.
+    expect(() => verifyResponse(201, head.headers, head.body, responseKey)).to.throw(ResponseSignatureError, /does not verify/);
+    expect(() => verifyResponse(200, head.headers, Buffer.concat([head.body, Buffer.from(" ")]), responseKey)).to.throw(ResponseSignatureError, /content-digest/);
+    expect(() => verifyResponse(200, head.headers, head.body, new ResponseSigner(newSecretKey()).publicKey)).to.throw(ResponseSignatureError, /another key/);
+    expect(() => verifyResponse(200, head.headers, head.body, responseKey, { now: Math.floor(Date.now() / 1000) + 3600, maxAgeSeconds: 60 })).to.throw(ResponseSignatureError, /too old/);
+  });
+
+  it("the SDK accepts the honest directory's responses and refuses edited ones or a swapped key", async () => {
+    const honest = new DirectoryClient({ url: server.url, contract });
+    await honest.verifiedTreeHead();
+    // An error answer is still an error answer (and was checked): the request error, not a verification error.
+    const unknown = await honest.lookup("https://nowhere.test/users/x").catch((e: unknown) => e);
+    expect(unknown).to.be.instanceOf(DirectoryRequestError);
+
+    // 1. A proxy that edits an error message: the SDK no longer believes it.
+    const editor = await startProxy(server.url, (p, status, headers, body) => ({
+      status,
+      headers,
+      body: status === 404 ? Buffer.from(JSON.stringify({ ...(JSON.parse(body.toString("utf8")) as object), message: "edited" })) : body,
+    }));
+    // 2. A proxy that re-signs everything with a key of its own and publishes that key in api/info.
+    const mallory = new ResponseSigner(newSecretKey());
+    const swapper = await startProxy(server.url, (p, status, headers, body) => {
+      let out = body;
+      if (p.startsWith("/api/info")) {
+        const info = JSON.parse(body.toString("utf8")) as Record<string, unknown>;
+        out = Buffer.from(JSON.stringify({ ...info, "public-key": mallory.encodedPublicKey }));
+      }
+      return { status, headers: { ...headers, ...mallory.sign(status, out) }, body: out };
+    });
+    try {
+      const edited = await new DirectoryClient({ url: editor.url, contract }).lookup("https://nowhere.test/users/x").catch((e: unknown) => e);
+      expect(edited).to.be.instanceOf(DirectoryVerificationError);
+      expect((edited as DirectoryVerificationError).code).to.equal("bad_response_signature");
+      // Untouched answers through the same proxy still verify.
+      await new DirectoryClient({ url: editor.url, contract }).verifiedTreeHead();
+
+      const swapped = await new DirectoryClient({ url: swapper.url, contract }).verifiedTreeHead().catch((e: unknown) => e);
+      expect(swapped).to.be.instanceOf(DirectoryVerificationError);
+      expect((swapped as DirectoryVerificationError).code).to.equal("bad_response_key");
+    } finally {
+      await editor.close();
+      await swapper.close();
+    }
+  });
+
+  it("answers only for its own hosts: another name, or an IP address that is not loopback, gets 421 (reads and writes)", async () => {
+    const port = new URL(server.url).port;
+    const status = async (host: string, method = "GET", path = "/api/tree-head", body?: string): Promise<number> => {
+      const r = await withHost(server.url + path, host, method, body);
+      verifyResponse(r.status, r.headers, r.body, responseKey); // refusals are signed too
+      if (r.status === 421) expect(JSON.parse(Buffer.from(r.body).toString("utf8")).error).to.equal("misdirected");
+      return r.status;
+    };
+    expect(await status(`127.0.0.1:${port}`)).to.equal(200);
+    expect(await status(`localhost:${port}`)).to.equal(200);
+    expect(await status("pkd.test")).to.equal(200); // the directory's name
+    expect(await status("rebound.attacker.example")).to.equal(421);
+    expect(await status(`10.0.0.7:${port}`)).to.equal(421);
+    expect(await status(`pkd.test.attacker.example`)).to.equal(421);
+    // A request signed for another directory's URL (its @target-uri) is not taken here.
+    expect(await status("other-pkd.example", "POST", "/api/message", "{}")).to.equal(421);
+  });
+
+  it("HostAllowList: explicit hosts and ports, case-insensitive; malformed entries refused", () => {
+    const list = new HostAllowList(["pkd.example.com", "10.1.2.3:8080", "[::1]:9000"], "https://ignored.example");
+    for (const ok of ["pkd.example.com", "PKD.Example.com:443", "10.1.2.3:8080", "[::1]:9000"]) expect(() => list.check(ok), ok).to.not.throw();
+    for (const bad of ["ignored.example", "10.1.2.3", "10.1.2.3:80", "[::1]:9001", "localhost", "", "a b", "pkd.example.com:99999x"]) {
+      expect(() => list.check(bad), bad).to.throw(DirectoryError, /host/i);
+    }
+    expect(() => list.check(undefined)).to.throw(DirectoryError);
+    expect(() => new HostAllowList(["http://pkd.example.com"], "x")).to.throw(RangeError);
+    // An IP-literal name is not allowed implicitly.
+    expect(() => new HostAllowList(undefined, "http://192.168.1.5:8080").check("192.168.1.5:8080")).to.throw(DirectoryError);
+  });
+});
