@@ -8,6 +8,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { actorOrigin, canonicalActorId } from "./actor-keys";
 import { AttributeDecryptionError, CommitmentHasher, OpenedAttribute, openAttribute } from "./attribute-encryption";
 import {
+  MERKLE_ROOT_PREFIX,
   decodeMerkleRoot,
   decodePublicKey,
   encodeMerkleRoot,
@@ -18,9 +19,9 @@ import {
   toB64url,
 } from "./encoding";
 import { DirectoryError } from "./errors";
-import { buildLogEntry, directoryKeyPair, logEntryOf, messageHash } from "./log-entry";
-import { bytesEqual, leafHash } from "./merkle";
-import { MlDsaKeyPair, mlDsaVerify } from "./mldsa";
+import { LOG_ENTRY_BYTES, buildLogEntry, directoryKeyPair, logEntryOf, messageHash } from "./log-entry";
+import { EMPTY_TREE_HASH, bytesEqual, leafHash } from "./merkle";
+import { MLDSA44_SIGNATURE_BYTES, MlDsaKeyPair, mlDsaVerify } from "./mldsa";
 import {
   ACTIONS,
   Action,
@@ -130,12 +131,43 @@ export interface KeyRecord {
   "moved-by": string[];
 }
 
+/** The spec's proof of one record: the root right after its leaf was appended, and the leaf's inclusion proof there. */
+export interface RecordProof {
+  /** `pkd-mr-v1:` root of the tree of size leaf-index + 1. */
+  "merkle-root": string;
+  /** base64url nodes proving the leaf in that tree. */
+  "inclusion-proof": string[];
+}
+
+/** An entry of api/actor/:id/keys: ours plus the spec's fields. */
+export interface KeyListing extends KeyRecord, RecordProof {
+  /** When the directory logged the AddKey (spec "Timestamps": Unix seconds, decimal). */
+  created: string;
+}
+
+/** api/actor/:id/key/:keyId: our fields, except that `revoked` is the spec's (time of revocation, or null). */
+export interface KeyInfo extends Omit<KeyListing, "revoked"> {
+  "actor-id": string;
+  revoked: string | null;
+  /** Root right after the record that revoked the key (RevokeKey, its third-party form, or BurnDown). */
+  "revoke-root": string | null;
+}
+
 export interface AuxRecord {
   "aux-id": string;
   "aux-type": string;
   "aux-data": string;
   "leaf-index": number;
   "merkle-leaf": string;
+  /** When the directory logged the AddAuxData (Unix seconds, decimal). */
+  created: string;
+}
+
+/** api/actor/:id/auxiliary/:auxId. */
+export interface AuxInfo extends AuxRecord, RecordProof {
+  "actor-id": string;
+  revoked: string | null;
+  "revoke-root": string | null;
 }
 
 export interface SubmitResult {
@@ -154,17 +186,38 @@ export interface HistoryEntry {
   /** The logged entry (base64url): SHA-256(message) ‖ directory signature ‖ SHA-256(directory key). */
   "log-entry": string;
   action: Action;
+  /** ISO 8601 time the directory logged the record. */
   created: string;
   envelope: SignedMessage;
 }
 
+/** An entry of api/history/since's `records` (the spec's shape). */
+export interface HistoryRecord {
+  /** Unix seconds, decimal. */
+  created: string;
+  /** The protocol message as committed (its attributes encrypted): the JSON the log entry hashes. */
+  "encrypted-message": string;
+  /** Root right after this record was appended. */
+  "merkle-root": string;
+}
+
 export interface HistoryView extends HistoryEntry {
+  /** Unix seconds, decimal (the spec's; `entries` of api/history keep ISO 8601). */
+  created: string;
   "tree-size": number;
+  /** The leaf's inclusion proof in the tree of `tree-size`, whose root is `merkle-root`. */
   "inclusion-proof": string[];
+  "merkle-root": string;
   "tree-head": SignedTreeHead;
   /** Decrypted attributes, or null once the record's keys were shredded. */
   message: Record<string, string> | null;
   "symmetric-keys": Record<string, string> | null;
+  /** The log entry split as the spec names its parts (null for an entry not of this directory's layout). */
+  "dir-signature": string | null;
+  "dir-publickeyhash": string | null;
+  "encrypted-message": string;
+  /** No Trusted Replicas: nothing is re-wrapped. */
+  "rewrapped-keys": null;
 }
 
 /** ⌈2·log2(N)²⌉: how many entries old a client's recent Merkle root may be. */
@@ -870,41 +923,106 @@ export class Directory {
 
   // ---------------------------------------------------------------- reads
 
-  async actorInfo(actor: string): Promise<{ "actor-id": string; fireproof: boolean; "active-keys": number; "aux-data": number }> {
+  /**
+   * The stored form of an actor ID a reader names (spec "Actor ID Canonicalization", so an
+   * http:// form finds the https:// actor); an ID that is no actor ID names nothing (`code`).
+   */
+  readActorId(actor: string, code: "not_found" | "key_not_found" | "aux_data_not_found" = "not_found"): string {
+    try {
+      return canonicalActorId(actor, this.options.allowInsecureActors ?? false);
+    } catch {
+      throw new DirectoryError(code, "no such actor");
+    }
+  }
+
+  async actorInfo(id: string): Promise<{
+    "actor-id": string;
+    fireproof: boolean;
+    "active-keys": number;
+    "aux-data": number;
+    "count-keys": number;
+    "count-aux": number;
+  }> {
+    const actor = this.readActorId(id);
     const row = await this.actorRow(this.store, actor);
     if (!row) throw new DirectoryError("not_found", "no such actor");
     const keys = (await this.activeKeys(this.store, actor)).length;
-    const aux =
-      (await this.store.get<{ n: number }>("SELECT COUNT(*) AS n FROM aux WHERE actor = ? AND revoked_leaf IS NULL", [actor]))?.n ?? 0;
-    return { "actor-id": actor, fireproof: row.fireproof === 1, "active-keys": keys, "aux-data": Number(aux) };
+    const aux = Number(
+      (await this.store.get<{ n: number }>("SELECT COUNT(*) AS n FROM aux WHERE actor = ? AND revoked_leaf IS NULL", [actor]))?.n ?? 0,
+    );
+    return { "actor-id": actor, fireproof: row.fireproof === 1, "active-keys": keys, "aux-data": aux, "count-keys": keys, "count-aux": aux };
   }
 
-  async keys(actor: string): Promise<KeyRecord[]> {
+  /** The actor's active keys (at most `maxActiveKeys`), each with the spec's proof of its AddKey. */
+  async keys(id: string): Promise<KeyListing[]> {
+    const actor = this.readActorId(id);
     if (!(await this.actorRow(this.store, actor))) throw new DirectoryError("not_found", "no such actor");
-    return Promise.all((await this.activeKeys(this.store, actor)).map((k) => this.keyRecord(k)));
-  }
-
-  async key(actor: string, id: string): Promise<KeyRecord> {
-    const row = await this.store.get<KeyRow>("SELECT * FROM keys WHERE actor = ? AND key_id = ? ORDER BY added_leaf DESC LIMIT 1", [actor, id]);
-    if (!row) throw new DirectoryError("key_not_found", "no such key for this actor");
-    return this.keyRecord(row);
-  }
-
-  async auxiliary(actor: string): Promise<AuxRecord[]> {
-    if (!(await this.actorRow(this.store, actor))) throw new DirectoryError("not_found", "no such actor");
-    const rows = await this.store.all<{ aux_id: string; aux_type: string; aux_data: string; added_leaf: number }>(
-      "SELECT * FROM aux WHERE actor = ? AND revoked_leaf IS NULL ORDER BY added_leaf",
+    const rows = await this.store.all<KeyRow & { created: string }>(
+      "SELECT k.*, r.created AS created FROM keys k JOIN records r ON r.leaf_index = k.added_leaf " +
+        "WHERE k.actor = ? AND k.revoked_leaf IS NULL ORDER BY k.added_leaf",
       [actor],
     );
     return Promise.all(
-      rows.map(async (r) => ({
-        "aux-id": r.aux_id,
-        "aux-type": r.aux_type,
-        "aux-data": r.aux_data,
-        "leaf-index": r.added_leaf,
-        "merkle-leaf": toB64url(await this.log.leafHashAt(r.added_leaf)),
-      })),
+      rows.map(async (k) => ({ ...(await this.keyRecord(k)), created: unixSeconds(k.created), ...(await this.recordProof(k.added_leaf)) })),
     );
+  }
+
+  /** One key of the actor, revoked or not (the latest added under this id). */
+  async key(id: string, keyId: string): Promise<KeyInfo> {
+    const actor = this.readActorId(id, "key_not_found");
+    const row = await this.store.get<KeyRow & { created: string; revoked_at: string | null }>(
+      "SELECT k.*, a.created AS created, v.created AS revoked_at FROM keys k JOIN records a ON a.leaf_index = k.added_leaf " +
+        "LEFT JOIN records v ON v.leaf_index = k.revoked_leaf WHERE k.actor = ? AND k.key_id = ? ORDER BY k.added_leaf DESC LIMIT 1",
+      [actor, keyId],
+    );
+    if (!row) throw new DirectoryError("key_not_found", "no such key for this actor");
+    const { revoked: _active, ...record } = await this.keyRecord(row);
+    return {
+      "actor-id": actor,
+      ...record,
+      created: unixSeconds(row.created),
+      ...(await this.recordProof(row.added_leaf)),
+      ...(await this.revocation(row.revoked_leaf, row.revoked_at)),
+    };
+  }
+
+  async auxiliary(id: string): Promise<AuxRecord[]> {
+    const actor = this.readActorId(id);
+    if (!(await this.actorRow(this.store, actor))) throw new DirectoryError("not_found", "no such actor");
+    const rows = await this.store.all<AuxRow>(
+      "SELECT x.*, r.created AS created FROM aux x JOIN records r ON r.leaf_index = x.added_leaf " +
+        "WHERE x.actor = ? AND x.revoked_leaf IS NULL ORDER BY x.added_leaf",
+      [actor],
+    );
+    return Promise.all(rows.map((r) => this.auxRecord(r)));
+  }
+
+  /** One auxiliary-data record of the actor, revoked or not (the latest added under this id). */
+  async auxiliaryRecord(id: string, auxId: string): Promise<AuxInfo> {
+    const actor = this.readActorId(id, "aux_data_not_found");
+    const row = await this.store.get<AuxRow & { revoked_at: string | null }>(
+      "SELECT x.*, a.created AS created, v.created AS revoked_at FROM aux x JOIN records a ON a.leaf_index = x.added_leaf " +
+        "LEFT JOIN records v ON v.leaf_index = x.revoked_leaf WHERE x.actor = ? AND x.aux_id = ? ORDER BY x.added_leaf DESC LIMIT 1",
+      [actor, auxId],
+    );
+    if (!row) throw new DirectoryError("aux_data_not_found", "no such auxiliary data for this actor");
+    return {
+      "actor-id": actor,
+      ...(await this.auxRecord(row)),
+      ...(await this.recordProof(row.added_leaf)),
+      ...(await this.revocation(row.revoked_leaf, row.revoked_at)),
+    };
+  }
+
+  private async auxRecord(r: AuxRow): Promise<AuxRecord> {
+    return {
+      "aux-id": r.aux_id,
+      "aux-type": r.aux_type,
+      "aux-data": r.aux_data,
+      "leaf-index": r.added_leaf,
+      "merkle-leaf": toB64url(await this.log.leafHashAt(r.added_leaf)),
+      created: unixSeconds(r.created),
+    };
   }
 
   private async keyRecord(k: KeyRow): Promise<KeyRecord> {
@@ -919,18 +1037,43 @@ export class Directory {
     };
   }
 
+  /** The spec's proof fields of the record at `leaf`: O(log n) node reads. */
+  private async recordProof(leaf: number): Promise<RecordProof> {
+    const [root, proof] = await Promise.all([this.log.rootAt(leaf + 1), this.log.inclusionProof(leaf, leaf + 1)]);
+    return { "merkle-root": encodeMerkleRoot(root), "inclusion-proof": proof.map(toB64url) };
+  }
+
+  private async revocation(leaf: number | null, created: string | null): Promise<{ revoked: string | null; "revoke-root": string | null }> {
+    if (leaf === null || created === null) return { revoked: null, "revoke-root": null };
+    return { revoked: unixSeconds(created), "revoke-root": encodeMerkleRoot(await this.log.rootAt(leaf + 1)) };
+  }
+
+  private recordRows(from: number, limit: number): Promise<RecordRow[]> {
+    return this.store.all<RecordRow>("SELECT * FROM records WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?", [from, limit]);
+  }
+
   /** Entries with leaf index in [from, from+limit). */
   async history(from: number, limit: number): Promise<HistoryEntry[]> {
-    type Row = { leaf_index: number; leaf_hash: Buffer; action: Action; envelope: string; entry: Buffer; created: string };
-    const rows = await this.store.all<Row>("SELECT * FROM records WHERE leaf_index >= ? ORDER BY leaf_index LIMIT ?", [from, limit]);
-    return rows.map((r) => ({
-      "leaf-index": r.leaf_index,
-      "merkle-leaf": toB64url(r.leaf_hash),
-      "log-entry": toB64url(r.entry),
-      action: r.action,
-      created: r.created,
-      envelope: JSON.parse(r.envelope) as SignedMessage,
-    }));
+    return (await this.recordRows(from, limit)).map(historyEntry);
+  }
+
+  /** Entries with leaf index in [from, from+limit), ours and in the spec's shape (one root read per record). */
+  async historyPage(from: number, limit: number): Promise<{ entries: HistoryEntry[]; records: HistoryRecord[] }> {
+    const rows = await this.recordRows(from, limit);
+    const records = await Promise.all(
+      rows.map(async (r) => ({
+        created: unixSeconds(r.created),
+        "encrypted-message": r.envelope,
+        "merkle-root": encodeMerkleRoot(await this.log.rootAt(r.leaf_index + 1)),
+      })),
+    );
+    return { entries: rows.map(historyEntry), records };
+  }
+
+  /** When the record at `leaf` was logged (Unix seconds), if there is one. */
+  async createdAt(leaf: number): Promise<string | null> {
+    const row = await this.store.get<{ created: string }>("SELECT created FROM records WHERE leaf_index = ?", [leaf]);
+    return row ? unixSeconds(row.created) : null;
   }
 
   async leafIndexOf(merkleLeaf: string): Promise<number> {
@@ -940,15 +1083,32 @@ export class Directory {
     return row.leaf_index;
   }
 
-  /** One record with its inclusion proof in the tree of `treeSize` (default: current) and a signed head. */
-  async view(merkleLeaf: string, treeSize?: number): Promise<HistoryView> {
-    const index = await this.leafIndexOf(merkleLeaf);
+  /**
+   * How many records there are up to and including the one `ref` names: a Merkle leaf hash
+   * (base64url), or a `pkd-mr-v1:` root, naming the record whose appending produced it.
+   */
+  async recordsThrough(ref: string): Promise<number> {
+    if (!ref.startsWith(MERKLE_ROOT_PREFIX)) return (await this.leafIndexOf(ref)) + 1;
+    const root = decodeMerkleRoot(ref);
+    const size = !root ? undefined : bytesEqual(root, EMPTY_TREE_HASH) ? 0 : await this.log.sizeOfRoot(root);
+    if (size === undefined) throw new DirectoryError("record_not_found", "no tree of this directory had this Merkle root");
+    return size;
+  }
+
+  /**
+   * One record (named as in recordsThrough) with its inclusion proof in the tree of `treeSize`
+   * (default: current), that tree's root and signed head.
+   */
+  async view(ref: string, treeSize?: number): Promise<HistoryView> {
+    const index = (await this.recordsThrough(ref)) - 1;
+    if (index < 0) throw new DirectoryError("record_not_found", "the empty tree has no record");
     const current = await this.log.size();
     const size = treeSize ?? current;
     if (!Number.isSafeInteger(size) || size <= index || size > current) {
       throw new DirectoryError("invalid_range", `tree size must be in ${index + 1}..${current}`);
     }
-    const [entry] = await this.history(index, 1);
+    const [row] = await this.recordRows(index, 1);
+    const entry = historyEntry(row);
     const attrs = await this.store.all<{ name: string; key: Buffer; plaintext: Buffer }>(
       "SELECT * FROM record_attributes WHERE leaf_index = ?",
       [index],
@@ -965,15 +1125,58 @@ export class Directory {
         keys[a.name] = toB64url(a.key);
       }
     }
+    const head = await this.treeHead(size);
+    const logEntry = new Uint8Array(row.entry);
+    const split = logEntry.length === LOG_ENTRY_BYTES;
     return {
       ...entry,
+      created: unixSeconds(row.created),
       "tree-size": size,
       "inclusion-proof": await this.inclusionProof(index, size),
-      "tree-head": await this.treeHead(size),
+      "merkle-root": head.root,
+      "tree-head": head,
       message,
       "symmetric-keys": keys,
+      "dir-signature": split ? toB64url(logEntry.subarray(32, 32 + MLDSA44_SIGNATURE_BYTES)) : null,
+      "dir-publickeyhash": split ? toB64url(logEntry.subarray(32 + MLDSA44_SIGNATURE_BYTES)) : null,
+      "encrypted-message": row.envelope,
+      "rewrapped-keys": null,
     };
   }
+}
+
+interface RecordRow {
+  leaf_index: number;
+  leaf_hash: Buffer;
+  action: Action;
+  envelope: string;
+  entry: Buffer;
+  created: string;
+}
+
+interface AuxRow {
+  aux_id: string;
+  aux_type: string;
+  aux_data: string;
+  added_leaf: number;
+  revoked_leaf: number | null;
+  created: string;
+}
+
+function historyEntry(r: RecordRow): HistoryEntry {
+  return {
+    "leaf-index": r.leaf_index,
+    "merkle-leaf": toB64url(r.leaf_hash),
+    "log-entry": toB64url(r.entry),
+    action: r.action,
+    created: r.created,
+    envelope: JSON.parse(r.envelope) as SignedMessage,
+  };
+}
+
+/** Spec "Timestamps" (Unix seconds, decimal) from `records.created` (ISO 8601). */
+function unixSeconds(iso: string): string {
+  return String(Math.floor(Date.parse(iso) / 1000));
 }
 
 function leafHashOf(data: Uint8Array): Buffer {

@@ -103,6 +103,9 @@ export interface DirectoryServer {
 
 const HISTORY_PAGE = 100;
 
+/** Spec "Timestamps": Unix seconds, decimal. */
+const unixNow = (): string => String(Math.floor(Date.now() / 1000));
+
 function intParam(text: string | undefined, name: string, fallback?: number): number {
   if (text === undefined && fallback !== undefined) return fallback;
   if (text === undefined || !/^[0-9]{1,15}$/.test(text)) throw new DirectoryError("invalid_request", `${name} must be a non-negative integer`);
@@ -269,7 +272,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
   // pinned on chain), that key's signature binding the response key to it, and the tree head.
   app.get("/api/info", async () => ({
     "!pkd-context": "fedi-e2ee:v1/api/info",
-    "current-time": String(Math.floor(Date.now() / 1000)),
+    "current-time": unixNow(),
     "burndown-enabled": directory.burnDownEnabled,
     "public-key": signer.encodedPublicKey,
     directory: directory.name,
@@ -284,18 +287,31 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
   }));
   app.get("/api/tree-head", async () => await directory.treeHead());
 
-  app.get<{ Params: { id: string } }>("/api/actor/:id", async (req) => await directory.actorInfo(req.params.id));
-  app.get<{ Params: { id: string } }>("/api/actor/:id/keys", async (req) => ({
-    "actor-id": req.params.id,
-    "public-keys": await directory.keys(req.params.id),
-    "tree-head": await directory.treeHead(),
+  // Read endpoints: the spec's fields (its `!pkd-context` for each), beside the ones we served before them.
+  app.get<{ Params: { id: string } }>("/api/actor/:id", async (req) => ({
+    "!pkd-context": "fedi-e2ee:v1/api/actor/info",
+    ...(await directory.actorInfo(req.params.id)),
   }));
-  app.get<{ Params: { id: string; keyId: string } }>("/api/actor/:id/key/:keyId", async (req) =>
-    await directory.key(req.params.id, req.params.keyId),
-  );
-  app.get<{ Params: { id: string } }>("/api/actor/:id/auxiliary", async (req) => ({
-    "actor-id": req.params.id,
-    auxiliary: await directory.auxiliary(req.params.id),
+  app.get<{ Params: { id: string } }>("/api/actor/:id/keys", async (req) => {
+    const actor = directory.readActorId(req.params.id);
+    return {
+      "!pkd-context": "fedi-e2ee:v1/api/actor/get-keys",
+      "actor-id": actor,
+      "public-keys": await directory.keys(actor),
+      "tree-head": await directory.treeHead(),
+    };
+  });
+  app.get<{ Params: { id: string; keyId: string } }>("/api/actor/:id/key/:keyId", async (req) => ({
+    "!pkd-context": "fedi-e2ee:v1/api/actor/key-info",
+    ...(await directory.key(req.params.id, req.params.keyId)),
+  }));
+  app.get<{ Params: { id: string } }>("/api/actor/:id/auxiliary", async (req) => {
+    const actor = directory.readActorId(req.params.id);
+    return { "!pkd-context": "fedi-e2ee:v1/api/actor/aux-info", "actor-id": actor, auxiliary: await directory.auxiliary(actor) };
+  });
+  app.get<{ Params: { id: string; auxId: string } }>("/api/actor/:id/auxiliary/:auxId", async (req) => ({
+    "!pkd-context": "fedi-e2ee:v1/api/actor/get-aux",
+    ...(await directory.auxiliaryRecord(req.params.id, req.params.auxId)),
   }));
 
   const witnesses = new WitnessTable(options.witnesses ?? {}, options.cosignHostname ?? directory.name);
@@ -308,21 +324,36 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
     const head = await directory.treeHead();
     const root = decodeMerkleRoot(head.root);
     return {
+      "!pkd-context": "fedi-e2ee:v1/api/history",
+      "current-time": unixNow(),
+      created: head["tree-size"] > 0 ? await directory.createdAt(head["tree-size"] - 1) : null,
+      "merkle-root": head.root,
       "tree-head": head,
       // Witness cosignatures of the head's root (GET api/history/cosign/:hash for any other root).
       cosignatures: root ? await cosignatures.list(root) : [],
       entries: await directory.history(from, limit),
     };
   });
+  // :hash is a record's Merkle leaf hash or (the spec's) the `pkd-mr-v1:` root its appending produced.
   app.get<{ Params: { hash: string }; Querystring: { limit?: string } }>("/api/history/since/:hash", async (req) => {
-    const index = await directory.leafIndexOf(req.params.hash);
+    const from = await directory.recordsThrough(req.params.hash);
     const limit = Math.min(intParam(req.query.limit, "limit", HISTORY_PAGE), HISTORY_PAGE);
-    return { "tree-head": await directory.treeHead(), entries: await directory.history(index + 1, limit) };
+    const page = await directory.historyPage(from, limit);
+    return {
+      "!pkd-context": "fedi-e2ee:v1/api/history/since",
+      "current-time": unixNow(),
+      records: page.records,
+      "tree-head": await directory.treeHead(),
+      entries: page.entries,
+    };
   });
   app.get<{ Params: { hash: string }; Querystring: { "tree-size"?: string } }>("/api/history/view/:hash", async (req) => {
     const size = req.query["tree-size"] === undefined ? undefined : intParam(req.query["tree-size"], "tree-size");
-    return await directory.view(req.params.hash, size);
+    return { "!pkd-context": "fedi-e2ee:v1/api/history/view", ...(await directory.view(req.params.hash, size)) };
   });
+  // No Auxiliary Data Extensions and no replicas yet.
+  app.get("/api/extensions", async () => ({ "!pkd-context": "fedi-e2ee:v1/api/extensions", "current-time": unixNow(), extensions: [] }));
+  app.get("/api/replicas", async () => ({ "!pkd-context": "fedi-e2ee:v1/api/replicas", "current-time": unixNow(), replicas: [] }));
 
   app.get<{ Params: { from: string; to: string } }>("/api/proof/consistency/:from/:to", async (req) => {
     const from = intParam(req.params.from, "from");
