@@ -384,11 +384,15 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
     if (encrypted) throw new DirectoryError("invalid_request", "BurnDown messages must not be encrypted");
     // Spec: an instance that enrolled a TOTP secret must add a fresh code (`otp`), checked before any costly validation.
     if (auth) await requireTotp(totp, auth.actor, (body as { otp?: unknown }).otp);
-    return reply.code(201).send(await directory.submit(body, auth));
+    const result = await directory.submit(body, auth);
+    // The spec's 200 and fields, then ours (what api/message answers).
+    return reply.code(200).send({ "!pkd-context": "fedi-e2ee:v1/api/burndown", time: unixNow(), status: true, ...result });
   });
   app.post("/api/revoke", async (req, reply) => {
     const body = req.body as { "revocation-token"?: unknown } | null;
-    return reply.code(201).send(await directory.submitRevocationToken(body?.["revocation-token"]));
+    const result = await directory.submitRevocationToken(body?.["revocation-token"]);
+    // The spec's 200 and fields, then ours. A token refused is still our error answer, not the spec's 204.
+    return reply.code(200).send({ "!pkd-context": "fedi-e2ee:v1/api/revoke", time: unixNow(), ...result });
   });
   app.post("/api/erase", async (req) => await directory.erase(req.body));
 

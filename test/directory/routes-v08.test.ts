@@ -1,4 +1,4 @@
-// The read routes (and the BurnDown and revocation POSTs) in the shapes of the specification's
+// The read routes (and the BurnDown and third-party revocation POSTs) in the shapes of the specification's
 // "JSON REST API": each answer carries the spec's `!pkd-context` and fields beside the ones the
 // SDK reads, and the spec's proofs (a record's Merkle root right after it was appended, with the
 // leaf's inclusion proof in that tree) verify.
@@ -14,10 +14,14 @@ import type { SubmitResult } from "../../src/directory/directory";
 import { decodeMerkleRoot, encodeMerkleRoot, encodePublicKey, fromB64url, toB64url } from "../../src/directory/encoding";
 import { leafHash, verifyInclusion } from "../../src/directory/merkle";
 import { mlDsaVerify } from "../../src/directory/mldsa";
+import { signRequest } from "../../src/directory/http-signature";
 import {
+  PLAINTEXT_CONTEXT,
   auxDataId,
   buildAddAuxData,
   buildAddKey,
+  buildBurnDown,
+  buildRevocationToken,
   buildRevokeAuxData,
   publicKeyOf,
 } from "../../src/directory/protocol";
@@ -330,6 +334,49 @@ describe("directory: read routes in the spec's shapes (v0.8 JSON REST API)", fun
       expect(byLeaf.body["encrypted-message"]).to.equal(message);
       const empty = await get(`${server.url}/api/history/view/${encodeMerkleRoot(new Uint8Array(32))}`);
       expect([empty.status, empty.body.error]).to.deep.equal([404, "record_not_found"]);
+    });
+  });
+
+  describe("POST routes", () => {
+    it("POST api/burndown answers 200 with the spec's context, time and status, beside our submission result", async () => {
+      const ADMIN = social.actor("admin");
+      const admin = newSecretKey();
+      await client.publishFirstKey(ADMIN, admin, social.identity("admin"));
+      const DAVE = social.actor("dave");
+      await client.publishFirstKey(DAVE, newSecretKey(), social.identity("dave"));
+      const burn = await buildBurnDown(DAVE, ADMIN, (await client.verifiedTreeHead()).head.root, admin);
+      const target = `${server.url}/api/burndown`;
+      const text = JSON.stringify({ "!pkd-context": PLAINTEXT_CONTEXT, actor: ADMIN, message: JSON.stringify(burn) });
+      const headers = signRequest({ method: "POST", targetUri: target, body: Buffer.from(text, "utf8") }, social.identity("admin").signer);
+      const res = await fetch(target, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: text });
+      const body = (await res.json()) as Json;
+      expect(res.status, JSON.stringify(body)).to.equal(200);
+      expect(body).to.deep.include({ "!pkd-context": "fedi-e2ee:v1/api/burndown", status: true, action: "BurnDown" });
+      expectRecent(body.time);
+      expect(body["merkle-root"]).to.equal(await server.directory.currentRoot());
+      expect(await server.directory.keys(DAVE)).to.deep.equal([]);
+    });
+
+    it("POST api/revoke answers 200 with the spec's context and time, beside our submission result (the SDK reads it)", async () => {
+      const ERIN = social.actor("erin");
+      const e1 = newSecretKey();
+      const e2 = newSecretKey();
+      const first = await client.publishFirstKey(ERIN, e1, social.identity("erin"));
+      await client.publish(ERIN, publicKeyOf(e2), e1, social.identity("erin"), first["key-id"]);
+      const res = await fetch(`${server.url}/api/revoke`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ "revocation-token": buildRevocationToken(e2) }),
+      });
+      const body = (await res.json()) as Json;
+      expect(res.status, JSON.stringify(body)).to.equal(200);
+      expect(body).to.deep.include({ "!pkd-context": "fedi-e2ee:v1/api/revoke", action: "RevokeKeyThirdParty" });
+      expectRecent(body.time);
+      expect((await client.lookup(ERIN)).keys.map((k) => k.keyId)).to.deep.equal([first["key-id"]]);
+      // Through the SDK as well.
+      const e3 = newSecretKey();
+      await client.publish(ERIN, publicKeyOf(e3), e1, social.identity("erin"), first["key-id"]);
+      expect((await client.revokeWithToken(buildRevocationToken(e3)))["merkle-root"]).to.equal(await server.directory.currentRoot());
     });
   });
 
