@@ -22,6 +22,11 @@ export interface ActorKeyResolverOptions {
   maxDocumentBytes?: number;
   cacheTtlMs?: number;
   maxConcurrentFetches?: number;
+  /**
+   * Fetches from one instance at once (default 2); more for it are refused (503) rather than
+   * queued, so an instance that never answers holds at most this many of the shared slots.
+   */
+  maxFetchesPerOrigin?: number;
 }
 
 const MAX_ACTOR_LENGTH = 2048;
@@ -88,6 +93,7 @@ function entriesOf(value: unknown): PublishedKey[] {
 export class ActorKeyResolver {
   private readonly cache = new Map<string, CachedKey>();
   private readonly inflight = new Map<string, Promise<InstanceKey>>();
+  private readonly perOrigin = new Map<string, number>();
   private readonly limiter: WorkLimiter;
 
   constructor(private readonly options: ActorKeyResolverOptions = {}) {
@@ -118,7 +124,18 @@ export class ActorKeyResolver {
     // Concurrent requests for one key share one fetch (a burst costs the instance one request).
     let pending = this.inflight.get(cacheKey);
     if (!pending) {
-      pending = this.limiter.run(() => this.fetchKey(actor, keyId)).finally(() => this.inflight.delete(cacheKey));
+      const origin = url.origin;
+      const running = this.perOrigin.get(origin) ?? 0;
+      if (running >= (this.options.maxFetchesPerOrigin ?? 2)) {
+        throw new DirectoryError("overloaded", "the actor's instance is slow to answer; retry later", 1);
+      }
+      this.perOrigin.set(origin, running + 1);
+      pending = this.limiter.run(() => this.fetchKey(actor, keyId)).finally(() => {
+        this.inflight.delete(cacheKey);
+        const left = (this.perOrigin.get(origin) ?? 1) - 1;
+        if (left > 0) this.perOrigin.set(origin, left);
+        else this.perOrigin.delete(origin);
+      });
       this.inflight.set(cacheKey, pending);
     }
     const key = await pending;

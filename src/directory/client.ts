@@ -8,9 +8,18 @@ import { decodeMerkleRoot, decodePublicKey, fromB64url } from "./encoding";
 import type { AuxRecord, HistoryView, KeyRecord, SubmitResult } from "./directory";
 import { ENCRYPTED_CONTEXT, ServerPublicKeyResponse, sealPadded } from "./hpke-wire";
 import { parseErrorBody } from "./errors";
-import { HttpSigner, signRequest } from "./http-signature";
+import { HttpSigner, contentDigest, signRequest } from "./http-signature";
 import { checkLogEntry, directoryKeyHash } from "./log-entry";
-import { RESPONSE_KEY_PREFIX, ResponseSignatureError, checkResponseKeyCertificate, verifyResponse } from "./response-signature";
+import {
+  DEFAULT_RESPONSE_MAX_AGE_SECONDS,
+  RESPONSE_KEY_PREFIX,
+  RequestBinding,
+  ResponseKeyMismatch,
+  ResponseSignatureError,
+  checkResponseKeyCertificate,
+  requestBinding,
+  verifyResponse,
+} from "./response-signature";
 import { bytesEqual, leafHash, verifyConsistency, verifyInclusion } from "./merkle";
 import {
   ErasureRequest,
@@ -45,7 +54,8 @@ export type VerificationFailure =
   | "record_mismatch"
   | "record_shredded"
   | "bad_response_key"
-  | "bad_response_signature";
+  | "bad_response_signature"
+  | "stale_listing";
 
 /** What the directory served cannot be reconciled with the chain or with itself. */
 export class DirectoryVerificationError extends Error {
@@ -110,6 +120,8 @@ export interface DirectoryClientOptions {
    * response key comes from `api/info`, certified by the directory key whose hash is on chain.
    */
   verifyResponses?: boolean;
+  /** Answers signed longer ago (or later) than this are refused; default 300 s. */
+  responseMaxAgeSeconds?: number;
 }
 
 /** Spec: cache the directory's encapsulation key for no more than 24 hours. */
@@ -130,12 +142,18 @@ export class DirectoryClient {
   private async request<T>(method: "GET" | "POST", path: string, body?: unknown, instance?: InstanceIdentity): Promise<T> {
     const text = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = text === undefined ? {} : { "content-type": "application/json" };
-    if (instance && text !== undefined) {
-      Object.assign(headers, signRequest({ method, targetUri: this.base + path, body: Buffer.from(text, "utf8") }, instance.signer));
+    if (text !== undefined) {
+      const bytes = Buffer.from(text, "utf8");
+      // Every body is declared by its digest, so the signed answer is bound to it (signed requests cover it too).
+      headers["content-digest"] = contentDigest(bytes);
+      if (instance) Object.assign(headers, signRequest({ method, targetUri: this.base + path, body: bytes }, instance.signer));
     }
-    const res = await fetch(this.base + path, { method, headers, body: text });
+    const target = new URL(this.base + path);
+    const res = await fetch(target, { method, headers, body: text });
     const bytes = new Uint8Array(await res.arrayBuffer());
-    if (this.options.verifyResponses !== false) this.checkResponse(res, bytes, await this.certifiedResponseKey());
+    if (this.options.verifyResponses !== false) {
+      await this.checkResponse(res, bytes, requestBinding(method, target.pathname + target.search, headers["content-digest"]));
+    }
     let json: unknown = {};
     try {
       json = JSON.parse(utf8.decode(bytes)) as unknown;
@@ -149,24 +167,36 @@ export class DirectoryClient {
     return json as T;
   }
 
-  private checkResponse(res: Response, bytes: Uint8Array, key: Uint8Array): void {
+  /**
+   * Checks an answer's signature: by the certified response key, for this request, fresh. An answer
+   * under another key makes the client read `api/info` again once (the directory may have rotated
+   * its response key) before it refuses the answer.
+   */
+  private async checkResponse(res: Response, bytes: Uint8Array, request: RequestBinding, retried = false): Promise<void> {
+    const key = await this.certifiedResponseKey();
     try {
-      verifyResponse(res.status, res.headers, bytes, key);
+      verifyResponse(res.status, res.headers, bytes, key, request, { maxAgeSeconds: this.options.responseMaxAgeSeconds ?? DEFAULT_RESPONSE_MAX_AGE_SECONDS });
     } catch (err) {
+      if (err instanceof ResponseKeyMismatch && !retried) {
+        this.responseKey = undefined;
+        return this.checkResponse(res, bytes, request, true);
+      }
       if (err instanceof ResponseSignatureError) throw new DirectoryVerificationError("bad_response_signature", err.message);
       throw err;
     }
   }
 
   /**
-   * The directory's response-signing key from `api/info`, accepted only with the certificate of
-   * the ML-DSA-44 directory key whose hash is on chain; fetched once per client.
+   * The directory's response-signing key from `api/info`, accepted only with an unexpired
+   * certificate of the ML-DSA-44 directory key whose hash is on chain; read once per client (and
+   * again when an answer names another key).
    */
   private certifiedResponseKey(): Promise<Uint8Array> {
     this.responseKey ??= (async () => {
-      const [keyHash, res] = await Promise.all([this.onChainDirectoryKeyHash(), fetch(this.base + "/api/info")]);
+      const target = new URL(this.base + "/api/info");
+      const [keyHash, res] = await Promise.all([this.onChainDirectoryKeyHash(), fetch(target)]);
       const bytes = new Uint8Array(await res.arrayBuffer());
-      let info: { "public-key"?: unknown; "directory-public-key"?: unknown; "public-key-certificate"?: unknown } = {};
+      let info: { "public-key"?: unknown; "directory-public-key"?: unknown; "public-key-certificate"?: unknown; "public-key-valid-until"?: unknown } = {};
       try {
         info = JSON.parse(utf8.decode(bytes)) as typeof info;
       } catch {
@@ -175,19 +205,27 @@ export class DirectoryClient {
       const text = typeof info["public-key"] === "string" ? info["public-key"] : "";
       const responseKey = text.startsWith(RESPONSE_KEY_PREFIX) ? fromB64url(text.slice(RESPONSE_KEY_PREFIX.length)) : undefined;
       const directoryKey = typeof info["directory-public-key"] === "string" ? decodePublicKey(info["directory-public-key"]) : undefined;
-      const certificate = typeof info["public-key-certificate"] === "string" ? fromB64url(info["public-key-certificate"]) : undefined;
+      const signature = typeof info["public-key-certificate"] === "string" ? fromB64url(info["public-key-certificate"]) : undefined;
+      const validUntil = typeof info["public-key-valid-until"] === "string" && /^[0-9]{1,12}$/.test(info["public-key-valid-until"]) ? Number(info["public-key-valid-until"]) : NaN;
       if (
         !res.ok ||
         !responseKey ||
         responseKey.length !== 32 ||
         !directoryKey ||
-        !certificate ||
+        !signature ||
         !bytesEqual(directoryKeyHash(directoryKey), keyHash) ||
-        !checkResponseKeyCertificate(responseKey, certificate, directoryKey)
+        !checkResponseKeyCertificate(responseKey, { validUntil, signature }, directoryKey)
       ) {
-        throw new DirectoryVerificationError("bad_response_key", "the directory's response key is not certified by the on-chain directory key");
+        throw new DirectoryVerificationError("bad_response_key", "the directory's response key is not certified (or no longer) by the on-chain directory key");
       }
-      this.checkResponse(res, bytes, responseKey);
+      try {
+        verifyResponse(res.status, res.headers, bytes, responseKey, requestBinding("GET", target.pathname + target.search), {
+          maxAgeSeconds: this.options.responseMaxAgeSeconds ?? DEFAULT_RESPONSE_MAX_AGE_SECONDS,
+        });
+      } catch (err) {
+        if (err instanceof ResponseSignatureError) throw new DirectoryVerificationError("bad_response_signature", err.message);
+        throw err;
+      }
       return responseKey;
     })();
     // A failed attempt is not cached: the next request tries again.
@@ -288,7 +326,13 @@ export class DirectoryClient {
    */
   async lookup(actor: string): Promise<LookupResult> {
     const tree = await this.verifiedTreeHead();
-    const listing = await this.request<{ "public-keys": KeyRecord[] }>("GET", `/api/actor/${encodeURIComponent(actor)}/keys`);
+    const listing = await this.request<{ "public-keys": KeyRecord[]; "tree-head"?: SignedTreeHead }>("GET", `/api/actor/${encodeURIComponent(actor)}/keys`);
+    // The listing is as of the head it names: signed by the directory and no older than the head
+    // just verified, so a listing from before a revocation cannot be passed off as current.
+    const listedAt = listing["tree-head"];
+    if (!listedAt || !verifyTreeHead(listedAt, tree.directoryKey) || listedAt["tree-size"] < tree.treeSize) {
+      throw new DirectoryVerificationError("stale_listing", "the key listing is not as of the current tree head");
+    }
     const keys: VerifiedKey[] = [];
     for (const k of listing["public-keys"]) {
       const publicKey = decodePublicKey(k["public-key"]);

@@ -21,7 +21,7 @@ import { HttpSignatureError, parseSignatureHeaders, verifyRequest } from "./http
 import { directoryKeyPair } from "./log-entry";
 import { warmUpJit } from "./mldsa";
 import { PLAINTEXT_CONTEXT } from "./protocol";
-import { ResponseSigner, certifyResponseKey, deriveResponseKey } from "./response-signature";
+import { ResponseKeyCertifier, ResponseSigner, deriveResponseKey, requestBinding } from "./response-signature";
 import { BadRequestTable, RateLimitOptions } from "./rate-limit";
 import { openDirectoryStore } from "./store/open";
 import { WitnessTable, registerCosignRoutes } from "./cosign";
@@ -75,8 +75,8 @@ export interface DirectoryRouteOptions {
   cosignHostname?: string;
   /** Signs every response (RFC 9421, spec "JSON REST API"); its key is `api/info`'s `public-key`. */
   responseSigner: ResponseSigner;
-  /** The directory key's signature of the response key (`certifyResponseKey`), published in `api/info`. */
-  responseKeyCertificate?: Uint8Array;
+  /** Keeps the directory key's current certificate of the response key, published in `api/info`. */
+  responseKeyCertifier?: ResponseKeyCertifier;
   /** Host headers answered; default: the directory name's host and loopback (see HostAllowList). */
   allowedHosts?: string[];
 }
@@ -161,6 +161,13 @@ function parseEnvelope(body: unknown): PlaintextEnvelope | EncryptedEnvelope | u
   }
 }
 
+/** `api/info`'s certificate of the response key: the directory key's signature and its expiry. */
+function certificateFields(certifier: ResponseKeyCertifier | undefined): Record<string, string> {
+  if (!certifier) return {};
+  const cert = certifier.certificate();
+  return { "public-key-certificate": toB64url(cert.signature), "public-key-valid-until": String(cert.validUntil) };
+}
+
 /** Registers the routes on a fastify instance (exported for embedding in other services). */
 export function registerDirectoryRoutes(app: FastifyInstance, directory: Directory, options: DirectoryRouteOptions): { noteSigner?: NoteSigner; totp: TotpStore } {
   // The vectors-only seam appends entries the runner hands it, unsigned by this directory.
@@ -195,10 +202,12 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
   app.addHook("preHandler", async (req) => {
     if (req.method === "POST") await directory.turns.turn("start");
   });
-  // Every rejected submission (4xx other than the rate limit itself) doubles the client's penalty.
+  // Every rejected submission (4xx other than the rate limit itself) doubles the client's penalty;
+  // so does naming an actor whose instance does not answer (502: a tarpit holds fetch slots).
   app.addHook("onResponse", async (req, reply) => {
     if (req.method !== "POST" || !req.penaltyKeys) return;
-    if (reply.statusCode >= 400 && reply.statusCode < 500 && reply.statusCode !== 429) badRequests.penalize(req.penaltyKeys);
+    const rejected = reply.statusCode >= 400 && reply.statusCode < 500 && reply.statusCode !== 429;
+    if (rejected || reply.statusCode === 502) badRequests.penalize(req.penaltyKeys);
   });
 
   /** Verifies the instance's RFC 9421 signature over this request; returns the actor it speaks for. */
@@ -209,9 +218,9 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
     } catch {
       throw new DirectoryError("invalid_actor", "actor is not a URL");
     }
-    // Charge the instance too, so one misbehaving instance is slowed down from any address.
-    req.penaltyKeys = [...(req.penaltyKeys ?? []), `instance:${origin}`];
-    badRequests.check(req.penaltyKeys);
+    // A penalized instance is refused before any work, from any address...
+    const instance = `instance:${origin}`;
+    badRequests.check([...(req.penaltyKeys ?? []), instance]);
     try {
       // One signature, or an Ed25519 and an ML-DSA-44 one (spec: during migration); each must verify.
       const signatures = parseSignatureHeaders(req.headers);
@@ -227,6 +236,8 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
       if (err instanceof HttpSignatureError) throw new DirectoryError("unauthorized", err.message);
       throw err;
     }
+    // ...but charged only for what its own key signed: a stranger naming its actors charges its own IP.
+    req.penaltyKeys = [...(req.penaltyKeys ?? []), instance];
     return { actor };
   }
 
@@ -252,13 +263,15 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
   // Every response is signed over the body bytes as sent (spec "JSON REST API").
   const signer = options.responseSigner;
   // A callback hook (no promise per response); a string body is encoded once, here, and sent as is.
-  app.addHook("onSend", (_req, reply, payload, done) => {
+  app.addHook("onSend", (req, reply, payload, done) => {
     let body: Buffer;
     if (payload === null || payload === undefined) body = Buffer.alloc(0);
     else if (typeof payload === "string") body = Buffer.from(payload, "utf8");
     else if (Buffer.isBuffer(payload)) body = payload;
     else return done(new Error("a streamed response cannot be signed")); // none of our routes streams
-    reply.headers(signer.sign(reply.statusCode, body));
+    // Bound to the request it answers (and its body, when it declared a digest): see response-signature.ts.
+    const digest = req.headers["content-digest"];
+    reply.headers(signer.sign(reply.statusCode, body, requestBinding(req.method, req.url, typeof digest === "string" ? digest : undefined)));
     done(null, body);
   });
 
@@ -277,7 +290,7 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
     "public-key": signer.encodedPublicKey,
     directory: directory.name,
     "directory-public-key": encodePublicKey(directory.publicKey),
-    ...(options.responseKeyCertificate ? { "public-key-certificate": toB64url(options.responseKeyCertificate) } : {}),
+    ...certificateFields(options.responseKeyCertifier),
     "tree-head": await directory.treeHead(),
   }));
   // The spec's fields, plus `public-key` (the key that signs our tree heads) for older clients.
@@ -413,33 +426,34 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
 function sheddingServerFactory(directory: Directory, signer: ResponseSigner) {
   return (handler: http.RequestListener, opts: FastifyHttpOptions<http.Server>): http.Server => {
     const refusal = Buffer.from(JSON.stringify(errorBody("overloaded", "the directory is busy; retry later")));
-    const refuse = (res: http.ServerResponse): void => {
+    const refuse = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       if (res.destroyed) return; // the client left while its answer waited
       res.writeHead(503, {
         "content-type": "application/json; charset=utf-8",
         "content-length": refusal.length,
         "retry-after": String(directory.turns.retryAfter),
-        // Signed once a second (the signer caches by status and body).
-        ...signer.sign(503, refusal),
+        // Bound to the method and target, not the unread body: signed once a second per route (the
+        // signer caches), not once per refused request. A replayed refusal is no worse than a drop.
+        ...signer.sign(503, refusal, requestBinding(req.method ?? "POST", req.url ?? "/")),
       });
       res.end(refusal);
     };
-    const pending: http.ServerResponse[] = [];
+    const pending: Array<[http.IncomingMessage, http.ServerResponse]> = [];
     let draining = false;
     const drain = (): void => {
-      for (let i = 0; i < 16 && pending.length > 0; i++) refuse(pending.shift()!);
+      for (let i = 0; i < 16 && pending.length > 0; i++) refuse(...pending.shift()!);
       if (pending.length > 0) setImmediate(drain);
       else draining = false;
     };
     const server = http.createServer((req, res) => {
       if (req.method === "POST" && directory.turns.full) {
         if (pending.length < 1024) {
-          pending.push(res);
+          pending.push([req, res]);
           if (!draining) {
             draining = true;
             setImmediate(drain);
           }
-        } else refuse(res);
+        } else refuse(req, res);
         return;
       }
       handler(req, res);
@@ -482,7 +496,7 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
     witnesses: options.witnesses,
     allowedHosts: options.allowedHosts,
     responseSigner,
-    responseKeyCertificate: certifyResponseKey(responseSigner.publicKey, directoryKeyPair(options.signingKey)),
+    responseKeyCertifier: new ResponseKeyCertifier(responseSigner.publicKey, directoryKeyPair(options.signingKey)),
   });
   // Before the first request, not in the first burst (see warmUpJit).
   warmUpJit();

@@ -13,8 +13,11 @@ import { connectCheckpointContract, CheckpointContract, directoryKeyBytes32 } fr
 import { DirectoryClient, DirectoryRequestError, DirectoryVerificationError } from "../../src/directory/client";
 import { decodePublicKey, fromB64url } from "../../src/directory/encoding";
 import { publicKeyOf } from "../../src/directory/protocol";
+import { contentDigest } from "../../src/directory/http-signature";
 import {
   RESPONSE_KEY_PREFIX,
+  RequestBinding,
+  requestBinding,
   ResponseSignatureError,
   ResponseSigner,
   checkResponseKeyCertificate,
@@ -30,6 +33,8 @@ interface Fetched {
   status: number;
   headers: Headers;
   body: Uint8Array;
+  /** The request this answers, as the response signature binds it. */
+  request: RequestBinding;
 }
 
 /** A request with a Host header of our choosing (fetch does not let us set it). */
@@ -42,7 +47,7 @@ function withHost(url: string, host: string, method = "GET", body?: string): Pro
       res.on("end", () => {
         const headers = new Headers();
         for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") headers.set(k, v);
-        resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks) });
+        resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks), request: requestBinding(method, u.pathname) });
       });
     });
     req.on("error", reject);
@@ -52,7 +57,9 @@ function withHost(url: string, host: string, method = "GET", body?: string): Pro
 
 async function fetchRaw(url: string, init?: RequestInit): Promise<Fetched> {
   const res = await fetch(url, init);
-  return { status: res.status, headers: res.headers, body: new Uint8Array(await res.arrayBuffer()) };
+  const u = new URL(url);
+  const digest = (init?.headers as Record<string, string> | undefined)?.["content-digest"];
+  return { status: res.status, headers: res.headers, body: new Uint8Array(await res.arrayBuffer()), request: requestBinding(init?.method ?? "GET", u.pathname + u.search, digest) };
 }
 
 /** A proxy in front of the directory that may rewrite what comes back. */
@@ -126,9 +133,14 @@ describe("directory: signed responses (RFC 9421) checked by the SDK", function (
     expect(String(info["public-key"])).to.match(/^ed25519:[A-Za-z0-9_-]{43}$/);
     const directoryKey = decodePublicKey(String(info["directory-public-key"]))!;
     expect(Buffer.from(directoryKey).equals(Buffer.from(publicKeyOf(signingKey)))).to.equal(true);
-    expect(checkResponseKeyCertificate(responseKey, fromB64url(String(info["public-key-certificate"]))!, directoryKey)).to.equal(true);
-    // The certificate binds this key only.
-    expect(checkResponseKeyCertificate(newSecretKey(), fromB64url(String(info["public-key-certificate"]))!, directoryKey)).to.equal(false);
+    const certificate = { validUntil: Number(info["public-key-valid-until"]), signature: fromB64url(String(info["public-key-certificate"]))! };
+    const now = Math.floor(Date.now() / 1000);
+    expect(certificate.validUntil - now).to.be.within(14 * 86400 - 60, 14 * 86400);
+    expect(checkResponseKeyCertificate(responseKey, certificate, directoryKey)).to.equal(true);
+    // The certificate binds this key only, until its date only (a retired key stops being accepted).
+    expect(checkResponseKeyCertificate(newSecretKey(), certificate, directoryKey)).to.equal(false);
+    expect(checkResponseKeyCertificate(responseKey, { ...certificate, validUntil: certificate.validUntil + 86400 }, directoryKey)).to.equal(false);
+    expect(checkResponseKeyCertificate(responseKey, certificate, directoryKey, certificate.validUntil + 1)).to.equal(false);
   });
 
   it("signs every response: reads, errors of every kind, binary tiles, and refusals", async () => {
@@ -136,7 +148,7 @@ describe("directory: signed responses (RFC 9421) checked by the SDK", function (
       ["tree head", await fetchRaw(`${server.url}/api/tree-head`)],
       ["unknown actor", await fetchRaw(`${server.url}/api/actor/${encodeURIComponent("https://nowhere.test/users/x")}`)],
       ["no such route", await fetchRaw(`${server.url}/no/such/route`)],
-      ["not JSON", await fetchRaw(`${server.url}/api/message`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" })],
+      ["not JSON", await fetchRaw(`${server.url}/api/message`, { method: "POST", headers: { "content-type": "application/json", "content-digest": contentDigest(Buffer.from("{")) }, body: "{" })],
       [
         "unsigned envelope",
         await fetchRaw(`${server.url}/api/message`, {
@@ -150,14 +162,24 @@ describe("directory: signed responses (RFC 9421) checked by the SDK", function (
     ];
     expect(responses.map(([, r]) => r.status)).to.deep.equal([200, 404, 404, 400, 401, 200, 200]);
     for (const [what, r] of responses) {
-      expect(() => verifyResponse(r.status, r.headers, r.body, responseKey, { maxAgeSeconds: 60 }), what).to.not.throw();
+      expect(() => verifyResponse(r.status, r.headers, r.body, responseKey, r.request, { maxAgeSeconds: 60 }), what).to.not.throw();
     }
     const [, head] = responses[0];
-    // Bound to the status and the exact bytes, and to this key.
-    expect(() => verifyResponse(201, head.headers, head.body, responseKey)).to.throw(ResponseSignatureError, /does not verify/);
-    expect(() => verifyResponse(200, head.headers, Buffer.concat([head.body, Buffer.from(" ")]), responseKey)).to.throw(ResponseSignatureError, /content-digest/);
-    expect(() => verifyResponse(200, head.headers, head.body, new ResponseSigner(newSecretKey()).publicKey)).to.throw(ResponseSignatureError, /another key/);
-    expect(() => verifyResponse(200, head.headers, head.body, responseKey, { now: Math.floor(Date.now() / 1000) + 3600, maxAgeSeconds: 60 })).to.throw(ResponseSignatureError, /too old/);
+    const [, unknownActor] = responses[1];
+    const [, notJson] = responses[3];
+    // Bound to the status and the exact bytes, to this key, to the request it answers, and recent.
+    expect(() => verifyResponse(201, head.headers, head.body, responseKey, head.request)).to.throw(ResponseSignatureError, /does not verify/);
+    expect(() => verifyResponse(200, head.headers, Buffer.concat([head.body, Buffer.from(" ")]), responseKey, head.request)).to.throw(ResponseSignatureError, /content-digest/);
+    expect(() => verifyResponse(200, head.headers, head.body, new ResponseSigner(newSecretKey()).publicKey, head.request)).to.throw(ResponseSignatureError, /another key/);
+    expect(() => verifyResponse(200, head.headers, head.body, responseKey, head.request, { now: Math.floor(Date.now() / 1000) + 3600, maxAgeSeconds: 60 })).to.throw(ResponseSignatureError, /too old/);
+    // The 404 for one actor is not an answer about another; nor a GET's answer one to a POST.
+    const other = requestBinding("GET", `/api/actor/${encodeURIComponent("https://social.test/users/bob")}`);
+    expect(() => verifyResponse(404, unknownActor.headers, unknownActor.body, responseKey, other)).to.throw(ResponseSignatureError, /does not verify/);
+    expect(() => verifyResponse(404, unknownActor.headers, unknownActor.body, responseKey, { ...unknownActor.request, method: "POST" })).to.throw(ResponseSignatureError, /does not verify/);
+    // An answer to a request with a body is bound to that body.
+    const otherBody = { ...notJson.request, contentDigest: contentDigest(Buffer.from("[]")) };
+    expect(() => verifyResponse(400, notJson.headers, notJson.body, responseKey, otherBody)).to.throw(ResponseSignatureError, /does not verify/);
+    expect(() => verifyResponse(400, notJson.headers, notJson.body, responseKey, { ...notJson.request, contentDigest: undefined })).to.throw(ResponseSignatureError, /body/);
   });
 
   it("the SDK accepts the honest directory's responses and refuses edited ones or a swapped key", async () => {
@@ -181,7 +203,7 @@ describe("directory: signed responses (RFC 9421) checked by the SDK", function (
         const info = JSON.parse(body.toString("utf8")) as Record<string, unknown>;
         out = Buffer.from(JSON.stringify({ ...info, "public-key": mallory.encodedPublicKey }));
       }
-      return { status, headers: { ...headers, ...mallory.sign(status, out) }, body: out };
+      return { status, headers: { ...headers, ...mallory.sign(status, out, requestBinding("GET", p)) }, body: out };
     });
     try {
       const edited = await new DirectoryClient({ url: editor.url, contract }).lookup("https://nowhere.test/users/x").catch((e: unknown) => e);
@@ -203,7 +225,7 @@ describe("directory: signed responses (RFC 9421) checked by the SDK", function (
     const port = new URL(server.url).port;
     const status = async (host: string, method = "GET", path = "/api/tree-head", body?: string): Promise<number> => {
       const r = await withHost(server.url + path, host, method, body);
-      verifyResponse(r.status, r.headers, r.body, responseKey); // refusals are signed too
+      verifyResponse(r.status, r.headers, r.body, responseKey, r.request); // refusals are signed too
       if (r.status === 421) expect(JSON.parse(Buffer.from(r.body).toString("utf8")).error).to.equal("misdirected");
       return r.status;
     };
