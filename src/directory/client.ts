@@ -149,10 +149,19 @@ export class DirectoryClient {
       if (instance) Object.assign(headers, signRequest({ method, targetUri: this.base + path, body: bytes }, instance.signer));
     }
     const target = new URL(this.base + path);
-    const res = await fetch(target, { method, headers, body: text });
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    if (this.options.verifyResponses !== false) {
-      await this.checkResponse(res, bytes, requestBinding(method, target.pathname + target.search, headers["content-digest"]));
+    let res: Response;
+    let bytes: Uint8Array;
+    for (let attempt = 0; ; attempt++) {
+      res = await fetch(target, { method, headers, body: text });
+      bytes = new Uint8Array(await res.arrayBuffer());
+      if (this.options.verifyResponses !== false) {
+        await this.checkResponse(res, bytes, requestBinding(method, target.pathname + target.search, headers["content-digest"]));
+      }
+      // A read refused for load (429 read budget, 503 busy) names when to come back: twice, if soon.
+      // Writes are not repeated: a one-time code (BurnDown's otp) may already have been spent.
+      const retryAfter = Number(res.headers.get("retry-after"));
+      if (method !== "GET" || (res.status !== 429 && res.status !== 503) || attempt >= 2 || !(retryAfter >= 0 && retryAfter <= 5)) break;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(1, retryAfter) * 1000));
     }
     let json: unknown = {};
     try {

@@ -17,6 +17,7 @@ import { decodeMerkleRoot, encodePublicKey, toB64url } from "./encoding";
 import { DirectoryError, errorBody } from "./errors";
 import { DirectoryHpkeKey, ENCRYPTED_CONTEXT, HpkeError } from "./hpke-wire";
 import { HostAllowList } from "./host-allowlist";
+import { ReadBudget, ReadBudgetOptions } from "./read-budget";
 import { HttpSignatureError, parseSignatureHeaders, verifyRequest } from "./http-signature";
 import { directoryKeyPair } from "./log-entry";
 import { warmUpJit } from "./mldsa";
@@ -59,6 +60,8 @@ export interface DirectoryServerOptions extends Omit<DirectoryOptions, "vectorRe
    * the host of `name` and loopback. IP addresses other than loopback only when listed here.
    */
   allowedHosts?: string[];
+  /** The budget of costly reads per client and in all (see ReadBudget). */
+  readBudget?: ReadBudgetOptions;
 }
 
 export interface DirectoryRouteOptions {
@@ -79,6 +82,19 @@ export interface DirectoryRouteOptions {
   responseKeyCertifier?: ResponseKeyCertifier;
   /** Host headers answered; default: the directory name's host and loopback (see HostAllowList). */
   allowedHosts?: string[];
+  /** The budget of costly reads per client and in all (see ReadBudget). */
+  readBudget?: ReadBudgetOptions;
+}
+
+/** What a GET costs the event loop, in ReadBudget units (≈ ms at a few thousand leaves); 0 = free. */
+function readCost(route: string | undefined): number {
+  if (route === undefined) return 0;
+  if (route === "/api/history/since/:hash") return 25;
+  if (route === "/api/history") return 15;
+  if (route.endsWith("/tile/entries/*")) return 15;
+  if (route === "/api/actor/:id/keys") return 4;
+  if (route === "/api/history/view/:hash" || route === "/api/actor/:id/key/:keyId" || route === "/api/actor/:id/auxiliary/:auxId") return 2;
+  return 0;
 }
 
 declare module "fastify" {
@@ -189,9 +205,15 @@ export function registerDirectoryRoutes(app: FastifyInstance, directory: Directo
   // Refuse a penalized client before reading its body: the cheapest possible rejection. So is a
   // write while too many others wait for their turn (503 + Retry-After).
   const hosts = new HostAllowList(options.allowedHosts, directory.name);
+  const readBudget = new ReadBudget(options.readBudget);
   app.addHook("onRequest", async (req) => {
     // Every request, reads too: a rebound page must not read through a victim's browser either.
     hosts.check(req.headers.host);
+    if (req.method === "GET") {
+      const cost = readCost(req.routeOptions.url);
+      if (cost > 0) readBudget.take(req.ip, cost);
+      return;
+    }
     if (req.method !== "POST") return;
     req.penaltyKeys = [`ip:${req.ip}`];
     badRequests.check(req.penaltyKeys);
@@ -484,7 +506,23 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
   });
   // Protocol messages are a few KiB; a small body limit bounds what an unauthenticated client makes us buffer.
   const responseSigner = new ResponseSigner(options.responseKey ?? deriveResponseKey(options.signingKey));
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 64 * 1024, serverFactory: sheddingServerFactory(directory, responseSigner) });
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: 64 * 1024,
+    // Actor ids reach 2,048 characters (three times that percent-encoded): reads must take what writes accept.
+    maxParamLength: 3 * 2048 + 256,
+    // The router's own refusals (a malformed percent-encoding, say) in the spec's error body, signed
+    // like any answer (the hooks that sign do not run for them).
+    frameworkErrors: (error, req, reply) => {
+      const body = Buffer.from(JSON.stringify(errorBody("invalid_request", error.message)));
+      const digest = req.headers["content-digest"];
+      void (reply as unknown as FastifyReply)
+        .code(400)
+        .headers({ "content-type": "application/json; charset=utf-8", ...responseSigner.sign(400, body, requestBinding(req.method, req.url, typeof digest === "string" ? digest : undefined)) })
+        .send(body);
+    },
+    serverFactory: sheddingServerFactory(directory, responseSigner),
+  });
   const resolver = new ActorKeyResolver({ allowInsecure: options.allowInsecureActors });
   const hpke = options.hpkeSeed ? await DirectoryHpkeKey.fromSeed(options.hpkeSeed) : await DirectoryHpkeKey.fromSigningKey(options.signingKey);
   const tlog = options.tlog === false ? undefined : { ...options.tlog, signingKey: options.signingKey };
@@ -495,6 +533,7 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
     tlog,
     witnesses: options.witnesses,
     allowedHosts: options.allowedHosts,
+    readBudget: options.readBudget,
     responseSigner,
     responseKeyCertifier: new ResponseKeyCertifier(responseSigner.publicKey, directoryKeyPair(options.signingKey)),
   });

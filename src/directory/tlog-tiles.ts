@@ -184,6 +184,19 @@ export function registerTlogRoutes(
         return name === "gzip" && (q === undefined || Number(q.slice(2)) > 0);
       });
 
+  // A full bundle never changes: built (and gzipped) once, then served from here (the last 64).
+  const fullBundles = new Map<number, { raw: Buffer; gzipped?: Buffer }>();
+  const entryBundle = async (index: number, width: number): Promise<{ raw: Buffer; gzipped?: Buffer }> => {
+    if (width !== TILE_WIDTH) return { raw: Buffer.from(await reader.entryBundle(index, width)) };
+    let bundle = fullBundles.get(index);
+    if (!bundle) {
+      bundle = { raw: Buffer.from(await reader.entryBundle(index, width)) };
+      if (fullBundles.size >= 64) fullBundles.delete(fullBundles.keys().next().value as number);
+      fullBundles.set(index, bundle);
+    }
+    return bundle;
+  };
+
   const serveTile = async (req: FastifyRequest, rest: string, reply: FastifyReply, entries: boolean): Promise<FastifyReply> => {
     const t = parseTilePath(entries ? `entries/${rest}` : rest);
     if (!t) throw new DirectoryError("invalid_range", "not a tile path (C2SP tlog-tiles: tile/<L>/<N>[.p/<W>])");
@@ -191,15 +204,19 @@ export function registerTlogRoutes(
     if (!TileReader.available(t, size)) {
       return reply.code(404).send(errorBody("not_found", `no such tile in a tree of ${size} entries`));
     }
-    const body = t.level === "entries" ? await reader.entryBundle(t.index, t.width) : await reader.hashTile(t.level, t.index, t.width);
     reply
       .header("content-type", "application/octet-stream")
       .header("cache-control", t.width === TILE_WIDTH ? FULL_TILE_CACHE : PARTIAL_TILE_CACHE);
     if (t.level === "entries") {
       reply.header("vary", "accept-encoding");
-      if (acceptsGzip(req)) return reply.header("content-encoding", "gzip").send(gzipSync(body));
+      const bundle = await entryBundle(t.index, t.width);
+      if (acceptsGzip(req)) {
+        bundle.gzipped ??= gzipSync(bundle.raw);
+        return reply.header("content-encoding", "gzip").send(bundle.gzipped);
+      }
+      return reply.send(bundle.raw);
     }
-    return reply.send(Buffer.from(body));
+    return reply.send(Buffer.from(await reader.hashTile(t.level, t.index, t.width)));
   };
   app.get<{ Params: { "*": string } }>(`${prefix}/tile/entries/*`, async (req, reply) => serveTile(req, req.params["*"], reply, true));
   // fastify routes tile/entries/… above; anything else under tile/ is a hash tile.

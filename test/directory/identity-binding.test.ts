@@ -8,6 +8,7 @@ import Fastify from "fastify";
 import { ActorKeyResolver, canonicalActorId } from "../../src/directory/actor-keys";
 import { DirectoryError } from "../../src/directory/errors";
 import { HttpSignatureError, parseSignatureHeaders, signRequest, verifyRequest } from "../../src/directory/http-signature";
+import { ReadBudget } from "../../src/directory/read-budget";
 import { mlDsaPublicKey } from "../../src/directory/mldsa";
 import { decodeMultikey, encodeMlDsa44Multikey } from "../../src/directory/multikey";
 import { BadRequestTable } from "../../src/directory/rate-limit";
@@ -208,6 +209,22 @@ describe("directory identity binding: RFC 9421, actor keys, rate limits", functi
       const off = new BadRequestTable({ basePenaltyMs: 0 });
       off.penalize(["x"], 0);
       off.check(["x"], 0);
+    });
+
+    it("the read budget: a client spends at most its share a second (429), all clients the global share (503); refills with time", () => {
+      const budget = new ReadBudget({ perClient: 10, global: 30 });
+      // Bursts of twice the rate, then refusals that name when to come back.
+      for (let i = 0; i < 4; i++) budget.take("a", 5, 0);
+      expect(() => budget.take("a", 5, 0)).to.throw(DirectoryError, /this client/);
+      budget.take("b", 20, 0);
+      budget.take("c", 20, 0);
+      expect(() => budget.take("d", 5, 0)).to.throw(DirectoryError, /busy/); // 60 of the global 60 spent
+      // Half a second later: 5 back for "a", 15 back in all.
+      budget.take("a", 5, 500);
+      expect(() => budget.take("a", 5, 500)).to.throw(DirectoryError);
+      // A clock that goes back drains nothing.
+      budget.take("d", 5, 100);
+      budget.take("d", 5, 1000);
     });
 
     it("the work limiter runs at most N, queues at most Q, and refuses the rest with overloaded", async () => {
