@@ -132,18 +132,25 @@ export async function burst(url: string, requests: FloodRequest[], dir: string):
   return { counts: new Map(Object.entries(r.counts).map(([k, v]) => [Number(k), v])), bad503: r.bad503, elapsedMs: r.elapsedMs };
 }
 
-async function runFloodClient(spec: object, dir: string): Promise<string> {
+function runFloodClient(spec: object, dir: string): Promise<string> {
+  return runAttackerScript(path.join(__dirname, "flood-client.js"), spec, dir);
+}
+
+/**
+ * Runs an attacker's script (node, plain JavaScript) with `spec` as a JSON file and returns what it
+ * printed. The attackers' machines are not ours: lowest priority, so building their requests does
+ * not take the CPU from the server being measured (the server's own cost is what counts).
+ */
+export async function runAttackerScript(script: string, spec: object, dir: string): Promise<string> {
   const specFile = path.join(dir, `flood-${randomBytes(4).toString("hex")}.json`);
   fs.writeFileSync(specFile, JSON.stringify(spec));
-  const proc = spawn(process.execPath, [path.join(__dirname, "flood-client.js"), specFile], { stdio: ["ignore", "pipe", "pipe"] });
-  // The attackers' machines are not ours: lowest priority, so building their requests does not
-  // take the CPU from the server being measured (the server's own cost is what counts).
+  const proc = spawn(process.execPath, [script, specFile], { stdio: ["ignore", "pipe", "pipe"] });
   os.setPriority(proc.pid!, 19);
   let out = "";
   let err = "";
   proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
   proc.stderr.on("data", (d: Buffer) => (err += d.toString()));
   const code = await new Promise<number | null>((resolve) => proc.once("exit", resolve));
-  if (code !== 0) throw new Error(`flood client failed: ${err}`);
+  if (code !== 0) throw new Error(`${path.basename(script)} failed: ${err}`);
   return out;
 }

@@ -3,13 +3,9 @@
 // key that `api/info` publishes with a certificate from the on-chain directory key: a man in the
 // middle who edits a response, or swaps in a key of its own, is caught. And the directory answers
 // only for its own hosts ("DNS Rebinding Attacks": a Host allow-list, no IP addresses).
-import fs from "node:fs";
 import http from "node:http";
-import os from "node:os";
-import path from "node:path";
 import { expect } from "chai";
-import { ethers } from "hardhat";
-import { connectCheckpointContract, CheckpointContract, directoryKeyBytes32 } from "../../src/directory/checkpoint-contract";
+import type { CheckpointContract } from "../../src/directory/checkpoint-contract";
 import { DirectoryClient, DirectoryRequestError, DirectoryVerificationError } from "../../src/directory/client";
 import { decodePublicKey, fromB64url } from "../../src/directory/encoding";
 import { publicKeyOf } from "../../src/directory/protocol";
@@ -23,11 +19,12 @@ import {
   checkResponseKeyCertificate,
   verifyResponse,
 } from "../../src/directory/response-signature";
-import { DirectoryServer, startDirectoryServer } from "../../src/directory/server";
+import type { DirectoryServer } from "../../src/directory/server";
 import { DirectoryError } from "../../src/directory/errors";
 import { HostAllowList } from "../../src/directory/host-allowlist";
 import { newSecretKey } from "./helpers";
-import { startInstance, TestInstance } from "./instance";
+import type { TestInstance } from "./instance";
+import { LiveDirectory, startLiveDirectory } from "./live-directory";
 
 interface Fetched {
   status: number;
@@ -91,37 +88,22 @@ async function startProxy(target: string, rewrite: (path: string, status: number
 
 describe("directory: signed responses (RFC 9421) checked by the SDK", function () {
   this.timeout(120_000);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "nkms-dir-respsig-"));
-  const signingKey = newSecretKey();
+  let live: LiveDirectory;
+  let signingKey: Uint8Array;
   let server: DirectoryServer;
   let contract: CheckpointContract;
   let social: TestInstance;
   let responseKey: Uint8Array;
 
   before(async () => {
-    social = await startInstance();
-    const [operator] = await ethers.getSigners();
-    const factory = await ethers.getContractFactory("DirectoryCheckpoint");
-    const deployed = await factory.deploy(operator.address, directoryKeyBytes32(publicKeyOf(signingKey)));
-    await deployed.waitForDeployment();
-    contract = connectCheckpointContract(await deployed.getAddress(), ethers.provider);
-    server = await startDirectoryServer({
-      database: path.join(tmp, "d.db"),
-      name: "https://pkd.test",
-      signingKey,
-      allowInsecureActors: true,
-      operators: [social.actor("admin")],
-      rateLimit: { basePenaltyMs: 0 },
-      commitmentWorkers: 1,
-    });
+    live = await startLiveDirectory();
+    ({ server, contract, social, signingKey } = live);
     const info = JSON.parse(Buffer.from((await fetchRaw(`${server.url}/api/info`)).body).toString("utf8")) as Record<string, unknown>;
     responseKey = fromB64url(String(info["public-key"]).slice(RESPONSE_KEY_PREFIX.length))!;
   });
 
   after(async () => {
-    await server?.close();
-    await social?.close();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    await live?.close();
   });
 
   it("api/info carries the spec's fields and a response key certified by the directory key", async () => {

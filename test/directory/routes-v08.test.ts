@@ -2,13 +2,10 @@
 // "JSON REST API": each answer carries the spec's `!pkd-context` and fields beside the ones the
 // SDK reads, and the spec's proofs (a record's Merkle root right after it was appended, with the
 // leaf's inclusion proof in that tree) verify.
-import fs from "node:fs";
 import { createHash } from "node:crypto";
-import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { ethers } from "hardhat";
-import { connectCheckpointContract, CheckpointContract, directoryKeyBytes32 } from "../../src/directory/checkpoint-contract";
+import type { CheckpointContract } from "../../src/directory/checkpoint-contract";
 import { DirectoryClient } from "../../src/directory/client";
 import type { SubmitResult } from "../../src/directory/directory";
 import { decodeMerkleRoot, encodeMerkleRoot, encodePublicKey, fromB64url, toB64url } from "../../src/directory/encoding";
@@ -27,7 +24,8 @@ import {
 } from "../../src/directory/protocol";
 import { DirectoryServer, startDirectoryServer } from "../../src/directory/server";
 import { newSecretKey } from "./helpers";
-import { startInstance, TestInstance } from "./instance";
+import type { TestInstance } from "./instance";
+import { LiveDirectory, startLiveDirectory } from "./live-directory";
 
 type Json = Record<string, unknown>;
 
@@ -41,8 +39,8 @@ function expectRecent(value: unknown): void {
 
 describe("directory: read routes in the spec's shapes (v0.8 JSON REST API)", function () {
   this.timeout(180_000);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "nkms-dir-routes-"));
-  const signingKey = newSecretKey();
+  let live: LiveDirectory;
+  let signingKey: Uint8Array;
   let server: DirectoryServer;
   let contract: CheckpointContract;
   let social: TestInstance;
@@ -64,28 +62,13 @@ describe("directory: read routes in the spec's shapes (v0.8 JSON REST API)", fun
   }
 
   before(async () => {
-    social = await startInstance();
-    const [operator] = await ethers.getSigners();
-    const factory = await ethers.getContractFactory("DirectoryCheckpoint");
-    const deployed = await factory.deploy(operator.address, directoryKeyBytes32(publicKeyOf(signingKey)));
-    await deployed.waitForDeployment();
-    contract = connectCheckpointContract(await deployed.getAddress(), ethers.provider);
-    server = await startDirectoryServer({
-      database: path.join(tmp, "d.db"),
-      name: "https://pkd.test",
-      signingKey,
-      allowInsecureActors: true,
-      operators: [social.actor("admin")],
-      rateLimit: { basePenaltyMs: 0 },
-      commitmentWorkers: 1,
-    });
+    live = await startLiveDirectory();
+    ({ server, contract, social, signingKey } = live);
     client = new DirectoryClient({ url: server.url, contract });
   });
 
   after(async () => {
-    await server?.close();
-    await social?.close();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    await live?.close();
   });
 
   describe("actor routes", () => {
@@ -131,7 +114,7 @@ describe("directory: read routes in the spec's shapes (v0.8 JSON REST API)", fun
 
     it("api/actor/:id canonicalises the id: an http:// form finds the https:// actor (server without allowInsecureActors)", async () => {
       const strict = await startDirectoryServer({
-        database: path.join(tmp, "strict.db"),
+        database: path.join(live.tmp, "strict.db"),
         name: "https://pkd.test",
         signingKey: newSecretKey(),
         rateLimit: { basePenaltyMs: 0 },

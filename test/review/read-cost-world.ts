@@ -7,7 +7,6 @@
 // AddKey envelope (6 KB of JSON, as every AddKey is: a 1312-byte key and a 2420-byte signature in
 // base64url) with random log-entry bytes (2,484 bytes, incompressible as real ML-DSA signatures are)
 // whose leaf hash is appended to the Merkle log. Reads see what they would see after 2,048 AddKeys.
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -17,6 +16,7 @@ import { encodeMerkleRoot } from "../../src/directory/encoding";
 import { leafHash } from "../../src/directory/merkle";
 import { buildAddKey, publicKeyOf } from "../../src/directory/protocol";
 import { SqliteStore } from "../../src/directory/store/sqlite";
+import { runAttackerScript } from "../directory/load";
 import { ChildDirectory, idleLatency, latencyDuring, p99Bound, percentile, spawnDirectory } from "../directory/load";
 import { newSecretKey } from "../directory/helpers";
 
@@ -109,17 +109,7 @@ export async function getFlood(
   durationMs: number,
   headers: Record<string, string> = {},
 ): Promise<{ counts: Record<string, number>; bytes: number }> {
-  const specFile = path.join(w.tmp, `flood-${randomBytes(4).toString("hex")}.json`);
-  fs.writeFileSync(specFile, JSON.stringify({ url: w.server.url, clients, durationMs, paths, headers }));
-  const proc = spawn(process.execPath, [path.join(__dirname, "get-flood-client.js"), specFile], { stdio: ["ignore", "pipe", "pipe"] });
-  // The attacker's machine is not ours: lowest priority, so its own work does not take the server's CPU.
-  os.setPriority(proc.pid!, 19);
-  let out = "";
-  let err = "";
-  proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  proc.stderr.on("data", (d: Buffer) => (err += d.toString()));
-  const code = await new Promise<number | null>((resolve) => proc.once("exit", resolve));
-  if (code !== 0) throw new Error(`flood client failed: ${err}`);
+  const out = await runAttackerScript(path.join(__dirname, "get-flood-client.js"), { url: w.server.url, clients, durationMs, paths, headers }, w.tmp);
   return JSON.parse(out) as { counts: Record<string, number>; bytes: number };
 }
 
