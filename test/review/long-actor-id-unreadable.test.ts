@@ -14,22 +14,18 @@
 //
 // Expected once fixed: the router's maxParamLength covers the longest actor ID the directory
 // accepts (2048, percent-encoded: up to 3x that), or the write path refuses what reads cannot name.
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { expect } from "chai";
-import { ethers } from "hardhat";
-import { connectCheckpointContract, directoryKeyBytes32 } from "../../src/directory/checkpoint-contract";
 import { DirectoryClient } from "../../src/directory/client";
 import { encodePublicKey } from "../../src/directory/encoding";
 import { publicKeyOf } from "../../src/directory/protocol";
-import { DirectoryServer, startDirectoryServer } from "../../src/directory/server";
+import type { DirectoryServer } from "../../src/directory/server";
 import { newSecretKey } from "../directory/helpers";
-import { startInstance, TestInstance } from "../directory/instance";
+import type { TestInstance } from "../directory/instance";
+import { LiveDirectory, startLiveDirectory } from "../directory/live-directory";
 
 describe("review: an actor whose ID is over 100 characters can be read as it was written", function () {
   this.timeout(180_000);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "nkms-review-longactor-"));
+  let live: LiveDirectory;
   let server: DirectoryServer;
   let social: TestInstance;
   let client: DirectoryClient;
@@ -37,21 +33,9 @@ describe("review: an actor whose ID is over 100 characters can be read as it was
   const seed = newSecretKey();
 
   before(async () => {
-    social = await startInstance();
-    const signingKey = newSecretKey();
-    const [operator] = await ethers.getSigners();
-    const factory = await ethers.getContractFactory("DirectoryCheckpoint");
-    const deployed = await factory.deploy(operator.address, directoryKeyBytes32(publicKeyOf(signingKey)));
-    await deployed.waitForDeployment();
-    const contract = connectCheckpointContract(await deployed.getAddress(), ethers.provider);
-    server = await startDirectoryServer({
-      database: path.join(tmp, "d.db"),
-      name: "https://pkd.test",
-      signingKey,
-      allowInsecureActors: true,
-      rateLimit: { basePenaltyMs: 0 },
-      commitmentWorkers: 1,
-    });
+    live = await startLiveDirectory();
+    ({ server, social } = live);
+    const contract = live.contract;
     client = new DirectoryClient({ url: server.url, contract });
     // http://127.0.0.1:PORT/users/ + 90 characters: ~120 characters, far below the 2048 accepted.
     const name = "alice-" + "0123456789abcdefghijklmnopqrstuvwxyz".repeat(3).slice(0, 84);
@@ -62,9 +46,7 @@ describe("review: an actor whose ID is over 100 characters can be read as it was
   });
 
   after(async () => {
-    await server?.close();
-    await social?.close();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    await live?.close();
   });
 
   it("GET api/actor/:id and api/actor/:id/keys answer 200 for it", async () => {

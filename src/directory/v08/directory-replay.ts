@@ -14,14 +14,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Directory, MAX_MESSAGE_WINDOW_SECONDS, SubmissionAuth } from "../directory";
-import { JsonValue, canonicalJson, fromB64url } from "../encoding";
+import { fromB64url } from "../encoding";
 import { DirectoryError } from "../errors";
-import { DirectoryHpkeKey, HpkeError } from "../hpke-wire";
+import { DirectoryHpkeKey } from "../hpke-wire";
 import { buildLogEntry, checkLogEntry, directoryKeyPair } from "../log-entry";
 import { bytesEqual, leafHash } from "../merkle";
 import { SqliteStore } from "../store/sqlite";
 import { openLegacyVectorAttribute } from "./legacy-attribute";
-import { ReplaySummary, StepResult, VectorCase, VectorFile, VectorStep, checkedLeaf } from "./replay";
+import { ReplaySummary, StepResult, VectorCase, VectorFile, VectorStep, checkedLeaf, receivedMessage } from "./replay";
 
 interface Transmitted {
   action?: string;
@@ -86,31 +86,6 @@ async function serverKeys(testCase: VectorCase): Promise<{ signingKey: Uint8Arra
   return { signingKey, publicKey, hpke };
 }
 
-/**
- * The message the directory receives for this step: the HPKE-wrapped form opened with the
- * directory's key (as api/message does) when there is one, else the signed message as transmitted
- * in the clear. Either must be the file's signed message; BurnDown and third-party revocations are
- * never encrypted.
- */
-async function received(step: VectorStep, hpke: DirectoryHpkeKey): Promise<Transmitted> {
-  const signed = JSON.parse(step["signed-message"] || step["protocol-message"]) as Transmitted;
-  const wrapped = step["hpke-wrapped-message"] ?? "";
-  if (signed.action === "BurnDown" || signed.action === "RevokeKeyThirdParty") {
-    if (wrapped !== "") throw new Error(`${signed.action} must not be HPKE-encrypted`);
-    return signed;
-  }
-  if (wrapped === "") return signed;
-  let opened: Transmitted;
-  try {
-    opened = (await hpke.open(wrapped)) as Transmitted;
-  } catch (err) {
-    if (err instanceof HpkeError) throw new Error(`the HPKE-wrapped message ${err.message}`);
-    throw err;
-  }
-  if (canonicalJson(opened as JsonValue) !== canonicalJson(signed as JsonValue)) throw new Error("the HPKE-wrapped message is not the signed message");
-  return opened;
-}
-
 async function replayCase(testCase: VectorCase, results: StepResult[], generatedAt: number): Promise<void> {
   let keys: Awaited<ReturnType<typeof serverKeys>>;
   try {
@@ -155,7 +130,7 @@ async function replayCase(testCase: VectorCase, results: StepResult[], generated
       try {
         const before = await directory.currentRoot();
         if (before !== s["merkle-root-before"]) throw new Error(`root before is ${before}, the file says ${s["merkle-root-before"]}`);
-        const message = await received(s, keys.hpke);
+        const message = (await receivedMessage(s, (wrapped) => keys.hpke.open(wrapped))) as Transmitted;
         try {
           if (message.action === "RevokeKeyThirdParty") {
             await directory.submitRevocationToken(message["revocation-token"]);

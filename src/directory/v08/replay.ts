@@ -22,7 +22,7 @@ import { LOG_ENTRY_BYTES, checkLogEntry } from "../log-entry";
 import { EMPTY_TREE_HASH, bytesEqual, leafHash, nodeHash, splitPoint } from "../merkle";
 import { decodeMlDsaPublicKey, mlDsaVerify, protocolSignaturePayload } from "../mldsa";
 import { parseRevocationToken } from "../protocol";
-import { openProtocolMessage } from "./hpke";
+import { HpkeError, openProtocolMessage } from "./hpke";
 import { decryptLegacyVectorAttribute } from "./legacy-attribute";
 
 export { protocolSignaturePayload };
@@ -302,24 +302,38 @@ export function checkedLeaf(serverKey: Uint8Array, step: VectorStep): Uint8Array
 }
 
 /**
- * The step's HPKE-wrapped form (X-Wing to the file's server key) must open to the signed message
- * plus `padding` (outside the signature); BurnDown is never encrypted.
+ * The message a directory receives for `step`: its HPKE-wrapped form opened with `open` (which
+ * drops `padding`, outside the signature), which must be the signed message, or the signed message
+ * sent in the clear when there is no wrapped form. BurnDown and third-party revocations are never
+ * encrypted.
  */
-export async function checkHpke(testCase: VectorCase, step: VectorStep): Promise<void> {
+export async function receivedMessage(step: VectorStep, open: (wrapped: string) => Promise<unknown>): Promise<Record<string, unknown>> {
+  const signed = JSON.parse(step["signed-message"] || step["protocol-message"]) as Record<string, unknown>;
   const wrapped = step["hpke-wrapped-message"] ?? "";
-  const action = (JSON.parse(step["protocol-message"]) as { action?: string }).action;
-  if (action === "BurnDown" || action === "RevokeKeyThirdParty") {
-    if (wrapped !== "") throw new Error(`${action} must not be HPKE-encrypted`);
-    return;
+  if (signed.action === "BurnDown" || signed.action === "RevokeKeyThirdParty") {
+    if (wrapped !== "") throw new Error(`${String(signed.action)} must not be HPKE-encrypted`);
+    return signed;
   }
-  if (wrapped === "") return;
-  const keys = testCase["server-keys"];
-  if (!keys["hpke-decaps-key"] || !keys["hpke-encaps-key"]) throw new Error("the file gives no HPKE server keys");
-  const opened = await openProtocolMessage(wrapped, b64(keys["hpke-decaps-key"]), b64(keys["hpke-encaps-key"]));
-  const { padding: _padding, ...unpadded } = JSON.parse(opened) as Record<string, unknown>;
-  if (canonicalJson(unpadded as JsonValue) !== canonicalJson(JSON.parse(step["signed-message"]) as JsonValue)) {
-    throw new Error("the HPKE-wrapped message is not the signed message");
+  if (wrapped === "") return signed;
+  let opened: unknown;
+  try {
+    opened = await open(wrapped);
+  } catch (err) {
+    if (err instanceof HpkeError) throw new Error(`the HPKE-wrapped message ${err.message}`);
+    throw err;
   }
+  if (canonicalJson(opened as JsonValue) !== canonicalJson(signed as JsonValue)) throw new Error("the HPKE-wrapped message is not the signed message");
+  return opened as Record<string, unknown>;
+}
+
+/** Opens a wrapped form with the file's own X-Wing server keys (the rule model has no directory). */
+function fileKeyOpener(testCase: VectorCase): (wrapped: string) => Promise<unknown> {
+  return async (wrapped) => {
+    const keys = testCase["server-keys"];
+    if (!keys["hpke-decaps-key"] || !keys["hpke-encaps-key"]) throw new Error("the file gives no HPKE server keys");
+    const { padding: _padding, ...unpadded } = JSON.parse(await openProtocolMessage(wrapped, b64(keys["hpke-decaps-key"]), b64(keys["hpke-encaps-key"]))) as Record<string, unknown>;
+    return unpadded;
+  };
 }
 
 export async function replayVectors(file: VectorFile): Promise<ReplaySummary> {
@@ -333,7 +347,7 @@ export async function replayVectors(file: VectorFile): Promise<ReplaySummary> {
       let passed = true;
       try {
         if (state.root() !== step["merkle-root-before"]) throw new Error(`root before is ${state.root()}, the file says ${step["merkle-root-before"]}`);
-        await checkHpke(testCase, step);
+        await receivedMessage(step, fileKeyOpener(testCase));
         try {
           await apply(state, JSON.parse(step["protocol-message"]) as Record<string, unknown>, step["signed-message"]);
         } catch (err) {
